@@ -1,0 +1,198 @@
+package spec
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// CompiledZone is a zone's data as parsed from the spec: the SOA, the
+// static records (nameservers included) and the dynamic records that live
+// in it. The SOA serial here is zero; the DNS server manages serials.
+type CompiledZone struct {
+	Name    string
+	SOA     *dns.SOA
+	Static  []dns.RR
+	Dynamic []*Record
+
+	// static names and types, for conflict checks
+	types map[string]map[uint16]bool
+}
+
+// CompiledZones returns the compiled zones in spec order. It is nil until Validate
+// succeeds.
+func (s *Spec) CompiledZones() []*CompiledZone {
+	if s.compiled == nil {
+		return nil
+	}
+	out := make([]*CompiledZone, 0, len(s.Zones))
+	for _, z := range s.Zones {
+		if cz := s.compiled[z.Name]; cz != nil {
+			out = append(out, cz)
+		}
+	}
+	return out
+}
+
+// ZoneFor returns the compiled zone holding name (longest match), or nil.
+func (s *Spec) ZoneFor(name string) *CompiledZone { return s.zoneFor(name) }
+
+// compileZone parses a zone's static text and file, builds its SOA and
+// NS records and checks them. Problems carry paths relative to the zone.
+func compileZone(z *Zone) (*CompiledZone, []Problem) {
+	var problems []Problem
+	add := func(path, format string, args ...any) {
+		problems = append(problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	cz := &CompiledZone{Name: z.Name, types: map[string]map[uint16]bool{}}
+	var rrs []dns.RR
+	for _, src := range []struct{ path, text string }{{".static", z.Static}, {".file", z.FileText}} {
+		if strings.TrimSpace(src.text) == "" {
+			continue
+		}
+		parsed, err := parseZoneText(src.text, z.Name, z.TTL)
+		if err != nil {
+			add(src.path, "%v", err)
+			continue
+		}
+		for _, rr := range parsed {
+			name := dns.CanonicalName(rr.Header().Name)
+			if !dns.IsSubDomain(z.Name, name) {
+				add(src.path, "%s is outside the zone %s", strings.TrimSpace(strings.ReplaceAll(rr.String(), "\t", " ")), z.Name)
+				continue
+			}
+			if rr.Header().Class != dns.ClassINET {
+				add(src.path, "%s: only class IN is served", rr.Header().Name)
+				continue
+			}
+			if soa, ok := rr.(*dns.SOA); ok {
+				if name != z.Name {
+					add(src.path, "an SOA record belongs at the apex %s, not %s", z.Name, name)
+				} else if z.SOA != nil || cz.SOA != nil {
+					add(src.path, "the zone has two SOA records (one in soa:, one here); keep one")
+				} else {
+					cz.SOA = soa
+				}
+				continue
+			}
+			rr.Header().Name = name
+			rrs = append(rrs, rr)
+		}
+	}
+	if z.SOA != nil {
+		cz.SOA = &dns.SOA{
+			Hdr:     dns.RR_Header{Name: z.Name, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: z.SOA.TTL},
+			Ns:      z.SOA.MName,
+			Mbox:    z.SOA.RName,
+			Refresh: z.SOA.Refresh,
+			Retry:   z.SOA.Retry,
+			Expire:  z.SOA.Expire,
+			Minttl:  z.SOA.NegativeTTL,
+		}
+	}
+	if cz.SOA == nil {
+		add(".soa", "is required: give soa: {mname, rname} or an SOA record in the zone data")
+	} else {
+		cz.SOA.Serial = 0
+	}
+	for _, ns := range z.Nameservers {
+		rrs = append(rrs, &dns.NS{Hdr: dns.RR_Header{Name: z.Name, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: z.TTL}, Ns: ns})
+	}
+	rrs = dedupe(rrs)
+	for _, rr := range rrs {
+		h := rr.Header()
+		if cz.types[h.Name] == nil {
+			cz.types[h.Name] = map[uint16]bool{}
+		}
+		cz.types[h.Name][h.Rrtype] = true
+	}
+	if !cz.types[z.Name][dns.TypeNS] {
+		add(".nameservers", "at least one nameserver is required (nameservers: or NS records at the apex)")
+	}
+	for name, types := range cz.types {
+		if types[dns.TypeCNAME] && len(types) > 1 {
+			add(".static", "%s has a CNAME and other records; a CNAME must stand alone", name)
+		}
+		if name == z.Name && types[dns.TypeCNAME] {
+			add(".static", "the apex %s cannot be a CNAME", name)
+		}
+	}
+	checkTTLs(rrs, add)
+	cz.Static = rrs
+	return cz, problems
+}
+
+// parseZoneText parses RFC 1035 zone-file text relative to origin.
+func parseZoneText(text, origin string, ttl uint32) ([]dns.RR, error) {
+	zp := dns.NewZoneParser(strings.NewReader(text), origin, "")
+	zp.SetDefaultTTL(ttl)
+	var rrs []dns.RR
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		rrs = append(rrs, rr)
+	}
+	if err := zp.Err(); err != nil {
+		return nil, err
+	}
+	return rrs, nil
+}
+
+// checkTTLs reports RRsets whose records disagree on TTL (RFC 2181 5.2).
+func checkTTLs(rrs []dns.RR, add func(path, format string, args ...any)) {
+	type key struct {
+		name string
+		typ  uint16
+	}
+	ttl := map[key]uint32{}
+	for _, rr := range rrs {
+		h := rr.Header()
+		k := key{h.Name, h.Rrtype}
+		if t, ok := ttl[k]; ok && t != h.Ttl {
+			add(".static", "%s %s has records with TTL %d and %d; an RRset has one TTL", h.Name, dns.TypeToString[h.Rrtype], t, h.Ttl)
+			continue
+		}
+		ttl[k] = h.Ttl
+	}
+}
+
+// dedupe drops exact duplicate records, keeping order.
+func dedupe(rrs []dns.RR) []dns.RR {
+	seen := map[string]bool{}
+	out := rrs[:0]
+	for _, rr := range rrs {
+		k := strings.ToLower(rr.String())
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, rr)
+	}
+	return out
+}
+
+// conflict says why a dynamic record of type typ cannot live at name, or "".
+func (cz *CompiledZone) conflict(name, typ string) string {
+	types := cz.types[name]
+	t := dns.StringToType[typ]
+	switch {
+	case types[t]:
+		return fmt.Sprintf("%s already has static %s records; a name and type is either static or health-driven", name, typ)
+	case typ == "CNAME" && len(types) > 0:
+		return fmt.Sprintf("%s has static records (%s); a CNAME must stand alone", name, typeList(types))
+	case types[dns.TypeCNAME]:
+		return fmt.Sprintf("%s is a static CNAME; a CNAME must stand alone", name)
+	case name == cz.Name && typ == "CNAME":
+		return fmt.Sprintf("the apex %s cannot be a CNAME", name)
+	}
+	return ""
+}
+
+func typeList(types map[uint16]bool) string {
+	var out []string
+	for t := range types {
+		out = append(out, dns.TypeToString[t])
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
