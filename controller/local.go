@@ -1,0 +1,86 @@
+package controller
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/seed3787e6f1/detour/dnsserver"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// Local holds the answers of a node that decides on its own: the spec, the
+// health it is told, and the published snapshot. It is what `agent --dev`
+// serves from until the replicated controller takes over this role; the
+// Raft FSM builds snapshots the same way.
+type Local struct {
+	mu        sync.Mutex
+	spec      *spec.Spec
+	zones     *dnsserver.ZoneSet
+	health    Health
+	decisions []Decision
+	answers   atomic.Pointer[dnsserver.Snapshot]
+	now       func() time.Time
+}
+
+// NewLocal compiles s and publishes its first answers, every endpoint
+// counting as up until health is known.
+func NewLocal(s *spec.Spec, now func() time.Time) (*Local, error) {
+	if now == nil {
+		now = time.Now
+	}
+	l := &Local{health: AllUp{}, now: now}
+	if err := l.SetSpec(s); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Answers returns the current snapshot. It is safe for concurrent use and
+// never blocks.
+func (l *Local) Answers() *dnsserver.Snapshot { return l.answers.Load() }
+
+// SetSpec replaces the spec and republishes the answers. On error nothing
+// changes.
+func (l *Local) SetSpec(s *spec.Spec) error {
+	zs, err := dnsserver.NewZoneSet(s)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.publish(s, zs, l.health)
+}
+
+// SetHealth replaces the health view and republishes the answers.
+func (l *Local) SetHealth(h Health) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.publish(l.spec, l.zones, h)
+}
+
+// Decisions returns the answer of every record and why.
+func (l *Local) Decisions() []Decision {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Decision(nil), l.decisions...)
+}
+
+// Spec returns the spec in force.
+func (l *Local) Spec() *spec.Spec {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.spec
+}
+
+func (l *Local) publish(s *spec.Spec, zs *dnsserver.ZoneSet, h Health) error {
+	ds := Evaluate(s, h)
+	snap, err := dnsserver.Build(zs, DynamicAnswers(ds), l.answers.Load(), l.now())
+	if err != nil {
+		return fmt.Errorf("controller: %w", err)
+	}
+	l.spec, l.zones, l.health, l.decisions = s, zs, h, ds
+	l.answers.Store(snap)
+	return nil
+}

@@ -1,0 +1,219 @@
+package dnsserver
+
+import (
+	"encoding/binary"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// Source gives the snapshot to answer from. The controller implements it;
+// Answers must be cheap (an atomic load) and never return nil once the
+// server runs.
+type Source interface {
+	Answers() *Snapshot
+}
+
+// Options tune the handler. The zero value is usable.
+type Options struct {
+	// MaxUDPSize caps UDP replies to EDNS clients; 0 means 1232.
+	MaxUDPSize int
+	// Chaos enables answers to CHAOS TXT version.bind, version.server,
+	// id.server and hostname.bind. Off by default: they tell attackers
+	// what runs here.
+	Chaos bool
+	// Version and Identity are the CHAOS answers.
+	Version  string
+	Identity string
+}
+
+// Handler answers DNS messages from the current snapshot. It is safe for
+// concurrent use; each goroutine needs its own Scratch.
+type Handler struct {
+	src  Source
+	opts Options
+}
+
+// NewHandler returns a handler answering from src.
+func NewHandler(src Source, opts Options) *Handler {
+	if opts.MaxUDPSize <= 0 {
+		opts.MaxUDPSize = DefaultMaxUDPSize
+	}
+	opts.MaxUDPSize = max(opts.MaxUDPSize, MinUDPSize)
+	return &Handler{src: src, opts: opts}
+}
+
+// Scratch is per-goroutine working memory, so answering allocates nothing
+// on the fast path.
+type Scratch struct {
+	key  []byte
+	out  []byte
+	rand uint64
+	// Stats counts what this goroutine answered.
+	Stats Stats
+}
+
+// NewScratch returns working memory for one goroutine.
+func NewScratch(seed uint64) *Scratch {
+	return &Scratch{key: make([]byte, 0, 260), out: make([]byte, 0, 65535+2), rand: seed | 1}
+}
+
+func (s *Scratch) next() uint32 {
+	// xorshift64*: cheap and good enough for weighted answers.
+	s.rand ^= s.rand >> 12
+	s.rand ^= s.rand << 25
+	s.rand ^= s.rand >> 27
+	return uint32((s.rand * 2685821657736338717) >> 32)
+}
+
+// Serve answers msg and returns the reply, which aliases sc's memory and
+// is valid until the next call with sc. It returns nil when msg deserves
+// no reply (a response, or too short to carry an ID). tcp selects the
+// size limit: 65535 instead of the client's UDP buffer.
+func (h *Handler) Serve(msg []byte, sc *Scratch, tcp bool) []byte {
+	q, key, ok := parseQuery(msg, sc.key)
+	sc.key = key
+	if !ok {
+		sc.Stats.Dropped.Add(1)
+		return nil
+	}
+	limit := 65535
+	if !tcp {
+		limit = udpLimit(&q, h.opts.MaxUDPSize)
+	}
+	snap := h.src.Answers()
+	if q.simple && q.qclass == dns.ClassINET && snap != nil {
+		p := snap.overlay[string(key)]
+		if p == nil {
+			p = snap.zs.fast[string(key)]
+		}
+		if p != nil {
+			out := finish(sc.out, p.choose(sc.next()), msg, &q, limit, 0, -1)
+			sc.out = out
+			sc.Stats.count(out)
+			return out
+		}
+	}
+	out := h.slow(snap, msg, &q, sc, limit)
+	if out != nil {
+		sc.Stats.count(out)
+	} else {
+		sc.Stats.Dropped.Add(1)
+	}
+	return out
+}
+
+// slow answers any message with the full parser and resolver.
+func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit int) []byte {
+	if q.flags&flagQR != 0 {
+		return nil
+	}
+	m := new(dns.Msg)
+	if err := m.Unpack(msg); err != nil {
+		return h.headerOnly(msg, sc, dns.RcodeFormatError)
+	}
+	r := new(dns.Msg)
+	r.Id, r.Opcode, r.Response, r.RecursionDesired = m.Id, m.Opcode, true, m.RecursionDesired
+	if len(m.Question) == 1 {
+		qq := m.Question[0]
+		r.Question = []dns.Question{{Name: strings.ToLower(qq.Name), Qtype: qq.Qtype, Qclass: qq.Qclass}}
+	}
+	opts := 0
+	for _, rr := range m.Extra {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			opts++
+		}
+	}
+	extRcode, ede := uint8(0), -1
+	switch {
+	case opts > 1:
+		r.Rcode = dns.RcodeFormatError
+		q.edns = false
+	case q.edns && q.version != 0:
+		// BADVERS is rcode 16: 1 in the OPT's extended rcode, 0 here.
+		extRcode = 1
+	case m.Opcode != dns.OpcodeQuery:
+		r.Rcode = dns.RcodeNotImplemented
+	case len(m.Question) != 1 || len(m.Answer) > 0 || len(m.Ns) > 0:
+		r.Rcode = dns.RcodeFormatError
+	default:
+		h.answer(snap, r, sc, &ede)
+	}
+	body, err := r.Pack()
+	if err != nil {
+		return h.headerOnly(msg, sc, dns.RcodeServerFailure)
+	}
+	if len(r.Question) == 0 || len(m.Question[0].Name) != len(r.Question[0].Name) {
+		q.qnameEnd = 0
+	}
+	out := finish(sc.out, body, msg, q, limit, extRcode, ede)
+	sc.out = out
+	return out
+}
+
+// answer fills r for its one question.
+func (h *Handler) answer(snap *Snapshot, r *dns.Msg, sc *Scratch, ede *int) {
+	qq := r.Question[0]
+	switch {
+	case qq.Qtype == dns.TypeOPT || qq.Qtype == dns.TypeTSIG || qq.Qtype == dns.TypeTKEY:
+		r.Rcode = dns.RcodeFormatError
+		return
+	case qq.Qclass == dns.ClassCHAOS && h.opts.Chaos && qq.Qtype == dns.TypeTXT:
+		if txt := h.chaos(qq.Name); txt != "" {
+			r.Answer = []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: qq.Name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS}, Txt: []string{txt}}}
+			return
+		}
+		r.Rcode = dns.RcodeRefused
+		return
+	case qq.Qclass != dns.ClassINET || snap == nil:
+		r.Rcode = dns.RcodeRefused
+		return
+	case qq.Qtype == dns.TypeAXFR || qq.Qtype == dns.TypeIXFR:
+		// Zone transfers come with the hidden-primary work.
+		r.Rcode = dns.RcodeNotImplemented
+		return
+	}
+	res := (&resolver{zs: snap.zs, snap: snap, pick: func(v []Variant) int {
+		var total uint32
+		for _, x := range v {
+			total += x.Weight
+		}
+		n := sc.next() % total
+		for i, x := range v {
+			if n < x.Weight {
+				return i
+			}
+			n -= x.Weight
+		}
+		return 0
+	}}).resolve(qq.Name, qq.Qtype)
+	if res.refused {
+		*ede = int(dns.ExtendedErrorCodeNotAuthoritative)
+	}
+	r.Rcode, r.Authoritative = res.rcode, res.aa
+	r.Answer, r.Ns, r.Extra = res.answer, res.ns, res.extra
+	r.Compress = true
+}
+
+func (h *Handler) chaos(name string) string {
+	switch name {
+	case "version.bind.", "version.server.":
+		return h.opts.Version
+	case "id.server.", "hostname.bind.":
+		return h.opts.Identity
+	}
+	return ""
+}
+
+// headerOnly answers with the query's header, no sections and rcode.
+func (h *Handler) headerOnly(msg []byte, sc *Scratch, rcode int) []byte {
+	out := append(sc.out[:0], msg[:headerLen]...)
+	flags := binary.BigEndian.Uint16(out[2:])
+	flags = flags&(0xF<<11|flagRD) | flagQR | uint16(rcode&0xF)
+	binary.BigEndian.PutUint16(out[2:], flags)
+	for i := 4; i < headerLen; i++ {
+		out[i] = 0
+	}
+	sc.out = out
+	return out
+}

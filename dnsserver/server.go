@@ -1,0 +1,244 @@
+package dnsserver
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Server defaults.
+const (
+	DefaultTCPIdleTimeout = 10 * time.Second
+	DefaultMaxTCPConns    = 1024
+)
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the UDP and TCP address to listen on, host:port.
+	Addr string
+	// UDPWorkers is the number of goroutines reading the UDP socket; 0
+	// means GOMAXPROCS.
+	UDPWorkers int
+	// TCPIdleTimeout closes idle TCP connections; 0 means 10s.
+	TCPIdleTimeout time.Duration
+	// MaxTCPConns bounds concurrent TCP connections; 0 means 1024.
+	MaxTCPConns int
+	Options
+}
+
+// Server is an authoritative DNS server on UDP and TCP.
+type Server struct {
+	cfg     Config
+	handler *Handler
+	logger  *slog.Logger
+
+	udp *net.UDPConn
+	tcp *net.TCPListener
+
+	mu      sync.Mutex
+	scratch []*Scratch
+	conns   map[net.Conn]struct{}
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// NewServer returns a server answering from src. Call Start to listen.
+func NewServer(cfg Config, src Source, logger *slog.Logger) *Server {
+	if cfg.UDPWorkers <= 0 {
+		cfg.UDPWorkers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.TCPIdleTimeout <= 0 {
+		cfg.TCPIdleTimeout = DefaultTCPIdleTimeout
+	}
+	if cfg.MaxTCPConns <= 0 {
+		cfg.MaxTCPConns = DefaultMaxTCPConns
+	}
+	return &Server{
+		cfg:     cfg,
+		handler: NewHandler(src, cfg.Options),
+		logger:  logger,
+		conns:   map[net.Conn]struct{}{},
+	}
+}
+
+// Start binds UDP and TCP on the configured address and serves until
+// Shutdown. With port 0, UDP and TCP share the port the kernel picks for
+// UDP.
+func (s *Server) Start() error {
+	ua, err := net.ResolveUDPAddr("udp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("dns: listen address %q: %w", s.cfg.Addr, err)
+	}
+	s.udp, err = net.ListenUDP("udp", ua)
+	if err != nil {
+		return fmt.Errorf("dns: %w", err)
+	}
+	bound := s.udp.LocalAddr().(*net.UDPAddr)
+	s.tcp, err = net.ListenTCP("tcp", &net.TCPAddr{IP: bound.IP, Port: bound.Port, Zone: bound.Zone})
+	if err != nil {
+		s.udp.Close()
+		return fmt.Errorf("dns: %w", err)
+	}
+	_ = s.udp.SetReadBuffer(4 << 20)
+	_ = s.udp.SetWriteBuffer(4 << 20)
+	for i := 0; i < s.cfg.UDPWorkers; i++ {
+		sc := s.newScratch()
+		s.wg.Add(1)
+		go s.serveUDP(sc)
+	}
+	s.wg.Add(1)
+	go s.acceptTCP()
+	s.logger.Info("dns server listening", "addr", bound.String(), "udp_workers", s.cfg.UDPWorkers)
+	return nil
+}
+
+// Addr returns the bound address (useful with port 0).
+func (s *Server) Addr() string {
+	if s.udp == nil {
+		return s.cfg.Addr
+	}
+	return s.udp.LocalAddr().String()
+}
+
+func (s *Server) newScratch() *Scratch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := NewScratch(uint64(time.Now().UnixNano()) + uint64(len(s.scratch))*0x9E3779B97F4A7C15)
+	s.scratch = append(s.scratch, sc)
+	return sc
+}
+
+func (s *Server) serveUDP(sc *Scratch) {
+	defer s.wg.Done()
+	buf := make([]byte, 65535)
+	for {
+		n, addr, err := s.udp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.logger.Warn("dns udp read", "err", err)
+			continue
+		}
+		if reply := s.handler.Serve(buf[:n], sc, false); reply != nil {
+			if _, err := s.udp.WriteToUDPAddrPort(reply, addr); err != nil && !errors.Is(err, net.ErrClosed) {
+				s.logger.Debug("dns udp write", "to", addr.String(), "err", err)
+			}
+		}
+	}
+}
+
+func (s *Server) acceptTCP() {
+	defer s.wg.Done()
+	sem := make(chan struct{}, s.cfg.MaxTCPConns)
+	for {
+		c, err := s.tcp.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.logger.Warn("dns tcp accept", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			c.Close() // over the limit: shed load rather than queue
+			continue
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer func() { <-sem }()
+			s.serveTCP(c)
+		}()
+	}
+}
+
+// serveTCP answers length-prefixed messages until the client closes, goes
+// idle, or the server shuts down.
+func (s *Server) serveTCP(c net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+	}()
+	sc := NewScratch(uint64(time.Now().UnixNano()))
+	var lenbuf [2]byte
+	buf := make([]byte, 65535)
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+		if _, err := io.ReadFull(c, lenbuf[:]); err != nil {
+			return
+		}
+		n := int(binary.BigEndian.Uint16(lenbuf[:]))
+		if _, err := io.ReadFull(c, buf[:n]); err != nil {
+			return
+		}
+		reply := s.handler.Serve(buf[:n], sc, true)
+		if reply == nil {
+			continue
+		}
+		out := make([]byte, 2+len(reply))
+		binary.BigEndian.PutUint16(out, uint16(len(reply)))
+		copy(out[2:], reply)
+		_ = c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+		if _, err := c.Write(out); err != nil {
+			return
+		}
+	}
+}
+
+// Shutdown stops listening, closes open TCP connections once their
+// current reply is written, and waits for every goroutine, or for ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		// Wake readers; a reply being written still completes.
+		_ = c.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
+	if s.udp != nil {
+		s.udp.Close()
+	}
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stats sums the reply counters of every UDP worker.
+func (s *Server) Stats() Totals {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var t Totals
+	for _, sc := range s.scratch {
+		t.add(&sc.Stats)
+	}
+	return t
+}

@@ -1,0 +1,208 @@
+package dnsserver
+
+import (
+	"encoding/binary"
+
+	"github.com/miekg/dns"
+)
+
+// Limits of what the server sends over UDP.
+const (
+	// MinUDPSize is what a client without EDNS can receive.
+	MinUDPSize = 512
+	// DefaultMaxUDPSize caps EDNS answers (DNS flag day 2020), avoiding
+	// IP fragmentation.
+	DefaultMaxUDPSize = 1232
+	headerLen         = 12
+	optLen            = 11
+	edeLen            = 6
+)
+
+// Header flag bits, in the 16-bit flags word.
+const (
+	flagQR = 1 << 15
+	flagAA = 1 << 10
+	flagTC = 1 << 9
+	flagRD = 1 << 8
+)
+
+// query is what the server needs to know of an incoming message.
+type query struct {
+	id       uint16
+	flags    uint16
+	opcode   int
+	qnameEnd int // offset just past the question name; 0 if not plain
+	qtype    uint16
+	qclass   uint16
+	simple   bool // fits the fast path: one question, at most an OPT
+	edns     bool
+	version  uint8
+	udpSize  uint16
+	do       bool
+}
+
+// parseQuery reads the header, question and OPT record of msg without
+// allocating, and writes the lower-cased wire question name followed by
+// the type into key. It returns ok=false when msg is too short to answer
+// at all. A query the fast path cannot take has simple=false and is left
+// to the full parser.
+func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
+	k = key[:0]
+	if len(msg) < headerLen {
+		return q, k, false
+	}
+	q.id = binary.BigEndian.Uint16(msg)
+	q.flags = binary.BigEndian.Uint16(msg[2:])
+	q.opcode = int(q.flags>>11) & 0xF
+	qd := binary.BigEndian.Uint16(msg[4:])
+	an := binary.BigEndian.Uint16(msg[6:])
+	ns := binary.BigEndian.Uint16(msg[8:])
+	ar := binary.BigEndian.Uint16(msg[10:])
+	if qd != 1 {
+		return q, k, true
+	}
+	off := headerLen
+	for {
+		if off >= len(msg) {
+			return q, k, true
+		}
+		l := int(msg[off])
+		if l == 0 {
+			k = append(k, 0)
+			off++
+			break
+		}
+		if l&0xC0 != 0 || off+1+l > len(msg) || len(k)+l+2 > 255 {
+			return q, k, true
+		}
+		k = append(k, byte(l))
+		for _, c := range msg[off+1 : off+1+l] {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			k = append(k, c)
+		}
+		off += 1 + l
+	}
+	if off+4 > len(msg) {
+		return q, k, true
+	}
+	q.qnameEnd = off
+	q.qtype = binary.BigEndian.Uint16(msg[off:])
+	q.qclass = binary.BigEndian.Uint16(msg[off+2:])
+	k = append(k, byte(q.qtype>>8), byte(q.qtype))
+	off += 4
+	if an != 0 || ns != 0 || ar > 1 || q.flags&flagQR != 0 {
+		return q, k, true
+	}
+	if ar == 1 {
+		// OPT: root name, type 41, class = UDP size, TTL = ext-rcode,
+		// version, flags; then RDATA.
+		if off+optLen > len(msg) || msg[off] != 0 || binary.BigEndian.Uint16(msg[off+1:]) != dns.TypeOPT {
+			return q, k, true
+		}
+		q.edns = true
+		q.udpSize = binary.BigEndian.Uint16(msg[off+3:])
+		q.version = msg[off+6]
+		q.do = msg[off+7]&0x80 != 0
+		rdlen := int(binary.BigEndian.Uint16(msg[off+9:]))
+		off += optLen + rdlen
+		if off != len(msg) || !validOptions(msg[off-rdlen:off]) {
+			return q, k, true
+		}
+	} else if off != len(msg) {
+		return q, k, true
+	}
+	q.simple = q.opcode == dns.OpcodeQuery && q.version == 0
+	return q, k, true
+}
+
+// validOptions reports whether EDNS option data is well formed.
+func validOptions(b []byte) bool {
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return false
+		}
+		l := int(binary.BigEndian.Uint16(b[2:]))
+		if len(b) < 4+l {
+			return false
+		}
+		b = b[4+l:]
+	}
+	return true
+}
+
+// wireKey appends the lower-cased wire form of name and the type to dst:
+// the key of the packed-answer maps, as parseQuery builds it.
+func wireKey(dst []byte, name string, t uint16) []byte {
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(dns.CanonicalName(name), buf, 0, nil, false)
+	if err != nil {
+		return nil
+	}
+	dst = append(dst, buf[:n]...)
+	return append(dst, byte(t>>8), byte(t))
+}
+
+// finish turns body (a response packed with the lower-cased question) into
+// the reply to q: the query's ID, RD flag and name case, an OPT record when
+// the query had one, and truncation when the reply does not fit limit.
+// extRcode is the upper 8 bits of a 12-bit rcode (1 for BADVERS); ede is an
+// extended DNS error code, or -1.
+func finish(dst, body, msg []byte, q *query, limit int, extRcode uint8, ede int) []byte {
+	out := append(dst[:0], body...)
+	binary.BigEndian.PutUint16(out, q.id)
+	flags := binary.BigEndian.Uint16(out[2:]) | q.flags&flagRD
+	binary.BigEndian.PutUint16(out[2:], flags)
+	if q.qnameEnd > 0 && len(out) >= q.qnameEnd && out[q.qnameEnd-1] == 0 {
+		copy(out[headerLen:q.qnameEnd], msg[headerLen:q.qnameEnd])
+	}
+	extra := 0
+	if q.edns {
+		extra = optLen
+		if ede >= 0 {
+			extra += edeLen
+		}
+	}
+	if len(out)+extra > limit {
+		// Like Knot DNS: keep the question only and set TC; the client
+		// retries over TCP.
+		qend := q.qnameEnd + 4
+		if q.qnameEnd == 0 || qend > len(out) {
+			qend = headerLen
+			binary.BigEndian.PutUint16(out[4:], 0)
+		}
+		out = out[:qend]
+		binary.BigEndian.PutUint16(out[2:], flags|flagTC)
+		binary.BigEndian.PutUint16(out[6:], 0)
+		binary.BigEndian.PutUint16(out[8:], 0)
+		binary.BigEndian.PutUint16(out[10:], 0)
+	}
+	if q.edns {
+		var do byte
+		if q.do {
+			do = 0x80
+		}
+		rdlen := 0
+		if ede >= 0 {
+			rdlen = edeLen
+		}
+		out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT),
+			byte(DefaultMaxUDPSize>>8), byte(DefaultMaxUDPSize&0xFF),
+			extRcode, 0, do, 0, 0, byte(rdlen))
+		if ede >= 0 {
+			out = append(out, 0, byte(dns.EDNS0EDE), 0, 2, byte(ede>>8), byte(ede))
+		}
+		ar := binary.BigEndian.Uint16(out[10:])
+		binary.BigEndian.PutUint16(out[10:], ar+1)
+	}
+	return out
+}
+
+// udpLimit is the largest reply a UDP client can take.
+func udpLimit(q *query, max int) int {
+	if !q.edns || q.udpSize <= MinUDPSize {
+		return MinUDPSize
+	}
+	return min(int(q.udpSize), max)
+}

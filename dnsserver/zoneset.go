@@ -1,0 +1,182 @@
+package dnsserver
+
+import (
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+
+	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// ZoneSet is the static part of what the server answers: every zone's
+// names and static records, compiled once per spec. Snapshots share it and
+// add the health-driven answers on top.
+type ZoneSet struct {
+	zones map[string]*zone // by origin
+	// maxLabels bounds the suffix walk when finding a zone.
+	maxLabels int
+	// fast holds pre-packed answers that depend on static data only.
+	fast map[string]*packed
+	// overlayKeys are the (name, type) pairs whose answers depend on
+	// dynamic records or the SOA serial; each snapshot packs them anew.
+	overlayKeys []qkey
+}
+
+type zone struct {
+	origin string
+	soa    *dns.SOA // serial 0; snapshots carry the live serial
+	nodes  map[string]*node
+	// dynamic lists the health-driven RRsets in a fixed order; snapshots
+	// hold their answers in the same order.
+	dynamic []dynKey
+	hash    uint64 // of the static content
+}
+
+// node is one owner name. Empty non-terminals are nodes without rrsets.
+type node struct {
+	name   string
+	rrsets []rrset // sorted by type
+	cut    bool    // NS below the apex: a delegation point
+	// dyn maps a type to its index in the zone's dynamic list.
+	dyn map[uint16]int
+}
+
+type rrset struct {
+	typ uint16
+	rrs []dns.RR
+}
+
+type dynKey struct {
+	name string
+	typ  uint16
+}
+
+type qkey struct {
+	name string
+	typ  uint16
+}
+
+// NewZoneSet compiles the spec's zones. The spec must be validated.
+func NewZoneSet(s *spec.Spec) (*ZoneSet, error) {
+	compiled := s.CompiledZones()
+	if compiled == nil {
+		return nil, fmt.Errorf("dnsserver: %w", ErrNotValidated)
+	}
+	zs := &ZoneSet{zones: map[string]*zone{}, fast: map[string]*packed{}}
+	for _, cz := range compiled {
+		z := newZone(cz)
+		zs.zones[z.origin] = z
+		zs.maxLabels = max(zs.maxLabels, dns.CountLabel(z.origin))
+	}
+	zs.prepack()
+	return zs, nil
+}
+
+func newZone(cz *spec.CompiledZone) *zone {
+	z := &zone{origin: cz.Name, nodes: map[string]*node{}}
+	soa := *cz.SOA
+	soa.Hdr.Name = cz.Name
+	z.soa = &soa
+	z.addNode(cz.Name)
+	byKey := map[dynKey][]dns.RR{}
+	var order []dynKey
+	for _, rr := range cz.Static {
+		h := rr.Header()
+		k := dynKey{h.Name, h.Rrtype}
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
+		}
+		byKey[k] = append(byKey[k], rr)
+	}
+	h := fnv.New64a()
+	for _, k := range order {
+		n := z.addNode(k.name)
+		n.rrsets = append(n.rrsets, rrset{typ: k.typ, rrs: byKey[k]})
+		if k.typ == dns.TypeNS && k.name != z.origin {
+			n.cut = true
+		}
+	}
+	var lines []string
+	for _, rr := range cz.Static {
+		lines = append(lines, strings.ToLower(rr.String()))
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		h.Write([]byte(l))
+		h.Write([]byte{'\n'})
+	}
+	fmt.Fprintf(h, "%s %s %d %d %d %d %d", soa.Ns, soa.Mbox, soa.Hdr.Ttl, soa.Refresh, soa.Retry, soa.Expire, soa.Minttl)
+	for _, r := range cz.Dynamic {
+		t := dns.StringToType[r.Type]
+		n := z.addNode(r.Name)
+		if n.dyn == nil {
+			n.dyn = map[uint16]int{}
+		}
+		n.dyn[t] = len(z.dynamic)
+		z.dynamic = append(z.dynamic, dynKey{r.Name, t})
+		fmt.Fprintf(h, "dyn %s %d\n", r.Name, t)
+	}
+	z.hash = h.Sum64()
+	for _, n := range z.nodes {
+		sort.Slice(n.rrsets, func(i, j int) bool { return n.rrsets[i].typ < n.rrsets[j].typ })
+	}
+	return z
+}
+
+// addNode adds name and every empty non-terminal between it and the apex.
+func (z *zone) addNode(name string) *node {
+	n := z.nodes[name]
+	if n != nil {
+		return n
+	}
+	n = &node{name: name}
+	z.nodes[name] = n
+	for off, end := dns.NextLabel(name, 0); !end && len(name[off:]) > len(z.origin); off, end = dns.NextLabel(name, off) {
+		if _, ok := z.nodes[name[off:]]; ok {
+			break
+		}
+		z.nodes[name[off:]] = &node{name: name[off:]}
+	}
+	return n
+}
+
+func (n *node) rrset(t uint16) []dns.RR {
+	for i := range n.rrsets {
+		if n.rrsets[i].typ == t {
+			return n.rrsets[i].rrs
+		}
+	}
+	return nil
+}
+
+// findZone returns the zone holding name (lower case, fully qualified),
+// the most specific one when zones nest.
+func (zs *ZoneSet) findZone(name string) *zone {
+	labels := dns.CountLabel(name)
+	off := 0
+	for labels > zs.maxLabels {
+		off, _ = dns.NextLabel(name, off)
+		labels--
+	}
+	for {
+		if z := zs.zones[name[off:]]; z != nil {
+			return z
+		}
+		if off >= len(name)-1 {
+			return zs.zones["."]
+		}
+		off, _ = dns.NextLabel(name, off)
+	}
+}
+
+// Zones returns the origins served, sorted.
+func (zs *ZoneSet) Zones() []string {
+	out := make([]string, 0, len(zs.zones))
+	for o := range zs.zones {
+		out = append(out, o)
+	}
+	sort.Strings(out)
+	return out
+}
