@@ -123,11 +123,11 @@ type Endpoint struct {
 
 // Record is a health-driven DNS record.
 type Record struct {
-	Name   string     `yaml:"name" json:"name"`
-	Type   string     `yaml:"type" json:"type"`
-	TTL    uint32     `yaml:"ttl" json:"ttl,omitempty"`
-	Policy string     `yaml:"policy" json:"policy,omitempty"`
-	Pools  []PoolRef  `yaml:"pools" json:"pools"`
+	Name   string    `yaml:"name" json:"name"`
+	Type   string    `yaml:"type" json:"type"`
+	TTL    uint32    `yaml:"ttl" json:"ttl,omitempty"`
+	Policy string    `yaml:"policy" json:"policy,omitempty"`
+	Pools  []PoolRef `yaml:"pools" json:"pools"`
 	// Fallback is answered when no pool is healthy.
 	Fallback []string `yaml:"fallback" json:"fallback,omitempty"`
 	// OnAllDown says what to answer when no pool is healthy: "fallback"
