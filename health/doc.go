@@ -1,0 +1,39 @@
+// Package health probes endpoints the way users reach them and turns the
+// results into a local verdict per target.
+//
+// A target is one endpoint of one pool (TargetID). Each target has a
+// Checker built from the pool's spec.Check through an explicit table of
+// check types (see kinds.go): http, https, tcp, dns, tls and heartbeat.
+// The Engine runs one small loop per target: a jittered start within the
+// interval, then one probe per interval, never two at once for the same
+// target, under a global concurrency limit. Results go through rise/fall
+// thresholds; when a target's verdict changes the Engine tells its Sink.
+//
+// A heartbeat check is a push check: a job calls Engine.Heartbeat (through
+// HeartbeatHandler) and the target is down when no beat arrived within
+// max_age.
+package health
+
+import "errors"
+
+// Errors returned by the package. Check them with errors.Is.
+var (
+	// ErrUnknownCheck means a heartbeat named a check the spec does not
+	// define.
+	ErrUnknownCheck = errors.New("unknown check")
+	// ErrUnknownEndpoint means a heartbeat named an endpoint that no pool
+	// using the check has.
+	ErrUnknownEndpoint = errors.New("unknown endpoint")
+	// ErrNotHeartbeat means a heartbeat was sent for a check that is not
+	// of type heartbeat.
+	ErrNotHeartbeat = errors.New("not a heartbeat check")
+	// ErrCheckType means a spec check has a type the engine cannot run.
+	ErrCheckType = errors.New("unsupported check type")
+	// ErrCheckConfig means a check could not be set up (for example its
+	// ca_file could not be read); its targets are reported down with the
+	// reason.
+	ErrCheckConfig = errors.New("check cannot be set up")
+	// ErrRunning means Run was called while the engine was already
+	// running.
+	ErrRunning = errors.New("engine is already running")
+)

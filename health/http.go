@@ -1,0 +1,184 @@
+package health
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// maxBody is how much of a response body is searched for expect_body and
+// expect_body_regex: an application's error page shows within it, and a
+// huge page does not cost a probe more than this.
+const maxBody = 64 << 10
+
+// userAgent identifies detour's probes in access logs.
+const userAgent = "detour-health/1"
+
+// httpCheck probes one URL. No connection is kept alive between probes, so
+// a listener that died is seen on the next probe, not after an idle
+// connection times out; redirects are reported, not followed, unless the
+// check asks.
+type httpCheck struct {
+	client  *http.Client
+	method  string
+	url     string
+	host    string
+	headers http.Header
+	status  spec.StatusCodes
+	body    string
+	re      *regexp.Regexp
+	timeout time.Duration
+	minDays int
+	now     func() time.Time
+}
+
+func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
+	var re *regexp.Regexp
+	if c.ExpectBodyRegex != "" {
+		var err error
+		if re, err = regexp.Compile(c.ExpectBodyRegex); err != nil {
+			return nil, fmt.Errorf("%w: expect_body_regex: %v", ErrCheckConfig, err)
+		}
+	}
+	transport := &http.Transport{
+		Proxy:                  nil, // probe the endpoint itself, never a proxy from the environment
+		DialContext:            (&net.Dialer{}).DialContext,
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: maxBody,
+	}
+	if c.Type == spec.CheckHTTPS {
+		cfg, err := tlsConfig(c)
+		if err != nil {
+			return nil, err
+		}
+		transport.TLSClientConfig = cfg
+	}
+	client := &http.Client{Transport: transport}
+	if !c.FollowRedirects {
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	headers := http.Header{"User-Agent": {userAgent}}
+	host := c.Host
+	for k, v := range c.Headers {
+		if http.CanonicalHeaderKey(k) == "Host" {
+			host = v
+			continue
+		}
+		headers.Set(k, v)
+	}
+	minDays := 0
+	if c.Type == spec.CheckHTTPS {
+		minDays = c.MinDays
+	}
+	return func(t Target) Checker {
+		return &httpCheck{
+			client: client, method: c.Method, url: c.Type + "://" + t.Probe + c.Path,
+			host: host, headers: headers, status: c.ExpectStatus,
+			body: c.ExpectBody, re: re, timeout: c.Timeout.D(), minDays: minDays, now: env.now,
+		}
+	}, nil
+}
+
+// Check sends one request and judges status, body and certificate.
+func (h *httpCheck) Check(ctx context.Context) Result {
+	req, err := http.NewRequestWithContext(ctx, h.method, h.url, nil)
+	if err != nil {
+		return fail(ClassConfig, err.Error())
+	}
+	req.Header = h.headers.Clone()
+	if h.host != "" {
+		req.Host = h.host
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return errorResult(ctx, err, h.timeout)
+	}
+	defer resp.Body.Close()
+	status := "HTTP " + resp.Status
+	if !h.status.Contains(resp.StatusCode) {
+		return fail(ClassStatus, status)
+	}
+	if h.body != "" || h.re != nil {
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		if err != nil {
+			return errorResult(ctx, fmt.Errorf("reading body: %w", err), h.timeout)
+		}
+		if h.body != "" && !strings.Contains(string(data), h.body) {
+			return notContains("body", h.body, data)
+		}
+		if h.re != nil && !h.re.Match(data) {
+			return fail(ClassContent, fmt.Sprintf("body does not match /%s/ (got %s)", h.re, snippet(data)))
+		}
+	}
+	if h.minDays > 0 && resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		if r, bad := expiry(resp.TLS.PeerCertificates[0], h.minDays, h.now()); bad {
+			return r
+		}
+	}
+	return ok(status)
+}
+
+// tlsConfig builds the client TLS settings of an https or tls check:
+// verification on unless insecure_skip_verify, roots from ca_file when
+// given (instead of the system's), SNI from sni or the host header.
+func tlsConfig(c *spec.Check) (*tls.Config, error) {
+	cfg := &tls.Config{
+		ServerName:         c.SNI,
+		InsecureSkipVerify: c.InsecureSkipVerify, //nolint:gosec // explicit opt-in in the spec
+		MinVersion:         tls.VersionTLS12,
+	}
+	if cfg.ServerName == "" && c.Host != "" {
+		cfg.ServerName = c.Host
+		if h, _, err := net.SplitHostPort(c.Host); err == nil {
+			cfg.ServerName = h
+		}
+	}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ca_file: %w", ErrCheckConfig, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: ca_file %s holds no PEM certificate", ErrCheckConfig, c.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// expiry fails a certificate that expires within minDays days.
+func expiry(cert *x509.Certificate, minDays int, now time.Time) (Result, bool) {
+	left := cert.NotAfter.Sub(now)
+	if left >= time.Duration(minDays)*24*time.Hour {
+		return Result{}, false
+	}
+	if left <= 0 {
+		return fail(ClassExpiry, fmt.Sprintf("certificate expired %s ago", days(-left))), true
+	}
+	return fail(ClassExpiry, "certificate expires in "+days(left)), true
+}
+
+// days writes a duration as whole days, or hours when under two days.
+func days(d time.Duration) string {
+	switch h := int(d / time.Hour); {
+	case h >= 48:
+		return fmt.Sprintf("%d days", h/24)
+	case h == 1:
+		return "1 hour"
+	case h > 1:
+		return fmt.Sprintf("%d hours", h)
+	default:
+		return fmt.Sprintf("%d minutes", int(d/time.Minute))
+	}
+}

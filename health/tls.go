@@ -1,0 +1,56 @@
+package health
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"time"
+
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// tlsCheck completes a TLS handshake and fails when the certificate does
+// not verify or expires within min_days: a certificate about to expire is
+// an outage on a known date.
+type tlsCheck struct {
+	addr    string
+	cfg     *tls.Config
+	minDays int
+	timeout time.Duration
+	now     func() time.Time
+}
+
+func tlsKind(c *spec.Check, env *env) (func(Target) Checker, error) {
+	base, err := tlsConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	return func(t Target) Checker {
+		cfg := base.Clone()
+		if cfg.ServerName == "" {
+			if h, _, err := net.SplitHostPort(t.Probe); err == nil {
+				cfg.ServerName = h
+			}
+		}
+		return &tlsCheck{addr: t.Probe, cfg: cfg, minDays: c.MinDays, timeout: c.Timeout.D(), now: env.now}
+	}, nil
+}
+
+// Check dials and shakes hands.
+func (c *tlsCheck) Check(ctx context.Context) Result {
+	d := tls.Dialer{Config: c.cfg}
+	conn, err := d.DialContext(ctx, "tcp", c.addr)
+	if err != nil {
+		return errorResult(ctx, err, c.timeout)
+	}
+	defer conn.Close()
+	state := conn.(*tls.Conn).ConnectionState()
+	if len(state.PeerCertificates) == 0 {
+		return fail(ClassTLS, "tls: server sent no certificate")
+	}
+	cert := state.PeerCertificates[0]
+	if r, bad := expiry(cert, c.minDays, c.now()); bad {
+		return r
+	}
+	return ok("certificate valid until " + cert.NotAfter.UTC().Format(time.DateOnly))
+}
