@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/seed3787e6f1/detour/internal/node"
+	"github.com/spf13/cobra"
+)
+
+func newAgentCmd() *cobra.Command {
+	var (
+		cfg        node.Config
+		configFile string
+		peers      string
+		logLevel   string
+	)
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run a detour node",
+		Long: `Run a detour node: an authoritative DNS server for the spec's zones.
+
+  detour agent --dev [--spec FILE]     one node, plaintext on loopback, data in a temp dir
+  detour agent --config node.yaml      a production node
+  detour agent --node-id ID --datacenter DC --raft-addr HOST:PORT --peers ID@HOST:PORT,...
+               --dns-addr HOST:PORT --api-addr HOST:PORT --data-dir DIR --spec FILE [--insecure]`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			final := cfg
+			if configFile != "" {
+				fileCfg, err := node.LoadFile(configFile)
+				if err != nil {
+					return err
+				}
+				final = mergeFlags(cmd, fileCfg, cfg)
+			}
+			if peers != "" {
+				ps, err := node.ParsePeers(peers)
+				if err != nil {
+					return usageError{err}
+				}
+				final.Peers = ps
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return usageError{err}
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			n, err := node.Start(final, logger)
+			if err != nil {
+				return err
+			}
+			<-ctx.Done()
+			logger.Info("shutting down")
+			return n.Close(context.Background())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configFile, "config", "", "node file (YAML) with the settings below; flags override it")
+	f.BoolVar(&cfg.Dev, "dev", false, "one node, plaintext on loopback, data in a temp dir")
+	f.StringVar(&cfg.NodeID, "node-id", "", "this node's ID, unique in the cluster")
+	f.StringVar(&cfg.Datacenter, "datacenter", "", "the datacenter this node runs in")
+	f.StringVar(&cfg.RaftAddr, "raft-addr", "", "address for Raft and node-to-node traffic, host:port")
+	f.StringVar(&peers, "peers", "", "initial voters, id@raft-address,... (this node included)")
+	f.StringVar(&cfg.DNSAddr, "dns-addr", "", "DNS address, UDP and TCP (--dev: "+node.DevDNSAddr+")")
+	f.StringVar(&cfg.APIAddr, "api-addr", "", "HTTP API address (--dev: "+node.DevAPIAddr+")")
+	f.StringVar(&cfg.DataDir, "data-dir", "", "where Raft keeps its state (--dev: a temp dir)")
+	f.StringVar(&cfg.Spec, "spec", "", "spec that seeds an empty cluster (--dev: "+node.DevSpecPath+")")
+	f.BoolVar(&cfg.Insecure, "insecure", false, "allow plaintext Raft and API on non-loopback addresses")
+	f.StringVar(&cfg.TLSCA, "tls-ca", "", "CA certificate (PEM) for node-to-node and API TLS")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "this node's certificate (PEM)")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "this node's private key (PEM)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+// mergeFlags overlays the flags set on the command line onto the node file.
+func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
+	set := func(name string, dst *string, v string) {
+		if cmd.Flags().Changed(name) {
+			*dst = v
+		}
+	}
+	set("node-id", &file.NodeID, flags.NodeID)
+	set("datacenter", &file.Datacenter, flags.Datacenter)
+	set("raft-addr", &file.RaftAddr, flags.RaftAddr)
+	set("dns-addr", &file.DNSAddr, flags.DNSAddr)
+	set("api-addr", &file.APIAddr, flags.APIAddr)
+	set("data-dir", &file.DataDir, flags.DataDir)
+	set("spec", &file.Spec, flags.Spec)
+	set("tls-ca", &file.TLSCA, flags.TLSCA)
+	set("tls-cert", &file.TLSCert, flags.TLSCert)
+	set("tls-key", &file.TLSKey, flags.TLSKey)
+	if cmd.Flags().Changed("insecure") {
+		file.Insecure = flags.Insecure
+	}
+	if cmd.Flags().Changed("dev") {
+		file.Dev = flags.Dev
+	}
+	return file
+}
