@@ -48,7 +48,7 @@ func (r *resolver) resolve(qname string, qtype uint16) resolution {
 				res.aa = false
 			}
 			res.ns = append(res.ns, cut.rrset(dns.TypeNS)...)
-			r.addTargets(z, &res, cut.rrset(dns.TypeNS), true)
+			r.addTargets(z, &res, cut.rrset(dns.TypeNS))
 			return res
 		}
 		n, owner := z.nodes[name], name
@@ -61,6 +61,9 @@ func (r *resolver) resolve(qname string, qtype uint16) resolution {
 		}
 		if cname := r.rrs(z, n, dns.TypeCNAME); len(cname) > 0 && qtype != dns.TypeCNAME {
 			res.answer = append(res.answer, withOwner(cname, owner)...)
+			if qtype == dns.TypeANY {
+				return res // minimal ANY: the CNAME alone, as Knot DNS does
+			}
 			seen[name] = true
 			target := dns.CanonicalName(cname[0].(*dns.CNAME).Target)
 			if seen[target] || chain+1 >= maxChain || !dns.IsSubDomain(z.origin, target) || r.zs.findZone(target) != z {
@@ -79,7 +82,7 @@ func (r *resolver) resolve(qname string, qtype uint16) resolution {
 			return res
 		}
 		res.answer = append(res.answer, withOwner(rrs, owner)...)
-		r.addTargets(z, &res, rrs, false)
+		r.addTargets(z, &res, rrs)
 		return res
 	}
 }
@@ -150,9 +153,9 @@ func (r *resolver) soa(z *zone) dns.RR {
 }
 
 // addTargets adds address records of in-zone NS, MX and SRV targets to
-// the additional section. Glue under a delegation is added only for
-// referrals.
-func (r *resolver) addTargets(z *zone, res *resolution, rrs []dns.RR, glue bool) {
+// the additional section, glue under a delegation included (as Knot DNS
+// does). Each record is added once (RFC 2181 5.5).
+func (r *resolver) addTargets(z *zone, res *resolution, rrs []dns.RR) {
 	for _, rr := range rrs {
 		var target string
 		switch v := rr.(type) {
@@ -167,9 +170,6 @@ func (r *resolver) addTargets(z *zone, res *resolution, rrs []dns.RR, glue bool)
 		}
 		target = dns.CanonicalName(target)
 		if !dns.IsSubDomain(z.origin, target) || r.zs.findZone(target) != z {
-			continue
-		}
-		if cut := z.findCut(target); cut != nil && !glue {
 			continue
 		}
 		n := z.nodes[target]
