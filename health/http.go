@@ -153,6 +153,12 @@ func tlsConfig(c *spec.Check) (*tls.Config, error) {
 			return nil, fmt.Errorf("%w: ca_file %s holds no PEM certificate", ErrCheckConfig, c.CAFile)
 		}
 		cfg.RootCAs = pool
+	} else if !c.InsecureSkipVerify {
+		// Load the system roots now rather than inside the first probe,
+		// whose timeout they could eat.
+		if pool, err := x509.SystemCertPool(); err == nil {
+			cfg.RootCAs = pool
+		}
 	}
 	return cfg, nil
 }

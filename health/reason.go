@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -56,6 +57,13 @@ func errorResult(ctx context.Context, err error, timeout time.Duration) Result {
 			class = ClassConnect
 		}
 		return fail(class, opErr.Op+": "+opErr.Err.Error())
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		err = urlErr.Err
+	}
+	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return fail(ClassTLS, "tls: server does not speak TLS (it answered plain HTTP)")
 	}
 	return fail(ClassError, err.Error())
 }

@@ -1,0 +1,100 @@
+package health
+
+import (
+	"bufio"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// lineServer greets with banner, then answers each line with reply(line).
+func lineServer(t *testing.T, banner string, reply func(string) string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				c.Write([]byte(banner))
+				if reply == nil {
+					return
+				}
+				sc := bufio.NewScanner(c)
+				for sc.Scan() {
+					c.Write([]byte(reply(sc.Text())))
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func TestTCPCheck(t *testing.T) {
+	redis := lineServer(t, "", func(line string) string {
+		if line == "PING" {
+			return "+PONG\r\n"
+		}
+		return "-ERR unknown command\r\n"
+	})
+	smtp := lineServer(t, "220 mail.example.test ESMTP ready\r\n", func(string) string { return "250 ok\r\n" })
+	broken := lineServer(t, "421 service not available, closing channel\r\n", nil)
+
+	tcp := func(send, expect string) spec.Check {
+		return spec.Check{Name: "t", Type: spec.CheckTCP, Send: send, Expect: expect,
+			Interval: spec.Duration(time.Second), Timeout: spec.Duration(300 * time.Millisecond), Rise: 1, Fall: 1}
+	}
+	cases := []struct {
+		name   string
+		check  spec.Check
+		probe  string
+		up     bool
+		reason string
+		class  string
+	}{
+		{"connect only", tcp("", ""), redis, true, "connected", ClassOK},
+		{"send and expect", tcp("PING\r\n", "+PONG"), redis, true, `reply contains "+PONG"`, ClassOK},
+		{"wrong reply", tcp("PING\r\n", "+OK"), redis, false, `reply does not contain "+OK" (got "+PONG")`, ClassContent},
+		{"banner", tcp("", "220 "), smtp, true, `reply contains "220 "`, ClassOK},
+		{"banner then close", tcp("", "220 "), broken, false,
+			`reply does not contain "220 " (got "421 service not available, closing c…")`, ClassContent},
+		{"refused", tcp("", ""), refusedAddr(t), false, "connect: connection refused", ClassRefused},
+		{"silent server", tcp("", "220 "), silentServer(t), false, "timeout after 300ms", ClassTimeout},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := probeOnce(t, c.check, c.probe)
+			if r.Up != c.up || r.Reason != c.reason || r.Class != c.class {
+				t.Errorf("got up=%v reason=%q class=%s, want up=%v reason=%q class=%s", r.Up, r.Reason, r.Class, c.up, c.reason, c.class)
+			}
+		})
+	}
+}
+
+func TestSnippet(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"", `""`},
+		{"short", `"short"`},
+		{"  spaced \n\t out  ", `"spaced out"`},
+		{strings.Repeat("a", 36), `"` + strings.Repeat("a", 36) + `"`},
+		{strings.Repeat("a", 37), `"` + strings.Repeat("a", 36) + `…"`},
+		{"bad \x00 byte", `"bad ` + "\uFFFD" + ` byte"`},
+		{"quote \" in", `"quote \" in"`},
+	}
+	for _, c := range cases {
+		if got := snippet([]byte(c.in)); got != c.want {
+			t.Errorf("snippet(%q) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
