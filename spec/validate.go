@@ -133,7 +133,9 @@ func (s *Spec) validateChecks(e *Error) map[string]*Check {
 		if c.Interval == 0 {
 			c.Interval = Duration(DefaultInterval)
 		}
-		if c.Interval.D() < MinInterval {
+		if c.Interval < 0 {
+			e.add(path+".interval", "%s is negative", c.Interval)
+		} else if c.Interval.D() < MinInterval {
 			e.add(path+".interval", "%s is below the minimum of %s", c.Interval, MinInterval)
 		}
 		if c.Timeout == 0 {
@@ -165,8 +167,58 @@ func (s *Spec) validateChecks(e *Error) map[string]*Check {
 }
 
 func (s *Spec) validateCheckType(e *Error, path string, c *Check) {
+	// A field that only another type reads is a check the operator
+	// believes runs and does not: reject it.
+	web, secure := []string{CheckHTTP, CheckHTTPS}, []string{CheckHTTPS, CheckTLS}
+	for _, f := range []struct {
+		name  string
+		set   bool
+		types []string
+	}{
+		{"port", c.Port != 0, []string{CheckHTTP, CheckHTTPS, CheckTCP, CheckDNS, CheckTLS}},
+		{"method", c.Method != "", web},
+		{"path", c.Path != "", web},
+		{"host", c.Host != "", web},
+		{"headers", len(c.Headers) > 0, web},
+		{"expect_status", len(c.ExpectStatus) > 0, web},
+		{"expect_body", c.ExpectBody != "", web},
+		{"expect_body_regex", c.ExpectBodyRegex != "", web},
+		{"follow_redirects", c.FollowRedirects, web},
+		{"sni", c.SNI != "", secure},
+		{"ca_file", c.CAFile != "", secure},
+		{"insecure_skip_verify", c.InsecureSkipVerify, secure},
+		{"min_days", c.MinDays != 0, secure},
+		{"send", c.Send != "", []string{CheckTCP}},
+		{"expect", c.Expect != "", []string{CheckTCP}},
+		{"query_name", c.QueryName != "", []string{CheckDNS}},
+		{"query_type", c.QueryType != "", []string{CheckDNS}},
+		{"expect_rcode", c.ExpectRcode != "", []string{CheckDNS}},
+		{"expect_answer", c.ExpectAnswer != "", []string{CheckDNS}},
+		{"max_age", c.MaxAge != 0, []string{CheckHeartbeat}},
+	} {
+		if f.set && contains(checkTypes, c.Type) && !contains(f.types, c.Type) {
+			e.add(path+"."+f.name, "does not apply to a %s check (only to %s)", c.Type, strings.Join(f.types, ", "))
+		}
+	}
+	if c.CAFile != "" && c.InsecureSkipVerify {
+		e.add(path+".insecure_skip_verify", "turns verification off, so ca_file would not be used; keep one of them")
+	}
 	switch c.Type {
 	case CheckHTTP, CheckHTTPS:
+		c.Method = strings.ToUpper(c.Method)
+		if strings.ContainsFunc(c.Method, func(r rune) bool { return r < 'A' || r > 'Z' }) {
+			e.add(path+".method", "%q is not an HTTP method (GET, HEAD, POST, ...)", c.Method)
+		}
+		for k, v := range c.Headers {
+			if k == "" || strings.ContainsFunc(k, func(r rune) bool {
+				return r > '~' || !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
+			}) {
+				e.add(path+".headers", "%q is not a valid header name", k)
+			}
+			if strings.ContainsAny(v, "\r\n") {
+				e.add(path+".headers", "the value of %q holds a line break", k)
+			}
+		}
 		if c.Port == 0 {
 			c.Port = map[string]int{CheckHTTP: 80, CheckHTTPS: 443}[c.Type]
 		}
