@@ -1,0 +1,193 @@
+// Package testutil starts the real programs tests compare detour with
+// (Knot DNS, unbound, dig) on loopback, and finds free ports.
+package testutil
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Require returns the path of a program the test needs. Without it the
+// test is skipped, except under CI (CI set), where it fails: a missing
+// install step must show.
+func Require(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is not installed; .ci/run must install it", name)
+	}
+	t.Skipf("%s is not installed (apt-get install the package named in .ci/run)", name)
+	return ""
+}
+
+// FreePort returns a port free for both UDP and TCP on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		u.Close()
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// WaitDNS waits until a DNS server answers on addr over UDP.
+func WaitDNS(t testing.TB, addr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	// A minimal query for ". SOA".
+	q := []byte{0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1}
+	for time.Now().Before(deadline) {
+		c, err := net.Dial("udp", addr)
+		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(200 * time.Millisecond))
+			_, _ = c.Write(q)
+			buf := make([]byte, 512)
+			n, err := c.Read(buf)
+			c.Close()
+			if err == nil && n >= 12 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no DNS server answered on %s within %s", addr, timeout)
+}
+
+// Daemon runs a program for the length of a test.
+type Daemon struct {
+	cmd *exec.Cmd
+	out bytes.Buffer
+}
+
+// StartDaemon starts name with args; it is killed when the test ends and
+// its output is logged if the test failed.
+func StartDaemon(t testing.TB, path string, args ...string) *Daemon {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Daemon{cmd: exec.CommandContext(ctx, path, args...)}
+	d.cmd.Stdout, d.cmd.Stderr = &d.out, &d.out
+	if err := d.cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start %s: %v", path, err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = d.cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(path), d.out.String())
+		}
+	})
+	return d
+}
+
+// StartKnot serves zones (origin -> zone file text) with Knot DNS on a
+// free loopback port and returns its address.
+func StartKnot(t testing.TB, zones map[string]string) string {
+	t.Helper()
+	knotd := Require(t, "knotd")
+	dir := t.TempDir()
+	port := FreePort(t)
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "server:\n  listen: 127.0.0.1@%d\n  rundir: %s\n", port, dir)
+	fmt.Fprintf(&conf, "log:\n  - target: stderr\n    any: warning\n")
+	fmt.Fprintf(&conf, "database:\n  storage: %s/db\n", dir)
+	fmt.Fprintf(&conf, "template:\n  - id: default\n    storage: %s\n    zonefile-sync: -1\n    journal-content: none\n", dir)
+	conf.WriteString("zone:\n")
+	for origin, text := range zones {
+		file := strings.TrimSuffix(origin, ".") + ".zone"
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&conf, "  - domain: %s\n    file: %s\n", origin, file)
+	}
+	cf := filepath.Join(dir, "knot.conf")
+	if err := os.WriteFile(cf, []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	StartDaemon(t, knotd, "-c", cf)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	WaitDNS(t, addr, 10*time.Second)
+	return addr
+}
+
+// StartUnbound runs a recursive resolver with stub zones pointing at
+// detour (or any server): stubs maps zone -> server address.
+func StartUnbound(t testing.TB, stubs map[string]string) string {
+	t.Helper()
+	unbound := Require(t, "unbound")
+	dir := t.TempDir()
+	port := FreePort(t)
+	var conf strings.Builder
+	fmt.Fprintf(&conf, `server:
+  interface: 127.0.0.1
+  port: %d
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "%s"
+  pidfile: "%s/unbound.pid"
+  use-syslog: no
+  logfile: ""
+  verbosity: 1
+  do-ip6: no
+  do-not-query-localhost: no
+  module-config: "iterator"
+  access-control: 127.0.0.0/8 allow
+  local-zone: "test." nodefault
+  root-hints: ""
+  num-threads: 1
+  cache-min-ttl: 0
+  serve-expired: no
+`, port, dir, dir)
+	for zone, addr := range stubs {
+		host, p, _ := net.SplitHostPort(addr)
+		fmt.Fprintf(&conf, "stub-zone:\n  name: %q\n  stub-addr: %s@%s\n", zone, host, p)
+	}
+	cf := filepath.Join(dir, "unbound.conf")
+	if err := os.WriteFile(cf, []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	StartDaemon(t, unbound, "-d", "-c", cf)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	WaitDNS(t, addr, 10*time.Second)
+	return addr
+}
+
+// Dig runs dig against addr with args and returns its output.
+func Dig(t testing.TB, addr string, args ...string) string {
+	t.Helper()
+	dig := Require(t, "dig")
+	host, port, _ := net.SplitHostPort(addr)
+	full := append([]string{"@" + host, "-p", port, "+time=2", "+tries=1"}, args...)
+	out, err := exec.Command(dig, full...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("dig %s: %v\n%s", strings.Join(full, " "), err, out)
+	}
+	return string(out)
+}
