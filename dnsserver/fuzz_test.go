@@ -1,0 +1,54 @@
+package dnsserver
+
+import (
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// FuzzServe feeds arbitrary packets to the handler: it must never panic,
+// and every reply must be a well-formed response to the query's ID.
+func FuzzServe(f *testing.F) {
+	snap := buildSnapshot(f, testSpec, wwwAnswer("192.0.2.10", "198.51.100.10"), nil, time.Now())
+	h := NewHandler(fixed{snap}, Options{Chaos: true, Version: "v", Identity: "i"})
+	for _, name := range []string{"www.example.test.", "docs.example.test.", "x.apps.example.test.", "nope.example.test.", "other.test."} {
+		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeANY, dns.TypeMX, dns.TypeSOA} {
+			for _, edns := range []bool{false, true} {
+				m := new(dns.Msg)
+				m.SetQuestion(name, t)
+				if edns {
+					m.SetEdns0(512, true)
+				}
+				b, _ := m.Pack()
+				f.Add(b, false)
+				f.Add(b, true)
+			}
+		}
+	}
+	f.Add([]byte{0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0xC0, 0x0C, 0, 1, 0, 1}, false)
+	f.Fuzz(func(t *testing.T, msg []byte, tcp bool) {
+		sc := NewScratch(7)
+		out := h.Serve(msg, sc, tcp)
+		if out == nil {
+			return
+		}
+		if len(out) < headerLen || len(msg) < 2 {
+			t.Fatalf("reply of %d bytes to %d", len(out), len(msg))
+		}
+		if binary.BigEndian.Uint16(out) != binary.BigEndian.Uint16(msg) {
+			t.Fatalf("reply ID differs from query ID")
+		}
+		if out[2]&0x80 == 0 {
+			t.Fatalf("reply without QR")
+		}
+		if !tcp && len(out) > DefaultMaxUDPSize {
+			t.Fatalf("UDP reply of %d bytes", len(out))
+		}
+		r := new(dns.Msg)
+		if err := r.Unpack(out); err != nil {
+			t.Fatalf("reply does not parse: %v\nquery %x\nreply %x", err, msg, out)
+		}
+	})
+}
