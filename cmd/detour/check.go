@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/seed3787e6f1/detour/spec"
 	"github.com/spf13/cobra"
@@ -38,6 +39,10 @@ check timeout close to its interval.`,
 			case errors.As(err, &serr):
 				rep.Errors = serr.Problems
 			case err != nil:
+				var perr *fs.PathError
+				if errors.As(err, &perr) {
+					err = perr
+				}
 				rep.Errors = []spec.Problem{{Path: "file", Message: err.Error()}}
 			default:
 				rep.Valid = true
