@@ -29,7 +29,9 @@ const userAgent = "detour-health/1"
 // connection times out; redirects are reported, not followed, unless the
 // check asks.
 type httpCheck struct {
-	client  *http.Client
+	client  *http.Client // for follow_redirects; otherwise conn
+	conn    *probeConn
+	addr    string
 	method  string
 	url     string
 	host    string
@@ -63,9 +65,10 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 		}
 		transport.TLSClientConfig = cfg
 	}
-	client := &http.Client{Transport: transport}
-	if !c.FollowRedirects {
-		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	var client *http.Client
+	conn := &probeConn{tls: transport.TLSClientConfig}
+	if c.FollowRedirects {
+		client, conn = &http.Client{Transport: transport}, nil
 	}
 	headers := http.Header{"User-Agent": {userAgent}}
 	host := c.Host
@@ -82,7 +85,7 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 	}
 	return func(t Target) Checker {
 		return &httpCheck{
-			client: client, method: c.Method, url: c.Type + "://" + t.Probe + c.Path,
+			client: client, conn: conn, addr: t.Probe, method: c.Method, url: c.Type + "://" + t.Probe + c.Path,
 			host: host, headers: headers, status: c.ExpectStatus,
 			body: c.ExpectBody, re: re, timeout: c.Timeout.D(), minDays: minDays, now: env.now,
 		}
@@ -99,26 +102,19 @@ func (h *httpCheck) Check(ctx context.Context) Result {
 	if h.host != "" {
 		req.Host = h.host
 	}
-	resp, err := h.client.Do(req)
+	resp, body, err := h.send(ctx, req)
 	if err != nil {
 		return errorResult(ctx, err, h.timeout)
 	}
-	defer resp.Body.Close()
 	status := "HTTP " + resp.Status
 	if !h.status.Contains(resp.StatusCode) {
 		return fail(ClassStatus, status)
 	}
-	if h.body != "" || h.re != nil {
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		if err != nil {
-			return errorResult(ctx, fmt.Errorf("reading body: %w", err), h.timeout)
-		}
-		if h.body != "" && !strings.Contains(string(data), h.body) {
-			return notContains("body", h.body, data)
-		}
-		if h.re != nil && !h.re.Match(data) {
-			return fail(ClassContent, fmt.Sprintf("body does not match /%s/ (got %s)", h.re, snippet(data)))
-		}
+	if h.body != "" && !strings.Contains(string(body), h.body) {
+		return notContains("body", h.body, body)
+	}
+	if h.re != nil && !h.re.Match(body) {
+		return fail(ClassContent, fmt.Sprintf("body does not match /%s/ (got %s)", h.re, snippet(body)))
 	}
 	if h.minDays > 0 && resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
 		if r, bad := expiry(resp.TLS.PeerCertificates[0], h.minDays, h.now()); bad {
@@ -126,6 +122,29 @@ func (h *httpCheck) Check(ctx context.Context) Result {
 		}
 	}
 	return ok(status)
+}
+
+// send performs req and reads as much of the body as the check needs.
+func (h *httpCheck) send(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+	var limit int64
+	if h.body != "" || h.re != nil {
+		limit = maxBody
+	}
+	if h.conn != nil {
+		return h.conn.do(ctx, req, h.addr, limit)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	var body []byte
+	if limit > 0 {
+		if body, err = io.ReadAll(io.LimitReader(resp.Body, limit)); err != nil {
+			return nil, nil, fmt.Errorf("reading body: %w", err)
+		}
+	}
+	return resp, body, nil
 }
 
 // tlsConfig builds the client TLS settings of an https or tls check:

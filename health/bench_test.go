@@ -1,0 +1,178 @@
+package health
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// benchServerEnv makes the test binary a helper process that serves the
+// benchmark's HTTP targets, so that the benchmark's CPU figures are the
+// checker's alone.
+const benchServerEnv = "DETOUR_HEALTH_BENCH_SERVERS"
+
+// TestBenchServerProcess is not a test: run with benchServerEnv set, it
+// serves "ok" on that many loopback ports, prints them, and exits when its
+// standard input closes.
+func TestBenchServerProcess(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv(benchServerEnv))
+	if n == 0 {
+		t.Skip("helper process for BenchmarkEngine10kHTTP")
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: h, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second}
+		go srv.Serve(l)
+		fmt.Println("ADDR", l.Addr())
+	}
+	fmt.Println("READY")
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// BenchmarkEngine10kHTTP runs 10,000 http targets at a 1 s interval
+// against loopback servers in a helper process. Each b.N is one second of
+// steady state; run it with -benchtime=10x for a ten-second window.
+// Reported: probes/s, CPU cores used by this process (the engine), RSS.
+func BenchmarkEngine10kHTTP(b *testing.B) {
+	const targets, servers = 10000, 16
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchServerProcess$")
+	cmd.Env = append(os.Environ(), benchServerEnv+"="+strconv.Itoa(servers))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	var addrs []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && sc.Text() != "READY" {
+		if a, ok := strings.CutPrefix(sc.Text(), "ADDR "); ok {
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) != servers {
+		b.Fatalf("helper started %d servers, want %d", len(addrs), servers)
+	}
+
+	c := httpCheckSpec("web")
+	c.Interval, c.Timeout, c.Rise, c.Fall = spec.Duration(time.Second), spec.Duration(500*time.Millisecond), 2, 2
+	c.ExpectBody = "ok"
+	pool := spec.Pool{Name: "p", Datacenter: "dc", Check: "web"}
+	for i := range targets {
+		pool.Endpoints = append(pool.Endpoints, spec.Endpoint{
+			Address:      fmt.Sprintf("198.18.%d.%d", i/250, i%250+1), // never dialled: check_address is
+			CheckAddress: addrs[i%servers],
+		})
+	}
+	var downs atomic.Int64
+	sink := SinkFunc(func(t Transition) {
+		if t.To == Down && downs.Add(1) <= 3 {
+			fmt.Fprintf(os.Stderr, "down: %v: %s\n", t.Target, t.Reason)
+		}
+	})
+	reg := prometheus.NewRegistry()
+	e, err := New(nil, sink, Options{Registerer: reg, Concurrency: benchConcurrency()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.Update(&spec.Spec{Checks: []spec.Check{c}, Pools: []spec.Pool{pool}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-e.FirstRoundDone():
+	case <-time.After(30 * time.Second):
+		b.Fatal("first round not done within 30s")
+	}
+	var latSum, latCount float64
+	countProbes := func() int64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var n float64
+		for _, mf := range mfs {
+			if mf.GetName() == "detour_health_probes_total" {
+				for _, m := range mf.GetMetric() {
+					n += m.GetCounter().GetValue()
+				}
+			}
+			if mf.GetName() == "detour_health_probe_duration_seconds" {
+				h := mf.GetMetric()[0].GetHistogram()
+				latSum, latCount = h.GetSampleSum(), float64(h.GetSampleCount())
+			}
+		}
+		return int64(n)
+	}
+	time.Sleep(time.Second) // steady state
+	p0, cpu0, t0 := countProbes(), cpuTime(), time.Now()
+	sum0, count0 := latSum, latCount
+	b.ResetTimer()
+	for range b.N {
+		time.Sleep(time.Second)
+	}
+	b.StopTimer()
+	elapsed := time.Since(t0)
+	probes := countProbes() - p0
+	cpu := cpuTime() - cpu0
+	b.ReportMetric(float64(probes)/elapsed.Seconds(), "probes/s")
+	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores")
+	b.ReportMetric(float64(rssKB())/1024, "RSS-MB")
+	b.ReportMetric(1000*(latSum-sum0)/max(1, latCount-count0), "ms/probe")
+	b.ReportMetric(0, "ns/op")
+	// Targets that went down on a healthy loopback mean the machine could
+	// not keep up (probes over their 500ms timeout): report, do not hide.
+	b.ReportMetric(float64(downs.Load()), "downs")
+}
+
+// cpuTime is the user+system CPU this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rssKB is the resident set size now, from /proc/self/status.
+func rssKB() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// benchConcurrency is the engine's limit in the benchmark:
+// DETOUR_HEALTH_BENCH_CONCURRENCY, or the default.
+func benchConcurrency() int {
+	n, _ := strconv.Atoi(os.Getenv("DETOUR_HEALTH_BENCH_CONCURRENCY"))
+	return n
+}
