@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# dns-qps.sh: queries per second per server CPU-second, detour vs Knot DNS.
+#
+# Serves the same 1,000-record zone with Knot DNS and with detour on
+# loopback, pins the server to core 0 and dnsperf to core 1, runs dnsperf
+# against each for a fixed time, and prints qps, server CPU and qps per
+# server CPU-second. dnsperf on one core cannot always saturate a server on
+# the other, so raw qps says little; qps per CPU-second is the figure that
+# compares the servers' efficiency.
+#
+# The query mix is meant to look like an authoritative server's traffic:
+# mostly A lookups of existing names, some AAAA, MX at the apex (answer plus
+# additional-section glue), CNAMEs followed to an A, and names that do not
+# exist (NXDOMAIN with the SOA in authority). Queries carry EDNS0 (-e), as
+# resolvers' queries do.
+#
+# Usage: bench/dns-qps.sh [seconds]     (default 20 s per server)
+# Environment: DETOUR (binary; default: build ./cmd/detour into the temp
+# dir), SERVER_CPU (default 0), CLIENT_CPU (default 1), PORT_BASE (default
+# 25300), DNSPERF_ARGS (extra dnsperf flags).
+set -euo pipefail
+
+DURATION=${1:-20}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+PORT_BASE=${PORT_BASE:-25300}
+KNOT_PORT=$PORT_BASE
+DETOUR_PORT=$((PORT_BASE + 1))
+API_PORT=$((PORT_BASE + 2))
+# Clients (sockets) and outstanding queries. More than about 100 in flight
+# overflows Knot's UDP receive buffer (the kernel default, 208 KiB), and
+# every lost query then holds a dnsperf slot until it times out (-t 1),
+# which wrecks the run. dnsperf on one core does not always keep the server
+# busy, which is why qps per CPU-second, not qps, is the comparison.
+DNSPERF_ARGS=${DNSPERF_ARGS:-"-c 2 -q 100 -t 1"}
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+need() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] || { echo "dns-qps: $1 is not installed (apt-get install $2)" >&2; exit 1; }; }
+need knotd knot
+need dnsperf dnsperf
+need dig bind9-dnsutils
+need taskset util-linux
+KNOTD=$(command -v knotd || echo /usr/sbin/knotd)
+
+# --- the zone: SOA, NS and 998 more records = 1,000 -----------------------
+zone=bench.test
+{
+	echo "\$ORIGIN $zone."
+	echo "\$TTL 3600"
+	echo "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300"
+	echo "@ IN NS ns1"
+	echo "ns1 IN A 127.0.0.1"
+	echo "@ IN MX 10 mail"
+	echo "mail IN A 192.0.2.25"
+	for i in $(seq 0 799); do echo "h$i IN A 10.$((i / 256)).$((i % 256)).1"; done
+	for i in $(seq 0 99); do echo "h$i IN AAAA 2001:db8::$(printf %x "$i")"; done
+	for i in $(seq 0 49); do echo "c$i IN CNAME h$i"; done
+	for i in $(seq 0 44); do echo "t$i IN TXT \"v=spf1 ip4:10.0.$i.0/24 -all\""; done
+} >"$tmp/$zone.zone"
+records=$(grep -cv '^\$' "$tmp/$zone.zone")
+[ "$records" = 1000 ] || { echo "dns-qps: zone has $records records, want 1000" >&2; exit 1; }
+
+# --- the queries: 80% A, 8% AAAA, 4% MX, 3% CNAME->A, 5% NXDOMAIN ---------
+awk -v z="$zone" 'BEGIN {
+	srand(42)
+	for (i = 0; i < 100000; i++) {
+		r = i % 100
+		if (r < 80)      printf "h%d.%s A\n", int(rand() * 800), z
+		else if (r < 88) printf "h%d.%s AAAA\n", int(rand() * 100), z
+		else if (r < 92) printf "%s MX\n", z
+		else if (r < 95) printf "c%d.%s A\n", int(rand() * 50), z
+		else             printf "nx%d.%s A\n", int(rand() * 100000), z
+	}
+}' >"$tmp/queries"
+
+# --- servers ---------------------------------------------------------------
+mkdir -p "$tmp/knot"
+cat >"$tmp/knot/knot.conf" <<EOF
+server:
+  listen: 127.0.0.1@$KNOT_PORT
+  rundir: $tmp/knot
+  # One UDP worker for the one core it is pinned to, like detour.
+  udp-workers: ${KNOT_UDP_WORKERS:-1}
+  tcp-workers: 1
+  background-workers: 1
+log:
+  - target: stderr
+    any: warning
+database:
+  storage: $tmp/knot/db
+template:
+  - id: default
+    storage: $tmp
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: $zone
+    file: $zone.zone
+EOF
+cat >"$tmp/spec.yaml" <<EOF
+zones:
+  - name: $zone
+    file: $zone.zone
+EOF
+
+DETOUR=${DETOUR:-}
+if [ -z "$DETOUR" ]; then
+	(cd "$repo" && go build -o "$tmp/detour" ./cmd/detour)
+	DETOUR=$tmp/detour
+fi
+
+wait_dns() { # port
+	for _ in $(seq 100); do
+		dig @127.0.0.1 -p "$1" +time=1 +tries=1 +norec "$zone" SOA >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "dns-qps: no answer on port $1" >&2
+	exit 1
+}
+
+# cpu_ticks PID: user+system clock ticks of every thread of PID so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# run NAME PORT PID: dnsperf against PORT, prints one result line and sets
+# the global per_cpu.
+run() {
+	local name=$1 port=$2 pid=$3 t0 t1 out qps cpu
+	# Warm up (caches, Go runtime) before measuring.
+	taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$tmp/queries" -e -l 2 $DNSPERF_ARGS >/dev/null
+	t0=$(cpu_ticks "$pid")
+	out=$(taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$tmp/queries" -e -l "$DURATION" $DNSPERF_ARGS)
+	t1=$(cpu_ticks "$pid")
+	qps=$(awk '/Queries per second/ { print $4 }' <<<"$out")
+	lost=$(awk '/Queries lost/ { print $3 }' <<<"$out")
+	cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v d="$DURATION" 'BEGIN { printf "%.1f", (b - a) / hz / d * 100 }')
+	per_cpu=$(awk -v q="$qps" -v c="$cpu" 'BEGIN { printf "%.0f", q / (c / 100) }')
+	printf "%-7s %10.0f qps  %5s%% CPU  %8s qps/CPU-s  (lost %s)\n" "$name" "$qps" "$cpu" "$per_cpu" "$lost"
+}
+
+echo "zone: $records records; queries: 80% A, 8% AAAA, 4% MX, 3% CNAME, 5% NXDOMAIN; EDNS0"
+echo "server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU ($DNSPERF_ARGS), ${DURATION}s each"
+
+taskset -c "$SERVER_CPU" "$KNOTD" -c "$tmp/knot/knot.conf" 2>"$tmp/knot.log" &
+knot_pid=$!
+pids+=("$knot_pid")
+wait_dns "$KNOT_PORT"
+run knot "$KNOT_PORT" "$knot_pid"
+knot_per_cpu=$per_cpu
+kill "$knot_pid"
+wait "$knot_pid" 2>/dev/null || true
+
+# GOMAXPROCS=1: the process may use one core only, so more Ps would only add
+# scheduler hand-offs and idle spinning between threads fighting for it, and
+# the server starts one UDP worker per P.
+GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$DETOUR" agent --dev --spec "$tmp/spec.yaml" \
+	--dns-addr "127.0.0.1:$DETOUR_PORT" --api-addr "127.0.0.1:$API_PORT" 2>"$tmp/detour.log" &
+detour_pid=$!
+pids+=("$detour_pid")
+wait_dns "$DETOUR_PORT"
+run detour "$DETOUR_PORT" "$detour_pid"
+detour_per_cpu=$per_cpu
+
+awk -v d="$detour_per_cpu" -v k="$knot_per_cpu" 'BEGIN { printf "qps per server CPU-second, detour / Knot: %.2fx\n", d / k }'

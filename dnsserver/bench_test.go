@@ -1,0 +1,116 @@
+package dnsserver
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// fixedSource serves one snapshot.
+type fixedSource struct{ snap *Snapshot }
+
+func (f fixedSource) Answers() *Snapshot { return f.snap }
+
+// benchHandler serves a zone of n A records (h0..h{n-1}) plus a
+// health-driven record, like bench/dns-qps.sh's zone.
+func benchHandler(tb testing.TB, n int) *Handler {
+	tb.Helper()
+	var static strings.Builder
+	static.WriteString("ns1 IN A 127.0.0.1\n")
+	for i := range n {
+		fmt.Fprintf(&static, "h%d IN A 10.%d.%d.1\n", i, i/256, i%256)
+	}
+	text := "zones:\n  - name: bench.test\n    soa: {mname: ns1.bench.test., rname: hostmaster.bench.test.}\n" +
+		"    nameservers: [ns1.bench.test.]\n    static: |\n      " +
+		strings.ReplaceAll(strings.TrimSpace(static.String()), "\n", "\n      ") + "\n" +
+		"datacenters: [{name: a}, {name: b}, {name: c}]\n" +
+		"pools: [{name: web, datacenter: a, endpoints: [{address: 192.0.2.10}]}]\n" +
+		"records: [{name: www.bench.test, type: A, ttl: 30, pools: [web]}]\n"
+	s, err := spec.Parse([]byte(text), ".")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	zs, err := NewZoneSet(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	www, err := dns.NewRR("www.bench.test. 30 IN A 192.0.2.10")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dyn := []DynamicAnswer{{Name: "www.bench.test.", Type: dns.TypeA, Variants: []Variant{{Weight: 1, RRs: []dns.RR{www}}}}}
+	snap, err := Build(zs, dyn, nil, time.Unix(1700000000, 0))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return NewHandler(fixedSource{snap}, Options{})
+}
+
+// benchQuery packs a query with EDNS0, as resolvers send them.
+func benchQuery(tb testing.TB, name string, t uint16) []byte {
+	tb.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, t)
+	m.SetEdns0(1232, false)
+	b, err := m.Pack()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func benchServe(b *testing.B, name string, t uint16, wantRcode int) {
+	h := benchHandler(b, 1000)
+	msg := benchQuery(b, name, t)
+	sc := NewScratch(1)
+	if out := h.Serve(msg, sc, false); out == nil || int(out[3]&0xF) != wantRcode {
+		b.Fatalf("reply to %s: %v, want rcode %d", name, out, wantRcode)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		h.Serve(msg, sc, false)
+	}
+}
+
+// BenchmarkServeFastPath answers an existing name from its pre-packed
+// answer: what nearly every query costs.
+func BenchmarkServeFastPath(b *testing.B) {
+	b.Run("static", func(b *testing.B) { benchServe(b, "H500.bench.test.", dns.TypeA, dns.RcodeSuccess) })
+	b.Run("dynamic", func(b *testing.B) { benchServe(b, "www.bench.test.", dns.TypeA, dns.RcodeSuccess) })
+}
+
+// BenchmarkServeSlowPath answers through the full parser and resolver.
+func BenchmarkServeSlowPath(b *testing.B) {
+	b.Run("nxdomain", func(b *testing.B) { benchServe(b, "nope.bench.test.", dns.TypeA, dns.RcodeNameError) })
+	b.Run("nodata", func(b *testing.B) { benchServe(b, "h1.bench.test.", dns.TypeTXT, dns.RcodeSuccess) })
+}
+
+// TestFastPathDoesNotAllocate guards the allocation-free read path: an
+// allocation per query would show as GC time under load.
+func TestFastPathDoesNotAllocate(t *testing.T) {
+	h := benchHandler(t, 100)
+	sc := NewScratch(1)
+	for _, tc := range []struct {
+		name string
+		msg  []byte
+	}{
+		{"static", benchQuery(t, "h7.bench.test.", dns.TypeA)},
+		{"static mixed case", benchQuery(t, "H7.Bench.TEST.", dns.TypeA)},
+		{"dynamic", benchQuery(t, "www.bench.test.", dns.TypeA)},
+		{"apex SOA", benchQuery(t, "bench.test.", dns.TypeSOA)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if out := h.Serve(tc.msg, sc, false); out == nil || out[7] == 0 {
+				t.Fatalf("no answer: %v", out)
+			}
+			if n := testing.AllocsPerRun(100, func() { h.Serve(tc.msg, sc, false) }); n != 0 {
+				t.Errorf("%.1f allocations per query, want 0", n)
+			}
+		})
+	}
+}
