@@ -55,6 +55,7 @@ type Decision struct {
 type poolState struct {
 	pool    *spec.Pool
 	up      []string // healthy endpoint addresses
+	unknown int      // of up, how many have no health data yet
 	down    []string // "addr (reason)"
 	healthy bool
 }
@@ -65,6 +66,9 @@ func evaluatePool(p *spec.Pool, h Health) poolState {
 		e := h.Endpoint(p.Name, ep.Address)
 		if !e.Known || e.Up {
 			st.up = append(st.up, ep.Address)
+			if !e.Known {
+				st.unknown++
+			}
 			continue
 		}
 		d := ep.Address
@@ -187,6 +191,9 @@ func choose(r *spec.Record, states []poolState, d *Decision) bool {
 			d.Answers = answerAddrs(r, st.up)
 			if i == 0 {
 				d.Reason = fmt.Sprintf("first pool %s is healthy (%d/%d up)", st.pool.Name, len(st.up), len(st.pool.Endpoints))
+				if st.unknown > 0 {
+					d.Reason = fmt.Sprintf("first pool %s: %d/%d endpoints not checked yet, counted as up", st.pool.Name, st.unknown, len(st.pool.Endpoints))
+				}
 			} else {
 				d.Reason = fmt.Sprintf("pool %s: earlier pools unhealthy", st.pool.Name)
 			}

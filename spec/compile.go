@@ -185,6 +185,11 @@ func (cz *CompiledZone) conflict(name, typ string) string {
 	case name == cz.Name && typ == "CNAME":
 		return fmt.Sprintf("the apex %s cannot be a CNAME", name)
 	}
+	for off, end := 0, false; !end && len(name[off:]) > len(cz.Name); off, end = dns.NextLabel(name, off) {
+		if cz.types[name[off:]][dns.TypeNS] {
+			return fmt.Sprintf("%s is at or below the delegation %s; the child zone's servers answer for it", name, name[off:])
+		}
+	}
 	return ""
 }
 

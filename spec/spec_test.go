@@ -106,6 +106,7 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 		{"zone text error", "ns1 IN A 127.0.0.1", "ns1 IN A 127.0.0.300", []string{"zones[0].static:"}, false},
 		{"record clashes with static", "ns1 IN A 127.0.0.1", "ns1 IN A 127.0.0.1\n      www IN A 192.0.2.9", []string{"records[0].name: www.example.test. already has static A records"}, false},
 		{"fallback without addresses", "pools: [pa, pb]}", "pools: [pa, pb], on_all_down: fallback}", []string{"records[0].on_all_down: is fallback, but no fallback addresses are given"}, false},
+		{"record below a delegation", "ns1 IN A 127.0.0.1", "ns1 IN A 127.0.0.1\n      www IN NS ns.other.test.", []string{"records[0].name: www.example.test. is at or below the delegation www.example.test."}, false},
 		{"several problems at once", "interval: 1s", "interval: -1s", nil, true},
 	}
 	for _, c := range cases {

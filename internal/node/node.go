@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/dnsserver"
+	"github.com/seed3787e6f1/detour/examples"
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/spec"
 )
@@ -45,7 +47,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 			n.Close(context.Background())
 		}
 	}()
-	s, err := spec.Load(cfg.Spec)
+	s, err := loadSpec(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Spec, err)
 	}
@@ -69,8 +71,23 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	n.api.SetReady(true)
 	ok = true
 	logger.Info("node started", "node_id", cfg.NodeID, "datacenter", cfg.Datacenter,
-		"dns", n.dns.Addr(), "api", n.api.Addr(), "zones", s.CompiledZones()[0].Name, "spec", cfg.Spec)
+		"dns", n.dns.Addr(), "api", n.api.Addr(), "zones", n.dnsZones(), "spec", cfg.Spec)
 	return n, nil
+}
+
+// loadSpec reads the node's spec; --dev without the dev spec on disk (the
+// binary run outside the source tree) uses the copy built into the binary.
+func loadSpec(cfg Config) (*spec.Spec, error) {
+	if cfg.Dev && cfg.Spec == DevSpecPath {
+		if _, err := os.Stat(cfg.Spec); err != nil {
+			return spec.Parse(examples.DevSpec, "")
+		}
+	}
+	return spec.Load(cfg.Spec)
+}
+
+func (n *Node) dnsZones() string {
+	return strings.Join(n.ctrl.Answers().Zones(), ",")
 }
 
 // DNSAddr returns the DNS server's bound address.
