@@ -109,7 +109,7 @@ func TestEngineFirstRound(t *testing.T) {
 	down := newSwitchServer(t, false)
 	c := httpCheckSpec("web")
 	c.Interval = spec.Duration(150 * time.Millisecond)
-	c.Timeout = spec.Duration(100 * time.Millisecond)
+	c.Timeout = spec.Duration(time.Second) // the silent server takes this long
 	s := specWith(c, up.addr, down.addr, refusedAddr(t), silentServer(t))
 
 	rec := newRecorder()
