@@ -54,6 +54,36 @@ type Snapshot struct {
 // across restarts. now should come from the caller's replicated state so
 // that every node computes the same serial.
 func Build(zs *ZoneSet, dyn []DynamicAnswer, prev *Snapshot, now time.Time) (*Snapshot, error) {
+	var v Versions
+	if prev != nil {
+		v = prev.Versions()
+	}
+	return BuildFrom(zs, dyn, v, now)
+}
+
+// ZoneVersion is what decides a zone's next serial: its current serial and
+// a hash of its content.
+type ZoneVersion struct {
+	Serial uint32 `json:"serial"`
+	Hash   uint64 `json:"hash"`
+}
+
+// Versions maps zone origins to their versions.
+type Versions map[string]ZoneVersion
+
+// Versions returns the serial and content hash of every zone, for a
+// replicated state machine to keep so that every replica, restored or
+// not, numbers the next change the same.
+func (s *Snapshot) Versions() Versions {
+	v := make(Versions, len(s.soa))
+	for origin, soa := range s.soa {
+		v[origin] = ZoneVersion{Serial: soa.Serial, Hash: s.hashes[origin]}
+	}
+	return v
+}
+
+// BuildFrom is Build with the previous zone versions given directly.
+func BuildFrom(zs *ZoneSet, dyn []DynamicAnswer, prev Versions, now time.Time) (*Snapshot, error) {
 	s := &Snapshot{
 		zs:      zs,
 		dynamic: map[string][]DynamicAnswer{},
@@ -110,13 +140,14 @@ func Build(zs *ZoneSet, dyn []DynamicAnswer, prev *Snapshot, now time.Time) (*Sn
 // nextSerial keeps prev's serial when the zone's content is unchanged, and
 // otherwise moves it forward: to the clock if the clock is ahead, else by
 // one (RFC 1982 arithmetic wraps).
-func nextSerial(prev *Snapshot, origin string, hash uint64, now time.Time) uint32 {
+func nextSerial(prev Versions, origin string, hash uint64, now time.Time) uint32 {
 	clock := uint32(now.Unix())
-	if prev == nil || prev.soa[origin] == nil {
+	v, ok := prev[origin]
+	if !ok {
 		return clock
 	}
-	old := prev.soa[origin].Serial
-	if prev.hashes[origin] == hash {
+	old := v.Serial
+	if v.Hash == hash {
 		return old
 	}
 	if int32(clock-old) > 0 {
