@@ -22,6 +22,9 @@ type Node struct {
 	ctrl   *controller.Local
 	dns    *dnsserver.Server
 	api    *api.Server
+	health *localHealth
+	cancel context.CancelFunc
+	done   chan struct{}
 	tmpDir string
 }
 
@@ -64,11 +67,33 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	if err := n.dns.Start(); err != nil {
 		return nil, err
 	}
+	if n.health, err = newLocalHealth(n.ctrl, logger.With("component", "health")); err != nil {
+		return nil, err
+	}
+	n.health.engine.Update(s)
 	n.api = api.New(n.ctrl, logger.With("component", "api"))
 	if err := n.api.Start(cfg.APIAddr); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	n.api.SetReady(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel, n.done = cancel, make(chan struct{})
+	go func() {
+		defer close(n.done)
+		go n.health.run(ctx)
+		if err := n.health.engine.Run(ctx); err != nil {
+			logger.Error("health engine", "err", err)
+		}
+	}()
+	// Ready once every endpoint has been probed: nothing is answered
+	// from a blind start longer than one round.
+	go func() {
+		select {
+		case <-n.health.engine.FirstRoundDone():
+			n.api.SetReady(true)
+			logger.Info("first health round done: ready")
+		case <-ctx.Done():
+		}
+	}()
 	ok = true
 	logger.Info("node started", "node_id", cfg.NodeID, "datacenter", cfg.Datacenter,
 		"dns", n.dns.Addr(), "api", n.api.Addr(), "zones", n.dnsZones(), "spec", cfg.Spec)
@@ -116,6 +141,14 @@ func (n *Node) Close(ctx context.Context) error {
 	}
 	if n.dns != nil {
 		keep(n.dns.Shutdown(ctx))
+	}
+	if n.cancel != nil {
+		n.cancel()
+		select {
+		case <-n.done:
+		case <-ctx.Done():
+			keep(ctx.Err())
+		}
 	}
 	if n.tmpDir != "" {
 		keep(os.RemoveAll(n.tmpDir))

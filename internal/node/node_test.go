@@ -3,37 +3,71 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed3787e6f1/detour/internal/testutil"
 )
 
-// A dev node answers the dev spec's records over DNS from its first second,
-// and reports itself ready.
+// A dev node checks the dev spec's endpoints, answers the fallback while
+// none is up, fails over to a site as soon as it comes up, and reports
+// itself ready after the first round of checks.
 func TestDevNodeServes(t *testing.T) {
-	n, err := Start(Config{Dev: true, DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", Spec: "../../examples/dev/spec.yaml"}, slog.New(slog.DiscardHandler))
+	devSpec, err := os.ReadFile("../../examples/dev/spec.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Point the east pool's check at a port of this test's own.
+	eastPort := testutil.FreePort(t)
+	text := strings.Replace(string(devSpec), "127.0.0.1:18111", fmt.Sprintf("127.0.0.1:%d", eastPort), 1)
+	text = strings.Replace(text, "127.0.0.1:18112", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), 1)
+	text = strings.Replace(text, "127.0.0.1:18113", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), 1)
+	specFile := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(Config{Dev: true, DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", Spec: specFile}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer n.Close(context.Background())
-	if got := strings.TrimSpace(testutil.Dig(t, n.DNSAddr(), "+short", "www.dev.test", "A")); got != "127.0.0.11" {
-		t.Errorf("www.dev.test = %q, want 127.0.0.11", got)
+	www := func() string { return strings.TrimSpace(testutil.Dig(t, n.DNSAddr(), "+short", "www.dev.test", "A")) }
+	waitReady(t, n.APIAddr())
+	if got := www(); got != "127.0.0.99" {
+		t.Errorf("with no site up, www.dev.test = %q, want the fallback 127.0.0.99", got)
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", eastPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for www() != "127.0.0.11" {
+		if time.Now().After(deadline) {
+			t.Fatalf("www.dev.test = %q 10s after the east site came up, want 127.0.0.11", www())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if got := testutil.Dig(t, n.DNSAddr(), "+tcp", "nope.dev.test", "A"); !strings.Contains(got, "status: NXDOMAIN") {
 		t.Errorf("nope.dev.test over TCP:\n%s", got)
 	}
-	resp, err := http.Get("http://" + n.APIAddr() + "/v1/ready")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("/v1/ready = %d", resp.StatusCode)
-	}
-	resp, err = http.Get("http://" + n.APIAddr() + "/v1/records")
+	resp, err := http.Get("http://" + n.APIAddr() + "/v1/records")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +85,22 @@ func TestDevNodeServes(t *testing.T) {
 	if len(body.Records) != 1 || body.Records[0].Pool != "web-east" {
 		t.Errorf("records: %+v", body.Records)
 	}
+}
+
+func waitReady(t *testing.T, api string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + api + "/v1/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("/v1/ready not 200 within 10s")
 }
 
 func TestConfigValidation(t *testing.T) {
