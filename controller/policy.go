@@ -93,16 +93,41 @@ func (st poolState) summary() string {
 }
 
 // Evaluate decides the answer of every health-driven record of s.
-func Evaluate(s *spec.Spec, h Health) []Decision {
+func Evaluate(s *spec.Spec, h Health) []Decision { return EvaluatePinned(s, h, nil) }
+
+// EvaluatePinned is Evaluate with pins: a record pinned to a pool (key
+// "name/type") answers from that pool whatever the health says.
+func EvaluatePinned(s *spec.Spec, h Health, pins map[string]*Override) []Decision {
 	pools := map[string]*spec.Pool{}
 	for i := range s.Pools {
 		pools[s.Pools[i].Name] = &s.Pools[i]
 	}
 	out := make([]Decision, 0, len(s.Records))
 	for i := range s.Records {
-		out = append(out, decide(&s.Records[i], pools, h))
+		r := &s.Records[i]
+		if pin := pins[r.Name+"/"+r.Type]; pin != nil && pools[pin.Pool] != nil {
+			out = append(out, pinned(r, pools[pin.Pool], h, pin))
+			continue
+		}
+		out = append(out, decide(r, pools, h))
 	}
 	return out
+}
+
+// pinned answers r from pool p: its healthy endpoints, or all of them when
+// none is healthy (the operator asked for this pool).
+func pinned(r *spec.Record, p *spec.Pool, h Health, pin *Override) Decision {
+	st := evaluatePool(p, h)
+	d := Decision{Name: r.Name, Type: r.Type, Pool: p.Name}
+	d.Reason = fmt.Sprintf("pinned to pool %s by %s: %s", p.Name, orUnknown(pin.Author), pin.Reason)
+	addrs := st.up
+	if len(addrs) == 0 {
+		addrs = endpointAddrs(p)
+		d.Reason += "; no endpoint of the pool is up, answering all of them"
+	}
+	d.Answers = answerAddrs(r, addrs)
+	d.variants = []dnsserver.Variant{{Weight: 1, RRs: records(r, d.Answers)}}
+	return d
 }
 
 func decide(r *spec.Record, pools map[string]*spec.Pool, h Health) Decision {

@@ -23,6 +23,10 @@ type Spec struct {
 	Pools       []Pool       `yaml:"pools" json:"pools,omitempty"`
 	Records     []Record     `yaml:"records" json:"records,omitempty"`
 	Providers   []Provider   `yaml:"providers" json:"providers,omitempty"`
+	// Quorum says how many fresh observers must see an endpoint down for
+	// the cluster to count it down: "majority" (default, strictly more
+	// than half), "any", "all", or a number.
+	Quorum string `yaml:"quorum" json:"quorum,omitempty"`
 
 	// compiled holds what Validate derived: parsed static data per zone.
 	// It is not part of the document.

@@ -85,6 +85,7 @@ func (s *Spec) Validate() error {
 	s.validateZones(e)
 	s.validateRecords(e, pools)
 	s.validateProviders(e)
+	s.validateQuorum(e)
 	if err := e.err(); err != nil {
 		s.compiled = nil
 		return err
@@ -592,6 +593,25 @@ func (s *Spec) validateProviders(e *Error) {
 			}
 		default:
 			e.add(path+".type", "%s (types: %s)", quoteOrMissing(p.Type), strings.Join(providerTypes, ", "))
+		}
+	}
+}
+
+// Quorum rules.
+const (
+	QuorumMajority = "majority"
+	QuorumAny      = "any"
+	QuorumAll      = "all"
+)
+
+func (s *Spec) validateQuorum(e *Error) {
+	switch s.Quorum {
+	case "":
+		s.Quorum = QuorumMajority
+	case QuorumMajority, QuorumAny, QuorumAll:
+	default:
+		if n, err := strconv.Atoi(s.Quorum); err != nil || n < 1 || n > 99 {
+			e.add("quorum", "%q: want majority, any, all or a number of observers (1-99)", s.Quorum)
 		}
 	}
 }

@@ -1,0 +1,137 @@
+package controller
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// CommandType names a state change that goes through Raft.
+type CommandType string
+
+// The commands. Each is applied deterministically: Apply reads only the
+// entry, whose Time the proposer stamped.
+const (
+	CmdSetSpec          CommandType = "set_spec"
+	CmdObserverReport   CommandType = "observer_report"
+	CmdObserverLiveness CommandType = "observer_liveness"
+	CmdSetOverride      CommandType = "set_override"
+	CmdClearOverride    CommandType = "clear_override"
+	CmdExpireOverrides  CommandType = "expire_overrides"
+	CmdRegisterMember   CommandType = "register_member"
+	CmdRemoveMember     CommandType = "remove_member"
+)
+
+// Command is one Raft log entry.
+type Command struct {
+	Type CommandType `json:"type"`
+	// Time is when the proposer made the command; the FSM's clock.
+	Time time.Time `json:"time"`
+
+	Spec     *SetSpec          `json:"spec,omitempty"`
+	Report   *ObserverReport   `json:"report,omitempty"`
+	Liveness *ObserverLiveness `json:"liveness,omitempty"`
+	Override *Override         `json:"override,omitempty"`
+	Clear    *ClearOverride    `json:"clear,omitempty"`
+	Member   *Member           `json:"member,omitempty"`
+}
+
+// SetSpec replaces the cluster spec.
+type SetSpec struct {
+	// YAML is the whole spec, zone files inlined (spec.Marshal).
+	YAML   []byte `json:"yaml"`
+	Author string `json:"author,omitempty"`
+}
+
+// ObserverReport carries changes of one observer's local verdicts. An
+// empty report still proves the observer is alive.
+type ObserverReport struct {
+	Observer string          `json:"observer"`
+	Changes  []VerdictChange `json:"changes,omitempty"`
+}
+
+// VerdictChange is an observer's new local verdict on one endpoint.
+type VerdictChange struct {
+	Pool    string  `json:"pool"`
+	Address string  `json:"address"`
+	Up      bool    `json:"up"`
+	Reason  string  `json:"reason,omitempty"`
+	Latency float64 `json:"latency_ms,omitempty"`
+	// Forget drops the verdict (the endpoint left the spec).
+	Forget bool `json:"forget,omitempty"`
+}
+
+// ObserverLiveness marks an observer stale (its reports stopped) or fresh.
+type ObserverLiveness struct {
+	Observer string `json:"observer"`
+	Fresh    bool   `json:"fresh"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Override kinds.
+const (
+	OverrideDrain = "drain"
+	OverridePin   = "pin"
+)
+
+// Override is an operator's decision that wins over health: drain a
+// datacenter, pool or endpoint (pool/address), or pin a record to a pool.
+type Override struct {
+	Kind string `json:"kind"`
+	// Target is what a drain applies to: a datacenter, a pool, or
+	// pool/address.
+	Target string `json:"target,omitempty"`
+	// Record and Pool are what a pin applies to.
+	Record  string    `json:"record,omitempty"`
+	Type    string    `json:"type,omitempty"`
+	Pool    string    `json:"pool,omitempty"`
+	Reason  string    `json:"reason"`
+	Author  string    `json:"author,omitempty"`
+	Created time.Time `json:"created"`
+	// Expires is zero for an override that holds until cleared.
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+// Key identifies the override: one drain per target, one pin per record.
+func (o *Override) Key() string {
+	if o.Kind == OverridePin {
+		return "pin:" + o.Record + "/" + o.Type
+	}
+	return "drain:" + o.Target
+}
+
+// ClearOverride removes a drain (Kind drain, Target) or a pin (Kind pin,
+// Record, Type).
+type ClearOverride struct {
+	Kind   string `json:"kind"`
+	Target string `json:"target,omitempty"`
+	Record string `json:"record,omitempty"`
+	Type   string `json:"type,omitempty"`
+	Author string `json:"author,omitempty"`
+}
+
+func (c *ClearOverride) key() string {
+	o := Override{Kind: c.Kind, Target: c.Target, Record: c.Record, Type: c.Type}
+	return o.Key()
+}
+
+// Member describes a node of the cluster, as it registered itself.
+type Member struct {
+	ID         string `json:"id"`
+	Datacenter string `json:"datacenter"`
+	RaftAddr   string `json:"address"`
+	APIAddr    string `json:"api_address,omitempty"`
+	DNSAddr    string `json:"dns_address,omitempty"`
+}
+
+// Encode serialises a command for the Raft log.
+func (c *Command) Encode() ([]byte, error) { return json.Marshal(c) }
+
+// DecodeCommand parses a Raft log entry.
+func DecodeCommand(b []byte) (*Command, error) {
+	var c Command
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("controller: bad log entry: %w", err)
+	}
+	return &c, nil
+}

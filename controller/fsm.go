@@ -1,0 +1,178 @@
+package controller
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/raft"
+	"github.com/seed3787e6f1/detour/dnsserver"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// FSM adapts the State to Raft and publishes the DNS answers that follow
+// from it. Apply is deterministic; publishing is a pointer swap.
+type FSM struct {
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	st      *State
+	zones   *dnsserver.ZoneSet
+	changed chan struct{} // closed and replaced after every apply
+
+	answers atomic.Pointer[dnsserver.Snapshot]
+}
+
+// NewFSM returns an FSM with empty state.
+func NewFSM(logger *slog.Logger) *FSM {
+	return &FSM{logger: logger, st: NewState(), changed: make(chan struct{})}
+}
+
+// Apply implements raft.FSM. It returns nil or the error that made the
+// command a no-op.
+func (f *FSM) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	c, err := DecodeCommand(l.Data)
+	if err != nil {
+		f.logger.Error("skipping undecodable log entry", "index", l.Index, "err", err)
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	specV, before := f.st.SpecVersion, f.st.decisions
+	if err := f.st.apply(c); err != nil {
+		return err
+	}
+	if f.st.SpecVersion != specV || !sameDecisions(before, f.st.decisions) || f.answers.Load() == nil {
+		f.publish(f.st.SpecVersion != specV)
+	}
+	close(f.changed)
+	f.changed = make(chan struct{})
+	return nil
+}
+
+// publish rebuilds the answer snapshot. Called with mu held.
+func (f *FSM) publish(specChanged bool) {
+	if f.st.spec == nil {
+		return
+	}
+	if specChanged || f.zones == nil {
+		zs, err := dnsserver.NewZoneSet(f.st.spec)
+		if err != nil {
+			f.logger.Error("compile zones", "err", err)
+			return
+		}
+		f.zones = zs
+	}
+	snap, err := dnsserver.BuildFrom(f.zones, DynamicAnswers(f.st.decisions), f.st.Versions, f.st.Now)
+	if err != nil {
+		f.logger.Error("build answers", "err", err)
+		return
+	}
+	f.st.Versions = snap.Versions()
+	f.answers.Store(snap)
+}
+
+func sameDecisions(a, b []Decision) bool {
+	return slices.EqualFunc(a, b, func(x, y Decision) bool {
+		return x.Name == y.Name && x.Type == y.Type && x.Pool == y.Pool && x.Fallback == y.Fallback && slices.Equal(x.Answers, y.Answers)
+	})
+}
+
+// Answers returns the current DNS answers, or nil before the cluster has a
+// spec. It never blocks.
+func (f *FSM) Answers() *dnsserver.Snapshot { return f.answers.Load() }
+
+// Changed returns a channel closed at the next apply.
+func (f *FSM) Changed() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.changed
+}
+
+// Read calls fn with the state locked; fn must not keep references.
+func (f *FSM) Read(fn func(st *State)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f.st)
+}
+
+// Spec returns the spec in force and its version.
+func (f *FSM) Spec() (*spec.Spec, uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.spec, f.st.SpecVersion
+}
+
+// Decisions returns every record's answer and why.
+func (f *FSM) Decisions() []Decision {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.st.decisions)
+}
+
+// Snapshot implements raft.FSM: the state, not the answers.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	data, err := json.Marshal(f.st)
+	if err != nil {
+		return nil, fmt.Errorf("controller: snapshot: %w", err)
+	}
+	return fsmSnapshot(data), nil
+}
+
+// Restore implements raft.FSM.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	st := NewState()
+	if err := json.NewDecoder(rc).Decode(st); err != nil {
+		return fmt.Errorf("controller: restore: %w", err)
+	}
+	if len(st.SpecYAML) > 0 {
+		s, err := spec.Parse(st.SpecYAML, "")
+		if err != nil {
+			return fmt.Errorf("controller: restore: the snapshot's spec: %w", err)
+		}
+		st.spec = s
+	}
+	for _, m := range []*map[string]*ObserverRecord{&st.Observers} {
+		if *m == nil {
+			*m = map[string]*ObserverRecord{}
+		}
+	}
+	if st.Overrides == nil {
+		st.Overrides = map[string]*Override{}
+	}
+	if st.Members == nil {
+		st.Members = map[string]*Member{}
+	}
+	st.derive(false)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.st, f.zones = st, nil
+	f.publish(true)
+	close(f.changed)
+	f.changed = make(chan struct{})
+	return nil
+}
+
+type fsmSnapshot []byte
+
+// Persist implements raft.FSMSnapshot.
+func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+// Release implements raft.FSMSnapshot.
+func (s fsmSnapshot) Release() {}

@@ -1,0 +1,111 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// dutyTick is how often a node checks its duties.
+const dutyTick = 200 * time.Millisecond
+
+// duties runs for the store's life: every node registers itself; the
+// leader seeds the spec, marks silent observers stale and expires
+// overrides on time.
+func (s *Store) duties(ctx context.Context) {
+	t := time.NewTicker(dutyTick)
+	defer t.Stop()
+	var leaderSince time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !s.IsLeader() {
+			leaderSince = time.Time{}
+		} else if leaderSince.IsZero() {
+			leaderSince = s.cfg.Now()
+		}
+		s.register(ctx)
+		if !leaderSince.IsZero() {
+			s.leaderDuties(ctx, leaderSince)
+		}
+	}
+}
+
+// register proposes this node's member record when the FSM lacks it or has
+// it wrong.
+func (s *Store) register(ctx context.Context) {
+	me := Member{ID: s.cfg.NodeID, Datacenter: s.cfg.Datacenter, RaftAddr: s.cfg.RaftAddr, APIAddr: s.cfg.APIAddr, DNSAddr: s.cfg.DNSAddr}
+	same := false
+	s.fsm.Read(func(st *State) {
+		if m := st.Members[me.ID]; m != nil && *m == me {
+			same = true
+		}
+	})
+	if same {
+		return
+	}
+	if _, addr := s.Leader(); addr == "" {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.Propose(cctx, &Command{Type: CmdRegisterMember, Member: &me}); err != nil {
+		s.logger.Debug("register member", "err", err)
+	}
+}
+
+func (s *Store) leaderDuties(ctx context.Context, since time.Time) {
+	now := s.cfg.Now()
+	var (
+		needSpec bool
+		stale    []string
+		ages     []time.Duration
+		expire   bool
+	)
+	s.fsm.Read(func(st *State) {
+		needSpec = st.spec == nil && s.cfg.Seed != nil
+		// A new leader's picture of recent reports may lag; give every
+		// observer a full StaleAfter under this leader first.
+		if now.Sub(since) > s.cfg.Timing.StaleAfter {
+			for _, id := range sortedKeys(st.Observers) {
+				o := st.Observers[id]
+				if age := now.Sub(o.LastReport); o.Fresh && age > s.cfg.Timing.StaleAfter {
+					stale = append(stale, id)
+					ages = append(ages, age)
+				}
+			}
+		}
+		for _, o := range st.Overrides {
+			if !o.Expires.IsZero() && !o.Expires.After(now) {
+				expire = true
+			}
+		}
+	})
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if needSpec {
+		yaml, err := s.cfg.Seed.Marshal()
+		if err == nil {
+			err = s.Propose(cctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, Author: "seed from " + s.cfg.NodeID}})
+		}
+		if err != nil {
+			s.logger.Error("seeding the spec", "err", err)
+		} else {
+			s.logger.Info("seeded the cluster with this node's spec")
+		}
+	}
+	for i, id := range stale {
+		reason := fmt.Sprintf("no report for %s", ages[i].Round(100*time.Millisecond))
+		if err := s.Propose(cctx, &Command{Type: CmdObserverLiveness, Liveness: &ObserverLiveness{Observer: id, Fresh: false, Reason: reason}}); err != nil {
+			s.logger.Warn("marking observer stale", "observer", id, "err", err)
+		}
+	}
+	if expire {
+		if err := s.Propose(cctx, &Command{Type: CmdExpireOverrides}); err != nil {
+			s.logger.Warn("expiring overrides", "err", err)
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Operations a follower forwards to the leader.
+const (
+	opApply       = "apply"
+	opAddVoter    = "add_voter"
+	opAddNonvoter = "add_nonvoter"
+	opRemove      = "remove"
+	opStepDown    = "stepdown"
+)
+
+type rpcRequest struct {
+	Op   string `json:"op"`
+	Data []byte `json:"data,omitempty"`
+	ID   string `json:"id,omitempty"`
+	Addr string `json:"addr,omitempty"`
+}
+
+type rpcResponse struct {
+	// Rejected is the FSM's or Raft's refusal, final.
+	Rejected string `json:"rejected,omitempty"`
+	// NotLeader asks the caller to find the leader again.
+	NotLeader bool `json:"not_leader,omitempty"`
+}
+
+// applyTimeout bounds one attempt to commit on the leader.
+const applyTimeout = 5 * time.Second
+
+// onLeader runs req on the leader: here, or forwarded. It retries while
+// there is no leader or leadership moves, until ctx ends.
+func (s *Store) onLeader(ctx context.Context, req rpcRequest) error {
+	backoff := 20 * time.Millisecond
+	var last error
+	for {
+		var retry bool
+		var err error
+		if s.IsLeader() {
+			retry, err = s.local(req)
+		} else if _, addr := s.Leader(); addr != "" {
+			retry, err = s.forward(ctx, addr, req)
+		} else {
+			retry, err = true, ErrNoLeader
+		}
+		if !retry {
+			return err
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last try: %v): %w", ErrNoLeader, last, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 500*time.Millisecond)
+	}
+}
+
+// local runs req on this node, the leader. retry is true when leadership
+// was lost under it.
+func (s *Store) local(req rpcRequest) (retry bool, err error) {
+	var f raft.Future
+	switch req.Op {
+	case opApply:
+		af := s.raft.Apply(req.Data, applyTimeout)
+		if err := af.Error(); err != nil {
+			return leadershipError(err), err
+		}
+		if resp, ok := af.Response().(error); ok && resp != nil {
+			return false, fmt.Errorf("%w: %w", ErrRejected, resp)
+		}
+		return false, nil
+	case opAddVoter:
+		f = s.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.Addr), 0, applyTimeout)
+	case opAddNonvoter:
+		f = s.raft.AddNonvoter(raft.ServerID(req.ID), raft.ServerAddress(req.Addr), 0, applyTimeout)
+	case opRemove:
+		f = s.raft.RemoveServer(raft.ServerID(req.ID), 0, applyTimeout)
+	case opStepDown:
+		f = s.raft.LeadershipTransfer()
+	default:
+		return false, fmt.Errorf("%w: unknown operation %q", ErrRejected, req.Op)
+	}
+	if err := f.Error(); err != nil {
+		if leadershipError(err) {
+			return true, err
+		}
+		return false, fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	return false, nil
+}
+
+func leadershipError(err error) bool {
+	return errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
+		errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, raft.ErrEnqueueTimeout)
+}
+
+// forward sends req to the leader's node port.
+func (s *Store) forward(ctx context.Context, addr string, req rpcRequest) (retry bool, err error) {
+	cctx, cancel := context.WithTimeout(ctx, applyTimeout+time.Second)
+	defer cancel()
+	c, err := s.mux.Dial(cctx, addr, connRPC)
+	if err != nil {
+		return true, fmt.Errorf("forward to leader %s: %w", addr, err)
+	}
+	defer c.Close()
+	if dl, ok := cctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	if err := json.NewEncoder(c).Encode(req); err != nil {
+		return true, fmt.Errorf("forward to leader %s: %w", addr, err)
+	}
+	var resp rpcResponse
+	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+		// The leader may have applied it; the retry is idempotent
+		// enough for every command (a repeated report or override
+		// changes nothing more).
+		return true, fmt.Errorf("forward to leader %s: no reply: %w", addr, err)
+	}
+	switch {
+	case resp.NotLeader:
+		return true, fmt.Errorf("%s is no longer the leader", addr)
+	case resp.Rejected != "":
+		return false, fmt.Errorf("%w: %s", ErrRejected, resp.Rejected)
+	}
+	return false, nil
+}
+
+// serveRPC answers one forwarded request.
+func (s *Store) serveRPC(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(applyTimeout + 2*time.Second))
+	var req rpcRequest
+	if err := json.NewDecoder(c).Decode(&req); err != nil {
+		return
+	}
+	var resp rpcResponse
+	if !s.IsLeader() {
+		resp.NotLeader = true
+	} else if retry, err := s.local(req); retry {
+		resp.NotLeader = true
+	} else if err != nil {
+		resp.Rejected = trimRejected(err)
+	}
+	_ = json.NewEncoder(c).Encode(resp)
+}
+
+// trimRejected drops the "refused: " prefix the caller adds back.
+func trimRejected(err error) string {
+	msg := err.Error()
+	prefix := ErrRejected.Error() + ": "
+	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+		return msg[len(prefix):]
+	}
+	return msg
+}
+
+// AddVoter adds a node as a voter (it also observes and votes on health).
+func (s *Store) AddVoter(ctx context.Context, id, addr string) error {
+	return s.onLeader(ctx, rpcRequest{Op: opAddVoter, ID: id, Addr: addr})
+}
+
+// AddNonvoter adds a node that replicates and serves DNS but does not vote.
+func (s *Store) AddNonvoter(ctx context.Context, id, addr string) error {
+	return s.onLeader(ctx, rpcRequest{Op: opAddNonvoter, ID: id, Addr: addr})
+}
+
+// RemoveServer removes a node from the cluster and forgets its verdicts.
+func (s *Store) RemoveServer(ctx context.Context, id string) error {
+	if err := s.onLeader(ctx, rpcRequest{Op: opRemove, ID: id}); err != nil {
+		return err
+	}
+	return s.Propose(ctx, &Command{Type: CmdRemoveMember, Member: &Member{ID: id}})
+}
+
+// StepDown asks the leader to hand leadership to another voter.
+func (s *Store) StepDown(ctx context.Context) error {
+	return s.onLeader(ctx, rpcRequest{Op: opStepDown})
+}
+
+// MemberInfo is a member as Raft and the FSM know it.
+type MemberInfo struct {
+	ID         string `json:"id"`
+	Datacenter string `json:"datacenter"`
+	Address    string `json:"address"`
+	Voter      bool   `json:"voter"`
+	Leader     bool   `json:"leader"`
+	APIAddr    string `json:"api_address,omitempty"`
+	DNSAddr    string `json:"dns_address,omitempty"`
+}
+
+// Members lists the Raft configuration with what each member registered.
+func (s *Store) Members() ([]MemberInfo, error) {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	leaderID, _ := s.Leader()
+	var out []MemberInfo
+	s.fsm.Read(func(st *State) {
+		for _, srv := range f.Configuration().Servers {
+			m := MemberInfo{ID: string(srv.ID), Address: string(srv.Address), Voter: srv.Suffrage == raft.Voter, Leader: string(srv.ID) == leaderID}
+			if reg := st.Members[m.ID]; reg != nil {
+				m.Datacenter, m.APIAddr, m.DNSAddr = reg.Datacenter, reg.APIAddr, reg.DNSAddr
+			}
+			out = append(out, m)
+		}
+	})
+	return out, nil
+}
+
+// IsVoter reports whether id is a voter in the current configuration.
+func (s *Store) IsVoter(id string) bool {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return false
+	}
+	for _, srv := range f.Configuration().Servers {
+		if string(srv.ID) == id {
+			return srv.Suffrage == raft.Voter
+		}
+	}
+	return false
+}

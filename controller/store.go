@@ -1,0 +1,320 @@
+package controller
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// Errors from the store. Check them with errors.Is.
+var (
+	// ErrNoLeader means no leader could be reached before the deadline.
+	ErrNoLeader = errors.New("no leader reachable")
+	// ErrRejected means the leader applied the command and refused it;
+	// nothing changed.
+	ErrRejected = errors.New("refused")
+	// ErrClosed means the store was shut down.
+	ErrClosed = errors.New("store closed")
+)
+
+// Timing holds the Raft timeouts. The defaults suit a WAN between
+// datacenters (design.md).
+type Timing struct {
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	// StaleAfter is how long an observer may stay silent before the
+	// leader stops counting its verdicts.
+	StaleAfter time.Duration
+	// ReportInterval is how often each observer reports even without a
+	// change, proving it is alive.
+	ReportInterval time.Duration
+}
+
+// DefaultTiming is for nodes in different datacenters.
+var DefaultTiming = Timing{
+	HeartbeatTimeout:   1000 * time.Millisecond,
+	ElectionTimeout:    1000 * time.Millisecond,
+	LeaderLeaseTimeout: 500 * time.Millisecond,
+	CommitTimeout:      50 * time.Millisecond,
+	StaleAfter:         4 * time.Second,
+	ReportInterval:     1 * time.Second,
+}
+
+func (t Timing) withDefaults() Timing {
+	d := DefaultTiming
+	set := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	set(&t.HeartbeatTimeout, d.HeartbeatTimeout)
+	set(&t.ElectionTimeout, d.ElectionTimeout)
+	set(&t.LeaderLeaseTimeout, d.LeaderLeaseTimeout)
+	set(&t.CommitTimeout, d.CommitTimeout)
+	set(&t.StaleAfter, d.StaleAfter)
+	set(&t.ReportInterval, d.ReportInterval)
+	return t
+}
+
+// Peer is an initial voter.
+type Peer struct {
+	ID      string
+	Address string
+}
+
+// StoreConfig configures a Store.
+type StoreConfig struct {
+	NodeID     string
+	Datacenter string
+	// RaftAddr is where the node port listens and what peers dial.
+	RaftAddr string
+	APIAddr  string
+	DNSAddr  string
+	DataDir  string
+	// Peers are the initial voters; a node with no state bootstraps with
+	// them.
+	Peers []Peer
+	// TLS, when set, makes the node port mutual TLS.
+	TLS *tls.Config
+	// Listener and Dial replace the TCP defaults (tests inject faults).
+	Listener net.Listener
+	Dial     DialFunc
+	Timing   Timing
+	// Seed is proposed by the first leader of a cluster without a spec.
+	Seed   *spec.Spec
+	Logger *slog.Logger
+	// Now is the clock stamped into proposals; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store owns Raft: the log in raft-boltdb, the FSM, the node port, the
+// leader's duties. It is rqlite's store in spirit.
+type Store struct {
+	cfg    StoreConfig
+	logger *slog.Logger
+	fsm    *FSM
+	raft   *raft.Raft
+	mux    *Mux
+	bolt   *raftboltdb.BoltStore
+	trans  *raft.NetworkTransport
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// OpenStore starts Raft for this node. A node with no state bootstraps
+// the cluster from cfg.Peers; a node with state rejoins with it.
+func OpenStore(cfg StoreConfig) (*Store, error) {
+	cfg.Timing = cfg.Timing.withDefaults()
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("controller: data dir: %w", err)
+	}
+	s := &Store{cfg: cfg, logger: cfg.Logger, fsm: NewFSM(cfg.Logger)}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeResources()
+		}
+	}()
+	var err error
+	if s.bolt, err = raftboltdb.NewBoltStore(filepath.Join(cfg.DataDir, "raft.db")); err != nil {
+		return nil, fmt.Errorf("controller: raft log: %w", err)
+	}
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{cfg.Logger.With("component", "raft")}})
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, hlog)
+	if err != nil {
+		return nil, fmt.Errorf("controller: snapshots: %w", err)
+	}
+	ln := cfg.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.RaftAddr); err != nil {
+			return nil, fmt.Errorf("controller: node port: %w", err)
+		}
+	}
+	s.mux = NewMux(ln, cfg.TLS, cfg.Dial, cfg.Logger.With("component", "node-port"))
+	adv, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
+	if err != nil || adv.Port == 0 {
+		adv, _ = ln.Addr().(*net.TCPAddr)
+	}
+	s.cfg.RaftAddr = adv.String()
+	s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  &raftLayer{m: s.mux, advertise: adv},
+		MaxPool: 3,
+		Timeout: 10 * time.Second,
+		Logger:  hlog,
+	})
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.NodeID)
+	rc.HeartbeatTimeout = cfg.Timing.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.Timing.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.Timing.LeaderLeaseTimeout
+	rc.CommitTimeout = cfg.Timing.CommitTimeout
+	rc.SnapshotThreshold = 2048
+	rc.TrailingLogs = 4096
+	rc.Logger = hlog
+	existing, err := raft.HasExistingState(s.bolt, s.bolt, snaps)
+	if err != nil {
+		return nil, fmt.Errorf("controller: reading raft state: %w", err)
+	}
+	if s.raft, err = raft.NewRaft(rc, s.fsm, s.bolt, s.bolt, snaps, s.trans); err != nil {
+		return nil, fmt.Errorf("controller: raft: %w", err)
+	}
+	if !existing {
+		var servers []raft.Server
+		for _, p := range cfg.Peers {
+			servers = append(servers, raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address), Suffrage: raft.Voter})
+		}
+		if len(servers) == 0 {
+			servers = []raft.Server{{ID: rc.LocalID, Address: raft.ServerAddress(s.cfg.RaftAddr), Suffrage: raft.Voter}}
+		}
+		if err := s.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			return nil, fmt.Errorf("controller: bootstrap: %w", err)
+		}
+		s.logger.Info("bootstrapped a new cluster", "voters", len(servers))
+	} else {
+		s.logger.Info("rejoining with existing state", "data_dir", cfg.DataDir)
+	}
+	s.mux.Serve(s.serveRPC)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.duties(ctx)
+	}()
+	ok = true
+	return s, nil
+}
+
+// FSM returns the state machine, for reads and answers.
+func (s *Store) FSM() *FSM { return s.fsm }
+
+// ID is this node's ID.
+func (s *Store) ID() string { return s.cfg.NodeID }
+
+// Addr is the node port's advertised address.
+func (s *Store) Addr() string { return s.cfg.RaftAddr }
+
+// IsLeader reports whether this node leads.
+func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// Leader returns the leader's ID and address, empty when unknown.
+func (s *Store) Leader() (id, addr string) {
+	a, i := s.raft.LeaderWithID()
+	return string(i), string(a)
+}
+
+// RaftState returns this node's Raft state and the age of the last contact
+// with a leader (zero on the leader).
+func (s *Store) RaftState() (state string, lastContact time.Duration) {
+	st := s.raft.State()
+	if st == raft.Leader {
+		return st.String(), 0
+	}
+	lc := s.raft.LastContact()
+	if lc.IsZero() {
+		return st.String(), -1
+	}
+	return st.String(), time.Since(lc)
+}
+
+// AppliedIndex is the index of the last entry applied to the FSM.
+func (s *Store) AppliedIndex() uint64 { return s.raft.AppliedIndex() }
+
+// Propose commits a command through the leader, forwarding from a follower,
+// and retries across leader changes until ctx ends. A command the state
+// machine refuses returns an error wrapping ErrRejected.
+func (s *Store) Propose(ctx context.Context, c *Command) error {
+	if c.Time.IsZero() {
+		c.Time = s.cfg.Now().UTC()
+	}
+	data, err := c.Encode()
+	if err != nil {
+		return err
+	}
+	return s.onLeader(ctx, rpcRequest{Op: opApply, Data: data})
+}
+
+// WaitLeader waits until some leader is known.
+func (s *Store) WaitLeader(ctx context.Context) error {
+	for {
+		if _, addr := s.Leader(); addr != "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrNoLeader, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Close leaves cleanly: stops the leader's duties, shuts Raft down and
+// closes the log.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		s.wg.Wait()
+		if s.raft != nil {
+			err = s.raft.Shutdown().Error()
+		}
+		s.closeResources()
+	})
+	return err
+}
+
+func (s *Store) closeResources() {
+	if s.trans != nil {
+		s.trans.Close()
+	}
+	if s.mux != nil {
+		s.mux.Close()
+	}
+	if s.bolt != nil {
+		s.bolt.Close()
+	}
+}
+
+// slogWriter turns hclog's lines into slog records.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	level := slog.LevelInfo
+	switch {
+	case strings.Contains(line, "[ERROR]"):
+		level = slog.LevelError
+	case strings.Contains(line, "[WARN]"):
+		level = slog.LevelWarn
+	}
+	w.l.Log(context.Background(), level, line)
+	return len(p), nil
+}
+
+var _ io.Writer = slogWriter{}

@@ -1,0 +1,159 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+var fastTiming = Timing{
+	HeartbeatTimeout:   300 * time.Millisecond,
+	ElectionTimeout:    300 * time.Millisecond,
+	LeaderLeaseTimeout: 150 * time.Millisecond,
+	CommitTimeout:      10 * time.Millisecond,
+	StaleAfter:         1500 * time.Millisecond,
+	ReportInterval:     300 * time.Millisecond,
+}
+
+func contractSpec(t testing.TB) *spec.Spec {
+	t.Helper()
+	s, err := spec.Load("../examples/contract/spec.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// openCluster starts n stores on loopback with a shared data root.
+func openCluster(t *testing.T, n int, root string) []*Store {
+	t.Helper()
+	var lns []net.Listener
+	var peers []Peer
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		peers = append(peers, Peer{ID: fmt.Sprintf("n%d", i), Address: ln.Addr().String()})
+	}
+	var stores []*Store
+	for i := 0; i < n; i++ {
+		s, err := OpenStore(StoreConfig{
+			NodeID: peers[i].ID, Datacenter: fmt.Sprintf("dc%d", i), RaftAddr: peers[i].Address,
+			DataDir: filepath.Join(root, peers[i].ID), Peers: peers, Listener: lns[i],
+			Timing: fastTiming, Seed: contractSpec(t), Logger: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores = append(stores, s)
+		t.Cleanup(func() { s.Close() })
+	}
+	return stores
+}
+
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func wwwAnswer(s *Store) string {
+	snap := s.FSM().Answers()
+	if snap == nil {
+		return ""
+	}
+	m := snap.Lookup("www.example.test.", dns.TypeA)
+	if len(m.Answer) == 0 {
+		return "none"
+	}
+	return m.Answer[0].(*dns.A).A.String()
+}
+
+func report(t *testing.T, s *Store, observer, pool, addr string, up bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.Propose(ctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: observer,
+		Changes: []VerdictChange{{Pool: pool, Address: addr, Up: up, Reason: "test"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClusterConsensusAndLeaderLoss(t *testing.T) {
+	stores := openCluster(t, 3, t.TempDir())
+	for _, s := range stores {
+		eventually(t, "seeded answers on "+s.ID(), 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
+	}
+	eventually(t, "three members registered", 10*time.Second, func() bool {
+		n := 0
+		stores[0].FSM().Read(func(st *State) { n = len(st.Members) })
+		return n == 3
+	})
+	// One observer alone sees us-east down: no failover.
+	report(t, stores[1], "n1", "web-us-east", "192.0.2.10", false)
+	time.Sleep(200 * time.Millisecond)
+	for _, s := range stores {
+		if got := wwwAnswer(s); got != "192.0.2.10" {
+			t.Fatalf("%s answers %s after one observer's down vote", s.ID(), got)
+		}
+	}
+	// A second one agrees: majority, failover everywhere.
+	report(t, stores[2], "n2", "web-us-east", "192.0.2.10", false)
+	for _, s := range stores {
+		eventually(t, "failover on "+s.ID(), 5*time.Second, func() bool { return wwwAnswer(s) == "198.51.100.10" })
+	}
+	// Kill the leader; the others elect a new one and keep deciding.
+	var leader int
+	for i, s := range stores {
+		if s.IsLeader() {
+			leader = i
+		}
+	}
+	stores[leader].Close()
+	var rest []*Store
+	for i, s := range stores {
+		if i != leader {
+			rest = append(rest, s)
+		}
+	}
+	eventually(t, "a new leader", 10*time.Second, func() bool { return rest[0].IsLeader() || rest[1].IsLeader() })
+	for _, s := range rest {
+		report(t, s, s.ID(), "web-us-west", "198.51.100.10", false)
+	}
+	for _, s := range rest {
+		eventually(t, "second failover on "+s.ID(), 5*time.Second, func() bool { return wwwAnswer(s) == "203.0.113.10" })
+	}
+	// Writes from a follower are forwarded; bad ones are refused whole.
+	follower := rest[0]
+	if follower.IsLeader() {
+		follower = rest[1]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := follower.Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "nowhere", Reason: "x"}})
+	if !errors.Is(err, ErrRejected) {
+		t.Fatalf("drain of an unknown target: %v, want ErrRejected", err)
+	}
+	if err := follower.Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverridePin, Record: "www.example.test", Pool: "web-us-east", Reason: "test pin", Author: "alice"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range rest {
+		eventually(t, "pin on "+s.ID(), 5*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
+	}
+}
