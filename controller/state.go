@@ -26,14 +26,14 @@ const MaxEvents = 1000
 // State is the replicated state. Only apply changes it, and apply reads
 // nothing but the command, so every replica holds the same state.
 type State struct {
-	SpecYAML    []byte               `json:"spec_yaml,omitempty"`
-	SpecVersion uint64               `json:"spec_version"`
+	SpecYAML    []byte                     `json:"spec_yaml,omitempty"`
+	SpecVersion uint64                     `json:"spec_version"`
 	Observers   map[string]*ObserverRecord `json:"observers"`
-	Overrides   map[string]*Override `json:"overrides"`
-	Members     map[string]*Member   `json:"members"`
-	Events      []Event              `json:"events"`
-	NextEvent   uint64               `json:"next_event"`
-	Versions    dnsserver.Versions   `json:"versions,omitempty"`
+	Overrides   map[string]*Override       `json:"overrides"`
+	Members     map[string]*Member         `json:"members"`
+	Events      []Event                    `json:"events"`
+	NextEvent   uint64                     `json:"next_event"`
+	Versions    dnsserver.Versions         `json:"versions,omitempty"`
 	// Now is the time of the latest command applied: the state's clock.
 	Now time.Time `json:"now"`
 
