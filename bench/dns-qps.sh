@@ -14,13 +14,15 @@
 # exist (NXDOMAIN with the SOA in authority). Queries carry EDNS0 (-e), as
 # resolvers' queries do.
 #
-# Usage: bench/dns-qps.sh [seconds]     (default 20 s per server)
+# Usage: bench/dns-qps.sh [seconds [rounds]]
+#   (default: 3 rounds of 10 s per server, alternating; about 70 s in all)
 # Environment: DETOUR (binary; default: build ./cmd/detour into the temp
 # dir), SERVER_CPU (default 0), CLIENT_CPU (default 1), PORT_BASE (default
 # 25300), DNSPERF_ARGS (extra dnsperf flags).
 set -euo pipefail
 
-DURATION=${1:-20}
+DURATION=${1:-10}
+ROUNDS=${2:-3}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT_BASE=${PORT_BASE:-25300}
@@ -131,33 +133,36 @@ wait_dns() { # port
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-# run NAME PORT PID: dnsperf against PORT, prints one result line and sets
-# the global per_cpu.
+# run NAME PORT PID: dnsperf against PORT for DURATION seconds; prints one
+# result line and adds the queries answered and CPU ticks used to the
+# totals of NAME.
+declare -A queries ticks
 run() {
-	local name=$1 port=$2 pid=$3 t0 t1 out qps cpu
-	# Warm up (caches, Go runtime) before measuring.
-	taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$tmp/queries" -e -l 2 $DNSPERF_ARGS >/dev/null
+	local name=$1 port=$2 pid=$3 t0 t1 out qps lost
 	t0=$(cpu_ticks "$pid")
 	out=$(taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$tmp/queries" -e -l "$DURATION" $DNSPERF_ARGS)
 	t1=$(cpu_ticks "$pid")
 	qps=$(awk '/Queries per second/ { print $4 }' <<<"$out")
 	lost=$(awk '/Queries lost/ { print $3 }' <<<"$out")
-	cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v d="$DURATION" 'BEGIN { printf "%.1f", (b - a) / hz / d * 100 }')
-	per_cpu=$(awk -v q="$qps" -v c="$cpu" 'BEGIN { printf "%.0f", q / (c / 100) }')
-	printf "%-7s %10.0f qps  %5s%% CPU  %8s qps/CPU-s  (lost %s)\n" "$name" "$qps" "$cpu" "$per_cpu" "$lost"
+	queries[$name]=$(awk -v a="${queries[$name]:-0}" -v q="$qps" -v d="$DURATION" 'BEGIN { printf "%.0f", a + q * d }')
+	ticks[$name]=$((${ticks[$name]:-0} + t1 - t0))
+	report "$name" "$qps" $((t1 - t0)) "$DURATION" "lost $lost"
+}
+
+# report NAME QPS TICKS SECONDS NOTE: one line of figures; sets per_cpu.
+report() {
+	local cpu
+	cpu=$(awk -v t="$3" -v hz="$hz" -v d="$4" 'BEGIN { printf "%.1f", t / hz / d * 100 }')
+	per_cpu=$(awk -v q="$2" -v c="$cpu" 'BEGIN { printf "%.0f", q / (c / 100) }')
+	printf "%-7s %8.0f qps  %5s%% CPU  %7s qps/CPU-s  (%s)\n" "$1" "$2" "$cpu" "$per_cpu" "$5"
 }
 
 echo "zone: $records records; queries: 80% A, 8% AAAA, 4% MX, 3% CNAME, 5% NXDOMAIN; EDNS0"
-echo "server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU ($DNSPERF_ARGS), ${DURATION}s each"
+echo "server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU ($DNSPERF_ARGS), $ROUNDS rounds of ${DURATION}s each"
 
 taskset -c "$SERVER_CPU" "$KNOTD" -c "$tmp/knot/knot.conf" 2>"$tmp/knot.log" &
 knot_pid=$!
 pids+=("$knot_pid")
-wait_dns "$KNOT_PORT"
-run knot "$KNOT_PORT" "$knot_pid"
-knot_per_cpu=$per_cpu
-kill "$knot_pid"
-wait "$knot_pid" 2>/dev/null || true
 
 # GOMAXPROCS=1: the process may use one core only, so more Ps would only add
 # scheduler hand-offs and idle spinning between threads fighting for it, and
@@ -166,8 +171,24 @@ GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$DETOUR" agent --dev --spec "$tmp/spec.ya
 	--dns-addr "127.0.0.1:$DETOUR_PORT" --api-addr "127.0.0.1:$API_PORT" 2>"$tmp/detour.log" &
 detour_pid=$!
 pids+=("$detour_pid")
+wait_dns "$KNOT_PORT"
 wait_dns "$DETOUR_PORT"
-run detour "$DETOUR_PORT" "$detour_pid"
-detour_per_cpu=$per_cpu
 
+# Warm up (caches, the Go runtime), then alternate the servers round by
+# round, so that whatever else the machine does falls on both alike; an
+# idle server on the same core costs nothing.
+for port in "$KNOT_PORT" "$DETOUR_PORT"; do
+	taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$tmp/queries" -e -l 2 $DNSPERF_ARGS >/dev/null
+done
+for r in $(seq "$ROUNDS"); do
+	run knot "$KNOT_PORT" "$knot_pid"
+	run detour "$DETOUR_PORT" "$detour_pid"
+done
+
+echo "--- all rounds"
+total=$((ROUNDS * DURATION))
+report knot $((queries[knot] / total)) "${ticks[knot]}" "$total" "${queries[knot]} queries"
+knot_per_cpu=$per_cpu
+report detour $((queries[detour] / total)) "${ticks[detour]}" "$total" "${queries[detour]} queries"
+detour_per_cpu=$per_cpu
 awk -v d="$detour_per_cpu" -v k="$knot_per_cpu" 'BEGIN { printf "qps per server CPU-second, detour / Knot: %.2fx\n", d / k }'

@@ -115,26 +115,6 @@ func (s *Server) newScratch() *Scratch {
 	return sc
 }
 
-func (s *Server) serveUDP(sc *Scratch) {
-	defer s.wg.Done()
-	buf := make([]byte, 65535)
-	for {
-		n, addr, err := s.udp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.logger.Warn("dns udp read", "err", err)
-			continue
-		}
-		if reply := s.handler.Serve(buf[:n], sc, false); reply != nil {
-			if _, err := s.udp.WriteToUDPAddrPort(reply, addr); err != nil && !errors.Is(err, net.ErrClosed) {
-				s.logger.Debug("dns udp write", "to", addr.String(), "err", err)
-			}
-		}
-	}
-}
-
 func (s *Server) acceptTCP() {
 	defer s.wg.Done()
 	sem := make(chan struct{}, s.cfg.MaxTCPConns)
