@@ -42,8 +42,12 @@ func TestAgentDevStopsCleanlyOnSIGTERM(t *testing.T) {
 	testutil.WaitDNS(t, addr, 10*time.Second)
 	// The answer depends on which dev sites are up; that there is one
 	// is what matters here.
-	if got := strings.TrimSpace(testutil.Dig(t, addr, "+short", "www.dev.test")); !strings.HasPrefix(got, "127.0.0.") {
-		t.Errorf("www.dev.test = %q", got)
+	deadline := time.Now().Add(10 * time.Second)
+	for got := ""; !strings.HasPrefix(got, "127.0.0."); got = strings.TrimSpace(testutil.Dig(t, addr, "+short", "www.dev.test")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("www.dev.test = %q after 10s\n%s", got, log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)

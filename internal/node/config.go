@@ -11,7 +11,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/seed3787e6f1/detour/controller"
 	"gopkg.in/yaml.v3"
 )
 
@@ -49,6 +51,9 @@ type Config struct {
 	TLSCA      string `yaml:"tls_ca"`
 	TLSCert    string `yaml:"tls_cert"`
 	TLSKey     string `yaml:"tls_key"`
+	// Timing holds Raft and observer timeouts; zero values take the
+	// WAN defaults.
+	Timing controller.Timing `yaml:"-"`
 	// Dev runs one node, plaintext, on loopback, data in a temp dir.
 	Dev bool `yaml:"-"`
 }
@@ -85,8 +90,19 @@ func ParsePeers(s string) ([]Peer, error) {
 	return out, nil
 }
 
+// DevTiming elects a cluster of one at once: there is no WAN to allow for.
+var DevTiming = controller.Timing{
+	HeartbeatTimeout:   100 * time.Millisecond,
+	ElectionTimeout:    100 * time.Millisecond,
+	LeaderLeaseTimeout: 50 * time.Millisecond,
+	CommitTimeout:      5 * time.Millisecond,
+}
+
 // ApplyDevDefaults fills what --dev leaves unset.
 func (c *Config) ApplyDevDefaults() {
+	if c.Timing == (controller.Timing{}) {
+		c.Timing = DevTiming
+	}
 	if c.NodeID == "" {
 		c.NodeID = "dev"
 	}

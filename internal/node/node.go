@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,24 +12,29 @@ import (
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/examples"
+	"github.com/seed3787e6f1/detour/health"
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
-// Node is one running detour node.
+// Node is one running detour node: Raft store, health engine and
+// observer, DNS server, API.
 type Node struct {
-	cfg    Config
-	logger *slog.Logger
-	ctrl   *controller.Local
-	dns    *dnsserver.Server
-	api    *api.Server
-	health *localHealth
-	cancel context.CancelFunc
-	done   chan struct{}
-	tmpDir string
+	cfg      Config
+	logger   *slog.Logger
+	store    *controller.Store
+	engine   *health.Engine
+	observer *controller.Observer
+	dns      *dnsserver.Server
+	api      *api.Server
+	cancel   context.CancelFunc
+	done     chan struct{}
+	tmpDir   string
 }
 
-// Start loads the spec and starts the node's servers. Stop it with Close.
+// Start loads the seed spec and starts the node in dependency order: the
+// store (Raft), the DNS server answering from it, the API, then the health
+// engine and its reports.
 func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	if cfg.Dev {
 		cfg.ApplyDevDefaults()
@@ -36,7 +42,14 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, logger: logger}
+	n := &Node{cfg: cfg, logger: logger, done: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			close(n.done)
+			n.Close(context.Background())
+		}
+	}()
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "detour-dev-")
 		if err != nil {
@@ -44,64 +57,113 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 		}
 		n.tmpDir, n.cfg.DataDir = dir, dir
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			n.Close(context.Background())
-		}
-	}()
-	s, err := loadSpec(cfg)
+	seed, err := loadSpec(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Spec, err)
 	}
-	for _, p := range s.Lint() {
+	for _, p := range seed.Lint() {
 		logger.Warn("spec lint", "path", p.Path, "msg", p.Message)
 	}
-	if !cfg.Dev {
-		logger.Warn("this build serves the spec from this node alone: clustering (--peers) and health checks come with the replicated controller")
+	var tlsCfg *tls.Config
+	if cfg.hasTLS() {
+		if tlsCfg, err = mutualTLS(cfg.TLSCA, cfg.TLSCert, cfg.TLSKey); err != nil {
+			return nil, err
+		}
 	}
-	if n.ctrl, err = controller.NewLocal(s, nil); err != nil {
-		return nil, err
+	raftAddr, peers := cfg.RaftAddr, cfg.Peers
+	if cfg.Dev {
+		if raftAddr == "" {
+			raftAddr = "127.0.0.1:0"
+		}
+		peers = nil // a cluster of one
 	}
-	n.dns = dnsserver.NewServer(dnsserver.Config{Addr: cfg.DNSAddr}, n.ctrl, logger.With("component", "dns"))
+	var ps []controller.Peer
+	for _, p := range peers {
+		ps = append(ps, controller.Peer{ID: p.ID, Address: p.Address})
+	}
+	// The DNS and API listeners come first so that the addresses
+	// registered with the cluster are the bound ones.
+	n.dns = dnsserver.NewServer(dnsserver.Config{Addr: cfg.DNSAddr}, answers{n}, logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return nil, err
 	}
-	if n.health, err = newLocalHealth(n.ctrl, logger.With("component", "health")); err != nil {
+	n.store, err = controller.OpenStore(controller.StoreConfig{
+		NodeID: cfg.NodeID, Datacenter: cfg.Datacenter, RaftAddr: raftAddr,
+		APIAddr: cfg.APIAddr, DNSAddr: n.dns.Addr(), DataDir: n.cfg.DataDir,
+		Peers: ps, TLS: tlsCfg, Timing: cfg.Timing, Seed: seed,
+		Logger: logger.With("component", "controller"),
+	})
+	if err != nil {
 		return nil, err
 	}
-	n.health.engine.Update(s)
-	n.api = api.New(n.ctrl, logger.With("component", "api"))
+	n.observer = controller.NewObserver(n.store, logger.With("component", "observer"))
+	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{}); err != nil {
+		return nil, err
+	}
+	n.observer.SetEngine(n.engine)
+	n.api = api.New(n.store.FSM(), logger.With("component", "api"))
 	if err := n.api.Start(cfg.APIAddr); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel, n.done = cancel, make(chan struct{})
-	go func() {
-		defer close(n.done)
-		go n.health.run(ctx)
-		if err := n.health.engine.Run(ctx); err != nil {
-			logger.Error("health engine", "err", err)
-		}
-	}()
-	// Ready once every endpoint has been probed: nothing is answered
-	// from a blind start longer than one round.
-	go func() {
-		select {
-		case <-n.health.engine.FirstRoundDone():
-			n.api.SetReady(true)
-			logger.Info("first health round done: ready")
-		case <-ctx.Done():
-		}
-	}()
+	n.cancel = cancel
+	go n.run(ctx)
 	ok = true
 	logger.Info("node started", "node_id", cfg.NodeID, "datacenter", cfg.Datacenter,
-		"dns", n.dns.Addr(), "api", n.api.Addr(), "zones", n.dnsZones(), "spec", cfg.Spec)
+		"raft", n.store.Addr(), "dns", n.dns.Addr(), "api", n.api.Addr(), "data_dir", n.cfg.DataDir)
 	return n, nil
 }
 
-// loadSpec reads the node's spec; --dev without the dev spec on disk (the
-// binary run outside the source tree) uses the copy built into the binary.
+// run drives the health engine and observer, and readiness: ready once a
+// leader is known, the spec is in force and the first round of checks is
+// done, so nothing is answered from a blind start.
+func (n *Node) run(ctx context.Context) {
+	defer close(n.done)
+	engineDone := make(chan struct{})
+	go func() {
+		defer close(engineDone)
+		if err := n.engine.Run(ctx); err != nil {
+			n.logger.Error("health engine", "err", err)
+		}
+	}()
+	observerDone := make(chan struct{})
+	go func() {
+		defer close(observerDone)
+		n.observer.Run(ctx)
+	}()
+	select {
+	case <-n.engine.FirstRoundDone():
+		for ctx.Err() == nil && !n.readyNow() {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if ctx.Err() == nil {
+			n.api.SetReady(true)
+			n.logger.Info("ready: leader known, spec in force, first round of checks done")
+		}
+	case <-ctx.Done():
+	}
+	<-engineDone
+	<-observerDone
+}
+
+func (n *Node) readyNow() bool {
+	_, leader := n.store.Leader()
+	return leader != "" && n.store.FSM().Answers() != nil
+}
+
+// answers lets the DNS server start before the store exists.
+type answers struct{ n *Node }
+
+func (a answers) Answers() *dnsserver.Snapshot {
+	if a.n.store == nil {
+		return nil
+	}
+	return a.n.store.FSM().Answers()
+}
+
+// loadSpec reads the node's seed spec; --dev without the dev spec on disk
+// (the binary run outside the source tree) uses the copy built into the
+// binary.
 func loadSpec(cfg Config) (*spec.Spec, error) {
 	if cfg.Dev && cfg.Spec == DevSpecPath {
 		if _, err := os.Stat(cfg.Spec); err != nil {
@@ -111,21 +173,25 @@ func loadSpec(cfg Config) (*spec.Spec, error) {
 	return spec.Load(cfg.Spec)
 }
 
-func (n *Node) dnsZones() string {
-	return strings.Join(n.ctrl.Answers().Zones(), ",")
-}
-
 // DNSAddr returns the DNS server's bound address.
 func (n *Node) DNSAddr() string { return n.dns.Addr() }
 
 // APIAddr returns the API server's bound address.
 func (n *Node) APIAddr() string { return n.api.Addr() }
 
-// Controller returns the node's controller.
-func (n *Node) Controller() *controller.Local { return n.ctrl }
+// Store returns the node's Raft store.
+func (n *Node) Store() *controller.Store { return n.store }
 
-// Close stops the node in reverse order of start: readiness off, API, DNS;
-// then removes a dev data dir.
+// Zones lists the zones served.
+func (n *Node) Zones() string {
+	if s := n.store.FSM().Answers(); s != nil {
+		return strings.Join(s.Zones(), ",")
+	}
+	return ""
+}
+
+// Close stops the node in reverse order: readiness off, API, health
+// checks and reports, DNS, Raft (leaving cleanly), then a dev data dir.
 func (n *Node) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -139,16 +205,19 @@ func (n *Node) Close(ctx context.Context) error {
 		n.api.SetReady(false)
 		keep(n.api.Shutdown(ctx))
 	}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	select {
+	case <-n.done:
+	case <-ctx.Done():
+		keep(ctx.Err())
+	}
 	if n.dns != nil {
 		keep(n.dns.Shutdown(ctx))
 	}
-	if n.cancel != nil {
-		n.cancel()
-		select {
-		case <-n.done:
-		case <-ctx.Done():
-			keep(ctx.Err())
-		}
+	if n.store != nil {
+		keep(n.store.Close())
 	}
 	if n.tmpDir != "" {
 		keep(os.RemoveAll(n.tmpDir))
