@@ -41,8 +41,23 @@ type kind func(c *spec.Check, env *env) (func(Target) Checker, error)
 
 // env is what kinds may need from the engine.
 type env struct {
-	beats *beatBook
-	now   func() time.Time
+	beats  *beatBook
+	now    func() time.Time
+	source net.IP // local address of probes; nil lets the kernel choose
+}
+
+// dialer returns a dialer for network ("tcp" or "udp") bound to the
+// engine's source address, if any.
+func (e *env) dialer(network string) *net.Dialer {
+	d := &net.Dialer{}
+	if e != nil && e.source != nil {
+		if network == "udp" {
+			d.LocalAddr = &net.UDPAddr{IP: e.source}
+		} else {
+			d.LocalAddr = &net.TCPAddr{IP: e.source}
+		}
+	}
+	return d
 }
 
 // kinds is the table of check types the engine runs. It is explicit on

@@ -21,9 +21,10 @@ type dnsCheck struct {
 	rcode   int
 	answer  string
 	timeout time.Duration
+	env     *env
 }
 
-func dnsKind(c *spec.Check, _ *env) (func(Target) Checker, error) {
+func dnsKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 	qtype, ok := dns.StringToType[strings.ToUpper(c.QueryType)]
 	if !ok {
 		return nil, fmt.Errorf("%w: query_type %q is not a DNS type", ErrCheckConfig, c.QueryType)
@@ -38,7 +39,7 @@ func dnsKind(c *spec.Check, _ *env) (func(Target) Checker, error) {
 		m.RecursionDesired = false
 		m.SetEdns0(1232, false)
 		return &dnsCheck{addr: t.Probe, msg: m, qtype: qtype, rcode: rcode,
-			answer: normalAnswer(c.ExpectAnswer), timeout: c.Timeout.D()}
+			answer: normalAnswer(c.ExpectAnswer), timeout: c.Timeout.D(), env: env}
 	}, nil
 }
 
@@ -46,10 +47,10 @@ func dnsKind(c *spec.Check, _ *env) (func(Target) Checker, error) {
 func (d *dnsCheck) Check(ctx context.Context) Result {
 	q := d.msg.Copy()
 	q.Id = dns.Id()
-	client := &dns.Client{Net: "udp", Timeout: d.timeout}
+	client := &dns.Client{Net: "udp", Timeout: d.timeout, Dialer: d.env.dialer("udp")}
 	resp, _, err := client.ExchangeContext(ctx, q, d.addr)
 	if err == nil && resp.Truncated {
-		client.Net = "tcp"
+		client.Net, client.Dialer = "tcp", d.env.dialer("tcp")
 		resp, _, err = client.ExchangeContext(ctx, q, d.addr)
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"log/slog"
+	"net"
 	"reflect"
 	"sort"
 	"sync"
@@ -28,6 +29,10 @@ type Options struct {
 	// Now is the clock for heartbeat ages and certificate expiry; nil
 	// means time.Now.
 	Now func() time.Time
+	// SourceIP, when set, is the local address every probe leaves from:
+	// probes should come from where this node's datacenter reaches the
+	// world (and tests tell observers apart by it).
+	SourceIP net.IP
 }
 
 // Engine probes every target of the spec's pools and keeps each target's
@@ -79,7 +84,7 @@ func New(logger *slog.Logger, sink Sink, opts Options) (*Engine, error) {
 		log:       logger,
 		sink:      sink,
 		kinds:     kinds(),
-		env:       &env{beats: newBeatBook(), now: opts.Now},
+		env:       &env{beats: newBeatBook(), now: opts.Now, source: opts.SourceIP},
 		sem:       make(chan struct{}, opts.Concurrency),
 		metrics:   m,
 		targets:   map[TargetID]*target{},

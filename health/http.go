@@ -54,7 +54,7 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 	}
 	transport := &http.Transport{
 		Proxy:                  nil, // probe the endpoint itself, never a proxy from the environment
-		DialContext:            (&net.Dialer{}).DialContext,
+		DialContext:            env.dialer("tcp").DialContext,
 		DisableKeepAlives:      true,
 		MaxResponseHeaderBytes: maxBody,
 	}
@@ -66,7 +66,7 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 		transport.TLSClientConfig = cfg
 	}
 	var client *http.Client
-	conn := &probeConn{tls: transport.TLSClientConfig}
+	conn := &probeConn{tls: transport.TLSClientConfig, dialer: *env.dialer("tcp")}
 	if c.FollowRedirects {
 		client, conn = &http.Client{Transport: transport}, nil
 	}

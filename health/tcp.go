@@ -25,9 +25,9 @@ type tcpCheck struct {
 	dialer  net.Dialer
 }
 
-func tcpKind(c *spec.Check, _ *env) (func(Target) Checker, error) {
+func tcpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 	return func(t Target) Checker {
-		return &tcpCheck{addr: t.Probe, send: []byte(c.Send), expect: []byte(c.Expect), timeout: c.Timeout.D()}
+		return &tcpCheck{addr: t.Probe, send: []byte(c.Send), expect: []byte(c.Expect), timeout: c.Timeout.D(), dialer: *env.dialer("tcp")}
 	}, nil
 }
 

@@ -18,6 +18,7 @@ type tlsCheck struct {
 	minDays int
 	timeout time.Duration
 	now     func() time.Time
+	dialer  *net.Dialer
 }
 
 func tlsKind(c *spec.Check, env *env) (func(Target) Checker, error) {
@@ -32,13 +33,13 @@ func tlsKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 				cfg.ServerName = h
 			}
 		}
-		return &tlsCheck{addr: t.Probe, cfg: cfg, minDays: c.MinDays, timeout: c.Timeout.D(), now: env.now}
+		return &tlsCheck{addr: t.Probe, cfg: cfg, minDays: c.MinDays, timeout: c.Timeout.D(), now: env.now, dialer: env.dialer("tcp")}
 	}, nil
 }
 
 // Check dials and shakes hands.
 func (c *tlsCheck) Check(ctx context.Context) Result {
-	d := tls.Dialer{Config: c.cfg}
+	d := tls.Dialer{Config: c.cfg, NetDialer: c.dialer}
 	conn, err := d.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
 		return errorResult(ctx, err, c.timeout)
