@@ -56,6 +56,12 @@ type Config struct {
 	Timing controller.Timing `yaml:"-"`
 	// Dev runs one node, plaintext, on loopback, data in a temp dir.
 	Dev bool `yaml:"-"`
+
+	// For tests: the node port's listener and dialer (fault injection)
+	// and the address health probes leave from.
+	Listener net.Listener        `yaml:"-"`
+	Dial     controller.DialFunc `yaml:"-"`
+	SourceIP net.IP              `yaml:"-"`
 }
 
 // LoadFile reads a node file strictly (unknown keys are errors).

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed3787e6f1/detour/controller"
@@ -27,6 +28,7 @@ type Node struct {
 	observer *controller.Observer
 	dns      *dnsserver.Server
 	api      *api.Server
+	answers  answers
 	cancel   context.CancelFunc
 	done     chan struct{}
 	tmpDir   string
@@ -83,21 +85,22 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	// The DNS and API listeners come first so that the addresses
 	// registered with the cluster are the bound ones.
-	n.dns = dnsserver.NewServer(dnsserver.Config{Addr: cfg.DNSAddr}, answers{n}, logger.With("component", "dns"))
+	n.dns = dnsserver.NewServer(dnsserver.Config{Addr: cfg.DNSAddr}, &n.answers, logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return nil, err
 	}
 	n.store, err = controller.OpenStore(controller.StoreConfig{
 		NodeID: cfg.NodeID, Datacenter: cfg.Datacenter, RaftAddr: raftAddr,
 		APIAddr: cfg.APIAddr, DNSAddr: n.dns.Addr(), DataDir: n.cfg.DataDir,
-		Peers: ps, TLS: tlsCfg, Timing: cfg.Timing, Seed: seed,
+		Peers: ps, TLS: tlsCfg, Timing: cfg.Timing, Seed: seed, Listener: cfg.Listener, Dial: cfg.Dial,
 		Logger: logger.With("component", "controller"),
 	})
 	if err != nil {
 		return nil, err
 	}
+	n.answers.fsm.Store(n.store.FSM())
 	n.observer = controller.NewObserver(n.store, logger.With("component", "observer"))
-	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{}); err != nil {
+	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP}); err != nil {
 		return nil, err
 	}
 	n.observer.SetEngine(n.engine)
@@ -151,14 +154,17 @@ func (n *Node) readyNow() bool {
 	return leader != "" && n.store.FSM().Answers() != nil
 }
 
-// answers lets the DNS server start before the store exists.
-type answers struct{ n *Node }
+// answers lets the DNS server start before the store exists: until then
+// it has nothing to answer from and refuses.
+type answers struct {
+	fsm atomic.Pointer[controller.FSM]
+}
 
-func (a answers) Answers() *dnsserver.Snapshot {
-	if a.n.store == nil {
-		return nil
+func (a *answers) Answers() *dnsserver.Snapshot {
+	if f := a.fsm.Load(); f != nil {
+		return f.Answers()
 	}
-	return a.n.store.FSM().Answers()
+	return nil
 }
 
 // loadSpec reads the node's seed spec; --dev without the dev spec on disk

@@ -1,0 +1,337 @@
+// Package testcluster runs a detour cluster inside one test: three nodes
+// on loopback with the real TCP transport and raft-boltdb in temp dirs,
+// one simulated datacenter per node with a real HTTP site, and faults to
+// inject: kill a datacenter, cut a node off, delay its links.
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/internal/node"
+)
+
+// Datacenters are the simulated datacenters, in the failover order of the
+// record www.example.test.
+var Datacenters = []string{"us-east", "us-west", "eu-west"}
+
+// Addresses www.example.test answers for each datacenter, and when all
+// are down.
+var (
+	Answers  = map[string]string{"us-east": "192.0.2.10", "us-west": "198.51.100.10", "eu-west": "203.0.113.10"}
+	Fallback = "192.0.2.99"
+)
+
+// Timing is fast enough for tests and keeps the shape of the WAN defaults.
+var Timing = controller.Timing{
+	HeartbeatTimeout:   300 * time.Millisecond,
+	ElectionTimeout:    300 * time.Millisecond,
+	LeaderLeaseTimeout: 150 * time.Millisecond,
+	CommitTimeout:      10 * time.Millisecond,
+	StaleAfter:         1500 * time.Millisecond,
+	ReportInterval:     300 * time.Millisecond,
+}
+
+// Member is one node and its datacenter's site.
+type Member struct {
+	ID, DC   string
+	SourceIP string
+	Node     *node.Node
+	Site     *Site
+	cfg      node.Config
+	Down     bool
+}
+
+// Cluster is three nodes, three datacenters.
+type Cluster struct {
+	t       testing.TB
+	Members []*Member
+	Faults  *Faults
+	Spec    string
+	root    string
+}
+
+// Options tune a cluster.
+type Options struct {
+	// Interval and Fall of the web check; 0 means 200ms and 2.
+	Interval time.Duration
+	Fall     int
+	// Timing overrides the Raft timing.
+	Timing *controller.Timing
+	// Logger receives every node's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// New starts a cluster and waits until every node is ready.
+func New(t testing.TB, opts Options) *Cluster {
+	t.Helper()
+	if opts.Interval == 0 {
+		opts.Interval = 200 * time.Millisecond
+	}
+	if opts.Fall == 0 {
+		opts.Fall = 2
+	}
+	timing := Timing
+	if opts.Timing != nil {
+		timing = *opts.Timing
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Cluster{t: t, Faults: NewFaults(), root: t.TempDir()}
+	var peers []node.Peer
+	var lns []net.Listener
+	for i, dc := range Datacenters {
+		m := &Member{ID: fmt.Sprintf("%s-1", dc), DC: dc, SourceIP: fmt.Sprintf("127.0.0.%d", 21+i), Site: newSite()}
+		t.Cleanup(m.Site.Kill)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		peers = append(peers, node.Peer{ID: m.ID, Address: ln.Addr().String()})
+		c.Faults.Register(m.ID, ln.Addr().String())
+		c.Members = append(c.Members, m)
+	}
+	c.Spec = c.specText(opts.Interval, opts.Fall)
+	specFile := filepath.Join(c.root, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(c.Spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range c.Members {
+		m.cfg = node.Config{
+			NodeID: m.ID, Datacenter: m.DC, RaftAddr: peers[i].Address, Peers: peers,
+			DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", DataDir: filepath.Join(c.root, m.ID),
+			Spec: specFile, Timing: timing, Dial: c.Faults.Dialer(m.ID), SourceIP: net.ParseIP(m.SourceIP),
+		}
+		c.start(m, lns[i], logger.With("node", m.ID))
+	}
+	t.Cleanup(c.Close)
+	for _, m := range c.Members {
+		c.WaitAnswer(m, Answers["us-east"], 20*time.Second)
+	}
+	return c
+}
+
+func (c *Cluster) start(m *Member, ln net.Listener, logger *slog.Logger) {
+	c.t.Helper()
+	cfg := m.cfg
+	cfg.Listener = c.Faults.Listener(m.ID, ln)
+	n, err := node.Start(cfg, logger)
+	if err != nil {
+		c.t.Fatalf("start %s: %v", m.ID, err)
+	}
+	m.Node, m.Down = n, false
+}
+
+func (c *Cluster) specText(interval time.Duration, fall int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `zones:
+  - name: example.test
+    soa: {mname: ns1.example.test., rname: hostmaster.example.test., negative_ttl: 5}
+    nameservers: [ns1.example.test.]
+    static: |
+      ns1 IN A 127.0.0.1
+      docs IN CNAME www
+datacenters: [{name: us-east}, {name: us-west}, {name: eu-west}]
+checks:
+  - {name: web, type: http, path: /healthz, expect_body: ok, interval: %s, timeout: %s, rise: 2, fall: %d}
+pools:
+`, interval, interval/2, fall)
+	for _, m := range c.Members {
+		fmt.Fprintf(&b, "  - {name: web-%s, datacenter: %s, check: web, endpoints: [{address: %s, check_address: %q}]}\n", m.DC, m.DC, Answers[m.DC], m.Site.Addr)
+	}
+	fmt.Fprintf(&b, `records:
+  - {name: www.example.test, type: A, ttl: 1, policy: failover, pools: [web-us-east, web-us-west, web-eu-west], fallback: [%s]}
+`, Fallback)
+	return b.String()
+}
+
+// Member returns the member in datacenter dc.
+func (c *Cluster) Member(dc string) *Member {
+	for _, m := range c.Members {
+		if m.DC == dc {
+			return m
+		}
+	}
+	c.t.Fatalf("no datacenter %s", dc)
+	return nil
+}
+
+// Live returns the members that are running.
+func (c *Cluster) Live() []*Member {
+	var out []*Member
+	for _, m := range c.Members {
+		if !m.Down {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Leader returns the live member that leads, waiting for one.
+func (c *Cluster) Leader() *Member {
+	c.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range c.Live() {
+			if m.Node.Store().IsLeader() {
+				return m
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatal("no leader within 15s")
+	return nil
+}
+
+// KillDC takes a whole datacenter down at once: its node is cut off and
+// stopped, its site stops answering.
+func (c *Cluster) KillDC(dc string) {
+	m := c.Member(dc)
+	c.Faults.Cut(m.ID)
+	m.Site.Kill()
+	c.StopNode(m)
+}
+
+// StopNode stops a member's node (its data stays for Restart).
+func (c *Cluster) StopNode(m *Member) {
+	if m.Down {
+		return
+	}
+	m.Down = true
+	_ = m.Node.Close(context.Background())
+}
+
+// Restart starts a stopped member again from its data dir.
+func (c *Cluster) Restart(m *Member, logger *slog.Logger) {
+	c.t.Helper()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	var ln net.Listener
+	var err error
+	for i := 0; i < 50; i++ {
+		if ln, err = net.Listen("tcp", m.cfg.RaftAddr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		c.t.Fatalf("restart %s: %v", m.ID, err)
+	}
+	c.Faults.Heal(m.ID)
+	c.start(m, ln, logger)
+}
+
+// Answer asks member m's DNS server for www.example.test A over UDP.
+func (c *Cluster) Answer(m *Member) string { return c.Query(m, "www.example.test.") }
+
+// Query asks member m for name's A record: the last address, "NXDOMAIN",
+// "none" or an error.
+func (c *Cluster) Query(m *Member, name string) string {
+	q := new(dns.Msg)
+	q.SetQuestion(name, dns.TypeA)
+	cl := &dns.Client{Timeout: time.Second}
+	r, _, err := cl.Exchange(q, m.Node.DNSAddr())
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	if r.Rcode != dns.RcodeSuccess {
+		return dns.RcodeToString[r.Rcode]
+	}
+	for i := len(r.Answer) - 1; i >= 0; i-- {
+		if a, ok := r.Answer[i].(*dns.A); ok {
+			return a.A.String()
+		}
+	}
+	return "none"
+}
+
+// WaitAnswer waits until member m answers want for www.
+func (c *Cluster) WaitAnswer(m *Member, want string, timeout time.Duration) time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	for {
+		got := c.Answer(m)
+		if got == want {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			c.t.Fatalf("%s answers %s, want %s (waited %s)", m.ID, got, want, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Propose commits a command through member m.
+func (c *Cluster) Propose(m *Member, cmd *controller.Command) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return m.Node.Store().Propose(ctx, cmd)
+}
+
+// Events returns member m's event log.
+func (c *Cluster) Events(m *Member) []controller.Event {
+	var out []controller.Event
+	m.Node.Store().FSM().Read(func(st *controller.State) { out = slices.Clone(st.Events) })
+	return out
+}
+
+// CheckInvariants ends a scenario like raft's fuzzy tests: once the live
+// nodes have caught up, they hold the same state, serve the same answers,
+// and have lost nothing committed.
+func (c *Cluster) CheckInvariants() {
+	c.t.Helper()
+	live := c.Live()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var problems []string
+		ref := live[0]
+		refIdx := ref.Node.Store().AppliedIndex()
+		refEvents := c.Events(ref)
+		for _, m := range live[1:] {
+			if idx := m.Node.Store().AppliedIndex(); idx != refIdx {
+				problems = append(problems, fmt.Sprintf("%s applied %d, %s applied %d", m.ID, idx, ref.ID, refIdx))
+				continue
+			}
+			ev := c.Events(m)
+			if !slices.Equal(ev, refEvents) {
+				problems = append(problems, fmt.Sprintf("%s and %s differ in their event logs (%d vs %d events)", m.ID, ref.ID, len(ev), len(refEvents)))
+			}
+			for _, name := range []string{"www.example.test.", "docs.example.test.", "nope.example.test."} {
+				if a, b := c.Query(m, name), c.Query(ref, name); a != b {
+					problems = append(problems, fmt.Sprintf("%s answers %s for %s, %s answers %s", m.ID, a, name, ref.ID, b))
+				}
+			}
+			if a, b := m.Node.Store().FSM().Answers().Serial("example.test"), ref.Node.Store().FSM().Answers().Serial("example.test"); a != b {
+				problems = append(problems, fmt.Sprintf("serials differ: %s %d, %s %d", m.ID, a, ref.ID, b))
+			}
+		}
+		if len(problems) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("invariants broken:\n  %s", strings.Join(problems, "\n  "))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Close stops every node.
+func (c *Cluster) Close() {
+	for _, m := range c.Members {
+		c.StopNode(m)
+	}
+}
