@@ -182,3 +182,15 @@ func describe(d Decision) string {
 	}
 	return a
 }
+
+// EndpointHealth is the cluster's verdict on one endpoint, drains
+// applied, with the reason: what `detour status` shows.
+func (st *State) EndpointHealth(pool, addr string) EndpointHealth {
+	if st.spec == nil {
+		return EndpointHealth{}
+	}
+	return st.withDrains(st.consensus()).Endpoint(pool, addr)
+}
+
+// Decisions returns every record's current answer and why.
+func (st *State) Decisions() []Decision { return slices.Clone(st.decisions) }
