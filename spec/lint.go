@@ -52,5 +52,6 @@ func (s *Spec) Lint() []Problem {
 			add(path+".pools", "every pool of %s sits in datacenter %s: losing that datacenter leaves the record nowhere to fail over to", r.Name, strings.Join(names, ""))
 		}
 	}
+	out = append(out, s.lintProviderTTLs()...)
 	return out
 }

@@ -138,6 +138,9 @@ type Record struct {
 	// (the default when Fallback is set), "all" (fail open: every
 	// endpoint of the first pool) or "nodata".
 	OnAllDown string `yaml:"on_all_down" json:"on_all_down,omitempty"`
+	// Proxied asks a Cloudflare provider to proxy the record (orange
+	// cloud); other providers and detour's own answers ignore it.
+	Proxied bool `yaml:"proxied" json:"proxied,omitempty"`
 }
 
 // PoolRef names a pool in a record, with a weight for the weighted policy.
@@ -188,6 +191,9 @@ type Provider struct {
 	ZoneID      string `yaml:"zone_id" json:"zone_id,omitempty"`
 	APITokenEnv string `yaml:"api_token_env" json:"api_token_env,omitempty"`
 	BaseURL     string `yaml:"base_url" json:"base_url,omitempty"`
+	// Enterprise says the Cloudflare zone is on the Enterprise plan,
+	// which accepts TTLs down to 30 s instead of 60 s.
+	Enterprise bool `yaml:"enterprise" json:"enterprise,omitempty"`
 
 	// rfc2136
 	Server        string `yaml:"server" json:"server,omitempty"`

@@ -577,6 +577,9 @@ func (s *Spec) validateProviders(e *Error) {
 				}
 			}
 		case ProviderRFC2136:
+			if p.Enterprise {
+				e.add(path+".enterprise", "applies to cloudflare providers only")
+			}
 			if _, _, err := net.SplitHostPort(p.Server); err != nil {
 				e.add(path+".server", "%s: want host:port, e.g. 192.0.2.53:53", quoteOrMissing(p.Server))
 			}
