@@ -121,7 +121,37 @@ func New(t testing.TB, opts Options) *Cluster {
 	for _, m := range c.Members {
 		c.WaitAnswer(m, Answers["us-east"], 20*time.Second)
 	}
+	c.waitSettled(20 * time.Second)
 	return c
+}
+
+// waitSettled waits until every observer has reported every endpoint up:
+// until then answers rest on "not checked yet".
+func (c *Cluster) waitSettled(timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		settled := true
+		c.Members[0].Node.Store().FSM().Read(func(st *controller.State) {
+			for _, m := range c.Members {
+				o := st.Observers[m.ID]
+				if o == nil || len(o.Verdicts) != len(c.Members) {
+					settled = false
+					return
+				}
+				for _, v := range o.Verdicts {
+					settled = settled && v.Up
+				}
+			}
+		})
+		if settled {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("observers did not report every endpoint up within %s", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (c *Cluster) start(m *Member, ln net.Listener, logger *slog.Logger) {

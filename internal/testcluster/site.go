@@ -16,13 +16,13 @@ type Site struct {
 
 	up      atomic.Bool
 	flap    atomic.Bool
-	n       atomic.Uint64
 	mu      sync.Mutex
-	blocked map[string]bool // probe source IPs that see it down
+	blocked map[string]bool   // probe source IPs that see it down
+	probes  map[string]uint64 // per source IP, for flapping
 }
 
 func newSite() *Site {
-	s := &Site{blocked: map[string]bool{}}
+	s := &Site{blocked: map[string]bool{}, probes: map[string]uint64{}}
 	s.up.Store(true)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.Addr = s.srv.Listener.Addr().String()
@@ -33,10 +33,13 @@ func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	s.mu.Lock()
 	blocked := s.blocked[host]
+	s.probes[host]++
+	n := s.probes[host]
 	s.mu.Unlock()
 	healthy := s.up.Load() && !blocked
 	if s.flap.Load() {
-		healthy = s.n.Add(1)%2 == 0
+		// Every observer sees it alternate, probe after probe.
+		healthy = n%2 == 0
 	}
 	if !healthy {
 		http.Error(w, "Service Unavailable: application error", http.StatusServiceUnavailable)
@@ -48,7 +51,8 @@ func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
 // SetUp makes the site answer healthy (true) or 503 (false).
 func (s *Site) SetUp(up bool) { s.up.Store(up) }
 
-// Flap makes the site alternate between healthy and not on every request.
+// Flap makes the site alternate between healthy and not on every probe of
+// each observer.
 func (s *Site) Flap(on bool) { s.flap.Store(on) }
 
 // BlockFrom makes the site fail for probes from ip only: that observer's
