@@ -20,6 +20,7 @@ const (
 	CmdExpireOverrides  CommandType = "expire_overrides"
 	CmdRegisterMember   CommandType = "register_member"
 	CmdRemoveMember     CommandType = "remove_member"
+	CmdHeartbeat        CommandType = "heartbeat"
 )
 
 // Command is one Raft log entry.
@@ -34,6 +35,15 @@ type Command struct {
 	Override *Override         `json:"override,omitempty"`
 	Clear    *ClearOverride    `json:"clear,omitempty"`
 	Member   *Member           `json:"member,omitempty"`
+	Beat     *Heartbeat        `json:"beat,omitempty"`
+}
+
+// Heartbeat records that a job pinged a heartbeat check, on whichever
+// node it reached; every node's engine hears of it through the log, so
+// no observer votes a beating job down.
+type Heartbeat struct {
+	Check    string `json:"check"`
+	Endpoint string `json:"endpoint"`
 }
 
 // SetSpec replaces the cluster spec.

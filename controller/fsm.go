@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/seed3787e6f1/detour/dnsserver"
@@ -25,7 +26,13 @@ type FSM struct {
 	changed chan struct{} // closed and replaced after every apply
 
 	answers atomic.Pointer[dnsserver.Snapshot]
+	onBeat  atomic.Pointer[func(check, endpoint string, at time.Time)]
 }
+
+// OnHeartbeat sets what hears of every committed heartbeat (the local
+// health engine). It is a notification, not state: the state keeps the
+// last beat itself.
+func (f *FSM) OnHeartbeat(fn func(check, endpoint string, at time.Time)) { f.onBeat.Store(&fn) }
 
 // NewFSM returns an FSM with empty state.
 func NewFSM(logger *slog.Logger) *FSM {
@@ -48,6 +55,11 @@ func (f *FSM) Apply(l *raft.Log) any {
 	specV, before := f.st.SpecVersion, f.st.decisions
 	if err := f.st.apply(c); err != nil {
 		return err
+	}
+	if c.Type == CmdHeartbeat {
+		if fn := f.onBeat.Load(); fn != nil {
+			(*fn)(c.Beat.Check, c.Beat.Endpoint, f.st.Now)
+		}
 	}
 	if f.st.SpecVersion != specV || !sameDecisions(before, f.st.decisions) || f.answers.Load() == nil {
 		f.publish(f.st.SpecVersion != specV)

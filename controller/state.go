@@ -34,6 +34,8 @@ type State struct {
 	Events      []Event                    `json:"events"`
 	NextEvent   uint64                     `json:"next_event"`
 	Versions    dnsserver.Versions         `json:"versions,omitempty"`
+	// Beats is the last heartbeat of each check/endpoint.
+	Beats map[string]time.Time `json:"beats,omitempty"`
 	// Now is the time of the latest command applied: the state's clock.
 	Now time.Time `json:"now"`
 
@@ -106,6 +108,8 @@ func (st *State) apply(c *Command) error {
 		err = st.registerMember(c.Member, now)
 	case CmdRemoveMember:
 		err = st.removeMember(c.Member, now)
+	case CmdHeartbeat:
+		err = st.heartbeat(c.Beat, now)
 	default:
 		err = fmt.Errorf("%w: unknown command type %q", ErrBadCommand, c.Type)
 	}
@@ -264,6 +268,32 @@ func (st *State) expireOverrides(now time.Time) {
 			st.event(now, "override", k, fmt.Sprintf("%s expired (was: %s)", k, o.Reason))
 		}
 	}
+}
+
+func (st *State) heartbeat(b *Heartbeat, now time.Time) error {
+	if b == nil || b.Check == "" || b.Endpoint == "" {
+		return fmt.Errorf("%w: heartbeat without check or endpoint", ErrBadCommand)
+	}
+	if st.spec == nil {
+		return ErrNoSpec
+	}
+	ok := false
+	for _, c := range st.spec.Checks {
+		if c.Name == b.Check {
+			if c.Type != spec.CheckHeartbeat {
+				return fmt.Errorf("%w: check %q is a %s check, not a heartbeat", ErrBadCommand, b.Check, c.Type)
+			}
+			ok = true
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%w: no heartbeat check %q", ErrUnknownTarget, b.Check)
+	}
+	if st.Beats == nil {
+		st.Beats = map[string]time.Time{}
+	}
+	st.Beats[b.Check+"/"+b.Endpoint] = now
+	return nil
 }
 
 func (st *State) registerMember(m *Member, now time.Time) error {

@@ -182,7 +182,12 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if s.raft, err = raft.NewRaft(rc, s.fsm, s.bolt, s.bolt, snaps, s.trans); err != nil {
 		return nil, fmt.Errorf("controller: raft: %w", err)
 	}
-	if !existing {
+	listed := len(cfg.Peers) == 0 // a cluster of one
+	for _, p := range cfg.Peers {
+		listed = listed || p.ID == cfg.NodeID
+	}
+	switch {
+	case !existing && listed:
 		var servers []raft.Server
 		for _, p := range cfg.Peers {
 			servers = append(servers, raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address), Suffrage: raft.Voter})
@@ -194,7 +199,11 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 			return nil, fmt.Errorf("controller: bootstrap: %w", err)
 		}
 		s.logger.Info("bootstrapped a new cluster", "voters", len(servers))
-	} else {
+	case !existing:
+		// Not among the initial voters: join an existing cluster once
+		// a member adds this node.
+		s.logger.Info("waiting to be added to the cluster: run `detour members add " + cfg.NodeID + "@" + s.cfg.RaftAddr + "` against a member (add --nonvoter for a DNS-only replica)")
+	default:
 		s.logger.Info("rejoining with existing state", "data_dir", cfg.DataDir)
 	}
 	s.mux.Serve(s.serveRPC)

@@ -163,7 +163,8 @@ func (c *Config) Validate() error {
 		if c.DataDir == "" {
 			add("--data-dir is required: where Raft keeps its log and snapshots")
 		}
-		found := false
+		// A node not among --peers joins an existing cluster when a
+		// member adds it (detour members add).
 		seen := map[string]bool{}
 		for _, p := range c.Peers {
 			if seen[p.ID] {
@@ -174,14 +175,10 @@ func (c *Config) Validate() error {
 				add("--peers: %s: want id@host:port", p)
 			}
 			if p.ID == c.NodeID {
-				found = true
 				if c.RaftAddr != "" && p.Address != c.RaftAddr {
 					add("--peers gives %s for this node, but --raft-addr is %s", p, c.RaftAddr)
 				}
 			}
-		}
-		if len(c.Peers) > 0 && c.NodeID != "" && !found {
-			add("--peers does not list this node (%s)", c.NodeID)
 		}
 		tls := []string{c.TLSCA, c.TLSCert, c.TLSKey}
 		set := 0

@@ -110,7 +110,6 @@ func TestConfigValidation(t *testing.T) {
 		want []string
 	}{
 		{"empty production node", Config{}, []string{"--node-id is required", "--datacenter is required", "--raft-addr is required", "--peers is required", "--data-dir is required", "--dns-addr is required", "--api-addr is required"}},
-		{"peer list without this node", Config{NodeID: "a", Datacenter: "x", RaftAddr: "127.0.0.1:7001", Peers: []Peer{{"b", "127.0.0.1:7002"}}, DataDir: "/tmp/x", DNSAddr: "127.0.0.1:53", APIAddr: "127.0.0.1:80"}, []string{"--peers does not list this node (a)"}},
 		{"plaintext off loopback", Config{NodeID: "a", Datacenter: "x", RaftAddr: "10.0.0.1:7001", Peers: []Peer{{"a", "10.0.0.1:7001"}}, DataDir: "/tmp/x", DNSAddr: "10.0.0.1:53", APIAddr: "127.0.0.1:80"}, []string{`--raft-addr "10.0.0.1:7001" is not on loopback`}},
 		{"half the TLS settings", Config{NodeID: "a", Datacenter: "x", RaftAddr: "127.0.0.1:7001", Peers: []Peer{{"a", "127.0.0.1:7001"}}, DataDir: "/tmp/x", DNSAddr: "127.0.0.1:53", APIAddr: "127.0.0.1:80", TLSCA: "ca.pem"}, []string{"TLS needs all of --tls-ca, --tls-cert and --tls-key (1 of 3 given)"}},
 	}
