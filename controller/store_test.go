@@ -157,3 +157,49 @@ func TestClusterConsensusAndLeaderLoss(t *testing.T) {
 		eventually(t, "pin on "+s.ID(), 5*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
 	}
 }
+
+// A heartbeat proposed on one node reaches every node's engine hook.
+func TestHeartbeatReachesEveryNode(t *testing.T) {
+	stores := openCluster(t, 3, t.TempDir())
+	beats := make([]chan string, len(stores))
+	for i, s := range stores {
+		ch := make(chan string, 4)
+		beats[i] = ch
+		s.FSM().OnHeartbeat(func(check, endpoint string, _ time.Time) { ch <- check + "/" + endpoint })
+	}
+	// The contract spec has no heartbeat check: add one.
+	s := contractSpec(t)
+	s.Checks = append(s.Checks, spec.Check{Name: "mailer", Type: spec.CheckHeartbeat, MaxAge: spec.Duration(time.Minute)})
+	s.Pools = append(s.Pools, spec.Pool{Name: "jobs", Datacenter: "us-east", Check: "mailer", Endpoints: []spec.Endpoint{{Address: "192.0.2.200"}}})
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	yaml, _ := s.Marshal()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := stores[0].Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml}}); err != nil {
+		t.Fatal(err)
+	}
+	follower := stores[0]
+	for _, st := range stores {
+		if !st.IsLeader() {
+			follower = st
+		}
+	}
+	if err := follower.Heartbeat("mailer", "192.0.2.200", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, ch := range beats {
+		select {
+		case got := <-ch:
+			if got != "mailer/192.0.2.200" {
+				t.Errorf("node %d heard %q", i, got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("node %d never heard the beat", i)
+		}
+	}
+	if err := follower.Heartbeat("web", "192.0.2.10", time.Time{}); !errors.Is(err, ErrRejected) {
+		t.Errorf("a beat for an http check: %v, want ErrRejected", err)
+	}
+}
