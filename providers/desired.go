@@ -1,0 +1,80 @@
+package providers
+
+import (
+	"slices"
+
+	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// Source is where desired state comes from: the replicated spec and the
+// cluster's decisions. *controller.FSM satisfies it.
+type Source interface {
+	Spec() (*spec.Spec, uint64)
+	Decisions() []controller.Decision
+	// Changed returns a channel closed at the next change.
+	Changed() <-chan struct{}
+}
+
+// Leadership says whether this node may write to providers.
+// *controller.Store satisfies it.
+type Leadership interface {
+	IsLeader() bool
+}
+
+// Desired returns the RRsets provider p should hold, and the keys of
+// every health-driven record of its zone (those answering nothing
+// included, so that a provider owning by name reads and removes them).
+//
+// A record belongs to p when its zone (the longest zone of the spec
+// holding its name) is p's zone. A weighted record answers one pool per
+// query at detour's own servers; a provider cannot weight, so it holds
+// every answer of the decision.
+func Desired(s *spec.Spec, decisions []controller.Decision, p spec.Provider) (want []RRset, keys []Key) {
+	if s == nil {
+		return nil, nil
+	}
+	zone := dns.CanonicalName(p.Zone)
+	records := make(map[Key]*spec.Record, len(s.Records))
+	for i := range s.Records {
+		r := &s.Records[i]
+		if zoneOf(s, r.Name) == zone {
+			records[Key{dns.CanonicalName(r.Name), r.Type}] = r
+		}
+	}
+	for _, d := range decisions {
+		k := Key{dns.CanonicalName(d.Name), d.Type}
+		r := records[k]
+		if r == nil {
+			continue
+		}
+		keys = append(keys, k)
+		if len(d.Answers) == 0 {
+			continue
+		}
+		vals := make([]string, len(d.Answers))
+		for i, a := range d.Answers {
+			if d.Type == "CNAME" {
+				a = dns.CanonicalName(a)
+			}
+			vals[i] = a
+		}
+		slices.Sort(vals)
+		want = append(want, RRset{Key: k, TTL: r.TTL, Values: slices.Compact(vals), Proxied: r.Proxied})
+	}
+	return want, keys
+}
+
+// zoneOf returns the longest zone of s holding name, or "".
+func zoneOf(s *spec.Spec, name string) string {
+	name = dns.CanonicalName(name)
+	best := ""
+	for _, z := range s.Zones {
+		zn := dns.CanonicalName(z.Name)
+		if dns.IsSubDomain(zn, name) && len(zn) > len(best) {
+			best = zn
+		}
+	}
+	return best
+}
