@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/internal/node"
 	"github.com/spf13/cobra"
 )
@@ -44,6 +45,13 @@ func newAgentCmd() *cobra.Command {
 				}
 				final.Peers = ps
 			}
+			if env := os.Getenv("DETOUR_API_TOKENS"); env != "" {
+				t, err := api.ParseTokensEnv(env)
+				if err != nil {
+					return err
+				}
+				final.Tokens = t
+			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return usageError{err}
@@ -75,6 +83,7 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.TLSCA, "tls-ca", "", "CA certificate (PEM) for node-to-node and API TLS")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "this node's certificate (PEM)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "this node's private key (PEM)")
+	f.StringVar(&cfg.APITokens, "api-tokens", "", "file of API bearer tokens with scopes (also: env DETOUR_API_TOKENS=name:scope:token,...)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }
@@ -96,6 +105,7 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 	set("tls-ca", &file.TLSCA, flags.TLSCA)
 	set("tls-cert", &file.TLSCert, flags.TLSCert)
 	set("tls-key", &file.TLSKey, flags.TLSKey)
+	set("api-tokens", &file.APITokens, flags.APITokens)
 	if cmd.Flags().Changed("insecure") {
 		file.Insecure = flags.Insecure
 	}

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/internal/api"
 	"gopkg.in/yaml.v3"
 )
 
@@ -51,6 +53,12 @@ type Config struct {
 	TLSCA      string `yaml:"tls_ca"`
 	TLSCert    string `yaml:"tls_cert"`
 	TLSKey     string `yaml:"tls_key"`
+	// APITokens is a file of bearer tokens with scopes (see docs/api.md);
+	// Tokens adds more (the agent reads DETOUR_API_TOKENS into it).
+	APITokens string      `yaml:"api_tokens"`
+	Tokens    *api.Tokens `yaml:"-"`
+	// APIExtra adds routes to the API (the demo's controls).
+	APIExtra map[string]http.Handler `yaml:"-"`
 	// Timing holds Raft and observer timeouts; zero values take the
 	// WAN defaults.
 	Timing controller.Timing `yaml:"-"`

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/examples"
@@ -100,11 +102,25 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	n.answers.fsm.Store(n.store.FSM())
 	n.observer = controller.NewObserver(n.store, logger.With("component", "observer"))
-	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP}); err != nil {
+	// One registry per node, never the global one: /metrics shows this
+	// node only, and tests run many nodes in one process.
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry}); err != nil {
 		return nil, err
 	}
 	n.observer.SetEngine(n.engine)
-	n.api = api.New(n.store.FSM(), logger.With("component", "api"))
+	// A job's heartbeat reaches one node; the log tells every engine.
+	n.store.FSM().OnHeartbeat(func(check, endpoint string, at time.Time) { _ = n.engine.Heartbeat(check, endpoint, at) })
+	apiTLS, tokens, err := cfg.apiSecurity(tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	n.api, err = api.New(api.Options{Store: n.store, Beater: n.store, DNSStats: n.dns.Stats, Registry: registry,
+		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra})
+	if err != nil {
+		return nil, err
+	}
 	if err := n.api.Start(cfg.APIAddr); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
@@ -207,7 +223,7 @@ func (n *Node) Close(ctx context.Context) error {
 			firstErr = err
 		}
 	}
-	if n.api != nil {
+	if n.api != nil && n.api.Addr() != "" {
 		n.api.SetReady(false)
 		keep(n.api.Shutdown(ctx))
 	}

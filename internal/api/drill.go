@@ -1,0 +1,130 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/seed3787e6f1/detour/controller"
+)
+
+// DrillRequest is the body of POST /v1/drill.
+type DrillRequest struct {
+	// Lose is the datacenter to lose.
+	Lose string `json:"lose"`
+	// YAML, when set, is a spec to drill instead of the one in force
+	// (zone files inlined); the live health and overrides still apply.
+	YAML string `json:"yaml,omitempty"`
+}
+
+// DrillResult is the reply to POST /v1/drill: every record's answer if
+// the datacenter were lost (its endpoints down, its observers gone).
+type DrillResult struct {
+	Lose string `json:"lose"`
+	// SpecVersion is the version drilled; 0 for a spec given in the
+	// request.
+	SpecVersion uint64        `json:"spec_version"`
+	Records     []DrillRecord `json:"records"`
+	// Survivable is false when a record would be left on its fallback,
+	// with no answer, or pinned into the lost datacenter.
+	Survivable bool `json:"survivable"`
+	// Problems name each record that would not survive, and why.
+	Problems  []string  `json:"problems"`
+	Freshness Freshness `json:"freshness"`
+}
+
+// DrillRecord is one record's answer now and after the loss.
+type DrillRecord struct {
+	RecordStatus
+	// Now is what the record answers today.
+	Now []string `json:"now"`
+	// Survives is false for a record in Problems.
+	Survives bool `json:"survives"`
+}
+
+// lostDC marks every endpoint of a datacenter's pools down.
+type lostDC struct {
+	inner  controller.Health
+	dc     string
+	poolDC map[string]string
+}
+
+func (l lostDC) Endpoint(pool, addr string) controller.EndpointHealth {
+	if l.poolDC[pool] == l.dc {
+		return controller.EndpointHealth{Known: true, Up: false, Reason: "datacenter " + l.dc + " lost (drill)"}
+	}
+	return l.inner.Endpoint(pool, addr)
+}
+
+func (s *Server) drill(w http.ResponseWriter, r *http.Request) {
+	var req DrillRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	sp, version := s.store.FSM().Spec()
+	if req.YAML != "" {
+		var ok bool
+		if sp, _, ok = parseSpec(w, req.YAML); !ok {
+			return
+		}
+		version = 0
+	}
+	if sp == nil {
+		writeError(w, http.StatusServiceUnavailable, "the cluster has no spec yet: drill a file with --spec FILE, or apply one")
+		return
+	}
+	var dcs []string
+	for _, d := range sp.Datacenters {
+		dcs = append(dcs, d.Name)
+	}
+	if !contains(dcs, req.Lose) {
+		writeError(w, http.StatusBadRequest, "lose=%q is not a datacenter of the spec (datacenters: %s)", req.Lose, strings.Join(dcs, ", "))
+		return
+	}
+	res := DrillResult{Lose: req.Lose, SpecVersion: version, Records: []DrillRecord{}, Problems: []string{}, Survivable: true}
+	s.store.FSM().Read(func(st *controller.State) {
+		gone := map[string]bool{}
+		for id, m := range st.Members {
+			if m.Datacenter == req.Lose {
+				gone[id] = true
+			}
+		}
+		poolDC := map[string]string{}
+		for _, p := range sp.Pools {
+			poolDC[p.Name] = p.Datacenter
+		}
+		pins := st.Pins()
+		now := controller.EvaluatePinned(sp, st.HealthWithout(sp, nil), pins)
+		after := controller.EvaluatePinned(sp, lostDC{inner: st.HealthWithout(sp, gone), dc: req.Lose, poolDC: poolDC}, pins)
+		for i, d := range after {
+			dr := DrillRecord{RecordStatus: RecordStatus{Name: d.Name, Type: d.Type, Answers: d.Answers, Pool: d.Pool, Reason: d.Reason, Fallback: d.Fallback},
+				Now: now[i].Answers, Survives: true}
+			if dr.Answers == nil {
+				dr.Answers = []string{}
+			}
+			if dr.Now == nil {
+				dr.Now = []string{}
+			}
+			pin := pins[d.Name+"/"+d.Type]
+			if pin != nil {
+				dr.PinnedTo = pin.Pool
+			}
+			var problem string
+			switch {
+			case pin != nil && poolDC[pin.Pool] == req.Lose:
+				problem = fmt.Sprintf("%s %s: pinned to pool %s in %s, so it would keep answering the lost datacenter; release the pin (detour failover %s --release)", d.Name, d.Type, pin.Pool, req.Lose, d.Name)
+			case d.Fallback:
+				problem = fmt.Sprintf("%s %s: %s", d.Name, d.Type, d.Reason)
+			case len(d.Answers) == 0:
+				problem = fmt.Sprintf("%s %s: nothing to answer", d.Name, d.Type)
+			}
+			if problem != "" {
+				dr.Survives, res.Survivable = false, false
+				res.Problems = append(res.Problems, problem)
+			}
+			res.Records = append(res.Records, dr)
+		}
+	})
+	res.Freshness = s.freshness()
+	writeJSON(w, http.StatusOK, res)
+}

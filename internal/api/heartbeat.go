@@ -1,0 +1,51 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/seed3787e6f1/detour/health"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// heartbeat records a push heartbeat from a job (POST
+// /v1/heartbeat/{check}/{endpoint}): 204 when recorded.
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
+	if s.beater == nil {
+		writeError(w, http.StatusServiceUnavailable, "this node runs no health checks, so it records no heartbeats")
+		return
+	}
+	check := r.PathValue("check")
+	if sp, _ := s.store.FSM().Spec(); sp != nil {
+		var names []string
+		found := false
+		for _, c := range sp.Checks {
+			if c.Type == spec.CheckHeartbeat {
+				names = append(names, c.Name)
+			}
+			if c.Name == check && c.Type != spec.CheckHeartbeat {
+				writeError(w, http.StatusBadRequest, "check %q is a %s check, not a heartbeat: nothing to record", check, c.Type)
+				return
+			}
+			found = found || c.Name == check
+		}
+		if !found {
+			writeError(w, http.StatusNotFound, "no heartbeat check %q (heartbeat checks: %s)", check, strings.Join(names, ", "))
+			return
+		}
+	}
+	err := s.beater.Heartbeat(check, r.PathValue("endpoint"), time.Now())
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, health.ErrUnknownCheck), errors.Is(err, health.ErrUnknownEndpoint):
+		writeError(w, http.StatusNotFound, "%v", err)
+	case errors.Is(err, health.ErrNotHeartbeat):
+		writeError(w, http.StatusBadRequest, "%v", err)
+	default:
+		// A beat committed through the cluster fails like any write.
+		s.writeStoreError(w, err)
+	}
+}

@@ -1,0 +1,162 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/dnsserver"
+)
+
+// metrics are the node's Prometheus metrics beyond the health engine's:
+// DNS replies, answer changes and failovers (counted as this node applies
+// them), Raft and the consensus health, read at scrape time.
+type metrics struct {
+	s        *Server
+	handler  http.Handler
+	dnsStats func() dnsserver.Totals
+
+	answersChanged prometheus.Counter
+	failovers      *prometheus.CounterVec
+
+	replies, truncated, dropped                   *prometheus.Desc
+	raftState, lastContact, applied, leader, spec *prometheus.Desc
+	endpointUp, recordFallback                    *prometheus.Desc
+}
+
+func newMetrics(s *Server, reg *prometheus.Registry, dnsStats func() dnsserver.Totals) (*metrics, error) {
+	m := &metrics{
+		s: s, dnsStats: dnsStats,
+		answersChanged: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "detour", Name: "answers_changed_total",
+			Help: "Times the answers of the health-driven records changed, as applied on this node."}),
+		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "detour", Name: "failovers_total",
+			Help: "Times a record moved to another pool or to its fallback, by record."}, []string{"record", "type", "to"}),
+		replies:        prometheus.NewDesc("detour_dns_replies_total", "DNS replies sent, by rcode.", []string{"rcode"}, nil),
+		truncated:      prometheus.NewDesc("detour_dns_truncated_total", "DNS replies sent truncated (TC set).", nil, nil),
+		dropped:        prometheus.NewDesc("detour_dns_dropped_total", "DNS queries dropped unanswered (malformed or not a query).", nil, nil),
+		raftState:      prometheus.NewDesc("detour_raft_state", "1 for this node's current Raft state.", []string{"state"}, nil),
+		lastContact:    prometheus.NewDesc("detour_raft_last_contact_seconds", "Age of the last contact with the leader; 0 on the leader, -1 when never.", nil, nil),
+		applied:        prometheus.NewDesc("detour_raft_applied_index", "Index of the last Raft entry applied on this node.", nil, nil),
+		leader:         prometheus.NewDesc("detour_raft_leader_known", "1 when this node knows a leader.", nil, nil),
+		spec:           prometheus.NewDesc("detour_spec_version", "Version of the spec in force.", nil, nil),
+		endpointUp:     prometheus.NewDesc("detour_endpoint_up", "The cluster's verdict on an endpoint, drains applied: 1 up, 0 down.", []string{"pool", "address"}, nil),
+		recordFallback: prometheus.NewDesc("detour_record_fallback", "1 when a record answers its fallback (no healthy pool).", []string{"record", "type"}, nil),
+	}
+	var errs []error
+	for _, c := range []prometheus.Collector{m.answersChanged, m.failovers, m} {
+		if err := reg.Register(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("api: registering metrics: %w", err)
+	}
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Timeout: 10 * time.Second})
+	return m, nil
+}
+
+func (m *metrics) serve(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }
+
+// Describe implements prometheus.Collector.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.replies, m.truncated, m.dropped, m.raftState, m.lastContact, m.applied, m.leader, m.spec, m.endpointUp, m.recordFallback} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: everything here is read at
+// scrape time from the node's own state.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	if m.dnsStats != nil {
+		t := m.dnsStats()
+		for rc, n := range t.Rcode {
+			name := dns.RcodeToString[rc]
+			if name == "" {
+				name = fmt.Sprint(rc)
+			}
+			if n > 0 || rc == dns.RcodeSuccess || rc == dns.RcodeNameError || rc == dns.RcodeRefused || rc == dns.RcodeServerFailure {
+				ch <- prometheus.MustNewConstMetric(m.replies, prometheus.CounterValue, float64(n), name)
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(m.truncated, prometheus.CounterValue, float64(t.Truncated))
+		ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(t.Dropped))
+	}
+	f := m.s.freshness()
+	for _, st := range []string{"Follower", "Candidate", "Leader", "Shutdown"} {
+		v := 0.0
+		if f.RaftState == st {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(m.raftState, prometheus.GaugeValue, v, st)
+	}
+	lc := f.LastContactMS / 1000
+	if f.LastContactMS < 0 {
+		lc = -1
+	}
+	ch <- prometheus.MustNewConstMetric(m.lastContact, prometheus.GaugeValue, lc)
+	ch <- prometheus.MustNewConstMetric(m.applied, prometheus.GaugeValue, float64(f.AppliedIndex))
+	known := 0.0
+	if f.LeaderID != "" {
+		known = 1
+	}
+	ch <- prometheus.MustNewConstMetric(m.leader, prometheus.GaugeValue, known)
+	m.s.store.FSM().Read(func(st *controller.State) {
+		ch <- prometheus.MustNewConstMetric(m.spec, prometheus.GaugeValue, float64(st.SpecVersion))
+		sp := st.Spec()
+		if sp == nil {
+			return
+		}
+		for _, p := range sp.Pools {
+			for _, ep := range p.Endpoints {
+				h := st.EndpointHealth(p.Name, ep.Address)
+				v := 1.0
+				if h.Known && !h.Up {
+					v = 0
+				}
+				ch <- prometheus.MustNewConstMetric(m.endpointUp, prometheus.GaugeValue, v, p.Name, ep.Address)
+			}
+		}
+		for _, d := range st.Decisions() {
+			v := 0.0
+			if d.Fallback {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(m.recordFallback, prometheus.GaugeValue, v, d.Name, d.Type)
+		}
+	})
+}
+
+// watch counts answer changes and failovers as this node applies them.
+func (m *metrics) watch(ctx context.Context) {
+	fsm := m.s.store.FSM()
+	prev := map[string]controller.Decision{}
+	for {
+		changed := fsm.Changed()
+		for _, d := range fsm.Decisions() {
+			k := d.Name + "/" + d.Type
+			if o, ok := prev[k]; ok && (o.Pool != d.Pool || o.Fallback != d.Fallback || !slices.Equal(o.Answers, d.Answers)) {
+				m.answersChanged.Inc()
+				if o.Pool != d.Pool || o.Fallback != d.Fallback {
+					to := d.Pool
+					if d.Fallback {
+						to = "fallback"
+					}
+					m.failovers.WithLabelValues(d.Name, d.Type, to).Inc()
+				}
+			}
+			prev[k] = d
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+}

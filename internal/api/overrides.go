@@ -1,0 +1,249 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// MaxOverride bounds --for: an override meant to last longer should be
+// a spec change.
+const MaxOverride = 30 * 24 * time.Hour
+
+// DrainRequest is the body of POST /v1/overrides/drain and /undrain.
+type DrainRequest struct {
+	// Target is a datacenter, a pool, or pool/address.
+	Target string `json:"target"`
+	Reason string `json:"reason,omitempty"`
+	// For is how long the drain holds (Go duration); empty holds until
+	// undrained.
+	For string `json:"for,omitempty"`
+}
+
+// PinRequest is the body of POST /v1/overrides/pin and /release.
+type PinRequest struct {
+	Record string `json:"record"`
+	// Type is the record's type; empty means the only record of that
+	// name.
+	Type   string `json:"type,omitempty"`
+	Pool   string `json:"pool,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	For    string `json:"for,omitempty"`
+}
+
+// OverridesResponse is GET /v1/overrides.
+type OverridesResponse struct {
+	Overrides []*controller.Override `json:"overrides"`
+	Freshness Freshness              `json:"freshness"`
+}
+
+// OverrideResult is the reply to a drain, undrain, pin or release: the
+// change as applied and the records' answers right after it.
+type OverrideResult struct {
+	Message string         `json:"message"`
+	Records []RecordStatus `json:"records"`
+}
+
+func (s *Server) overrides(w http.ResponseWriter, _ *http.Request) {
+	out := []*controller.Override{}
+	s.store.FSM().Read(func(st *controller.State) {
+		for _, k := range sortedKeys(st.Overrides) {
+			o := *st.Overrides[k]
+			out = append(out, &o)
+		}
+	})
+	writeJSON(w, http.StatusOK, OverridesResponse{Overrides: out, Freshness: s.freshness()})
+}
+
+func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
+	var req DrainRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	expires, ok := s.checkOverride(w, req.Reason, req.For)
+	if !ok || !s.checkTarget(w, req.Target) {
+		return
+	}
+	o := &controller.Override{Kind: controller.OverrideDrain, Target: req.Target, Reason: req.Reason, Author: caller(r.Context()).Name, Expires: expires}
+	if s.propose(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}) {
+		s.overrideDone(w, fmt.Sprintf("drained %s: %s", req.Target, req.Reason))
+	}
+}
+
+func (s *Server) undrain(w http.ResponseWriter, r *http.Request) {
+	var req DrainRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Target == "" {
+		writeError(w, http.StatusBadRequest, "target is required: a datacenter, pool or pool/address")
+		return
+	}
+	found := false
+	s.store.FSM().Read(func(st *controller.State) { found = st.Overrides["drain:"+req.Target] != nil })
+	if !found {
+		writeError(w, http.StatusNotFound, "%s is not drained (see `detour status` for the overrides in force)", req.Target)
+		return
+	}
+	c := &controller.ClearOverride{Kind: controller.OverrideDrain, Target: req.Target, Author: caller(r.Context()).Name}
+	if s.propose(w, r, &controller.Command{Type: controller.CmdClearOverride, Clear: c}) {
+		s.overrideDone(w, "undrained "+req.Target)
+	}
+}
+
+func (s *Server) pin(w http.ResponseWriter, r *http.Request) {
+	var req PinRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	expires, ok := s.checkOverride(w, req.Reason, req.For)
+	if !ok {
+		return
+	}
+	if req.Pool == "" {
+		writeError(w, http.StatusBadRequest, "pool is required: the pool to pin %s to (--to POOL)", req.Record)
+		return
+	}
+	rec, ok := s.checkRecord(w, req.Record, req.Type)
+	if !ok {
+		return
+	}
+	var pools []string
+	for _, ref := range rec.Pools {
+		pools = append(pools, ref.Pool)
+	}
+	if !contains(pools, req.Pool) {
+		writeError(w, http.StatusNotFound, "pool %q is not one of %s's pools (%s)", req.Pool, rec.Name, strings.Join(pools, ", "))
+		return
+	}
+	o := &controller.Override{Kind: controller.OverridePin, Record: rec.Name, Type: rec.Type, Pool: req.Pool, Reason: req.Reason, Author: caller(r.Context()).Name, Expires: expires}
+	if s.propose(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}) {
+		s.overrideDone(w, fmt.Sprintf("pinned %s %s to pool %s: %s", rec.Name, rec.Type, req.Pool, req.Reason))
+	}
+}
+
+func (s *Server) release(w http.ResponseWriter, r *http.Request) {
+	var req PinRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	rec, ok := s.checkRecord(w, req.Record, req.Type)
+	if !ok {
+		return
+	}
+	found := false
+	s.store.FSM().Read(func(st *controller.State) { found = st.Overrides["pin:"+rec.Name+"/"+rec.Type] != nil })
+	if !found {
+		writeError(w, http.StatusNotFound, "%s %s is not pinned (see `detour status` for the overrides in force)", rec.Name, rec.Type)
+		return
+	}
+	c := &controller.ClearOverride{Kind: controller.OverridePin, Record: rec.Name, Type: rec.Type, Author: caller(r.Context()).Name}
+	if s.propose(w, r, &controller.Command{Type: controller.CmdClearOverride, Clear: c}) {
+		s.overrideDone(w, fmt.Sprintf("released %s %s: it follows health again", rec.Name, rec.Type))
+	}
+}
+
+func (s *Server) overrideDone(w http.ResponseWriter, msg string) {
+	writeJSON(w, http.StatusOK, OverrideResult{Message: msg, Records: s.buildStatus().Records})
+}
+
+// checkOverride validates what every override needs: a reason, and a
+// duration within bounds.
+func (s *Server) checkOverride(w http.ResponseWriter, reason, forDur string) (time.Time, bool) {
+	if strings.TrimSpace(reason) == "" {
+		writeError(w, http.StatusBadRequest, "reason is required: say why, for the audit log and whoever is paged next (--reason TEXT)")
+		return time.Time{}, false
+	}
+	if forDur == "" {
+		return time.Time{}, true
+	}
+	d, err := time.ParseDuration(forDur)
+	if err != nil || d <= 0 || d > MaxOverride {
+		writeError(w, http.StatusBadRequest, "for=%q: want a duration between 1s and %s, such as 30m or 2h", forDur, MaxOverride)
+		return time.Time{}, false
+	}
+	return time.Now().Add(d).UTC(), true
+}
+
+// checkTarget refuses a drain target the spec in force does not know,
+// naming what it does know.
+func (s *Server) checkTarget(w http.ResponseWriter, target string) bool {
+	if target == "" {
+		writeError(w, http.StatusBadRequest, "target is required: a datacenter, pool or pool/address")
+		return false
+	}
+	sp, _ := s.store.FSM().Spec()
+	if sp == nil {
+		writeError(w, http.StatusServiceUnavailable, "the cluster has no spec yet: apply one with `detour spec apply FILE`")
+		return false
+	}
+	var dcs, pools []string
+	for _, d := range sp.Datacenters {
+		dcs = append(dcs, d.Name)
+	}
+	for _, p := range sp.Pools {
+		pools = append(pools, p.Name)
+		if pool, addr, ok := strings.Cut(target, "/"); ok && pool == p.Name {
+			var addrs []string
+			for _, ep := range p.Endpoints {
+				if ep.Address == addr {
+					return true
+				}
+				addrs = append(addrs, ep.Address)
+			}
+			writeError(w, http.StatusNotFound, "pool %s has no endpoint %s (endpoints: %s)", pool, addr, strings.Join(addrs, ", "))
+			return false
+		}
+	}
+	if contains(dcs, target) || contains(pools, target) {
+		return true
+	}
+	writeError(w, http.StatusNotFound, "%q is not a datacenter, pool or pool/address (datacenters: %s; pools: %s)", target, strings.Join(dcs, ", "), strings.Join(pools, ", "))
+	return false
+}
+
+// checkRecord finds a health-driven record by name, in any form, and
+// type (empty: the only record of that name).
+func (s *Server) checkRecord(w http.ResponseWriter, name, typ string) (*spec.Record, bool) {
+	if name == "" {
+		writeError(w, http.StatusBadRequest, "record is required: a health-driven record's name")
+		return nil, false
+	}
+	sp, _ := s.store.FSM().Spec()
+	if sp == nil {
+		writeError(w, http.StatusServiceUnavailable, "the cluster has no spec yet: apply one with `detour spec apply FILE`")
+		return nil, false
+	}
+	want := strings.ToLower(strings.TrimSuffix(name, ".")) + "."
+	var found []*spec.Record
+	var names []string
+	for i := range sp.Records {
+		rec := &sp.Records[i]
+		names = append(names, rec.Name+" "+rec.Type)
+		if rec.Name == want && (typ == "" || strings.EqualFold(rec.Type, typ)) {
+			found = append(found, rec)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], true
+	case 0:
+		writeError(w, http.StatusNotFound, "no health-driven record %s %s (records: %s)", want, typ, strings.Join(names, ", "))
+	default:
+		writeError(w, http.StatusBadRequest, "%s has records of several types: name one with type (--type)", want)
+	}
+	return nil, false
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,264 @@
+// Package api serves a node's HTTP API: status, members, events,
+// overrides, the spec, drills, heartbeats, liveness, readiness and
+// metrics. Reads are served from the node's own replicated state and say
+// how fresh it is; writes go through Raft to the leader. See docs/api.md.
+package api
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/dnsserver"
+	"github.com/seed3787e6f1/detour/health"
+)
+
+// Errors from starting the server.
+var (
+	// ErrNoTokens means the API would listen beyond loopback with no
+	// tokens: anyone who reaches it could drain a datacenter.
+	ErrNoTokens = errors.New("the API is not on loopback and has no tokens")
+)
+
+// WriteTimeout bounds how long a write waits for the leader: long enough
+// to ride out an election, short enough that an operator is told.
+const WriteTimeout = 10 * time.Second
+
+// Options wire the server to its node.
+type Options struct {
+	// Store is the node's Raft store: reads and writes.
+	Store *controller.Store
+	// Beater records heartbeats (the store, which shares them with every
+	// node's engine); nil refuses them.
+	Beater health.Beater
+	// DNSStats returns the DNS server's reply counters; nil omits them
+	// from /metrics.
+	DNSStats func() dnsserver.Totals
+	// Registry is where /metrics gathers from; the API adds its own
+	// collectors. nil makes a fresh registry.
+	Registry *prometheus.Registry
+	// Tokens are the accepted bearer tokens. None is allowed on loopback
+	// only (dev and demo).
+	Tokens *Tokens
+	// TLS, when set, serves HTTPS.
+	TLS    *tls.Config
+	Logger *slog.Logger
+	// Extra routes (the demo's), registered as given: pattern -> handler.
+	Extra map[string]http.Handler
+}
+
+// Server is the node's HTTP API.
+type Server struct {
+	store    *controller.Store
+	beater   health.Beater
+	tokens   *Tokens
+	tlsCfg   *tls.Config
+	logger   *slog.Logger
+	registry *prometheus.Registry
+	metrics  *metrics
+
+	ready  atomic.Bool
+	mux    *http.ServeMux
+	routes []string
+	srv    *http.Server
+	ln     net.Listener
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	stop   chan struct{} // closed at Shutdown: ends streams and long polls
+}
+
+// New returns an API server; Start makes it listen.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("api: a store is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{store: opts.Store, beater: opts.Beater, tokens: opts.Tokens, tlsCfg: opts.TLS,
+		logger: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), stop: make(chan struct{})}
+	var err error
+	if s.metrics, err = newMetrics(s, opts.Registry, opts.DNSStats); err != nil {
+		return nil, err
+	}
+	s.register()
+	for pattern, h := range opts.Extra {
+		s.handle(pattern, h)
+	}
+	s.srv = &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Writes wait up to WriteTimeout for the leader; event streams
+		// lift the deadline for themselves.
+		WriteTimeout:   WriteTimeout + 20*time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	s.srv.RegisterOnShutdown(func() { close(s.stop) })
+	return s, nil
+}
+
+func (s *Server) done() <-chan struct{} { return s.stop }
+
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, h)
+	s.routes = append(s.routes, pattern)
+}
+
+// register lists every route and the scope it needs.
+func (s *Server) register() {
+	s.handle("GET /v1/health", http.HandlerFunc(s.health))
+	s.handle("GET /v1/ready", http.HandlerFunc(s.readiness))
+	s.handle("GET /metrics", s.auth(ScopeRead, s.metrics.serve))
+	s.handle("GET /v1/status", s.auth(ScopeRead, s.status))
+	s.handle("GET /v1/records", s.auth(ScopeRead, s.records))
+	s.handle("GET /v1/members", s.auth(ScopeRead, s.members))
+	s.handle("POST /v1/members", s.auth(ScopeAdmin, s.addMember))
+	s.handle("DELETE /v1/members/{id}", s.auth(ScopeAdmin, s.removeMember))
+	s.handle("POST /v1/members/stepdown", s.auth(ScopeAdmin, s.stepDown))
+	s.handle("GET /v1/events", s.auth(ScopeRead, s.events))
+	s.handle("GET /v1/overrides", s.auth(ScopeRead, s.overrides))
+	s.handle("POST /v1/overrides/drain", s.auth(ScopeOperate, s.drain))
+	s.handle("POST /v1/overrides/undrain", s.auth(ScopeOperate, s.undrain))
+	s.handle("POST /v1/overrides/pin", s.auth(ScopeOperate, s.pin))
+	s.handle("POST /v1/overrides/release", s.auth(ScopeOperate, s.release))
+	s.handle("GET /v1/spec", s.auth(ScopeRead, s.getSpec))
+	s.handle("PUT /v1/spec", s.auth(ScopeAdmin, s.applySpec))
+	s.handle("POST /v1/spec/diff", s.auth(ScopeRead, s.diffSpec))
+	s.handle("POST /v1/drill", s.auth(ScopeRead, s.drill))
+	s.handle(health.HeartbeatPattern, s.auth(ScopeHeartbeat, s.heartbeat))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no route %s %s: see docs/api.md for the routes", r.Method, r.URL.Path)
+	})
+}
+
+// Routes lists the registered route patterns (net/http.ServeMux syntax).
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+// Handler is the API's handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// SetReady marks the node ready (or not) for /v1/ready.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+// Start listens on addr and serves in the background. Without tokens it
+// refuses any address but loopback.
+func (s *Server) Start(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("api: %q: want host:port", addr)
+	}
+	if s.tokens.Len() == 0 && !isLoopback(host) {
+		return fmt.Errorf("%w: %s would let anyone who reaches it drain a datacenter; give --api-tokens FILE or DETOUR_API_TOKENS, or listen on 127.0.0.1", ErrNoTokens, addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if s.tlsCfg != nil {
+		ln = tls.NewListener(ln, s.tlsCfg)
+	}
+	s.ln = ln
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.metrics.watch(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("api server", "err", err)
+		}
+	}()
+	s.logger.Info("api listening", "addr", ln.Addr().String(), "tls", s.tlsCfg != nil, "tokens", s.tokens.Len())
+	return nil
+}
+
+// Addr returns the bound address.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Shutdown stops accepting, ends event streams and waits for in-flight
+// requests or ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	err := s.srv.Shutdown(ctx)
+	s.wg.Wait()
+	return err
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readiness(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready",
+			"why": "waiting for a leader, the spec and the first round of checks", "freshness": s.freshness()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "freshness": s.freshness()})
+}
+
+func (s *Server) records(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"records": s.store.FSM().Decisions(), "freshness": s.freshness()})
+}
+
+// propose commits a write through the leader, waiting at most
+// WriteTimeout, and writes the error when it fails. The command is
+// retried across leader changes by the store; when no leader is found
+// in time the caller is told that nothing may have changed.
+func (s *Server) propose(w http.ResponseWriter, r *http.Request, c *controller.Command) bool {
+	ctx, cancel := context.WithTimeout(r.Context(), WriteTimeout)
+	defer cancel()
+	err := s.store.Propose(ctx, c)
+	if err == nil {
+		return true
+	}
+	s.writeStoreError(w, err)
+	return false
+}
+
+func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, controller.ErrRejected):
+		// A refusal forwarded from the leader carries its message, not
+		// its sentinel, so every refusal is one status: 409.
+		writeError(w, http.StatusConflict, "%v", err)
+	case errors.Is(err, controller.ErrNoLeader):
+		writeError(w, http.StatusServiceUnavailable, "no leader could be reached within %s, so the change was not made (it may still be applied if the leader got it just before losing contact: run `detour events`); is a majority of nodes up? run `detour members` against each node: %v", WriteTimeout, err)
+	default:
+		writeError(w, http.StatusInternalServerError, "%v", err)
+	}
+}

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// SpecResponse is GET /v1/spec, and the reply to PUT /v1/spec.
+type SpecResponse struct {
+	Version uint64 `json:"version"`
+	// YAML is the spec in force, zone files inlined.
+	YAML string `json:"yaml"`
+	// Changed is false when an apply found the spec already in force.
+	Changed   bool      `json:"changed"`
+	Freshness Freshness `json:"freshness"`
+}
+
+// SpecRequest is the body of PUT /v1/spec and POST /v1/spec/diff.
+type SpecRequest struct {
+	// YAML is a whole spec with zone files inlined (the CLI inlines
+	// them), as `detour check` accepts it.
+	YAML string `json:"yaml"`
+	// IfVersion, when set, applies only over that version: two operators
+	// applying at once do not overwrite each other unseen.
+	IfVersion uint64 `json:"if_version,omitempty"`
+}
+
+// SpecDiff is the reply to POST /v1/spec/diff.
+type SpecDiff struct {
+	Version uint64 `json:"version"`
+	// Changes names what the new spec adds (+), removes (-) or changes
+	// (~): datacenters, checks, pools, records, zones, providers.
+	Changes []string `json:"changes"`
+	// Diff is a line diff of the spec in force and the new one, both
+	// normalised.
+	Diff     string         `json:"diff"`
+	Warnings []spec.Problem `json:"warnings"`
+}
+
+func (s *Server) getSpec(w http.ResponseWriter, _ *http.Request) {
+	sp, v := s.store.FSM().Spec()
+	if sp == nil {
+		writeError(w, http.StatusNotFound, "the cluster has no spec yet: apply one with `detour spec apply FILE`")
+		return
+	}
+	y, err := sp.Marshal()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Freshness: s.freshness()})
+}
+
+// parseSpec validates a spec from a request, writing 400 with every
+// problem when it is invalid.
+func parseSpec(w http.ResponseWriter, text string) (*spec.Spec, []byte, bool) {
+	if len(bytes.TrimSpace([]byte(text))) == 0 {
+		writeError(w, http.StatusBadRequest, "yaml is required: the whole spec")
+		return nil, nil, false
+	}
+	sp, err := spec.Parse([]byte(text), "")
+	if err != nil {
+		e := Error{Error: "the spec is invalid; nothing was changed: " + err.Error()}
+		var serr *spec.Error
+		if errors.As(err, &serr) {
+			e.Error = fmt.Sprintf("the spec is invalid (%d problem(s)); nothing was changed", len(serr.Problems))
+			for _, p := range serr.Problems {
+				e.Problems = append(e.Problems, Problem{Path: p.Path, Message: p.Message})
+			}
+		}
+		writeJSON(w, http.StatusBadRequest, e)
+		return nil, nil, false
+	}
+	y, err := sp.Marshal()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "the spec cannot be normalised: %v", err)
+		return nil, nil, false
+	}
+	return sp, y, true
+}
+
+func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
+	var req SpecRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	_, y, ok := parseSpec(w, req.YAML)
+	if !ok {
+		return
+	}
+	cur, v := s.store.FSM().Spec()
+	if req.IfVersion != 0 && req.IfVersion != v {
+		writeError(w, http.StatusConflict, "the spec in force is version %d, not %d: someone applied a spec since; run `detour spec diff` again", v, req.IfVersion)
+		return
+	}
+	if cur != nil {
+		if old, err := cur.Marshal(); err == nil && bytes.Equal(old, y) {
+			writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Changed: false, Freshness: s.freshness()})
+			return
+		}
+	}
+	c := &controller.Command{Type: controller.CmdSetSpec, Spec: &controller.SetSpec{YAML: y, Author: caller(r.Context()).Name}}
+	if !s.propose(w, r, c) {
+		return
+	}
+	_, v = s.store.FSM().Spec()
+	writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Changed: true, Freshness: s.freshness()})
+}
+
+func (s *Server) diffSpec(w http.ResponseWriter, r *http.Request) {
+	var req SpecRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	next, y, ok := parseSpec(w, req.YAML)
+	if !ok {
+		return
+	}
+	cur, v := s.store.FSM().Spec()
+	var old []byte
+	if cur != nil {
+		old, _ = cur.Marshal()
+	}
+	d := SpecDiff{Version: v, Changes: specChanges(cur, next), Diff: lineDiff(string(old), string(y)), Warnings: next.Lint()}
+	if d.Warnings == nil {
+		d.Warnings = []spec.Problem{}
+	}
+	writeJSON(w, http.StatusOK, d)
+}

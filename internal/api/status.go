@@ -1,0 +1,188 @@
+package api
+
+import (
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/seed3787e6f1/detour/controller"
+)
+
+// Status is GET /v1/status: what `detour status` shows.
+type Status struct {
+	// Leader is the leader's node ID, empty when none is known.
+	Leader      string                  `json:"leader"`
+	Freshness   Freshness               `json:"freshness"`
+	SpecVersion uint64                  `json:"spec_version"`
+	Members     []controller.MemberInfo `json:"members"`
+	Observers   []ObserverStatus        `json:"observers"`
+	Datacenters []DatacenterStatus      `json:"datacenters"`
+	Records     []RecordStatus          `json:"records"`
+	Overrides   []*controller.Override  `json:"overrides"`
+	// StateTime is the time of the latest change applied: the state's
+	// clock.
+	StateTime time.Time `json:"state_time"`
+}
+
+// ObserverStatus is one node's standing as an observer of health.
+type ObserverStatus struct {
+	ID         string    `json:"id"`
+	Datacenter string    `json:"datacenter"`
+	Fresh      bool      `json:"fresh"`
+	LastReport time.Time `json:"last_report"`
+}
+
+// DatacenterStatus is a datacenter's health: up while any of its pools
+// is healthy.
+type DatacenterStatus struct {
+	Name    string       `json:"name"`
+	Up      bool         `json:"up"`
+	Drained string       `json:"drained,omitempty"`
+	Pools   []PoolStatus `json:"pools"`
+}
+
+// PoolStatus is a pool's health: healthy with at least MinHealthy
+// endpoints up.
+type PoolStatus struct {
+	Name       string           `json:"name"`
+	Datacenter string           `json:"datacenter"`
+	Check      string           `json:"check"`
+	Healthy    bool             `json:"healthy"`
+	Up         int              `json:"up"`
+	MinHealthy int              `json:"min_healthy"`
+	Endpoints  []EndpointStatus `json:"endpoints"`
+}
+
+// EndpointStatus is the cluster's verdict on an endpoint (drains
+// applied) and each observer's own view of it.
+type EndpointStatus struct {
+	Address string `json:"address"`
+	// Known is false until an observer reported; unknown counts as up.
+	Known     bool           `json:"known"`
+	Up        bool           `json:"up"`
+	Reason    string         `json:"reason,omitempty"`
+	Observers []ObserverView `json:"observers"`
+}
+
+// ObserverView is one observer's local verdict on an endpoint.
+type ObserverView struct {
+	Observer string `json:"observer"`
+	// Fresh is false when the observer stopped reporting: its view no
+	// longer counts.
+	Fresh     bool      `json:"fresh"`
+	Known     bool      `json:"known"`
+	Up        bool      `json:"up"`
+	Reason    string    `json:"reason,omitempty"`
+	LatencyMS float64   `json:"latency_ms,omitempty"`
+	Since     time.Time `json:"since,omitzero"`
+}
+
+// RecordStatus is a record's current answer and why.
+type RecordStatus struct {
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Answers  []string `json:"answers"`
+	Pool     string   `json:"pool"`
+	Reason   string   `json:"reason"`
+	Fallback bool     `json:"fallback"`
+	// PinnedTo is the pool an operator pinned the record to.
+	PinnedTo string `json:"pinned_to,omitempty"`
+}
+
+func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.buildStatus())
+}
+
+func (s *Server) buildStatus() Status {
+	st := Status{Freshness: s.freshness(), Observers: []ObserverStatus{}, Datacenters: []DatacenterStatus{},
+		Records: []RecordStatus{}, Overrides: []*controller.Override{}}
+	st.Leader = st.Freshness.LeaderID
+	members, err := s.store.Members()
+	if err != nil {
+		s.logger.Warn("status: members", "err", err)
+	}
+	st.Members = members
+	if st.Members == nil {
+		st.Members = []controller.MemberInfo{}
+	}
+	s.store.FSM().Read(func(state *controller.State) {
+		st.SpecVersion, st.StateTime = state.SpecVersion, state.Now
+		ids := make([]string, 0, len(state.Observers))
+		for id := range state.Observers {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			o := state.Observers[id]
+			os := ObserverStatus{ID: id, Fresh: o.Fresh, LastReport: o.LastReport}
+			if m := state.Members[id]; m != nil {
+				os.Datacenter = m.Datacenter
+			}
+			st.Observers = append(st.Observers, os)
+		}
+		for _, k := range sortedKeys(state.Overrides) {
+			o := *state.Overrides[k]
+			st.Overrides = append(st.Overrides, &o)
+		}
+		sp := state.Spec()
+		if sp == nil {
+			return
+		}
+		drains := map[string]string{}
+		for _, o := range state.Overrides {
+			if o.Kind == controller.OverrideDrain {
+				drains[o.Target] = o.Reason
+			}
+		}
+		for _, dc := range sp.Datacenters {
+			ds := DatacenterStatus{Name: dc.Name, Drained: drains[dc.Name], Pools: []PoolStatus{}}
+			for _, p := range sp.Pools {
+				if p.Datacenter != dc.Name {
+					continue
+				}
+				ps := PoolStatus{Name: p.Name, Datacenter: p.Datacenter, Check: p.Check, MinHealthy: p.MinHealthy, Endpoints: []EndpointStatus{}}
+				for _, ep := range p.Endpoints {
+					h := state.EndpointHealth(p.Name, ep.Address)
+					es := EndpointStatus{Address: ep.Address, Known: h.Known, Up: !h.Known || h.Up, Reason: h.Reason, Observers: []ObserverView{}}
+					if es.Up {
+						ps.Up++
+					}
+					for _, id := range ids {
+						o := state.Observers[id]
+						ov := ObserverView{Observer: id, Fresh: o.Fresh}
+						if v := o.Verdicts[p.Name+"/"+ep.Address]; v != nil {
+							ov.Known, ov.Up, ov.Reason, ov.LatencyMS, ov.Since = true, v.Up, v.Reason, v.Latency, v.Since
+						}
+						es.Observers = append(es.Observers, ov)
+					}
+					ps.Endpoints = append(ps.Endpoints, es)
+				}
+				ps.Healthy = ps.Up >= p.MinHealthy
+				ds.Up = ds.Up || ps.Healthy
+				ds.Pools = append(ds.Pools, ps)
+			}
+			st.Datacenters = append(st.Datacenters, ds)
+		}
+		pins := state.Pins()
+		for _, d := range state.Decisions() {
+			rs := RecordStatus{Name: d.Name, Type: d.Type, Answers: d.Answers, Pool: d.Pool, Reason: d.Reason, Fallback: d.Fallback}
+			if rs.Answers == nil {
+				rs.Answers = []string{}
+			}
+			if pin := pins[d.Name+"/"+d.Type]; pin != nil {
+				rs.PinnedTo = pin.Pool
+			}
+			st.Records = append(st.Records, rs)
+		}
+	})
+	return st
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	k := make([]string, 0, len(m))
+	for n := range m {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return k
+}
