@@ -21,6 +21,8 @@ const (
 	CmdRegisterMember   CommandType = "register_member"
 	CmdRemoveMember     CommandType = "remove_member"
 	CmdHeartbeat        CommandType = "heartbeat"
+	CmdIncident         CommandType = "incident"
+	CmdNotifyCursor     CommandType = "notify_cursor"
 )
 
 // Command is one Raft log entry.
@@ -36,6 +38,8 @@ type Command struct {
 	Clear    *ClearOverride    `json:"clear,omitempty"`
 	Member   *Member           `json:"member,omitempty"`
 	Beat     *Heartbeat        `json:"beat,omitempty"`
+	Incident *IncidentCommand  `json:"incident,omitempty"`
+	Cursor   *NotifyCursor     `json:"cursor,omitempty"`
 }
 
 // Heartbeat records that a job pinged a heartbeat check, on whichever

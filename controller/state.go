@@ -34,6 +34,11 @@ type State struct {
 	Events      []Event                    `json:"events"`
 	NextEvent   uint64                     `json:"next_event"`
 	Versions    dnsserver.Versions         `json:"versions,omitempty"`
+	// Incidents by ID; NextIncident numbers them.
+	Incidents    map[string]*Incident `json:"incidents,omitempty"`
+	NextIncident uint64               `json:"next_incident,omitempty"`
+	// Cursors say what each notification channel has delivered.
+	Cursors map[string]*NotifyCursor `json:"cursors,omitempty"`
 	// Beats is the last heartbeat of each check/endpoint.
 	Beats map[string]time.Time `json:"beats,omitempty"`
 	// Now is the time of the latest command applied: the state's clock.
@@ -110,6 +115,10 @@ func (st *State) apply(c *Command) error {
 		err = st.removeMember(c.Member, now)
 	case CmdHeartbeat:
 		err = st.heartbeat(c.Beat, now)
+	case CmdIncident:
+		err = st.incident(c.Incident, now)
+	case CmdNotifyCursor:
+		err = st.notifyCursor(c.Cursor, now)
 	default:
 		err = fmt.Errorf("%w: unknown command type %q", ErrBadCommand, c.Type)
 	}
