@@ -291,6 +291,13 @@ func (s *Store) Close() error {
 		}
 		s.wg.Wait()
 		if s.raft != nil {
+			// A snapshot on the way out: a node that restarts while it
+			// cannot reach a leader serves from its latest state, not
+			// from an older snapshot (Raft replays the log only once it
+			// learns what is committed).
+			if serr := s.raft.Snapshot().Error(); serr != nil && !errors.Is(serr, raft.ErrNothingNewToSnapshot) {
+				s.logger.Warn("snapshot at shutdown", "err", serr)
+			}
 			err = s.raft.Shutdown().Error()
 		}
 		s.closeResources()

@@ -203,3 +203,43 @@ func TestHeartbeatReachesEveryNode(t *testing.T) {
 		t.Errorf("a beat for an http check: %v, want ErrRejected", err)
 	}
 }
+
+// A node stopped cleanly and restarted alone (its two peers stay down, so
+// no leader) serves its latest answers from the snapshot taken at
+// shutdown.
+func TestRestartAloneServesLatestAnswers(t *testing.T) {
+	root := t.TempDir()
+	stores := openCluster(t, 3, root)
+	for _, s := range stores {
+		eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := stores[1].Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "us-east", Reason: "test"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stores {
+		eventually(t, "drain", 5*time.Second, func() bool { return wwwAnswer(s) == "198.51.100.10" })
+	}
+	addr := stores[0].Addr()
+	for _, s := range stores {
+		s.Close()
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := OpenStore(StoreConfig{NodeID: "n0", RaftAddr: addr, Listener: ln, DataDir: filepath.Join(root, "n0"),
+		Timing: fastTiming, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	time.Sleep(500 * time.Millisecond)
+	if again.IsLeader() {
+		t.Fatal("one of three voters became leader alone")
+	}
+	if got := wwwAnswer(again); got != "198.51.100.10" {
+		t.Errorf("restarted without a leader, www answers %q, want the drained answer 198.51.100.10", got)
+	}
+}
