@@ -114,3 +114,24 @@ func TestFastPathDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+// The keys of pre-packed answers share the answers' memory; they must
+// still be what parseQuery makes of a query for that name and type.
+func TestPackedKeysMatchQueries(t *testing.T) {
+	h := benchHandler(t, 10)
+	snap := h.src.Answers()
+	for k, p := range snap.zs.fast {
+		name, _, err := dns.UnpackDomainName([]byte(k), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qtype := uint16(k[len(k)-2])<<8 | uint16(k[len(k)-1])
+		_, want, _ := parseQuery(benchQuery(t, name, qtype), nil)
+		if k != string(want) {
+			t.Errorf("key %q, want %q", k, want)
+		}
+		if string(p.wire[headerLen:headerLen+len(k)]) != k {
+			t.Errorf("key %q is not the question of its answer", k)
+		}
+	}
+}

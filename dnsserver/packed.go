@@ -1,15 +1,19 @@
 package dnsserver
 
 import (
+	"unsafe"
+
 	"github.com/miekg/dns"
 )
 
 // packed is a pre-built response for one (name, type): the wire message
 // with the question in lower case and no OPT record. A weighted record has
-// one variant per possible answer, picked per query by weight.
+// one variant per possible answer, picked per query by weight; any other
+// has only wire. Static zones hold one per name and type, so its size
+// counts: with a million records every 16 bytes here is 16 MB.
 type packed struct {
-	variants []packedVariant
-	total    uint32
+	wire     []byte
+	variants []packedVariant // nil unless weighted
 }
 
 type packedVariant struct {
@@ -19,10 +23,10 @@ type packedVariant struct {
 
 // choose picks a variant for the random number x.
 func (p *packed) choose(x uint32) []byte {
-	if len(p.variants) == 1 {
-		return p.variants[0].wire
+	if p.variants == nil {
+		return p.wire
 	}
-	x %= p.total
+	x %= p.variants[len(p.variants)-1].cum
 	for i := range p.variants {
 		if x < p.variants[i].cum {
 			return p.variants[i].wire
@@ -31,9 +35,23 @@ func (p *packed) choose(x uint32) []byte {
 	return p.variants[len(p.variants)-1].wire
 }
 
+// packedKey returns the map key of a packed answer: the lower-cased wire
+// question name and type, as parseQuery builds it. That is the start of
+// the answer's question section, so the key shares the answer's memory
+// instead of holding a copy (the answer is never written to).
+func packedKey(wire []byte) string {
+	off := headerLen
+	for wire[off] != 0 {
+		off += 1 + int(wire[off])
+	}
+	return unsafe.String(&wire[headerLen], off+1+2-headerLen)
+}
+
 // prepack packs every answer that depends on static data only, and notes
 // the (name, type) pairs that each snapshot must pack.
 func (zs *ZoneSet) prepack() {
+	var mem arena
+	buf := make([]byte, 512) // PackBuffer uses it when len(buf) suffices
 	for _, z := range zs.zones {
 		for name, n := range z.nodes {
 			if n.cut || len(n.rrsets)+len(n.dyn) == 0 {
@@ -46,8 +64,9 @@ func (zs *ZoneSet) prepack() {
 					zs.overlayKeys = append(zs.overlayKeys, qkey{name, t})
 					continue
 				}
-				if w := packResolution(&res, name, t); w != nil {
-					zs.fast[string(wireKey(nil, name, t))] = &packed{variants: []packedVariant{{cum: 1, wire: w}}, total: 1}
+				if w := packResolution(&res, name, t, buf); w != nil {
+					w = mem.keep(w)
+					zs.fast[packedKey(w)] = &packed{wire: w}
 				}
 			}
 		}
@@ -88,37 +107,58 @@ func (s *Snapshot) pack(name string, t uint16) *packed {
 	res := r.resolve(name, t)
 	switch {
 	case r.weightedSeen == 0:
-		w := packResolution(&res, name, t)
+		w := packResolution(&res, name, t, nil)
 		if w == nil {
 			return nil
 		}
-		return &packed{variants: []packedVariant{{cum: 1, wire: w}}, total: 1}
+		return &packed{wire: w}
 	case r.weightedSeen > 1:
 		return nil
 	}
 	p := &packed{}
+	var total uint32
 	for i := range choices {
 		r := &resolver{zs: s.zs, snap: s, pick: func([]Variant) int { return i }}
 		res := r.resolve(name, t)
-		w := packResolution(&res, name, t)
+		w := packResolution(&res, name, t, nil)
 		if w == nil {
 			return nil
 		}
-		p.total += choices[i].Weight
-		p.variants = append(p.variants, packedVariant{cum: p.total, wire: w})
+		total += choices[i].Weight
+		p.variants = append(p.variants, packedVariant{cum: total, wire: w})
 	}
+	p.wire = p.variants[0].wire
 	return p
 }
 
 // packResolution packs res as a response to name/type, or returns nil if
-// it cannot be packed.
-func packResolution(res *resolution, name string, t uint16) []byte {
+// it cannot be packed. The result may alias buf.
+func packResolution(res *resolution, name string, t uint16, buf []byte) []byte {
 	if res.refused {
 		return nil
 	}
-	w, err := res.msg(name, t).Pack()
+	w, err := res.msg(name, t).PackBuffer(buf)
 	if err != nil {
 		return nil
 	}
 	return w
+}
+
+// arena holds the static answers of a zone set back to back in large
+// chunks: with a million of them, one allocation each would cost their
+// size-class rounding and a million objects for the collector to mark.
+type arena struct {
+	chunk []byte
+}
+
+const arenaChunk = 1 << 20
+
+// keep copies b into the arena and returns the copy.
+func (a *arena) keep(b []byte) []byte {
+	if cap(a.chunk)-len(a.chunk) < len(b) {
+		a.chunk = make([]byte, 0, max(arenaChunk, len(b)))
+	}
+	start := len(a.chunk)
+	a.chunk = append(a.chunk, b...)
+	return a.chunk[start:len(a.chunk):len(a.chunk)]
 }

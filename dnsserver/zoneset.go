@@ -80,20 +80,42 @@ func newZone(cz *spec.CompiledZone) *zone {
 	soa.Hdr.Name = cz.Name
 	z.soa = &soa
 	z.addNode(cz.Name)
-	byKey := map[dynKey][]dns.RR{}
+	// Group the records into RRsets, in spec order, as slices of one
+	// array: a slice per RRset would cost an allocation per name.
+	index := map[dynKey]int{}
 	var order []dynKey
+	var count []int
 	for _, rr := range cz.Static {
 		h := rr.Header()
 		k := dynKey{h.Name, h.Rrtype}
-		if _, ok := byKey[k]; !ok {
+		i, ok := index[k]
+		if !ok {
+			i = len(order)
+			index[k] = i
 			order = append(order, k)
+			count = append(count, 0)
 		}
-		byKey[k] = append(byKey[k], rr)
+		count[i]++
 	}
+	start := make([]int, len(order)+1)
+	for i, c := range count {
+		start[i+1] = start[i] + c
+	}
+	all := make([]dns.RR, len(cz.Static))
+	next := count[:0] // reused: records placed per RRset so far
+	next = next[:len(order)]
+	clear(next)
+	for _, rr := range cz.Static {
+		h := rr.Header()
+		i := index[dynKey{h.Name, h.Rrtype}]
+		all[start[i]+next[i]] = rr
+		next[i]++
+	}
+	index = nil
 	h := fnv.New64a()
-	for _, k := range order {
+	for i, k := range order {
 		n := z.addNode(k.name)
-		n.rrsets = append(n.rrsets, rrset{typ: k.typ, rrs: byKey[k]})
+		n.rrsets = append(n.rrsets, rrset{typ: k.typ, rrs: all[start[i]:start[i+1]:start[i+1]]})
 		if k.typ == dns.TypeNS && k.name != z.origin {
 			n.cut = true
 		}
