@@ -76,16 +76,24 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("dns: listen address %q: %w", s.cfg.Addr, err)
 	}
-	s.udp, err = net.ListenUDP("udp", ua)
-	if err != nil {
-		return fmt.Errorf("dns: %w", err)
+	// With port 0 the kernel picks a UDP port that may be taken for TCP;
+	// pick again rather than fail.
+	for attempt := 0; ; attempt++ {
+		s.udp, err = net.ListenUDP("udp", ua)
+		if err != nil {
+			return fmt.Errorf("dns: %w", err)
+		}
+		bound := s.udp.LocalAddr().(*net.UDPAddr)
+		s.tcp, err = net.ListenTCP("tcp", &net.TCPAddr{IP: bound.IP, Port: bound.Port, Zone: bound.Zone})
+		if err == nil {
+			break
+		}
+		s.udp.Close()
+		if ua.Port != 0 || attempt == 10 {
+			return fmt.Errorf("dns: %w", err)
+		}
 	}
 	bound := s.udp.LocalAddr().(*net.UDPAddr)
-	s.tcp, err = net.ListenTCP("tcp", &net.TCPAddr{IP: bound.IP, Port: bound.Port, Zone: bound.Zone})
-	if err != nil {
-		s.udp.Close()
-		return fmt.Errorf("dns: %w", err)
-	}
 	_ = s.udp.SetReadBuffer(4 << 20)
 	_ = s.udp.SetWriteBuffer(4 << 20)
 	for i := 0; i < s.cfg.UDPWorkers; i++ {
