@@ -61,7 +61,9 @@ func (s *Store) onLeader(ctx context.Context, req rpcRequest) error {
 			return fmt.Errorf("%w (last try: %v): %w", ErrNoLeader, last, ctx.Err())
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 500*time.Millisecond)
+		// Capped low: right after an election, every report waiting
+		// for a leader is on the failover's critical path.
+		backoff = min(backoff*2, 100*time.Millisecond)
 	}
 }
 
