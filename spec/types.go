@@ -27,6 +27,10 @@ type Spec struct {
 	// the cluster to count it down: "majority" (default, strictly more
 	// than half), "any", "all", or a number.
 	Quorum string `yaml:"quorum" json:"quorum,omitempty"`
+	// Notifications are the channels the leader tells of events.
+	Notifications *Notifications `yaml:"notifications,omitempty" json:"notifications,omitempty"`
+	// StatusPage is what every node's status page shows.
+	StatusPage *StatusPage `yaml:"status_page,omitempty" json:"status_page,omitempty"`
 
 	// compiled holds what Validate derived: parsed static data per zone.
 	// It is not part of the document.

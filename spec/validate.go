@@ -86,6 +86,7 @@ func (s *Spec) Validate() error {
 	s.validateRecords(e, pools)
 	s.validateProviders(e)
 	s.validateQuorum(e)
+	s.validateNotify(e)
 	if err := e.err(); err != nil {
 		s.compiled = nil
 		return err
