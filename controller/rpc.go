@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -106,23 +107,56 @@ func leadershipError(err error) bool {
 		errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, raft.ErrEnqueueTimeout)
 }
 
-// forward sends req to the leader's node port.
+// rpcConn is a connection to the leader's node port kept between
+// forwarded requests: a fresh one costs a round trip (two with TLS) that
+// would sit on the failover's critical path.
+type rpcConn struct {
+	mu   sync.Mutex
+	addr string
+	c    net.Conn
+	enc  *json.Encoder
+	dec  *json.Decoder
+}
+
+func (p *rpcConn) drop() {
+	if p.c != nil {
+		p.c.Close()
+	}
+	p.c, p.enc, p.dec, p.addr = nil, nil, nil, ""
+}
+
+// forward sends req to the leader's node port, on the kept connection
+// when it is free, else on a connection of its own.
 func (s *Store) forward(ctx context.Context, addr string, req rpcRequest) (retry bool, err error) {
 	cctx, cancel := context.WithTimeout(ctx, applyTimeout+time.Second)
 	defer cancel()
-	c, err := s.mux.Dial(cctx, addr, connRPC)
-	if err != nil {
-		return true, fmt.Errorf("forward to leader %s: %w", addr, err)
+	p := &s.rpc
+	if !p.mu.TryLock() {
+		p = &rpcConn{}
+		p.mu.Lock()
+		defer p.drop()
 	}
-	defer c.Close()
+	defer p.mu.Unlock()
+	if p.c != nil && p.addr != addr {
+		p.drop()
+	}
+	if p.c == nil {
+		c, err := s.mux.Dial(cctx, addr, connRPC)
+		if err != nil {
+			return true, fmt.Errorf("forward to leader %s: %w", addr, err)
+		}
+		p.c, p.addr, p.enc, p.dec = c, addr, json.NewEncoder(c), json.NewDecoder(c)
+	}
 	if dl, ok := cctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
+		_ = p.c.SetDeadline(dl)
 	}
-	if err := json.NewEncoder(c).Encode(req); err != nil {
+	if err := p.enc.Encode(req); err != nil {
+		p.drop()
 		return true, fmt.Errorf("forward to leader %s: %w", addr, err)
 	}
 	var resp rpcResponse
-	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+	if err := p.dec.Decode(&resp); err != nil {
+		p.drop()
 		// The leader may have applied it; the retry is idempotent
 		// enough for every command (a repeated report or override
 		// changes nothing more).
@@ -137,23 +171,33 @@ func (s *Store) forward(ctx context.Context, addr string, req rpcRequest) (retry
 	return false, nil
 }
 
-// serveRPC answers one forwarded request.
+// rpcIdle closes a forwarding connection nobody used for this long.
+const rpcIdle = 2 * time.Minute
+
+// serveRPC answers forwarded requests on one connection until the peer
+// closes it or it idles.
 func (s *Store) serveRPC(c net.Conn) {
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(applyTimeout + 2*time.Second))
-	var req rpcRequest
-	if err := json.NewDecoder(c).Decode(&req); err != nil {
-		return
+	dec, enc := json.NewDecoder(c), json.NewEncoder(c)
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(rpcIdle))
+		var req rpcRequest
+		if err := dec.Decode(&req); err != nil {
+			return
+		}
+		_ = c.SetDeadline(time.Now().Add(applyTimeout + 2*time.Second))
+		var resp rpcResponse
+		if !s.IsLeader() {
+			resp.NotLeader = true
+		} else if retry, err := s.local(req); retry {
+			resp.NotLeader = true
+		} else if err != nil {
+			resp.Rejected = trimRejected(err)
+		}
+		if err := enc.Encode(resp); err != nil {
+			return
+		}
 	}
-	var resp rpcResponse
-	if !s.IsLeader() {
-		resp.NotLeader = true
-	} else if retry, err := s.local(req); retry {
-		resp.NotLeader = true
-	} else if err != nil {
-		resp.Rejected = trimRejected(err)
-	}
-	_ = json.NewEncoder(c).Encode(resp)
 }
 
 // trimRejected drops the "refused: " prefix the caller adds back.

@@ -114,6 +114,8 @@ type Store struct {
 	bolt   *raftboltdb.BoltStore
 	trans  *raft.NetworkTransport
 
+	rpc rpcConn // kept connection to the leader, for forwarding
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
@@ -306,6 +308,9 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeResources() {
+	s.rpc.mu.Lock()
+	s.rpc.drop()
+	s.rpc.mu.Unlock()
 	if s.trans != nil {
 		s.trans.Close()
 	}
