@@ -78,7 +78,9 @@ and answers DNS accordingly, so traffic leaves a dead datacenter within seconds.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newAgentCmd(), newCheckCmd(), newVersionCmd())
+	root.AddCommand(newAgentCmd(), newCheckCmd(), newVersionCmd(), newDemoCmd(),
+		newStatusCmd(), newDrainCmd(), newUndrainCmd(), newFailoverCmd(), newEventsCmd(),
+		newSpecCmd(), newDrillCmd(), newMembersCmd())
 	return root
 }
 

@@ -111,7 +111,7 @@ func TestBadBodies(t *testing.T) {
 		{"invalid spec", "/v1/spec", `{"yaml": "zones: []\nbogus: 1\n"}`, "invalid"},
 		{"oversized spec", "/v1/spec", `{"yaml": "` + strings.Repeat("#", api.MaxBody) + `"}`, "larger than"},
 		{"pin to a foreign pool", "/v1/overrides/pin", `{"record": "www.example.test", "pool": "nope", "reason": "x"}`, "not one of"},
-		{"drill an unknown datacenter", "/v1/drill", `{"lose": "mars"}`, "not a datacenter"},
+		{"drill an unknown datacenter", "/v1/drill", `{"lose": "mars"}`, "not in the spec"},
 	}
 	before := snapshot(t, base)
 	for _, c := range cases {

@@ -129,7 +129,7 @@ func lineDiff(a, b string) string {
 		if end == len(lines) {
 			tail = end
 		}
-		if tail-head <= 0 {
+		if tail-head <= 2 {
 			for ; k < end; k++ {
 				fmt.Fprintf(&sb, "  %s\n", lines[k].text)
 			}

@@ -78,7 +78,7 @@ func (s *Server) drill(w http.ResponseWriter, r *http.Request) {
 		dcs = append(dcs, d.Name)
 	}
 	if !contains(dcs, req.Lose) {
-		writeError(w, http.StatusBadRequest, "lose=%q is not a datacenter of the spec (datacenters: %s)", req.Lose, strings.Join(dcs, ", "))
+		writeError(w, http.StatusBadRequest, "datacenter %q is not in the spec (datacenters: %s)", req.Lose, strings.Join(dcs, ", "))
 		return
 	}
 	res := DrillResult{Lose: req.Lose, SpecVersion: version, Records: []DrillRecord{}, Problems: []string{}, Survivable: true}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/spec"
+	"github.com/spf13/cobra"
+)
+
+func newSpecCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "spec get | apply FILE | diff FILE",
+		Short: "Read or replace the cluster's spec",
+		Long: `The cluster holds one spec, replicated through Raft: every node answers from it.
+get prints it; diff FILE shows what applying FILE would change; apply FILE
+validates it, shows the changes and replaces the spec in force (a spec
+applied by someone else in between is refused, not overwritten).`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("spec needs a subcommand: get, apply FILE or diff FILE")}
+			}
+			return usageError{fmt.Errorf("unknown spec subcommand %q (get, apply, diff)", args[0])}
+		},
+		RunE: func(*cobra.Command, []string) error { return nil },
+	}
+	cmd.AddCommand(newSpecGetCmd(), newSpecApplyCmd(), newSpecDiffCmd())
+	return cmd
+}
+
+func newSpecGetCmd() *cobra.Command {
+	var o clientOpts
+	cmd := &cobra.Command{
+		Use:   "get",
+		Short: "Print the spec in force (YAML)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			var res api.SpecResponse
+			if err := c.do(cmd.Context(), "GET", "/v1/spec", nil, &res); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), res)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "# spec version %d\n%s", res.Version, res.YAML)
+			return nil
+		},
+	}
+	addClientFlags(cmd, &o)
+	return cmd
+}
+
+// loadSpecFile validates a spec file locally, printing every problem,
+// and returns it normalised with zone files inlined.
+func loadSpecFile(errOut io.Writer, file string) (string, error) {
+	s, err := spec.Load(file)
+	var serr *spec.Error
+	if errors.As(err, &serr) {
+		for _, p := range serr.Problems {
+			fmt.Fprintf(errOut, "%s: error: %s\n", file, p)
+		}
+		fmt.Fprintf(errOut, "%s: invalid: %d error%s; nothing was sent\n", file, len(serr.Problems), plural(len(serr.Problems)))
+		return "", errReported
+	}
+	if err != nil {
+		return "", err
+	}
+	y, err := s.Marshal()
+	if err != nil {
+		return "", err
+	}
+	return string(y), nil
+}
+
+func newSpecDiffCmd() *cobra.Command {
+	var o clientOpts
+	cmd := &cobra.Command{
+		Use:   "diff FILE",
+		Short: "Show what applying FILE would change",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			y, err := loadSpecFile(cmd.ErrOrStderr(), args[0])
+			if err != nil {
+				return err
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			var d api.SpecDiff
+			if err := c.do(cmd.Context(), "POST", "/v1/spec/diff", api.SpecRequest{YAML: y}, &d); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), d)
+			}
+			printDiff(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], d, colorFor(cmd.OutOrStdout()))
+			return nil
+		},
+	}
+	addClientFlags(cmd, &o)
+	return cmd
+}
+
+func printDiff(w, errOut io.Writer, file string, d api.SpecDiff, p palette) {
+	for _, wn := range d.Warnings {
+		fmt.Fprintf(errOut, "%s: warning: %s: %s\n", file, wn.Path, wn.Message)
+	}
+	if len(d.Changes) == 0 && d.Diff == "" {
+		fmt.Fprintf(w, "%s is the spec in force (version %d): nothing to change\n", file, d.Version)
+		return
+	}
+	fmt.Fprintf(w, "changes from version %d:\n", d.Version)
+	for _, c := range d.Changes {
+		fmt.Fprintf(w, "  %s\n", c)
+	}
+	if d.Diff != "" {
+		fmt.Fprintln(w)
+		for _, line := range strings.SplitAfter(strings.TrimSuffix(d.Diff, "\n"), "\n") {
+			switch {
+			case strings.HasPrefix(line, "+"):
+				line = p.good(strings.TrimSuffix(line, "\n")) + "\n"
+			case strings.HasPrefix(line, "-"):
+				line = p.bad(strings.TrimSuffix(line, "\n")) + "\n"
+			}
+			fmt.Fprint(w, line)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func newSpecApplyCmd() *cobra.Command {
+	var o clientOpts
+	cmd := &cobra.Command{
+		Use:   "apply FILE",
+		Short: "Validate FILE and make it the cluster's spec",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			y, err := loadSpecFile(cmd.ErrOrStderr(), args[0])
+			if err != nil {
+				return err
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			var d api.SpecDiff
+			if err := c.do(cmd.Context(), "POST", "/v1/spec/diff", api.SpecRequest{YAML: y}, &d); err != nil {
+				return err
+			}
+			var res api.SpecResponse
+			if err := c.do(cmd.Context(), "PUT", "/v1/spec", api.SpecRequest{YAML: y, IfVersion: d.Version}, &res); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if o.json {
+				return printJSON(out, struct {
+					Version uint64   `json:"version"`
+					Changed bool     `json:"changed"`
+					Changes []string `json:"changes"`
+				}{res.Version, res.Changed, d.Changes})
+			}
+			for _, wn := range d.Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s: %s\n", args[0], wn.Path, wn.Message)
+			}
+			if !res.Changed {
+				fmt.Fprintf(out, "%s is the spec in force (version %d): nothing applied\n", args[0], res.Version)
+				return nil
+			}
+			fmt.Fprintf(out, "applied %s as spec version %d\n", args[0], res.Version)
+			for _, ch := range d.Changes {
+				fmt.Fprintf(out, "  %s\n", ch)
+			}
+			return nil
+		},
+	}
+	addClientFlags(cmd, &o)
+	return cmd
+}

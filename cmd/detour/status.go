@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/spf13/cobra"
+)
+
+func newStatusCmd() *cobra.Command {
+	var o clientOpts
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show members, health per datacenter/pool/endpoint and every record's answer",
+		Long: `Show the cluster as the node at --api sees it: members and leader, the health
+of every datacenter, pool and endpoint with each observer's view, each
+record's current answer and why, and the overrides in force. A follower
+answers from its own replica; the first line says how fresh it is.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			var st api.Status
+			if err := c.do(cmd.Context(), "GET", "/v1/status", nil, &st); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), st)
+			}
+			printStatus(cmd.OutOrStdout(), st, colorFor(cmd.OutOrStdout()))
+			return nil
+		},
+	}
+	addClientFlags(cmd, &o)
+	return cmd
+}
+
+func printStatus(w io.Writer, st api.Status, p palette) {
+	f := st.Freshness
+	leader := p.bad("no leader")
+	if st.Leader != "" {
+		leader = "leader " + p.bold(st.Leader)
+	}
+	fmt.Fprintf(w, "%s · spec v%d · read from %s (%s, %s, applied index %d)\n", leader, st.SpecVersion, f.Node, strings.ToLower(f.RaftState), contactAge(f.LastContactMS), f.AppliedIndex)
+
+	fmt.Fprintln(w, "\n"+p.bold("MEMBERS"))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tDATACENTER\tADDRESS\tVOTER\tROLE\tOBSERVER")
+	fresh := map[string]string{}
+	for _, o := range st.Observers {
+		fresh[o.ID] = p.good("fresh")
+		if !o.Fresh {
+			fresh[o.ID] = p.bad("stale") + " (last report " + o.LastReport.UTC().Format(time.RFC3339) + ")"
+		}
+	}
+	for _, m := range st.Members {
+		role := "follower"
+		if m.Leader {
+			role = "leader"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Datacenter, m.Address, yesNo(m.Voter), role, firstOf(fresh[m.ID], "-"))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\n"+p.bold("HEALTH"))
+	for _, dc := range st.Datacenters {
+		state := p.good("up")
+		if !dc.Up {
+			state = p.bad("DOWN")
+		}
+		if dc.Drained != "" {
+			state += p.warn(" (drained: " + dc.Drained + ")")
+		}
+		fmt.Fprintf(w, "  datacenter %s: %s\n", dc.Name, state)
+		for _, pl := range dc.Pools {
+			ps := p.good("healthy")
+			if !pl.Healthy {
+				ps = p.bad("unhealthy")
+			}
+			fmt.Fprintf(w, "    pool %s: %s, %d/%d up (needs %d), check %s\n", pl.Name, ps, pl.Up, len(pl.Endpoints), pl.MinHealthy, pl.Check)
+			for _, ep := range pl.Endpoints {
+				es := p.good("up")
+				switch {
+				case !ep.Known:
+					es = p.warn("unknown") + " (not checked yet, counted as up)"
+				case !ep.Up:
+					es = p.bad("DOWN")
+				}
+				if ep.Reason != "" {
+					es += ": " + ep.Reason
+				}
+				fmt.Fprintf(w, "      %s %s\n", ep.Address, es)
+				for _, ov := range ep.Observers {
+					fmt.Fprintf(w, "        %s\n", observerView(ov, p))
+				}
+			}
+		}
+	}
+
+	fmt.Fprintln(w, "\n"+p.bold("RECORDS"))
+	for _, r := range st.Records {
+		ans := strings.Join(r.Answers, ", ")
+		if ans == "" {
+			ans = "no data"
+		}
+		from := "pool " + r.Pool
+		switch {
+		case r.Fallback:
+			from = p.bad("FALLBACK")
+		case r.Pool == "":
+			from = "no pool"
+		}
+		if r.PinnedTo != "" {
+			from += p.warn(" (pinned)")
+		}
+		fmt.Fprintf(w, "  %s %s → %s  %s\n", r.Name, r.Type, ans, from)
+		fmt.Fprintf(w, "      %s\n", p.dim(r.Reason))
+	}
+
+	fmt.Fprintln(w, "\n"+p.bold("OVERRIDES"))
+	if len(st.Overrides) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for _, o := range st.Overrides {
+		what := "drain " + o.Target
+		if o.Kind == "pin" {
+			what = fmt.Sprintf("pin %s %s to pool %s", o.Record, o.Type, o.Pool)
+		}
+		until := "until cleared"
+		if !o.Expires.IsZero() {
+			until = "until " + o.Expires.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "  %s by %s: %s (%s)\n", p.warn(what), firstOf(o.Author, "unknown"), o.Reason, until)
+	}
+}
+
+func observerView(ov api.ObserverView, p palette) string {
+	s := ov.Observer + ": "
+	switch {
+	case !ov.Known:
+		s += "no verdict yet"
+	case ov.Up:
+		s += p.good("up")
+	default:
+		s += p.bad("down")
+	}
+	if ov.Reason != "" {
+		s += " (" + ov.Reason + ")"
+	}
+	if !ov.Fresh {
+		s += p.dim(" [stale: not counted]")
+	}
+	return s
+}
+
+func contactAge(ms float64) string {
+	switch {
+	case ms < 0:
+		return "no contact with a leader yet"
+	case ms == 0:
+		return "current"
+	}
+	return "last contact " + time.Duration(ms*float64(time.Millisecond)).Round(time.Millisecond).String() + " ago"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
