@@ -1,0 +1,273 @@
+package notify
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"reflect"
+	"time"
+
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// Store is what the notifier needs of the controller: the local state,
+// leadership, and proposals through Raft.
+type Store interface {
+	FSM() *controller.FSM
+	IsLeader() bool
+	Propose(ctx context.Context, c *controller.Command) error
+}
+
+// Options configure a Notifier.
+type Options struct {
+	Store  Store
+	Logger *slog.Logger
+	// Deps are handed to every channel (HTTP client, environment, SMTP
+	// TLS).
+	Deps Deps
+	// NewChannel builds channels; nil means NewChannel. Tests wrap it.
+	NewChannel func(spec.Channel, Deps) (Channel, error)
+	// MinBackoff and MaxBackoff bound the wait between attempts; zero
+	// means 1s and 5m.
+	MinBackoff, MaxBackoff time.Duration
+	// AttemptTimeout bounds one delivery; zero means 30s.
+	AttemptTimeout time.Duration
+	// Poll is how often leadership is checked; zero means 200ms.
+	Poll time.Duration
+}
+
+// Notifier delivers events on the leader, one goroutine per channel, and
+// stops delivering as soon as this node stops leading.
+type Notifier struct {
+	opts   Options
+	logger *slog.Logger
+}
+
+// New returns a notifier; Run starts it.
+func New(opts Options) *Notifier {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.NewChannel == nil {
+		opts.NewChannel = NewChannel
+	}
+	if opts.Deps.HTTP == nil {
+		opts.Deps.HTTP = &http.Client{Timeout: 15 * time.Second}
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Minute
+	}
+	if opts.AttemptTimeout <= 0 {
+		opts.AttemptTimeout = 30 * time.Second
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 200 * time.Millisecond
+	}
+	return &Notifier{opts: opts, logger: opts.Logger}
+}
+
+// worker is one running channel (or the auto-incident writer).
+type worker struct {
+	conf   any // what it was started from; a change restarts it
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Run delivers while this node leads, until ctx ends. It returns nil.
+func (n *Notifier) Run(ctx context.Context) error {
+	workers := map[string]*worker{}
+	stopAll := func() {
+		for name, w := range workers {
+			w.cancel()
+			<-w.done
+			delete(workers, name)
+		}
+	}
+	defer stopAll()
+	t := time.NewTicker(n.opts.Poll)
+	defer t.Stop()
+	for {
+		changed := n.opts.Store.FSM().Changed()
+		if !n.opts.Store.IsLeader() {
+			if len(workers) > 0 {
+				n.logger.Info("not the leader any more: notifications stop here")
+			}
+			stopAll()
+		} else {
+			n.sync(ctx, workers)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-changed:
+		}
+	}
+}
+
+// AutoIncidentCursor is the cursor name of the auto-incident writer. It
+// cannot clash with a channel: channel names start with a letter or
+// digit.
+const AutoIncidentCursor = "@auto-incident"
+
+// sync starts, restarts and stops workers to match the spec.
+func (n *Notifier) sync(ctx context.Context, workers map[string]*worker) {
+	s, _ := n.opts.Store.FSM().Spec()
+	want := map[string]any{}
+	if s != nil && s.Notifications != nil {
+		for _, c := range s.Notifications.Channels {
+			want[c.Name] = c
+		}
+	}
+	if s != nil && s.StatusPage != nil && s.StatusPage.AutoIncident {
+		want[AutoIncidentCursor] = true
+	}
+	for name, w := range workers {
+		if c, ok := want[name]; !ok || !reflect.DeepEqual(c, w.conf) {
+			w.cancel()
+			<-w.done
+			delete(workers, name)
+		}
+	}
+	for name, conf := range want {
+		if workers[name] != nil {
+			continue
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		w := &worker{conf: conf, cancel: cancel, done: make(chan struct{})}
+		workers[name] = w
+		if c, ok := conf.(spec.Channel); ok {
+			ch, err := n.opts.NewChannel(c, n.opts.Deps)
+			if err != nil {
+				n.logger.Error("notification channel", "channel", name, "err", err)
+				close(w.done)
+				continue
+			}
+			go func() {
+				defer close(w.done)
+				n.deliverLoop(wctx, c, ch)
+			}()
+		} else {
+			go func() {
+				defer close(w.done)
+				n.autoIncidentLoop(wctx)
+			}()
+		}
+	}
+}
+
+// pending returns the events after seq (and the highest seq seen), as
+// notifications built from the state now. A channel without a cursor
+// starts at the spec change that added it: it does not replay the past.
+func (n *Notifier) pending(name string, seq uint64, fresh bool) (out []Notification, s *spec.Spec, cursor uint64) {
+	n.opts.Store.FSM().Read(func(st *controller.State) {
+		s = st.Spec()
+		if fresh {
+			if c := st.Cursors[name]; c != nil {
+				seq = c.Seq
+			} else {
+				seq = st.NextEvent
+				for i := len(st.Events) - 1; i >= 0; i-- {
+					if st.Events[i].Kind == "spec" {
+						seq = st.Events[i].Seq - 1
+						break
+					}
+				}
+			}
+		}
+		cursor = seq
+		for _, ev := range st.Events {
+			if ev.Seq > seq {
+				out = append(out, build(ev, s, st.Incidents))
+			}
+		}
+	})
+	return out, s, cursor
+}
+
+// deliverLoop runs one channel: deliver every pending event in order,
+// retrying each until it is accepted, then record the cursor.
+func (n *Notifier) deliverLoop(ctx context.Context, c spec.Channel, ch Channel) {
+	log := n.logger.With("channel", c.Name, "type", c.Type)
+	_, _, cursor := n.pending(c.Name, 0, true)
+	proposed := cursor
+	lastErr := ""
+	for ctx.Err() == nil {
+		changed := n.opts.Store.FSM().Changed()
+		batch, s, _ := n.pending(c.Name, cursor, false)
+		skipped := 0
+		for _, note := range batch {
+			if !wants(c.Filters, note, s) {
+				cursor = note.Seq
+				skipped++
+				continue
+			}
+			for attempt := 0; ; attempt++ {
+				actx, cancel := context.WithTimeout(ctx, n.opts.AttemptTimeout)
+				err := ch.Deliver(actx, note)
+				cancel()
+				if err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				wait := n.backoff(attempt, retryAfter(err))
+				log.Warn("delivery failed; retrying", "event", note.ID, "attempt", attempt+1, "retry_in", wait.Round(time.Millisecond), "err", err)
+				if msg := err.Error(); msg != lastErr {
+					lastErr = msg
+					n.propose(ctx, c.Name, proposed, "event "+note.ID+": "+msg)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
+			cursor = note.Seq
+			log.Debug("delivered", "event", note.ID)
+		}
+		// Skipped events move the cursor too, but are only worth a
+		// commit when many piled up or something was delivered.
+		if cursor != proposed && (skipped < len(batch) || cursor-proposed > 50 || lastErr != "") {
+			if n.propose(ctx, c.Name, cursor, "") {
+				proposed, lastErr = cursor, ""
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+}
+
+// propose records a channel's cursor through Raft; it reports success.
+func (n *Notifier) propose(ctx context.Context, name string, seq uint64, errText string) bool {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := n.opts.Store.Propose(pctx, &controller.Command{Type: controller.CmdNotifyCursor,
+		Cursor: &controller.NotifyCursor{Channel: name, Seq: seq, Error: errText}})
+	if err != nil && ctx.Err() == nil {
+		n.logger.Warn("recording notification cursor", "channel", name, "seq", seq, "err", err)
+	}
+	return err == nil
+}
+
+// backoff is exponential with jitter: min*2^attempt capped at max, then
+// a random half to a whole of it, so retries of many nodes and channels
+// spread out. A receiver's Retry-After wins when longer.
+func (n *Notifier) backoff(attempt int, after time.Duration) time.Duration {
+	d := n.opts.MinBackoff
+	for i := 0; i < attempt && d < n.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, n.opts.MaxBackoff)
+	d = d/2 + rand.N(d/2+1)
+	return max(d, min(after, n.opts.MaxBackoff))
+}
