@@ -100,8 +100,11 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.setActive(t.cfgs, false)
 		}
 	}()
+	// changed is refreshed only once it fired, and before the pokes: a
+	// change landing at any moment closes the channel held here, so no
+	// change goes unnoticed until the next drift check.
+	changed := m.o.Source.Changed()
 	for {
-		changed := m.o.Source.Changed()
 		leader := m.o.Leadership.IsLeader()
 		switch {
 		case !leader && t != nil:
@@ -124,6 +127,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		case <-changed:
+			changed = m.o.Source.Changed()
 			if t != nil && m.o.Leadership.IsLeader() {
 				for _, r := range t.recs {
 					r.poke()

@@ -17,6 +17,8 @@ import (
 	"github.com/seed3787e6f1/detour/examples"
 	"github.com/seed3787e6f1/detour/health"
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/providers"
+	"github.com/seed3787e6f1/detour/providers/builtin"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -34,6 +36,8 @@ type Node struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	tmpDir   string
+
+	providers *providers.Manager
 }
 
 // Start loads the seed spec and starts the node in dependency order: the
@@ -110,6 +114,9 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n.observer.SetEngine(n.engine)
+	if n.providers, err = newProviders(n.store, registry, logger); err != nil {
+		return nil, err
+	}
 	// A job's heartbeat reaches one node; the log tells every engine.
 	n.store.FSM().OnHeartbeat(func(check, endpoint string, at time.Time) { _ = n.engine.Heartbeat(check, endpoint, at) })
 	apiTLS, tokens, err := cfg.apiSecurity(tlsCfg)
@@ -150,6 +157,11 @@ func (n *Node) run(ctx context.Context) {
 		defer close(observerDone)
 		n.observer.Run(ctx)
 	}()
+	providersDone := make(chan struct{})
+	go func() {
+		defer close(providersDone)
+		_ = n.providers.Run(ctx) // leader-only pushes to DNS providers
+	}()
 	select {
 	case <-n.engine.FirstRoundDone():
 		for ctx.Err() == nil && !n.readyNow() {
@@ -163,6 +175,7 @@ func (n *Node) run(ctx context.Context) {
 	}
 	<-engineDone
 	<-observerDone
+	<-providersDone
 }
 
 func (n *Node) readyNow() bool {
@@ -246,3 +259,14 @@ func (n *Node) Close(ctx context.Context) error {
 	}
 	return firstErr
 }
+
+// newProviders wires the provider manager: it pushes the records' answers
+// to the spec's providers while this node leads, with secrets read from
+// this node's environment.
+func newProviders(store *controller.Store, reg prometheus.Registerer, logger *slog.Logger) (*providers.Manager, error) {
+	return providers.NewManager(providers.Options{Leadership: store, Source: store.FSM(),
+		Builders: builtin.Builders(), Registerer: reg, Logger: logger.With("component", "providers")})
+}
+
+// Providers returns the provider manager, for sync status and plans.
+func (n *Node) Providers() *providers.Manager { return n.providers }

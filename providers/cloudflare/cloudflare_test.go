@@ -69,7 +69,7 @@ type harness struct {
 
 // start runs a Manager against a fresh emulator with n A records decided
 // on pool pa.
-func start(t *testing.T, n int, drift string, opts ...func(*cloudflare.Config)) *harness {
+func start(t testing.TB, n int, drift string, opts ...func(*cloudflare.Config)) *harness {
 	t.Helper()
 	h := &harness{emu: cfemu.New(token, zoneID)}
 	t.Cleanup(h.emu.Close)
@@ -87,7 +87,7 @@ func start(t *testing.T, n int, drift string, opts ...func(*cloudflare.Config)) 
 }
 
 // manager starts another Manager on the same source and emulator.
-func (h *harness) manager(t *testing.T, l providers.Leadership, opts ...func(*cloudflare.Config)) *providers.Manager {
+func (h *harness) manager(t testing.TB, l providers.Leadership, opts ...func(*cloudflare.Config)) *providers.Manager {
 	t.Helper()
 	build := func(p spec.Provider, getenv func(string) string) (providers.Provider, error) {
 		cfg := cloudflare.Config{ZoneID: p.ZoneID, Token: getenv(p.APITokenEnv), BaseURL: p.BaseURL}
@@ -130,7 +130,7 @@ func contents(emu *cfemu.Server) []string {
 }
 
 // waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

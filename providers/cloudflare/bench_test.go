@@ -1,0 +1,42 @@
+package cloudflare_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// BenchmarkFailover100 measures, for a zone of 100 health-driven records
+// all failing over at once (one Raft apply), the time from the decision
+// to the emulator holding every new answer, and the requests it took.
+func BenchmarkFailover100(b *testing.B) {
+	const n = 100
+	h := start(b, n, "1m")
+	waitFor(b, "first sync", func() bool { return inSync(h.m) && len(h.emu.Records(zoneID)) == 2*n+1 })
+	b.ResetTimer()
+	var reqs int
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		addr := "198.51.100.1"
+		if i%2 == 1 {
+			addr = "192.0.2.1"
+		}
+		h.emu.ResetRequests()
+		start := time.Now()
+		h.src.SetMany(func(set func(string, string, ...string)) {
+			for j := 0; j < n; j++ {
+				set(fmt.Sprintf("www%d.example.test.", j), "A", addr)
+			}
+		})
+		last := fmt.Sprintf("www%d.example.test A %s 60", n-1, addr)
+		first := fmt.Sprintf("www0.example.test A %s 60", addr)
+		for !(has(h.emu, first, last) && len(h.emu.Records(zoneID)) == n+1) {
+			time.Sleep(200 * time.Microsecond)
+		}
+		total += time.Since(start)
+		_, c := h.emu.Requests()
+		reqs += c
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/failover")
+	b.ReportMetric(float64(reqs)/float64(b.N), "requests/failover")
+}
