@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -240,5 +241,54 @@ func TestClientJSON(t *testing.T) {
 	runJSON(&diff, "spec", "diff", fixedFile)
 	if strings.Join(diff.Changes, ";") != "+ pool api-us-west;~ record api.example.test. A" {
 		t.Errorf("spec diff --json: %q", diff.Changes)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// events --follow prints an override made after it started, and exits 0
+// when interrupted.
+func TestEventsFollow(t *testing.T) {
+	cliNode(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- runContext(ctx, []string{"events", "--follow", "--limit", "1"}, &stdout, &stderr) }()
+	time.Sleep(200 * time.Millisecond)
+	if code, out := runCLI("drain", "web-eu-west", "--reason", "followed"); code != 0 {
+		t.Fatalf("drain: %s", out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stdout.String(), "drain pool web-eu-west by local: followed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("events --follow did not print the drain:\n%s\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("events --follow exited %d after the interrupt: %s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("events --follow did not stop when interrupted")
 	}
 }

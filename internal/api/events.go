@@ -58,6 +58,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	evs, changed := s.eventsAfter(after)
 	if len(evs) == 0 && wait > 0 {
+		// A long poll may outlast the server's write timeout.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + 10*time.Second))
 		t := time.NewTimer(wait)
 		defer t.Stop()
 	poll:
@@ -113,6 +115,9 @@ func (s *Server) eventsAfter(seq uint64) ([]controller.Event, <-chan struct{}) {
 // with a comment every 15 s to keep proxies from closing the stream.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 	rc := http.NewResponseController(w)
+	// The request is read; the server's read timeout must not end the
+	// stream.
+	_ = rc.SetReadDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
