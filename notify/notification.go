@@ -62,9 +62,9 @@ type Notification struct {
 var recordMove = regexp.MustCompile(`now answers .*?(?:\(pool ([^)]*)\)|\((fallback)\)|no data) \(was (.*?)\): (.*)$`)
 var poolIn = regexp.MustCompile(`\(pool ([^)]*)\)$`)
 
-// build turns an event into a notification, with the spec and
-// incidents in force.
-func build(ev controller.Event, s *spec.Spec, incidents map[string]*controller.Incident) Notification {
+// Build turns an event into a notification, with the spec and
+// incidents in force: what channels send and the status page lists.
+func Build(ev controller.Event, s *spec.Spec, incidents map[string]*controller.Incident) Notification {
 	n := Notification{ID: fmt.Sprint(ev.Seq), Seq: ev.Seq, Time: ev.Time, Kind: ev.Kind, Subject: ev.Subject,
 		Message: ev.Message, Severity: SeverityInfo, Title: ev.Message}
 	switch ev.Kind {

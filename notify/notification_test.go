@@ -38,7 +38,7 @@ func TestBuildSeverity(t *testing.T) {
 			SeverityInfo, "drain datacenter us-east by ops: maintenance", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n := build(controller.Event{Seq: 7, Time: time.Now(), Kind: tc.kind, Subject: tc.subject, Message: tc.msg}, s, nil)
+			n := Build(controller.Event{Seq: 7, Time: time.Now(), Kind: tc.kind, Subject: tc.subject, Message: tc.msg}, s, nil)
 			if n.Severity != tc.sev || n.Title != tc.title || n.Datacenter != tc.dc || n.FromDatacenter != tc.from {
 				t.Errorf("got severity %q title %q dc %q from %q", n.Severity, n.Title, n.Datacenter, n.FromDatacenter)
 			}

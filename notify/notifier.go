@@ -183,7 +183,7 @@ func (n *Notifier) pending(name string, seq uint64, fresh bool) (out []Notificat
 		cursor = seq
 		for _, ev := range st.Events {
 			if ev.Seq > seq {
-				out = append(out, build(ev, s, st.Incidents))
+				out = append(out, Build(ev, s, st.Incidents))
 			}
 		}
 	})

@@ -47,6 +47,9 @@ type Config struct {
 	Peers      []Peer `yaml:"peers"`
 	DNSAddr    string `yaml:"dns_addr"`
 	APIAddr    string `yaml:"api_addr"`
+	// StatusAddr is where the public status page listens; empty means
+	// no status page.
+	StatusAddr string `yaml:"status_addr"`
 	DataDir    string `yaml:"data_dir"`
 	Spec       string `yaml:"spec"`
 	Insecure   bool   `yaml:"insecure"`
@@ -153,7 +156,7 @@ func (c *Config) Validate() error {
 		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 			add("%s %q: port %q is out of range 0-65535", name, v, port)
 		}
-		if !c.Dev && !c.Insecure && !c.hasTLS() && !isLoopback(host) && name != "--dns-addr" {
+		if !c.Dev && !c.Insecure && !c.hasTLS() && !isLoopback(host) && name != "--dns-addr" && name != "--status-addr" {
 			add("%s %q is not on loopback: plaintext needs --insecure, or give --tls-ca, --tls-cert and --tls-key", name, v)
 		}
 	}
@@ -201,6 +204,7 @@ func (c *Config) Validate() error {
 	}
 	checkAddr("--dns-addr", c.DNSAddr, true)
 	checkAddr("--api-addr", c.APIAddr, true)
+	checkAddr("--status-addr", c.StatusAddr, false)
 	if c.Spec == "" && c.Dev {
 		add("--spec is required")
 	}

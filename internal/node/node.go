@@ -17,6 +17,8 @@ import (
 	"github.com/seed3787e6f1/detour/examples"
 	"github.com/seed3787e6f1/detour/health"
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/notify"
+	"github.com/seed3787e6f1/detour/notify/statuspage"
 	"github.com/seed3787e6f1/detour/providers"
 	"github.com/seed3787e6f1/detour/providers/builtin"
 	"github.com/seed3787e6f1/detour/spec"
@@ -36,6 +38,10 @@ type Node struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	tmpDir   string
+	// notifier sends notifications while this node leads; status serves
+	// the status page from the local state (nil without --status-addr).
+	notifier *notify.Notifier
+	status   *statuspage.Server
 
 	providers *providers.Manager
 }
@@ -131,6 +137,13 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	if err := n.api.Start(cfg.APIAddr); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
+	n.notifier = notify.New(notify.Options{Store: n.store, Logger: logger.With("component", "notify")})
+	if cfg.StatusAddr != "" {
+		n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.NodeID, Logger: logger.With("component", "statuspage")})
+		if err := n.status.Start(cfg.StatusAddr); err != nil {
+			return nil, fmt.Errorf("status page: %w", err)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go n.run(ctx)
@@ -162,6 +175,11 @@ func (n *Node) run(ctx context.Context) {
 		defer close(providersDone)
 		_ = n.providers.Run(ctx) // leader-only pushes to DNS providers
 	}()
+	notifierDone := make(chan struct{})
+	go func() {
+		defer close(notifierDone)
+		_ = n.notifier.Run(ctx) // delivers only while this node leads
+	}()
 	select {
 	case <-n.engine.FirstRoundDone():
 		for ctx.Err() == nil && !n.readyNow() {
@@ -175,6 +193,7 @@ func (n *Node) run(ctx context.Context) {
 	}
 	<-engineDone
 	<-observerDone
+	<-notifierDone
 	<-providersDone
 }
 
@@ -214,6 +233,14 @@ func (n *Node) DNSAddr() string { return n.dns.Addr() }
 // APIAddr returns the API server's bound address.
 func (n *Node) APIAddr() string { return n.api.Addr() }
 
+// StatusAddr returns the status page's bound address, empty without one.
+func (n *Node) StatusAddr() string {
+	if n.status == nil {
+		return ""
+	}
+	return n.status.Addr()
+}
+
 // Store returns the node's Raft store.
 func (n *Node) Store() *controller.Store { return n.store }
 
@@ -239,6 +266,9 @@ func (n *Node) Close(ctx context.Context) error {
 	if n.api != nil && n.api.Addr() != "" {
 		n.api.SetReady(false)
 		keep(n.api.Shutdown(ctx))
+	}
+	if n.status != nil {
+		keep(n.status.Shutdown(ctx))
 	}
 	if n.cancel != nil {
 		n.cancel()

@@ -1,0 +1,130 @@
+// Package statuspage serves the public status page every node runs on
+// its own listener: plain HTML readable without JavaScript, /status.json
+// and an Atom feed of incidents and failovers. It reads only the node's
+// local replicated state, so it keeps answering when the leader, the
+// API or any one datacenter is gone.
+package statuspage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/seed3787e6f1/detour/controller"
+)
+
+// DefaultHistory is how many history entries the page lists.
+const DefaultHistory = 20
+
+// Reader is the local state the page is made from: the node's FSM.
+type Reader interface {
+	Read(fn func(st *controller.State))
+}
+
+// Options configure a Server.
+type Options struct {
+	State Reader
+	// Node is this node's ID, shown in the footer: which node answered.
+	Node    string
+	History int
+	Logger  *slog.Logger
+	// Now is the page's clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is a node's status page.
+type Server struct {
+	opts Options
+	mux  *http.ServeMux
+	srv  *http.Server
+	ln   net.Listener
+	wg   sync.WaitGroup
+}
+
+// New returns a status page server; Start makes it listen.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.History <= 0 {
+		opts.History = DefaultHistory
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /{$}", s.html)
+	s.mux.HandleFunc("GET /status.json", s.json)
+	s.mux.HandleFunc("GET /feed.atom", s.atom)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "not found: the status page is at /, /status.json and /feed.atom", http.StatusNotFound)
+	})
+	s.srv = &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler serves the page, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Start listens on addr and serves in the background.
+func (s *Server) Start(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.opts.Logger.Error("status page", "err", err)
+		}
+	}()
+	s.opts.Logger.Info("status page listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the bound address, empty before Start.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Shutdown stops the listener and waits for requests in flight or ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	s.wg.Wait()
+	return err
+}
+
+// Page builds the page from the local state now.
+func (s *Server) Page() Page {
+	var p Page
+	s.opts.State.Read(func(st *controller.State) { p = build(st, s.opts.History) })
+	p.Node, p.Generated = s.opts.Node, s.opts.Now().UTC()
+	return p
+}
+
+func (s *Server) json(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(s.Page())
+}

@@ -1,0 +1,192 @@
+package statuspage
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/notify"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// Service states, worst last.
+const (
+	StateOperational = "operational"
+	StateDegraded    = "degraded"
+	StateOutage      = "outage"
+)
+
+// Page is what the status page shows; its JSON form is /status.json.
+type Page struct {
+	Title   string `json:"title"`
+	LogoURL string `json:"logo_url,omitempty"`
+	// Status is the worst state of any service.
+	Status   string    `json:"status"`
+	Services []Service `json:"services"`
+	// Incidents are the open incidents, newest first; Resolved the
+	// recently resolved ones.
+	Incidents []Incident     `json:"incidents"`
+	Resolved  []Incident     `json:"resolved"`
+	History   []HistoryEntry `json:"history"`
+	Node      string         `json:"node,omitempty"`
+	// StateTime is the time of the latest change this node applied;
+	// Generated is when the page was made.
+	StateTime time.Time `json:"state_time"`
+	Generated time.Time `json:"generated"`
+}
+
+// Service is one record under its friendly name.
+type Service struct {
+	Name   string `json:"name"`
+	Record string `json:"record"`
+	Type   string `json:"type"`
+	Status string `json:"status"`
+	// Detail says where the service is served from, in words.
+	Detail     string `json:"detail"`
+	Datacenter string `json:"datacenter,omitempty"`
+}
+
+// Incident is an incident as customers read it.
+type Incident struct {
+	ID       string                      `json:"id"`
+	Title    string                      `json:"title"`
+	Status   string                      `json:"status"`
+	Opened   time.Time                   `json:"opened"`
+	ETA      time.Time                   `json:"eta,omitzero"`
+	Resolved time.Time                   `json:"resolved,omitzero"`
+	Updates  []controller.IncidentUpdate `json:"updates"` // newest first
+}
+
+// HistoryEntry is one failover, recovery or incident message.
+type HistoryEntry struct {
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	Kind     string    `json:"kind"`
+	Severity string    `json:"severity"`
+	Title    string    `json:"title"`
+	Message  string    `json:"message"`
+}
+
+// build reads the page from the node's local state (call inside
+// FSM.Read): no leader, API or other node is needed.
+func build(st *controller.State, history int) Page {
+	s := st.Spec()
+	p := Page{Title: "Service status", Status: StateOperational, StateTime: st.Now, Services: []Service{},
+		Incidents: []Incident{}, Resolved: []Incident{}, History: []HistoryEntry{}}
+	if s != nil && s.StatusPage != nil {
+		p.Title, p.LogoURL = s.StatusPage.Title, s.StatusPage.LogoURL
+	}
+	decisions := map[string]controller.Decision{}
+	for _, d := range st.Decisions() {
+		decisions[d.Name+" "+d.Type] = d
+	}
+	for _, svc := range services(s) {
+		d, ok := decisions[svc.Record+" "+svc.Type]
+		if !ok {
+			continue
+		}
+		out := describe(s, svc, d)
+		if rank(out.Status) > rank(p.Status) {
+			p.Status = out.Status
+		}
+		p.Services = append(p.Services, out)
+	}
+	ids := make([]string, 0, len(st.Incidents))
+	for id := range st.Incidents {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return st.Incidents[ids[i]].Opened.After(st.Incidents[ids[j]].Opened) })
+	for _, id := range ids {
+		inc := st.Incidents[id]
+		c := Incident{ID: inc.ID, Title: inc.Title, Status: inc.Status, Opened: inc.Opened, ETA: inc.ETA, Resolved: inc.Resolved}
+		for i := len(inc.Updates) - 1; i >= 0; i-- {
+			c.Updates = append(c.Updates, inc.Updates[i])
+		}
+		if inc.Status == "open" {
+			p.Incidents = append(p.Incidents, c)
+		} else if len(p.Resolved) < 5 {
+			p.Resolved = append(p.Resolved, c)
+		}
+	}
+	for i := len(st.Events) - 1; i >= 0 && len(p.History) < history; i-- {
+		ev := st.Events[i]
+		if ev.Kind != "record" && ev.Kind != "incident" {
+			continue
+		}
+		n := notify.Build(ev, s, st.Incidents)
+		if ev.Kind == "record" && n.Severity == notify.SeverityInfo && strings.Contains(ev.Message, "(was nothing)") {
+			continue // the first answer after a spec change is no news
+		}
+		p.History = append(p.History, HistoryEntry{ID: n.ID, Time: n.Time, Kind: n.Kind, Severity: n.Severity, Title: n.Title, Message: n.Message})
+	}
+	return p
+}
+
+// services are the spec's services, or every record by its own name.
+func services(s *spec.Spec) []spec.Service {
+	if s == nil {
+		return nil
+	}
+	if s.StatusPage != nil && len(s.StatusPage.Services) > 0 {
+		out := append([]spec.Service(nil), s.StatusPage.Services...)
+		for i := range out {
+			if out[i].Type == "" {
+				for _, r := range s.Records {
+					if r.Name == out[i].Record {
+						out[i].Type = r.Type
+					}
+				}
+			}
+		}
+		return out
+	}
+	var out []spec.Service
+	for _, r := range s.Records {
+		out = append(out, spec.Service{Record: r.Name, Type: r.Type, Name: strings.TrimSuffix(r.Name, ".")})
+	}
+	return out
+}
+
+// describe puts a record's answer in customers' words: served from its
+// first choice, from another datacenter, or from the fallback.
+func describe(s *spec.Spec, svc spec.Service, d controller.Decision) Service {
+	out := Service{Name: svc.Name, Record: svc.Record, Type: svc.Type, Status: StateOperational}
+	var rec *spec.Record
+	for i := range s.Records {
+		if s.Records[i].Name == d.Name && s.Records[i].Type == d.Type {
+			rec = &s.Records[i]
+		}
+	}
+	dcOf := map[string]string{}
+	for _, p := range s.Pools {
+		dcOf[p.Name] = p.Datacenter
+	}
+	switch {
+	case d.Fallback && len(d.Answers) > 0:
+		out.Status, out.Detail = StateOutage, "No datacenter can serve it: answering with the fallback"
+	case d.Fallback:
+		out.Status, out.Detail = StateOutage, "No datacenter can serve it"
+	case rec != nil && rec.Policy == spec.PolicyFailover && len(rec.Pools) > 0 && d.Pool != rec.Pools[0].Pool:
+		out.Datacenter = dcOf[d.Pool]
+		out.Status = StateDegraded
+		out.Detail = "Served from " + orPool(out.Datacenter, d.Pool) + " (moved away from " + orPool(dcOf[rec.Pools[0].Pool], rec.Pools[0].Pool) + ")"
+	case rec != nil && rec.Policy != spec.PolicyFailover && len(strings.Split(d.Pool, ",")) < len(rec.Pools):
+		out.Status, out.Detail = StateDegraded, "Served from "+d.Pool+" only"
+	default:
+		out.Datacenter = dcOf[d.Pool]
+		out.Detail = "Served from " + orPool(out.Datacenter, d.Pool)
+	}
+	return out
+}
+
+func orPool(dc, pool string) string {
+	if dc != "" {
+		return dc
+	}
+	return pool
+}
+
+func rank(state string) int {
+	return map[string]int{StateOperational: 0, StateDegraded: 1, StateOutage: 2}[state]
+}
