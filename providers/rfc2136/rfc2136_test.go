@@ -59,7 +59,7 @@ const (
 	wrong     = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 )
 
-func manager(t *testing.T, src providers.Source, l providers.Leadership, secret string) *providers.Manager {
+func manager(t testing.TB, src providers.Source, l providers.Leadership, secret string) *providers.Manager {
 	t.Helper()
 	m, err := providers.NewManager(providers.Options{
 		Leadership: l, Source: src, Poll: 10 * time.Millisecond,
