@@ -52,3 +52,58 @@ func TestDemoCommands(t *testing.T) {
 		t.Errorf("no demo: %s", out)
 	}
 }
+
+// `detour demo` itself: it prints the commands to query each node and
+// to take a datacenter down; they work as printed; Ctrl-C stops it.
+func TestDemoCommandPrintsWhatWorks(t *testing.T) {
+	t.Setenv("DETOUR_DEMO_PORTS", "0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- runContext(ctx, []string{"demo"}, &stdout, &stderr) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(stdout.String(), "Ctrl-C") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo printed no instructions:\n%s\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	text := stdout.String()
+	var digs []string
+	var control string
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 4 && f[0] == "dig" {
+			digs = append(digs, strings.TrimPrefix(f[1], "@")+":"+f[3])
+		}
+		if i := strings.Index(line, "--control "); i >= 0 && control == "" {
+			control = strings.Fields(line[i+len("--control "):])[0]
+		}
+	}
+	if len(digs) != 3 || control == "" {
+		t.Fatalf("want three dig lines and the control URL:\n%s", text)
+	}
+	for _, addr := range digs {
+		if got := demo.Query(addr, "www.example.test"); got != demo.Answers["us-east"] {
+			t.Errorf("%s answers %q, want %s", addr, got, demo.Answers["us-east"])
+		}
+	}
+	if code, out := runCLI("demo", "down", "us-east", "--control", control); code != 0 {
+		t.Fatalf("demo down as printed: %s", out)
+	}
+	for deadline := time.Now().Add(20 * time.Second); demo.Query(digs[2], "www.example.test") != demo.Answers["us-west"]; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("eu-west's node never answered us-west")
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("demo exited %d: %s", code, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the demo did not stop when interrupted")
+	}
+}
