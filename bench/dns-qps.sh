@@ -18,7 +18,8 @@
 #   (default: 3 rounds of 10 s per server, alternating; about 70 s in all)
 # Environment: DETOUR (binary; default: build ./cmd/detour into the temp
 # dir), SERVER_CPU (default 0), CLIENT_CPU (default 1), PORT_BASE (default
-# 25300), DNSPERF_ARGS (extra dnsperf flags).
+# 25300), DNSPERF_ARGS (dnsperf's load flags, see below), KNOT_UDP_WORKERS
+# (default 1: one serving thread per pinned core, as detour has).
 set -euo pipefail
 
 DURATION=${1:-10}
@@ -35,6 +36,7 @@ API_PORT=$((PORT_BASE + 2))
 # which wrecks the run. dnsperf on one core does not always keep the server
 # busy, which is why qps per CPU-second, not qps, is the comparison.
 DNSPERF_ARGS=${DNSPERF_ARGS:-"-c 2 -q 100 -t 1"}
+KNOT_UDP_WORKERS=${KNOT_UDP_WORKERS:-1}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
@@ -91,7 +93,7 @@ server:
   listen: 127.0.0.1@$KNOT_PORT
   rundir: $tmp/knot
   # One UDP worker for the one core it is pinned to, like detour.
-  udp-workers: ${KNOT_UDP_WORKERS:-1}
+  udp-workers: $KNOT_UDP_WORKERS
   tcp-workers: 1
   background-workers: 1
 log:
