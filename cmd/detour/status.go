@@ -138,6 +138,17 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 		}
 		fmt.Fprintf(w, "  %s by %s: %s (%s)\n", p.warn(what), firstOf(o.Author, "unknown"), o.Reason, until)
 	}
+
+	if len(st.Notifications) > 0 {
+		fmt.Fprintln(w, "\n"+p.bold("NOTIFICATIONS"))
+	}
+	for _, c := range st.Notifications {
+		state := p.good("delivered")
+		if c.Error != "" {
+			state = p.bad("failing: " + c.Error)
+		}
+		fmt.Fprintf(w, "  %s: through event %d, %s\n", c.Channel, c.Seq, state)
+	}
 }
 
 func observerView(ov api.ObserverView, p palette) string {

@@ -19,6 +19,8 @@ type Status struct {
 	Datacenters []DatacenterStatus      `json:"datacenters"`
 	Records     []RecordStatus          `json:"records"`
 	Overrides   []*controller.Override  `json:"overrides"`
+	// Notifications is each channel's delivery cursor and last error.
+	Notifications []controller.NotifyCursor `json:"notifications,omitempty"`
 	// StateTime is the time of the latest change applied: the state's
 	// clock.
 	StateTime time.Time `json:"state_time"`
@@ -123,6 +125,9 @@ func (s *Server) buildStatus() Status {
 		for _, k := range sortedKeys(state.Overrides) {
 			o := *state.Overrides[k]
 			st.Overrides = append(st.Overrides, &o)
+		}
+		for _, k := range sortedKeys(state.Cursors) {
+			st.Notifications = append(st.Notifications, *state.Cursors[k])
 		}
 		sp := state.Spec()
 		if sp == nil {
