@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,10 @@ import (
 	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/spec"
 )
+
+// bigZoneNames is the zone size from which a spec change returns freed
+// memory to the OS at once.
+const bigZoneNames = 100_000
 
 // FSM adapts the State to Raft and publishes the DNS answers that follow
 // from it. Apply is deterministic; publishing is a pointer swap.
@@ -81,6 +86,12 @@ func (f *FSM) publish(specChanged bool) {
 			return
 		}
 		f.zones = zs
+		if zs.Names() >= bigZoneNames {
+			// Compiling a big spec leaves hundreds of megabytes of
+			// garbage that the runtime would keep mapped for minutes;
+			// hand it back now, off the apply path.
+			go debug.FreeOSMemory()
+		}
 	}
 	snap, err := dnsserver.BuildFrom(f.zones, DynamicAnswers(f.st.decisions), f.st.Versions, f.st.Now)
 	if err != nil {

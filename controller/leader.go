@@ -27,11 +27,26 @@ func (s *Store) duties(ctx context.Context) {
 		} else if leaderSince.IsZero() {
 			leaderSince = s.cfg.Now()
 		}
+		s.dropSeed()
 		s.register(ctx)
 		if !leaderSince.IsZero() {
 			s.leaderDuties(ctx, leaderSince)
 		}
 	}
+}
+
+// dropSeed forgets the seed spec once the cluster holds one: the
+// replicated spec wins from then on, and for a big zone the seed is a
+// second compiled copy of it. Only this goroutine reads cfg.Seed.
+func (s *Store) dropSeed() {
+	if s.cfg.Seed == nil {
+		return
+	}
+	s.fsm.Read(func(st *State) {
+		if st.spec != nil {
+			s.cfg.Seed = nil
+		}
+	})
 }
 
 // register proposes this node's member record when the FSM lacks it or has

@@ -86,6 +86,11 @@ func (s *Spec) Validate() error {
 	s.validateRecords(e, pools)
 	s.validateProviders(e)
 	s.validateQuorum(e)
+	// The per-name type sets served the conflict checks above; with a
+	// million names they are hundreds of megabytes nobody needs again.
+	for _, cz := range s.compiled {
+		cz.types = nil
+	}
 	s.validateNotify(e)
 	if err := e.err(); err != nil {
 		s.compiled = nil
