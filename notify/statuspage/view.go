@@ -81,7 +81,9 @@ func build(st *controller.State, history int) Page {
 	for _, d := range st.Decisions() {
 		decisions[d.Name+" "+d.Type] = d
 	}
+	shown := map[string]bool{}
 	for _, svc := range services(s) {
+		shown[svc.Record+" "+svc.Type] = true
 		d, ok := decisions[svc.Record+" "+svc.Type]
 		if !ok {
 			continue
@@ -113,6 +115,9 @@ func build(st *controller.State, history int) Page {
 		ev := st.Events[i]
 		if ev.Kind != "record" && ev.Kind != "incident" {
 			continue
+		}
+		if ev.Kind == "record" && !shown[ev.Subject] {
+			continue // a record the page does not show stays private
 		}
 		n := notify.Build(ev, s, st.Incidents)
 		if ev.Kind == "record" && n.Severity == notify.SeverityInfo && strings.Contains(ev.Message, "(was nothing)") {
