@@ -92,7 +92,9 @@ func (e *Email) Deliver(ctx context.Context, n Notification) error {
 	if err := w.Close(); err != nil {
 		return smtpErr("end of DATA", err)
 	}
-	return c.Quit()
+	// The server took the mail; a failed QUIT must not send it twice.
+	_ = c.Quit()
+	return nil
 }
 
 func smtpErr(step string, err error) error {
