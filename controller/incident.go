@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -57,8 +58,13 @@ type NotifyCursor struct {
 	At      time.Time `json:"at,omitzero"`
 }
 
-// ErrUnknownIncident means no incident has that ID.
-var ErrUnknownIncident = fmt.Errorf("no such incident")
+// Incident errors.
+var (
+	// ErrUnknownIncident means no incident has that ID.
+	ErrUnknownIncident = errors.New("no such incident")
+	// ErrIncidentResolved means the incident is closed: open a new one.
+	ErrIncidentResolved = errors.New("incident already resolved")
+)
 
 func (st *State) incident(c *IncidentCommand, now time.Time) error {
 	if c == nil {
@@ -83,7 +89,7 @@ func (st *State) incident(c *IncidentCommand, now time.Time) error {
 			return fmt.Errorf("%w: %q", ErrUnknownIncident, c.ID)
 		}
 		if inc.Status == "resolved" {
-			return fmt.Errorf("%w: incident %s is already resolved", ErrBadCommand, c.ID)
+			return fmt.Errorf("%w: incident %s; open a new one", ErrIncidentResolved, c.ID)
 		}
 		if c.Action == IncidentActionUpdate && strings.TrimSpace(c.Message) == "" && c.ETA.IsZero() && !c.ClearETA {
 			return fmt.Errorf("%w: an update needs a message or an ETA", ErrBadCommand)

@@ -33,7 +33,7 @@ func TestIncidentLifecycle(t *testing.T) {
 	if inc.Status != "resolved" || len(inc.Updates) != 3 || !inc.ETA.IsZero() {
 		t.Errorf("resolved: %+v", inc)
 	}
-	if err := apply(t0.Add(2*time.Hour), &IncidentCommand{Action: IncidentActionUpdate, ID: "1", Message: "late"}); !errors.Is(err, ErrBadCommand) {
+	if err := apply(t0.Add(2*time.Hour), &IncidentCommand{Action: IncidentActionUpdate, ID: "1", Message: "late"}); !errors.Is(err, ErrIncidentResolved) {
 		t.Errorf("update after resolve: %v", err)
 	}
 	if err := apply(t0, &IncidentCommand{Action: IncidentActionResolve, ID: "9"}); !errors.Is(err, ErrUnknownIncident) {

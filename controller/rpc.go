@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/seed3787e6f1/detour/spec"
 )
 
 // Operations a follower forwards to the leader.
@@ -29,8 +30,10 @@ type rpcRequest struct {
 }
 
 type rpcResponse struct {
-	// Rejected is the FSM's or Raft's refusal, final.
+	// Rejected is the FSM's or Raft's refusal, final; Code names its
+	// sentinel so the follower's caller can tell refusals apart.
 	Rejected string `json:"rejected,omitempty"`
+	Code     string `json:"code,omitempty"`
 	// NotLeader asks the caller to find the leader again.
 	NotLeader bool `json:"not_leader,omitempty"`
 }
@@ -166,7 +169,7 @@ func (s *Store) forward(ctx context.Context, addr string, req rpcRequest) (retry
 	case resp.NotLeader:
 		return true, fmt.Errorf("%s is no longer the leader", addr)
 	case resp.Rejected != "":
-		return false, fmt.Errorf("%w: %s", ErrRejected, resp.Rejected)
+		return false, &refusal{msg: resp.Rejected, cause: sentinel(resp.Code)}
 	}
 	return false, nil
 }
@@ -192,12 +195,60 @@ func (s *Store) serveRPC(c net.Conn) {
 		} else if retry, err := s.local(req); retry {
 			resp.NotLeader = true
 		} else if err != nil {
-			resp.Rejected = trimRejected(err)
+			resp.Rejected, resp.Code = trimRejected(err), codeOf(err)
 		}
 		if err := enc.Encode(resp); err != nil {
 			return
 		}
 	}
+}
+
+// errorCodes carry refusals' sentinels across a forward.
+var errorCodes = []struct {
+	code string
+	err  error
+}{
+	{"unknown_target", ErrUnknownTarget},
+	{"unknown_record", ErrUnknownRecord},
+	{"unknown_incident", ErrUnknownIncident},
+	{"not_found", ErrNotFound},
+	{"no_spec", ErrNoSpec},
+	{"bad_command", ErrBadCommand},
+	{"invalid_spec", spec.ErrInvalid},
+}
+
+func codeOf(err error) string {
+	for _, c := range errorCodes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return ""
+}
+
+func sentinel(code string) error {
+	for _, c := range errorCodes {
+		if c.code == code {
+			return c.err
+		}
+	}
+	return nil
+}
+
+// refusal is a refusal forwarded from the leader: errors.Is finds
+// ErrRejected and the original sentinel.
+type refusal struct {
+	msg   string
+	cause error
+}
+
+func (r *refusal) Error() string { return ErrRejected.Error() + ": " + r.msg }
+
+func (r *refusal) Unwrap() []error {
+	if r.cause == nil {
+		return []error{ErrRejected}
+	}
+	return []error{ErrRejected, r.cause}
 }
 
 // trimRejected drops the "refused: " prefix the caller adds back.

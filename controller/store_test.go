@@ -243,3 +243,27 @@ func TestRestartAloneServesLatestAnswers(t *testing.T) {
 		t.Errorf("restarted without a leader, www answers %q, want the drained answer 198.51.100.10", got)
 	}
 }
+
+// A refusal forwarded from the leader keeps its sentinel.
+func TestForwardedRefusalKeepsItsKind(t *testing.T) {
+	stores := openCluster(t, 3, t.TempDir())
+	for _, s := range stores {
+		eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
+	}
+	var follower *Store
+	for _, s := range stores {
+		if !s.IsLeader() {
+			follower = s
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := follower.Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "nowhere", Reason: "x"}})
+	if !errors.Is(err, ErrRejected) || !errors.Is(err, ErrUnknownTarget) {
+		t.Errorf("forwarded drain of an unknown target: %v", err)
+	}
+	err = follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: []byte("zones: []\n")}})
+	if !errors.Is(err, spec.ErrInvalid) {
+		t.Errorf("forwarded invalid spec: %v", err)
+	}
+}

@@ -190,11 +190,25 @@ func TestEventsLongPollAndStream(t *testing.T) {
 	var ev api.EventsResponse
 	getJSON(t, base, "/v1/events", "", &ev)
 	last := ev.Last
-	// A long poll with nothing new returns empty after the wait.
-	start := time.Now()
-	getJSON(t, base, "/v1/events?wait=300ms&after="+itoa(last), "", &ev)
-	if len(ev.Events) != 0 || time.Since(start) < 250*time.Millisecond {
-		t.Errorf("long poll: %d events after %s", len(ev.Events), time.Since(start))
+	// A long poll with nothing new returns empty after the wait. A new
+	// node still logs its first verdicts, so look for a quiet window; a
+	// poll that returns early must return events.
+	quiet := false
+	for i := 0; i < 5 && !quiet; i++ {
+		start := time.Now()
+		getJSON(t, base, "/v1/events?wait=300ms&after="+itoa(last), "", &ev)
+		took := time.Since(start)
+		switch {
+		case len(ev.Events) == 0 && took >= 250*time.Millisecond:
+			quiet = true
+		case len(ev.Events) == 0:
+			t.Fatalf("long poll returned nothing after only %s", took)
+		default:
+			last = ev.Last
+		}
+	}
+	if !quiet {
+		t.Error("no quiet 300 ms window in five long polls")
 	}
 	// A stream sees a drain made after it started.
 	req, _ := http.NewRequest("GET", base+"/v1/events?after="+itoa(last), nil)

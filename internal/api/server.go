@@ -20,6 +20,7 @@ import (
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/health"
+	"github.com/seed3787e6f1/detour/spec"
 )
 
 // Errors from starting the server.
@@ -255,9 +256,13 @@ func (s *Server) propose(w http.ResponseWriter, r *http.Request, c *controller.C
 
 func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
 	switch {
+	case errors.Is(err, controller.ErrUnknownTarget), errors.Is(err, controller.ErrUnknownRecord),
+		errors.Is(err, controller.ErrUnknownIncident), errors.Is(err, controller.ErrNotFound):
+		writeError(w, http.StatusNotFound, "%v", err)
+	case errors.Is(err, controller.ErrBadCommand), errors.Is(err, spec.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "%v", err)
 	case errors.Is(err, controller.ErrRejected):
-		// A refusal forwarded from the leader carries its message, not
-		// its sentinel, so every refusal is one status: 409.
+		// Refused for the state it met (no spec yet, a conflict).
 		writeError(w, http.StatusConflict, "%v", err)
 	case errors.Is(err, controller.ErrNoLeader):
 		writeError(w, http.StatusServiceUnavailable, "no leader could be reached within %s, so the change was not made (it may still be applied if the leader got it just before losing contact: run `detour events`); is a majority of nodes up? run `detour members` against each node: %v", WriteTimeout, err)
