@@ -153,7 +153,19 @@ pools:
 		t.Logf("%s fails over %s after the SIGKILL", p.dns, took.Round(time.Millisecond))
 	}
 
-	// It comes back from its data dir and catches up.
+	// It comes back from its data dir and catches up. Its Raft address
+	// is what peers know; DNS and API ports are picked afresh, since
+	// another test may have taken the old ones meanwhile.
+	p0 := procs[0]
+	p0.dns = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	for i := range p0.args {
+		switch p0.args[i] {
+		case "--dns-addr":
+			p0.args[i+1] = p0.dns
+		case "--api-addr":
+			p0.args[i+1] = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+		}
+	}
 	procs[0].start(t, bin)
 	waitFor(procs[0], answers[1], 30*time.Second)
 	if !strings.Contains(procs[0].logs(), "rejoining with existing state") {
