@@ -90,13 +90,13 @@ func (h *Handler) Serve(msg []byte, sc *Scratch, tcp bool) []byte {
 		if p != nil {
 			out := finish(sc.out, p.choose(sc.next()), msg, &q, limit, 0, -1)
 			sc.out = out
-			sc.Stats.count(out)
+			sc.Stats.count(out, q.qtype)
 			return out
 		}
 	}
 	out := h.slow(snap, msg, &q, sc, limit)
 	if out != nil {
-		sc.Stats.count(out)
+		sc.Stats.count(out, q.qtype)
 	} else {
 		sc.Stats.Dropped.Add(1)
 	}

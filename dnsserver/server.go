@@ -44,9 +44,13 @@ type Server struct {
 
 	mu      sync.Mutex
 	scratch []*Scratch
-	conns   map[net.Conn]struct{}
-	closed  bool
-	wg      sync.WaitGroup
+	// tcpScratch holds the counters of open TCP connections; closed
+	// ones are folded into tcpDone.
+	tcpScratch map[*Scratch]struct{}
+	tcpDone    Totals
+	conns      map[net.Conn]struct{}
+	closed     bool
+	wg         sync.WaitGroup
 }
 
 // NewServer returns a server answering from src. Call Start to listen.
@@ -65,6 +69,8 @@ func NewServer(cfg Config, src Source, logger *slog.Logger) *Server {
 		handler: NewHandler(src, cfg.Options),
 		logger:  logger,
 		conns:   map[net.Conn]struct{}{},
+
+		tcpScratch: map[*Scratch]struct{}{},
 	}
 }
 
@@ -169,6 +175,15 @@ func (s *Server) serveTCP(c net.Conn) {
 		c.Close()
 	}()
 	sc := NewScratch(uint64(time.Now().UnixNano()))
+	s.mu.Lock()
+	s.tcpScratch[sc] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.tcpScratch, sc)
+		s.tcpDone.add(&sc.Stats)
+		s.mu.Unlock()
+	}()
 	var lenbuf [2]byte
 	buf := make([]byte, 65535)
 	for {
@@ -220,12 +235,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Stats sums the reply counters of every UDP worker.
+// Stats sums the reply counters of every UDP worker and TCP connection,
+// open or closed.
 func (s *Server) Stats() Totals {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var t Totals
+	t := s.tcpDone
 	for _, sc := range s.scratch {
+		t.add(&sc.Stats)
+	}
+	for sc := range s.tcpScratch {
 		t.add(&sc.Stats)
 	}
 	return t

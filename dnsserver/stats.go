@@ -1,17 +1,118 @@
 package dnsserver
 
-import "sync/atomic"
+import (
+	"sync/atomic"
 
-// Stats counts replies by rcode. Each serving goroutine owns one, so the
-// counters are never contended; readers sum them (see Server.Stats).
+	"github.com/miekg/dns"
+)
+
+// Stats counts replies by rcode and by query type. Each serving goroutine
+// owns one, so the counters are never contended; readers sum them (see
+// Server.Stats).
 type Stats struct {
 	Rcode     [16]atomic.Uint64 // by header rcode
+	Qtype     [NumQtypes]atomic.Uint64
 	Truncated atomic.Uint64
 	Dropped   atomic.Uint64
 }
 
-func (s *Stats) count(reply []byte) {
+// Query types counted one by one; every other type counts as QtypeOther.
+// The table is fixed and small so that counting is an array index.
+const (
+	QtypeA = iota
+	QtypeAAAA
+	QtypeCNAME
+	QtypeMX
+	QtypeNS
+	QtypeSOA
+	QtypeTXT
+	QtypeSRV
+	QtypePTR
+	QtypeCAA
+	QtypeHTTPS
+	QtypeANY
+	QtypeAXFR
+	QtypeIXFR
+	QtypeOther
+	NumQtypes
+)
+
+// QtypeName returns the label of a slot of Stats.Qtype: "A", "AAAA", ...,
+// "other".
+func QtypeName(slot int) string {
+	switch slot {
+	case QtypeA:
+		return "A"
+	case QtypeAAAA:
+		return "AAAA"
+	case QtypeCNAME:
+		return "CNAME"
+	case QtypeMX:
+		return "MX"
+	case QtypeNS:
+		return "NS"
+	case QtypeSOA:
+		return "SOA"
+	case QtypeTXT:
+		return "TXT"
+	case QtypeSRV:
+		return "SRV"
+	case QtypePTR:
+		return "PTR"
+	case QtypeCAA:
+		return "CAA"
+	case QtypeHTTPS:
+		return "HTTPS"
+	case QtypeANY:
+		return "ANY"
+	case QtypeAXFR:
+		return "AXFR"
+	case QtypeIXFR:
+		return "IXFR"
+	}
+	return "other"
+}
+
+// qtypeSlot maps a query type to its slot in Stats.Qtype.
+func qtypeSlot(t uint16) int {
+	switch t {
+	case dns.TypeA:
+		return QtypeA
+	case dns.TypeAAAA:
+		return QtypeAAAA
+	case dns.TypeCNAME:
+		return QtypeCNAME
+	case dns.TypeMX:
+		return QtypeMX
+	case dns.TypeNS:
+		return QtypeNS
+	case dns.TypeSOA:
+		return QtypeSOA
+	case dns.TypeTXT:
+		return QtypeTXT
+	case dns.TypeSRV:
+		return QtypeSRV
+	case dns.TypePTR:
+		return QtypePTR
+	case dns.TypeCAA:
+		return QtypeCAA
+	case dns.TypeHTTPS:
+		return QtypeHTTPS
+	case dns.TypeANY:
+		return QtypeANY
+	case dns.TypeAXFR:
+		return QtypeAXFR
+	case dns.TypeIXFR:
+		return QtypeIXFR
+	}
+	return QtypeOther
+}
+
+// count counts a reply to a query of type qtype (0 when the query had no
+// parsable question: counted as other).
+func (s *Stats) count(reply []byte, qtype uint16) {
 	s.Rcode[reply[3]&0xF].Add(1)
+	s.Qtype[qtypeSlot(qtype)].Add(1)
 	if reply[2]&0x02 != 0 {
 		s.Truncated.Add(1)
 	}
@@ -20,6 +121,7 @@ func (s *Stats) count(reply []byte) {
 // Totals is a plain copy of summed Stats.
 type Totals struct {
 	Rcode     [16]uint64
+	Qtype     [NumQtypes]uint64 // by slot: see QtypeName
 	Truncated uint64
 	Dropped   uint64
 }
@@ -27,6 +129,9 @@ type Totals struct {
 func (t *Totals) add(s *Stats) {
 	for i := range t.Rcode {
 		t.Rcode[i] += s.Rcode[i].Load()
+	}
+	for i := range t.Qtype {
+		t.Qtype[i] += s.Qtype[i].Load()
 	}
 	t.Truncated += s.Truncated.Load()
 	t.Dropped += s.Dropped.Load()

@@ -253,7 +253,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("%d %s", code, body)
 	}
 	for _, want := range []string{`detour_raft_state{state="Leader"} 1`, "detour_raft_last_contact_seconds", "detour_raft_applied_index",
-		`detour_dns_replies_total{rcode="NOERROR"}`, `detour_record_fallback{record="www.example.test.",type="A"} 1`,
+		`detour_dns_replies_total{rcode="NOERROR"}`, `detour_dns_queries_total{type="AXFR"}`, `detour_record_fallback{record="www.example.test.",type="A"} 1`,
 		`detour_endpoint_up{address="192.0.2.10",pool="web-us-east"} 0`, "detour_health_probes_total", "detour_answers_changed_total", "go_goroutines"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

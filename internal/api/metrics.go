@@ -26,7 +26,7 @@ type metrics struct {
 	answersChanged prometheus.Counter
 	failovers      *prometheus.CounterVec
 
-	replies, truncated, dropped                   *prometheus.Desc
+	replies, queries, truncated, dropped          *prometheus.Desc
 	raftState, lastContact, applied, leader, spec *prometheus.Desc
 	endpointUp, recordFallback                    *prometheus.Desc
 }
@@ -39,6 +39,7 @@ func newMetrics(s *Server, reg *prometheus.Registry, dnsStats func() dnsserver.T
 		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "detour", Name: "failovers_total",
 			Help: "Times a record moved to another pool or to its fallback, by record."}, []string{"record", "type", "to"}),
 		replies:        prometheus.NewDesc("detour_dns_replies_total", "DNS replies sent, by rcode.", []string{"rcode"}, nil),
+		queries:        prometheus.NewDesc("detour_dns_queries_total", "DNS queries answered, by query type (A, AAAA, ..., AXFR, IXFR, other).", []string{"type"}, nil),
 		truncated:      prometheus.NewDesc("detour_dns_truncated_total", "DNS replies sent truncated (TC set).", nil, nil),
 		dropped:        prometheus.NewDesc("detour_dns_dropped_total", "DNS queries dropped unanswered (malformed or not a query).", nil, nil),
 		raftState:      prometheus.NewDesc("detour_raft_state", "1 for this node's current Raft state.", []string{"state"}, nil),
@@ -66,7 +67,7 @@ func (m *metrics) serve(w http.ResponseWriter, r *http.Request) { m.handler.Serv
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.replies, m.truncated, m.dropped, m.raftState, m.lastContact, m.applied, m.leader, m.spec, m.endpointUp, m.recordFallback} {
+	for _, d := range []*prometheus.Desc{m.replies, m.queries, m.truncated, m.dropped, m.raftState, m.lastContact, m.applied, m.leader, m.spec, m.endpointUp, m.recordFallback} {
 		ch <- d
 	}
 }
@@ -84,6 +85,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			if n > 0 || rc == dns.RcodeSuccess || rc == dns.RcodeNameError || rc == dns.RcodeRefused || rc == dns.RcodeServerFailure {
 				ch <- prometheus.MustNewConstMetric(m.replies, prometheus.CounterValue, float64(n), name)
 			}
+		}
+		for slot, n := range t.Qtype {
+			ch <- prometheus.MustNewConstMetric(m.queries, prometheus.CounterValue, float64(n), dnsserver.QtypeName(slot))
 		}
 		ch <- prometheus.MustNewConstMetric(m.truncated, prometheus.CounterValue, float64(t.Truncated))
 		ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(t.Dropped))
