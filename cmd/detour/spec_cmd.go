@@ -86,16 +86,8 @@ func newSpecDiffCmd() *cobra.Command {
 		Short: "Show what applying FILE would change",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			y, err := loadSpecFile(cmd.ErrOrStderr(), args[0])
+			_, _, d, err := diffSpec(cmd, &o, args[0])
 			if err != nil {
-				return err
-			}
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			var d api.SpecDiff
-			if err := c.do(cmd.Context(), "POST", "/v1/spec/diff", api.SpecRequest{YAML: y}, &d); err != nil {
 				return err
 			}
 			if o.json {
@@ -107,6 +99,22 @@ func newSpecDiffCmd() *cobra.Command {
 	}
 	addClientFlags(cmd, &o)
 	return cmd
+}
+
+// diffSpec loads a spec file and asks the cluster what applying it would
+// change; spec diff prints that, spec apply applies over that version.
+func diffSpec(cmd *cobra.Command, o *clientOpts, file string) (*client, string, api.SpecDiff, error) {
+	var d api.SpecDiff
+	y, err := loadSpecFile(cmd.ErrOrStderr(), file)
+	if err != nil {
+		return nil, "", d, err
+	}
+	c, err := o.client()
+	if err != nil {
+		return nil, "", d, err
+	}
+	err = c.do(cmd.Context(), "POST", "/v1/spec/diff", api.SpecRequest{YAML: y}, &d)
+	return c, y, d, err
 }
 
 func printDiff(w, errOut io.Writer, file string, d api.SpecDiff, p palette) {
@@ -143,16 +151,8 @@ func newSpecApplyCmd() *cobra.Command {
 		Short: "Validate FILE and make it the cluster's spec",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			y, err := loadSpecFile(cmd.ErrOrStderr(), args[0])
+			c, y, d, err := diffSpec(cmd, &o, args[0])
 			if err != nil {
-				return err
-			}
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			var d api.SpecDiff
-			if err := c.do(cmd.Context(), "POST", "/v1/spec/diff", api.SpecRequest{YAML: y}, &d); err != nil {
 				return err
 			}
 			var res api.SpecResponse
