@@ -50,6 +50,17 @@ type Zone struct {
 	// FileText is the content of File, read when the spec was loaded so
 	// that it travels with the spec.
 	FileText string `yaml:"-" json:"file_text,omitempty"`
+
+	// AllowTransfer lists who may transfer the zone (AXFR, IXFR): an
+	// address or CIDR, a TSIG key name, or "CIDR KEY" for both. Empty
+	// means nobody (see docs/hidden-primary.md).
+	AllowTransfer []string `yaml:"allow_transfer" json:"allow_transfer,omitempty"`
+	// AlsoNotify lists the secondaries told of every serial change:
+	// "IP:port", optionally followed by a TSIG key name to sign with.
+	AlsoNotify []string `yaml:"also_notify" json:"also_notify,omitempty"`
+	// TSIGKeys are the keys AllowTransfer and AlsoNotify name; their
+	// secrets are read from each node's environment.
+	TSIGKeys []TSIGKey `yaml:"tsig_keys" json:"tsig_keys,omitempty"`
 }
 
 // SOA holds the zone's start-of-authority fields. The serial is managed by

@@ -83,6 +83,7 @@ func (s *Spec) Validate() error {
 	checks := s.validateChecks(e)
 	pools := s.validatePools(e, dcs, checks)
 	s.validateZones(e)
+	s.validateTransfers(e)
 	s.validateRecords(e, pools)
 	s.validateProviders(e)
 	s.validateQuorum(e)
