@@ -23,6 +23,7 @@ const (
 	CmdHeartbeat        CommandType = "heartbeat"
 	CmdIncident         CommandType = "incident"
 	CmdNotifyCursor     CommandType = "notify_cursor"
+	CmdProviderSync     CommandType = "provider_sync"
 )
 
 // Command is one Raft log entry.
@@ -40,6 +41,7 @@ type Command struct {
 	Beat     *Heartbeat        `json:"beat,omitempty"`
 	Incident *IncidentCommand  `json:"incident,omitempty"`
 	Cursor   *NotifyCursor     `json:"cursor,omitempty"`
+	Provider *ProviderSync     `json:"provider,omitempty"`
 }
 
 // Heartbeat records that a job pinged a heartbeat check, on whichever

@@ -37,6 +37,8 @@ type State struct {
 	// Incidents by ID; NextIncident numbers them.
 	Incidents    map[string]*Incident `json:"incidents,omitempty"`
 	NextIncident uint64               `json:"next_incident,omitempty"`
+	// Providers is the leader's last word on each provider's sync.
+	Providers map[string]*ProviderSync `json:"providers,omitempty"`
 	// Cursors say what each notification channel has delivered.
 	Cursors map[string]*NotifyCursor `json:"cursors,omitempty"`
 	// Beats is the last heartbeat of each check/endpoint.
@@ -119,6 +121,8 @@ func (st *State) apply(c *Command) error {
 		err = st.incident(c.Incident, now)
 	case CmdNotifyCursor:
 		err = st.notifyCursor(c.Cursor, now)
+	case CmdProviderSync:
+		err = st.providerSync(c.Provider, now)
 	default:
 		err = fmt.Errorf("%w: unknown command type %q", ErrBadCommand, c.Type)
 	}

@@ -149,6 +149,23 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 		}
 		fmt.Fprintf(w, "  %s: through event %d, %s\n", c.Channel, c.Seq, state)
 	}
+	if len(st.Providers) > 0 {
+		fmt.Fprintln(w, "\n"+p.bold("PROVIDERS"))
+	}
+	for _, pr := range st.Providers {
+		state := p.good("in sync")
+		if !pr.InSync {
+			state = p.warn(fmt.Sprintf("%d change(s) pending", pr.Pending))
+		}
+		if pr.LastError != "" {
+			state = p.bad("failing: " + pr.LastError)
+		}
+		last := "never synced"
+		if !pr.LastSuccess.IsZero() {
+			last = "last success " + pr.LastSuccess.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "  %s (%s, zone %s): %s; %s (pushed by %s)\n", pr.Name, pr.Type, pr.Zone, state, last, pr.By)
+	}
 }
 
 func observerView(ov api.ObserverView, p palette) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/health"
+	"github.com/seed3787e6f1/detour/providers"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -55,12 +56,21 @@ type Options struct {
 	Logger *slog.Logger
 	// Extra routes (the demo's), registered as given: pattern -> handler.
 	Extra map[string]http.Handler
+	// Planner answers `detour plan`: what each provider would be told;
+	// nil refuses plans.
+	Planner Planner
+}
+
+// Planner reads the providers and says what a sync would change.
+type Planner interface {
+	Plan(ctx context.Context, name string) ([]providers.Plan, error)
 }
 
 // Server is the node's HTTP API.
 type Server struct {
 	store    *controller.Store
 	beater   health.Beater
+	planner  Planner
 	tokens   *Tokens
 	tlsCfg   *tls.Config
 	logger   *slog.Logger
@@ -89,7 +99,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{store: opts.Store, beater: opts.Beater, tokens: opts.Tokens, tlsCfg: opts.TLS,
+	s := &Server{store: opts.Store, beater: opts.Beater, planner: opts.Planner, tokens: opts.Tokens, tlsCfg: opts.TLS,
 		logger: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), stop: make(chan struct{})}
 	var err error
 	if s.metrics, err = newMetrics(s, opts.Registry, opts.DNSStats); err != nil {
@@ -145,6 +155,7 @@ func (s *Server) register() {
 	s.handle("PUT /v1/spec", s.auth(ScopeAdmin, s.applySpec))
 	s.handle("POST /v1/spec/diff", s.auth(ScopeRead, s.diffSpec))
 	s.handle("POST /v1/drill", s.auth(ScopeRead, s.drill))
+	s.handle("GET /v1/providers/plan", s.auth(ScopeRead, s.plan))
 	s.handle(health.HeartbeatPattern, s.auth(ScopeHeartbeat, s.heartbeat))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route %s %s: see docs/api.md for the routes", r.Method, r.URL.Path)

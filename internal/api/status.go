@@ -21,6 +21,9 @@ type Status struct {
 	Overrides   []*controller.Override  `json:"overrides"`
 	// Notifications is each channel's delivery cursor and last error.
 	Notifications []controller.NotifyCursor `json:"notifications,omitempty"`
+	// Providers is each DNS provider's sync as the leader last committed
+	// it.
+	Providers []controller.ProviderSync `json:"providers,omitempty"`
 	// StateTime is the time of the latest change applied: the state's
 	// clock.
 	StateTime time.Time `json:"state_time"`
@@ -128,6 +131,9 @@ func (s *Server) buildStatus() Status {
 		}
 		for _, k := range sortedKeys(state.Cursors) {
 			st.Notifications = append(st.Notifications, *state.Cursors[k])
+		}
+		for _, k := range sortedKeys(state.Providers) {
+			st.Providers = append(st.Providers, *state.Providers[k])
 		}
 		sp := state.Spec()
 		if sp == nil {

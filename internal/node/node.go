@@ -129,7 +129,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.api, err = api.New(api.Options{Store: n.store, Beater: n.store, DNSStats: n.dns.Stats, Registry: registry,
+	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: n.store, DNSStats: n.dns.Stats, Registry: registry,
 		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra})
 	if err != nil {
 		return nil, err
@@ -173,6 +173,7 @@ func (n *Node) run(ctx context.Context) {
 	providersDone := make(chan struct{})
 	go func() {
 		defer close(providersDone)
+		go n.syncProviderStatus(ctx)
 		_ = n.providers.Run(ctx) // leader-only pushes to DNS providers
 	}()
 	notifierDone := make(chan struct{})
