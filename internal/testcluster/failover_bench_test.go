@@ -19,7 +19,9 @@ import (
 //
 //	go test -run '^$' -bench Failover -benchtime 20x ./internal/testcluster
 //
-// DETOUR_BENCH_DELAY sets the injected one-way delay (default 50ms).
+// DETOUR_BENCH_DELAY sets the injected one-way delay (default 50ms);
+// DETOUR_BENCH_RAFT sets the Raft heartbeat and election timeouts (default
+// controller.DefaultTiming's), the leader lease being half of it.
 func BenchmarkFailover(b *testing.B) {
 	delay := 50 * time.Millisecond
 	if v := os.Getenv("DETOUR_BENCH_DELAY"); v != "" {
@@ -43,7 +45,7 @@ func BenchmarkFailover(b *testing.B) {
 func failoverTrial(b *testing.B, which string, delay time.Duration) time.Duration {
 	b.Helper()
 	b.StopTimer()
-	timing := controller.DefaultTiming
+	timing := benchTiming(b)
 	c := New(b, Options{Interval: time.Second, Fall: 2, Timing: &timing})
 	defer c.Close()
 	c.Faults.SetDelay(delay)
@@ -69,6 +71,18 @@ func failoverTrial(b *testing.B, which string, delay time.Duration) time.Duratio
 	took := time.Since(start)
 	b.StopTimer()
 	return took
+}
+
+func benchTiming(b *testing.B) controller.Timing {
+	timing := controller.DefaultTiming
+	if v := os.Getenv("DETOUR_BENCH_RAFT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		timing.HeartbeatTimeout, timing.ElectionTimeout, timing.LeaderLeaseTimeout = d, d, d/2
+	}
+	return timing
 }
 
 func report(b *testing.B, times []time.Duration) {
