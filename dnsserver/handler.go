@@ -134,7 +134,7 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 		extRcode = 1
 	case m.Opcode != dns.OpcodeQuery:
 		r.Rcode = dns.RcodeNotImplemented
-	case len(m.Question) != 1 || len(m.Answer) > 0 || len(m.Ns) > 0:
+	case len(m.Question) != 1 || len(m.Answer) > 0 || len(m.Ns) > 0 && m.Question[0].Qtype != dns.TypeIXFR:
 		r.Rcode = dns.RcodeFormatError
 	default:
 		h.answer(snap, r, sc, &ede)
@@ -168,9 +168,20 @@ func (h *Handler) answer(snap *Snapshot, r *dns.Msg, sc *Scratch, ede *int) {
 	case qq.Qclass != dns.ClassINET || snap == nil:
 		r.Rcode = dns.RcodeRefused
 		return
-	case qq.Qtype == dns.TypeAXFR || qq.Qtype == dns.TypeIXFR:
-		// Zone transfers come with the hidden-primary work.
+	case qq.Qtype == dns.TypeAXFR:
+		// Over TCP the server answers transfers before the handler
+		// sees them; AXFR over UDP does not exist (RFC 5936 4.2).
 		r.Rcode = dns.RcodeNotImplemented
+		return
+	case qq.Qtype == dns.TypeIXFR:
+		// Over UDP, the SOA alone (RFC 1995 4): it tells a client that
+		// is up to date so, and any other to ask again over TCP.
+		if soa := snap.soa[qq.Name]; soa != nil {
+			r.Authoritative = true
+			r.Answer = []dns.RR{soa}
+			return
+		}
+		r.Rcode = dns.RcodeNotAuth
 		return
 	}
 	res := (&resolver{zs: snap.zs, snap: snap, pick: func(v []Variant) int {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -30,6 +32,16 @@ type Config struct {
 	TCPIdleTimeout time.Duration
 	// MaxTCPConns bounds concurrent TCP connections; 0 means 1024.
 	MaxTCPConns int
+	// JournalSize is how many serial changes per zone are kept for
+	// IXFR; 0 means 100.
+	JournalSize int
+	// WatchInterval is how often the server looks for a new snapshot to
+	// journal and NOTIFY secondaries of; 0 means 50ms. Only zones with
+	// transfer settings cost anything.
+	WatchInterval time.Duration
+	// Getenv reads TSIG secrets (named by the spec's secret_env); nil
+	// means os.Getenv.
+	Getenv func(string) string
 	Options
 }
 
@@ -38,6 +50,11 @@ type Server struct {
 	cfg     Config
 	handler *Handler
 	logger  *slog.Logger
+
+	journal  *journal
+	xfrStats transferStats
+	ctx      context.Context // ends at Shutdown: NOTIFY retries stop
+	cancel   context.CancelFunc
 
 	udp *net.UDPConn
 	tcp *net.TCPListener
@@ -49,6 +66,7 @@ type Server struct {
 	tcpScratch map[*Scratch]struct{}
 	tcpDone    Totals
 	conns      map[net.Conn]struct{}
+	notify     *notifier // created on the first NOTIFY
 	closed     bool
 	wg         sync.WaitGroup
 }
@@ -64,7 +82,17 @@ func NewServer(cfg Config, src Source, logger *slog.Logger) *Server {
 	if cfg.MaxTCPConns <= 0 {
 		cfg.MaxTCPConns = DefaultMaxTCPConns
 	}
+	if cfg.WatchInterval <= 0 {
+		cfg.WatchInterval = DefaultWatchInterval
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
+	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
+		journal: newJournal(cfg.JournalSize),
+		ctx:     ctx,
+		cancel:  cancel,
 		cfg:     cfg,
 		handler: NewHandler(src, cfg.Options),
 		logger:  logger,
@@ -107,8 +135,15 @@ func (s *Server) Start() error {
 		s.wg.Add(1)
 		go s.serveUDP(sc)
 	}
-	s.wg.Add(1)
+	// The journal starts from the snapshot in force now, so that the
+	// first change after Start is already incremental.
+	first := s.handler.src.Answers()
+	if first != nil {
+		s.observe(nil, first)
+	}
+	s.wg.Add(2)
 	go s.acceptTCP()
+	go s.watch(first)
 	s.logger.Info("dns server listening", "addr", bound.String(), "udp_workers", s.cfg.UDPWorkers)
 	return nil
 }
@@ -195,6 +230,23 @@ func (s *Server) serveTCP(c net.Conn) {
 		if _, err := io.ReadFull(c, buf[:n]); err != nil {
 			return
 		}
+		if qtype := transferQtype(buf[:n], sc); qtype != 0 {
+			// Zone transfers take several messages and the client's
+			// address: they never reach the handler.
+			first, err := s.transfer(buf[:n], remoteAddr(c), func(msg []byte) error {
+				_ = c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+				out := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(msg)), uint16(len(msg)))
+				_, err := c.Write(append(out, msg...))
+				return err
+			})
+			if first != nil {
+				sc.Stats.count(first, qtype)
+			}
+			if err != nil {
+				return
+			}
+			continue
+		}
 		reply := s.handler.Serve(buf[:n], sc, true)
 		if reply == nil {
 			continue
@@ -212,6 +264,7 @@ func (s *Server) serveTCP(c net.Conn) {
 // Shutdown stops listening, closes open TCP connections once their
 // current reply is written, and waits for every goroutine, or for ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancel()
 	s.mu.Lock()
 	s.closed = true
 	for c := range s.conns {
@@ -248,4 +301,11 @@ func (s *Server) Stats() Totals {
 		t.add(&sc.Stats)
 	}
 	return t
+}
+
+func remoteAddr(c net.Conn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }

@@ -22,6 +22,8 @@ type ZoneSet struct {
 	// overlayKeys are the (name, type) pairs whose answers depend on
 	// dynamic records or the SOA serial; each snapshot packs them anew.
 	overlayKeys []qkey
+	// xfr holds the transfer settings of the zones that have any.
+	xfr map[string]*zoneTransfer
 }
 
 type zone struct {
@@ -71,6 +73,7 @@ func NewZoneSet(s *spec.Spec) (*ZoneSet, error) {
 		zs.maxLabels = max(zs.maxLabels, dns.CountLabel(z.origin))
 	}
 	zs.prepack()
+	zs.xfr = transferSettings(s)
 	return zs, nil
 }
 

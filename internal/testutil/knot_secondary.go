@@ -1,0 +1,88 @@
+package testutil
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// KnotSecondary describes a Knot DNS secondary of one zone.
+type KnotSecondary struct {
+	Zone    string // origin, fully qualified
+	Primary string // host:port the zone is transferred from
+	// Port is the port Knot listens on (127.0.0.1, UDP and TCP); 0 picks
+	// a free one. Pick it first with FreePort when the primary must know
+	// it (to send NOTIFY) before Knot starts.
+	Port int
+	// Key, when set, signs transfers and is required on NOTIFY.
+	Key *TSIGKey
+	// Source is the address Knot transfers from (a loopback address
+	// such as 127.0.0.2, for allow-lists); empty means Knot's choice.
+	Source string
+}
+
+// StartKnotSecondary runs Knot DNS as a secondary of k.Primary for k.Zone,
+// accepting NOTIFY from 127.0.0.1, and returns its address. Knot starts
+// without the zone and transfers it at once; the address answers SERVFAIL
+// for the zone until then.
+func StartKnotSecondary(t testing.TB, k KnotSecondary) string {
+	t.Helper()
+	knotd := Require(t, "knotd")
+	dir := t.TempDir()
+	if k.Port == 0 {
+		k.Port = FreePort(t)
+	}
+	host, port, err := net.SplitHostPort(k.Primary)
+	if err != nil {
+		t.Fatalf("primary %q: %v", k.Primary, err)
+	}
+	var keyConf, keyRef, via string
+	if k.Source != "" {
+		via = "    via: " + k.Source + "\n"
+	}
+	if k.Key != nil {
+		keyConf = fmt.Sprintf("key:\n  - id: %s\n    algorithm: %s\n    secret: %s\n", k.Key.Name, k.Key.Algorithm, k.Key.Secret)
+		keyRef = "    key: " + k.Key.Name + "\n"
+	}
+	conf := fmt.Sprintf(`server:
+  listen: 127.0.0.1@%d
+  rundir: %s
+log:
+  - target: stderr
+    any: info
+database:
+  storage: %s/db
+%sremote:
+  - id: primary
+    address: %s@%s
+%s%sacl:
+  - id: notify-from-primary
+    address: 127.0.0.1
+%s    action: notify
+template:
+  - id: default
+    storage: %s
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: changes
+zone:
+  - domain: %s
+    master: primary
+    acl: notify-from-primary
+`, k.Port, dir, dir, keyConf, host, port, via, keyRef, keyRef, dir, strings.TrimSuffix(k.Zone, ".")+".")
+	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cf := filepath.Join(dir, "knot.conf")
+	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	StartDaemon(t, knotd, "-c", cf)
+	addr := fmt.Sprintf("127.0.0.1:%d", k.Port)
+	WaitDNS(t, addr, 10*time.Second)
+	return addr
+}
