@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/internal/node"
+	"github.com/seed3787e6f1/detour/spec"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newAgentCmd() *cobra.Command {
@@ -86,8 +90,37 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "this node's private key (PEM)")
 	f.StringVar(&cfg.APITokens, "api-tokens", "", "file of API bearer tokens with scopes (also: env DETOUR_API_TOKENS=name:scope:token,...)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	durationFlag(f, &cfg.Raft.HeartbeatTimeout, "raft-heartbeat-timeout", "how long without the leader before an election (default 500ms; raise on links slower than ~150 ms round trip)")
+	durationFlag(f, &cfg.Raft.ElectionTimeout, "raft-election-timeout", "how long a candidate waits for votes (default 500ms)")
+	durationFlag(f, &cfg.Raft.LeaderLeaseTimeout, "raft-leader-lease", "how long a leader leads without hearing a majority (default 250ms)")
+	durationFlag(f, &cfg.Raft.CommitTimeout, "raft-commit-timeout", "longest wait before replicating a commit (default 50ms)")
 	return cmd
 }
+
+// durationFlag binds a Go-syntax duration flag to a spec.Duration.
+func durationFlag(f *pflag.FlagSet, dst *spec.Duration, name, usage string) {
+	f.Var((*durationValue)(dst), name, usage)
+}
+
+type durationValue spec.Duration
+
+func (d *durationValue) String() string {
+	if *d == 0 {
+		return ""
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *durationValue) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("want a positive duration such as 500ms or 1s")
+	}
+	*d = durationValue(v)
+	return nil
+}
+
+func (d *durationValue) Type() string { return "duration" }
 
 // mergeFlags overlays the flags set on the command line onto the node file.
 func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
@@ -110,6 +143,16 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 	set("api-tokens", &file.APITokens, flags.APITokens)
 	if cmd.Flags().Changed("insecure") {
 		file.Insecure = flags.Insecure
+	}
+	for name, pair := range map[string][2]*spec.Duration{
+		"raft-heartbeat-timeout": {&file.Raft.HeartbeatTimeout, &flags.Raft.HeartbeatTimeout},
+		"raft-election-timeout":  {&file.Raft.ElectionTimeout, &flags.Raft.ElectionTimeout},
+		"raft-leader-lease":      {&file.Raft.LeaderLeaseTimeout, &flags.Raft.LeaderLeaseTimeout},
+		"raft-commit-timeout":    {&file.Raft.CommitTimeout, &flags.Raft.CommitTimeout},
+	} {
+		if cmd.Flags().Changed(name) {
+			*pair[0] = *pair[1]
+		}
 	}
 	if cmd.Flags().Changed("dev") {
 		file.Dev = flags.Dev

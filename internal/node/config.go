@@ -16,6 +16,7 @@ import (
 
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/spec"
 	"gopkg.in/yaml.v3"
 )
 
@@ -62,8 +63,11 @@ type Config struct {
 	Tokens    *api.Tokens `yaml:"-"`
 	// APIExtra adds routes to the API (the demo's controls).
 	APIExtra map[string]http.Handler `yaml:"-"`
-	// Timing holds Raft and observer timeouts; zero values take the
-	// WAN defaults.
+	// Raft tunes Raft and observer timeouts; zero values take the
+	// defaults (controller.DefaultTiming).
+	Raft RaftSettings `yaml:"raft"`
+	// Timing is the same for tests, set directly; Raft's non-zero values
+	// win over it.
 	Timing controller.Timing `yaml:"-"`
 	// Dev runs one node, plaintext, on loopback, data in a temp dir.
 	Dev bool `yaml:"-"`
@@ -105,6 +109,36 @@ func ParsePeers(s string) ([]Peer, error) {
 		out = append(out, Peer{ID: id, Address: addr})
 	}
 	return out, nil
+}
+
+// RaftSettings are the node file's `raft:` keys and the --raft-* flags.
+type RaftSettings struct {
+	HeartbeatTimeout   spec.Duration `yaml:"heartbeat_timeout"`
+	ElectionTimeout    spec.Duration `yaml:"election_timeout"`
+	LeaderLeaseTimeout spec.Duration `yaml:"leader_lease_timeout"`
+	CommitTimeout      spec.Duration `yaml:"commit_timeout"`
+	// ObserverStaleAfter is how long an observer may stay silent before
+	// its verdicts stop counting.
+	ObserverStaleAfter spec.Duration `yaml:"observer_stale_after"`
+	// ReportInterval is how often each observer reports without a change.
+	ReportInterval spec.Duration `yaml:"report_interval"`
+}
+
+// timing merges the settings over t and the defaults.
+func (c *Config) timing() controller.Timing {
+	t := c.Timing
+	set := func(dst *time.Duration, v spec.Duration) {
+		if v > 0 {
+			*dst = v.D()
+		}
+	}
+	set(&t.HeartbeatTimeout, c.Raft.HeartbeatTimeout)
+	set(&t.ElectionTimeout, c.Raft.ElectionTimeout)
+	set(&t.LeaderLeaseTimeout, c.Raft.LeaderLeaseTimeout)
+	set(&t.CommitTimeout, c.Raft.CommitTimeout)
+	set(&t.StaleAfter, c.Raft.ObserverStaleAfter)
+	set(&t.ReportInterval, c.Raft.ReportInterval)
+	return t.WithDefaults()
 }
 
 // DevTiming elects a cluster of one at once: there is no WAN to allow for.
@@ -207,6 +241,16 @@ func (c *Config) Validate() error {
 	checkAddr("--status-addr", c.StatusAddr, false)
 	if c.Spec == "" && c.Dev {
 		add("--spec is required")
+	}
+	t := c.timing()
+	if t.LeaderLeaseTimeout > t.HeartbeatTimeout {
+		add("--raft-leader-lease %s must not exceed --raft-heartbeat-timeout %s", t.LeaderLeaseTimeout, t.HeartbeatTimeout)
+	}
+	if t.CommitTimeout >= t.HeartbeatTimeout {
+		add("--raft-commit-timeout %s must be below --raft-heartbeat-timeout %s", t.CommitTimeout, t.HeartbeatTimeout)
+	}
+	if t.StaleAfter <= t.ReportInterval {
+		add("raft.observer_stale_after %s must exceed raft.report_interval %s, or every observer goes stale", t.StaleAfter, t.ReportInterval)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w:\n  %s", ErrConfig, strings.Join(problems, "\n  "))

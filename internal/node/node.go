@@ -104,7 +104,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	n.store, err = controller.OpenStore(controller.StoreConfig{
 		NodeID: cfg.NodeID, Datacenter: cfg.Datacenter, RaftAddr: raftAddr,
 		APIAddr: cfg.APIAddr, DNSAddr: n.dns.Addr(), DataDir: n.cfg.DataDir,
-		Peers: ps, TLS: tlsCfg, Timing: cfg.Timing, Seed: seed, Listener: cfg.Listener, Dial: cfg.Dial,
+		Peers: ps, TLS: tlsCfg, Timing: cfg.timing(), Seed: seed, Listener: cfg.Listener, Dial: cfg.Dial,
 		Logger: logger.With("component", "controller"),
 	})
 	if err != nil {

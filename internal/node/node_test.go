@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seed3787e6f1/detour/internal/testutil"
+	"github.com/seed3787e6f1/detour/spec"
 )
 
 // A dev node checks the dev spec's endpoints, answers the fallback while
@@ -129,5 +130,25 @@ func TestConfigValidation(t *testing.T) {
 	ok := Config{NodeID: "a", Datacenter: "x", RaftAddr: "10.0.0.1:7001", Peers: []Peer{{"a", "10.0.0.1:7001"}}, DataDir: "/tmp/x", DNSAddr: "10.0.0.1:53", APIAddr: "10.0.0.1:80", Insecure: true}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("valid --insecure settings refused: %v", err)
+	}
+}
+
+func TestRaftSettings(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "node.yaml")
+	if err := os.WriteFile(file, []byte("node_id: a\nraft:\n  heartbeat_timeout: 2s\n  election_timeout: 2s\n  leader_lease_timeout: 1s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := c.timing()
+	if tm.HeartbeatTimeout != 2*time.Second || tm.LeaderLeaseTimeout != time.Second || tm.CommitTimeout != 50*time.Millisecond {
+		t.Errorf("timing from the node file: %+v", tm)
+	}
+	bad := Config{Dev: true, DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", Spec: "x"}
+	bad.Raft.LeaderLeaseTimeout = spec.Duration(time.Second)
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "--raft-leader-lease 1s must not exceed --raft-heartbeat-timeout 500ms") {
+		t.Errorf("lease above heartbeat: %v", err)
 	}
 }
