@@ -16,11 +16,14 @@ import (
 const DefaultWatchInterval = 50 * time.Millisecond
 
 // NOTIFY retries (RFC 1996 3.6): a secondary that does not answer is asked
-// again, up to notifyAttempts times, waiting twice as long each time.
+// again, up to notifyAttempts times, waiting twice as long each time. The
+// first wait is short: a NOTIFY lost while the secondary is busy with the
+// previous transfer would otherwise hold a failover back by a second,
+// and a NOTIFY too many costs the secondary one SOA query.
 const (
-	notifyTimeout    = time.Second
-	notifyFirstRetry = 250 * time.Millisecond
-	notifyAttempts   = 5
+	notifyFirstTimeout = 300 * time.Millisecond
+	notifyFirstRetry   = 100 * time.Millisecond
+	notifyAttempts     = 5
 )
 
 // errZoneGone means a NOTIFY target is no longer configured.
@@ -141,9 +144,9 @@ func (n *notifier) run(k notifyKey, kick chan struct{}) {
 			return
 		case <-kick:
 		}
-		wait := notifyFirstRetry
+		timeout, wait := notifyFirstTimeout, notifyFirstRetry
 		for attempt := 1; ; attempt++ {
-			serial, err := n.send(k)
+			serial, err := n.send(k, timeout)
 			if errors.Is(err, errZoneGone) {
 				n.mu.Lock()
 				delete(n.workers, k)
@@ -162,18 +165,18 @@ func (n *notifier) run(k notifyKey, kick chan struct{}) {
 			case <-ctx.Done():
 				return
 			case <-kick: // a newer serial: start over
-				attempt, wait = 0, notifyFirstRetry
+				attempt, timeout, wait = 0, notifyFirstTimeout, notifyFirstRetry
 				continue
 			case <-time.After(wait):
 			}
-			wait *= 2
+			timeout, wait = timeout*2, wait*2
 		}
 	}
 }
 
 // send sends one NOTIFY for the zone's current serial and waits for the
 // secondary's answer.
-func (n *notifier) send(k notifyKey) (uint32, error) {
+func (n *notifier) send(k notifyKey, timeout time.Duration) (uint32, error) {
 	snap := n.s.handler.src.Answers()
 	if snap == nil || snap.soa[k.origin] == nil || !notifyConfigured(snap.zs.xfr[k.origin], k.target) {
 		return 0, errZoneGone
@@ -182,7 +185,7 @@ func (n *notifier) send(k notifyKey) (uint32, error) {
 	m := new(dns.Msg)
 	m.SetNotify(k.origin)
 	m.Answer = []dns.RR{soa}
-	c := &dns.Client{Net: "udp", Timeout: notifyTimeout}
+	c := &dns.Client{Net: "udp", Timeout: timeout}
 	if k.target.Key != "" {
 		key := snap.zs.xfr[k.origin].keys[k.target.Key]
 		alg, _ := spec.TSIGAlgorithm(key.Algorithm)

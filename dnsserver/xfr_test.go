@@ -383,3 +383,44 @@ func answerOf(server string) string {
 	}
 	return r.Answer[0].String()
 }
+
+// BenchmarkKnotSecondaryFailover measures the time from a failover
+// published on detour to a Knot secondary answering the new address:
+// NOTIFY, Knot's SOA query, IXFR, Knot applying it. Each operation is one
+// failover (alternating between the two sites), 1.1 s after the last
+// one, as failovers are at least a check interval apart: Knot schedules
+// refreshes in whole seconds, and a NOTIFY within the second of its last
+// refresh waits for the next one (worst 0.7-1 s at 300 ms spacing).
+// Run with -benchtime 20x: the pauses are not timed.
+func BenchmarkKnotSecondaryFailover(b *testing.B) {
+	knotPort := testutil.FreePort(b)
+	l, srv := startPrimary(b, xfrSpec(fmt.Sprintf("'127.0.0.1:%d'", knotPort), 0))
+	knot := testutil.StartKnotSecondary(b, testutil.KnotSecondary{Zone: "example.test.", Primary: srv.Addr(), Port: knotPort, Source: "127.0.0.2"})
+	waitAnswer(b, knot, "192.0.2.10", 10*time.Second)
+	var worst time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		downIP, want := "192.0.2.10", "198.51.100.10"
+		if i%2 == 1 {
+			downIP, want = "", "192.0.2.10"
+		}
+		b.StopTimer()
+		time.Sleep(1100 * time.Millisecond)
+		b.StartTimer()
+		start := time.Now()
+		if err := l.SetHealth(down{downIP: true}); err != nil {
+			b.Fatal(err)
+		}
+		for answerOf(knot) != want {
+			if time.Since(start) > 10*time.Second {
+				b.Fatalf("Knot did not follow failover %d within 10s", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		worst = max(worst, time.Since(start))
+	}
+	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
+	if x := srv.Transfers(); x.IXFR < uint64(b.N)/2 {
+		b.Errorf("%d IXFRs for %d failovers: %+v", x.IXFR, b.N, x)
+	}
+}
