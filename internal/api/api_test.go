@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/miekg/dns"
 	"net/http"
 	"strings"
 	"testing"
@@ -247,13 +248,18 @@ func TestEventsLongPollAndStream(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	n, base := startNode(t, specText(t), nil)
-	_ = n
+	// A zone transfer nobody allowed: refused, and counted.
+	axfr := new(dns.Msg)
+	axfr.SetAxfr("example.test.")
+	if r, _, err := (&dns.Client{Net: "tcp", Timeout: 5 * time.Second}).Exchange(axfr, n.DNSAddr()); err != nil || r.Rcode != dns.RcodeRefused {
+		t.Fatalf("AXFR without allow_transfer: %v %v", r, err)
+	}
 	code, body := call(t, base, "GET", "/metrics", "", nil)
 	if code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
 	for _, want := range []string{`detour_raft_state{state="Leader"} 1`, "detour_raft_last_contact_seconds", "detour_raft_applied_index",
-		`detour_dns_replies_total{rcode="NOERROR"}`, `detour_dns_queries_total{type="AXFR"}`, `detour_record_fallback{record="www.example.test.",type="A"} 1`,
+		`detour_dns_replies_total{rcode="NOERROR"}`, `detour_dns_queries_total{type="AXFR"}`, `detour_dns_transfers_total{outcome="refused"} 1`, `detour_record_fallback{record="www.example.test.",type="A"} 1`,
 		`detour_endpoint_up{address="192.0.2.10",pool="web-us-east"} 0`, "detour_health_probes_total", "detour_answers_changed_total", "go_goroutines"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

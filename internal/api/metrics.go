@@ -22,18 +22,20 @@ type metrics struct {
 	s        *Server
 	handler  http.Handler
 	dnsStats func() dnsserver.Totals
+	xfrStats func() dnsserver.TransferTotals
 
 	answersChanged prometheus.Counter
 	failovers      *prometheus.CounterVec
 
-	replies, queries, truncated, dropped          *prometheus.Desc
+	replies, queries, truncated, dropped, xfr     *prometheus.Desc
 	raftState, lastContact, applied, leader, spec *prometheus.Desc
 	endpointUp, recordFallback                    *prometheus.Desc
 }
 
-func newMetrics(s *Server, reg *prometheus.Registry, dnsStats func() dnsserver.Totals) (*metrics, error) {
+func newMetrics(s *Server, reg *prometheus.Registry, dnsStats func() dnsserver.Totals, xfrStats func() dnsserver.TransferTotals) (*metrics, error) {
 	m := &metrics{
-		s: s, dnsStats: dnsStats,
+		s: s, dnsStats: dnsStats, xfrStats: xfrStats,
+		xfr: prometheus.NewDesc("detour_dns_transfers_total", "Zone transfers to secondaries, by outcome: axfr, ixfr, ixfr_fallback (whole zone sent), up_to_date, refused.", []string{"outcome"}, nil),
 		answersChanged: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "detour", Name: "answers_changed_total",
 			Help: "Times the answers of the health-driven records changed, as applied on this node."}),
 		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "detour", Name: "failovers_total",
@@ -67,7 +69,7 @@ func (m *metrics) serve(w http.ResponseWriter, r *http.Request) { m.handler.Serv
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.replies, m.queries, m.truncated, m.dropped, m.raftState, m.lastContact, m.applied, m.leader, m.spec, m.endpointUp, m.recordFallback} {
+	for _, d := range []*prometheus.Desc{m.xfr, m.replies, m.queries, m.truncated, m.dropped, m.raftState, m.lastContact, m.applied, m.leader, m.spec, m.endpointUp, m.recordFallback} {
 		ch <- d
 	}
 }
@@ -91,6 +93,12 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(m.truncated, prometheus.CounterValue, float64(t.Truncated))
 		ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(t.Dropped))
+	}
+	if m.xfrStats != nil {
+		x := m.xfrStats()
+		for outcome, n := range map[string]uint64{"axfr": x.AXFR, "ixfr": x.IXFR, "ixfr_fallback": x.IXFRFallback, "up_to_date": x.UpToDate, "refused": x.Refused} {
+			ch <- prometheus.MustNewConstMetric(m.xfr, prometheus.CounterValue, float64(n), outcome)
+		}
 	}
 	f := m.s.freshness()
 	for _, st := range []string{"Follower", "Candidate", "Leader", "Shutdown"} {

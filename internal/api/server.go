@@ -45,6 +45,8 @@ type Options struct {
 	// DNSStats returns the DNS server's reply counters; nil omits them
 	// from /metrics.
 	DNSStats func() dnsserver.Totals
+	// DNSTransfers returns the zone-transfer counters; nil omits them.
+	DNSTransfers func() dnsserver.TransferTotals
 	// Registry is where /metrics gathers from; the API adds its own
 	// collectors. nil makes a fresh registry.
 	Registry *prometheus.Registry
@@ -102,7 +104,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{store: opts.Store, beater: opts.Beater, planner: opts.Planner, tokens: opts.Tokens, tlsCfg: opts.TLS,
 		logger: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), stop: make(chan struct{})}
 	var err error
-	if s.metrics, err = newMetrics(s, opts.Registry, opts.DNSStats); err != nil {
+	if s.metrics, err = newMetrics(s, opts.Registry, opts.DNSStats, opts.DNSTransfers); err != nil {
 		return nil, err
 	}
 	s.register()
