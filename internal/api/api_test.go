@@ -254,9 +254,18 @@ func TestMetrics(t *testing.T) {
 	if r, _, err := (&dns.Client{Net: "tcp", Timeout: 5 * time.Second}).Exchange(axfr, n.DNSAddr()); err != nil || r.Rcode != dns.RcodeRefused {
 		t.Fatalf("AXFR without allow_transfer: %v %v", r, err)
 	}
-	code, body := call(t, base, "GET", "/metrics", "", nil)
-	if code != 200 {
-		t.Fatalf("%d %s", code, body)
+	// The fallback shows once the first round of checks is committed.
+	var code int
+	var body []byte
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		code, body = call(t, base, "GET", "/metrics", "", nil)
+		if code != 200 {
+			t.Fatalf("%d %s", code, body)
+		}
+		if strings.Contains(string(body), `detour_record_fallback{record="www.example.test.",type="A"} 1`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	for _, want := range []string{`detour_raft_state{state="Leader"} 1`, "detour_raft_last_contact_seconds", "detour_raft_applied_index",
 		`detour_dns_replies_total{rcode="NOERROR"}`, `detour_dns_queries_total{type="AXFR"}`, `detour_dns_transfers_total{outcome="refused"} 1`, `detour_record_fallback{record="www.example.test.",type="A"} 1`,
