@@ -77,6 +77,8 @@ func BenchmarkEngine10kHTTP(b *testing.B) {
 	c := httpCheckSpec("web")
 	c.Interval, c.Timeout, c.Rise, c.Fall = spec.Duration(time.Second), spec.Duration(500*time.Millisecond), 2, 2
 	c.ExpectBody = "ok"
+	// DETOUR_HEALTH_BENCH_KEEPALIVE=1 measures keep_alive checks.
+	c.KeepAlive = os.Getenv("DETOUR_HEALTH_BENCH_KEEPALIVE") == "1"
 	pool := spec.Pool{Name: "p", Datacenter: "dc", Check: "web"}
 	for i := range targets {
 		pool.Endpoints = append(pool.Endpoints, spec.Endpoint{

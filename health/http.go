@@ -24,13 +24,14 @@ const maxBody = 64 << 10
 // userAgent identifies detour's probes in access logs.
 const userAgent = "detour-health/1"
 
-// httpCheck probes one URL. No connection is kept alive between probes, so
-// a listener that died is seen on the next probe, not after an idle
-// connection times out; redirects are reported, not followed, unless the
-// check asks.
+// httpCheck probes one URL. By default no connection is kept alive
+// between probes, so a listener that died is seen on the next probe, not
+// after an idle connection times out (keep_alive opts in); redirects are
+// reported, not followed, unless the check asks.
 type httpCheck struct {
 	client  *http.Client // for follow_redirects; otherwise conn
 	conn    *probeConn
+	kept    *keptConn // keep_alive: this target's connection between probes
 	addr    string
 	method  string
 	url     string
@@ -84,8 +85,12 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 		minDays = c.MinDays
 	}
 	return func(t Target) Checker {
+		var kept *keptConn
+		if c.KeepAlive && conn != nil {
+			kept = &keptConn{}
+		}
 		return &httpCheck{
-			client: client, conn: conn, addr: t.Probe, method: c.Method, url: c.Type + "://" + t.Probe + c.Path,
+			client: client, conn: conn, kept: kept, addr: t.Probe, method: c.Method, url: c.Type + "://" + t.Probe + c.Path,
 			host: host, headers: headers, status: c.ExpectStatus,
 			body: c.ExpectBody, re: re, timeout: c.Timeout.D(), minDays: minDays, now: env.now,
 		}
@@ -131,7 +136,7 @@ func (h *httpCheck) send(ctx context.Context, req *http.Request) (*http.Response
 		limit = maxBody
 	}
 	if h.conn != nil {
-		return h.conn.do(ctx, req, h.addr, limit)
+		return h.conn.do(ctx, req, h.addr, limit, h.kept)
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// probeConn sends one request on a connection of its own and reads the
+// probeConn sends a request on a connection of its own and reads the
 // response, in the calling goroutine.
 //
 // net/http's Transport starts two goroutines and a connection pool per
@@ -24,22 +24,47 @@ type probeConn struct {
 	tls    *tls.Config // nil for plain http
 }
 
+// keptConn is one target's connection kept between probes (keep_alive).
+// A target has at most one probe in flight, so it needs no lock.
+type keptConn struct {
+	conn  net.Conn
+	br    *bufio.Reader
+	state *tls.ConnectionState
+}
+
+func (k *keptConn) close() {
+	if k.conn != nil {
+		k.conn.Close()
+	}
+	k.conn, k.br, k.state = nil, nil, nil
+}
+
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
+// maxDrain is how much of an unread body is read to keep a connection.
+const maxDrain = 64 << 10
+
 // do performs req against addr (host:port) and returns the response with
-// its body read up to limit bytes (nothing when limit is 0).
-func (p *probeConn) do(ctx context.Context, req *http.Request, addr string, limit int64) (*http.Response, []byte, error) {
+// its body read up to limit bytes (nothing when limit is 0). With kc set,
+// the connection is kept for the next probe when the server allows; a
+// failure on a kept connection (the server may have closed it while idle)
+// is retried once on a fresh one, so a listener that died is still seen
+// on the probe that finds it gone.
+func (p *probeConn) do(ctx context.Context, req *http.Request, addr string, limit int64, kc *keptConn) (*http.Response, []byte, error) {
+	if kc != nil && kc.conn != nil {
+		resp, body, err := p.exchange(ctx, req, kc.conn, kc.br, kc.state, limit, kc)
+		if err == nil {
+			return resp, body, nil
+		}
+		kc.close()
+		if ctx.Err() != nil {
+			return nil, nil, err
+		}
+	}
 	conn, err := p.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer conn.Close()
-	if d, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(d)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-
 	var state *tls.ConnectionState
 	if p.tls != nil {
 		cfg := p.tls
@@ -49,18 +74,40 @@ func (p *probeConn) do(ctx context.Context, req *http.Request, addr string, limi
 		}
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
 			return nil, nil, err
 		}
 		s := tc.ConnectionState()
 		state, conn = &s, tc
 	}
-	req.Close = true // "Connection: close": one request per connection
+	if kc == nil {
+		defer conn.Close()
+		br := readers.Get().(*bufio.Reader)
+		br.Reset(conn)
+		defer func() { br.Reset(nil); readers.Put(br) }()
+		return p.exchange(ctx, req, conn, br, state, limit, nil)
+	}
+	kc.conn, kc.br, kc.state = conn, bufio.NewReaderSize(conn, 4096), state
+	resp, body, err := p.exchange(ctx, req, conn, kc.br, state, limit, kc)
+	if err != nil {
+		kc.close()
+	}
+	return resp, body, err
+}
+
+// exchange writes req on conn and reads the response. With kc set it
+// leaves the connection reusable (body drained, deadlines cleared) or
+// closes kc when it cannot be reused.
+func (p *probeConn) exchange(ctx context.Context, req *http.Request, conn net.Conn, br *bufio.Reader, state *tls.ConnectionState, limit int64, kc *keptConn) (*http.Response, []byte, error) {
+	if d, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(d)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	req.Close = kc == nil // "Connection: close" unless the check keeps it
 	if err := req.Write(conn); err != nil {
 		return nil, nil, err
 	}
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(conn)
-	defer func() { br.Reset(nil); readers.Put(br) }()
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		return nil, nil, err
@@ -82,6 +129,15 @@ func (p *probeConn) do(ctx context.Context, req *http.Request, addr string, limi
 				}
 				return resp, body, err
 			}
+		}
+	}
+	if kc != nil {
+		// Reuse needs the whole body read and the server's consent.
+		n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain+1))
+		if resp.Close || err != nil || n > maxDrain || stop() == false {
+			kc.close()
+		} else {
+			_ = conn.SetDeadline(time.Time{})
 		}
 	}
 	return resp, body, nil

@@ -92,17 +92,22 @@ type Check struct {
 	Port     int      `yaml:"port" json:"port,omitempty"`
 
 	// http, https
-	Method             string            `yaml:"method" json:"method,omitempty"`
-	Path               string            `yaml:"path" json:"path,omitempty"`
-	Host               string            `yaml:"host" json:"host,omitempty"`
-	Headers            map[string]string `yaml:"headers" json:"headers,omitempty"`
-	ExpectStatus       StatusCodes       `yaml:"expect_status" json:"expect_status,omitempty"`
-	ExpectBody         string            `yaml:"expect_body" json:"expect_body,omitempty"`
-	ExpectBodyRegex    string            `yaml:"expect_body_regex" json:"expect_body_regex,omitempty"`
-	FollowRedirects    bool              `yaml:"follow_redirects" json:"follow_redirects,omitempty"`
-	SNI                string            `yaml:"sni" json:"sni,omitempty"`
-	CAFile             string            `yaml:"ca_file" json:"ca_file,omitempty"`
-	InsecureSkipVerify bool              `yaml:"insecure_skip_verify" json:"insecure_skip_verify,omitempty"`
+	Method          string            `yaml:"method" json:"method,omitempty"`
+	Path            string            `yaml:"path" json:"path,omitempty"`
+	Host            string            `yaml:"host" json:"host,omitempty"`
+	Headers         map[string]string `yaml:"headers" json:"headers,omitempty"`
+	ExpectStatus    StatusCodes       `yaml:"expect_status" json:"expect_status,omitempty"`
+	ExpectBody      string            `yaml:"expect_body" json:"expect_body,omitempty"`
+	ExpectBodyRegex string            `yaml:"expect_body_regex" json:"expect_body_regex,omitempty"`
+	FollowRedirects bool              `yaml:"follow_redirects" json:"follow_redirects,omitempty"`
+	// KeepAlive reuses one connection per endpoint between probes: far
+	// cheaper at high probe rates, but a listener that stops accepting
+	// new connections while the kept one lives goes unseen. Off by
+	// default.
+	KeepAlive          bool   `yaml:"keep_alive" json:"keep_alive,omitempty"`
+	SNI                string `yaml:"sni" json:"sni,omitempty"`
+	CAFile             string `yaml:"ca_file" json:"ca_file,omitempty"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify" json:"insecure_skip_verify,omitempty"`
 
 	// tcp
 	Send   string `yaml:"send" json:"send,omitempty"`

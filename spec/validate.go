@@ -192,6 +192,7 @@ func (s *Spec) validateCheckType(e *Error, path string, c *Check) {
 		{"expect_body", c.ExpectBody != "", web},
 		{"expect_body_regex", c.ExpectBodyRegex != "", web},
 		{"follow_redirects", c.FollowRedirects, web},
+		{"keep_alive", c.KeepAlive, web},
 		{"sni", c.SNI != "", secure},
 		{"ca_file", c.CAFile != "", secure},
 		{"insecure_skip_verify", c.InsecureSkipVerify, secure},
@@ -207,6 +208,9 @@ func (s *Spec) validateCheckType(e *Error, path string, c *Check) {
 		if f.set && contains(checkTypes, c.Type) && !contains(f.types, c.Type) {
 			e.add(path+"."+f.name, "does not apply to a %s check (only to %s)", c.Type, strings.Join(f.types, ", "))
 		}
+	}
+	if c.KeepAlive && c.FollowRedirects {
+		e.add(path+".keep_alive", "does not work with follow_redirects; keep one of them")
 	}
 	if c.CAFile != "" && c.InsecureSkipVerify {
 		e.add(path+".insecure_skip_verify", "turns verification off, so ca_file would not be used; keep one of them")
