@@ -104,7 +104,7 @@ type Check struct {
 	// cheaper at high probe rates, but a listener that stops accepting
 	// new connections while the kept one lives goes unseen. Off by
 	// default.
-	KeepAlive          bool   `yaml:"keep_alive" json:"keep_alive,omitempty"`
+	KeepAlive          bool   `yaml:"keep_alive,omitempty" json:"keep_alive,omitempty"`
 	SNI                string `yaml:"sni" json:"sni,omitempty"`
 	CAFile             string `yaml:"ca_file" json:"ca_file,omitempty"`
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify" json:"insecure_skip_verify,omitempty"`
