@@ -1,6 +1,9 @@
 package controller
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -21,7 +24,7 @@ func (st *State) HealthWithout(s *spec.Spec, gone map[string]bool) Health {
 	if s != nil && s.Quorum != "" {
 		c.quorum = s.Quorum
 	}
-	for _, id := range sortedKeys(st.Observers) {
+	for _, id := range slices.Sorted(maps.Keys(st.Observers)) {
 		if st.Observers[id].Fresh && !gone[id] {
 			c.fresh = append(c.fresh, id)
 		}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ func (st *State) consensus() consensus {
 	if st.spec != nil && st.spec.Quorum != "" {
 		c.quorum = st.spec.Quorum
 	}
-	for _, id := range sortedKeys(st.Observers) {
+	for _, id := range slices.Sorted(maps.Keys(st.Observers)) {
 		if st.Observers[id].Fresh {
 			c.fresh = append(c.fresh, id)
 		}

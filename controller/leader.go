@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -85,7 +87,7 @@ func (s *Store) leaderDuties(ctx context.Context, since time.Time) {
 		// A new leader's picture of recent reports may lag; give every
 		// observer a full StaleAfter under this leader first.
 		if now.Sub(since) > s.cfg.Timing.StaleAfter {
-			for _, id := range sortedKeys(st.Observers) {
+			for _, id := range slices.Sorted(maps.Keys(st.Observers)) {
 				o := st.Observers[id]
 				if age := now.Sub(o.LastReport); o.Fresh && age > s.cfg.Timing.StaleAfter {
 					stale = append(stale, id)

@@ -10,10 +10,10 @@ import (
 	"github.com/seed3787e6f1/detour/spec"
 )
 
-// Local holds the answers of a node that decides on its own: the spec, the
-// health it is told, and the published snapshot. It is what `agent --dev`
-// serves from until the replicated controller takes over this role; the
-// Raft FSM builds snapshots the same way.
+// Local holds the answers of a node that decides alone, without Raft: the
+// spec, the health it is told, and the published snapshot. Nodes run the
+// replicated FSM; Local serves tests and tools that need real answers from
+// a spec and a health view without a cluster.
 type Local struct {
 	mu        sync.Mutex
 	spec      *spec.Spec

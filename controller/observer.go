@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/seed3787e6f1/detour/health"
@@ -108,7 +109,7 @@ func (o *Observer) report(ctx context.Context, force bool) {
 	}
 	for k := range held {
 		if !seen[k] {
-			pool, addr := splitTarget(k)
+			pool, addr, _ := strings.Cut(k, "/")
 			changes = append(changes, VerdictChange{Pool: pool, Address: addr, Forget: true})
 		}
 	}
@@ -120,13 +121,4 @@ func (o *Observer) report(ctx context.Context, force bool) {
 	if err := o.store.Propose(cctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: id, Changes: changes}}); err != nil {
 		o.logger.Warn("health report not committed; retrying on the next tick", "changes", len(changes), "err", err)
 	}
-}
-
-func splitTarget(k string) (pool, addr string) {
-	for i := 0; i < len(k); i++ {
-		if k[i] == '/' {
-			return k[:i], k[i+1:]
-		}
-	}
-	return k, ""
 }

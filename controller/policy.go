@@ -175,13 +175,14 @@ func decide(r *spec.Record, pools map[string]*spec.Pool, h Health) Decision {
 func choose(r *spec.Record, states []poolState, d *Decision) bool {
 	switch r.Policy {
 	case spec.PolicyWeighted:
-		var names []string
+		var names, pools []string
 		for i, st := range states {
 			w := r.Pools[i].Weight
 			if !st.healthy || w <= 0 {
 				continue
 			}
 			addrs := answerAddrs(r, st.up)
+			pools = append(pools, st.pool.Name)
 			names = append(names, fmt.Sprintf("%s (weight %d)", st.pool.Name, w))
 			d.Answers = append(d.Answers, addrs...)
 			d.variants = append(d.variants, dnsserver.Variant{Weight: uint32(w), RRs: records(r, addrs)})
@@ -189,7 +190,7 @@ func choose(r *spec.Record, states []poolState, d *Decision) bool {
 		if len(names) == 0 {
 			return false
 		}
-		d.Pool = poolNames(names)
+		d.Pool = strings.Join(pools, ",")
 		d.Reason = "weighted over healthy pools: " + strings.Join(names, ", ")
 		return true
 	case spec.PolicyAllHealthy:
@@ -235,14 +236,6 @@ func answerAddrs(r *spec.Record, addrs []string) []string {
 		return addrs[:1]
 	}
 	return addrs
-}
-
-func poolNames(weighted []string) string {
-	names := make([]string, len(weighted))
-	for i, w := range weighted {
-		names[i], _, _ = strings.Cut(w, " ")
-	}
-	return strings.Join(names, ",")
 }
 
 func endpointAddrs(p *spec.Pool) []string {

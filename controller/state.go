@@ -3,7 +3,8 @@ package controller
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -274,7 +275,7 @@ func (st *State) clearOverride(c *ClearOverride, now time.Time) error {
 }
 
 func (st *State) expireOverrides(now time.Time) {
-	for _, k := range sortedKeys(st.Overrides) {
+	for _, k := range slices.Sorted(maps.Keys(st.Overrides)) {
 		o := st.Overrides[k]
 		if !o.Expires.IsZero() && !o.Expires.After(now) {
 			delete(st.Overrides, k)
@@ -418,13 +419,4 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	k := make([]string, 0, len(m))
-	for n := range m {
-		k = append(k, n)
-	}
-	sort.Strings(k)
-	return k
 }

@@ -3,11 +3,12 @@ package api_test
 import (
 	"bufio"
 	"encoding/json"
-	"github.com/miekg/dns"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/seed3787e6f1/detour/internal/api"
 )

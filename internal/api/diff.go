@@ -2,7 +2,9 @@ package api
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/seed3787e6f1/detour/spec"
@@ -15,7 +17,7 @@ func specChanges(old, next *spec.Spec) []string {
 	}
 	out := []string{}
 	compare := func(kind string, a, b map[string]any) {
-		for _, n := range sortedKeys(b) {
+		for _, n := range slices.Sorted(maps.Keys(b)) {
 			switch prev, ok := a[n]; {
 			case !ok:
 				out = append(out, fmt.Sprintf("+ %s %s", kind, n))
@@ -23,7 +25,7 @@ func specChanges(old, next *spec.Spec) []string {
 				out = append(out, fmt.Sprintf("~ %s %s", kind, n))
 			}
 		}
-		for _, n := range sortedKeys(a) {
+		for _, n := range slices.Sorted(maps.Keys(a)) {
 			if _, ok := b[n]; !ok {
 				out = append(out, fmt.Sprintf("- %s %s", kind, n))
 			}

@@ -2,7 +2,9 @@ package api
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,7 +53,7 @@ type OverrideResult struct {
 func (s *Server) overrides(w http.ResponseWriter, _ *http.Request) {
 	out := []*controller.Override{}
 	s.store.FSM().Read(func(st *controller.State) {
-		for _, k := range sortedKeys(st.Overrides) {
+		for _, k := range slices.Sorted(maps.Keys(st.Overrides)) {
 			o := *st.Overrides[k]
 			out = append(out, &o)
 		}

@@ -180,7 +180,7 @@ func (s *Server) Start(addr string) error {
 	if err != nil {
 		return fmt.Errorf("api: %q: want host:port", addr)
 	}
-	if s.tokens.Len() == 0 && !isLoopback(host) {
+	if s.tokens.Len() == 0 && !IsLoopback(host) {
 		return fmt.Errorf("%w: %s would let anyone who reaches it drain a datacenter; give --api-tokens FILE or DETOUR_API_TOKENS, or listen on 127.0.0.1", ErrNoTokens, addr)
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -227,7 +227,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host is localhost or a loopback address:
+// where plaintext and token-less access are allowed.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}

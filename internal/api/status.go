@@ -1,7 +1,9 @@
 package api
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 
@@ -125,14 +127,14 @@ func (s *Server) buildStatus() Status {
 			}
 			st.Observers = append(st.Observers, os)
 		}
-		for _, k := range sortedKeys(state.Overrides) {
+		for _, k := range slices.Sorted(maps.Keys(state.Overrides)) {
 			o := *state.Overrides[k]
 			st.Overrides = append(st.Overrides, &o)
 		}
-		for _, k := range sortedKeys(state.Cursors) {
+		for _, k := range slices.Sorted(maps.Keys(state.Cursors)) {
 			st.Notifications = append(st.Notifications, *state.Cursors[k])
 		}
-		for _, k := range sortedKeys(state.Providers) {
+		for _, k := range slices.Sorted(maps.Keys(state.Providers)) {
 			st.Providers = append(st.Providers, *state.Providers[k])
 		}
 		sp := state.Spec()
@@ -187,13 +189,4 @@ func (s *Server) buildStatus() Status {
 		}
 	})
 	return st
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	k := make([]string, 0, len(m))
-	for n := range m {
-		k = append(k, n)
-	}
-	sort.Strings(k)
-	return k
 }

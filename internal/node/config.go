@@ -190,7 +190,7 @@ func (c *Config) Validate() error {
 		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 			add("%s %q: port %q is out of range 0-65535", name, v, port)
 		}
-		if !c.Dev && !c.Insecure && !c.hasTLS() && !isLoopback(host) && name != "--dns-addr" && name != "--status-addr" {
+		if !c.Dev && !c.Insecure && !c.hasTLS() && !api.IsLoopback(host) && name != "--dns-addr" && name != "--status-addr" {
 			add("%s %q is not on loopback: plaintext needs --insecure, or give --tls-ca, --tls-cert and --tls-key", name, v)
 		}
 	}
@@ -259,11 +259,3 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) hasTLS() bool { return c.TLSCA != "" && c.TLSCert != "" && c.TLSKey != "" }
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
