@@ -43,10 +43,11 @@ type Engine struct {
 	sink    Sink
 	kinds   map[string]kind
 	env     *env
-	sem     chan struct{}
+	limit   int // probes in flight at once
+	sched   *schedule
 	metrics *metrics
 
-	wg sync.WaitGroup // target goroutines
+	wg sync.WaitGroup // the dispatcher and the workers
 
 	mu         sync.Mutex
 	targets    map[TargetID]*target
@@ -85,7 +86,8 @@ func New(logger *slog.Logger, sink Sink, opts Options) (*Engine, error) {
 		sink:      sink,
 		kinds:     kinds(),
 		env:       &env{beats: newBeatBook(), now: opts.Now, source: opts.SourceIP},
-		sem:       make(chan struct{}, opts.Concurrency),
+		limit:     opts.Concurrency,
+		sched:     newSchedule(),
 		metrics:   m,
 		targets:   map[TargetID]*target{},
 		firstDone: make(chan struct{}),
@@ -101,18 +103,25 @@ func (e *Engine) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	e.running, e.runCtx = true, ctx
+	now := time.Now()
 	for _, t := range e.targets {
-		e.start(t)
+		e.sched.add(t, now)
 	}
 	n := len(e.targets)
 	e.mu.Unlock()
 	e.log.Info("health checks started", "targets", n)
 
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.dispatch(ctx, e.limit)
+	}()
 	<-ctx.Done()
 	e.mu.Lock()
 	e.runCtx = nil
 	e.mu.Unlock()
 	e.wg.Wait()
+	e.sched.clear()
 	e.mu.Lock()
 	e.running = false
 	e.mu.Unlock()
@@ -166,7 +175,7 @@ func (e *Engine) Update(s *spec.Spec) {
 					e.pending++
 				}
 				if e.runCtx != nil {
-					e.start(t)
+					e.sched.add(t, time.Now())
 				}
 			}
 			next[id] = t
@@ -233,23 +242,9 @@ func (e *Engine) View() []Status {
 	return out
 }
 
-// start runs t's loop under Run's context. e.mu is held.
-func (e *Engine) start(t *target) {
-	ctx, cancel := context.WithCancel(e.runCtx)
-	t.cancel = cancel
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		defer cancel()
-		e.loop(ctx, t)
-	}()
-}
-
 // retire stops a target that left the spec or was replaced. e.mu is held.
 func (e *Engine) retire(t *target) {
-	if t.cancel != nil {
-		t.cancel()
-	}
+	e.sched.retire(t)
 	if t.pendingFirst {
 		t.pendingFirst = false
 		e.pending--

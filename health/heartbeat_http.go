@@ -52,10 +52,7 @@ func (e *Engine) Heartbeat(check, endpoint string, at time.Time) error {
 	}
 	e.env.beats.record(check, addr, at)
 	for _, t := range targets {
-		select {
-		case t.poke <- struct{}{}:
-		default: // a probe is already due
-		}
+		e.sched.poke(t)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -31,7 +32,10 @@ const userAgent = "detour-health/1"
 type httpCheck struct {
 	client  *http.Client // for follow_redirects; otherwise conn
 	conn    *probeConn
-	kept    *keptConn // keep_alive: this target's connection between probes
+	kept    *keptConn     // keep_alive: this target's connection between probes
+	wire    []byte        // the request as sent, when conn is set
+	head    *http.Request // the request's method, for reading the response
+	tls     *tls.Config   // https: with the server name set
 	addr    string
 	method  string
 	url     string
@@ -85,29 +89,52 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 		minDays = c.MinDays
 	}
 	return func(t Target) Checker {
-		var kept *keptConn
-		if c.KeepAlive && conn != nil {
-			kept = &keptConn{}
-		}
-		return &httpCheck{
-			client: client, conn: conn, kept: kept, addr: t.Probe, method: c.Method, url: c.Type + "://" + t.Probe + c.Path,
+		h := &httpCheck{
+			client: client, conn: conn, addr: t.Probe, method: c.Method, url: c.Type + "://" + t.Probe + c.Path,
 			host: host, headers: headers, status: c.ExpectStatus,
 			body: c.ExpectBody, re: re, timeout: c.Timeout.D(), minDays: minDays, now: env.now,
 		}
+		if conn == nil {
+			return h
+		}
+		if c.KeepAlive {
+			h.kept = &keptConn{}
+		}
+		req, err := h.newRequest(context.Background())
+		if err != nil {
+			return brokenChecker(err)
+		}
+		// The request is the same on every probe: write it once.
+		req.Close = !c.KeepAlive // "Connection: close" unless the check keeps it
+		var buf bytes.Buffer
+		if err := req.Write(&buf); err != nil {
+			return brokenChecker(err)
+		}
+		h.wire, h.head = buf.Bytes(), &http.Request{Method: req.Method}
+		if h.tls = conn.tls; h.tls != nil && h.tls.ServerName == "" {
+			h.tls = h.tls.Clone()
+			h.tls.ServerName, _, _ = net.SplitHostPort(t.Probe)
+		}
+		return h
 	}, nil
 }
 
-// Check sends one request and judges status, body and certificate.
-func (h *httpCheck) Check(ctx context.Context) Result {
+// newRequest is the check's request to the target.
+func (h *httpCheck) newRequest(ctx context.Context) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, h.method, h.url, nil)
 	if err != nil {
-		return fail(ClassConfig, err.Error())
+		return nil, err
 	}
 	req.Header = h.headers.Clone()
 	if h.host != "" {
 		req.Host = h.host
 	}
-	resp, body, err := h.send(ctx, req)
+	return req, nil
+}
+
+// Check sends one request and judges status, body and certificate.
+func (h *httpCheck) Check(ctx context.Context) Result {
+	resp, body, err := h.send(ctx)
 	if err != nil {
 		return errorResult(ctx, err, h.timeout)
 	}
@@ -129,14 +156,19 @@ func (h *httpCheck) Check(ctx context.Context) Result {
 	return ok(status)
 }
 
-// send performs req and reads as much of the body as the check needs.
-func (h *httpCheck) send(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+// send performs the request and reads as much of the body as the check
+// needs.
+func (h *httpCheck) send(ctx context.Context) (*http.Response, []byte, error) {
 	var limit int64
 	if h.body != "" || h.re != nil {
 		limit = maxBody
 	}
 	if h.conn != nil {
-		return h.conn.do(ctx, req, h.addr, limit, h.kept)
+		return h.conn.do(ctx, h, limit)
+	}
+	req, err := h.newRequest(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {

@@ -44,15 +44,16 @@ var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) 
 // maxDrain is how much of an unread body is read to keep a connection.
 const maxDrain = 64 << 10
 
-// do performs req against addr (host:port) and returns the response with
-// its body read up to limit bytes (nothing when limit is 0). With kc set,
-// the connection is kept for the next probe when the server allows; a
-// failure on a kept connection (the server may have closed it while idle)
-// is retried once on a fresh one, so a listener that died is still seen
-// on the probe that finds it gone.
-func (p *probeConn) do(ctx context.Context, req *http.Request, addr string, limit int64, kc *keptConn) (*http.Response, []byte, error) {
+// do performs h's request and returns the response with its body read up
+// to limit bytes (nothing when limit is 0). With h.kept set, the
+// connection is kept for the next probe when the server allows; a failure
+// on a kept connection (the server may have closed it while idle) is
+// retried once on a fresh one, so a listener that died is still seen on
+// the probe that finds it gone.
+func (p *probeConn) do(ctx context.Context, h *httpCheck, limit int64) (*http.Response, []byte, error) {
+	kc := h.kept
 	if kc != nil && kc.conn != nil {
-		resp, body, err := p.exchange(ctx, req, kc.conn, kc.br, kc.state, limit, kc)
+		resp, body, err := p.exchange(ctx, h, kc.conn, kc.br, kc.state, limit)
 		if err == nil {
 			return resp, body, nil
 		}
@@ -61,18 +62,13 @@ func (p *probeConn) do(ctx context.Context, req *http.Request, addr string, limi
 			return nil, nil, err
 		}
 	}
-	conn, err := p.dialer.DialContext(ctx, "tcp", addr)
+	conn, err := p.dial(ctx, h)
 	if err != nil {
 		return nil, nil, err
 	}
 	var state *tls.ConnectionState
-	if p.tls != nil {
-		cfg := p.tls
-		if cfg.ServerName == "" {
-			cfg = cfg.Clone()
-			cfg.ServerName, _, _ = net.SplitHostPort(addr)
-		}
-		tc := tls.Client(conn, cfg)
+	if h.tls != nil {
+		tc := tls.Client(conn, h.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, nil, err
@@ -85,30 +81,45 @@ func (p *probeConn) do(ctx context.Context, req *http.Request, addr string, limi
 		br := readers.Get().(*bufio.Reader)
 		br.Reset(conn)
 		defer func() { br.Reset(nil); readers.Put(br) }()
-		return p.exchange(ctx, req, conn, br, state, limit, nil)
+		return p.exchange(ctx, h, conn, br, state, limit)
 	}
 	kc.conn, kc.br, kc.state = conn, bufio.NewReaderSize(conn, 4096), state
-	resp, body, err := p.exchange(ctx, req, conn, kc.br, state, limit, kc)
+	resp, body, err := p.exchange(ctx, h, conn, kc.br, state, limit)
 	if err != nil {
 		kc.close()
 	}
 	return resp, body, err
 }
 
-// exchange writes req on conn and reads the response. With kc set it
-// leaves the connection reusable (body drained, deadlines cleared) or
-// closes kc when it cannot be reused.
-func (p *probeConn) exchange(ctx context.Context, req *http.Request, conn net.Conn, br *bufio.Reader, state *tls.ConnectionState, limit int64, kc *keptConn) (*http.Response, []byte, error) {
+// dial connects to h's address. A connection that lives for one probe is
+// closed with a reset (SO_LINGER 0), as HAProxy closes its checks: no
+// TIME_WAIT is left behind, on either side, for each of thousands of
+// probes a second.
+func (p *probeConn) dial(ctx context.Context, h *httpCheck) (net.Conn, error) {
+	conn, err := p.dialer.DialContext(ctx, "tcp", h.addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := conn.(*net.TCPConn); ok && h.kept == nil {
+		_ = tc.SetLinger(0)
+	}
+	return conn, nil
+}
+
+// exchange writes h's request on conn and reads the response. With h.kept
+// set it leaves the connection reusable (body drained, deadlines cleared)
+// or closes it when it cannot be reused.
+func (p *probeConn) exchange(ctx context.Context, h *httpCheck, conn net.Conn, br *bufio.Reader, state *tls.ConnectionState, limit int64) (*http.Response, []byte, error) {
+	kc := h.kept
 	if d, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(d)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	req.Close = kc == nil // "Connection: close" unless the check keeps it
-	if err := req.Write(conn); err != nil {
+	if _, err := conn.Write(h.wire); err != nil {
 		return nil, nil, err
 	}
-	resp, err := http.ReadResponse(br, req)
+	resp, err := http.ReadResponse(br, h.head)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,7 +3,6 @@ package health
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -14,9 +13,9 @@ import (
 	"github.com/seed3787e6f1/detour/spec"
 )
 
-// target is one endpoint of one pool with its checker and state. Its loop
-// is the only goroutine that probes it, so a target never has two probes
-// in flight.
+// target is one endpoint of one pool with its checker and state. The
+// schedule hands it to one worker at a time, so a target never has two
+// probes in flight.
 type target struct {
 	id       TargetID
 	check    spec.Check // as given, to see whether an Update changed it
@@ -25,11 +24,17 @@ type target struct {
 	interval time.Duration
 	timeout  time.Duration
 	latency  prometheus.Observer
-	poke     chan struct{} // asks for a probe now (a heartbeat arrived)
 
 	// Guarded by Engine.mu.
-	cancel       context.CancelFunc
 	pendingFirst bool
+
+	// Guarded by schedule.mu.
+	due     time.Time          // when the next probe is due, or the one in flight was
+	index   int                // in the schedule's heap; -1 when not queued
+	busy    bool               // a probe is in flight
+	poked   bool               // probe again as soon as the one in flight ends
+	retired bool               // left the spec or was replaced: never probed again
+	stop    context.CancelFunc // cuts the probe in flight short
 
 	mu     sync.Mutex
 	rf     riseFall
@@ -45,7 +50,7 @@ func (e *Engine) newTarget(id TargetID, c spec.Check, probe string, build func(T
 		interval: c.Interval.D(),
 		timeout:  c.Timeout.D(),
 		latency:  e.metrics.latency.WithLabelValues(c.Type),
-		poke:     make(chan struct{}, 1),
+		index:    -1,
 		status:   Status{Target: id, Check: c.Name, Type: c.Type, Probe: probe},
 	}
 }
@@ -61,51 +66,6 @@ func (t *target) snapshot() Status {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.status
-}
-
-// loop probes t once per interval, the first time at a random point within
-// the first interval so that targets spread out, until ctx is done.
-func (e *Engine) loop(ctx context.Context, t *target) {
-	timer := time.NewTimer(rand.N(t.interval))
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		case <-t.poke:
-			timer.Stop()
-		}
-		start := time.Now()
-		if !e.probe(ctx, t) {
-			return
-		}
-		timer.Reset(max(0, t.interval-time.Since(start)))
-	}
-}
-
-// probe runs one check under the global limit and records its result. It
-// returns false when ctx ended, and then records nothing: a probe cut
-// short by shutdown says nothing about the target.
-func (e *Engine) probe(ctx context.Context, t *target) bool {
-	select {
-	case e.sem <- struct{}{}:
-	case <-ctx.Done():
-		return false
-	}
-	e.metrics.inFlight.Inc()
-	pctx, cancel := context.WithTimeout(ctx, t.timeout)
-	start := time.Now()
-	r := t.checker.Check(pctx)
-	r.Latency = time.Since(start)
-	cancel()
-	e.metrics.inFlight.Dec()
-	<-e.sem
-	if ctx.Err() != nil {
-		return false
-	}
-	e.record(t, r, start.Add(r.Latency))
-	return true
 }
 
 // record applies r to t's rise/fall state and reports a verdict change.
