@@ -23,9 +23,10 @@ type schedule struct {
 	mu    sync.Mutex
 	queue targetHeap
 	wake  chan struct{} // the head of the queue changed
+	epoch time.Time     // due times are kept as offsets from it: cheap to compare
 }
 
-func newSchedule() *schedule { return &schedule{wake: make(chan struct{}, 1)} }
+func newSchedule() *schedule { return &schedule{wake: make(chan struct{}, 1), epoch: time.Now()} }
 
 // add queues t for a first probe at a random point within its interval,
 // so that targets spread out.
@@ -41,7 +42,7 @@ func (s *schedule) add(t *target, now time.Time) {
 // push queues t at due and wakes the dispatcher when t is the new head.
 // s.mu is held.
 func (s *schedule) push(t *target, due time.Time) {
-	t.due = due
+	t.due, t.at = due, due.Sub(s.epoch)
 	heap.Push(&s.queue, t)
 	if t.index == 0 {
 		s.signal()
@@ -79,6 +80,7 @@ func (s *schedule) poke(t *target) {
 		t.poked = true
 	case t.index >= 0:
 		t.due = time.Now()
+		t.at = t.due.Sub(s.epoch)
 		heap.Fix(&s.queue, t.index)
 		if t.index == 0 {
 			s.signal()
@@ -91,7 +93,8 @@ func (s *schedule) poke(t *target) {
 func (s *schedule) due(now time.Time, out []*target) ([]*target, time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.queue) > 0 && !s.queue[0].due.After(now) {
+	at := now.Sub(s.epoch)
+	for len(s.queue) > 0 && s.queue[0].at <= at {
 		t := heap.Pop(&s.queue).(*target)
 		t.busy = true
 		out = append(out, t)
@@ -145,7 +148,7 @@ func (s *schedule) clear() {
 type targetHeap []*target
 
 func (h targetHeap) Len() int           { return len(h) }
-func (h targetHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h targetHeap) Less(i, j int) bool { return h[i].at < h[j].at }
 func (h targetHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].index, h[j].index = i, j

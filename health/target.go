@@ -30,6 +30,7 @@ type target struct {
 
 	// Guarded by schedule.mu.
 	due     time.Time          // when the next probe is due, or the one in flight was
+	at      time.Duration      // due, from the schedule's epoch
 	index   int                // in the schedule's heap; -1 when not queued
 	busy    bool               // a probe is in flight
 	poked   bool               // probe again as soon as the one in flight ends
