@@ -1,7 +1,6 @@
 package health
 
 import (
-	"container/heap"
 	"context"
 	"math/rand/v2"
 	"sync"
@@ -17,13 +16,24 @@ import (
 // garbage collector had shrunk it while the goroutine slept. Workers keep
 // their stacks warm and the heap replaces 10,000 timers with one.
 //
-// A target is in the heap, or in flight, or retired; never two of these,
-// so it never has two probes in flight.
+// A target is queued, or in flight, or retired; never two of these, so it
+// never has two probes in flight. The heap holds due times by value and
+// is never searched: a target moved (poked) or retired leaves its old
+// entry behind, which is dropped when it reaches the top because its
+// generation is stale.
 type schedule struct {
 	mu    sync.Mutex
-	queue targetHeap
+	queue []entry       // a binary min-heap by at
 	wake  chan struct{} // the head of the queue changed
 	epoch time.Time     // due times are kept as offsets from it: cheap to compare
+}
+
+// entry is one place in the queue: t is due at epoch+at, if t.gen is
+// still gen.
+type entry struct {
+	at  time.Duration
+	gen uint64
+	t   *target
 }
 
 func newSchedule() *schedule { return &schedule{wake: make(chan struct{}, 1), epoch: time.Now()} }
@@ -33,20 +43,62 @@ func newSchedule() *schedule { return &schedule{wake: make(chan struct{}, 1), ep
 func (s *schedule) add(t *target, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t.retired || t.index >= 0 || t.busy {
+	if t.retired || t.queued || t.busy {
 		return
 	}
 	s.push(t, now.Add(rand.N(t.interval)))
 }
 
-// push queues t at due and wakes the dispatcher when t is the new head.
-// s.mu is held.
+// push queues t at due, replacing its place in the queue if it had one,
+// and wakes the dispatcher when t is the new head. s.mu is held.
 func (s *schedule) push(t *target, due time.Time) {
-	t.due, t.at = due, due.Sub(s.epoch)
-	heap.Push(&s.queue, t)
-	if t.index == 0 {
+	t.gen++
+	t.due, t.queued = due, true
+	e := entry{at: due.Sub(s.epoch), gen: t.gen, t: t}
+	s.queue = append(s.queue, e)
+	i := len(s.queue) - 1
+	for i > 0 {
+		parent := (i - 1) / 2
+		if s.queue[parent].at <= e.at {
+			break
+		}
+		s.queue[i] = s.queue[parent]
+		i = parent
+	}
+	s.queue[i] = e
+	if i == 0 {
 		s.signal()
 	}
+}
+
+// pop removes the head of the queue. s.mu is held.
+func (s *schedule) pop() entry {
+	q := s.queue
+	head := q[0]
+	n := len(q) - 1
+	last := q[n]
+	q[n] = entry{}
+	q = q[:n]
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if r := c + 1; r < n && q[r].at < q[c].at {
+			c = r
+		}
+		if last.at <= q[c].at {
+			break
+		}
+		q[i] = q[c]
+		i = c
+	}
+	if n > 0 {
+		q[i] = last
+	}
+	s.queue = q
+	return head
 }
 
 func (s *schedule) signal() {
@@ -61,10 +113,7 @@ func (s *schedule) signal() {
 func (s *schedule) retire(t *target) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t.retired = true
-	if t.index >= 0 {
-		heap.Remove(&s.queue, t.index)
-	}
+	t.retired, t.queued = true, false
 	if t.stop != nil {
 		t.stop()
 	}
@@ -78,13 +127,8 @@ func (s *schedule) poke(t *target) {
 	case t.retired:
 	case t.busy:
 		t.poked = true
-	case t.index >= 0:
-		t.due = time.Now()
-		t.at = t.due.Sub(s.epoch)
-		heap.Fix(&s.queue, t.index)
-		if t.index == 0 {
-			s.signal()
-		}
+	case t.queued:
+		s.push(t, time.Now())
 	}
 }
 
@@ -95,14 +139,16 @@ func (s *schedule) due(now time.Time, out []*target) ([]*target, time.Time) {
 	defer s.mu.Unlock()
 	at := now.Sub(s.epoch)
 	for len(s.queue) > 0 && s.queue[0].at <= at {
-		t := heap.Pop(&s.queue).(*target)
-		t.busy = true
-		out = append(out, t)
+		e := s.pop()
+		if t := e.t; t.queued && t.gen == e.gen {
+			t.queued, t.busy = false, true
+			out = append(out, t)
+		}
 	}
 	if len(s.queue) == 0 {
 		return out, time.Time{}
 	}
-	return out, s.queue[0].due
+	return out, s.epoch.Add(s.queue[0].at)
 }
 
 // begin notes the cancel function of t's probe; it reports false when t
@@ -138,33 +184,11 @@ func (s *schedule) done(t *target, now time.Time) {
 func (s *schedule) clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.queue {
-		t.index = -1
+	for i, e := range s.queue {
+		e.t.queued = false
+		s.queue[i] = entry{}
 	}
 	s.queue = s.queue[:0]
-}
-
-// targetHeap is a container/heap of targets by due time.
-type targetHeap []*target
-
-func (h targetHeap) Len() int           { return len(h) }
-func (h targetHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h targetHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *targetHeap) Push(x any) {
-	t := x.(*target)
-	t.index = len(*h)
-	*h = append(*h, t)
-}
-func (h *targetHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	t.index = -1
-	*h = old[:len(old)-1]
-	return t
 }
 
 // dispatch hands due targets to workers until ctx is done. Workers start

@@ -30,8 +30,8 @@ type target struct {
 
 	// Guarded by schedule.mu.
 	due     time.Time          // when the next probe is due, or the one in flight was
-	at      time.Duration      // due, from the schedule's epoch
-	index   int                // in the schedule's heap; -1 when not queued
+	gen     uint64             // of t's live entry in the schedule's heap
+	queued  bool               // waiting in the schedule
 	busy    bool               // a probe is in flight
 	poked   bool               // probe again as soon as the one in flight ends
 	retired bool               // left the spec or was replaced: never probed again
@@ -51,7 +51,6 @@ func (e *Engine) newTarget(id TargetID, c spec.Check, probe string, build func(T
 		interval: c.Interval.D(),
 		timeout:  c.Timeout.D(),
 		latency:  e.metrics.latency.WithLabelValues(c.Type),
-		index:    -1,
 		status:   Status{Target: id, Check: c.Name, Type: c.Type, Probe: probe},
 	}
 }
