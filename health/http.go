@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -110,7 +109,7 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 		if err := req.Write(&buf); err != nil {
 			return brokenChecker(err)
 		}
-		h.wire, h.head = buf.Bytes(), &http.Request{Method: req.Method}
+		h.wire = buf.Bytes()
 		if h.tls = conn.tls; h.tls != nil && h.tls.ServerName == "" {
 			h.tls = h.tls.Clone()
 			h.tls.ServerName, _, _ = net.SplitHostPort(t.Probe)
@@ -138,8 +137,8 @@ func (h *httpCheck) Check(ctx context.Context) Result {
 	if err != nil {
 		return errorResult(ctx, err, h.timeout)
 	}
-	status := "HTTP " + resp.Status
-	if !h.status.Contains(resp.StatusCode) {
+	status := "HTTP " + resp.status
+	if !h.status.Contains(resp.code) {
 		return fail(ClassStatus, status)
 	}
 	if h.body != "" && !strings.Contains(string(body), h.body) {
@@ -148,8 +147,8 @@ func (h *httpCheck) Check(ctx context.Context) Result {
 	if h.re != nil && !h.re.Match(body) {
 		return fail(ClassContent, fmt.Sprintf("body does not match /%s/ (got %s)", h.re, snippet(body)))
 	}
-	if h.minDays > 0 && resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
-		if r, bad := expiry(resp.TLS.PeerCertificates[0], h.minDays, h.now()); bad {
+	if h.minDays > 0 && resp.tls != nil && len(resp.tls.PeerCertificates) > 0 {
+		if r, bad := expiry(resp.tls.PeerCertificates[0], h.minDays, h.now()); bad {
 			return r
 		}
 	}
@@ -158,7 +157,7 @@ func (h *httpCheck) Check(ctx context.Context) Result {
 
 // send performs the request and reads as much of the body as the check
 // needs.
-func (h *httpCheck) send(ctx context.Context) (*http.Response, []byte, error) {
+func (h *httpCheck) send(ctx context.Context) (probeResponse, []byte, error) {
 	var limit int64
 	if h.body != "" || h.re != nil {
 		limit = maxBody
@@ -168,20 +167,18 @@ func (h *httpCheck) send(ctx context.Context) (*http.Response, []byte, error) {
 	}
 	req, err := h.newRequest(ctx)
 	if err != nil {
-		return nil, nil, err
+		return probeResponse{}, nil, err
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return nil, nil, err
+		return probeResponse{}, nil, err
 	}
 	defer resp.Body.Close()
-	var body []byte
-	if limit > 0 {
-		if body, err = io.ReadAll(io.LimitReader(resp.Body, limit)); err != nil {
-			return nil, nil, fmt.Errorf("reading body: %w", err)
-		}
+	body, err := readBody(resp.Body, limit)
+	if err != nil {
+		return probeResponse{}, nil, fmt.Errorf("reading body: %w", err)
 	}
-	return resp, body, nil
+	return probeResponse{code: resp.StatusCode, status: resp.Status, tls: resp.TLS}, body, nil
 }
 
 // tlsConfig builds the client TLS settings of an https or tls check:

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 )
@@ -51,7 +50,7 @@ const maxDrain = 64 << 10
 // on a kept connection (the server may have closed it while idle) is
 // retried once on a fresh one, so a listener that died is still seen on
 // the probe that finds it gone.
-func (p *probeConn) do(ctx context.Context, h *httpCheck, limit int64) (*http.Response, []byte, error) {
+func (p *probeConn) do(ctx context.Context, h *httpCheck, limit int64) (probeResponse, []byte, error) {
 	br := readers.Get().(*bufio.Reader)
 	defer func() { br.Reset(nil); readers.Put(br) }()
 	kc := h.kept
@@ -63,19 +62,19 @@ func (p *probeConn) do(ctx context.Context, h *httpCheck, limit int64) (*http.Re
 		}
 		kc.close()
 		if ctx.Err() != nil {
-			return nil, nil, err
+			return probeResponse{}, nil, err
 		}
 	}
 	conn, err := p.dial(ctx, h)
 	if err != nil {
-		return nil, nil, err
+		return probeResponse{}, nil, err
 	}
 	var state *tls.ConnectionState
 	if h.tls != nil {
 		tc := tls.Client(conn, h.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return nil, nil, err
+			return probeResponse{}, nil, err
 		}
 		s := tc.ConnectionState()
 		state, conn = &s, tc
@@ -111,7 +110,7 @@ func (p *probeConn) dial(ctx context.Context, h *httpCheck) (net.Conn, error) {
 // exchange writes h's request on conn and reads the response. With h.kept
 // set it leaves the connection reusable (body drained, deadlines cleared)
 // or closes it when it cannot be reused.
-func (p *probeConn) exchange(ctx context.Context, h *httpCheck, conn net.Conn, br *bufio.Reader, state *tls.ConnectionState, limit int64) (*http.Response, []byte, error) {
+func (p *probeConn) exchange(ctx context.Context, h *httpCheck, conn net.Conn, br *bufio.Reader, state *tls.ConnectionState, limit int64) (probeResponse, []byte, error) {
 	kc := h.kept
 	if d, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(d)
@@ -119,40 +118,48 @@ func (p *probeConn) exchange(ctx context.Context, h *httpCheck, conn net.Conn, b
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := conn.Write(h.wire); err != nil {
-		return nil, nil, err
+		return probeResponse{}, nil, err
 	}
-	resp, err := http.ReadResponse(br, h.head)
+	resp, bodyReader, err := readResponse(br, h.method)
 	if err != nil {
-		return nil, nil, err
+		return resp, nil, err
 	}
-	defer resp.Body.Close()
-	resp.TLS = state
-	var body []byte
-	if limit > 0 {
-		body = make([]byte, 0, 512)
-		for int64(len(body)) < limit {
-			if len(body) == cap(body) {
-				body = append(body, 0)[:len(body)]
-			}
-			n, err := resp.Body.Read(body[len(body):min(int64(cap(body)), limit)])
-			body = body[:len(body)+n]
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				return resp, body, err
-			}
-		}
+	resp.tls = state
+	body, err := readBody(bodyReader, limit)
+	if err != nil {
+		return resp, body, err
 	}
 	if kc != nil {
 		// Reuse needs the whole body read and the server's consent.
 		// Bytes past the response mean a confused exchange: start over.
-		n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain+1))
-		if resp.Close || err != nil || n > maxDrain || br.Buffered() > 0 || stop() == false {
+		n, err := io.Copy(io.Discard, io.LimitReader(bodyReader, maxDrain+1))
+		if resp.close || err != nil || n > maxDrain || br.Buffered() > 0 || stop() == false {
 			kc.close()
 		} else {
 			_ = conn.SetDeadline(time.Time{})
 		}
 	}
 	return resp, body, nil
+}
+
+// readBody reads up to limit bytes of r; nothing when limit is 0.
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	body := make([]byte, 0, 512)
+	for int64(len(body)) < limit {
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+		n, err := r.Read(body[len(body):min(int64(cap(body)), limit)])
+		body = body[:len(body)+n]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return body, err
+		}
+	}
+	return body, nil
 }
