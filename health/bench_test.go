@@ -2,6 +2,7 @@ package health
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -54,25 +55,7 @@ func TestBenchServerProcess(t *testing.T) {
 // Reported: probes/s, CPU cores used by this process (the engine), RSS.
 func BenchmarkEngine10kHTTP(b *testing.B) {
 	const targets, servers = 10000, 16
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchServerProcess$")
-	cmd.Env = append(os.Environ(), benchServerEnv+"="+strconv.Itoa(servers))
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { stdin.Close(); cmd.Wait() }()
-	var addrs []string
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() && sc.Text() != "READY" {
-		if a, ok := strings.CutPrefix(sc.Text(), "ADDR "); ok {
-			addrs = append(addrs, a)
-		}
-	}
-	if len(addrs) != servers {
-		b.Fatalf("helper started %d servers, want %d", len(addrs), servers)
-	}
+	addrs, server := startBenchServers(b, servers)
 
 	c := httpCheckSpec("web")
 	c.Interval, c.Timeout, c.Rise, c.Fall = spec.Duration(time.Second), spec.Duration(500*time.Millisecond), 2, 2
@@ -130,7 +113,7 @@ func BenchmarkEngine10kHTTP(b *testing.B) {
 	time.Sleep(time.Second) // steady state
 	p0, t0 := countProbes(), time.Now()
 	user0, sys0 := cpuTime()
-	server0 := procCPU(cmd.Process.Pid)
+	server0 := procCPU(server)
 	sum0, count0 := latSum, latCount
 	b.ResetTimer()
 	for range b.N {
@@ -147,13 +130,80 @@ func BenchmarkEngine10kHTTP(b *testing.B) {
 	// every TCP handshake, done in this process's system calls.
 	b.ReportMetric(sys.Seconds()/elapsed.Seconds(), "sys-cores")
 	// The targets' CPU, for judging whether the machine kept up.
-	b.ReportMetric((procCPU(cmd.Process.Pid)-server0).Seconds()/elapsed.Seconds(), "server-cores")
+	b.ReportMetric((procCPU(server)-server0).Seconds()/elapsed.Seconds(), "server-cores")
 	b.ReportMetric(float64(rssKB())/1024, "RSS-MB")
 	b.ReportMetric(1000*(latSum-sum0)/max(1, latCount-count0), "ms/probe")
 	b.ReportMetric(0, "ns/op")
 	// Targets that went down on a healthy loopback mean the machine could
 	// not keep up (probes over their 500ms timeout): report, do not hide.
 	b.ReportMetric(float64(downs.Load()), "downs")
+}
+
+// startBenchServers starts the helper process with n HTTP servers and
+// returns their addresses and the helper's pid. It stops with b.
+func startBenchServers(b *testing.B, n int) ([]string, int) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchServerProcess$")
+	cmd.Env = append(os.Environ(), benchServerEnv+"="+strconv.Itoa(n))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	var addrs []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && sc.Text() != "READY" {
+		if a, ok := strings.CutPrefix(sc.Text(), "ADDR "); ok {
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) != n {
+		b.Fatalf("helper started %d servers, want %d", len(addrs), n)
+	}
+	return addrs, cmd.Process.Pid
+}
+
+// BenchmarkLoopbackHTTPConn is the floor under BenchmarkEngine10kHTTP's
+// default mode: the bare cost of one HTTP exchange on a fresh loopback
+// connection (dial, write, read the answer, close with a reset), 16 at a
+// time, with no engine, no parsing and no context. On loopback
+// the kernel does the target's side of the TCP handshake and teardown in
+// this process's system calls, and bills it here.
+func BenchmarkLoopbackHTTPConn(b *testing.B) {
+	addrs, _ := startBenchServers(b, 1)
+	req := []byte("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	user0, sys0 := cpuTime()
+	b.SetParallelism(8) // 16 at once on 2 cores, as the engine overlaps probes
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		buf := make([]byte, 4096)
+		for pb.Next() {
+			c, err := net.Dial("tcp", addrs[0])
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := c.Write(req); err != nil {
+				b.Error(err)
+				return
+			}
+			for n := 0; !bytes.HasSuffix(buf[:n], []byte("\r\n\r\nok")); { // the whole answer, as a probe reads it
+				m, err := c.Read(buf[n:])
+				if err != nil {
+					b.Errorf("after %q: %v", buf[:n], err)
+					return
+				}
+				n += m
+			}
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	})
+	b.StopTimer()
+	user, sys := cpuTime()
+	b.ReportMetric(float64((user-user0).Microseconds())/float64(b.N), "user-µs/conn")
+	b.ReportMetric(float64((sys-sys0).Microseconds())/float64(b.N), "sys-µs/conn")
 }
 
 // cpuTime is the user and the system CPU this process has used.
