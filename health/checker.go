@@ -18,6 +18,14 @@ type Checker interface {
 	Check(ctx context.Context) Result
 }
 
+// deadliner is a Checker that keeps to a deadline by itself, with I/O
+// deadlines, so that the engine arms no timer and builds no context per
+// probe: at 10,000 probes a second those were a tenth of the engine's
+// CPU. ctx still ends a probe early (shutdown) and has no deadline.
+type deadliner interface {
+	CheckBy(ctx context.Context, deadline time.Time) Result
+}
+
 // CheckerFunc adapts a function to a Checker.
 type CheckerFunc func(ctx context.Context) Result
 

@@ -133,7 +133,16 @@ func (h *httpCheck) newRequest(ctx context.Context) (*http.Request, error) {
 
 // Check sends one request and judges status, body and certificate.
 func (h *httpCheck) Check(ctx context.Context) Result {
-	resp, body, err := h.send(ctx)
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(h.timeout)
+	}
+	return h.CheckBy(ctx, deadline)
+}
+
+// CheckBy is Check with the probe's deadline given apart from ctx.
+func (h *httpCheck) CheckBy(ctx context.Context, deadline time.Time) Result {
+	resp, body, err := h.send(ctx, deadline)
 	if err != nil {
 		return errorResult(ctx, err, h.timeout)
 	}
@@ -157,14 +166,16 @@ func (h *httpCheck) Check(ctx context.Context) Result {
 
 // send performs the request and reads as much of the body as the check
 // needs.
-func (h *httpCheck) send(ctx context.Context) (probeResponse, []byte, error) {
+func (h *httpCheck) send(ctx context.Context, deadline time.Time) (probeResponse, []byte, error) {
 	var limit int64
 	if h.body != "" || h.re != nil {
 		limit = maxBody
 	}
 	if h.conn != nil {
-		return h.conn.do(ctx, h, limit)
+		return h.conn.do(ctx, deadline, h, limit)
 	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	req, err := h.newRequest(ctx)
 	if err != nil {
 		return probeResponse{}, nil, err

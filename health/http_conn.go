@@ -50,27 +50,28 @@ const maxDrain = 64 << 10
 // on a kept connection (the server may have closed it while idle) is
 // retried once on a fresh one, so a listener that died is still seen on
 // the probe that finds it gone.
-func (p *probeConn) do(ctx context.Context, h *httpCheck, limit int64) (probeResponse, []byte, error) {
+func (p *probeConn) do(ctx context.Context, deadline time.Time, h *httpCheck, limit int64) (probeResponse, []byte, error) {
 	br := readers.Get().(*bufio.Reader)
 	defer func() { br.Reset(nil); readers.Put(br) }()
 	kc := h.kept
 	if kc != nil && kc.conn != nil {
 		br.Reset(kc.conn)
-		resp, body, err := p.exchange(ctx, h, kc.conn, br, kc.state, limit)
+		resp, body, err := p.exchange(ctx, deadline, h, kc.conn, br, kc.state, limit)
 		if err == nil {
 			return resp, body, nil
 		}
 		kc.close()
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || !time.Now().Before(deadline) {
 			return probeResponse{}, nil, err
 		}
 	}
-	conn, err := p.dial(ctx, h)
+	conn, err := p.dial(ctx, deadline, h)
 	if err != nil {
 		return probeResponse{}, nil, err
 	}
 	var state *tls.ConnectionState
 	if h.tls != nil {
+		_ = conn.SetDeadline(deadline)
 		tc := tls.Client(conn, h.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
@@ -82,10 +83,10 @@ func (p *probeConn) do(ctx context.Context, h *httpCheck, limit int64) (probeRes
 	br.Reset(conn)
 	if kc == nil {
 		defer conn.Close()
-		return p.exchange(ctx, h, conn, br, state, limit)
+		return p.exchange(ctx, deadline, h, conn, br, state, limit)
 	}
 	kc.conn, kc.state = conn, state
-	resp, body, err := p.exchange(ctx, h, conn, br, state, limit)
+	resp, body, err := p.exchange(ctx, deadline, h, conn, br, state, limit)
 	if err != nil {
 		kc.close()
 	}
@@ -96,8 +97,10 @@ func (p *probeConn) do(ctx context.Context, h *httpCheck, limit int64) (probeRes
 // closed with a reset (SO_LINGER 0), as HAProxy closes its checks: no
 // TIME_WAIT is left behind, on either side, for each of thousands of
 // probes a second.
-func (p *probeConn) dial(ctx context.Context, h *httpCheck) (net.Conn, error) {
-	conn, err := p.dialer.DialContext(ctx, "tcp", h.addr)
+func (p *probeConn) dial(ctx context.Context, deadline time.Time, h *httpCheck) (net.Conn, error) {
+	d := p.dialer
+	d.Deadline = deadline
+	conn, err := d.DialContext(ctx, "tcp", h.addr)
 	if err != nil {
 		return nil, err
 	}
@@ -110,11 +113,9 @@ func (p *probeConn) dial(ctx context.Context, h *httpCheck) (net.Conn, error) {
 // exchange writes h's request on conn and reads the response. With h.kept
 // set it leaves the connection reusable (body drained, deadlines cleared)
 // or closes it when it cannot be reused.
-func (p *probeConn) exchange(ctx context.Context, h *httpCheck, conn net.Conn, br *bufio.Reader, state *tls.ConnectionState, limit int64) (probeResponse, []byte, error) {
+func (p *probeConn) exchange(ctx context.Context, deadline time.Time, h *httpCheck, conn net.Conn, br *bufio.Reader, state *tls.ConnectionState, limit int64) (probeResponse, []byte, error) {
 	kc := h.kept
-	if d, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(d)
-	}
+	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := conn.Write(h.wire); err != nil {

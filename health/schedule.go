@@ -257,15 +257,27 @@ func (e *Engine) worker(ctx context.Context, t *target, work <-chan *target) {
 // A probe cut short by shutdown or by t's retirement records nothing: it
 // says nothing about the target.
 func (e *Engine) probe(ctx context.Context, t *target) {
-	pctx, cancel := context.WithTimeout(ctx, t.timeout)
-	defer cancel()
-	if !e.sched.begin(t, cancel) {
-		e.sched.done(t, time.Now())
-		return
-	}
-	e.metrics.inFlight.Inc()
+	var r Result
 	start := time.Now()
-	r := t.checker.Check(pctx)
+	if d, ok := t.checker.(deadliner); ok {
+		// No timer and no context per probe; a retired target's probe
+		// in flight runs out its deadline and is not recorded.
+		if !e.sched.begin(t, nil) {
+			e.sched.done(t, start)
+			return
+		}
+		e.metrics.inFlight.Inc()
+		r = d.CheckBy(ctx, start.Add(t.timeout))
+	} else {
+		pctx, cancel := context.WithTimeout(ctx, t.timeout)
+		defer cancel()
+		if !e.sched.begin(t, cancel) {
+			e.sched.done(t, start)
+			return
+		}
+		e.metrics.inFlight.Inc()
+		r = t.checker.Check(pctx)
+	}
 	end := time.Now()
 	r.Latency = end.Sub(start)
 	e.metrics.inFlight.Dec()
