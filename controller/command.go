@@ -57,6 +57,10 @@ type SetSpec struct {
 	// YAML is the whole spec, zone files inlined (spec.Marshal).
 	YAML   []byte `json:"yaml"`
 	Author string `json:"author,omitempty"`
+	// IfVersion, when set, applies the spec only over that version, 0
+	// meaning "only if the cluster has no spec yet". It is checked when
+	// the command applies, in log order, so two writers cannot both win.
+	IfVersion *uint64 `json:"if_version,omitempty"`
 }
 
 // ObserverReport carries changes of one observer's local verdicts. An

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -106,11 +107,17 @@ func (s *Store) leaderDuties(ctx context.Context, since time.Time) {
 	if needSpec {
 		yaml, err := s.cfg.Seed.Marshal()
 		if err == nil {
-			err = s.Propose(cctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, Author: "seed from " + s.cfg.NodeID}})
+			// Only over no spec at all: an operator's spec applied since
+			// this leader looked must not be overwritten by the seed.
+			var none uint64
+			err = s.Propose(cctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, Author: "seed from " + s.cfg.NodeID, IfVersion: &none}})
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrSpecChanged):
+			s.logger.Info("not seeding: the cluster got a spec meanwhile")
+		case err != nil:
 			s.logger.Error("seeding the spec", "err", err)
-		} else {
+		default:
 			s.logger.Info("seeded the cluster with this node's spec")
 		}
 	}

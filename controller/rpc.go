@@ -213,6 +213,7 @@ var errorCodes = []struct {
 	{"unknown_incident", ErrUnknownIncident},
 	{"not_found", ErrNotFound},
 	{"no_spec", ErrNoSpec},
+	{"spec_changed", ErrSpecChanged},
 	{"bad_command", ErrBadCommand},
 	{"invalid_spec", spec.ErrInvalid},
 }

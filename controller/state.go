@@ -19,6 +19,7 @@ var (
 	ErrUnknownRecord = errors.New("no health-driven record by that name")
 	ErrBadCommand    = errors.New("malformed command")
 	ErrNotFound      = errors.New("nothing to clear")
+	ErrSpecChanged   = errors.New("the spec in force is not the version the change was made over")
 )
 
 // MaxEvents bounds the event log kept in the replicated state.
@@ -138,6 +139,9 @@ func (st *State) apply(c *Command) error {
 func (st *State) setSpec(c *SetSpec, now time.Time) error {
 	if c == nil {
 		return fmt.Errorf("%w: set_spec without a spec", ErrBadCommand)
+	}
+	if c.IfVersion != nil && *c.IfVersion != st.SpecVersion {
+		return fmt.Errorf("%w: version %d is in force, not %d", ErrSpecChanged, st.SpecVersion, *c.IfVersion)
 	}
 	s, err := spec.Parse(c.YAML, "")
 	if err != nil {

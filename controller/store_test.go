@@ -267,3 +267,44 @@ func TestForwardedRefusalKeepsItsKind(t *testing.T) {
 		t.Errorf("forwarded invalid spec: %v", err)
 	}
 }
+
+// A spec made over one version applies only over that version, checked
+// where it applies; the seed applies only over no spec, so it never
+// overwrites an operator's spec that landed first.
+func TestSetSpecIfVersion(t *testing.T) {
+	stores := openCluster(t, 3, t.TempDir())
+	for _, s := range stores {
+		eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
+	}
+	var follower *Store
+	for _, s := range stores {
+		if !s.IsLeader() {
+			follower = s
+		}
+	}
+	_, v := follower.FSM().Spec()
+	s := contractSpec(t)
+	s.Records[0].TTL = 42
+	yaml, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	over := v
+	if err := follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, IfVersion: &over}}); err != nil {
+		t.Fatalf("over the version in force: %v", err)
+	}
+	for _, stale := range []uint64{v, 0} { // a second writer that diffed v; the seed
+		err := follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: []byte("zones: []\n"), IfVersion: &stale}})
+		if !errors.Is(err, ErrSpecChanged) {
+			t.Errorf("over version %d with %d in force: %v, want ErrSpecChanged", stale, v+1, err)
+		}
+	}
+	for _, st := range stores {
+		eventually(t, "version "+fmt.Sprint(v+1)+" on "+st.ID(), 5*time.Second, func() bool {
+			sp, got := st.FSM().Spec()
+			return got == v+1 && sp.Records[0].TTL == 42
+		})
+	}
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -105,7 +106,18 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c := &controller.Command{Type: controller.CmdSetSpec, Spec: &controller.SetSpec{YAML: y, Author: caller(r.Context()).Name}}
-	if !s.propose(w, r, c) {
+	if req.IfVersion != 0 {
+		// Checked again where the change applies: another apply may land
+		// between the check above and this one.
+		c.Spec.IfVersion = &req.IfVersion
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), WriteTimeout)
+	defer cancel()
+	if err := s.store.Propose(ctx, c); errors.Is(err, controller.ErrSpecChanged) {
+		writeError(w, http.StatusConflict, "%v: someone applied a spec since; run `detour spec diff` again", err)
+		return
+	} else if err != nil {
+		s.writeStoreError(w, err)
 		return
 	}
 	_, v = s.store.FSM().Spec()
