@@ -3,11 +3,13 @@
 //
 // A target is one endpoint of one pool (TargetID). Each target has a
 // Checker built from the pool's spec.Check through an explicit table of
-// check types (see kinds.go): http, https, tcp, dns, tls and heartbeat.
-// The Engine runs one small loop per target: a jittered start within the
-// interval, then one probe per interval, never two at once for the same
-// target, under a global concurrency limit. Results go through rise/fall
-// thresholds; when a target's verdict changes the Engine tells its Sink.
+// check types (kinds in checker.go): http, https, tcp, dns, tls and
+// heartbeat. The Engine keeps every target in one schedule (schedule.go):
+// a jittered first probe within the interval, then one probe per
+// interval, never two at once for the same target, run by a pool of
+// workers no larger than the global concurrency limit. Results go through
+// rise/fall thresholds; when a target's verdict changes the Engine tells
+// its Sink.
 //
 // A heartbeat check is a push check: a job calls Engine.Heartbeat (through
 // HeartbeatHandler) and the target is down when no beat arrived within
