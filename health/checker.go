@@ -26,6 +26,19 @@ type deadliner interface {
 	CheckBy(ctx context.Context, deadline time.Time) Result
 }
 
+// releaser is a Checker that holds something between probes (a kept
+// connection) and lets it go when its target is retired or the engine
+// stops. No probe of the target runs meanwhile.
+type releaser interface {
+	release()
+}
+
+func release(c Checker) {
+	if r, ok := c.(releaser); ok {
+		r.release()
+	}
+}
+
 // CheckerFunc adapts a function to a Checker.
 type CheckerFunc func(ctx context.Context) Result
 

@@ -121,7 +121,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.runCtx = nil
 	e.mu.Unlock()
 	e.wg.Wait()
-	e.sched.clear()
+	for _, t := range e.sched.clear() {
+		release(t.checker)
+	}
 	e.mu.Lock()
 	e.running = false
 	e.mu.Unlock()
@@ -165,6 +167,7 @@ func (e *Engine) Update(s *spec.Spec) {
 			if old == nil || old.probe != probe || !reflect.DeepEqual(old.check, c) {
 				t = e.newTarget(id, c, probe, e.build(builds, c))
 				if old != nil {
+					e.retire(old) // first, so that no result lands after the copy
 					t.inherit(old)
 					changed++
 				} else {
@@ -244,7 +247,12 @@ func (e *Engine) View() []Status {
 
 // retire stops a target that left the spec or was replaced. e.mu is held.
 func (e *Engine) retire(t *target) {
-	e.sched.retire(t)
+	if idle := e.sched.retire(t); idle {
+		release(t.checker)
+	} // else the worker that has it releases it
+	t.mu.Lock()
+	t.gone = true
+	t.mu.Unlock()
 	if t.pendingFirst {
 		t.pendingFirst = false
 		e.pending--

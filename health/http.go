@@ -31,10 +31,9 @@ const userAgent = "detour-health/1"
 type httpCheck struct {
 	client  *http.Client // for follow_redirects; otherwise conn
 	conn    *probeConn
-	kept    *keptConn     // keep_alive: this target's connection between probes
-	wire    []byte        // the request as sent, when conn is set
-	head    *http.Request // the request's method, for reading the response
-	tls     *tls.Config   // https: with the server name set
+	kept    *keptConn   // keep_alive: this target's connection between probes
+	wire    []byte      // the request as sent, when conn is set
+	tls     *tls.Config // https: with the server name set
 	addr    string
 	method  string
 	url     string
@@ -116,6 +115,13 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 		}
 		return h
 	}, nil
+}
+
+// release closes the kept connection, if any.
+func (h *httpCheck) release() {
+	if h.kept != nil {
+		h.kept.close()
+	}
 }
 
 // newRequest is the check's request to the target.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -47,9 +48,9 @@ const maxDrain = 64 << 10
 // do performs h's request and returns the response with its body read up
 // to limit bytes (nothing when limit is 0). With h.kept set, the
 // connection is kept for the next probe when the server allows; a failure
-// on a kept connection (the server may have closed it while idle) is
-// retried once on a fresh one, so a listener that died is still seen on
-// the probe that finds it gone.
+// on a kept connection (the server may have closed it while idle, or
+// said 408) is retried once on a fresh one, so a listener that died is
+// still seen on the probe that finds it gone.
 func (p *probeConn) do(ctx context.Context, deadline time.Time, h *httpCheck, limit int64) (probeResponse, []byte, error) {
 	br := readers.Get().(*bufio.Reader)
 	defer func() { br.Reset(nil); readers.Put(br) }()
@@ -57,7 +58,9 @@ func (p *probeConn) do(ctx context.Context, deadline time.Time, h *httpCheck, li
 	if kc != nil && kc.conn != nil {
 		br.Reset(kc.conn)
 		resp, body, err := p.exchange(ctx, deadline, h, kc.conn, br, kc.state, limit)
-		if err == nil {
+		// A 408 on a kept connection is most likely the server giving
+		// up on it while idle, not an answer to this request.
+		if err == nil && resp.code != http.StatusRequestTimeout {
 			return resp, body, nil
 		}
 		kc.close()
@@ -131,10 +134,11 @@ func (p *probeConn) exchange(ctx context.Context, deadline time.Time, h *httpChe
 		return resp, body, err
 	}
 	if kc != nil {
-		// Reuse needs the whole body read and the server's consent.
+		// Reuse needs the server's consent and the whole body read.
 		// Bytes past the response mean a confused exchange: start over.
-		n, err := io.Copy(io.Discard, io.LimitReader(bodyReader, maxDrain+1))
-		if resp.close || err != nil || n > maxDrain || br.Buffered() > 0 || stop() == false {
+		if resp.close || !stop() {
+			kc.close()
+		} else if n, err := io.Copy(io.Discard, io.LimitReader(bodyReader, maxDrain+1)); err != nil || n > maxDrain || br.Buffered() > 0 {
 			kc.close()
 		} else {
 			_ = conn.SetDeadline(time.Time{})

@@ -43,6 +43,9 @@ func readResponse(br *bufio.Reader, method string) (probeResponse, io.Reader, er
 		switch {
 		case r.code >= 100 && r.code < 200 && r.code != 101:
 			continue // interim: the final response follows
+		case r.code == 101: // the connection now speaks something else
+			r.close = true
+			return r, bytes.NewReader(nil), nil
 		case method == "HEAD" || r.code < 200 || r.code == 204 || r.code == 304:
 			return r, bytes.NewReader(nil), nil
 		case chunked:
@@ -74,9 +77,8 @@ func readHead(br *bufio.Reader, budget *int) (r probeResponse, length int64, chu
 	}
 	r.code = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
 	r.status = string(rest)
-	keepAlive := version[7] != '0' // HTTP/1.1 keeps the connection unless told
 	length = -1
-	te := false
+	te, sawClose, sawKeepAlive := false, false, false
 	for {
 		line, err := readLine(br, budget)
 		if err != nil {
@@ -107,13 +109,13 @@ func readHead(br *bufio.Reader, budget *int) (r probeResponse, length int64, chu
 			te = true
 			chunked = lastToken(value, "chunked")
 		case bytes.EqualFold(name, []byte("Connection")):
-			if hasToken(value, "close") {
-				keepAlive = false
-			} else if hasToken(value, "keep-alive") {
-				keepAlive = true
-			}
+			sawClose = sawClose || hasToken(value, "close")
+			sawKeepAlive = sawKeepAlive || hasToken(value, "keep-alive")
 		}
 	}
+	// HTTP/1.1 keeps the connection unless told; 1.0 only when told; a
+	// close anywhere wins.
+	keepAlive := !sawClose && (version[7] != '0' || sawKeepAlive)
 	if te {
 		// Transfer-Encoding overrides Content-Length; a body that is not
 		// chunked last ends when the server closes (RFC 9112 6.3).

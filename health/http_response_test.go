@@ -75,6 +75,9 @@ func TestReadResponseMatchesNetHTTP(t *testing.T) {
 		{"empty body, length 0", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" + next},
 		{"big body", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("z", 100000) + next},
 
+		{"close, then keep-alive", "GET", "HTTP/1.1 200 OK\r\nConnection: close\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok"},
+		{"keep-alive, then close, 1.0", "GET", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"},
+
 		{"conflicting lengths", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!"},
 		{"bad length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\nok"},
 		{"negative length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\nok"},
@@ -105,11 +108,15 @@ func clip(p parsed) parsed {
 }
 
 // Where readResponse differs from net/http on purpose: it skips interim
-// responses (as the http.Transport does) and bounds the head.
+// responses (as the http.Transport does), never reuses a connection that
+// switched protocols, and bounds the head.
 func TestReadResponseInterimAndLimits(t *testing.T) {
 	got := parseOurs("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "GET")
 	if got.failed || got.code != 200 || got.body != "ok" {
 		t.Errorf("after interim responses: %+v, want 200 ok", got)
+	}
+	if got := parseOurs("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x00", "GET"); got.failed || got.code != 101 || !got.close || got.body != "" {
+		t.Errorf("101: %+v, want 101 with no body and the connection not reused", got)
 	}
 	huge := "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Filler: "+strings.Repeat("f", 1000)+"\r\n", 70) + "Content-Length: 2\r\n\r\nok"
 	if got := parseOurs(huge, "GET"); !got.failed {

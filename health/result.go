@@ -87,10 +87,10 @@ type Transition struct {
 // Sink receives verdict changes; the controller implements it and turns
 // them into ObserverVerdict commands.
 //
-// Transition is called from the probing goroutines, one call at a time per
+// Transition is called from the probing workers, one call at a time per
 // target and in order for that target, but concurrently across targets. It
-// must be safe for concurrent use and return quickly: a slow Sink delays
-// that target's next probe.
+// must be safe for concurrent use and return quickly: a slow Sink holds a
+// worker, and once every worker is held, every target's probes wait.
 type Sink interface {
 	Transition(Transition)
 }

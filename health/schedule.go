@@ -109,14 +109,16 @@ func (s *schedule) signal() {
 }
 
 // retire takes t out of the schedule for good and cuts its probe in flight
-// short, if any.
-func (s *schedule) retire(t *target) {
+// short, if any. It reports whether t is idle: no worker has it, and none
+// will.
+func (s *schedule) retire(t *target) (idle bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t.retired, t.queued = true, false
 	if t.stop != nil {
 		t.stop()
 	}
+	return !t.busy
 }
 
 // poke makes t due now, or right after its probe in flight.
@@ -164,31 +166,38 @@ func (s *schedule) begin(t *target, stop context.CancelFunc) bool {
 }
 
 // done queues t again after a probe that was due at t.due: one interval
-// later, or at once when it was poked or the schedule fell behind.
-func (s *schedule) done(t *target, now time.Time) {
+// later, or at once when it was poked or the schedule fell behind. It
+// reports whether t was retired meanwhile.
+func (s *schedule) done(t *target, now time.Time) (retired bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t.busy, t.stop = false, nil
 	if t.retired {
-		return
+		return true
 	}
 	next := t.due.Add(t.interval)
 	if t.poked || next.Before(now) {
 		next, t.poked = now, false
 	}
 	s.push(t, next)
+	return false
 }
 
-// clear empties the queue when Run ends; targets keep their state and are
-// queued again by the next Run.
-func (s *schedule) clear() {
+// clear empties the queue when Run ends and returns the targets it held;
+// they keep their state and are queued again by the next Run.
+func (s *schedule) clear() []*target {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var out []*target
 	for i, e := range s.queue {
+		if e.t.queued {
+			out = append(out, e.t)
+		}
 		e.t.queued = false
 		s.queue[i] = entry{}
 	}
 	s.queue = s.queue[:0]
+	return out
 }
 
 // dispatch hands due targets to workers until ctx is done. Workers start
@@ -220,7 +229,9 @@ func (e *Engine) dispatch(ctx context.Context, limit int) {
 			case work <- t:
 			case <-ctx.Done():
 				for _, t := range batch[i:] { // never probed: not busy any more
-					e.sched.done(t, time.Now())
+					if e.sched.done(t, time.Now()) {
+						release(t.checker)
+					}
 				}
 				return
 			}
@@ -264,6 +275,7 @@ func (e *Engine) probe(ctx context.Context, t *target) {
 		// in flight runs out its deadline and is not recorded.
 		if !e.sched.begin(t, nil) {
 			e.sched.done(t, start)
+			release(t.checker)
 			return
 		}
 		e.metrics.inFlight.Inc()
@@ -273,6 +285,7 @@ func (e *Engine) probe(ctx context.Context, t *target) {
 		defer cancel()
 		if !e.sched.begin(t, cancel) {
 			e.sched.done(t, start)
+			release(t.checker)
 			return
 		}
 		e.metrics.inFlight.Inc()
@@ -281,15 +294,10 @@ func (e *Engine) probe(ctx context.Context, t *target) {
 	end := time.Now()
 	r.Latency = end.Sub(start)
 	e.metrics.inFlight.Dec()
-	if ctx.Err() == nil && !e.sched.retired(t) {
+	if ctx.Err() == nil {
 		e.record(t, r, end)
 	}
-	e.sched.done(t, end)
-}
-
-// retired reports whether t left the schedule.
-func (s *schedule) retired(t *target) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return t.retired
+	if e.sched.done(t, end) {
+		release(t.checker)
+	}
 }

@@ -38,6 +38,7 @@ type target struct {
 	stop    context.CancelFunc // cuts the probe in flight short
 
 	mu     sync.Mutex
+	gone   bool // retired: record nothing more
 	rf     riseFall
 	status Status
 }
@@ -69,14 +70,14 @@ func (t *target) snapshot() Status {
 }
 
 // record applies r to t's rise/fall state and reports a verdict change.
+// A retired target records nothing: the target that replaced it copied
+// its state when it was retired, and must not miss a change.
 func (e *Engine) record(t *target, r Result, at time.Time) {
-	if r.Class == "" {
-		r.Class = map[bool]string{true: ClassOK, false: ClassError}[r.Up]
-	}
-	t.latency.Observe(r.Latency.Seconds())
-	e.metrics.results.WithLabelValues(t.check.Type, r.Class).Inc()
-
 	t.mu.Lock()
+	if t.gone {
+		t.mu.Unlock()
+		return
+	}
 	from := t.rf.verdict
 	changed := t.rf.observe(r.Up, t.check.Rise, t.check.Fall)
 	s := &t.status
@@ -86,6 +87,14 @@ func (e *Engine) record(t *target, r Result, at time.Time) {
 	}
 	to := t.rf.verdict
 	t.mu.Unlock()
+	if r.Class == "" {
+		r.Class = ClassError
+		if r.Up {
+			r.Class = ClassOK
+		}
+	}
+	t.latency.Observe(r.Latency.Seconds())
+	e.metrics.results.WithLabelValues(t.check.Type, r.Class).Inc()
 	if !changed {
 		return
 	}
