@@ -56,6 +56,13 @@ type NotifyCursor struct {
 	Seq     uint64    `json:"seq"`
 	Error   string    `json:"error,omitempty"` // last delivery error, "" once delivered
 	At      time.Time `json:"at,omitzero"`
+	// Drop, in a command, says the event before Seq was given up on: the
+	// receiver refused it for what it is, again and again. The state
+	// counts drops and keeps the last one's words until an operator has
+	// seen them in status.
+	Drop        string `json:"drop,omitempty"`
+	Dropped     uint64 `json:"dropped,omitempty"`
+	LastDropped string `json:"last_dropped,omitempty"`
 }
 
 // Incident errors.
@@ -134,6 +141,10 @@ func (st *State) notifyCursor(c *NotifyCursor, now time.Time) error {
 		cur.Seq = c.Seq
 	}
 	cur.Error, cur.At = c.Error, now
+	if c.Drop != "" {
+		cur.Dropped++
+		cur.LastDropped = now.UTC().Format(time.RFC3339) + " " + c.Drop
+	}
 	return nil
 }
 

@@ -2,9 +2,12 @@ package notify
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/textproto"
 	"reflect"
 	"time"
 
@@ -217,6 +220,16 @@ func (n *Notifier) deliverLoop(ctx context.Context, c spec.Channel, ch Channel) 
 				if ctx.Err() != nil {
 					return
 				}
+				if refusedForGood(err) && attempt+1 >= maxRefusals {
+					// Sending it again cannot succeed, and every later
+					// event would wait behind it: give it up, loudly.
+					drop := fmt.Sprintf("event %s (%s) dropped after %d refusals: %v", note.ID, note.Kind, attempt+1, err)
+					log.Error("delivery refused for good; dropping the event", "event", note.ID, "attempts", attempt+1, "err", err)
+					if n.proposeDrop(ctx, c.Name, note.Seq, drop) {
+						proposed = note.Seq
+					}
+					break
+				}
 				wait := n.backoff(attempt, retryAfter(err))
 				log.Warn("delivery failed; retrying", "event", note.ID, "attempt", attempt+1, "retry_in", wait.Round(time.Millisecond), "err", err)
 				if msg := err.Error(); msg != lastErr {
@@ -245,6 +258,42 @@ func (n *Notifier) deliverLoop(ctx context.Context, c spec.Channel, ch Channel) 
 		case <-changed:
 		}
 	}
+}
+
+// maxRefusals is how many times an event refused for what it is (see
+// refusedForGood) is sent before it is dropped.
+const maxRefusals = 3
+
+// refusedForGood reports whether a receiver refused a notification for
+// its content (400, 413, 415 or 422; SMTP 552 or 554), so that the same
+// bytes cannot succeed later. Refusals of the channel itself (a wrong
+// token or URL: 401, 403, 404) are not: they fail every event alike, and
+// the events wait for the operator to fix the channel.
+func refusedForGood(err error) bool {
+	var he *httpError
+	if errors.As(err, &he) {
+		switch he.Status {
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+			return true
+		}
+	}
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code == 552 || te.Code == 554
+	}
+	return false
+}
+
+// proposeDrop records that the event at seq was given up on.
+func (n *Notifier) proposeDrop(ctx context.Context, name string, seq uint64, drop string) bool {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := n.opts.Store.Propose(pctx, &controller.Command{Type: controller.CmdNotifyCursor,
+		Cursor: &controller.NotifyCursor{Channel: name, Seq: seq, Error: drop, Drop: drop}})
+	if err != nil && ctx.Err() == nil {
+		n.logger.Warn("recording a dropped notification", "channel", name, "seq", seq, "err", err)
+	}
+	return err == nil
 }
 
 // propose records a channel's cursor through Raft; it reports success.

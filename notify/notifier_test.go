@@ -3,12 +3,16 @@ package notify
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,5 +281,62 @@ func TestFailingChannelsDoNotBlock(t *testing.T) {
 	}
 	if _, _, bad := slack.accepted(); len(bad) > 0 {
 		t.Errorf("slack refused: %v", bad)
+	}
+}
+
+// An event a receiver refuses for what it is (HTTP 400) is sent three
+// times, then dropped and counted, so that the events after it are not
+// held back forever; a refusal of the channel itself (401) is not.
+func TestRefusedEventIsDropped(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		refuse   string // the first event's ID
+		refusals atomic.Int64
+	)
+	hook := newReceiver(t, func(body []byte, h http.Header) (string, error) {
+		id, err := webhookCheck("k")(body, h)
+		if err != nil {
+			return id, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if refuse == "" {
+			refuse = id
+		}
+		if id == refuse {
+			refusals.Add(1)
+			return id, errors.New("payload not accepted")
+		}
+		return id, nil
+	}, "ok")
+	locked := newReceiver(t, webhookCheck("k"), "ok")
+	locked.Fail.Store(http.StatusUnauthorized)
+	text := baseSpec + fmt.Sprintf(`notifications:
+  channels:
+    - {name: hook, type: webhook, url: %q, secret_env: K}
+    - {name: locked, type: webhook, url: %q, secret_env: K}
+`, hook.URL(), locked.URL())
+	st := openStore(t, text)
+	startNotifier(t, st, map[string]string{"K": "k"}, nil)
+
+	setUp(t, st, false)
+	eventually(t, "the refused event dropped", 10*time.Second, func() bool { return cursor(st, "hook").Dropped == 1 })
+	setUp(t, st, true) // more events after the dropped one
+	last := lastSeq(st)
+	eventually(t, "the events after it delivered", 10*time.Second, func() bool { c := cursor(st, "hook"); return c.Seq == last && c.Error == "" })
+	c := cursor(st, "hook")
+	if c.Dropped != 1 || !strings.Contains(c.LastDropped, "dropped after 3 refusals: HTTP 400 Bad Request: payload not accepted") {
+		t.Errorf("cursor %+v, want one drop with the receiver's words", c)
+	}
+	if n := refusals.Load(); n != 3 {
+		t.Errorf("the refused event was sent %d times, want 3", n)
+	}
+	ids, _, _ := hook.accepted()
+	if len(ids) == 0 || slices.Contains(ids, refuse) {
+		t.Errorf("accepted %v; want the later events and not the refused %s", ids, refuse)
+	}
+	eventually(t, "the locked channel retried", 10*time.Second, func() bool { return locked.hits.Load() >= 4 })
+	if c := cursor(st, "locked"); c.Dropped != 0 || c.Seq >= last || !strings.Contains(c.Error, "HTTP 401") {
+		t.Errorf("locked channel's cursor %+v: a 401 must hold the events, not drop them", c)
 	}
 }

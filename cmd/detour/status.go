@@ -148,6 +148,9 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 			state = p.bad("failing: " + c.Error)
 		}
 		fmt.Fprintf(w, "  %s: through event %d, %s\n", c.Channel, c.Seq, state)
+		if c.Dropped > 0 {
+			fmt.Fprintf(w, "    %s\n", p.warn(fmt.Sprintf("%d event(s) refused for good and dropped; last: %s", c.Dropped, c.LastDropped)))
+		}
 	}
 	if len(st.Providers) > 0 {
 		fmt.Fprintln(w, "\n"+p.bold("PROVIDERS"))
