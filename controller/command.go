@@ -31,6 +31,11 @@ type Command struct {
 	Type CommandType `json:"type"`
 	// Time is when the proposer made the command; the FSM's clock.
 	Time time.Time `json:"time"`
+	// ID, when set, makes the command apply at most once: a proposal
+	// retried after the leader changed under it may reach the log twice,
+	// and the second copy is then a no-op that succeeds. Store.Propose
+	// sets it for the commands a person makes (see onceOnly).
+	ID string `json:"id,omitempty"`
 
 	Spec     *SetSpec          `json:"spec,omitempty"`
 	Report   *ObserverReport   `json:"report,omitempty"`
@@ -146,6 +151,18 @@ type Member struct {
 
 // Encode serialises a command for the Raft log.
 func (c *Command) Encode() ([]byte, error) { return json.Marshal(c) }
+
+// onceOnly lists the commands whose second copy would do harm or answer
+// wrongly: a second incident, a second spec version, a clear that fails
+// with "nothing to clear" although it cleared. The rest are frequent and
+// idempotent (reports, beats, cursors, sync states) and carry no ID.
+func onceOnly(t CommandType) bool {
+	switch t {
+	case CmdSetSpec, CmdSetOverride, CmdClearOverride, CmdRegisterMember, CmdRemoveMember, CmdIncident:
+		return true
+	}
+	return false
+}
 
 // DecodeCommand parses a Raft log entry.
 func DecodeCommand(b []byte) (*Command, error) {

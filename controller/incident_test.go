@@ -63,3 +63,53 @@ func TestNotifyCursorOnlyMovesForward(t *testing.T) {
 		t.Errorf("cursor %+v, want seq 5 with the last error", c)
 	}
 }
+
+// A command that reaches the log twice (a proposal retried after the
+// leader changed under it) applies once; its second copy succeeds
+// without effect, until the ID is older than the dedup window.
+func TestCommandAppliesOnce(t *testing.T) {
+	st := NewState()
+	t0 := time.Date(2026, 11, 22, 3, 12, 0, 0, time.UTC)
+	open := &Command{Type: CmdIncident, Time: t0, ID: "n1-x-1", Incident: &IncidentCommand{Action: IncidentActionOpen, Title: "us-east is down", Message: "moved"}}
+	for i := range 2 {
+		if err := st.apply(open); err != nil {
+			t.Fatalf("copy %d: %v", i+1, err)
+		}
+	}
+	if len(st.Incidents) != 1 {
+		t.Errorf("%d incidents after two copies of one open, want 1", len(st.Incidents))
+	}
+	events := len(st.Events)
+	again := *open
+	again.ID = "n1-x-2" // a new command saying the same: a second incident
+	if err := st.apply(&again); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Incidents) != 2 || len(st.Events) == events {
+		t.Errorf("a distinct command was taken for a copy: %d incidents", len(st.Incidents))
+	}
+	later := *open
+	later.Time = t0.Add(dedupWindow + time.Minute)
+	later.ID = "n1-x-3"
+	if err := st.apply(&later); err != nil {
+		t.Fatal(err)
+	}
+	if _, kept := st.Applied["n1-x-1"]; kept {
+		t.Errorf("an ID older than the dedup window is still remembered")
+	}
+}
+
+// The commands a person makes carry an ID; the frequent, idempotent ones
+// do not.
+func TestOnceOnlyCommands(t *testing.T) {
+	for _, typ := range []CommandType{CmdSetSpec, CmdSetOverride, CmdClearOverride, CmdIncident, CmdRegisterMember, CmdRemoveMember} {
+		if !onceOnly(typ) {
+			t.Errorf("%s carries no ID", typ)
+		}
+	}
+	for _, typ := range []CommandType{CmdObserverReport, CmdHeartbeat, CmdNotifyCursor, CmdProviderSync} {
+		if onceOnly(typ) {
+			t.Errorf("%s carries an ID: frequent and idempotent, it should not", typ)
+		}
+	}
+}

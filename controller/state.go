@@ -47,6 +47,9 @@ type State struct {
 	Beats map[string]time.Time `json:"beats,omitempty"`
 	// Now is the time of the latest command applied: the state's clock.
 	Now time.Time `json:"now"`
+	// Applied holds the IDs of the commands applied within dedupWindow,
+	// and when, so that a retried copy is not applied twice.
+	Applied map[string]time.Time `json:"applied,omitempty"`
 
 	spec *spec.Spec
 	// derived from the above, to tell what changed
@@ -99,6 +102,9 @@ func (st *State) apply(c *Command) error {
 	if now.Before(st.Now) {
 		now = st.Now // proposers' clocks differ; the state's never goes back
 	}
+	if _, dup := st.Applied[c.ID]; dup && c.ID != "" {
+		return nil // a retried copy of a command already applied
+	}
 	var err error
 	switch c.Type {
 	case CmdSetSpec:
@@ -132,8 +138,29 @@ func (st *State) apply(c *Command) error {
 		return err
 	}
 	st.Now = now
+	if c.ID != "" {
+		st.remember(c.ID, now)
+	}
 	st.derive(true)
 	return nil
+}
+
+// dedupWindow is how long a command ID is remembered: far longer than a
+// proposal is retried (API writes give up after seconds).
+const dedupWindow = 10 * time.Minute
+
+// remember notes that command id was applied at now and forgets IDs
+// older than dedupWindow.
+func (st *State) remember(id string, now time.Time) {
+	if st.Applied == nil {
+		st.Applied = map[string]time.Time{}
+	}
+	for k, at := range st.Applied {
+		if now.Sub(at) > dedupWindow {
+			delete(st.Applied, k)
+		}
+	}
+	st.Applied[id] = now
 }
 
 func (st *State) setSpec(c *SetSpec, now time.Time) error {

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -121,6 +124,9 @@ type Store struct {
 
 	rpc rpcConn // kept connection to the leader, for forwarding
 
+	nonce     string        // random, drawn at start, for command IDs
+	proposals atomic.Uint64 // numbers command IDs
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
@@ -139,7 +145,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("controller: data dir: %w", err)
 	}
-	s := &Store{cfg: cfg, logger: cfg.Logger, fsm: NewFSM(cfg.Logger)}
+	s := &Store{cfg: cfg, logger: cfg.Logger, fsm: NewFSM(cfg.Logger), nonce: strconv.FormatUint(rand.Uint64(), 36)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -267,11 +273,22 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 	if c.Time.IsZero() {
 		c.Time = s.cfg.Now().UTC()
 	}
+	if c.ID == "" && onceOnly(c.Type) {
+		cc := *c // the caller's command stays as it was: proposing it again is a new command
+		cc.ID = s.commandID()
+		c = &cc
+	}
 	data, err := c.Encode()
 	if err != nil {
 		return err
 	}
 	return s.onLeader(ctx, rpcRequest{Op: opApply, Data: data})
+}
+
+// commandID returns an ID no other proposal of any node has: this node's
+// ID, a random number drawn at start and a counter.
+func (s *Store) commandID() string {
+	return fmt.Sprintf("%s-%s-%d", s.cfg.NodeID, s.nonce, s.proposals.Add(1))
 }
 
 // WaitLeader waits until some leader is known.

@@ -308,3 +308,37 @@ func TestSetSpecIfVersion(t *testing.T) {
 		})
 	}
 }
+
+// Through Raft: a command proposed twice with one ID (as a retry after a
+// leader change does) opens one incident; the same command value proposed
+// twice without an ID is two commands.
+func TestProposeOnce(t *testing.T) {
+	stores := openCluster(t, 3, t.TempDir())
+	for _, s := range stores {
+		eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	incidents := func(s *Store) (n int) {
+		s.FSM().Read(func(st *State) { n = len(st.Incidents) })
+		return n
+	}
+	retried := &Command{Type: CmdIncident, ID: "n0-test-1", Incident: &IncidentCommand{Action: IncidentActionOpen, Title: "t", Message: "m"}}
+	for i := range 2 {
+		if err := stores[i].Propose(ctx, retried); err != nil {
+			t.Fatalf("copy %d: %v", i+1, err)
+		}
+	}
+	fresh := &Command{Type: CmdIncident, Incident: &IncidentCommand{Action: IncidentActionOpen, Title: "t2", Message: "m"}}
+	for range 2 {
+		if err := stores[2].Propose(ctx, fresh); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fresh.ID != "" {
+		t.Errorf("Propose changed the caller's command: ID %q", fresh.ID)
+	}
+	for _, s := range stores {
+		eventually(t, "3 incidents on "+s.ID(), 5*time.Second, func() bool { return incidents(s) == 3 })
+	}
+}
