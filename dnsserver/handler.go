@@ -32,6 +32,10 @@ type Options struct {
 type Handler struct {
 	src  Source
 	opts Options
+	// tsig checks a signed query's TSIG against the zones' keys and
+	// returns the signer of the reply, or the TSIG error to answer
+	// with; the Server sets it. Without it every key is unknown.
+	tsig func(snap *Snapshot, req *dns.Msg, msg []byte) (*signer, uint16)
 }
 
 // NewHandler returns a handler answering from src.
@@ -124,6 +128,9 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 			opts++
 		}
 	}
+	if m.IsTsig() != nil {
+		return h.signed(snap, m, msg, sc, limit)
+	}
 	extRcode, ede := uint8(0), -1
 	switch {
 	case opts > 1:
@@ -149,6 +156,55 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 	out := finish(sc.out, body, msg, q, limit, extRcode, ede)
 	sc.out = out
 	return out
+}
+
+// signed answers a query that carries a TSIG record: the reply is signed
+// with the same key, as RFC 8945 requires (a BIND secondary refuses an
+// unsigned answer to its signed SOA query, and never transfers). A key
+// this server does not hold, a bad MAC or a stale time get NOTAUTH with
+// the TSIG error, unsigned.
+func (h *Handler) signed(snap *Snapshot, m *dns.Msg, msg []byte, sc *Scratch, limit int) []byte {
+	sg, tsigErr := (*signer)(nil), uint16(dns.RcodeBadKey)
+	if h.tsig != nil {
+		sg, tsigErr = h.tsig(snap, m, msg)
+	}
+	var out []byte
+	var err error
+	if tsigErr != 0 {
+		out, err = tsigErrorReply(m, tsigErr)
+	} else {
+		r := new(dns.Msg)
+		r.SetReply(m) // keeps the question as asked
+		r.RecursionAvailable = false
+		switch {
+		case m.Opcode != dns.OpcodeQuery:
+			r.Rcode = dns.RcodeNotImplemented
+		case len(m.Question) != 1 || len(m.Answer) > 0 || len(m.Ns) > 0 && m.Question[0].Qtype != dns.TypeIXFR:
+			r.Rcode = dns.RcodeFormatError
+		default:
+			ede := -1
+			r.Question[0].Name = strings.ToLower(r.Question[0].Name)
+			h.answer(snap, r, sc, &ede)
+			r.Question[0].Name = m.Question[0].Name
+		}
+		if r.Len()+tsigLen(sg) > limit {
+			r.Truncated, r.Answer, r.Ns, r.Extra = true, nil, nil, nil
+		}
+		out, err = sg.pack(r, 0)
+	}
+	if err != nil {
+		return h.headerOnly(msg, sc, dns.RcodeServerFailure)
+	}
+	sc.out = append(sc.out[:0], out...)
+	return sc.out
+}
+
+// tsigLen is room for the TSIG record sg adds.
+func tsigLen(sg *signer) int {
+	if sg == nil {
+		return 0
+	}
+	return len(sg.key) + len(sg.alg) + 2 + 10 + 16 + 64 // names, fixed fields, a MAC up to SHA-512
 }
 
 // answer fills r for its one question.

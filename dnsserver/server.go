@@ -89,7 +89,7 @@ func NewServer(cfg Config, src Source, logger *slog.Logger) *Server {
 		cfg.Getenv = os.Getenv
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
+	s := &Server{
 		journal: newJournal(cfg.JournalSize),
 		ctx:     ctx,
 		cancel:  cancel,
@@ -100,6 +100,8 @@ func NewServer(cfg Config, src Source, logger *slog.Logger) *Server {
 
 		tcpScratch: map[*Scratch]struct{}{},
 	}
+	s.handler.tsig = s.queryTSIG
+	return s
 }
 
 // Start binds UDP and TCP on the configured address and serves until

@@ -314,6 +314,19 @@ func TestIXFR(t *testing.T) {
 // A Knot DNS secondary of detour transfers the zone, hears of a failover
 // by NOTIFY and serves the new answer within seconds, by IXFR.
 func TestKnotSecondaryFollowsFailover(t *testing.T) {
+	testSecondaryFollowsFailover(t, "Knot", testutil.StartKnotSecondary)
+}
+
+// So do BIND 9 and NSD 4, configured as docs/hidden-primary.md says.
+func TestBINDSecondaryFollowsFailover(t *testing.T) {
+	testSecondaryFollowsFailover(t, "BIND", testutil.StartBINDSecondary)
+}
+
+func TestNSDSecondaryFollowsFailover(t *testing.T) {
+	testSecondaryFollowsFailover(t, "NSD", testutil.StartNSDSecondary)
+}
+
+func testSecondaryFollowsFailover(t *testing.T, name string, start func(testing.TB, testutil.Secondary) string) {
 	for _, tc := range []struct {
 		name string
 		key  *testutil.TSIGKey
@@ -333,7 +346,7 @@ func TestKnotSecondaryFollowsFailover(t *testing.T) {
 			// Knot transfers from its listen address; give the address
 			// case its own allowed source.
 			primary := srv.Addr()
-			knot := testutil.StartKnotSecondary(t, testutil.KnotSecondary{Zone: "example.test.", Primary: primary, Port: knotPort, Key: tc.key, Source: from})
+			knot := start(t, testutil.Secondary{Zone: "example.test.", Primary: primary, Port: knotPort, Key: tc.key, Source: from})
 			waitAnswer(t, knot, "192.0.2.10", 10*time.Second)
 			for i, tr := range []struct {
 				down string
@@ -344,7 +357,7 @@ func TestKnotSecondaryFollowsFailover(t *testing.T) {
 					t.Fatal(err)
 				}
 				waitAnswer(t, knot, tr.want, 5*time.Second)
-				t.Logf("failover %d reached Knot in %s", i+1, time.Since(start).Round(time.Millisecond))
+				t.Logf("failover %d reached %s in %s", i+1, name, time.Since(start).Round(time.Millisecond))
 			}
 			if x := srv.Transfers(); x.AXFR+x.IXFRFallback < 1 || x.IXFR < 3 {
 				t.Errorf("transfers %+v, want a first whole zone, then IXFRs", x)
@@ -395,7 +408,7 @@ func answerOf(server string) string {
 func BenchmarkKnotSecondaryFailover(b *testing.B) {
 	knotPort := testutil.FreePort(b)
 	l, srv := startPrimary(b, xfrSpec(fmt.Sprintf("'127.0.0.1:%d'", knotPort), 0))
-	knot := testutil.StartKnotSecondary(b, testutil.KnotSecondary{Zone: "example.test.", Primary: srv.Addr(), Port: knotPort, Source: "127.0.0.2"})
+	knot := testutil.StartKnotSecondary(b, testutil.Secondary{Zone: "example.test.", Primary: srv.Addr(), Port: knotPort, Source: "127.0.0.2"})
 	waitAnswer(b, knot, "192.0.2.10", 10*time.Second)
 	var worst time.Duration
 	b.ResetTimer()
@@ -422,5 +435,66 @@ func BenchmarkKnotSecondaryFailover(b *testing.B) {
 	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
 	if x := srv.Transfers(); x.IXFR < uint64(b.N)/2 {
 		b.Errorf("%d IXFRs for %d failovers: %+v", x.IXFR, b.N, x)
+	}
+}
+
+// A query signed with a zone's key gets a signed answer (RFC 8945 5.3);
+// BIND secondaries sign their SOA refresh queries and drop unsigned
+// answers. An unknown key or a bad MAC gets NOTAUTH with the TSIG error.
+func TestSignedQueryGetsSignedAnswer(t *testing.T) {
+	_, srv := startPrimary(t, xfrSpec("", 0))
+	ask := func(net string, key, secret string) (*dns.Msg, error) {
+		m := new(dns.Msg)
+		m.SetQuestion("Example.Test.", dns.TypeSOA)
+		m.SetTsig(key, dns.HmacSHA256, 300, time.Now().Unix())
+		c := &dns.Client{Net: net, TsigSecret: map[string]string{key: secret}, Timeout: 2 * time.Second}
+		r, _, err := c.Exchange(m, srv.Addr())
+		return r, err
+	}
+	for _, network := range []string{"udp", "tcp"} {
+		r, err := ask(network, xfrKey.Name, xfrKey.Secret) // the client verifies the answer's TSIG
+		if err != nil {
+			t.Fatalf("%s: signed SOA query: %v", network, err)
+		}
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Answer[0].Header().Rrtype != dns.TypeSOA || r.IsTsig() == nil || !r.Authoritative {
+			t.Errorf("%s: answer %v", network, r)
+		}
+		if r.Question[0].Name != "Example.Test." {
+			t.Errorf("%s: question %q, want it as asked", network, r.Question[0].Name)
+		}
+	}
+	for _, tc := range []struct {
+		name, key, secret string
+		tsigErr           uint16
+	}{
+		{"unknown key", "other-key.", xfrKey.Secret, dns.RcodeBadKey},
+		{"wrong secret", xfrKey.Name, "d3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmc=", dns.RcodeBadSig},
+	} {
+		m := new(dns.Msg)
+		m.SetQuestion("example.test.", dns.TypeSOA)
+		m.SetTsig(tc.key, dns.HmacSHA256, 300, time.Now().Unix())
+		out, _, err := dns.TsigGenerate(m, tc.secret, "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := net.Dial("udp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		c.Write(out)
+		buf := make([]byte, 4096)
+		n, err := c.Read(buf)
+		c.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		r := new(dns.Msg)
+		if err := r.Unpack(buf[:n]); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if r.Rcode != dns.RcodeNotAuth || r.IsTsig() == nil || r.IsTsig().Error != tc.tsigErr || len(r.Answer) != 0 {
+			t.Errorf("%s: %v, want NOTAUTH with TSIG error %s", tc.name, r, dns.RcodeToString[int(tc.tsigErr)])
+		}
 	}
 }

@@ -3,7 +3,9 @@ package dnsserver
 import (
 	"encoding/binary"
 	"errors"
+	"maps"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -231,6 +233,15 @@ func (s *Server) xfrReply(req *dns.Msg, rcode int, sg *signer, write func([]byte
 // xfrTSIGError answers NOTAUTH with the TSIG error, unsigned for BADKEY
 // and BADSIG as RFC 8945 requires (and, to keep this short, BADTIME).
 func (s *Server) xfrTSIGError(req *dns.Msg, tsigErr uint16, write func([]byte) error) ([]byte, error) {
+	out, err := tsigErrorReply(req, tsigErr)
+	if err != nil {
+		return nil, err
+	}
+	return out, write(out)
+}
+
+// tsigErrorReply is NOTAUTH with the TSIG error, unsigned.
+func tsigErrorReply(req *dns.Msg, tsigErr uint16) ([]byte, error) {
 	t := req.IsTsig()
 	m := new(dns.Msg)
 	m.SetRcode(req, dns.RcodeNotAuth)
@@ -240,9 +251,23 @@ func (s *Server) xfrTSIGError(req *dns.Msg, tsigErr uint16, write func([]byte) e
 		Algorithm: t.Algorithm, TimeSigned: uint64(time.Now().Unix()), Fudge: 300,
 		OrigId: req.Id, Error: tsigErr,
 	})
-	out, err := m.Pack()
-	if err != nil {
-		return nil, err
+	return m.Pack()
+}
+
+// queryTSIG checks a signed query against the keys of the zones: a key
+// is known when any zone's transfer settings name it. Answers carry
+// nothing secret, so which zone the key belongs to does not matter here;
+// transfers check the key against the zone's allow_transfer.
+func (s *Server) queryTSIG(snap *Snapshot, req *dns.Msg, msg []byte) (*signer, uint16) {
+	var zt *zoneTransfer
+	if snap != nil {
+		name := dns.CanonicalName(req.IsTsig().Hdr.Name)
+		for _, origin := range slices.Sorted(maps.Keys(snap.zs.xfr)) {
+			if _, ok := snap.zs.xfr[origin].keys[name]; ok {
+				zt = snap.zs.xfr[origin]
+				break
+			}
+		}
 	}
-	return out, write(out)
+	return s.checkTSIG(req, msg, zt)
 }

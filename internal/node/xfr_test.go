@@ -39,7 +39,7 @@ func TestDevNodeHiddenPrimary(t *testing.T) {
 	}
 	defer n.Close(context.Background())
 	waitReady(t, n.APIAddr())
-	knot := testutil.StartKnotSecondary(t, testutil.KnotSecondary{Zone: "dev.test.", Primary: n.DNSAddr(), Port: knotPort})
+	knot := testutil.StartKnotSecondary(t, testutil.Secondary{Zone: "dev.test.", Primary: n.DNSAddr(), Port: knotPort})
 	www := func() string { return strings.TrimSpace(testutil.Dig(t, knot, "+short", "www.dev.test", "A")) }
 	waitFor(t, "Knot to transfer dev.test", 10*time.Second, func() bool { return www() == "127.0.0.99" })
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", eastPort))

@@ -10,18 +10,20 @@ import (
 	"time"
 )
 
-// KnotSecondary describes a Knot DNS secondary of one zone.
-type KnotSecondary struct {
+// Secondary describes a secondary server (Knot DNS, BIND, NSD) of one
+// zone.
+type Secondary struct {
 	Zone    string // origin, fully qualified
 	Primary string // host:port the zone is transferred from
-	// Port is the port Knot listens on (127.0.0.1, UDP and TCP); 0 picks
-	// a free one. Pick it first with FreePort when the primary must know
-	// it (to send NOTIFY) before Knot starts.
+	// Port is the port the secondary listens on (127.0.0.1, UDP and
+	// TCP); 0 picks a free one. Pick it first with FreePort when the
+	// primary must know it (to send NOTIFY) before the secondary starts.
 	Port int
 	// Key, when set, signs transfers and is required on NOTIFY.
 	Key *TSIGKey
-	// Source is the address Knot transfers from (a loopback address
-	// such as 127.0.0.2, for allow-lists); empty means Knot's choice.
+	// Source is the address the secondary transfers from (a loopback
+	// address such as 127.0.0.2, for allow-lists); empty means its own
+	// choice.
 	Source string
 }
 
@@ -29,7 +31,7 @@ type KnotSecondary struct {
 // accepting NOTIFY from 127.0.0.1, and returns its address. Knot starts
 // without the zone and transfers it at once; the address answers SERVFAIL
 // for the zone until then.
-func StartKnotSecondary(t testing.TB, k KnotSecondary) string {
+func StartKnotSecondary(t testing.TB, k Secondary) string {
 	t.Helper()
 	knotd := Require(t, "knotd")
 	dir := t.TempDir()
