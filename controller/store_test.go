@@ -61,6 +61,22 @@ func openCluster(t *testing.T, n int, root string) []*Store {
 	return stores
 }
 
+// seededCluster opens a 3-node cluster, waits until every node answers
+// from the seed spec, and returns the nodes and one follower.
+func seededCluster(t *testing.T) (stores []*Store, follower *Store) {
+	t.Helper()
+	stores = openCluster(t, 3, t.TempDir())
+	for _, s := range stores {
+		eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
+	}
+	for _, s := range stores {
+		if !s.IsLeader() {
+			follower = s
+		}
+	}
+	return stores, follower
+}
+
 func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -246,16 +262,7 @@ func TestRestartAloneServesLatestAnswers(t *testing.T) {
 
 // A refusal forwarded from the leader keeps its sentinel.
 func TestForwardedRefusalKeepsItsKind(t *testing.T) {
-	stores := openCluster(t, 3, t.TempDir())
-	for _, s := range stores {
-		eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
-	}
-	var follower *Store
-	for _, s := range stores {
-		if !s.IsLeader() {
-			follower = s
-		}
-	}
+	_, follower := seededCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := follower.Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "nowhere", Reason: "x"}})
@@ -272,16 +279,7 @@ func TestForwardedRefusalKeepsItsKind(t *testing.T) {
 // where it applies; the seed applies only over no spec, so it never
 // overwrites an operator's spec that landed first.
 func TestSetSpecIfVersion(t *testing.T) {
-	stores := openCluster(t, 3, t.TempDir())
-	for _, s := range stores {
-		eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
-	}
-	var follower *Store
-	for _, s := range stores {
-		if !s.IsLeader() {
-			follower = s
-		}
-	}
+	stores, follower := seededCluster(t)
 	_, v := follower.FSM().Spec()
 	s := contractSpec(t)
 	s.Records[0].TTL = 42
@@ -313,10 +311,7 @@ func TestSetSpecIfVersion(t *testing.T) {
 // leader change does) opens one incident; the same command value proposed
 // twice without an ID is two commands.
 func TestProposeOnce(t *testing.T) {
-	stores := openCluster(t, 3, t.TempDir())
-	for _, s := range stores {
-		eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
-	}
+	stores, _ := seededCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	incidents := func(s *Store) (n int) {

@@ -193,14 +193,9 @@ func TestEngineCancelStopsTLSAndKeptProbes(t *testing.T) {
 		p.Pools[0].Name = c.Name
 		s.Checks, s.Pools = append(s.Checks, p.Checks...), append(s.Pools, p.Pools...)
 	}
-	e, err := New(slog.New(slog.DiscardHandler), nil, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Update(s)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
+	// startEngine's cleanup cancels Run and fails the test unless it
+	// returns within 5 s: the probes in flight have 10 s timeouts.
+	e, _ := startEngine(t, s, Options{})
 	// First probes start at a random point of the 20 s interval: poke
 	// them all, so that every kind of probe is in flight.
 	time.Sleep(500 * time.Millisecond)
@@ -210,16 +205,6 @@ func TestEngineCancelStopsTLSAndKeptProbes(t *testing.T) {
 	}
 	e.mu.Unlock()
 	time.Sleep(300 * time.Millisecond)
-	start := time.Now()
-	cancel()
-	select {
-	case <-done:
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("Run took %v to return", d)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return within 5s of cancel while https and kept probes (timeout 10s) were in flight")
-	}
 }
 
 // A kept connection is closed when its target leaves the spec and when
@@ -267,33 +252,19 @@ func TestKeptConnectionReleased(t *testing.T) {
 // A server that says 408 on an idle kept connection (and closes it) does
 // not fail a probe: the probe goes again on a fresh connection.
 func TestKeptConnection408(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	var conns atomic.Int64
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go func(c net.Conn) {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				if n, err := c.Read(buf); err != nil || !strings.HasPrefix(string(buf[:n]), "GET ") {
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				time.Sleep(50 * time.Millisecond) // idle, then gives up on the connection
-				io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-				time.Sleep(200 * time.Millisecond)
-			}(c)
+	addr := serveTCP(t, func(c net.Conn) {
+		conns.Add(1)
+		buf := make([]byte, 4096)
+		if n, err := c.Read(buf); err != nil || !strings.HasPrefix(string(buf[:n]), "GET ") {
+			return
 		}
-	}()
-	c := keepAliveChecker(t, l.Addr().String(), true)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		time.Sleep(50 * time.Millisecond) // idle, then gives up on the connection
+		io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		time.Sleep(200 * time.Millisecond)
+	})
+	c := keepAliveChecker(t, addr, true)
 	if r := probe(t, c); !r.Up {
 		t.Fatalf("first probe: %+v", r)
 	}

@@ -118,6 +118,32 @@ func refusedAddr(t *testing.T) string {
 	return addr
 }
 
+// serveTCP accepts loopback connections until the test ends and hands
+// each to handle in a goroutine of its own, with a 5 s deadline, closing
+// it after; it returns the address.
+func serveTCP(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				handle(c)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
 // silentServer accepts connections and never writes; it closes them when
 // the test ends.
 func silentServer(t *testing.T) string {

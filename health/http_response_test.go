@@ -134,33 +134,17 @@ func TestHTTPCheckResponseShapes(t *testing.T) {
 		io.WriteString(w, "ok")
 	}))
 	t.Cleanup(chunked.Close)
-	raw := func(response string) string { // answers every connection with response, then closes
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		go func() {
+	raw := func(response string) string { // answers every request head with response, then closes
+		return serveTCP(t, func(c net.Conn) {
+			br := bufio.NewReader(c)
 			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
+				line, err := br.ReadString('\n')
+				if err != nil || line == "\r\n" {
+					break
 				}
-				go func() {
-					defer c.Close()
-					c.SetDeadline(time.Now().Add(5 * time.Second))
-					br := bufio.NewReader(c)
-					for { // read the request head
-						line, err := br.ReadString('\n')
-						if err != nil || line == "\r\n" {
-							break
-						}
-					}
-					io.WriteString(c, response)
-				}()
 			}
-		}()
-		return l.Addr().String()
+			io.WriteString(c, response)
+		})
 	}
 	cases := []struct {
 		name, addr, method, body string

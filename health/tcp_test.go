@@ -13,32 +13,16 @@ import (
 // lineServer greets with banner, then answers each line with reply(line).
 func lineServer(t *testing.T, banner string, reply func(string) string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				c.Write([]byte(banner))
-				if reply == nil {
-					return
-				}
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					c.Write([]byte(reply(sc.Text())))
-				}
-			}()
+	return serveTCP(t, func(c net.Conn) {
+		c.Write([]byte(banner))
+		if reply == nil {
+			return
 		}
-	}()
-	return l.Addr().String()
+		sc := bufio.NewScanner(c)
+		for sc.Scan() {
+			c.Write([]byte(reply(sc.Text())))
+		}
+	})
 }
 
 func TestTCPCheck(t *testing.T) {

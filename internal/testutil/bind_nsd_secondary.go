@@ -2,12 +2,9 @@ package testutil
 
 import (
 	"fmt"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // StartBINDSecondary runs BIND 9 (named) as a secondary of k.Primary for
@@ -16,14 +13,7 @@ import (
 func StartBINDSecondary(t testing.TB, k Secondary) string {
 	t.Helper()
 	named := Require(t, "named")
-	dir := t.TempDir()
-	if k.Port == 0 {
-		k.Port = FreePort(t)
-	}
-	host, port, err := net.SplitHostPort(k.Primary)
-	if err != nil {
-		t.Fatalf("primary %q: %v", k.Primary, err)
-	}
+	dir, host, port := k.prepare(t)
 	zone := strings.TrimSuffix(k.Zone, ".")
 	var keyConf, keyRef, source string
 	if k.Key != nil {
@@ -50,15 +40,8 @@ controls { };
     allow-notify { 127.0.0.1; };
 };
 `, dir, filepath.Join(dir, "named.pid"), k.Port, source, keyConf, zone, host, port, keyRef)
-	cf := filepath.Join(dir, "named.conf")
-	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	// -g: foreground, log to stderr; -n 1: one worker is plenty.
-	StartDaemon(t, named, "-g", "-n", "1", "-c", cf)
-	addr := fmt.Sprintf("127.0.0.1:%d", k.Port)
-	WaitDNS(t, addr, 10*time.Second)
-	return addr
+	return k.run(t, dir, "named.conf", conf, named, "-g", "-n", "1", "-c")
 }
 
 // StartNSDSecondary runs NSD 4 as a secondary of k.Primary for k.Zone,
@@ -67,14 +50,7 @@ controls { };
 func StartNSDSecondary(t testing.TB, k Secondary) string {
 	t.Helper()
 	nsd := Require(t, "nsd")
-	dir := t.TempDir()
-	if k.Port == 0 {
-		k.Port = FreePort(t)
-	}
-	host, port, err := net.SplitHostPort(k.Primary)
-	if err != nil {
-		t.Fatalf("primary %q: %v", k.Primary, err)
-	}
+	dir, host, port := k.prepare(t)
 	keyRef := "NOKEY"
 	var keyConf, source string
 	if k.Key != nil {
@@ -108,13 +84,6 @@ remote-control:
     allow-notify: 127.0.0.1 %s
 %s`, k.Port, dir, in("zone.list"), in("xfrd.state"), dir, in("nsd.pid"), keyConf,
 		strings.TrimSuffix(k.Zone, "."), host, port, keyRef, keyRef, source)
-	cf := filepath.Join(dir, "nsd.conf")
-	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	// -d: foreground.
-	StartDaemon(t, nsd, "-d", "-c", cf)
-	addr := fmt.Sprintf("127.0.0.1:%d", k.Port)
-	WaitDNS(t, addr, 10*time.Second)
-	return addr
+	return k.run(t, dir, "nsd.conf", conf, nsd, "-d", "-c")
 }

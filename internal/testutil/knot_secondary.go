@@ -34,14 +34,7 @@ type Secondary struct {
 func StartKnotSecondary(t testing.TB, k Secondary) string {
 	t.Helper()
 	knotd := Require(t, "knotd")
-	dir := t.TempDir()
-	if k.Port == 0 {
-		k.Port = FreePort(t)
-	}
-	host, port, err := net.SplitHostPort(k.Primary)
-	if err != nil {
-		t.Fatalf("primary %q: %v", k.Primary, err)
-	}
+	dir, host, port := k.prepare(t)
 	var keyConf, keyRef, via string
 	if k.Source != "" {
 		via = "    via: " + k.Source + "\n"
@@ -79,11 +72,32 @@ zone:
 	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cf := filepath.Join(dir, "knot.conf")
+	return k.run(t, dir, "knot.conf", conf, knotd, "-c")
+}
+
+// prepare gives k a port if it has none and returns a directory for the
+// secondary and the primary's host and port.
+func (k *Secondary) prepare(t testing.TB) (dir, host, port string) {
+	t.Helper()
+	if k.Port == 0 {
+		k.Port = FreePort(t)
+	}
+	host, port, err := net.SplitHostPort(k.Primary)
+	if err != nil {
+		t.Fatalf("primary %q: %v", k.Primary, err)
+	}
+	return t.TempDir(), host, port
+}
+
+// run writes conf to dir/name, starts the daemon with args and the
+// configuration's path last, and returns the address once it answers.
+func (k *Secondary) run(t testing.TB, dir, name, conf, daemon string, args ...string) string {
+	t.Helper()
+	cf := filepath.Join(dir, name)
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	StartDaemon(t, knotd, "-c", cf)
+	StartDaemon(t, daemon, append(args, cf)...)
 	addr := fmt.Sprintf("127.0.0.1:%d", k.Port)
 	WaitDNS(t, addr, 10*time.Second)
 	return addr
