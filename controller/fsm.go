@@ -46,17 +46,28 @@ func NewFSM(logger *slog.Logger) *FSM {
 
 // Apply implements raft.FSM. It returns nil or the error that made the
 // command a no-op.
+//
+// An entry at or below the index already applied is skipped: after a
+// crash, the Store replays the entries it knows were committed before
+// Raft learns the commit index from a leader (replayCommitted), and Raft
+// then hands the same entries over again.
 func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if l.Index != 0 {
+		if l.Index <= f.st.Index {
+			return nil
+		}
+		f.st.Index = l.Index
 	}
 	c, err := DecodeCommand(l.Data)
 	if err != nil {
 		f.logger.Error("skipping undecodable log entry", "index", l.Index, "err", err)
 		return err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	specV, before := f.st.SpecVersion, f.st.decisions
 	if err := f.st.apply(c); err != nil {
 		return err
@@ -72,6 +83,13 @@ func (f *FSM) Apply(l *raft.Log) any {
 	close(f.changed)
 	f.changed = make(chan struct{})
 	return nil
+}
+
+// AppliedIndex is the Raft index of the last entry applied.
+func (f *FSM) AppliedIndex() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.Index
 }
 
 // publish rebuilds the answer snapshot. Called with mu held.

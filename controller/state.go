@@ -50,6 +50,9 @@ type State struct {
 	// Applied holds the IDs of the commands applied within dedupWindow,
 	// and when, so that a retried copy is not applied twice.
 	Applied map[string]time.Time `json:"applied,omitempty"`
+	// Index is the Raft index of the last log entry applied; the FSM
+	// keeps it, so that a snapshot says which entries it holds.
+	Index uint64 `json:"index,omitempty"`
 
 	spec *spec.Spec
 	// derived from the above, to tell what changed

@@ -195,6 +195,9 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if s.raft, err = raft.NewRaft(rc, s.fsm, s.bolt, s.bolt, snaps, s.trans); err != nil {
 		return nil, fmt.Errorf("controller: raft: %w", err)
 	}
+	if existing {
+		s.replayCommitted(snaps)
+	}
 	listed := len(cfg.Peers) == 0 // a cluster of one
 	for _, p := range cfg.Peers {
 		listed = listed || p.ID == cfg.NodeID
@@ -222,13 +225,95 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	s.mux.Serve(s.serveRPC)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.duties(ctx)
 	}()
+	go func() {
+		defer s.wg.Done()
+		s.noteApplied(ctx)
+	}()
 	ok = true
 	return s, nil
+}
+
+// appliedFile holds the index of the last entry this node applied, for
+// replayCommitted after a crash.
+const appliedFile = "applied-index"
+
+// noteApplied writes the applied index to appliedFile four times a second
+// while it moves, and once more when ctx ends. It is not synced to disk: a
+// process crash keeps it, and after a power loss replay only goes less
+// far.
+func (s *Store) noteApplied(ctx context.Context) {
+	path := filepath.Join(s.cfg.DataDir, appliedFile)
+	var written uint64
+	write := func() {
+		n := s.fsm.AppliedIndex()
+		if n == written {
+			return
+		}
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(strconv.FormatUint(n, 10)), 0o600); err != nil {
+			s.logger.Warn("noting the applied index", "err", err)
+			return
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			s.logger.Warn("noting the applied index", "err", err)
+			return
+		}
+		written = n
+	}
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			write()
+			return
+		case <-t.C:
+			write()
+		}
+	}
+}
+
+// replayCommitted applies the log entries this node had applied before it
+// stopped, past its latest snapshot. The FSM applies only committed
+// entries, so these are committed: the node answers from where it left
+// off even when no leader is reachable to tell Raft the commit index
+// (hashicorp/raft v1.7 neither keeps the commit index nor replays on
+// start). Raft hands the same entries over again once it learns the
+// commit index; the FSM skips what it has.
+func (s *Store) replayCommitted(snaps raft.SnapshotStore) {
+	data, err := os.ReadFile(filepath.Join(s.cfg.DataDir, appliedFile))
+	if err != nil {
+		return
+	}
+	last, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		return
+	}
+	from := s.fsm.AppliedIndex()
+	if list, _ := snaps.List(); from == 0 && len(list) > 0 {
+		return // a snapshot that does not say which entries it holds
+	}
+	if first, err := s.bolt.FirstIndex(); err != nil || first > from+1 {
+		return // the entries right after the snapshot are gone: no gaps
+	}
+	n := 0
+	for i := from + 1; i <= last; i++ {
+		var l raft.Log
+		if err := s.bolt.GetLog(i, &l); err != nil {
+			s.logger.Warn("replaying committed entries: stopped early", "index", i, "err", err)
+			break
+		}
+		s.fsm.Apply(&l)
+		n++
+	}
+	if n > 0 {
+		s.logger.Info("replayed the entries applied before the last stop", "from", from+1, "to", from+uint64(n))
+	}
 }
 
 // FSM returns the state machine, for reads and answers.
@@ -315,10 +400,9 @@ func (s *Store) Close() error {
 		}
 		s.wg.Wait()
 		if s.raft != nil {
-			// A snapshot on the way out: a node that restarts while it
-			// cannot reach a leader serves from its latest state, not
-			// from an older snapshot (Raft replays the log only once it
-			// learns what is committed).
+			// A snapshot on the way out: a restart reads one state,
+			// not a snapshot and a replay (replayCommitted covers
+			// crashes).
 			if serr := s.raft.Snapshot().Error(); serr != nil && !errors.Is(serr, raft.ErrNothingNewToSnapshot) {
 				s.logger.Warn("snapshot at shutdown", "err", serr)
 			}

@@ -260,6 +260,90 @@ func TestRestartAloneServesLatestAnswers(t *testing.T) {
 	}
 }
 
+// crash stops s the way a killed process stops: no snapshot, no last
+// note of the applied index.
+func crash(s *Store) {
+	s.once.Do(func() {
+		s.cancel()
+		s.wg.Wait()
+		s.raft.Shutdown().Error()
+		s.closeResources()
+	})
+}
+
+// A node that crashed and restarts alone (no leader: its peers are down
+// too) serves the answers it served before the crash, from the entries it
+// had applied, not an empty or old state; and when its peers return, Raft
+// hands it the same entries again without applying them twice.
+func TestCrashRestartAloneServesLatestAnswers(t *testing.T) {
+	stores, _ := seededCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := stores[1].Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "us-east", Reason: "test"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stores {
+		eventually(t, "drain", 5*time.Second, func() bool { return wwwAnswer(s) == "198.51.100.10" })
+	}
+	time.Sleep(600 * time.Millisecond) // the applied index is noted every 250 ms
+	var cfgs []StoreConfig
+	for _, s := range stores {
+		crash(s)
+		cfgs = append(cfgs, s.cfg)
+	}
+	reopen := func(i int) *Store {
+		t.Helper()
+		cfg := cfgs[i]
+		ln, err := net.Listen("tcp", cfg.RaftAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Listener, cfg.Seed = ln, nil
+		s, err := OpenStore(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	alone := reopen(0)
+	if alone.IsLeader() {
+		t.Fatal("one of three voters became leader alone")
+	}
+	if got := wwwAnswer(alone); got != "198.51.100.10" {
+		t.Errorf("restarted after a crash without a leader, www answers %q, want the drained answer 198.51.100.10", got)
+	}
+	overrides := func(s *Store) (n int) {
+		s.FSM().Read(func(st *State) {
+			for _, e := range st.Events {
+				if e.Kind == "override" {
+					n++
+				}
+			}
+		})
+		return n
+	}
+	if n := overrides(alone); n != 1 {
+		t.Errorf("%d override events after the replay, want 1", n)
+	}
+	reopen(1)
+	reopen(2)
+	eventually(t, "a leader", 10*time.Second, func() bool { _, addr := alone.Leader(); return addr != "" })
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	// A new entry commits: every earlier one is applied by now.
+	if err := alone.Propose(ctx2, &Command{Type: CmdExpireOverrides}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new entry applied", 5*time.Second, func() bool { return alone.FSM().AppliedIndex() >= 1 })
+	if n := overrides(alone); n != 1 {
+		t.Errorf("%d override events once the leader handed the entries over again, want 1", n)
+	}
+	if got := wwwAnswer(alone); got != "198.51.100.10" {
+		t.Errorf("www answers %q with the cluster back, want 198.51.100.10", got)
+	}
+}
+
 // A refusal forwarded from the leader keeps its sentinel.
 func TestForwardedRefusalKeepsItsKind(t *testing.T) {
 	_, follower := seededCluster(t)
