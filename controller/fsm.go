@@ -57,11 +57,19 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.apply(l)
+}
+
+// apply is Apply with f.mu held.
+func (f *FSM) apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
 	if l.Index != 0 {
 		if l.Index <= f.st.Index {
 			return nil
 		}
-		f.st.Index = l.Index
+		f.st.Index, f.st.Term = l.Index, l.Term
 	}
 	c, err := DecodeCommand(l.Data)
 	if err != nil {
@@ -87,9 +95,43 @@ func (f *FSM) Apply(l *raft.Log) any {
 
 // AppliedIndex is the Raft index of the last entry applied.
 func (f *FSM) AppliedIndex() uint64 {
+	index, _ := f.applied()
+	return index
+}
+
+// applied is the index and term of the last entry applied.
+func (f *FSM) applied() (index, term uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.st.Index
+	return f.st.Index, f.st.Term
+}
+
+// replay applies the log entries after from, up to last, which must have
+// term lastTerm, all under one hold of the lock, so that a snapshot
+// restored meanwhile cannot interleave. get reads an entry of the log. It
+// applies nothing when the entry at last has another term: the log is
+// not the one the note was made of. It returns how many entries it
+// applied.
+func (f *FSM) replay(from, last, lastTerm uint64, get func(uint64, *raft.Log) error) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var end raft.Log
+	if err := get(last, &end); err != nil {
+		return 0, err
+	}
+	if end.Term != lastTerm {
+		return 0, fmt.Errorf("the entry at %d has term %d, the note says %d", last, end.Term, lastTerm)
+	}
+	n := 0
+	for i := max(from, f.st.Index) + 1; i <= last; i++ {
+		var l raft.Log
+		if err := get(i, &l); err != nil {
+			return n, err
+		}
+		f.apply(&l)
+		n++
+	}
+	return n, nil
 }
 
 // publish rebuilds the answer snapshot. Called with mu held.

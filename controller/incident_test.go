@@ -2,9 +2,14 @@ package controller
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 func TestIncidentLifecycle(t *testing.T) {
@@ -66,36 +71,37 @@ func TestNotifyCursorOnlyMovesForward(t *testing.T) {
 
 // A command that reaches the log twice (a proposal retried after the
 // leader changed under it) applies once; its second copy succeeds
-// without effect, until the ID is older than the dedup window.
+// without effect, until the ID is dedupEntries entries old. A proposer
+// with a fast clock does not make the state forget early.
 func TestCommandAppliesOnce(t *testing.T) {
 	st := NewState()
 	t0 := time.Date(2026, 11, 22, 3, 12, 0, 0, time.UTC)
 	open := &Command{Type: CmdIncident, Time: t0, ID: "n1-x-1", Incident: &IncidentCommand{Action: IncidentActionOpen, Title: "us-east is down", Message: "moved"}}
-	for i := range 2 {
-		if err := st.apply(open); err != nil {
-			t.Fatalf("copy %d: %v", i+1, err)
+	applyAt := func(index uint64, c *Command) {
+		t.Helper()
+		st.Index = index // as the FSM sets it
+		if err := st.apply(c); err != nil {
+			t.Fatalf("entry %d: %v", index, err)
 		}
 	}
+	applyAt(1, open)
+	fast := &Command{Type: CmdRegisterMember, Time: t0.Add(time.Hour), ID: "n2-y-1", Member: &Member{ID: "n2", RaftAddr: "127.0.0.1:1", Datacenter: "dc"}}
+	applyAt(2, fast) // a node whose clock is an hour ahead
+	applyAt(3, open) // the retried copy
 	if len(st.Incidents) != 1 {
 		t.Errorf("%d incidents after two copies of one open, want 1", len(st.Incidents))
 	}
-	events := len(st.Events)
 	again := *open
 	again.ID = "n1-x-2" // a new command saying the same: a second incident
-	if err := st.apply(&again); err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Incidents) != 2 || len(st.Events) == events {
+	applyAt(4, &again)
+	if len(st.Incidents) != 2 {
 		t.Errorf("a distinct command was taken for a copy: %d incidents", len(st.Incidents))
 	}
-	later := *open
-	later.Time = t0.Add(dedupWindow + time.Minute)
+	later := again
 	later.ID = "n1-x-3"
-	if err := st.apply(&later); err != nil {
-		t.Fatal(err)
-	}
+	applyAt(5+dedupEntries, &later)
 	if _, kept := st.Applied["n1-x-1"]; kept {
-		t.Errorf("an ID older than the dedup window is still remembered")
+		t.Errorf("an ID older than dedupEntries entries is still remembered")
 	}
 }
 
@@ -111,5 +117,79 @@ func TestOnceOnlyCommands(t *testing.T) {
 		if onceOnly(typ) {
 			t.Errorf("%s carries an ID: frequent and idempotent, it should not", typ)
 		}
+	}
+}
+
+// The FSM applies each log index once, in order: an entry at or below the
+// last applied index is skipped (replayed entries handed over again), an
+// undecodable one still counts as consumed, and index 0 (no Raft, as in
+// Local) is never skipped.
+func TestFSMAppliesEachIndexOnce(t *testing.T) {
+	f := NewFSM(slog.New(slog.DiscardHandler))
+	report := func(obs string) []byte {
+		b, err := (&Command{Type: CmdObserverReport, Time: time.Now(), Report: &ObserverReport{Observer: obs}}).Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	observers := func() int {
+		n := 0
+		f.Read(func(st *State) { n = len(st.Observers) })
+		return n
+	}
+	f.Apply(&raft.Log{Index: 5, Term: 2, Type: raft.LogCommand, Data: report("a")})
+	f.Apply(&raft.Log{Index: 5, Term: 2, Type: raft.LogCommand, Data: report("b")}) // the same index again
+	f.Apply(&raft.Log{Index: 4, Term: 2, Type: raft.LogCommand, Data: report("c")}) // an older one
+	if n := observers(); n != 1 {
+		t.Errorf("%d observers after index 5 twice and index 4, want 1", n)
+	}
+	if err, _ := f.Apply(&raft.Log{Index: 6, Term: 3, Type: raft.LogCommand, Data: []byte("{not json")}).(error); err == nil {
+		t.Error("an undecodable entry applied without error")
+	}
+	if i, term := f.applied(); i != 6 || term != 3 {
+		t.Errorf("applied (%d, %d) after the undecodable entry 6 of term 3, want (6, 3)", i, term)
+	}
+	f.Apply(&raft.Log{Index: 0, Type: raft.LogCommand, Data: report("d")})
+	f.Apply(&raft.Log{Index: 0, Type: raft.LogCommand, Data: report("e")})
+	if n := observers(); n != 3 {
+		t.Errorf("%d observers after two entries without an index, want 3", n)
+	}
+}
+
+// replay applies the noted entries after the snapshot, and nothing when
+// the log's entry at the noted index has another term (a log wiped and
+// begun again under an old note).
+func TestFSMReplay(t *testing.T) {
+	log := map[uint64]*raft.Log{}
+	for i := uint64(1); i <= 6; i++ {
+		b, _ := (&Command{Type: CmdObserverReport, Time: time.Now(), Report: &ObserverReport{Observer: fmt.Sprint("o", i)}}).Encode()
+		log[i] = &raft.Log{Index: i, Term: 2, Type: raft.LogCommand, Data: b}
+	}
+	get := func(i uint64, l *raft.Log) error {
+		e, ok := log[i]
+		if !ok {
+			return raft.ErrLogNotFound
+		}
+		*l = *e
+		return nil
+	}
+	f := NewFSM(slog.New(slog.DiscardHandler))
+	if n, err := f.replay(2, 5, 9, get); err == nil || n != 0 || f.AppliedIndex() != 0 {
+		t.Errorf("a note of another term: %d applied, %v", n, err)
+	}
+	n, err := f.replay(2, 5, 2, get) // entries 1-2 are in the snapshot
+	if err != nil || n != 3 {
+		t.Fatalf("replay: %d applied, %v; want 3", n, err)
+	}
+	var obs []string
+	f.Read(func(st *State) {
+		for o := range st.Observers {
+			obs = append(obs, o)
+		}
+	})
+	slices.Sort(obs)
+	if strings.Join(obs, ",") != "o3,o4,o5" || f.AppliedIndex() != 5 {
+		t.Errorf("observers %v at index %d, want o3-o5 at 5", obs, f.AppliedIndex())
 	}
 }

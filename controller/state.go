@@ -47,12 +47,14 @@ type State struct {
 	Beats map[string]time.Time `json:"beats,omitempty"`
 	// Now is the time of the latest command applied: the state's clock.
 	Now time.Time `json:"now"`
-	// Applied holds the IDs of the commands applied within dedupWindow,
-	// and when, so that a retried copy is not applied twice.
-	Applied map[string]time.Time `json:"applied,omitempty"`
-	// Index is the Raft index of the last log entry applied; the FSM
-	// keeps it, so that a snapshot says which entries it holds.
+	// Applied holds the IDs of the commands applied within the last
+	// dedupEntries log entries, with the index each applied at, so that
+	// a retried copy is not applied twice.
+	Applied map[string]uint64 `json:"applied,omitempty"`
+	// Index and Term are those of the last log entry applied; the FSM
+	// keeps them, so that a snapshot says which entries it holds.
 	Index uint64 `json:"index,omitempty"`
+	Term  uint64 `json:"term,omitempty"`
 
 	spec *spec.Spec
 	// derived from the above, to tell what changed
@@ -142,28 +144,30 @@ func (st *State) apply(c *Command) error {
 	}
 	st.Now = now
 	if c.ID != "" {
-		st.remember(c.ID, now)
+		st.remember(c.ID)
 	}
 	st.derive(true)
 	return nil
 }
 
-// dedupWindow is how long a command ID is remembered: far longer than a
-// proposal is retried (API writes give up after seconds).
-const dedupWindow = 10 * time.Minute
+// dedupEntries is for how many log entries a command ID is remembered:
+// far more than pass while a proposal is retried (seconds), even with
+// many heartbeats. Counted in entries, not time, so that a proposer's
+// fast clock cannot make the state forget early.
+const dedupEntries = 50_000
 
-// remember notes that command id was applied at now and forgets IDs
-// older than dedupWindow.
-func (st *State) remember(id string, now time.Time) {
+// remember notes that command id was applied at the current index and
+// forgets IDs older than dedupEntries entries.
+func (st *State) remember(id string) {
 	if st.Applied == nil {
-		st.Applied = map[string]time.Time{}
+		st.Applied = map[string]uint64{}
 	}
 	for k, at := range st.Applied {
-		if now.Sub(at) > dedupWindow {
+		if st.Index-at > dedupEntries {
 			delete(st.Applied, k)
 		}
 	}
-	st.Applied[id] = now
+	st.Applied[id] = st.Index
 }
 
 func (st *State) setSpec(c *SetSpec, now time.Time) error {

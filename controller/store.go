@@ -242,20 +242,20 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 // replayCommitted after a crash.
 const appliedFile = "applied-index"
 
-// noteApplied writes the applied index to appliedFile four times a second
-// while it moves, and once more when ctx ends. It is not synced to disk: a
-// process crash keeps it, and after a power loss replay only goes less
-// far.
+// noteApplied writes the index and term of the last entry applied to
+// appliedFile four times a second while they move, and once more when
+// ctx ends. It is not synced to disk: a process crash keeps it, and after
+// a power loss replay only goes less far.
 func (s *Store) noteApplied(ctx context.Context) {
 	path := filepath.Join(s.cfg.DataDir, appliedFile)
 	var written uint64
 	write := func() {
-		n := s.fsm.AppliedIndex()
-		if n == written {
+		index, term := s.fsm.applied()
+		if index == written {
 			return
 		}
 		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, []byte(strconv.FormatUint(n, 10)), 0o600); err != nil {
+		if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", index, term), 0o600); err != nil {
 			s.logger.Warn("noting the applied index", "err", err)
 			return
 		}
@@ -263,7 +263,7 @@ func (s *Store) noteApplied(ctx context.Context) {
 			s.logger.Warn("noting the applied index", "err", err)
 			return
 		}
-		written = n
+		written = index
 	}
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
@@ -284,35 +284,29 @@ func (s *Store) noteApplied(ctx context.Context) {
 // off even when no leader is reachable to tell Raft the commit index
 // (hashicorp/raft v1.7 neither keeps the commit index nor replays on
 // start). Raft hands the same entries over again once it learns the
-// commit index; the FSM skips what it has.
+// commit index; the FSM skips what it has. The note names the term of
+// its last entry: a log that has another entry there (wiped and begun
+// again) is not replayed.
 func (s *Store) replayCommitted(snaps raft.SnapshotStore) {
 	data, err := os.ReadFile(filepath.Join(s.cfg.DataDir, appliedFile))
 	if err != nil {
 		return
 	}
-	last, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
-	if err != nil {
+	var last, term uint64
+	if _, err := fmt.Sscanf(string(data), "%d %d", &last, &term); err != nil {
+		s.logger.Warn("unreadable applied-index note; not replaying", "err", err)
 		return
 	}
-	from := s.fsm.AppliedIndex()
-	if list, _ := snaps.List(); from == 0 && len(list) > 0 {
-		return // a snapshot that does not say which entries it holds
+	from := uint64(0)
+	if list, _ := snaps.List(); len(list) > 0 {
+		from = list[0].Index // the restored snapshot holds everything up to it
 	}
-	if first, err := s.bolt.FirstIndex(); err != nil || first > from+1 {
-		return // the entries right after the snapshot are gone: no gaps
-	}
-	n := 0
-	for i := from + 1; i <= last; i++ {
-		var l raft.Log
-		if err := s.bolt.GetLog(i, &l); err != nil {
-			s.logger.Warn("replaying committed entries: stopped early", "index", i, "err", err)
-			break
-		}
-		s.fsm.Apply(&l)
-		n++
+	n, err := s.fsm.replay(from, last, term, s.bolt.GetLog)
+	if err != nil {
+		s.logger.Warn("replaying the entries applied before the last stop: stopped", "applied", n, "err", err)
 	}
 	if n > 0 {
-		s.logger.Info("replayed the entries applied before the last stop", "from", from+1, "to", from+uint64(n))
+		s.logger.Info("replayed the entries applied before the last stop", "entries", n, "up_to", last)
 	}
 }
 
@@ -349,19 +343,19 @@ func (s *Store) RaftState() (state string, lastContact time.Duration) {
 }
 
 // AppliedIndex is the index of the last entry applied to the FSM.
-func (s *Store) AppliedIndex() uint64 { return s.raft.AppliedIndex() }
+func (s *Store) AppliedIndex() uint64 { return max(s.raft.AppliedIndex(), s.fsm.AppliedIndex()) }
 
 // Propose commits a command through the leader, forwarding from a follower,
 // and retries across leader changes until ctx ends. A command the state
 // machine refuses returns an error wrapping ErrRejected.
 func (s *Store) Propose(ctx context.Context, c *Command) error {
+	cc := *c // the caller's command stays as it was: proposing it again is a new command
+	c = &cc
 	if c.Time.IsZero() {
 		c.Time = s.cfg.Now().UTC()
 	}
 	if c.ID == "" && onceOnly(c.Type) {
-		cc := *c // the caller's command stays as it was: proposing it again is a new command
-		cc.ID = s.commandID()
-		c = &cc
+		c.ID = s.commandID()
 	}
 	data, err := c.Encode()
 	if err != nil {
