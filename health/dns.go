@@ -21,7 +21,8 @@ type dnsCheck struct {
 	rcode   int
 	answer  string
 	timeout time.Duration
-	env     *env
+	udp     *dns.Client // shared by the check's targets: Exchange does not change a client
+	tcp     *dns.Client // for a truncated answer
 }
 
 func dnsKind(c *spec.Check, env *env) (func(Target) Checker, error) {
@@ -33,13 +34,15 @@ func dnsKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: expect_rcode %q is not an rcode", ErrCheckConfig, c.ExpectRcode)
 	}
+	udp := &dns.Client{Net: "udp", Timeout: c.Timeout.D(), Dialer: env.dialer("udp")}
+	tcp := &dns.Client{Net: "tcp", Timeout: c.Timeout.D(), Dialer: env.dialer("tcp")}
 	return func(t Target) Checker {
 		m := new(dns.Msg)
 		m.SetQuestion(dns.Fqdn(c.QueryName), qtype)
 		m.RecursionDesired = false
 		m.SetEdns0(1232, false)
 		return &dnsCheck{addr: t.Probe, msg: m, qtype: qtype, rcode: rcode,
-			answer: normalAnswer(c.ExpectAnswer), timeout: c.Timeout.D(), env: env}
+			answer: normalAnswer(c.ExpectAnswer), timeout: c.Timeout.D(), udp: udp, tcp: tcp}
 	}, nil
 }
 
@@ -47,11 +50,9 @@ func dnsKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 func (d *dnsCheck) Check(ctx context.Context) Result {
 	q := d.msg.Copy()
 	q.Id = dns.Id()
-	client := &dns.Client{Net: "udp", Timeout: d.timeout, Dialer: d.env.dialer("udp")}
-	resp, _, err := client.ExchangeContext(ctx, q, d.addr)
+	resp, _, err := d.udp.ExchangeContext(ctx, q, d.addr)
 	if err == nil && resp.Truncated {
-		client.Net, client.Dialer = "tcp", d.env.dialer("tcp")
-		resp, _, err = client.ExchangeContext(ctx, q, d.addr)
+		resp, _, err = d.tcp.ExchangeContext(ctx, q, d.addr)
 	}
 	if err != nil {
 		return errorResult(ctx, err, d.timeout)

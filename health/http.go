@@ -29,11 +29,11 @@ const userAgent = "detour-health/1"
 // after an idle connection times out (keep_alive opts in); redirects are
 // reported, not followed, unless the check asks.
 type httpCheck struct {
-	client  *http.Client // for follow_redirects; otherwise conn
-	conn    *probeConn
-	kept    *keptConn   // keep_alive: this target's connection between probes
-	wire    []byte      // the request as sent, when conn is set
-	tls     *tls.Config // https: with the server name set
+	client  *http.Client // for follow_redirects; otherwise the probe's own connection (http_conn.go)
+	dialer  *net.Dialer  // for the probe's own connection
+	kept    *keptConn    // keep_alive: this target's connection between probes
+	wire    []byte       // the request as sent on the probe's own connection
+	tls     *tls.Config  // https: with the server name set
 	addr    string
 	method  string
 	url     string
@@ -55,24 +55,24 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 			return nil, fmt.Errorf("%w: expect_body_regex: %v", ErrCheckConfig, err)
 		}
 	}
-	transport := &http.Transport{
-		Proxy:                  nil, // probe the endpoint itself, never a proxy from the environment
-		DialContext:            env.dialer("tcp").DialContext,
-		DisableKeepAlives:      true,
-		MaxResponseHeaderBytes: maxBody,
-	}
+	var base *tls.Config
 	if c.Type == spec.CheckHTTPS {
-		cfg, err := tlsConfig(c)
-		if err != nil {
+		var err error
+		if base, err = tlsConfig(c); err != nil {
 			return nil, err
 		}
-		transport.TLSClientConfig = cfg
 	}
 	var client *http.Client
-	conn := &probeConn{tls: transport.TLSClientConfig, dialer: *env.dialer("tcp")}
 	if c.FollowRedirects {
-		client, conn = &http.Client{Transport: transport}, nil
+		client = &http.Client{Transport: &http.Transport{
+			Proxy:                  nil, // probe the endpoint itself, never a proxy from the environment
+			DialContext:            env.dialer("tcp").DialContext,
+			DisableKeepAlives:      true,
+			MaxResponseHeaderBytes: maxBody,
+			TLSClientConfig:        base,
+		}}
 	}
+	dialer := env.dialer("tcp")
 	headers := http.Header{"User-Agent": {userAgent}}
 	host := c.Host
 	for k, v := range c.Headers {
@@ -88,11 +88,11 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 	}
 	return func(t Target) Checker {
 		h := &httpCheck{
-			client: client, conn: conn, addr: t.Probe, method: c.Method, url: c.Type + "://" + t.Probe + c.Path,
+			client: client, dialer: dialer, addr: t.Probe, method: c.Method, url: c.Type + "://" + t.Probe + c.Path,
 			host: host, headers: headers, status: c.ExpectStatus,
 			body: c.ExpectBody, re: re, timeout: c.Timeout.D(), minDays: minDays, now: env.now,
 		}
-		if conn == nil {
+		if client != nil {
 			return h
 		}
 		if c.KeepAlive {
@@ -109,9 +109,8 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 			return brokenChecker(err)
 		}
 		h.wire = buf.Bytes()
-		if h.tls = conn.tls; h.tls != nil && h.tls.ServerName == "" {
-			h.tls = h.tls.Clone()
-			h.tls.ServerName, _, _ = net.SplitHostPort(t.Probe)
+		if base != nil {
+			h.tls = targetTLS(base, t.Probe)
 		}
 		return h
 	}, nil
@@ -177,8 +176,8 @@ func (h *httpCheck) send(ctx context.Context, deadline time.Time) (probeResponse
 	if h.body != "" || h.re != nil {
 		limit = maxBody
 	}
-	if h.conn != nil {
-		return h.conn.do(ctx, deadline, h, limit)
+	if h.client == nil {
+		return h.do(ctx, deadline, limit)
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()

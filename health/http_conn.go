@@ -12,17 +12,14 @@ import (
 	"time"
 )
 
-// probeConn sends a request on a connection of its own and reads the
-// response, in the calling goroutine.
+// The probe's own connection: http checks (but follow_redirects) send
+// their request on a connection of their own and read the response, in
+// the calling goroutine.
 //
 // net/http's Transport starts two goroutines and a connection pool per
 // request; with keep-alive off that is pure overhead, and at 10,000 probes
 // per second it was most of the engine's CPU. Redirect-following checks
 // still go through http.Client.
-type probeConn struct {
-	dialer net.Dialer
-	tls    *tls.Config // nil for plain http
-}
 
 // keptConn is one target's connection kept between probes (keep_alive).
 // A target has at most one probe in flight, so it needs no lock. Its read
@@ -51,13 +48,13 @@ const maxDrain = 64 << 10
 // on a kept connection (the server may have closed it while idle, or
 // said 408) is retried once on a fresh one, so a listener that died is
 // still seen on the probe that finds it gone.
-func (p *probeConn) do(ctx context.Context, deadline time.Time, h *httpCheck, limit int64) (probeResponse, []byte, error) {
+func (h *httpCheck) do(ctx context.Context, deadline time.Time, limit int64) (probeResponse, []byte, error) {
 	br := readers.Get().(*bufio.Reader)
 	defer func() { br.Reset(nil); readers.Put(br) }()
 	kc := h.kept
 	if kc != nil && kc.conn != nil {
 		br.Reset(kc.conn)
-		resp, body, err := p.exchange(ctx, deadline, h, kc.conn, br, kc.state, limit)
+		resp, body, err := h.exchange(ctx, deadline, kc.conn, br, kc.state, limit)
 		// A 408 on a kept connection is most likely the server giving
 		// up on it while idle, not an answer to this request.
 		if err == nil && resp.code != http.StatusRequestTimeout {
@@ -68,7 +65,7 @@ func (p *probeConn) do(ctx context.Context, deadline time.Time, h *httpCheck, li
 			return probeResponse{}, nil, err
 		}
 	}
-	conn, err := p.dial(ctx, deadline, h)
+	conn, err := h.dial(ctx, deadline)
 	if err != nil {
 		return probeResponse{}, nil, err
 	}
@@ -86,10 +83,10 @@ func (p *probeConn) do(ctx context.Context, deadline time.Time, h *httpCheck, li
 	br.Reset(conn)
 	if kc == nil {
 		defer conn.Close()
-		return p.exchange(ctx, deadline, h, conn, br, state, limit)
+		return h.exchange(ctx, deadline, conn, br, state, limit)
 	}
 	kc.conn, kc.state = conn, state
-	resp, body, err := p.exchange(ctx, deadline, h, conn, br, state, limit)
+	resp, body, err := h.exchange(ctx, deadline, conn, br, state, limit)
 	if err != nil {
 		kc.close()
 	}
@@ -100,8 +97,8 @@ func (p *probeConn) do(ctx context.Context, deadline time.Time, h *httpCheck, li
 // closed with a reset (SO_LINGER 0), as HAProxy closes its checks: no
 // TIME_WAIT is left behind, on either side, for each of thousands of
 // probes a second.
-func (p *probeConn) dial(ctx context.Context, deadline time.Time, h *httpCheck) (net.Conn, error) {
-	d := p.dialer
+func (h *httpCheck) dial(ctx context.Context, deadline time.Time) (net.Conn, error) {
+	d := *h.dialer
 	d.Deadline = deadline
 	conn, err := d.DialContext(ctx, "tcp", h.addr)
 	if err != nil {
@@ -116,7 +113,7 @@ func (p *probeConn) dial(ctx context.Context, deadline time.Time, h *httpCheck) 
 // exchange writes h's request on conn and reads the response. With h.kept
 // set it leaves the connection reusable (body drained, deadlines cleared)
 // or closes it when it cannot be reused.
-func (p *probeConn) exchange(ctx context.Context, deadline time.Time, h *httpCheck, conn net.Conn, br *bufio.Reader, state *tls.ConnectionState, limit int64) (probeResponse, []byte, error) {
+func (h *httpCheck) exchange(ctx context.Context, deadline time.Time, conn net.Conn, br *bufio.Reader, state *tls.ConnectionState, limit int64) (probeResponse, []byte, error) {
 	kc := h.kept
 	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })

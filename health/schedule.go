@@ -268,27 +268,25 @@ func (e *Engine) worker(ctx context.Context, t *target, work <-chan *target) {
 // A probe cut short by shutdown or by t's retirement records nothing: it
 // says nothing about the target.
 func (e *Engine) probe(ctx context.Context, t *target) {
-	var r Result
 	start := time.Now()
-	if d, ok := t.checker.(deadliner); ok {
-		// No timer and no context per probe; a retired target's probe
-		// in flight runs out its deadline and is not recorded.
-		if !e.sched.begin(t, nil) {
-			e.sched.done(t, start)
-			release(t.checker)
-			return
-		}
-		e.metrics.inFlight.Inc()
+	d, deadlined := t.checker.(deadliner)
+	// A deadliner gets no timer and no context per probe; a retired
+	// target's probe of it runs out its deadline and is not recorded.
+	pctx, cancel := ctx, context.CancelFunc(nil)
+	if !deadlined {
+		pctx, cancel = context.WithTimeout(ctx, t.timeout)
+		defer cancel()
+	}
+	if !e.sched.begin(t, cancel) {
+		e.sched.done(t, start)
+		release(t.checker)
+		return
+	}
+	e.metrics.inFlight.Inc()
+	var r Result
+	if deadlined {
 		r = d.CheckBy(ctx, start.Add(t.timeout))
 	} else {
-		pctx, cancel := context.WithTimeout(ctx, t.timeout)
-		defer cancel()
-		if !e.sched.begin(t, cancel) {
-			e.sched.done(t, start)
-			release(t.checker)
-			return
-		}
-		e.metrics.inFlight.Inc()
 		r = t.checker.Check(pctx)
 	}
 	end := time.Now()

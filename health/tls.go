@@ -26,15 +26,23 @@ func tlsKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 	if err != nil {
 		return nil, err
 	}
+	dialer := env.dialer("tcp")
 	return func(t Target) Checker {
-		cfg := base.Clone()
-		if cfg.ServerName == "" {
-			if h, _, err := net.SplitHostPort(t.Probe); err == nil {
-				cfg.ServerName = h
-			}
-		}
-		return &tlsCheck{addr: t.Probe, cfg: cfg, minDays: c.MinDays, timeout: c.Timeout.D(), now: env.now, dialer: env.dialer("tcp")}
+		return &tlsCheck{addr: t.Probe, cfg: targetTLS(base, t.Probe), minDays: c.MinDays, timeout: c.Timeout.D(), now: env.now, dialer: dialer}
 	}, nil
+}
+
+// targetTLS is base for one target: as it is when it names a server (sni
+// or host), otherwise a copy naming the probe's host.
+func targetTLS(base *tls.Config, probe string) *tls.Config {
+	if base.ServerName != "" {
+		return base
+	}
+	cfg := base.Clone()
+	if h, _, err := net.SplitHostPort(probe); err == nil {
+		cfg.ServerName = h
+	}
+	return cfg
 }
 
 // Check dials and shakes hands.
