@@ -116,6 +116,9 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 	if err := m.Unpack(msg); err != nil {
 		return h.headerOnly(msg, sc, dns.RcodeFormatError)
 	}
+	if m.IsTsig() != nil {
+		return h.signed(snap, m, msg, sc, limit)
+	}
 	r := new(dns.Msg)
 	r.Id, r.Opcode, r.Response, r.RecursionDesired = m.Id, m.Opcode, true, m.RecursionDesired
 	if len(m.Question) == 1 {
@@ -128,9 +131,6 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 			opts++
 		}
 	}
-	if m.IsTsig() != nil {
-		return h.signed(snap, m, msg, sc, limit)
-	}
 	extRcode, ede := uint8(0), -1
 	switch {
 	case opts > 1:
@@ -139,12 +139,8 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 	case q.edns && q.version != 0:
 		// BADVERS is rcode 16: 1 in the OPT's extended rcode, 0 here.
 		extRcode = 1
-	case m.Opcode != dns.OpcodeQuery:
-		r.Rcode = dns.RcodeNotImplemented
-	case len(m.Question) != 1 || len(m.Answer) > 0 || len(m.Ns) > 0 && m.Question[0].Qtype != dns.TypeIXFR:
-		r.Rcode = dns.RcodeFormatError
 	default:
-		h.answer(snap, r, sc, &ede)
+		h.respond(snap, m, r, sc, &ede)
 	}
 	body, err := r.Pack()
 	if err != nil {
@@ -176,15 +172,12 @@ func (h *Handler) signed(snap *Snapshot, m *dns.Msg, msg []byte, sc *Scratch, li
 		r := new(dns.Msg)
 		r.SetReply(m) // keeps the question as asked
 		r.RecursionAvailable = false
-		switch {
-		case m.Opcode != dns.OpcodeQuery:
-			r.Rcode = dns.RcodeNotImplemented
-		case len(m.Question) != 1 || len(m.Answer) > 0 || len(m.Ns) > 0 && m.Question[0].Qtype != dns.TypeIXFR:
-			r.Rcode = dns.RcodeFormatError
-		default:
-			ede := -1
+		ede := -1
+		if len(r.Question) == 1 {
 			r.Question[0].Name = strings.ToLower(r.Question[0].Name)
-			h.answer(snap, r, sc, &ede)
+		}
+		h.respond(snap, m, r, sc, &ede)
+		if len(r.Question) == 1 {
 			r.Question[0].Name = m.Question[0].Name
 		}
 		if r.Len()+tsigLen(sg) > limit {
@@ -205,6 +198,20 @@ func tsigLen(sg *signer) int {
 		return 0
 	}
 	return len(sg.key) + len(sg.alg) + 2 + 10 + 16 + 64 // names, fixed fields, a MAC up to SHA-512
+}
+
+// respond fills r for query m: NOTIMP for an opcode other than QUERY,
+// FORMERR for a question section that is not one question alone (an
+// IXFR's SOA aside), otherwise the answer.
+func (h *Handler) respond(snap *Snapshot, m, r *dns.Msg, sc *Scratch, ede *int) {
+	switch {
+	case m.Opcode != dns.OpcodeQuery:
+		r.Rcode = dns.RcodeNotImplemented
+	case len(m.Question) != 1 || len(m.Answer) > 0 || len(m.Ns) > 0 && m.Question[0].Qtype != dns.TypeIXFR:
+		r.Rcode = dns.RcodeFormatError
+	default:
+		h.answer(snap, r, sc, ede)
+	}
 }
 
 // answer fills r for its one question.

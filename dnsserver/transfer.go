@@ -17,17 +17,22 @@ type zoneTransfer struct {
 	keys   map[string]spec.TSIGKey // by canonical name
 }
 
-// transferSettings collects the zones' transfer settings. The spec is
-// validated, so the entries parse.
-func transferSettings(s *spec.Spec) map[string]*zoneTransfer {
-	out := map[string]*zoneTransfer{}
+// transferSettings collects the zones' transfer settings, and their TSIG
+// keys in one map (a name the zones share keeps the first zone's key, in
+// spec order). The spec is validated, so the entries parse.
+func transferSettings(s *spec.Spec) (map[string]*zoneTransfer, map[string]spec.TSIGKey) {
+	out, keys := map[string]*zoneTransfer{}, map[string]spec.TSIGKey{}
 	for _, z := range s.Zones {
 		if len(z.AllowTransfer)+len(z.AlsoNotify) == 0 {
 			continue
 		}
 		zt := &zoneTransfer{keys: map[string]spec.TSIGKey{}}
 		for _, k := range z.TSIGKeys {
-			zt.keys[dns.CanonicalName(k.Name)] = k
+			name := dns.CanonicalName(k.Name)
+			zt.keys[name] = k
+			if _, dup := keys[name]; !dup {
+				keys[name] = k
+			}
 		}
 		for _, a := range z.AllowTransfer {
 			if r, err := spec.ParseTransferRule(a); err == nil {
@@ -41,7 +46,7 @@ func transferSettings(s *spec.Spec) map[string]*zoneTransfer {
 		}
 		out[dns.CanonicalName(z.Name)] = zt
 	}
-	return out
+	return out, keys
 }
 
 // Records returns every record of zone as a secondary should hold it: the

@@ -3,9 +3,7 @@ package dnsserver
 import (
 	"encoding/binary"
 	"errors"
-	"maps"
 	"net/netip"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -94,11 +92,19 @@ func (s *Server) transfer(msg []byte, from netip.Addr, write func([]byte) error)
 		log.Info("zone transfer refused: zone not served here")
 		return s.xfrReply(req, dns.RcodeNotAuth, nil, write)
 	}
-	sg, tsigErr := s.checkTSIG(req, msg, zt)
+	var keys map[string]spec.TSIGKey
+	if zt != nil {
+		keys = zt.keys
+	}
+	sg, tsigErr := s.checkTSIG(req, msg, keys)
 	if tsigErr != 0 {
 		s.xfrStats.refused.Add(1)
 		log.Warn("zone transfer refused: TSIG", "tsig_error", dns.RcodeToString[int(tsigErr)])
-		return s.xfrTSIGError(req, tsigErr, write)
+		out, err := tsigErrorReply(req, tsigErr)
+		if err != nil {
+			return nil, err
+		}
+		return out, write(out)
 	}
 	key := ""
 	if sg != nil {
@@ -145,19 +151,16 @@ func (s *Server) transfer(msg []byte, from netip.Addr, write func([]byte) error)
 	return first, err
 }
 
-// checkTSIG verifies a signed request against the zone's keys. It
-// returns the signer for the replies (nil for an unsigned request) or
-// the TSIG error to answer with (RFC 8945 5.2).
-func (s *Server) checkTSIG(req *dns.Msg, msg []byte, zt *zoneTransfer) (*signer, uint16) {
+// checkTSIG verifies a signed request against keys. It returns the
+// signer for the replies (nil for an unsigned request) or the TSIG error
+// to answer with (RFC 8945 5.2).
+func (s *Server) checkTSIG(req *dns.Msg, msg []byte, keys map[string]spec.TSIGKey) (*signer, uint16) {
 	t := req.IsTsig()
 	if t == nil {
 		return nil, 0
 	}
 	name := dns.CanonicalName(t.Hdr.Name)
-	if zt == nil {
-		return nil, dns.RcodeBadKey
-	}
-	k, ok := zt.keys[name]
+	k, ok := keys[name]
 	if !ok {
 		return nil, dns.RcodeBadKey
 	}
@@ -230,17 +233,8 @@ func (s *Server) xfrReply(req *dns.Msg, rcode int, sg *signer, write func([]byte
 	return out, write(out)
 }
 
-// xfrTSIGError answers NOTAUTH with the TSIG error, unsigned for BADKEY
-// and BADSIG as RFC 8945 requires (and, to keep this short, BADTIME).
-func (s *Server) xfrTSIGError(req *dns.Msg, tsigErr uint16, write func([]byte) error) ([]byte, error) {
-	out, err := tsigErrorReply(req, tsigErr)
-	if err != nil {
-		return nil, err
-	}
-	return out, write(out)
-}
-
-// tsigErrorReply is NOTAUTH with the TSIG error, unsigned.
+// tsigErrorReply is NOTAUTH with the TSIG error, unsigned as RFC 8945
+// requires for BADKEY and BADSIG (and, to keep this short, BADTIME).
 func tsigErrorReply(req *dns.Msg, tsigErr uint16) ([]byte, error) {
 	t := req.IsTsig()
 	m := new(dns.Msg)
@@ -254,20 +248,14 @@ func tsigErrorReply(req *dns.Msg, tsigErr uint16) ([]byte, error) {
 	return m.Pack()
 }
 
-// queryTSIG checks a signed query against the keys of the zones: a key
-// is known when any zone's transfer settings name it. Answers carry
-// nothing secret, so which zone the key belongs to does not matter here;
-// transfers check the key against the zone's allow_transfer.
+// queryTSIG checks a signed query against the keys of all zones.
+// Answers carry nothing secret, so which zone the key belongs to does not
+// matter here; transfers check the key against the zone's
+// allow_transfer.
 func (s *Server) queryTSIG(snap *Snapshot, req *dns.Msg, msg []byte) (*signer, uint16) {
-	var zt *zoneTransfer
+	var keys map[string]spec.TSIGKey
 	if snap != nil {
-		name := dns.CanonicalName(req.IsTsig().Hdr.Name)
-		for _, origin := range slices.Sorted(maps.Keys(snap.zs.xfr)) {
-			if _, ok := snap.zs.xfr[origin].keys[name]; ok {
-				zt = snap.zs.xfr[origin]
-				break
-			}
-		}
+		keys = snap.zs.tsigKeys
 	}
-	return s.checkTSIG(req, msg, zt)
+	return s.checkTSIG(req, msg, keys)
 }

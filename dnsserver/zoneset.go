@@ -24,6 +24,9 @@ type ZoneSet struct {
 	overlayKeys []qkey
 	// xfr holds the transfer settings of the zones that have any.
 	xfr map[string]*zoneTransfer
+	// tsigKeys are the keys of all zones, by canonical name: those that
+	// a signed query may use.
+	tsigKeys map[string]spec.TSIGKey
 }
 
 type zone struct {
@@ -73,7 +76,7 @@ func NewZoneSet(s *spec.Spec) (*ZoneSet, error) {
 		zs.maxLabels = max(zs.maxLabels, dns.CountLabel(z.origin))
 	}
 	zs.prepack()
-	zs.xfr = transferSettings(s)
+	zs.xfr, zs.tsigKeys = transferSettings(s)
 	return zs, nil
 }
 

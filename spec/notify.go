@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -196,14 +197,14 @@ func (s *Spec) validateChannel(e *Error, c *Channel, path string, seen map[strin
 	}
 	f := &c.Filters
 	for j, k := range f.Kinds {
-		if !contains(EventKinds, k) {
+		if !slices.Contains(EventKinds, k) {
 			e.add(fmt.Sprintf("%s.filters.kinds[%d]", path, j), "%q (kinds: %s)", k, strings.Join(EventKinds, ", "))
 		}
 	}
 	if f.MinSeverity == "" {
 		f.MinSeverity = SeverityInfo
 	}
-	if !contains(severities, f.MinSeverity) {
+	if !slices.Contains(severities, f.MinSeverity) {
 		e.add(path+".filters.min_severity", "%q (severities: %s)", f.MinSeverity, strings.Join(severities, ", "))
 	}
 	for j, r := range f.Records {

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,7 +135,7 @@ func (s *Spec) validateChecks(e *Error) map[string]*Check {
 		default:
 			byName[c.Name] = c
 		}
-		if !contains(checkTypes, c.Type) {
+		if !slices.Contains(checkTypes, c.Type) {
 			e.add(path+".type", "%s (types: %s)", quoteOrMissing(c.Type), strings.Join(checkTypes, ", "))
 		}
 		if c.Interval == 0 {
@@ -205,7 +205,7 @@ func (s *Spec) validateCheckType(e *Error, path string, c *Check) {
 		{"expect_answer", c.ExpectAnswer != "", []string{CheckDNS}},
 		{"max_age", c.MaxAge != 0, []string{CheckHeartbeat}},
 	} {
-		if f.set && contains(checkTypes, c.Type) && !contains(f.types, c.Type) {
+		if f.set && slices.Contains(checkTypes, c.Type) && !slices.Contains(f.types, c.Type) {
 			e.add(path+"."+f.name, "does not apply to a %s check (only to %s)", c.Type, strings.Join(f.types, ", "))
 		}
 	}
@@ -444,7 +444,7 @@ func (s *Spec) validateRecords(e *Error, pools map[string]*Pool) {
 		r := &s.Records[i]
 		path := fmt.Sprintf("records[%d]", i)
 		r.Type = strings.ToUpper(r.Type)
-		if !contains(recordTypes, r.Type) {
+		if !slices.Contains(recordTypes, r.Type) {
 			e.add(path+".type", "%s (types: %s)", quoteOrMissing(r.Type), strings.Join(recordTypes, ", "))
 		}
 		var zone *CompiledZone
@@ -472,7 +472,7 @@ func (s *Spec) validateRecords(e *Error, pools map[string]*Pool) {
 		if r.Policy == "" {
 			r.Policy = PolicyFailover
 		}
-		if !contains(policies, r.Policy) {
+		if !slices.Contains(policies, r.Policy) {
 			e.add(path+".policy", "%q (policies: %s)", r.Policy, strings.Join(policies, ", "))
 		}
 		if r.Type == "CNAME" && r.Policy == PolicyAllHealthy {
@@ -528,7 +528,7 @@ func (s *Spec) validateRecords(e *Error, pools map[string]*Pool) {
 				r.OnAllDown = AllDownFallback
 			}
 		}
-		if !contains(allDowns, r.OnAllDown) {
+		if !slices.Contains(allDowns, r.OnAllDown) {
 			e.add(path+".on_all_down", "%q (choices: %s)", r.OnAllDown, strings.Join(allDowns, ", "))
 		} else if r.OnAllDown == AllDownFallback && len(r.Fallback) == 0 {
 			e.add(path+".on_all_down", "is fallback, but no fallback addresses are given")
@@ -583,7 +583,7 @@ func (s *Spec) validateProviders(e *Error) {
 				e.add(path+".api_token_env", "is required for cloudflare: the environment variable holding the API token")
 			}
 			if p.BaseURL != "" {
-				if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				if !isHTTPURL(p.BaseURL) {
 					e.add(path+".base_url", "%q is not an http(s) URL", p.BaseURL)
 				}
 			}
@@ -598,7 +598,7 @@ func (s *Spec) validateProviders(e *Error) {
 				if p.TSIGAlgorithm == "" {
 					p.TSIGAlgorithm = "hmac-sha256"
 				}
-				if _, ok := tsigAlgs[strings.ToLower(p.TSIGAlgorithm)]; !ok {
+				if _, ok := TSIGAlgorithm(p.TSIGAlgorithm); !ok {
 					e.add(path+".tsig_algorithm", "%q (algorithms: %s)", p.TSIGAlgorithm, keys(tsigAlgs))
 				}
 				if p.TSIGSecretEnv == "" {
@@ -676,15 +676,6 @@ func (s *Spec) zoneNames() string {
 		return "none"
 	}
 	return strings.Join(n, ", ")
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func keys[V any](m map[string]V) string {
