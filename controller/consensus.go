@@ -155,7 +155,7 @@ func (st *State) derive(log bool) {
 		}
 		for _, d := range decisions {
 			o, ok := old[d.Name+"/"+d.Type]
-			if ok && o.Pool == d.Pool && slices.Equal(o.Answers, d.Answers) && o.Fallback == d.Fallback {
+			if ok && o.SameAnswer(d) {
 				continue
 			}
 			was := "nothing"

@@ -52,9 +52,6 @@ func NewFSM(logger *slog.Logger) *FSM {
 // Raft learns the commit index from a leader (replayCommitted), and Raft
 // then hands the same entries over again.
 func (f *FSM) Apply(l *raft.Log) any {
-	if l.Type != raft.LogCommand {
-		return nil
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.apply(l)
@@ -164,7 +161,7 @@ func (f *FSM) publish(specChanged bool) {
 
 func sameDecisions(a, b []Decision) bool {
 	return slices.EqualFunc(a, b, func(x, y Decision) bool {
-		return x.Name == y.Name && x.Type == y.Type && x.Pool == y.Pool && x.Fallback == y.Fallback && slices.Equal(x.Answers, y.Answers)
+		return x.Name == y.Name && x.Type == y.Type && x.SameAnswer(y)
 	})
 }
 

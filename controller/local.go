@@ -15,13 +15,12 @@ import (
 // replicated FSM; Local serves tests and tools that need real answers from
 // a spec and a health view without a cluster.
 type Local struct {
-	mu        sync.Mutex
-	spec      *spec.Spec
-	zones     *dnsserver.ZoneSet
-	health    Health
-	decisions []Decision
-	answers   atomic.Pointer[dnsserver.Snapshot]
-	now       func() time.Time
+	mu      sync.Mutex
+	spec    *spec.Spec
+	zones   *dnsserver.ZoneSet
+	health  Health
+	answers atomic.Pointer[dnsserver.Snapshot]
+	now     func() time.Time
 }
 
 // NewLocal compiles s and publishes its first answers, every endpoint
@@ -60,27 +59,13 @@ func (l *Local) SetHealth(h Health) error {
 	return l.publish(l.spec, l.zones, h)
 }
 
-// Decisions returns the answer of every record and why.
-func (l *Local) Decisions() []Decision {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]Decision(nil), l.decisions...)
-}
-
-// Spec returns the spec in force.
-func (l *Local) Spec() *spec.Spec {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.spec
-}
-
 func (l *Local) publish(s *spec.Spec, zs *dnsserver.ZoneSet, h Health) error {
 	ds := Evaluate(s, h)
 	snap, err := dnsserver.Build(zs, DynamicAnswers(ds), l.answers.Load(), l.now())
 	if err != nil {
 		return fmt.Errorf("controller: %w", err)
 	}
-	l.spec, l.zones, l.health, l.decisions = s, zs, h, ds
+	l.spec, l.zones, l.health = s, zs, h
 	l.answers.Store(snap)
 	return nil
 }

@@ -7,6 +7,7 @@ package controller
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -49,6 +50,12 @@ type Decision struct {
 	Fallback bool `json:"fallback,omitempty"`
 
 	variants []dnsserver.Variant
+}
+
+// SameAnswer reports whether d and o answer alike: the same pool, the
+// same addresses, both on the fallback or neither.
+func (d Decision) SameAnswer(o Decision) bool {
+	return d.Pool == o.Pool && d.Fallback == o.Fallback && slices.Equal(d.Answers, o.Answers)
 }
 
 // poolState is a pool's health as the policy sees it.

@@ -43,8 +43,6 @@ type State struct {
 	Providers map[string]*ProviderSync `json:"providers,omitempty"`
 	// Cursors say what each notification channel has delivered.
 	Cursors map[string]*NotifyCursor `json:"cursors,omitempty"`
-	// Beats is the last heartbeat of each check/endpoint.
-	Beats map[string]time.Time `json:"beats,omitempty"`
 	// Now is the time of the latest command applied: the state's clock.
 	Now time.Time `json:"now"`
 	// Applied holds the IDs of the commands applied within the last
@@ -129,7 +127,7 @@ func (st *State) apply(c *Command) error {
 	case CmdRemoveMember:
 		err = st.removeMember(c.Member, now)
 	case CmdHeartbeat:
-		err = st.heartbeat(c.Beat, now)
+		err = st.heartbeat(c.Beat)
 	case CmdIncident:
 		err = st.incident(c.Incident, now)
 	case CmdNotifyCursor:
@@ -146,8 +144,23 @@ func (st *State) apply(c *Command) error {
 	if c.ID != "" {
 		st.remember(c.ID)
 	}
-	st.derive(true)
+	if movesAnswers(c.Type) {
+		st.derive(true)
+	}
 	return nil
+}
+
+// movesAnswers reports whether a command of type t may change what
+// derive computes from (the spec, the observers, the overrides; members
+// are observers too). The others (heartbeats, incidents, cursors,
+// provider states) leave health and answers as they were, and skip
+// recomputing them.
+func movesAnswers(t CommandType) bool {
+	switch t {
+	case CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync:
+		return false
+	}
+	return true
 }
 
 // dedupEntries is for how many log entries a command ID is remembered:
@@ -322,7 +335,7 @@ func (st *State) expireOverrides(now time.Time) {
 	}
 }
 
-func (st *State) heartbeat(b *Heartbeat, now time.Time) error {
+func (st *State) heartbeat(b *Heartbeat) error {
 	if b == nil || b.Check == "" || b.Endpoint == "" {
 		return fmt.Errorf("%w: heartbeat without check or endpoint", ErrBadCommand)
 	}
@@ -341,11 +354,7 @@ func (st *State) heartbeat(b *Heartbeat, now time.Time) error {
 	if !ok {
 		return fmt.Errorf("%w: no heartbeat check %q", ErrUnknownTarget, b.Check)
 	}
-	if st.Beats == nil {
-		st.Beats = map[string]time.Time{}
-	}
-	st.Beats[b.Check+"/"+b.Endpoint] = now
-	return nil
+	return nil // the beat itself goes to the engines (FSM.OnHeartbeat), not into the state
 }
 
 func (st *State) registerMember(m *Member, now time.Time) error {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/miekg/dns"
@@ -153,7 +152,7 @@ func (m *metrics) watch(ctx context.Context) {
 		changed := fsm.Changed()
 		for _, d := range fsm.Decisions() {
 			k := d.Name + "/" + d.Type
-			if o, ok := prev[k]; ok && (o.Pool != d.Pool || o.Fallback != d.Fallback || !slices.Equal(o.Answers, d.Answers)) {
+			if o, ok := prev[k]; ok && !o.SameAnswer(d) {
 				m.answersChanged.Inc()
 				if o.Pool != d.Pool || o.Fallback != d.Fallback {
 					to := d.Pool
