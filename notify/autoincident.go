@@ -17,11 +17,11 @@ const AutoAuthor = "detour (automatic)"
 // back. Operators edit and resolve it like any other. Its cursor works
 // like a channel's, so a new leader neither forgets nor repeats.
 func (n *Notifier) autoIncidentLoop(ctx context.Context) {
-	_, _, cursor := n.pending(AutoIncidentCursor, 0, true)
+	cursor := n.startCursor(AutoIncidentCursor)
 	proposed := cursor
 	for ctx.Err() == nil {
 		changed := n.opts.Store.FSM().Changed()
-		batch, _, _ := n.pending(AutoIncidentCursor, cursor, false)
+		batch, _ := n.pending(cursor)
 		for _, note := range batch {
 			if note.Kind == "record" && (note.Severity == SeverityCritical || note.Severity == SeverityResolved) {
 				if !n.autoIncident(ctx, note) {

@@ -9,6 +9,7 @@ package notify
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -203,7 +204,7 @@ func orDash(s string) string {
 
 // wants reports whether a channel's filters let n through.
 func wants(f spec.ChannelFilters, n Notification, s *spec.Spec) bool {
-	if len(f.Kinds) > 0 && !contains(f.Kinds, n.Kind) {
+	if len(f.Kinds) > 0 && !slices.Contains(f.Kinds, n.Kind) {
 		return false
 	}
 	if n.Severity != SeverityResolved && spec.SeverityRank(n.Severity) < spec.SeverityRank(f.MinSeverity) {
@@ -214,13 +215,13 @@ func wants(f spec.ChannelFilters, n Notification, s *spec.Spec) bool {
 	}
 	switch n.Kind {
 	case "record":
-		return contains(f.Records, n.Record)
+		return slices.Contains(f.Records, n.Record)
 	case "endpoint":
 		if s == nil {
 			return false
 		}
 		for _, r := range s.Records {
-			if !contains(f.Records, r.Name) {
+			if !slices.Contains(f.Records, r.Name) {
 				continue
 			}
 			for _, p := range r.Pools {
@@ -232,13 +233,4 @@ func wants(f spec.ChannelFilters, n Notification, s *spec.Spec) bool {
 		return false
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -164,45 +164,50 @@ func (n *Notifier) sync(ctx context.Context, workers map[string]*worker) {
 	}
 }
 
-// pending returns the events after seq (and the highest seq seen), as
-// notifications built from the state now. A channel without a cursor
-// starts at the spec change that added it: it does not replay the past.
-func (n *Notifier) pending(name string, seq uint64, fresh bool) (out []Notification, s *spec.Spec, cursor uint64) {
+// startCursor is where a channel starts: its cursor, or, for a channel
+// without one, the spec change that added it (it does not replay the
+// past).
+func (n *Notifier) startCursor(name string) (seq uint64) {
 	n.opts.Store.FSM().Read(func(st *controller.State) {
-		s = st.Spec()
-		if fresh {
-			if c := st.Cursors[name]; c != nil {
-				seq = c.Seq
-			} else {
-				seq = st.NextEvent
-				for i := len(st.Events) - 1; i >= 0; i-- {
-					if st.Events[i].Kind == "spec" {
-						seq = st.Events[i].Seq - 1
-						break
-					}
-				}
+		if c := st.Cursors[name]; c != nil {
+			seq = c.Seq
+			return
+		}
+		seq = st.NextEvent
+		for i := len(st.Events) - 1; i >= 0; i-- {
+			if st.Events[i].Kind == "spec" {
+				seq = st.Events[i].Seq - 1
+				return
 			}
 		}
-		cursor = seq
+	})
+	return seq
+}
+
+// pending returns the events after seq as notifications built from the
+// state now, and the spec in force.
+func (n *Notifier) pending(seq uint64) (out []Notification, s *spec.Spec) {
+	n.opts.Store.FSM().Read(func(st *controller.State) {
+		s = st.Spec()
 		for _, ev := range st.Events {
 			if ev.Seq > seq {
 				out = append(out, Build(ev, s, st.Incidents))
 			}
 		}
 	})
-	return out, s, cursor
+	return out, s
 }
 
 // deliverLoop runs one channel: deliver every pending event in order,
 // retrying each until it is accepted, then record the cursor.
 func (n *Notifier) deliverLoop(ctx context.Context, c spec.Channel, ch Channel) {
 	log := n.logger.With("channel", c.Name, "type", c.Type)
-	_, _, cursor := n.pending(c.Name, 0, true)
+	cursor := n.startCursor(c.Name)
 	proposed := cursor
 	lastErr := ""
 	for ctx.Err() == nil {
 		changed := n.opts.Store.FSM().Changed()
-		batch, s, _ := n.pending(c.Name, cursor, false)
+		batch, s := n.pending(cursor)
 		skipped := 0
 		for _, note := range batch {
 			if !wants(c.Filters, note, s) {
@@ -225,7 +230,7 @@ func (n *Notifier) deliverLoop(ctx context.Context, c spec.Channel, ch Channel) 
 					// event would wait behind it: give it up, loudly.
 					drop := fmt.Sprintf("event %s (%s) dropped after %d refusals: %v", note.ID, note.Kind, attempt+1, err)
 					log.Error("delivery refused for good; dropping the event", "event", note.ID, "attempts", attempt+1, "err", err)
-					if n.proposeDrop(ctx, c.Name, note.Seq, drop) {
+					if n.proposeCursor(ctx, controller.NotifyCursor{Channel: c.Name, Seq: note.Seq, Error: drop, Drop: drop}) {
 						proposed = note.Seq
 					}
 					break
@@ -284,26 +289,19 @@ func refusedForGood(err error) bool {
 	return false
 }
 
-// proposeDrop records that the event at seq was given up on.
-func (n *Notifier) proposeDrop(ctx context.Context, name string, seq uint64, drop string) bool {
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	err := n.opts.Store.Propose(pctx, &controller.Command{Type: controller.CmdNotifyCursor,
-		Cursor: &controller.NotifyCursor{Channel: name, Seq: seq, Error: drop, Drop: drop}})
-	if err != nil && ctx.Err() == nil {
-		n.logger.Warn("recording a dropped notification", "channel", name, "seq", seq, "err", err)
-	}
-	return err == nil
-}
-
 // propose records a channel's cursor through Raft; it reports success.
 func (n *Notifier) propose(ctx context.Context, name string, seq uint64, errText string) bool {
+	return n.proposeCursor(ctx, controller.NotifyCursor{Channel: name, Seq: seq, Error: errText})
+}
+
+// proposeCursor commits c (a cursor, or with Drop set, an event given
+// up on); it reports success.
+func (n *Notifier) proposeCursor(ctx context.Context, c controller.NotifyCursor) bool {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	err := n.opts.Store.Propose(pctx, &controller.Command{Type: controller.CmdNotifyCursor,
-		Cursor: &controller.NotifyCursor{Channel: name, Seq: seq, Error: errText}})
+	err := n.opts.Store.Propose(pctx, &controller.Command{Type: controller.CmdNotifyCursor, Cursor: &c})
 	if err != nil && ctx.Err() == nil {
-		n.logger.Warn("recording notification cursor", "channel", name, "seq", seq, "err", err)
+		n.logger.Warn("recording notification cursor", "channel", c.Channel, "seq", c.Seq, "drop", c.Drop != "", "err", err)
 	}
 	return err == nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,7 +170,7 @@ func pagerDutyCheck(key string) func([]byte, http.Header) (string, error) {
 			if p == nil || p.Summary == "" || len(p.Summary) > 1024 || p.Source == "" {
 				return "", fmt.Errorf("trigger needs payload.summary and payload.source: %s", body)
 			}
-			if !contains([]string{"critical", "error", "warning", "info"}, p.Severity) {
+			if !slices.Contains([]string{"critical", "error", "warning", "info"}, p.Severity) {
 				return "", fmt.Errorf("severity %q", p.Severity)
 			}
 			if _, err := time.Parse(time.RFC3339, p.Timestamp); p.Timestamp != "" && err != nil {
