@@ -270,11 +270,9 @@ func (d *Demo) State() map[string]bool {
 	return out
 }
 
-// DNSAddr and APIAddr are a datacenter's node addresses; SiteAddr its
-// site's; ControlAddr the demo controls'.
-func (d *Demo) DNSAddr(dc string) string  { m, _ := d.member(dc); return m.cfg.DNSAddr }
-func (d *Demo) APIAddr(dc string) string  { m, _ := d.member(dc); return m.cfg.APIAddr }
-func (d *Demo) SiteAddr(dc string) string { m, _ := d.member(dc); return m.site.addr }
+// DNSAddr and APIAddr are a datacenter's node addresses.
+func (d *Demo) DNSAddr(dc string) string { m, _ := d.member(dc); return m.cfg.DNSAddr }
+func (d *Demo) APIAddr(dc string) string { m, _ := d.member(dc); return m.cfg.APIAddr }
 
 // ControlAddr is where `detour demo down|up` reach this demo.
 func (d *Demo) ControlAddr() string { return d.control.addr }

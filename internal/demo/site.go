@@ -63,9 +63,3 @@ func (s *site) stop() {
 		s.srv = nil
 	}
 }
-
-func (s *site) up() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.srv != nil
-}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -245,14 +244,6 @@ func (n *Node) StatusAddr() string {
 // Store returns the node's Raft store.
 func (n *Node) Store() *controller.Store { return n.store }
 
-// Zones lists the zones served.
-func (n *Node) Zones() string {
-	if s := n.store.FSM().Answers(); s != nil {
-		return strings.Join(s.Zones(), ",")
-	}
-	return ""
-}
-
 // Close stops the node in reverse order: readiness off, API, health
 // checks and reports, DNS, Raft (leaving cleanly), then a dev data dir.
 func (n *Node) Close(ctx context.Context) error {
@@ -298,6 +289,3 @@ func newProviders(store *controller.Store, reg prometheus.Registerer, logger *sl
 	return providers.NewManager(providers.Options{Leadership: store, Source: store.FSM(),
 		Builders: builtin.Builders(), Registerer: reg, Logger: logger.With("component", "providers")})
 }
-
-// Providers returns the provider manager, for sync status and plans.
-func (n *Node) Providers() *providers.Manager { return n.providers }
