@@ -35,13 +35,14 @@ func Desired(s *spec.Spec, decisions []controller.Decision, p spec.Provider) (wa
 	if s == nil {
 		return nil, nil
 	}
-	zone := dns.CanonicalName(p.Zone)
-	records := make(map[Key]*spec.Record, len(s.Records))
-	for i := range s.Records {
-		r := &s.Records[i]
-		if zoneOf(s, r.Name) == zone {
-			records[Key{dns.CanonicalName(r.Name), r.Type}] = r
-		}
+	// Validation grouped the health-driven records by zone already.
+	cz := s.ZoneFor(p.Zone)
+	if cz == nil || dns.CanonicalName(cz.Name) != dns.CanonicalName(p.Zone) {
+		return nil, nil
+	}
+	records := make(map[Key]*spec.Record, len(cz.Dynamic))
+	for _, r := range cz.Dynamic {
+		records[Key{dns.CanonicalName(r.Name), r.Type}] = r
 	}
 	for _, d := range decisions {
 		k := Key{dns.CanonicalName(d.Name), d.Type}
@@ -64,17 +65,4 @@ func Desired(s *spec.Spec, decisions []controller.Decision, p spec.Provider) (wa
 		want = append(want, RRset{Key: k, TTL: r.TTL, Values: slices.Compact(vals), Proxied: r.Proxied})
 	}
 	return want, keys
-}
-
-// zoneOf returns the longest zone of s holding name, or "".
-func zoneOf(s *spec.Spec, name string) string {
-	name = dns.CanonicalName(name)
-	best := ""
-	for _, z := range s.Zones {
-		zn := dns.CanonicalName(z.Name)
-		if dns.IsSubDomain(zn, name) && len(zn) > len(best) {
-			best = zn
-		}
-	}
-	return best
 }
