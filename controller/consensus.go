@@ -19,13 +19,18 @@ type consensus struct {
 	observed int      // all observers, fresh or not
 }
 
-func (st *State) consensus() consensus {
+func (st *State) consensus() consensus { return st.consensusFor(st.spec, nil) }
+
+// consensusFor is the consensus under the quorum rule of s (majority when
+// s is nil or says nothing), counting the fresh observers but those in
+// gone.
+func (st *State) consensusFor(s *spec.Spec, gone map[string]bool) consensus {
 	c := consensus{st: st, quorum: spec.QuorumMajority, observed: len(st.Observers)}
-	if st.spec != nil && st.spec.Quorum != "" {
-		c.quorum = st.spec.Quorum
+	if s != nil && s.Quorum != "" {
+		c.quorum = s.Quorum
 	}
 	for _, id := range slices.Sorted(maps.Keys(st.Observers)) {
-		if st.Observers[id].Fresh {
+		if st.Observers[id].Fresh && !gone[id] {
 			c.fresh = append(c.fresh, id)
 		}
 	}
@@ -85,7 +90,11 @@ type drained struct {
 	poolDC map[string]string
 }
 
-func (st *State) withDrains(h Health) Health {
+func (st *State) withDrains(h Health) Health { return st.drainsOver(h, st.spec) }
+
+// drainsOver applies the drain overrides to h, mapping pools to their
+// datacenters by s.
+func (st *State) drainsOver(h Health, s *spec.Spec) Health {
 	d := drained{inner: h, drains: map[string]*Override{}, poolDC: map[string]string{}}
 	for _, o := range st.Overrides {
 		if o.Kind == OverrideDrain {
@@ -95,8 +104,10 @@ func (st *State) withDrains(h Health) Health {
 	if len(d.drains) == 0 {
 		return h
 	}
-	for _, p := range st.spec.Pools {
-		d.poolDC[p.Name] = p.Datacenter
+	if s != nil {
+		for _, p := range s.Pools {
+			d.poolDC[p.Name] = p.Datacenter
+		}
 	}
 	return d
 }
@@ -182,15 +193,6 @@ func describe(d Decision) string {
 		return a + " (pool " + d.Pool + ")"
 	}
 	return a
-}
-
-// EndpointHealth is the cluster's verdict on one endpoint, drains
-// applied, with the reason: what `detour status` shows.
-func (st *State) EndpointHealth(pool, addr string) EndpointHealth {
-	if st.spec == nil {
-		return EndpointHealth{}
-	}
-	return st.withDrains(st.consensus()).Endpoint(pool, addr)
 }
 
 // Decisions returns every record's current answer and why.

@@ -124,9 +124,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		if sp == nil {
 			return
 		}
+		health := st.HealthWithout(sp, nil)
 		for _, p := range sp.Pools {
 			for _, ep := range p.Endpoints {
-				h := st.EndpointHealth(p.Name, ep.Address)
+				h := health.Endpoint(p.Name, ep.Address)
 				v := 1.0
 				if h.Known && !h.Up {
 					v = 0

@@ -147,6 +147,7 @@ func (s *Server) buildStatus() Status {
 				drains[o.Target] = o.Reason
 			}
 		}
+		health := state.HealthWithout(sp, nil)
 		for _, dc := range sp.Datacenters {
 			ds := DatacenterStatus{Name: dc.Name, Drained: drains[dc.Name], Pools: []PoolStatus{}}
 			for _, p := range sp.Pools {
@@ -155,7 +156,7 @@ func (s *Server) buildStatus() Status {
 				}
 				ps := PoolStatus{Name: p.Name, Datacenter: p.Datacenter, Check: p.Check, MinHealthy: p.MinHealthy, Endpoints: []EndpointStatus{}}
 				for _, ep := range p.Endpoints {
-					h := state.EndpointHealth(p.Name, ep.Address)
+					h := health.Endpoint(p.Name, ep.Address)
 					es := EndpointStatus{Address: ep.Address, Known: h.Known, Up: !h.Known || h.Up, Reason: h.Reason, Observers: []ObserverView{}}
 					if es.Up {
 						ps.Up++
