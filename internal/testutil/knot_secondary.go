@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Secondary describes a secondary server (Knot DNS, BIND, NSD) of one
@@ -89,16 +88,8 @@ func (k *Secondary) prepare(t testing.TB) (dir, host, port string) {
 	return t.TempDir(), host, port
 }
 
-// run writes conf to dir/name, starts the daemon with args and the
-// configuration's path last, and returns the address once it answers.
+// run starts the secondary: runDaemon on its port.
 func (k *Secondary) run(t testing.TB, dir, name, conf, daemon string, args ...string) string {
 	t.Helper()
-	cf := filepath.Join(dir, name)
-	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	StartDaemon(t, daemon, append(args, cf)...)
-	addr := fmt.Sprintf("127.0.0.1:%d", k.Port)
-	WaitDNS(t, addr, 10*time.Second)
-	return addr
+	return runDaemon(t, dir, name, conf, k.Port, daemon, args...)
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TSIGKey is a TSIG key as Knot's configuration and miekg/dns name it.
@@ -58,12 +57,5 @@ zone:
 	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cf := filepath.Join(dir, "knot.conf")
-	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	StartDaemon(t, knotd, "-c", cf)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	WaitDNS(t, addr, 10*time.Second)
-	return addr
+	return runDaemon(t, dir, "knot.conf", conf, port, knotd, "-c")
 }

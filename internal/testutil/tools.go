@@ -126,14 +126,7 @@ func StartKnot(t testing.TB, zones map[string]string) string {
 		}
 		fmt.Fprintf(&conf, "  - domain: %s\n    file: %s\n", origin, file)
 	}
-	cf := filepath.Join(dir, "knot.conf")
-	if err := os.WriteFile(cf, []byte(conf.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	StartDaemon(t, knotd, "-c", cf)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	WaitDNS(t, addr, 10*time.Second)
-	return addr
+	return runDaemon(t, dir, "knot.conf", conf.String(), port, knotd, "-c")
 }
 
 // StartUnbound runs a recursive resolver with stub zones pointing at
@@ -169,11 +162,19 @@ func StartUnbound(t testing.TB, stubs map[string]string) string {
 		host, p, _ := net.SplitHostPort(addr)
 		fmt.Fprintf(&conf, "stub-zone:\n  name: %q\n  stub-addr: %s@%s\n", zone, host, p)
 	}
-	cf := filepath.Join(dir, "unbound.conf")
-	if err := os.WriteFile(cf, []byte(conf.String()), 0o644); err != nil {
+	return runDaemon(t, dir, "unbound.conf", conf.String(), port, unbound, "-d", "-c")
+}
+
+// runDaemon writes conf to dir/name, starts daemon with args and the
+// configuration's path last, and returns its address on 127.0.0.1:port
+// once it answers DNS.
+func runDaemon(t testing.TB, dir, name, conf string, port int, daemon string, args ...string) string {
+	t.Helper()
+	cf := filepath.Join(dir, name)
+	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	StartDaemon(t, unbound, "-d", "-c", cf)
+	StartDaemon(t, daemon, append(args, cf)...)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	WaitDNS(t, addr, 10*time.Second)
 	return addr
