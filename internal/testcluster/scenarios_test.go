@@ -95,7 +95,15 @@ func TestPartitionedNode(t *testing.T) {
 	c := New(t, Options{})
 	cut := c.Member("eu-west")
 	c.Faults.Cut(cut.ID)
+	// Entries the node received just before the cut may still be
+	// applying: count from once its index has held still a while.
 	before := cut.Node.Store().AppliedIndex()
+	for deadline, still := time.Now().Add(3*time.Second), time.Now(); time.Since(still) < 300*time.Millisecond && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		if idx := cut.Node.Store().AppliedIndex(); idx != before {
+			before, still = idx, time.Now()
+		}
+	}
 	c.Member("us-east").Site.SetUp(false)
 	for _, m := range []*Member{c.Member("us-east"), c.Member("us-west")} {
 		c.WaitAnswer(m, Answers["us-west"], 10*time.Second)
