@@ -35,6 +35,10 @@ var (
 	// ca_file could not be read); its targets are reported down with the
 	// reason.
 	ErrCheckConfig = errors.New("check cannot be set up")
+	// ErrTargetNotAllowed means a probe was refused a connection to an
+	// address the node does not allow checks to reach (loopback,
+	// link-local, cloud metadata, ...; see Options.AllowNetworks).
+	ErrTargetNotAllowed = errors.New("target address not allowed")
 	// ErrRunning means Run was called while the engine was already
 	// running.
 	ErrRunning = errors.New("engine is already running")
