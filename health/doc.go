@@ -11,9 +11,9 @@
 // rise/fall thresholds; when a target's verdict changes the Engine tells
 // its Sink.
 //
-// A heartbeat check is a push check: a job calls Engine.Heartbeat (through
-// HeartbeatHandler) and the target is down when no beat arrived within
-// max_age.
+// A heartbeat check is a push check: a job's beat reaches Engine.Heartbeat
+// (through the API and the cluster's log) and the target is down when no
+// beat arrived within max_age.
 package health
 
 import "errors"

@@ -32,7 +32,7 @@ func testTokens() *api.Tokens {
 	t.Add("reader", api.ScopeRead, tokRead)
 	t.Add("oncall", api.ScopeOperate, tokOperate)
 	t.Add("deployer", api.ScopeAdmin, tokAdmin)
-	t.Add("cron", api.ScopeHeartbeat, tokBeat)
+	t.AddToken(api.Token{Name: "cron", Scope: api.ScopeHeartbeat, Checks: []string{"web"}}, tokBeat)
 	return t
 }
 

@@ -129,7 +129,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: n.store, DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
+	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
 		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra})
 	if err != nil {
 		return nil, err
