@@ -46,15 +46,16 @@ func ForbiddenTarget(ip netip.Addr) bool {
 }
 
 // lintCheckTargets warns about endpoints whose probe address is a literal
-// forbidden address: each node refuses to probe it unless its own
-// check_allow_networks allows it, so the spec alone cannot say whether
-// the check will run.
+// forbidden address, once per address: each node refuses to probe it
+// unless its own check_allow_networks allows it, so the spec alone cannot
+// say whether the check will run.
 func (s *Spec) lintCheckTargets() []Problem {
 	checks := map[string]*Check{}
 	for i := range s.Checks {
 		checks[s.Checks[i].Name] = &s.Checks[i]
 	}
-	var out []Problem
+	var order []netip.Addr
+	paths := map[netip.Addr][]string{}
 	for i, p := range s.Pools {
 		c := checks[p.Check]
 		if c == nil || c.Type == CheckHeartbeat {
@@ -66,11 +67,24 @@ func (s *Spec) lintCheckTargets() []Problem {
 				path = fmt.Sprintf("pools[%d].endpoints[%d].check_address", i, j)
 				host, _, _ = net.SplitHostPort(ep.CheckAddress)
 			}
-			if ip, err := netip.ParseAddr(host); err == nil && ForbiddenTarget(ip) {
-				out = append(out, Problem{Path: path, Message: fmt.Sprintf(
-					"%s is a loopback, link-local, metadata, multicast or unspecified address: nodes refuse to probe it (the check reports down) unless their check_allow_networks allows it", ip)})
+			ip, err := netip.ParseAddr(host)
+			if err != nil || !ForbiddenTarget(ip) {
+				continue
 			}
+			if paths[ip] == nil {
+				order = append(order, ip)
+			}
+			paths[ip] = append(paths[ip], path)
 		}
+	}
+	out := make([]Problem, 0, len(order))
+	for _, ip := range order {
+		path := paths[ip][0]
+		if n := len(paths[ip]) - 1; n > 0 {
+			path += fmt.Sprintf(" (and %d more)", n)
+		}
+		out = append(out, Problem{Path: path, Message: fmt.Sprintf(
+			"%s is a loopback, link-local, metadata, multicast or unspecified address: nodes refuse to probe it (the check reports down) unless their check_allow_networks allows it", ip)})
 	}
 	return out
 }
