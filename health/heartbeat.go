@@ -158,8 +158,10 @@ func orNone(names []string) string {
 // URL-escaped.
 const HeartbeatPattern = "POST /v1/heartbeat/{check}/{endpoint}"
 
-// Beater records heartbeats. *Engine is one; the controller wraps it to
-// share beats between nodes, and the API serves HeartbeatPattern with it.
+// Beater records heartbeats. *Engine is one, for this node alone; the
+// controller's is another, which commits each beat through the cluster so
+// that every node's engine hears it, and is what the API serves
+// HeartbeatPattern with.
 type Beater interface {
 	Heartbeat(check, endpoint string, at time.Time) error
 }
