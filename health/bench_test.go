@@ -76,7 +76,7 @@ func BenchmarkEngine10kHTTP(b *testing.B) {
 		}
 	})
 	reg := prometheus.NewRegistry()
-	e, err := New(nil, sink, Options{Registerer: reg, Concurrency: benchConcurrency()})
+	e, err := New(nil, sink, Options{Registerer: reg, Concurrency: benchConcurrency(), AllowNetworks: loopback})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -65,14 +65,21 @@ type env struct {
 	beats  *beatBook
 	now    func() time.Time
 	source net.IP // local address of probes; nil lets the kernel choose
+	guard  *guard // refuses forbidden addresses at connect time
 }
 
 // dialer returns a dialer for network ("tcp" or "udp") bound to the
-// engine's source address, if any.
+// engine's source address, if any. Every probe connects through one: its
+// Control refuses the addresses the node does not allow (guard.go).
 func (e *env) dialer(network string) *net.Dialer {
 	// No TCP keepalive: a probe's connection lives for one probe, and
 	// enabling it costs four setsockopt calls per connection.
 	d := &net.Dialer{KeepAlive: -1}
+	if e == nil || e.guard == nil {
+		d.Control = (&guard{}).control
+	} else {
+		d.Control = e.guard.control
+	}
 	if e != nil && e.source != nil {
 		if network == "udp" {
 			d.LocalAddr = &net.UDPAddr{IP: e.source}

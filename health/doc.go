@@ -11,9 +11,9 @@
 // rise/fall thresholds; when a target's verdict changes the Engine tells
 // its Sink.
 //
-// A heartbeat check is a push check: a job calls Engine.Heartbeat (through
-// HeartbeatHandler) and the target is down when no beat arrived within
-// max_age.
+// A heartbeat check is a push check: a job's beat reaches Engine.Heartbeat
+// (through the API and the cluster's log) and the target is down when no
+// beat arrived within max_age.
 package health
 
 import "errors"
@@ -35,6 +35,10 @@ var (
 	// ca_file could not be read); its targets are reported down with the
 	// reason.
 	ErrCheckConfig = errors.New("check cannot be set up")
+	// ErrTargetNotAllowed means a probe was refused a connection to an
+	// address the node does not allow checks to reach (loopback,
+	// link-local, cloud metadata, ...; see Options.AllowNetworks).
+	ErrTargetNotAllowed = errors.New("target address not allowed")
 	// ErrRunning means Run was called while the engine was already
 	// running.
 	ErrRunning = errors.New("engine is already running")

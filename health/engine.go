@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/netip"
 	"reflect"
 	"sort"
 	"sync"
@@ -33,6 +34,10 @@ type Options struct {
 	// probes should come from where this node's datacenter reaches the
 	// world (and tests tell observers apart by it).
 	SourceIP net.IP
+	// AllowNetworks are networks probes may connect to although they are
+	// forbidden by default (spec.ForbiddenTarget: loopback, link-local,
+	// cloud metadata, unspecified, multicast). Empty allows none of them.
+	AllowNetworks []netip.Prefix
 }
 
 // Engine probes every target of the spec's pools and keeps each target's
@@ -85,7 +90,7 @@ func New(logger *slog.Logger, sink Sink, opts Options) (*Engine, error) {
 		log:       logger,
 		sink:      sink,
 		kinds:     kinds(),
-		env:       &env{beats: newBeatBook(), now: opts.Now, source: opts.SourceIP},
+		env:       &env{beats: newBeatBook(), now: opts.Now, source: opts.SourceIP, guard: &guard{allow: opts.AllowNetworks}},
 		limit:     opts.Concurrency,
 		sched:     newSchedule(),
 		metrics:   m,

@@ -233,7 +233,7 @@ func TestKeptConnectionReleased(t *testing.T) {
 	waitFor(t, "the dropped target's connection closed", func() bool { return open.Load() == 1 })
 
 	// Engine stop: the remaining one.
-	e2, err := New(slog.New(slog.DiscardHandler), nil, Options{})
+	e2, err := New(slog.New(slog.DiscardHandler), nil, Options{AllowNetworks: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}

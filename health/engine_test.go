@@ -113,7 +113,7 @@ func TestEngineFirstRound(t *testing.T) {
 	s := specWith(c, up.addr, down.addr, refusedAddr(t), silentServer(t))
 
 	rec := newRecorder()
-	e, err := New(nil, rec, Options{})
+	e, err := New(nil, rec, Options{AllowNetworks: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestEngineCancelStopsProbes(t *testing.T) {
 		probes[i] = addr
 	}
 	rec := newRecorder()
-	e, err := New(slog.New(slog.DiscardHandler), rec, Options{})
+	e, err := New(slog.New(slog.DiscardHandler), rec, Options{AllowNetworks: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,13 @@ package health
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/seed3787e6f1/detour/spec"
 )
@@ -88,4 +93,75 @@ func round(d time.Duration) time.Duration {
 	default:
 		return d.Round(time.Millisecond)
 	}
+}
+
+// Heartbeat records a beat for the endpoint address of a heartbeat check
+// at the given time, and re-evaluates its targets at once. The address is
+// matched as the spec normalises it (IP addresses in canonical form, host
+// names with or without the final dot, any case). It fails with
+// ErrUnknownCheck, ErrNotHeartbeat or ErrUnknownEndpoint.
+//
+// A beat reaches only the node that received it: the controller is
+// expected to share beats between nodes (for example through Raft) and
+// call Heartbeat on each, so that every observer sees the job alive.
+func (e *Engine) Heartbeat(check, endpoint string, at time.Time) error {
+	addr := CanonicalEndpoint(endpoint)
+	e.mu.Lock()
+	c, ok := e.checks[check]
+	var targets []*target
+	if ok && c.Type == spec.CheckHeartbeat {
+		targets = e.beatRoutes[beatKey{check, addr}]
+	}
+	var names []string
+	if !ok {
+		for n, c := range e.checks {
+			if c.Type == spec.CheckHeartbeat {
+				names = append(names, n)
+			}
+		}
+	}
+	e.mu.Unlock()
+	switch {
+	case !ok:
+		sort.Strings(names)
+		return fmt.Errorf("%w: %q (heartbeat checks: %s)", ErrUnknownCheck, check, orNone(names))
+	case c.Type != spec.CheckHeartbeat:
+		return fmt.Errorf("%w: check %q is of type %s", ErrNotHeartbeat, check, c.Type)
+	case len(targets) == 0:
+		return fmt.Errorf("%w: no pool checked by %q has endpoint %q", ErrUnknownEndpoint, check, endpoint)
+	}
+	e.env.beats.record(check, addr, at)
+	for _, t := range targets {
+		e.sched.poke(t)
+	}
+	return nil
+}
+
+// CanonicalEndpoint writes an endpoint address as spec.Validate does: IP
+// addresses in canonical form, host names fully qualified in lower case.
+func CanonicalEndpoint(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.String()
+	}
+	return dns.CanonicalName(s)
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// HeartbeatPattern is the API's route for heartbeats, in
+// net/http.ServeMux syntax; {endpoint} is the endpoint address,
+// URL-escaped.
+const HeartbeatPattern = "POST /v1/heartbeat/{check}/{endpoint}"
+
+// Beater records heartbeats. *Engine is one, for this node alone; the
+// controller's is another, which commits each beat through the cluster so
+// that every node's engine hears it, and is what the API serves
+// HeartbeatPattern with.
+type Beater interface {
+	Heartbeat(check, endpoint string, at time.Time) error
 }

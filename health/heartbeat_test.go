@@ -2,9 +2,6 @@ package health
 
 import (
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -25,21 +22,6 @@ func heartbeatSpec(maxAge time.Duration) *spec.Spec {
 	}
 }
 
-// beat posts a heartbeat and returns the status code.
-func beat(t *testing.T, base, check, endpoint, token string) int {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/heartbeat/"+url.PathEscape(check)+"/"+url.PathEscape(endpoint), nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 func verdictOf(e *Engine, id TargetID) Status {
 	for _, st := range e.View() {
 		if st.Target == id {
@@ -51,8 +33,6 @@ func verdictOf(e *Engine, id TargetID) Status {
 
 func TestHeartbeatBeatStopBeat(t *testing.T) {
 	e, rec := startEngine(t, heartbeatSpec(300*time.Millisecond), Options{})
-	api := httptest.NewServer(HeartbeatHandler(e, "s3cret"))
-	t.Cleanup(api.Close)
 	job := TargetID{Pool: "jobs", Address: "192.0.2.50"}
 	next := func() Transition {
 		for {
@@ -61,10 +41,14 @@ func TestHeartbeatBeatStopBeat(t *testing.T) {
 			}
 		}
 	}
-
-	if code := beat(t, api.URL, "nightly", "192.0.2.50", "s3cret"); code != http.StatusNoContent {
-		t.Fatalf("beat: HTTP %d, want 204", code)
+	beat := func() {
+		t.Helper()
+		if err := e.Heartbeat("nightly", "192.0.2.50", time.Now()); err != nil {
+			t.Fatalf("beat: %v", err)
+		}
 	}
+
+	beat()
 	if tr := next(); tr.To != Up {
 		t.Fatalf("got %+v, want up after a beat", tr)
 	}
@@ -73,64 +57,33 @@ func TestHeartbeatBeatStopBeat(t *testing.T) {
 	if tr.To != Down || !strings.HasPrefix(tr.Reason, "last heartbeat ") || !strings.HasSuffix(tr.Reason, "ago (max_age 300ms)") {
 		t.Fatalf("got %+v, want down for lack of beats", tr)
 	}
-
-	// A beat without the token, or with a wrong one, changes nothing.
-	if code := beat(t, api.URL, "nightly", "192.0.2.50", ""); code != http.StatusUnauthorized {
-		t.Errorf("beat without token: HTTP %d, want 401", code)
-	}
-	if code := beat(t, api.URL, "nightly", "192.0.2.50", "guess"); code != http.StatusUnauthorized {
-		t.Errorf("beat with a wrong token: HTTP %d, want 401", code)
+	// A beat for another endpoint of the check changes nothing for it.
+	if err := e.Heartbeat("nightly", "mailer.example.test", time.Now()); err != nil {
+		t.Fatal(err)
 	}
 	time.Sleep(150 * time.Millisecond) // three evaluations
 	if st := verdictOf(e, job); st.Verdict != Down {
-		t.Fatalf("verdict %v after refused beats, want still down", st.Verdict)
+		t.Fatalf("verdict %v after another endpoint's beat, want still down", st.Verdict)
 	}
 
 	// The job comes back.
-	if code := beat(t, api.URL, "nightly", "192.0.2.50", "s3cret"); code != http.StatusNoContent {
-		t.Fatalf("beat: HTTP %d, want 204", code)
-	}
+	beat()
 	if tr := next(); tr.To != Up {
 		t.Fatalf("got %+v, want up after the job beat again", tr)
 	}
 }
 
-func TestHeartbeatHandlerErrors(t *testing.T) {
-	e, _ := startEngine(t, heartbeatSpec(time.Hour), Options{})
-	api := httptest.NewServer(HeartbeatHandler(e, "s3cret"))
-	t.Cleanup(api.Close)
-	cases := []struct {
-		name, check, endpoint, token string
-		want                         int
-	}{
-		{"ip endpoint", "nightly", "192.0.2.50", "s3cret", http.StatusNoContent},
-		{"host name without final dot", "nightly", "Mailer.Example.Test", "s3cret", http.StatusNoContent},
-		{"ipv6 endpoint", "nightly", "2001:0db8::5", "s3cret", http.StatusNoContent},
-		{"unknown check", "weekly", "192.0.2.50", "s3cret", http.StatusNotFound},
-		{"unknown endpoint", "nightly", "192.0.2.51", "s3cret", http.StatusNotFound},
-		{"not a heartbeat check", "web", "192.0.2.1", "s3cret", http.StatusBadRequest},
-		{"unknown check without token", "weekly", "192.0.2.50", "", http.StatusUnauthorized},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := beat(t, api.URL, c.check, c.endpoint, c.token); got != c.want {
-				t.Errorf("HTTP %d, want %d", got, c.want)
-			}
-		})
-	}
-	resp, err := http.Get(api.URL + "/v1/heartbeat/nightly/192.0.2.50")
+// Endpoints are matched as the spec writes them.
+func TestHeartbeatEndpointSpellings(t *testing.T) {
+	e, err := New(nil, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("GET: HTTP %d, want 405", resp.StatusCode)
-	}
-	// An empty configured token refuses everything rather than nothing.
-	open := httptest.NewServer(HeartbeatHandler(e, ""))
-	t.Cleanup(open.Close)
-	if got := beat(t, open.URL, "nightly", "192.0.2.50", ""); got != http.StatusUnauthorized {
-		t.Errorf("empty token configured: HTTP %d, want 401", got)
+	e.Update(heartbeatSpec(time.Hour))
+	for _, ep := range []string{"192.0.2.50", "Mailer.Example.Test", "mailer.example.test.", "2001:0db8::5", "2001:db8:0:0:0:0:0:5"} {
+		if err := e.Heartbeat("nightly", ep, time.Now()); err != nil {
+			t.Errorf("Heartbeat(nightly, %q) = %v", ep, err)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"testing"
@@ -76,11 +77,18 @@ func (r *recorder) next(t *testing.T) Transition {
 	}
 }
 
+// loopback is what the tests' engines allow their probes to reach
+// besides the default: the test servers all listen on loopback.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 // startEngine runs an engine with s until the test ends and waits for Run
-// to return then.
+// to return then. Unless opts says otherwise, probes may reach loopback.
 func startEngine(t *testing.T, s *spec.Spec, opts Options) (*Engine, *recorder) {
 	t.Helper()
 	rec := newRecorder()
+	if opts.AllowNetworks == nil {
+		opts.AllowNetworks = loopback
+	}
 	if opts.Registerer == nil {
 		opts.Registerer = prometheus.NewRegistry()
 	}
@@ -186,11 +194,16 @@ func probeOnce(t *testing.T, c spec.Check, probe string) Result {
 	if !ok {
 		t.Fatalf("no kind %q", c.Type)
 	}
-	mk, err := k(&c, &env{beats: newBeatBook(), now: time.Now})
+	mk, err := k(&c, testEnv())
 	if err != nil {
 		t.Fatalf("building %s check: %v", c.Type, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout.D())
 	defer cancel()
 	return mk(Target{ID: TargetID{Pool: "p", Address: "192.0.2.1"}, Probe: probe}).Check(ctx)
+}
+
+// testEnv is what kinds get in the tests: probes may reach loopback.
+func testEnv() *env {
+	return &env{beats: newBeatBook(), now: time.Now, guard: &guard{allow: loopback}}
 }

@@ -48,6 +48,11 @@ type httpCheck struct {
 }
 
 func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
+	if c.Method != "" && c.Method != "GET" && c.Method != "HEAD" {
+		// Validation refuses them too; a spec from before that rule
+		// must not send them either.
+		return nil, fmt.Errorf("%w: method %q: a check may use GET or HEAD only", ErrCheckConfig, c.Method)
+	}
 	var re *regexp.Regexp
 	if c.ExpectBodyRegex != "" {
 		var err error
@@ -151,15 +156,15 @@ func (h *httpCheck) CheckBy(ctx context.Context, deadline time.Time) Result {
 	if err != nil {
 		return errorResult(ctx, err, h.timeout)
 	}
-	status := "HTTP " + resp.status
+	status := statusText(resp.code)
 	if !h.status.Contains(resp.code) {
 		return fail(ClassStatus, status)
 	}
 	if h.body != "" && !strings.Contains(string(body), h.body) {
-		return notContains("body", h.body, body)
+		return notContains("body", h.body)
 	}
 	if h.re != nil && !h.re.Match(body) {
-		return fail(ClassContent, fmt.Sprintf("body does not match /%s/ (got %s)", h.re, snippet(body)))
+		return fail(ClassContent, fmt.Sprintf("body does not match /%s/", h.re))
 	}
 	if h.minDays > 0 && resp.tls != nil && len(resp.tls.PeerCertificates) > 0 {
 		if r, bad := expiry(resp.tls.PeerCertificates[0], h.minDays, h.now()); bad {
@@ -194,7 +199,7 @@ func (h *httpCheck) send(ctx context.Context, deadline time.Time) (probeResponse
 	if err != nil {
 		return probeResponse{}, nil, fmt.Errorf("reading body: %w", err)
 	}
-	return probeResponse{code: resp.StatusCode, status: resp.Status, tls: resp.TLS}, body, nil
+	return probeResponse{code: resp.StatusCode, tls: resp.TLS}, body, nil
 }
 
 // tlsConfig builds the client TLS settings of an https or tls check:

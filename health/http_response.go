@@ -15,10 +15,9 @@ const maxHead = 64 << 10
 
 // probeResponse is what a probe needs of an HTTP response head.
 type probeResponse struct {
-	code   int
-	status string // the status line after the version: "503 Service Unavailable"
-	close  bool   // the connection cannot carry another request
-	tls    *tls.ConnectionState
+	code  int
+	close bool // the connection cannot carry another request
+	tls   *tls.ConnectionState
 }
 
 // errMalformed marks a response that is not HTTP/1.x.
@@ -68,15 +67,14 @@ func readHead(br *bufio.Reader, budget *int) (r probeResponse, length int64, chu
 	}
 	version, rest, ok := bytes.Cut(line, []byte(" "))
 	if !ok || len(version) != 8 || !bytes.HasPrefix(version, []byte("HTTP/1.")) {
-		return r, 0, false, fmt.Errorf("%w %s", errMalformed, snippet(line))
+		return r, 0, false, fmt.Errorf("%w: the status line is not HTTP/1.x", errMalformed)
 	}
 	rest = bytes.TrimLeft(rest, " ")
 	code, _, _ := bytes.Cut(rest, []byte(" "))
 	if len(code) != 3 || code[0] < '1' || code[0] > '9' || !digits(code) {
-		return r, 0, false, fmt.Errorf("%w: status code %s", errMalformed, snippet(code))
+		return r, 0, false, fmt.Errorf("%w: the status code is not three digits", errMalformed)
 	}
 	r.code = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
-	r.status = string(rest)
 	length = -1
 	te, sawClose, sawKeepAlive := false, false, false
 	for {
@@ -92,14 +90,14 @@ func readHead(br *bufio.Reader, budget *int) (r probeResponse, length int64, chu
 		}
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
-			return r, 0, false, fmt.Errorf("%w: header line %s", errMalformed, snippet(line))
+			return r, 0, false, fmt.Errorf("%w: a header line has no colon", errMalformed)
 		}
 		value = bytes.Trim(value, " \t")
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, ok := parseLength(value)
 			if !ok {
-				return r, 0, false, fmt.Errorf("%w: Content-Length %s", errMalformed, snippet(value))
+				return r, 0, false, fmt.Errorf("%w: Content-Length is not a number", errMalformed)
 			}
 			if length >= 0 && n != length {
 				return r, 0, false, fmt.Errorf("%w: two Content-Length headers (%d and %d)", errMalformed, length, n)

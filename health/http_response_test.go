@@ -18,7 +18,6 @@ import (
 // after its body.
 type parsed struct {
 	code   int
-	status string
 	close  bool
 	body   string
 	rest   string
@@ -33,7 +32,7 @@ func parseOurs(raw, method string) parsed {
 	}
 	b, err := io.ReadAll(body)
 	rest, _ := io.ReadAll(br)
-	return parsed{code: r.code, status: r.status, close: r.close, body: string(b), rest: string(rest), failed: err != nil}
+	return parsed{code: r.code, close: r.close, body: string(b), rest: string(rest), failed: err != nil}
 }
 
 func parseStdlib(raw, method string) parsed {
@@ -44,7 +43,7 @@ func parseStdlib(raw, method string) parsed {
 	}
 	b, err := io.ReadAll(resp.Body)
 	rest, _ := io.ReadAll(br)
-	return parsed{code: resp.StatusCode, status: resp.Status, close: resp.Close, body: string(b), rest: string(rest), failed: err != nil}
+	return parsed{code: resp.StatusCode, close: resp.Close, body: string(b), rest: string(rest), failed: err != nil}
 }
 
 // readResponse agrees with net/http's ReadResponse on status, body, where
@@ -159,13 +158,13 @@ func TestHTTPCheckResponseShapes(t *testing.T) {
 		{"interim first", raw("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown"), "GET", "", false, false, "HTTP 503 Service Unavailable"},
 		{"HEAD", raw("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"), "HEAD", "", true, true, "HTTP 200 OK"},
 		{"body cut short", raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nok"), "GET", "ok", false, false, "unexpected EOF"},
-		{"not HTTP", raw("SSH-2.0-OpenSSH_9.2\r\n"), "GET", "", false, false, `malformed HTTP response "SSH-2.0-OpenSSH_9.2"`},
+		{"not HTTP", raw("SSH-2.0-OpenSSH_9.2\r\n"), "GET", "", false, false, "malformed HTTP response: the status line is not HTTP/1.x"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			check := spec.Check{Name: "c", Type: spec.CheckHTTP, Interval: spec.Duration(time.Second), Timeout: spec.Duration(time.Second),
 				Method: c.method, Path: "/", ExpectStatus: spec.StatusCodes{{Lo: 200, Hi: 299}}, ExpectBody: c.body, KeepAlive: c.keep, Rise: 1, Fall: 1}
-			mk, err := kinds()[spec.CheckHTTP](&check, &env{now: time.Now})
+			mk, err := kinds()[spec.CheckHTTP](&check, testEnv())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,7 +184,7 @@ func TestHTTPCheckResponseShapes(t *testing.T) {
 func TestHTTPCheckWire(t *testing.T) {
 	check := spec.Check{Name: "c", Type: spec.CheckHTTP, Method: "GET", Path: "/health?full=1", Host: "app.example",
 		Headers: map[string]string{"X-Probe": "detour", "Authorization": "Bearer t"}, Timeout: spec.Duration(time.Second)}
-	mk, err := kinds()[spec.CheckHTTP](&check, &env{now: time.Now})
+	mk, err := kinds()[spec.CheckHTTP](&check, testEnv())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +194,7 @@ func TestHTTPCheckWire(t *testing.T) {
 		t.Errorf("request:\n%q\nwant\n%q", got, want)
 	}
 	check.Headers = map[string]string{"X-Bad": "a\r\nInjected: yes"}
-	mk, err = kinds()[spec.CheckHTTP](&check, &env{now: time.Now})
+	mk, err = kinds()[spec.CheckHTTP](&check, testEnv())
 	if err != nil {
 		t.Fatal(err)
 	}

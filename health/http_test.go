@@ -49,10 +49,10 @@ func TestHTTPCheck(t *testing.T) {
 		{"healthy", with(func(c *spec.Check) { c.Path = "/healthz"; c.ExpectBody = "ok" }), addr, true, "HTTP 200 OK", ClassOK},
 		{"status not expected", with(func(c *spec.Check) { c.Path = "/down" }), addr, false, "HTTP 503 Service Unavailable", ClassStatus},
 		{"error page with 200", with(func(c *spec.Check) { c.Path = "/errorpage"; c.ExpectBody = "ok" }), addr, false,
-			`body does not contain "ok" (got "Service Unavailable: application err…")`, ClassContent},
+			`body does not contain "ok"`, ClassContent},
 		{"regex matches", with(func(c *spec.Check) { c.Path = "/version"; c.ExpectBodyRegex = `"db":"up"` }), addr, true, "HTTP 200 OK", ClassOK},
 		{"regex fails", with(func(c *spec.Check) { c.Path = "/errorpage"; c.ExpectBodyRegex = `^OK$` }), addr, false,
-			`body does not match /^OK$/ (got "Service Unavailable: application err…")`, ClassContent},
+			`body does not match /^OK$/`, ClassContent},
 		{"redirect reported, not followed", with(func(c *spec.Check) { c.Path = "/moved"; c.ExpectStatus = spec.StatusCodes{{Lo: 200, Hi: 200}} }), addr, false, "HTTP 302 Found", ClassStatus},
 		{"redirect followed when asked", with(func(c *spec.Check) {
 			c.Path = "/moved"
@@ -93,7 +93,7 @@ func TestHTTPCheckNoKeepAlive(t *testing.T) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	c := httpCheckSpec("web")
-	k, _ := kinds()[spec.CheckHTTP](&c, &env{now: time.Now})
+	k, _ := kinds()[spec.CheckHTTP](&c, testEnv())
 	chk := k(Target{Probe: srv.Listener.Addr().String()})
 	for range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

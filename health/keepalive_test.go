@@ -17,7 +17,7 @@ func keepAliveChecker(t *testing.T, addr string, keep bool) Checker {
 	t.Helper()
 	c := spec.Check{Name: "c", Type: spec.CheckHTTP, Interval: spec.Duration(time.Second), Timeout: spec.Duration(time.Second),
 		Method: "GET", Path: "/", ExpectStatus: spec.StatusCodes{{Lo: 200, Hi: 299}}, ExpectBody: "ok", KeepAlive: keep, Rise: 1, Fall: 1}
-	mk, err := kinds()[spec.CheckHTTP](&c, &env{now: time.Now})
+	mk, err := kinds()[spec.CheckHTTP](&c, testEnv())
 	if err != nil {
 		t.Fatal(err)
 	}

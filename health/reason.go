@@ -7,18 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 )
-
-// snippetLen is how much of an unexpected body or reply a reason quotes:
-// enough to recognise an error page, short enough for a status line.
-const snippetLen = 36
 
 // errorResult turns a probe error into a Result with a reason an operator
 // can act on, stripped of Go's wrapping ("Get \"http://...\": dial tcp
@@ -34,6 +30,10 @@ func errorResult(ctx context.Context, err error, timeout time.Duration) Result {
 		return fail(ClassTimeout, "timeout after "+timeout.String())
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fail(ClassRefused, "connect: connection refused")
+	}
+	var blocked *blockedError
+	if errors.As(err, &blocked) {
+		return fail(ClassBlocked, blocked.Error())
 	}
 	if r, ok := tlsResult(err); ok {
 		return r
@@ -65,7 +65,7 @@ func errorResult(ctx context.Context, err error, timeout time.Duration) Result {
 	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
 		return fail(ClassTLS, "tls: server does not speak TLS (it answered plain HTTP)")
 	}
-	return fail(ClassError, err.Error())
+	return fail(ClassError, errorText(err))
 }
 
 // tlsResult recognises handshake and verification failures.
@@ -83,7 +83,9 @@ func tlsResult(err error) (Result, bool) {
 	case errors.As(err, &unknownCA):
 		reasonsText = "certificate signed by unknown authority"
 	case errors.As(err, &hostErr):
-		reasonsText = hostErr.Error()
+		// Not hostErr.Error(): it lists the names the server's
+		// certificate holds.
+		reasonsText = "certificate is not valid for " + hostErr.Host
 	case errors.As(err, &invalid):
 		reasonsText = strings.TrimPrefix(invalid.Error(), "x509: ")
 	case errors.As(err, &verifyErr):
@@ -98,33 +100,36 @@ func tlsResult(err error) (Result, bool) {
 	return fail(ClassTLS, "tls: "+strings.TrimPrefix(reasonsText, "x509: ")), true
 }
 
-// snippet quotes the start of data for a reason: whitespace collapsed,
-// control characters and invalid UTF-8 replaced, cut with an ellipsis past
-// snippetLen runes.
-func snippet(data []byte) string {
-	const scan = 16 * snippetLen
-	more := false
-	if len(data) > scan {
-		data, more = data[:scan], true
-	}
-	text := strings.Join(strings.Fields(strings.ToValidUTF8(string(data), "\uFFFD")), " ")
-	text = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return utf8.RuneError
-		}
-		return r
-	}, text)
-	if utf8.RuneCountInString(text) > snippetLen {
-		text, more = string([]rune(text)[:snippetLen]), true
-	}
-	q := strconv.Quote(text)
-	if more {
-		q = q[:len(q)-1] + `…"`
-	}
-	return q
+// notContains is the reason for content that lacks an expected string.
+// What was found instead is not quoted: reasons are readable with a read
+// token, and what a target sent can hold what only the node should see.
+func notContains(what, want string) Result {
+	return fail(ClassContent, fmt.Sprintf("%s does not contain %q", what, want))
 }
 
-// notContains is the reason for content that lacks an expected string.
-func notContains(what, want string, got []byte) Result {
-	return fail(ClassContent, fmt.Sprintf("%s does not contain %q (got %s)", what, want, snippet(got)))
+// statusText is the reason for an HTTP status: the code and the standard
+// text for it, never the server's own reason phrase.
+func statusText(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return "HTTP " + strconv.Itoa(code) + " " + t
+	}
+	return "HTTP " + strconv.Itoa(code)
+}
+
+// maxErrorText bounds the text of an error a reason passes on.
+const maxErrorText = 120
+
+// errorText is the text of an error nothing above recognised, cut at its
+// first quotation mark: the errors of net/http and crypto/tls quote what
+// the server sent there (a malformed status line, a Location header).
+func errorText(err error) string {
+	text, _, _ := strings.Cut(err.Error(), `"`)
+	text = strings.TrimRight(text, " :")
+	if len(text) > maxErrorText {
+		text = strings.ToValidUTF8(text[:maxErrorText], "") + "…"
+	}
+	if text == "" {
+		return "probe failed"
+	}
+	return text
 }

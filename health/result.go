@@ -42,6 +42,7 @@ const (
 	ClassContent   = "content"   // body, reply or answer lacks what was expected
 	ClassHeartbeat = "heartbeat" // no beat within max_age
 	ClassConfig    = "config"    // the check cannot be set up
+	ClassBlocked   = "blocked"   // the target address is not allowed by the node
 	ClassError     = "error"     // anything else
 )
 

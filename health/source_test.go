@@ -23,7 +23,7 @@ func TestProbesUseSourceIP(t *testing.T) {
 	for _, typ := range []string{spec.CheckHTTP, spec.CheckTCP} {
 		c := spec.Check{Name: "c", Type: typ, Interval: spec.Duration(time.Second), Timeout: spec.Duration(time.Second),
 			Method: "GET", Path: "/", ExpectStatus: spec.StatusCodes{{Lo: 200, Hi: 299}}, Rise: 1, Fall: 1}
-		mk, err := kinds()[typ](&c, &env{now: time.Now, source: net.ParseIP("127.0.0.7")})
+		mk, err := kinds()[typ](&c, &env{now: time.Now, source: net.ParseIP("127.0.0.7"), guard: &guard{allow: loopback}})
 		if err != nil {
 			t.Fatal(err)
 		}

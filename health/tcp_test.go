@@ -2,6 +2,7 @@ package health
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -49,10 +50,9 @@ func TestTCPCheck(t *testing.T) {
 	}{
 		{"connect only", tcp("", ""), redis, true, "connected", ClassOK},
 		{"send and expect", tcp("PING\r\n", "+PONG"), redis, true, `reply contains "+PONG"`, ClassOK},
-		{"wrong reply", tcp("PING\r\n", "+OK"), redis, false, `reply does not contain "+OK" (got "+PONG")`, ClassContent},
+		{"wrong reply", tcp("PING\r\n", "+OK"), redis, false, `reply does not contain "+OK"`, ClassContent},
 		{"banner", tcp("", "220 "), smtp, true, `reply contains "220 "`, ClassOK},
-		{"banner then close", tcp("", "220 "), broken, false,
-			`reply does not contain "220 " (got "421 service not available, closing c…")`, ClassContent},
+		{"banner then close", tcp("", "220 "), broken, false, `reply does not contain "220 "`, ClassContent},
 		{"refused", tcp("", ""), refusedAddr(t), false, "connect: connection refused", ClassRefused},
 		{"silent server", tcp("", "220 "), silentServer(t), false, "timeout after 300ms", ClassTimeout},
 	}
@@ -66,19 +66,19 @@ func TestTCPCheck(t *testing.T) {
 	}
 }
 
-func TestSnippet(t *testing.T) {
+// Errors nothing recognises are passed on up to their first quotation
+// mark: net/http and crypto/tls quote there what the server sent.
+func TestErrorText(t *testing.T) {
 	cases := []struct{ in, want string }{
-		{"", `""`},
-		{"short", `"short"`},
-		{"  spaced \n\t out  ", `"spaced out"`},
-		{strings.Repeat("a", 36), `"` + strings.Repeat("a", 36) + `"`},
-		{strings.Repeat("a", 37), `"` + strings.Repeat("a", 36) + `…"`},
-		{"bad \x00 byte", `"bad ` + "\uFFFD" + ` byte"`},
-		{"quote \" in", `"quote \" in"`},
+		{"", "probe failed"},
+		{"stopped after 10 redirects", "stopped after 10 redirects"},
+		{`net/http: HTTP/1.x transport connection broken: malformed HTTP response "AKIA-SECRET-KEY"`, "net/http: HTTP/1.x transport connection broken: malformed HTTP response"},
+		{`failed to parse Location header "http://x/?secret=1": bad`, "failed to parse Location header"},
+		{strings.Repeat("é", 100), strings.Repeat("é", 60) + "…"},
 	}
 	for _, c := range cases {
-		if got := snippet([]byte(c.in)); got != c.want {
-			t.Errorf("snippet(%q) = %s, want %s", c.in, got, c.want)
+		if got := errorText(errors.New(c.in)); got != c.want {
+			t.Errorf("errorText(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -53,5 +53,6 @@ func (s *Spec) Lint() []Problem {
 		}
 	}
 	out = append(out, s.lintProviderTTLs()...)
+	out = append(out, s.lintCheckTargets()...)
 	return out
 }

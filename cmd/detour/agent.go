@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ func newAgentCmd() *cobra.Command {
 		configFile string
 		peers      string
 		logLevel   string
+		checkNets  string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -41,6 +43,9 @@ func newAgentCmd() *cobra.Command {
 					return err
 				}
 				final = mergeFlags(cmd, fileCfg, cfg)
+			}
+			if cmd.Flags().Changed("check-allow-networks") {
+				final.CheckAllowNetworks = splitList(checkNets)
 			}
 			if peers != "" {
 				ps, err := node.ParsePeers(peers)
@@ -90,6 +95,8 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "this node's private key (PEM)")
 	f.StringVar(&cfg.APITokens, "api-tokens", "", "file of API bearer tokens with scopes (also: env DETOUR_API_TOKENS=name:scope:token,...)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	// Health checks (security).
+	f.StringVar(&checkNets, "check-allow-networks", "", "networks (CIDR, comma-separated) checks may probe although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
 	durationFlag(f, &cfg.Raft.HeartbeatTimeout, "raft-heartbeat-timeout", "how long without the leader before an election (default 500ms; raise on links slower than ~150 ms round trip)")
 	durationFlag(f, &cfg.Raft.ElectionTimeout, "raft-election-timeout", "how long a candidate waits for votes (default 500ms)")
 	durationFlag(f, &cfg.Raft.LeaderLeaseTimeout, "raft-leader-lease", "how long a leader leads without hearing a majority (default 250ms)")
@@ -158,4 +165,16 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 		file.Dev = flags.Dev
 	}
 	return file
+}
+
+// splitList reads a comma-separated flag value; an empty value is an
+// empty, not a missing, list.
+func splitList(s string) []string {
+	out := []string{}
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

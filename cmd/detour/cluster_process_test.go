@@ -106,6 +106,7 @@ pools:
 			"--raft-addr", raft[i], "--peers", strings.Join(peers, ","),
 			"--dns-addr", dns, "--api-addr", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)),
 			"--data-dir", filepath.Join(dir, id), "--spec", specFile, "--insecure",
+			"--check-allow-networks", "127.0.0.0/8", // the sites listen on loopback
 		}}
 		procs[i].start(t, bin)
 	}

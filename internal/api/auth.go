@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/seed3787e6f1/detour/health"
 )
 
 // Scope is what a token may do. Each scope includes the ones before it:
@@ -62,6 +65,43 @@ func ParseScope(name string) (Scope, error) {
 type Token struct {
 	Name  string
 	Scope Scope
+	// Checks are the heartbeat checks a heartbeat token may beat ("*":
+	// every one); Endpoints, when set, narrow it to those endpoints. A
+	// heartbeat token bound to nothing beats nothing. Tokens of the other
+	// scopes may beat every check.
+	Checks    []string
+	Endpoints []string
+}
+
+// AnyCheck in a token's checks lets it beat every heartbeat check.
+const AnyCheck = "*"
+
+// MayBeat reports whether the token may beat the endpoint of check; the
+// endpoint is compared as the spec writes addresses.
+func (t Token) MayBeat(check, endpoint string) bool {
+	if t.Scope != ScopeHeartbeat {
+		return t.Scope.allows(ScopeHeartbeat)
+	}
+	if !slices.Contains(t.Checks, check) && !slices.Contains(t.Checks, AnyCheck) {
+		return false
+	}
+	if len(t.Endpoints) == 0 {
+		return true
+	}
+	want := health.CanonicalEndpoint(endpoint)
+	return slices.ContainsFunc(t.Endpoints, func(e string) bool { return health.CanonicalEndpoint(e) == want })
+}
+
+// bound describes what a heartbeat token may beat, for a refusal.
+func (t Token) bound() string {
+	if len(t.Checks) == 0 {
+		return "no check (its entry in the tokens file needs checks: [...])"
+	}
+	s := "checks " + strings.Join(t.Checks, ", ")
+	if len(t.Endpoints) > 0 {
+		s += " at endpoints " + strings.Join(t.Endpoints, ", ")
+	}
+	return s
 }
 
 // Tokens are the bearer tokens a node accepts, keyed by their SHA-256 so
@@ -78,19 +118,22 @@ func (t *Tokens) Len() int {
 	return len(t.byHash)
 }
 
-// Add accepts a token.
+// Add accepts a token. A heartbeat token added this way beats nothing:
+// use AddToken to bind it to checks.
 func (t *Tokens) Add(name string, scope Scope, secret string) {
-	if t.byHash == nil {
-		t.byHash = map[[32]byte]Token{}
-	}
-	t.byHash[sha256.Sum256([]byte(secret))] = Token{Name: name, Scope: scope}
+	t.AddToken(Token{Name: name, Scope: scope}, secret)
 }
 
-func (t *Tokens) addHash(name string, scope Scope, h [32]byte) {
+// AddToken accepts a token with its bindings.
+func (t *Tokens) AddToken(tok Token, secret string) {
+	t.addHash(tok, sha256.Sum256([]byte(secret)))
+}
+
+func (t *Tokens) addHash(tok Token, h [32]byte) {
 	if t.byHash == nil {
 		t.byHash = map[[32]byte]Token{}
 	}
-	t.byHash[h] = Token{Name: name, Scope: scope}
+	t.byHash[h] = tok
 }
 
 // Merge adds every token of o.
@@ -99,7 +142,7 @@ func (t *Tokens) Merge(o *Tokens) {
 		return
 	}
 	for h, tok := range o.byHash {
-		t.addHash(tok.Name, tok.Scope, h)
+		t.addHash(tok, h)
 	}
 }
 
@@ -116,12 +159,15 @@ func (t *Tokens) lookup(secret string) (Token, bool) {
 //	tokens:
 //	  - {name: oncall, scope: operate, token: "..."}
 //	  - {name: deploy, scope: admin, sha256: "<hex of the token's SHA-256>"}
+//	  - {name: backup-cron, scope: heartbeat, checks: [backup], token: "..."}
 type tokenFile struct {
 	Tokens []struct {
-		Name   string `yaml:"name"`
-		Scope  string `yaml:"scope"`
-		Token  string `yaml:"token"`
-		SHA256 string `yaml:"sha256"`
+		Name      string   `yaml:"name"`
+		Scope     string   `yaml:"scope"`
+		Token     string   `yaml:"token"`
+		SHA256    string   `yaml:"sha256"`
+		Checks    []string `yaml:"checks"`
+		Endpoints []string `yaml:"endpoints"`
 	} `yaml:"tokens"`
 }
 
@@ -153,6 +199,8 @@ func LoadTokens(path string) (*Tokens, error) {
 		if err != nil {
 			problems = append(problems, at+"."+err.Error())
 		}
+		tok := Token{Name: e.Name, Scope: scope, Checks: e.Checks, Endpoints: e.Endpoints}
+		problems = append(problems, bindingProblems(at, tok)...)
 		switch {
 		case e.Token != "" && e.SHA256 != "":
 			problems = append(problems, at+": give token or sha256, not both")
@@ -160,14 +208,14 @@ func LoadTokens(path string) (*Tokens, error) {
 			if len(e.Token) < 16 {
 				problems = append(problems, fmt.Sprintf("%s.token is %d characters: use at least 16 (e.g. openssl rand -hex 16)", at, len(e.Token)))
 			}
-			t.Add(e.Name, scope, e.Token)
+			t.AddToken(tok, e.Token)
 		case e.SHA256 != "":
 			b, err := hex.DecodeString(e.SHA256)
 			if err != nil || len(b) != 32 {
 				problems = append(problems, at+".sha256: want 64 hex digits (sha256sum of the token)")
 				continue
 			}
-			t.addHash(e.Name, scope, [32]byte(b))
+			t.addHash(tok, [32]byte(b))
 		default:
 			problems = append(problems, at+": token or sha256 is required")
 		}
@@ -178,8 +226,21 @@ func LoadTokens(path string) (*Tokens, error) {
 	return t, nil
 }
 
+// bindingProblems checks what a token may beat: a heartbeat token must
+// name its checks, and only a heartbeat token names any.
+func bindingProblems(at string, tok Token) []string {
+	switch {
+	case tok.Scope == ScopeHeartbeat && len(tok.Checks) == 0:
+		return []string{at + ".checks is required for a heartbeat token: the heartbeat checks it may beat, e.g. checks: [nightly-backup] ([\"*\"]: every one)"}
+	case tok.Scope != ScopeHeartbeat && (len(tok.Checks) > 0 || len(tok.Endpoints) > 0):
+		return []string{at + ": checks and endpoints bind heartbeat tokens only (a " + tok.Scope.String() + " token may beat every check)"}
+	}
+	return nil
+}
+
 // ParseTokensEnv reads tokens from the DETOUR_API_TOKENS format:
-// NAME:SCOPE:TOKEN entries separated by commas or new lines.
+// NAME:SCOPE:TOKEN entries separated by commas or new lines. A heartbeat
+// token names its checks in its scope: NAME:heartbeat=CHECK+CHECK:TOKEN.
 func ParseTokensEnv(s string) (*Tokens, error) {
 	t := &Tokens{}
 	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' })
@@ -192,11 +253,19 @@ func ParseTokensEnv(s string) (*Tokens, error) {
 		if len(parts) != 3 || parts[0] == "" || parts[2] == "" {
 			return nil, fmt.Errorf("DETOUR_API_TOKENS: an entry is not NAME:SCOPE:TOKEN (e.g. oncall:operate:6f1c...)")
 		}
-		scope, err := ParseScope(parts[1])
+		scopeName, checks, bound := strings.Cut(parts[1], "=")
+		scope, err := ParseScope(scopeName)
 		if err != nil {
 			return nil, fmt.Errorf("DETOUR_API_TOKENS: %s: %w", parts[0], err)
 		}
-		t.Add(parts[0], scope, parts[2])
+		tok := Token{Name: parts[0], Scope: scope}
+		if bound {
+			tok.Checks = strings.FieldsFunc(checks, func(r rune) bool { return r == '+' })
+		}
+		if p := bindingProblems(parts[0], tok); len(p) > 0 {
+			return nil, fmt.Errorf("DETOUR_API_TOKENS: %s (here: %s:heartbeat=CHECK+CHECK:TOKEN)", p[0], parts[0])
+		}
+		t.AddToken(tok, parts[2])
 	}
 	return t, nil
 }

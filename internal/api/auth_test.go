@@ -24,6 +24,11 @@ func TestLoadTokens(t *testing.T) {
   - {name: e, scope: read, sha256: nothex}
 `, []string{"tokens[0].name is required", `tokens[1].scope "root": want read, operate, admin or heartbeat`, "tokens[2].token is 5 characters", `tokens[3].name "c" is used twice`, "tokens[3]: token or sha256 is required", "tokens[4].sha256: want 64 hex digits"}},
 		{"unknown key", "tokens:\n  - {name: a, scope: read, secret: x}\n", []string{"field secret not found"}},
+		{"bound heartbeat token", "tokens:\n  - {name: a, scope: heartbeat, checks: [nightly], token: 0123456789abcdef}\n  - {name: b, scope: heartbeat, checks: [nightly], endpoints: [192.0.2.50], token: fedcba9876543210}\n", nil},
+		{"unbound heartbeat token", `tokens:
+  - {name: a, scope: heartbeat, token: 0123456789abcdef}
+  - {name: b, scope: operate, checks: [nightly], token: fedcba9876543210}
+`, []string{"tokens[0].checks is required for a heartbeat token", "tokens[1]: checks and endpoints bind heartbeat tokens only"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -48,9 +53,13 @@ func TestLoadTokens(t *testing.T) {
 			}
 		})
 	}
-	toks, err := api.ParseTokensEnv("ci:read:0123456789abcdef, cron:heartbeat:fedcba9876543210")
+	toks, err := api.ParseTokensEnv("ci:read:0123456789abcdef, cron:heartbeat=nightly+weekly:fedcba9876543210")
 	if err != nil || toks.Len() != 2 {
 		t.Errorf("env: %v, %d", err, toks.Len())
+	}
+	// A heartbeat token must say which checks it beats.
+	if _, err := api.ParseTokensEnv("cron:heartbeat:fedcba9876543210"); err == nil || !strings.Contains(err.Error(), "cron:heartbeat=CHECK+CHECK:TOKEN") {
+		t.Errorf("env heartbeat token without checks: %v", err)
 	}
 	if _, err := api.ParseTokensEnv("just-a-token"); err == nil {
 		t.Error("env without name and scope accepted")

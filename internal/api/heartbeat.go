@@ -11,13 +11,21 @@ import (
 )
 
 // heartbeat records a push heartbeat from a job (POST
-// /v1/heartbeat/{check}/{endpoint}): 204 when recorded.
+// /v1/heartbeat/{check}/{endpoint}): 204 when recorded (or coalesced with
+// a beat committed a moment ago), 403 when the token is not bound to the
+// check or endpoint.
 func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	if s.beater == nil {
 		writeError(w, http.StatusServiceUnavailable, "this node runs no health checks, so it records no heartbeats")
 		return
 	}
-	check := r.PathValue("check")
+	check, endpoint := r.PathValue("check"), r.PathValue("endpoint")
+	// Before the spec is looked at: a token learns nothing about checks
+	// it may not beat.
+	if tok := caller(r.Context()); !tok.MayBeat(check, endpoint) {
+		writeError(w, http.StatusForbidden, "token %q may beat %s, not %q at %q", tok.Name, tok.bound(), check, endpoint)
+		return
+	}
 	if sp, _ := s.store.FSM().Spec(); sp != nil {
 		var names []string
 		found := false
@@ -36,7 +44,7 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	err := s.beater.Heartbeat(check, r.PathValue("endpoint"), time.Now())
+	err := s.beater.Heartbeat(check, endpoint, time.Now())
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)

@@ -32,7 +32,7 @@ func testTokens() *api.Tokens {
 	t.Add("reader", api.ScopeRead, tokRead)
 	t.Add("oncall", api.ScopeOperate, tokOperate)
 	t.Add("deployer", api.ScopeAdmin, tokAdmin)
-	t.Add("cron", api.ScopeHeartbeat, tokBeat)
+	t.AddToken(api.Token{Name: "cron", Scope: api.ScopeHeartbeat, Checks: []string{"web"}}, tokBeat)
 	return t
 }
 
@@ -76,11 +76,21 @@ func specText(t *testing.T, addrs ...string) string {
 // and waits until it is ready; it returns the API's base URL.
 func startNode(t *testing.T, specYAML string, tokens *api.Tokens) (*node.Node, string) {
 	t.Helper()
+	return startNodeWith(t, specYAML, tokens, nil)
+}
+
+// startNodeWith is startNode with the node's settings changed by edit.
+func startNodeWith(t *testing.T, specYAML string, tokens *api.Tokens, edit func(*node.Config)) (*node.Node, string) {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "spec.yaml")
 	if err := os.WriteFile(file, []byte(specYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Start(node.Config{Dev: true, DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", Spec: file, Tokens: tokens}, slog.New(slog.DiscardHandler))
+	cfg := node.Config{Dev: true, DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", Spec: file, Tokens: tokens}
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := node.Start(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

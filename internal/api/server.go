@@ -39,8 +39,8 @@ const WriteTimeout = 10 * time.Second
 type Options struct {
 	// Store is the node's Raft store: reads and writes.
 	Store *controller.Store
-	// Beater records heartbeats (the store, which shares them with every
-	// node's engine); nil refuses them.
+	// Beater records heartbeats (controller.Beats: through the store,
+	// which shares them with every node's engine); nil refuses them.
 	Beater health.Beater
 	// DNSStats returns the DNS server's reply counters; nil omits them
 	// from /metrics.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -71,6 +72,13 @@ type Config struct {
 	Timing controller.Timing `yaml:"-"`
 	// Dev runs one node, plaintext, on loopback, data in a temp dir.
 	Dev bool `yaml:"-"`
+
+	// Health checks (security). CheckAllowNetworks lists networks (CIDR)
+	// that checks may probe although they are refused by default:
+	// loopback, link-local, cloud metadata, unspecified and multicast
+	// (spec.ForbiddenTarget). Empty allows none; --dev allows loopback
+	// unless it is set.
+	CheckAllowNetworks []string `yaml:"check_allow_networks"`
 
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
@@ -252,6 +260,9 @@ func (c *Config) Validate() error {
 	if t.StaleAfter <= t.ReportInterval {
 		add("raft.observer_stale_after %s must exceed raft.report_interval %s, or every observer goes stale", t.StaleAfter, t.ReportInterval)
 	}
+	if _, err := c.checkAllowNetworks(); err != nil {
+		add("%v", err)
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w:\n  %s", ErrConfig, strings.Join(problems, "\n  "))
 	}
@@ -259,3 +270,30 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) hasTLS() bool { return c.TLSCA != "" && c.TLSCert != "" && c.TLSKey != "" }
+
+// LoopbackNetworks are what --dev, the demo and the test harnesses allow
+// checks to probe: their sites listen on loopback.
+var LoopbackNetworks = []string{"127.0.0.0/8", "::1/128"}
+
+// checkAllowNetworks parses CheckAllowNetworks; under --dev, unset means
+// loopback.
+func (c *Config) checkAllowNetworks() ([]netip.Prefix, error) {
+	nets := c.CheckAllowNetworks
+	if nets == nil && c.Dev {
+		nets = LoopbackNetworks
+	}
+	var out []netip.Prefix
+	var bad []string
+	for _, n := range nets {
+		p, err := netip.ParsePrefix(strings.TrimSpace(n))
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%q", n))
+			continue
+		}
+		out = append(out, p.Masked())
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("check_allow_networks: %s: want CIDR networks, e.g. 10.0.0.0/8 or 127.0.0.1/32", strings.Join(bad, ", "))
+	}
+	return out, nil
+}

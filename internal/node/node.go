@@ -115,7 +115,8 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	// node only, and tests run many nodes in one process.
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry}); err != nil {
+	allow, _ := cfg.checkAllowNetworks() // Validate parsed them
+	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry, AllowNetworks: allow}); err != nil {
 		return nil, err
 	}
 	n.observer.SetEngine(n.engine)
@@ -128,7 +129,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: n.store, DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
+	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
 		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra})
 	if err != nil {
 		return nil, err
