@@ -144,6 +144,7 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 			DataDir: filepath.Join(dir, m.id), Spec: specFile, Timing: Timing, Listener: lns[i],
 			CheckAllowNetworks: node.LoopbackNetworks, // the sites listen on loopback
 		}
+		m.cfg.NotifyAllowNetworks = node.LoopbackNetworks // so do notification receivers
 		n, err := node.Start(m.cfg, d.logger.With("node", m.id))
 		if err != nil {
 			for _, l := range lns[i+1:] {

@@ -80,6 +80,14 @@ type Config struct {
 	// unless it is set.
 	CheckAllowNetworks []string `yaml:"check_allow_networks"`
 
+	// Notifications (security). NotifyAllowNetworks lists networks (CIDR)
+	// that notification channels (webhook, Slack, PagerDuty, SMTP) may
+	// connect to although they are refused by default, as for checks:
+	// loopback, link-local, cloud metadata, unspecified and multicast
+	// (spec.ForbiddenTarget). Empty allows none; --dev allows loopback
+	// unless it is set.
+	NotifyAllowNetworks []string `yaml:"notify_allow_networks"`
+
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
 	Listener net.Listener        `yaml:"-"`
@@ -261,6 +269,9 @@ func (c *Config) Validate() error {
 		add("raft.observer_stale_after %s must exceed raft.report_interval %s, or every observer goes stale", t.StaleAfter, t.ReportInterval)
 	}
 	if _, err := c.checkAllowNetworks(); err != nil {
+		add("%v", err)
+	}
+	if _, err := c.notifyAllowNetworks(); err != nil {
 		add("%v", err)
 	}
 	if len(problems) > 0 {

@@ -116,6 +116,7 @@ func New(t testing.TB, opts Options) *Cluster {
 			Spec: specFile, Timing: timing, Dial: c.Faults.Dialer(m.ID), SourceIP: net.ParseIP(m.SourceIP),
 			CheckAllowNetworks: node.LoopbackNetworks, // the sites listen on loopback
 		}
+		m.cfg.NotifyAllowNetworks = node.LoopbackNetworks // so do notification receivers
 		c.start(m, lns[i], logger.With("node", m.ID))
 	}
 	t.Cleanup(c.Close)
