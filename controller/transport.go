@@ -22,35 +22,49 @@ const (
 	connRPC  byte = 'C'
 )
 
+// handshakeTimeout bounds how long an accepted connection may take to
+// finish TLS and say what it is: one that sends nothing is closed after it.
+const handshakeTimeout = 5 * time.Second
+
 // DialFunc opens a connection to a peer. Tests wrap it to inject faults.
 type DialFunc func(ctx context.Context, addr string) (net.Conn, error)
 
 // Mux accepts node-to-node connections and hands each to Raft or to the
 // RPC handler by its first byte.
 type Mux struct {
-	ln      net.Listener
-	tls     *tls.Config
-	dial    DialFunc
-	logger  *slog.Logger
-	raftCh  chan net.Conn
-	rpc     func(net.Conn)
+	ln     net.Listener
+	tls    *tls.Config
+	server *tls.Config // tls, refusing peers that are not members
+	auth   *peerAuth
+	dial   DialFunc
+	logger *slog.Logger
+	raftCh chan net.Conn
+	// rpc serves a forwarding connection from the members named.
+	rpc     func(c net.Conn, peer []string)
 	closing chan struct{}
 	once    sync.Once
 	wg      sync.WaitGroup
 }
 
 // NewMux serves node-to-node traffic on ln. With tlsCfg set, every
-// connection (accepted and dialled) is mutual TLS.
-func NewMux(ln net.Listener, tlsCfg *tls.Config, dial DialFunc, logger *slog.Logger) *Mux {
+// connection (accepted and dialled) is mutual TLS between members: members
+// lists them, and a peer whose certificate names none is refused.
+func NewMux(ln net.Listener, tlsCfg *tls.Config, members func() []raft.Server, dial DialFunc, logger *slog.Logger) *Mux {
 	if dial == nil {
 		d := &net.Dialer{}
 		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	}
-	return &Mux{ln: ln, tls: tlsCfg, dial: dial, logger: logger, raftCh: make(chan net.Conn, 16), closing: make(chan struct{})}
+	m := &Mux{ln: ln, tls: tlsCfg, dial: dial, logger: logger, raftCh: make(chan net.Conn, 16), closing: make(chan struct{})}
+	if tlsCfg != nil {
+		m.auth = &peerAuth{members: members, roots: tlsCfg.RootCAs}
+		m.server = m.auth.serverTLS(tlsCfg)
+	}
+	return m
 }
 
-// Serve accepts until Close; rpc handles forwarded proposals.
-func (m *Mux) Serve(rpc func(net.Conn)) {
+// Serve accepts until Close; rpc handles forwarded proposals from the
+// members it is given (none for plaintext).
+func (m *Mux) Serve(rpc func(c net.Conn, peer []string)) {
 	m.rpc = rpc
 	m.wg.Add(1)
 	go func() {
@@ -75,20 +89,28 @@ func (m *Mux) Serve(rpc func(net.Conn)) {
 	}()
 }
 
+// route authenticates an accepted connection and hands it on by its
+// first byte. TLS and the first byte share one deadline.
 func (m *Mux) route(c net.Conn) {
-	if m.tls != nil {
-		tc := tls.Server(c, m.tls)
-		_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	var peer []string
+	if m.server != nil {
+		tc := tls.Server(c, m.server)
 		if err := tc.Handshake(); err != nil {
-			m.logger.Warn("node port: TLS handshake refused", "remote", c.RemoteAddr().String(), "err", err)
+			m.logger.Warn("node port: peer refused", "remote", c.RemoteAddr().String(), "err", err)
 			c.Close()
+			return
+		}
+		if peer = m.auth.peerOf(tc); len(peer) == 0 {
+			m.logger.Warn("node port: peer refused", "remote", c.RemoteAddr().String(), "err", "no longer a member")
+			tc.Close()
 			return
 		}
 		c = tc
 	}
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var kind [1]byte
 	if _, err := io.ReadFull(c, kind[:]); err != nil {
+		m.logger.Debug("node port: no connection kind", "remote", c.RemoteAddr().String(), "err", err)
 		c.Close()
 		return
 	}
@@ -105,7 +127,7 @@ func (m *Mux) route(c net.Conn) {
 			c.Close()
 			return
 		}
-		m.rpc(c)
+		m.rpc(c, peer)
 	default:
 		m.logger.Warn("node port: unknown connection kind", "remote", c.RemoteAddr().String(), "kind", kind[0])
 		c.Close()
@@ -118,13 +140,8 @@ func (m *Mux) Dial(ctx context.Context, addr string, kind byte) (net.Conn, error
 	if err != nil {
 		return nil, err
 	}
-	if m.tls != nil {
-		host, _, _ := net.SplitHostPort(addr)
-		cfg := m.tls.Clone()
-		if cfg.ServerName == "" {
-			cfg.ServerName = host
-		}
-		tc := tls.Client(c, cfg)
+	if m.auth != nil {
+		tc := tls.Client(c, m.auth.clientTLS(m.tls, addr))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("TLS to %s: %w", addr, err)
