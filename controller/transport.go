@@ -26,6 +26,11 @@ const (
 // finish TLS and say what it is: one that sends nothing is closed after it.
 const handshakeTimeout = 5 * time.Second
 
+// maxPendingPerHost bounds the connections one host may hold open while
+// they authenticate: a flood from one address cannot tie up a node, nor
+// keep other hosts' members out.
+const maxPendingPerHost = 32
+
 // DialFunc opens a connection to a peer. Tests wrap it to inject faults.
 type DialFunc func(ctx context.Context, addr string) (net.Conn, error)
 
@@ -43,7 +48,10 @@ type Mux struct {
 	rpc     func(c net.Conn, peer []string)
 	closing chan struct{}
 	once    sync.Once
-	wg      sync.WaitGroup
+	// pending counts connections still authenticating, by remote host.
+	pendingMu sync.Mutex
+	pending   map[string]int
+	wg        sync.WaitGroup
 }
 
 // NewMux serves node-to-node traffic on ln. With tlsCfg set, every
@@ -84,38 +92,24 @@ func (m *Mux) Serve(rpc func(c net.Conn, peer []string)) {
 				time.Sleep(50 * time.Millisecond)
 				continue
 			}
+			if !m.admit(c) {
+				m.logger.Debug("node port: too many connections authenticating", "remote", c.RemoteAddr().String())
+				c.Close()
+				continue
+			}
 			go m.route(c)
 		}
 	}()
 }
 
 // route authenticates an accepted connection and hands it on by its
-// first byte. TLS and the first byte share one deadline.
-func (m *Mux) route(c net.Conn) {
-	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
-	var peer []string
-	if m.server != nil {
-		tc := tls.Server(c, m.server)
-		if err := tc.Handshake(); err != nil {
-			m.logger.Warn("node port: peer refused", "remote", c.RemoteAddr().String(), "err", err)
-			c.Close()
-			return
-		}
-		if peer = m.auth.peerOf(tc); len(peer) == 0 {
-			m.logger.Warn("node port: peer refused", "remote", c.RemoteAddr().String(), "err", "no longer a member")
-			tc.Close()
-			return
-		}
-		c = tc
-	}
-	var kind [1]byte
-	if _, err := io.ReadFull(c, kind[:]); err != nil {
-		m.logger.Debug("node port: no connection kind", "remote", c.RemoteAddr().String(), "err", err)
-		c.Close()
+// first byte.
+func (m *Mux) route(raw net.Conn) {
+	c, peer, kind, ok := m.authenticate(raw)
+	if !ok {
 		return
 	}
-	_ = c.SetDeadline(time.Time{})
-	switch kind[0] {
+	switch kind {
 	case connRaft:
 		select {
 		case m.raftCh <- c:
@@ -129,9 +123,74 @@ func (m *Mux) route(c net.Conn) {
 		}
 		m.rpc(c, peer)
 	default:
-		m.logger.Warn("node port: unknown connection kind", "remote", c.RemoteAddr().String(), "kind", kind[0])
+		m.logger.Warn("node port: unknown connection kind", "remote", c.RemoteAddr().String(), "kind", kind)
 		c.Close()
 	}
+}
+
+// authenticate runs TLS (when set) and reads the connection's kind, both
+// within handshakeTimeout, then gives up raw's authenticating slot. It
+// closes the connection when it returns !ok.
+func (m *Mux) authenticate(raw net.Conn) (c net.Conn, peer []string, kind byte, ok bool) {
+	defer m.release(raw)
+	c = raw
+	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	if m.server != nil {
+		tc := tls.Server(c, m.server)
+		if err := tc.Handshake(); err != nil {
+			m.logger.Warn("node port: peer refused", "remote", c.RemoteAddr().String(), "err", err)
+			c.Close()
+			return nil, nil, 0, false
+		}
+		if peer = m.auth.peerOf(tc); len(peer) == 0 {
+			m.logger.Warn("node port: peer refused", "remote", c.RemoteAddr().String(), "err", "no longer a member")
+			tc.Close()
+			return nil, nil, 0, false
+		}
+		c = tc
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		m.logger.Debug("node port: no connection kind", "remote", c.RemoteAddr().String(), "err", err)
+		c.Close()
+		return nil, nil, 0, false
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, peer, b[0], true
+}
+
+// admit counts c among its host's authenticating connections, unless
+// that host has maxPendingPerHost already.
+func (m *Mux) admit(c net.Conn) bool {
+	host := remoteHost(c)
+	m.pendingMu.Lock()
+	defer m.pendingMu.Unlock()
+	if m.pending == nil {
+		m.pending = map[string]int{}
+	}
+	if m.pending[host] >= maxPendingPerHost {
+		return false
+	}
+	m.pending[host]++
+	return true
+}
+
+// release ends c's turn as an authenticating connection.
+func (m *Mux) release(c net.Conn) {
+	host := remoteHost(c)
+	m.pendingMu.Lock()
+	defer m.pendingMu.Unlock()
+	if m.pending[host]--; m.pending[host] <= 0 {
+		delete(m.pending, host)
+	}
+}
+
+func remoteHost(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
 }
 
 // Dial opens a connection of the given kind to a peer's node port.

@@ -468,3 +468,48 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// One host cannot hold more than 32 connections authenticating at once:
+// the next one is closed at once, while the earlier ones still wait out
+// their handshake deadline.
+func TestNodePortBoundsAuthenticatingConnections(t *testing.T) {
+	c := startTLSCluster(t)
+	addr := c.addrs[0]
+	var held []net.Conn
+	defer func() {
+		for _, h := range held {
+			h.Close()
+		}
+	}()
+	for range 32 {
+		h, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, h)
+	}
+	// The accept loop counts a connection when it takes it: wait until
+	// one more is refused (bounded), then check the first still waits.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		extra, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = extra.SetReadDeadline(time.Now().Add(time.Second))
+		_, err = extra.Read(make([]byte, 1))
+		extra.Close()
+		if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+			break // closed by the node
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a 33rd authenticating connection from one host was kept open")
+		}
+	}
+	_ = held[0].SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := held[0].Read(make([]byte, 1)); err == nil {
+		t.Fatal("read data from a silent connection")
+	} else if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Fatalf("the first connection was closed (%v) before the extra one was refused: the bound did not act", err)
+	}
+}
