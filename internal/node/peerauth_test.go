@@ -513,3 +513,61 @@ func TestNodePortBoundsAuthenticatingConnections(t *testing.T) {
 		t.Fatalf("the first connection was closed (%v) before the extra one was refused: the bound did not act", err)
 	}
 }
+
+// A node outside --peers joins over mutual TLS: before it has a
+// configuration it trusts its --peers, the leader trusts it once added.
+// Removed, its certificate no longer opens the node port.
+func TestNodeJoinsAndLeavesOverTLS(t *testing.T) {
+	c := startTLSCluster(t)
+	var peers []Peer
+	for i, id := range c.ids {
+		peers = append(peers, Peer{ID: id, Address: c.addrs[i]})
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	cert, key := c.ca.Issue(t, "d-1")
+	dir := t.TempDir()
+	n, err := Start(Config{NodeID: "d-1", Datacenter: "a", RaftAddr: addr, Peers: peers,
+		DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "d-1"), Spec: c.nodes[0].cfg.Spec,
+		TLSCA: c.ca.CAFile, TLSCert: cert, TLSKey: key, Timing: steadyTiming}, slog.New(slog.NewTextHandler(c.logs, nil)).With("node", "d-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.nodes[c.follower(t)].Store().AddNonvoter(ctx, "d-1", addr); err != nil {
+		t.Fatal(err)
+	}
+	for !n.readyNow() {
+		if ctx.Err() != nil {
+			t.Fatal("d-1 never got the spec and a leader over TLS")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	l := c.leader(t)
+	conn, err := c.dialPeer(t, c.addrs[l], [2]string{cert, key}, 'C')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := forward(conn, applyRequest(t, drainCommand("c", "member"))); err != nil {
+		t.Fatalf("d-1, a member, forwards: %v", err)
+	}
+	conn.Close()
+
+	if err := c.nodes[l].Store().RemoveServer(ctx, "d-1"); err != nil {
+		t.Fatal(err)
+	}
+	conn, err = c.dialPeer(t, c.addrs[l], [2]string{cert, key}, 'C')
+	if err == nil {
+		_, err = forward(conn, applyRequest(t, drainCommand("b", "removed")))
+		conn.Close()
+	}
+	if err == nil {
+		t.Fatal("a removed node's certificate still forwards")
+	}
+	for _, d := range c.drains(l) {
+		if d == "b" {
+			t.Error("the removed node's drain applied")
+		}
+	}
+}
