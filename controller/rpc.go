@@ -155,6 +155,9 @@ func (s *Store) forward(ctx context.Context, addr string, req rpcRequest) (retry
 	}
 	req.From = s.cfg.NodeID
 	if err := writeFrame(p.c, req); err != nil {
+		if errors.Is(err, ErrMessageTooLarge) {
+			return false, fmt.Errorf("%w: %w", ErrRejected, err) // nothing was sent
+		}
 		p.drop()
 		return true, fmt.Errorf("forward to leader %s: %w", addr, err)
 	}
