@@ -53,12 +53,10 @@ type Config struct {
 	StatusAddr string `yaml:"status_addr"`
 	DataDir    string `yaml:"data_dir"`
 	Spec       string `yaml:"spec"`
-	// Insecure allows plaintext on the node port (without it, only
-	// --dev may, and only on loopback) and off loopback.
-	Insecure bool   `yaml:"insecure"`
-	TLSCA    string `yaml:"tls_ca"`
-	TLSCert  string `yaml:"tls_cert"`
-	TLSKey   string `yaml:"tls_key"`
+	Insecure   bool   `yaml:"insecure"`
+	TLSCA      string `yaml:"tls_ca"`
+	TLSCert    string `yaml:"tls_cert"`
+	TLSKey     string `yaml:"tls_key"`
 	// APITokens is a file of bearer tokens with scopes (see docs/api.md);
 	// Tokens adds more (the agent reads DETOUR_API_TOKENS into it).
 	APITokens string      `yaml:"api_tokens"`
