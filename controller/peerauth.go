@@ -97,8 +97,9 @@ func (a *peerAuth) verifyClient(cs tls.ConnectionState) error {
 }
 
 // verifyServer checks a dialled peer: its chain leads to the CA for server
-// use, and it names the member at addr, by node URI or by addr's host.
-func (a *peerAuth) verifyServer(cs tls.ConnectionState, addr string) error {
+// use, and it names the member at addr (or member id, when given), by
+// node URI or by addr's host.
+func (a *peerAuth) verifyServer(cs tls.ConnectionState, id, addr string) error {
 	if len(cs.PeerCertificates) == 0 {
 		return fmt.Errorf("%w: no certificate", ErrNotMember)
 	}
@@ -114,7 +115,7 @@ func (a *peerAuth) verifyServer(cs tls.ConnectionState, addr string) error {
 	members := a.members()
 	var want []string
 	for _, m := range members {
-		if string(m.Address) == addr {
+		if string(m.Address) == addr || (id != "" && string(m.ID) == id) {
 			want = append(want, string(m.ID))
 		}
 	}
@@ -143,15 +144,16 @@ func (a *peerAuth) serverTLS(base *tls.Config) *tls.Config {
 	return cfg
 }
 
-// clientTLS is the dialling side's TLS towards addr: Go's host-name check
-// is replaced by verifyServer, which also accepts a node URI.
-func (a *peerAuth) clientTLS(base *tls.Config, addr string) *tls.Config {
+// clientTLS is the dialling side's TLS towards member id (if known) at
+// addr: Go's host-name check is replaced by verifyServer, which also
+// accepts a node URI.
+func (a *peerAuth) clientTLS(base *tls.Config, id, addr string) *tls.Config {
 	cfg := base.Clone()
 	if cfg.ServerName == "" {
 		cfg.ServerName, _, _ = net.SplitHostPort(addr)
 	}
 	cfg.InsecureSkipVerify = true // verifyServer verifies the chain itself
-	cfg.VerifyConnection = func(cs tls.ConnectionState) error { return a.verifyServer(cs, addr) }
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error { return a.verifyServer(cs, id, addr) }
 	return cfg
 }
 

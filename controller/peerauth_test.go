@@ -99,6 +99,18 @@ func TestDialVerifiesTheMemberItDials(t *testing.T) {
 	if err == nil {
 		t.Error("dialled an address that is no member's")
 	}
+	// The configuration names x-1 by host name; Raft reports the
+	// leader's address resolved. Dialled by ID, it is x-1.
+	_, port, _ := net.SplitHostPort(serverAddr)
+	byName, _ := startMux(t, peerTLS(t, ca, y1c, y1k), func() []raft.Server { return servers("x-1", "localhost:"+port, "y-1", "127.0.0.1:1") })
+	if c, err := byName.DialMember(ctx, "x-1", serverAddr, connRPC); err != nil {
+		t.Errorf("dialling x-1 by ID at its resolved address: %v", err)
+	} else {
+		c.Close()
+	}
+	if _, err := byName.DialMember(ctx, "y-1", serverAddr, connRPC); !errors.Is(err, ErrNotMember) {
+		t.Errorf("dialling y-1 and meeting x-1: %v", err)
+	}
 }
 
 // identify: a node URI names one node, which must be a member; without a

@@ -53,8 +53,8 @@ func (s *Store) onLeader(ctx context.Context, req rpcRequest) error {
 		var err error
 		if s.IsLeader() {
 			retry, err = s.local(req)
-		} else if _, addr := s.Leader(); addr != "" {
-			retry, err = s.forward(ctx, addr, req)
+		} else if id, addr := s.Leader(); addr != "" {
+			retry, err = s.forward(ctx, id, addr, req)
 		} else {
 			retry, err = true, ErrNoLeader
 		}
@@ -128,9 +128,9 @@ func (p *rpcConn) drop() {
 	p.c, p.addr = nil, ""
 }
 
-// forward sends req to the leader's node port, on the kept connection
+// forward sends req to the leader's node port (id at addr), on the kept connection
 // when it is free, else on a connection of its own.
-func (s *Store) forward(ctx context.Context, addr string, req rpcRequest) (retry bool, err error) {
+func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (retry bool, err error) {
 	cctx, cancel := context.WithTimeout(ctx, applyTimeout+time.Second)
 	defer cancel()
 	p := &s.rpc
@@ -144,7 +144,7 @@ func (s *Store) forward(ctx context.Context, addr string, req rpcRequest) (retry
 		p.drop()
 	}
 	if p.c == nil {
-		c, err := s.mux.Dial(cctx, addr, connRPC)
+		c, err := s.mux.DialMember(cctx, id, addr, connRPC)
 		if err != nil {
 			return true, fmt.Errorf("forward to leader %s: %w", addr, err)
 		}

@@ -195,12 +195,20 @@ func remoteHost(c net.Conn) string {
 
 // Dial opens a connection of the given kind to a peer's node port.
 func (m *Mux) Dial(ctx context.Context, addr string, kind byte) (net.Conn, error) {
+	return m.DialMember(ctx, "", addr, kind)
+}
+
+// DialMember opens a connection of the given kind to member id's node
+// port at addr. Under TLS the peer must prove it is the member at addr in
+// the configuration, or member id when given (the leader's address as
+// Raft reports it may be written differently from the configuration's).
+func (m *Mux) DialMember(ctx context.Context, id, addr string, kind byte) (net.Conn, error) {
 	c, err := m.dial(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
 	if m.auth != nil {
-		tc := tls.Client(c, m.auth.clientTLS(m.tls, addr))
+		tc := tls.Client(c, m.auth.clientTLS(m.tls, id, addr))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("TLS to %s: %w", addr, err)
