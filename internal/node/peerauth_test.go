@@ -37,8 +37,8 @@ type tlsCluster struct {
 
 // steadyTiming elects quickly but keeps its leader under a loaded -race
 // run: the tests pick a follower and expect it to stay one.
-var steadyTiming = controller.Timing{HeartbeatTimeout: 400 * time.Millisecond, ElectionTimeout: 400 * time.Millisecond,
-	LeaderLeaseTimeout: 200 * time.Millisecond, CommitTimeout: 20 * time.Millisecond}
+var steadyTiming = controller.Timing{HeartbeatTimeout: time.Second, ElectionTimeout: time.Second,
+	LeaderLeaseTimeout: 500 * time.Millisecond, CommitTimeout: 20 * time.Millisecond}
 
 // operateToken is the API token of the operator "oncall".
 const operateToken = "operate-token-0123456789abcdef"
@@ -253,17 +253,11 @@ func TestNodePortRefusesNonMembers(t *testing.T) {
 					t.Errorf("%s has drains %v", c.ids[i], d)
 				}
 			}
-			// One refusal logged with the reason per node and kind.
-			logs := c.logs.String()
+			// One refusal logged with the reason per node and kind;
+			// a node logs it just after the client hears of it.
 			for _, id := range c.ids {
-				n := 0
-				for _, line := range strings.Split(logs, "\n") {
-					if strings.Contains(line, "node="+id+" ") && strings.Contains(line, "peer refused") && strings.Contains(line, who.why) {
-						n++
-					}
-				}
-				if n < 2 {
-					t.Errorf("%s logged %d refusals with %q, want 2:\n%s", id, n, who.why, tail(logs, 3000))
+				if n := c.waitRefusals(id, who.why, 2); n < 2 {
+					t.Errorf("%s logged %d refusals with %q, want 2:\n%s", id, n, who.why, tail(c.logs.String(), 3000))
 				}
 			}
 		})
@@ -278,6 +272,24 @@ func TestNodePortRefusesNonMembers(t *testing.T) {
 	defer conn.Close()
 	if reply, err := forward(conn, applyRequest(t, drainCommand("a", "oncall"))); err != nil || reply["rejected"] != nil {
 		t.Fatalf("a member's forward: %v %v", reply, err)
+	}
+}
+
+// waitRefusals waits (up to 5 s) until node id has logged want refusals
+// of a peer with the reason why, and returns how many it logged.
+func (c *tlsCluster) waitRefusals(id, why string, want int) int {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := 0
+		for _, line := range strings.Split(c.logs.String(), "\n") {
+			if strings.Contains(line, "node="+id+" ") && strings.Contains(line, "peer refused") && strings.Contains(line, why) {
+				n++
+			}
+		}
+		if n >= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
