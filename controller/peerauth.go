@@ -41,7 +41,10 @@ type peerAuth struct {
 func nodeIDs(cert *x509.Certificate) []string {
 	var ids []string
 	for _, u := range cert.URIs {
-		if id, ok := strings.CutPrefix(u.String(), NodeURIPrefix); ok && id != "" {
+		if u.Scheme != "spiffe" || u.Host != "detour" {
+			continue
+		}
+		if id, ok := strings.CutPrefix(u.Path, "/node/"); ok && id != "" {
 			ids = append(ids, id)
 		}
 	}
