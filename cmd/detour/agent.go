@@ -89,7 +89,7 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.StatusAddr, "status-addr", "", "public status page address, host:port (empty: no status page)")
 	f.StringVar(&cfg.DataDir, "data-dir", "", "where Raft keeps its state (--dev: a temp dir)")
 	f.StringVar(&cfg.Spec, "spec", "", "spec that seeds an empty cluster (--dev: "+node.DevSpecPath+")")
-	f.BoolVar(&cfg.Insecure, "insecure", false, "allow plaintext Raft and API on non-loopback addresses")
+	f.BoolVar(&cfg.Insecure, "insecure", false, "allow a plaintext node port (Raft and forwarding) even on loopback, and a plaintext API off loopback")
 	f.StringVar(&cfg.TLSCA, "tls-ca", "", "CA certificate (PEM) for node-to-node and API TLS")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "this node's certificate (PEM)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "this node's private key (PEM)")

@@ -198,8 +198,8 @@ func (c *Config) Validate() error {
 		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 			add("%s %q: port %q is out of range 0-65535", name, v, port)
 		}
-		if !c.Dev && !c.Insecure && !c.hasTLS() && !api.IsLoopback(host) && name != "--dns-addr" && name != "--status-addr" {
-			add("%s %q is not on loopback: plaintext needs --insecure, or give --tls-ca, --tls-cert and --tls-key", name, v)
+		if name != "--dns-addr" && name != "--status-addr" {
+			c.checkPlaintext(add, name, v, host)
 		}
 	}
 	if !c.Dev {
@@ -244,6 +244,9 @@ func (c *Config) Validate() error {
 			add("TLS needs all of --tls-ca, --tls-cert and --tls-key (%d of 3 given)", set)
 		}
 	}
+	if c.Dev && c.RaftAddr != "" {
+		checkAddr("--raft-addr", c.RaftAddr, false)
+	}
 	checkAddr("--dns-addr", c.DNSAddr, true)
 	checkAddr("--api-addr", c.APIAddr, true)
 	checkAddr("--status-addr", c.StatusAddr, false)
@@ -267,6 +270,24 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w:\n  %s", ErrConfig, strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// checkPlaintext refuses plaintext where the operator did not ask for it:
+// off loopback without --insecure, --dev included, and on the node port
+// even on loopback (any local process could drive the cluster through it)
+// unless this is --dev or --insecure.
+func (c *Config) checkPlaintext(add func(string, ...any), name, v, host string) {
+	if c.Insecure || c.hasTLS() {
+		return
+	}
+	switch {
+	case !api.IsLoopback(host) && c.Dev:
+		add("%s %q is not on loopback: --dev serves plaintext on loopback only; give --insecure to serve plaintext there, or --tls-ca, --tls-cert and --tls-key", name, v)
+	case !api.IsLoopback(host):
+		add("%s %q is not on loopback: plaintext needs --insecure, or give --tls-ca, --tls-cert and --tls-key", name, v)
+	case name == "--raft-addr" && !c.Dev:
+		add("%s %q: a node port without TLS takes commands from any local process; give --tls-ca, --tls-cert and --tls-key, or --insecure to run it in plaintext on loopback", name, v)
+	}
 }
 
 func (c *Config) hasTLS() bool { return c.TLSCA != "" && c.TLSCert != "" && c.TLSKey != "" }

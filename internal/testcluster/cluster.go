@@ -115,6 +115,7 @@ func New(t testing.TB, opts Options) *Cluster {
 			DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", StatusAddr: "127.0.0.1:0", DataDir: filepath.Join(c.root, m.ID),
 			Spec: specFile, Timing: timing, Dial: c.Faults.Dialer(m.ID), SourceIP: net.ParseIP(m.SourceIP),
 			CheckAllowNetworks: node.LoopbackNetworks, // the sites listen on loopback
+			Insecure:           true,                  // plaintext node ports, on loopback
 		}
 		c.start(m, lns[i], logger.With("node", m.ID))
 	}
