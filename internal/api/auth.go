@@ -68,6 +68,7 @@ type Token struct {
 // that a lookup does not compare secrets byte by byte.
 type Tokens struct {
 	byHash map[[32]byte]Token
+	weak   []string // why each weak token is weak (strength.go)
 }
 
 // Len is the number of tokens.
@@ -84,6 +85,7 @@ func (t *Tokens) Add(name string, scope Scope, secret string) {
 		t.byHash = map[[32]byte]Token{}
 	}
 	t.byHash[sha256.Sum256([]byte(secret))] = Token{Name: name, Scope: scope}
+	t.noteStrength(name, secret)
 }
 
 func (t *Tokens) addHash(name string, scope Scope, h [32]byte) {
@@ -101,6 +103,7 @@ func (t *Tokens) Merge(o *Tokens) {
 	for h, tok := range o.byHash {
 		t.addHash(tok.Name, tok.Scope, h)
 	}
+	t.weak = append(t.weak, o.weak...)
 }
 
 func (t *Tokens) lookup(secret string) (Token, bool) {
@@ -157,8 +160,8 @@ func LoadTokens(path string) (*Tokens, error) {
 		case e.Token != "" && e.SHA256 != "":
 			problems = append(problems, at+": give token or sha256, not both")
 		case e.Token != "":
-			if len(e.Token) < 16 {
-				problems = append(problems, fmt.Sprintf("%s.token is %d characters: use at least 16 (e.g. openssl rand -hex 16)", at, len(e.Token)))
+			if w := weakness(e.Name, e.Token); w != "" {
+				problems = append(problems, at+".token: "+w)
 			}
 			t.Add(e.Name, scope, e.Token)
 		case e.SHA256 != "":
@@ -198,6 +201,9 @@ func ParseTokensEnv(s string) (*Tokens, error) {
 		}
 		t.Add(parts[0], scope, parts[2])
 	}
+	if err := t.Weak(); err != nil {
+		return nil, fmt.Errorf("DETOUR_API_TOKENS: %w", err)
+	}
 	return t, nil
 }
 
@@ -210,20 +216,12 @@ func (s *Server) auth(need Scope, h http.HandlerFunc) http.HandlerFunc {
 			h(w, r.WithContext(withCaller(r.Context(), Token{Name: "local", Scope: ScopeAdmin})))
 			return
 		}
-		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || secret == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="detour"`)
-			writeError(w, http.StatusUnauthorized, "a bearer token is required: pass --token or set DETOUR_TOKEN (this needs the %s scope)", need)
-			return
-		}
-		tok, ok := s.tokens.lookup(secret)
+		tok, ok := s.authenticate(w, r, need)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="detour", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "the token is not known to node %s: check --token or DETOUR_TOKEN, and the node's tokens file", s.store.ID())
 			return
 		}
 		if !tok.Scope.allows(need) {
-			writeError(w, http.StatusForbidden, "token %q has scope %s; this needs %s", tok.Name, tok.Scope, need)
+			s.forbidden(w, r, tok, need)
 			return
 		}
 		h(w, r.WithContext(withCaller(r.Context(), tok)))

@@ -15,14 +15,14 @@ func TestLoadTokens(t *testing.T) {
 		name, file string
 		want       []string // substrings of the error; none: valid
 	}{
-		{"valid", "tokens:\n  - {name: a, scope: read, token: 0123456789abcdef}\n  - {name: b, scope: admin, sha256: " + strings.Repeat("ab", 32) + "}\n", nil},
+		{"valid", "tokens:\n  - {name: a, scope: read, token: 0a426b4e7f5b4c7d5dd01f87fb676d3e}\n  - {name: b, scope: admin, sha256: " + strings.Repeat("ab", 32) + "}\n", nil},
 		{"every problem", `tokens:
-  - {scope: read, token: 0123456789abcdef}
-  - {name: b, scope: root, token: 0123456789abcdef}
+  - {scope: read, token: 0a426b4e7f5b4c7d5dd01f87fb676d3e}
+  - {name: b, scope: root, token: 659196f559cc6667f63b164faee17548}
   - {name: c, scope: read, token: short}
   - {name: c, scope: read}
   - {name: e, scope: read, sha256: nothex}
-`, []string{"tokens[0].name is required", `tokens[1].scope "root": want read, operate, admin or heartbeat`, "tokens[2].token is 5 characters", `tokens[3].name "c" is used twice`, "tokens[3]: token or sha256 is required", "tokens[4].sha256: want 64 hex digits"}},
+`, []string{"tokens[0].name is required", `tokens[1].scope "root": want read, operate, admin or heartbeat`, `tokens[2].token: token "c" has about 0 bits of entropy (5 characters); at least 128 bits are needed`, `tokens[3].name "c" is used twice`, "tokens[3]: token or sha256 is required", "tokens[4].sha256: want 64 hex digits"}},
 		{"unknown key", "tokens:\n  - {name: a, scope: read, secret: x}\n", []string{"field secret not found"}},
 	}
 	for _, c := range cases {
@@ -48,7 +48,7 @@ func TestLoadTokens(t *testing.T) {
 			}
 		})
 	}
-	toks, err := api.ParseTokensEnv("ci:read:0123456789abcdef, cron:heartbeat:fedcba9876543210")
+	toks, err := api.ParseTokensEnv("ci:read:0a426b4e7f5b4c7d5dd01f87fb676d3e, cron:heartbeat:659196f559cc6667f63b164faee17548")
 	if err != nil || toks.Len() != 2 {
 		t.Errorf("env: %v, %d", err, toks.Len())
 	}
@@ -69,7 +69,7 @@ func TestNoTokensLoopbackOnly(t *testing.T) {
 		t.Fatalf("listening on 0.0.0.0 without tokens: %v", err)
 	}
 	toks := &api.Tokens{}
-	toks.Add("a", api.ScopeRead, "0123456789abcdef")
+	toks.Add("a", api.ScopeRead, "0a426b4e7f5b4c7d5dd01f87fb676d3e")
 	s, err = api.New(api.Options{Store: n.Store(), Tokens: toks})
 	if err != nil {
 		t.Fatal(err)

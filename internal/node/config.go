@@ -72,6 +72,27 @@ type Config struct {
 	// Dev runs one node, plaintext, on loopback, data in a temp dir.
 	Dev bool `yaml:"-"`
 
+	// Web hardening: the API's browser and token guards and the public
+	// status page (docs/security.md).
+
+	// APINames are the host names clients reach the API by, beside its
+	// listen address and loopback: a node without tokens refuses a
+	// request for any other Host (DNS rebinding).
+	APINames []string `yaml:"api_names"`
+	// APIAuthFailures is how many failed authentications one source
+	// address may make within APIAuthWindow before it is answered 429
+	// until the window ends; 0 means api.DefaultAuthFailures.
+	APIAuthFailures int `yaml:"api_auth_failures"`
+	// APIAuthWindow is that window; 0 means api.DefaultAuthWindow.
+	APIAuthWindow spec.Duration `yaml:"api_auth_window"`
+	// StatusURL is the status page's public URL, e.g.
+	// https://status.example.com/: the Atom feed's links. Empty makes
+	// them relative; the Host header is never used.
+	StatusURL string `yaml:"status_url"`
+	// StatusNodeLabel is what the status page's footer calls this node;
+	// empty names none, so node IDs stay private.
+	StatusNodeLabel string `yaml:"status_node_label"`
+
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
 	Listener net.Listener        `yaml:"-"`

@@ -129,7 +129,8 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: n.store, DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
-		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra})
+		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra,
+		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D()})
 	if err != nil {
 		return nil, err
 	}
