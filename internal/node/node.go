@@ -139,7 +139,8 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	n.notifier = notify.New(notify.Options{Store: n.store, Logger: logger.With("component", "notify")})
 	if cfg.StatusAddr != "" {
-		n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.NodeID, Logger: logger.With("component", "statuspage")})
+		n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.StatusNodeLabel, PublicURL: cfg.StatusURL,
+			Logger: logger.With("component", "statuspage")})
 		if err := n.status.Start(cfg.StatusAddr); err != nil {
 			return nil, fmt.Errorf("status page: %w", err)
 		}

@@ -70,6 +70,9 @@ type Options struct {
 	Timing *controller.Timing
 	// Logger receives every node's logs; nil discards them.
 	Logger *slog.Logger
+	// StatusNodeLabels shows each node's ID in its status page's footer
+	// (status_node_label); by default node IDs stay private.
+	StatusNodeLabels bool
 }
 
 // New starts a cluster and waits until every node is ready.
@@ -114,6 +117,9 @@ func New(t testing.TB, opts Options) *Cluster {
 			NodeID: m.ID, Datacenter: m.DC, RaftAddr: peers[i].Address, Peers: peers,
 			DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", StatusAddr: "127.0.0.1:0", DataDir: filepath.Join(c.root, m.ID),
 			Spec: specFile, Timing: timing, Dial: c.Faults.Dialer(m.ID), SourceIP: net.ParseIP(m.SourceIP),
+		}
+		if opts.StatusNodeLabels {
+			m.cfg.StatusNodeLabel = m.ID
 		}
 		c.start(m, lns[i], logger.With("node", m.ID))
 	}
