@@ -36,7 +36,9 @@ const (
 func TestStatusPageShowsPublicTextOnly(t *testing.T) {
 	sites := []*site{upSite(t), upSite(t), upSite(t)}
 	n, apiBase, pageBase := startPublicNode(t, sites)
-	waitPage(t, pageBase, func(p statuspage.Page) bool { return len(p.Services) == 1 && p.Services[0].Status == statuspage.StateOperational })
+	waitPage(t, pageBase, func(p statuspage.Page) bool {
+		return len(p.Services) == 1 && p.Services[0].Status == statuspage.StateOperational
+	})
 
 	sites[0].down() // the probe of us-east now fails: connection refused
 	waitPage(t, pageBase, func(p statuspage.Page) bool { return p.Services[0].Datacenter == "us-west" })
