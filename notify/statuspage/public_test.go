@@ -35,7 +35,7 @@ const (
 // and nothing else.
 func TestStatusPageShowsPublicTextOnly(t *testing.T) {
 	sites := []*site{upSite(t), upSite(t), upSite(t)}
-	n, apiBase, pageBase := startPublicNode(t, sites)
+	_, apiBase, pageBase := startPublicNode(t, sites)
 	waitPage(t, pageBase, func(p statuspage.Page) bool {
 		return len(p.Services) == 1 && p.Services[0].Status == statuspage.StateOperational
 	})
@@ -74,7 +74,19 @@ func TestStatusPageShowsPublicTextOnly(t *testing.T) {
 			}
 		}
 	}
-	_ = n
+	// The feed's links come from the configured URL, not from the Host
+	// a client sends.
+	req, _ := http.NewRequest("GET", pageBase+"/feed.atom", nil)
+	req.Host = "evil.example"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if bytes.Contains(feed, []byte("evil.example")) || !bytes.Contains(feed, []byte(`href="https://status.example.test/feed.atom"`)) {
+		t.Errorf("the feed's links follow the Host header:\n%s", feed)
+	}
 }
 
 // 40 incidents of 900 KiB once made each page load 38 MB. The API now
@@ -218,7 +230,7 @@ status_page:
 	tokens.Add("alice", api.ScopeOperate, aliceToken)
 	tokens.Add("reader", api.ScopeRead, readerToken)
 	n, err := node.Start(node.Config{Dev: true, NodeID: publicNodeID, DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0",
-		StatusAddr: "127.0.0.1:0", Spec: file, Tokens: tokens}, slog.New(slog.DiscardHandler))
+		StatusAddr: "127.0.0.1:0", StatusURL: "https://status.example.test/", Spec: file, Tokens: tokens}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
