@@ -167,7 +167,8 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, need Scope
 	if !ok {
 		s.unknownToken(r, src)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="detour", error="invalid_token"`)
-		writeError(w, http.StatusUnauthorized, "the token is not known to node %s: check --token or DETOUR_TOKEN, and the node's tokens file", s.store.ID())
+		// The node is not named: its ID is for token holders.
+		writeError(w, http.StatusUnauthorized, "the token is not known to this node: check --token or DETOUR_TOKEN, and the node's tokens file")
 		return Token{}, false
 	}
 	return tok, true
