@@ -2,6 +2,7 @@ package statuspage
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/xml"
 	"net/http"
 	"strings"
@@ -72,7 +73,7 @@ func (s *Server) atomFeed(p Page) ([]byte, error) {
 		f.Entries = append(f.Entries, atomEntry{
 			Title: h.Title, ID: "urn:detour:event:" + h.ID, Updated: atomTime(h.Time),
 			Category: atomCategory{Term: h.Kind},
-			Content:  atomContent{Type: "text", Body: h.Message},
+			Content:  atomContent{Type: "text", Body: cmp.Or(h.Message, h.Title)},
 		})
 	}
 	var buf bytes.Buffer
