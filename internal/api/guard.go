@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/seed3787e6f1/detour/health"
 )
 
 // The browser guard: a web page a user has open must not reach the API.
@@ -20,9 +22,14 @@ import (
 //  3. Writes must say Content-Type: application/json, which a page can
 //     only send after a CORS preflight the API never grants. 415.
 
-// heartbeatPrefix is the one write exempt from the JSON rule: jobs beat
-// with a bare `curl -X POST` and send no body.
-const heartbeatPrefix = "/v1/heartbeat/"
+// isHeartbeat reports whether path is a heartbeat's, the one write
+// exempt from the JSON rule: jobs beat with a bare `curl -X POST` and
+// send no body. The prefix is read from the route's pattern.
+func isHeartbeat(path string) bool {
+	_, pattern, _ := strings.Cut(health.HeartbeatPattern, " ")
+	prefix, _, _ := strings.Cut(pattern, "{")
+	return strings.HasPrefix(path, prefix)
+}
 
 // guard wraps the API's routes with the browser checks.
 func (s *Server) guard(next http.Handler) http.Handler {
@@ -39,7 +46,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "a write from a web page of another origin is refused (%v): use the detour CLI or a client that is not a browser", err)
 			return
 		}
-		if isWrite(r.Method) && !strings.HasPrefix(r.URL.Path, heartbeatPrefix) && !isJSON(r.Header.Get("Content-Type")) {
+		if isWrite(r.Method) && !isHeartbeat(r.URL.Path) && !isJSON(r.Header.Get("Content-Type")) {
 			writeError(w, http.StatusUnsupportedMediaType, "a %s needs Content-Type: application/json, got %q", r.Method, clip(r.Header.Get("Content-Type")))
 			return
 		}

@@ -39,6 +39,10 @@ func TestBrowserCannotDrainTokenlessNode(t *testing.T) {
 		{"empty write without a type", "DELETE", "/v1/members/dev", "", nil, 415},
 		{"rebound host writes", "POST", "/v1/overrides/drain", drain, hdr{"Content-Type": "application/json", "Host": "evil.example:8053"}, 421},
 		{"rebound host reads", "GET", "/v1/status", "", hdr{"Host": "evil.example"}, 421},
+		{"cross-site heartbeat", "POST", "/v1/heartbeat/web/192.0.2.10", "", hdr{"Sec-Fetch-Site": "cross-site"}, 403},
+		// A job's bare `curl -X POST` beat needs no type: it reaches the
+		// handler, which refuses it for the check is tcp.
+		{"heartbeat without a type", "POST", "/v1/heartbeat/web/192.0.2.10", "", nil, 400},
 		{"rebound host, origin matching", "POST", "/v1/overrides/drain", drain,
 			hdr{"Content-Type": "application/json", "Host": "evil.example", "Origin": "http://evil.example", "Sec-Fetch-Site": "same-origin"}, 421},
 	}
