@@ -93,6 +93,9 @@ func (s *Server) hostNames() []string {
 		}
 	}
 	for _, n := range own {
+		if h, _, err := net.SplitHostPort(n); err == nil {
+			n = h
+		}
 		n = strings.TrimSuffix(strings.ToLower(strings.Trim(n, "[]")), ".")
 		if n != "" && !slices.Contains(names, n) {
 			names = append(names, n)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -273,10 +274,32 @@ func (c *Config) Validate() error {
 	if t.StaleAfter <= t.ReportInterval {
 		add("raft.observer_stale_after %s must exceed raft.report_interval %s, or every observer goes stale", t.StaleAfter, t.ReportInterval)
 	}
+	c.validateWeb(add)
 	if len(problems) > 0 {
 		return fmt.Errorf("%w:\n  %s", ErrConfig, strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// validateWeb checks the API's guards and the status page's settings.
+func (c *Config) validateWeb(add func(format string, args ...any)) {
+	if c.APIAuthFailures < 0 {
+		add("api_auth_failures %d: want a count of failures, or 0 for the default", c.APIAuthFailures)
+	}
+	if c.APIAuthWindow < 0 {
+		add("api_auth_window %s: want a positive duration, or 0 for the default", c.APIAuthWindow.D())
+	}
+	if c.StatusURL != "" {
+		u, err := url.Parse(c.StatusURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("status_url %q: want the page's public URL, e.g. https://status.example.com/", c.StatusURL)
+		}
+	}
+	for _, n := range c.APINames {
+		if strings.TrimSpace(n) == "" || strings.ContainsAny(n, "/ ") {
+			add("api_names: %q is not a host name", n)
+		}
+	}
 }
 
 func (c *Config) hasTLS() bool { return c.TLSCA != "" && c.TLSCert != "" && c.TLSKey != "" }

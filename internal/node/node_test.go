@@ -113,6 +113,9 @@ func TestConfigValidation(t *testing.T) {
 		{"empty production node", Config{}, []string{"--node-id is required", "--datacenter is required", "--raft-addr is required", "--peers is required", "--data-dir is required", "--dns-addr is required", "--api-addr is required"}},
 		{"plaintext off loopback", Config{NodeID: "a", Datacenter: "x", RaftAddr: "10.0.0.1:7001", Peers: []Peer{{"a", "10.0.0.1:7001"}}, DataDir: "/tmp/x", DNSAddr: "10.0.0.1:53", APIAddr: "127.0.0.1:80"}, []string{`--raft-addr "10.0.0.1:7001" is not on loopback`}},
 		{"half the TLS settings", Config{NodeID: "a", Datacenter: "x", RaftAddr: "127.0.0.1:7001", Peers: []Peer{{"a", "127.0.0.1:7001"}}, DataDir: "/tmp/x", DNSAddr: "127.0.0.1:53", APIAddr: "127.0.0.1:80", TLSCA: "ca.pem"}, []string{"TLS needs all of --tls-ca, --tls-cert and --tls-key (1 of 3 given)"}},
+		{"web settings", Config{Dev: true, DNSAddr: "127.0.0.1:53", APIAddr: "127.0.0.1:80", Spec: "s.yaml", APIAuthFailures: -1,
+			StatusURL: "status.example.com", APINames: []string{"ok.example", "http://x/"}},
+			[]string{"api_auth_failures -1", `status_url "status.example.com": want the page's public URL`, `api_names: "http://x/" is not a host name`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
