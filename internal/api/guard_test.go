@@ -122,3 +122,24 @@ func send(t *testing.T, base, method, path, body string, headers map[string]stri
 	data, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, data
 }
+
+// A name the operator gives with Names is the node's own; others are
+// still refused.
+func TestConfiguredNamesAnswer(t *testing.T) {
+	n, _ := startNode(t, specText(t), nil)
+	s, err := api.New(api.Options{Store: n.Store(), Names: []string{"Detour.Internal.", "ops.example:8053"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(t.Context()) })
+	base := "http://" + s.Addr()
+	for host, want := range map[string]int{"detour.internal:8053": 200, "ops.example": 200, "[::1]:8053": 200,
+		s.Addr(): 200, "detour.internal.evil.example": 421, "evil.example": 421} {
+		if code, body := send(t, base, "GET", "/v1/health", "", map[string]string{"Host": host}); code != want {
+			t.Errorf("Host %s: %d, want %d: %s", host, code, want, body)
+		}
+	}
+}
