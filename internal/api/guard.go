@@ -36,13 +36,13 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.tokens.Len() == 0 && !s.ownHost(r.Host) {
-			s.logger.Warn("refused a request for another host (DNS rebinding?)", "host", clip(r.Host), "source", r.RemoteAddr, "path", r.URL.Path)
+			s.logger.Warn("refused a request for another host (DNS rebinding?)", "host", clip(r.Host), "source", r.RemoteAddr, "path", clip(r.URL.Path))
 			writeError(w, http.StatusMisdirectedRequest, "this node answers as %s, not %q: a node without tokens only serves requests for its own names (add the name to api_names if it is one)",
 				strings.Join(s.hostNames(), ", "), clip(r.Host))
 			return
 		}
 		if err := cop.Check(r); err != nil {
-			s.logger.Warn("refused a cross-origin write", "origin", clip(r.Header.Get("Origin")), "source", r.RemoteAddr, "path", r.URL.Path)
+			s.logger.Warn("refused a cross-origin write", "origin", clip(r.Header.Get("Origin")), "source", r.RemoteAddr, "path", clip(r.URL.Path))
 			writeError(w, http.StatusForbidden, "a write from a web page of another origin is refused (%v): use the detour CLI or a client that is not a browser", err)
 			return
 		}
