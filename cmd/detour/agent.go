@@ -101,7 +101,39 @@ func newAgentCmd() *cobra.Command {
 	durationFlag(f, &cfg.Raft.ElectionTimeout, "raft-election-timeout", "how long a candidate waits for votes (default 500ms)")
 	durationFlag(f, &cfg.Raft.LeaderLeaseTimeout, "raft-leader-lease", "how long a leader leads without hearing a majority (default 250ms)")
 	durationFlag(f, &cfg.Raft.CommitTimeout, "raft-commit-timeout", "longest wait before replicating a commit (default 50ms)")
+	webFlags(f, &cfg)
 	return cmd
+}
+
+// webFlags are the API's browser and token guards and the status page's
+// public settings.
+func webFlags(f *pflag.FlagSet, cfg *node.Config) {
+	f.StringSliceVar(&cfg.APINames, "api-names", nil, "host names the API is reached by, beside its address and loopback (a node without tokens refuses others)")
+	f.IntVar(&cfg.APIAuthFailures, "api-auth-failures", 0, fmt.Sprintf("unknown tokens one address may send per --api-auth-window before it gets 429 (default %d)", api.DefaultAuthFailures))
+	durationFlag(f, &cfg.APIAuthWindow, "api-auth-window", fmt.Sprintf("window for --api-auth-failures (default %s)", api.DefaultAuthWindow))
+	f.StringVar(&cfg.StatusURL, "status-url", "", "the status page's public URL, for the Atom feed's links (default: relative links)")
+	f.StringVar(&cfg.StatusNodeLabel, "status-node-label", "", "what the status page's footer calls this node (default: nothing)")
+}
+
+// mergeWebFlags overlays webFlags set on the command line onto the node
+// file.
+func mergeWebFlags(cmd *cobra.Command, file *node.Config, flags node.Config) {
+	changed := cmd.Flags().Changed
+	if changed("api-names") {
+		file.APINames = flags.APINames
+	}
+	if changed("api-auth-failures") {
+		file.APIAuthFailures = flags.APIAuthFailures
+	}
+	if changed("api-auth-window") {
+		file.APIAuthWindow = flags.APIAuthWindow
+	}
+	if changed("status-url") {
+		file.StatusURL = flags.StatusURL
+	}
+	if changed("status-node-label") {
+		file.StatusNodeLabel = flags.StatusNodeLabel
+	}
 }
 
 // durationFlag binds a Go-syntax duration flag to a spec.Duration.
@@ -164,6 +196,7 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 	if cmd.Flags().Changed("dev") {
 		file.Dev = flags.Dev
 	}
+	mergeWebFlags(cmd, &file, flags)
 	return file
 }
 

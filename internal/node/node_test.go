@@ -116,6 +116,9 @@ func TestConfigValidation(t *testing.T) {
 		{"--dev API off loopback", Config{Dev: true, DNSAddr: "127.0.0.1:0", APIAddr: "0.0.0.0:8053", Spec: "x"}, []string{`--api-addr "0.0.0.0:8053" is not on loopback: --dev serves plaintext on loopback only`}},
 		{"--dev node port off loopback", Config{Dev: true, RaftAddr: "192.0.2.1:7001", DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", Spec: "x"}, []string{`--raft-addr "192.0.2.1:7001" is not on loopback: --dev serves plaintext on loopback only`}},
 		{"half the TLS settings", Config{NodeID: "a", Datacenter: "x", RaftAddr: "127.0.0.1:7001", Peers: []Peer{{"a", "127.0.0.1:7001"}}, DataDir: "/tmp/x", DNSAddr: "127.0.0.1:53", APIAddr: "127.0.0.1:80", TLSCA: "ca.pem"}, []string{"TLS needs all of --tls-ca, --tls-cert and --tls-key (1 of 3 given)"}},
+		{"web settings", Config{Dev: true, DNSAddr: "127.0.0.1:53", APIAddr: "127.0.0.1:80", Spec: "s.yaml", APIAuthFailures: -1,
+			StatusURL: "status.example.com", APINames: []string{"ok.example", "http://x/"}},
+			[]string{"api_auth_failures -1", `status_url "status.example.com": want the page's public URL`, `api_names: "http://x/" is not a host name`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

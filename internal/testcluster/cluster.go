@@ -70,6 +70,9 @@ type Options struct {
 	Timing *controller.Timing
 	// Logger receives every node's logs; nil discards them.
 	Logger *slog.Logger
+	// StatusNodeLabels shows each node's ID in its status page's footer
+	// (status_node_label); by default node IDs stay private.
+	StatusNodeLabels bool
 }
 
 // New starts a cluster and waits until every node is ready.
@@ -116,6 +119,9 @@ func New(t testing.TB, opts Options) *Cluster {
 			Spec: specFile, Timing: timing, Dial: c.Faults.Dialer(m.ID), SourceIP: net.ParseIP(m.SourceIP),
 			CheckAllowNetworks: node.LoopbackNetworks, // the sites listen on loopback
 			Insecure:           true,                  // plaintext node ports, on loopback
+		}
+		if opts.StatusNodeLabels {
+			m.cfg.StatusNodeLabel = m.ID
 		}
 		c.start(m, lns[i], logger.With("node", m.ID))
 	}
