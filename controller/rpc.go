@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +26,9 @@ type rpcRequest struct {
 	Data []byte `json:"data,omitempty"`
 	ID   string `json:"id,omitempty"`
 	Addr string `json:"addr,omitempty"`
+	// From is the sender's node ID: a claim, used only on plaintext
+	// node ports; over TLS the certificate says who sent it.
+	From string `json:"from,omitempty"`
 }
 
 type rpcResponse struct {
@@ -51,8 +53,8 @@ func (s *Store) onLeader(ctx context.Context, req rpcRequest) error {
 		var err error
 		if s.IsLeader() {
 			retry, err = s.local(req)
-		} else if _, addr := s.Leader(); addr != "" {
-			retry, err = s.forward(ctx, addr, req)
+		} else if id, addr := s.Leader(); addr != "" {
+			retry, err = s.forward(ctx, id, addr, req)
 		} else {
 			retry, err = true, ErrNoLeader
 		}
@@ -117,20 +119,18 @@ type rpcConn struct {
 	mu   sync.Mutex
 	addr string
 	c    net.Conn
-	enc  *json.Encoder
-	dec  *json.Decoder
 }
 
 func (p *rpcConn) drop() {
 	if p.c != nil {
 		p.c.Close()
 	}
-	p.c, p.enc, p.dec, p.addr = nil, nil, nil, ""
+	p.c, p.addr = nil, ""
 }
 
-// forward sends req to the leader's node port, on the kept connection
+// forward sends req to the leader's node port (id at addr), on the kept connection
 // when it is free, else on a connection of its own.
-func (s *Store) forward(ctx context.Context, addr string, req rpcRequest) (retry bool, err error) {
+func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (retry bool, err error) {
 	cctx, cancel := context.WithTimeout(ctx, applyTimeout+time.Second)
 	defer cancel()
 	p := &s.rpc
@@ -144,21 +144,25 @@ func (s *Store) forward(ctx context.Context, addr string, req rpcRequest) (retry
 		p.drop()
 	}
 	if p.c == nil {
-		c, err := s.mux.Dial(cctx, addr, connRPC)
+		c, err := s.mux.DialMember(cctx, id, addr, connRPC)
 		if err != nil {
 			return true, fmt.Errorf("forward to leader %s: %w", addr, err)
 		}
-		p.c, p.addr, p.enc, p.dec = c, addr, json.NewEncoder(c), json.NewDecoder(c)
+		p.c, p.addr = c, addr
 	}
 	if dl, ok := cctx.Deadline(); ok {
 		_ = p.c.SetDeadline(dl)
 	}
-	if err := p.enc.Encode(req); err != nil {
+	req.From = s.cfg.NodeID
+	if err := writeFrame(p.c, req); err != nil {
+		if errors.Is(err, ErrMessageTooLarge) {
+			return false, fmt.Errorf("%w: %w", ErrRejected, err) // nothing was sent
+		}
 		p.drop()
 		return true, fmt.Errorf("forward to leader %s: %w", addr, err)
 	}
 	var resp rpcResponse
-	if err := p.dec.Decode(&resp); err != nil {
+	if err := readFrame(p.c, &resp); err != nil {
 		p.drop()
 		// The leader may have applied it; the retry is idempotent
 		// enough for every command (a repeated report or override
@@ -177,30 +181,52 @@ func (s *Store) forward(ctx context.Context, addr string, req rpcRequest) (retry
 // rpcIdle closes a forwarding connection nobody used for this long.
 const rpcIdle = 2 * time.Minute
 
-// serveRPC answers forwarded requests on one connection until the peer
-// closes it or it idles.
-func (s *Store) serveRPC(c net.Conn) {
+// serveRPC answers forwarded requests from peer (the authenticated
+// member, none for plaintext) on one connection until the peer closes it
+// or it idles. A message over MaxRPCMessage is answered with a refusal
+// and ends the connection, unread.
+func (s *Store) serveRPC(c net.Conn, peer []string) {
 	defer c.Close()
-	dec, enc := json.NewDecoder(c), json.NewEncoder(c)
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(rpcIdle))
 		var req rpcRequest
-		if err := dec.Decode(&req); err != nil {
+		if err := readFrame(c, &req); err != nil {
+			if errors.Is(err, ErrMessageTooLarge) {
+				s.logger.Warn("node port: forwarded message refused", "remote", c.RemoteAddr().String(), "peer", peer, "err", err)
+				_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+				_ = writeFrame(c, rpcResponse{Rejected: err.Error(), Code: "too_large"})
+			}
 			return
 		}
 		_ = c.SetDeadline(time.Now().Add(applyTimeout + 2*time.Second))
-		var resp rpcResponse
-		if !s.IsLeader() {
-			resp.NotLeader = true
-		} else if retry, err := s.local(req); retry {
-			resp.NotLeader = true
-		} else if err != nil {
-			resp.Rejected, resp.Code = trimRejected(err), codeOf(err)
-		}
-		if err := enc.Encode(resp); err != nil {
+		if err := writeFrame(c, s.answerRPC(req, peer)); err != nil {
 			return
 		}
 	}
+}
+
+// answerRPC runs one forwarded request on this node if it leads.
+func (s *Store) answerRPC(req rpcRequest, peer []string) rpcResponse {
+	var resp rpcResponse
+	if !s.IsLeader() {
+		resp.NotLeader = true
+		return resp
+	}
+	req, err := vouch(req, peer)
+	if err == nil {
+		if req.Op != opApply {
+			s.logger.Info("forwarded cluster change", "op", req.Op, "id", req.ID, "from", peer, "claimed_from", req.From)
+		}
+		var retry bool
+		if retry, err = s.local(req); retry {
+			resp.NotLeader = true
+			return resp
+		}
+	}
+	if err != nil {
+		resp.Rejected, resp.Code = trimRejected(err), codeOf(err)
+	}
+	return resp
 }
 
 // errorCodes carry refusals' sentinels across a forward.

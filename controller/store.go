@@ -167,7 +167,8 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 			return nil, fmt.Errorf("controller: node port: %w", err)
 		}
 	}
-	s.mux = NewMux(ln, cfg.TLS, cfg.Dial, cfg.Logger.With("component", "node-port"))
+	var rf atomic.Pointer[raft.Raft] // for the mux, which starts first
+	s.mux = NewMux(ln, cfg.TLS, membersOf(&rf, cfg.Peers), cfg.Dial, cfg.Logger.With("component", "node-port"))
 	adv, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
 	if err != nil || adv.Port == 0 {
 		adv, _ = ln.Addr().(*net.TCPAddr)
@@ -195,6 +196,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if s.raft, err = raft.NewRaft(rc, s.fsm, s.bolt, s.bolt, snaps, s.trans); err != nil {
 		return nil, fmt.Errorf("controller: raft: %w", err)
 	}
+	rf.Store(s.raft)
 	if existing {
 		s.replayCommitted(snaps)
 	}

@@ -22,35 +22,57 @@ const (
 	connRPC  byte = 'C'
 )
 
+// handshakeTimeout bounds how long an accepted connection may take to
+// finish TLS and say what it is: one that sends nothing is closed after it.
+const handshakeTimeout = 5 * time.Second
+
+// maxPendingPerHost bounds the connections one host may hold open while
+// they authenticate: a flood from one address cannot tie up a node, nor
+// keep other hosts' members out.
+const maxPendingPerHost = 32
+
 // DialFunc opens a connection to a peer. Tests wrap it to inject faults.
 type DialFunc func(ctx context.Context, addr string) (net.Conn, error)
 
 // Mux accepts node-to-node connections and hands each to Raft or to the
 // RPC handler by its first byte.
 type Mux struct {
-	ln      net.Listener
-	tls     *tls.Config
-	dial    DialFunc
-	logger  *slog.Logger
-	raftCh  chan net.Conn
-	rpc     func(net.Conn)
+	ln     net.Listener
+	tls    *tls.Config
+	server *tls.Config // tls, refusing peers that are not members
+	auth   *peerAuth
+	dial   DialFunc
+	logger *slog.Logger
+	raftCh chan net.Conn
+	// rpc serves a forwarding connection from the members named.
+	rpc     func(c net.Conn, peer []string)
 	closing chan struct{}
 	once    sync.Once
-	wg      sync.WaitGroup
+	// pending counts connections still authenticating, by remote host.
+	pendingMu sync.Mutex
+	pending   map[string]int
+	wg        sync.WaitGroup
 }
 
 // NewMux serves node-to-node traffic on ln. With tlsCfg set, every
-// connection (accepted and dialled) is mutual TLS.
-func NewMux(ln net.Listener, tlsCfg *tls.Config, dial DialFunc, logger *slog.Logger) *Mux {
+// connection (accepted and dialled) is mutual TLS between members: members
+// lists them, and a peer whose certificate names none is refused.
+func NewMux(ln net.Listener, tlsCfg *tls.Config, members func() []raft.Server, dial DialFunc, logger *slog.Logger) *Mux {
 	if dial == nil {
 		d := &net.Dialer{}
 		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	}
-	return &Mux{ln: ln, tls: tlsCfg, dial: dial, logger: logger, raftCh: make(chan net.Conn, 16), closing: make(chan struct{})}
+	m := &Mux{ln: ln, tls: tlsCfg, dial: dial, logger: logger, raftCh: make(chan net.Conn, 16), closing: make(chan struct{})}
+	if tlsCfg != nil {
+		m.auth = &peerAuth{members: members, roots: tlsCfg.RootCAs}
+		m.server = m.auth.serverTLS(tlsCfg)
+	}
+	return m
 }
 
-// Serve accepts until Close; rpc handles forwarded proposals.
-func (m *Mux) Serve(rpc func(net.Conn)) {
+// Serve accepts until Close; rpc handles forwarded proposals from the
+// members it is given (none for plaintext).
+func (m *Mux) Serve(rpc func(c net.Conn, peer []string)) {
 	m.rpc = rpc
 	m.wg.Add(1)
 	go func() {
@@ -70,30 +92,24 @@ func (m *Mux) Serve(rpc func(net.Conn)) {
 				time.Sleep(50 * time.Millisecond)
 				continue
 			}
+			if !m.admit(c) {
+				m.logger.Debug("node port: too many connections authenticating", "remote", c.RemoteAddr().String())
+				c.Close()
+				continue
+			}
 			go m.route(c)
 		}
 	}()
 }
 
-func (m *Mux) route(c net.Conn) {
-	if m.tls != nil {
-		tc := tls.Server(c, m.tls)
-		_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
-		if err := tc.Handshake(); err != nil {
-			m.logger.Warn("node port: TLS handshake refused", "remote", c.RemoteAddr().String(), "err", err)
-			c.Close()
-			return
-		}
-		c = tc
-	}
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var kind [1]byte
-	if _, err := io.ReadFull(c, kind[:]); err != nil {
-		c.Close()
+// route authenticates an accepted connection and hands it on by its
+// first byte.
+func (m *Mux) route(raw net.Conn) {
+	c, peer, kind, ok := m.authenticate(raw)
+	if !ok {
 		return
 	}
-	_ = c.SetDeadline(time.Time{})
-	switch kind[0] {
+	switch kind {
 	case connRaft:
 		select {
 		case m.raftCh <- c:
@@ -105,26 +121,94 @@ func (m *Mux) route(c net.Conn) {
 			c.Close()
 			return
 		}
-		m.rpc(c)
+		m.rpc(c, peer)
 	default:
-		m.logger.Warn("node port: unknown connection kind", "remote", c.RemoteAddr().String(), "kind", kind[0])
+		m.logger.Warn("node port: unknown connection kind", "remote", c.RemoteAddr().String(), "kind", kind)
 		c.Close()
 	}
 }
 
+// authenticate runs TLS (when set) and reads the connection's kind, both
+// within handshakeTimeout, then gives up raw's authenticating slot. It
+// closes the connection when it returns !ok.
+func (m *Mux) authenticate(raw net.Conn) (c net.Conn, peer []string, kind byte, ok bool) {
+	defer m.release(raw)
+	c = raw
+	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	if m.server != nil {
+		tc := tls.Server(c, m.server)
+		if err := tc.Handshake(); err != nil {
+			m.logger.Warn("node port: peer refused", "remote", c.RemoteAddr().String(), "err", err)
+			c.Close()
+			return nil, nil, 0, false
+		}
+		if peer = m.auth.peerOf(tc); len(peer) == 0 {
+			m.logger.Warn("node port: peer refused", "remote", c.RemoteAddr().String(), "err", "no longer a member")
+			tc.Close()
+			return nil, nil, 0, false
+		}
+		c = tc
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		m.logger.Debug("node port: no connection kind", "remote", c.RemoteAddr().String(), "err", err)
+		c.Close()
+		return nil, nil, 0, false
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, peer, b[0], true
+}
+
+// admit counts c among its host's authenticating connections, unless
+// that host has maxPendingPerHost already.
+func (m *Mux) admit(c net.Conn) bool {
+	host := remoteHost(c)
+	m.pendingMu.Lock()
+	defer m.pendingMu.Unlock()
+	if m.pending == nil {
+		m.pending = map[string]int{}
+	}
+	if m.pending[host] >= maxPendingPerHost {
+		return false
+	}
+	m.pending[host]++
+	return true
+}
+
+// release ends c's turn as an authenticating connection.
+func (m *Mux) release(c net.Conn) {
+	host := remoteHost(c)
+	m.pendingMu.Lock()
+	defer m.pendingMu.Unlock()
+	if m.pending[host]--; m.pending[host] <= 0 {
+		delete(m.pending, host)
+	}
+}
+
+func remoteHost(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}
+
 // Dial opens a connection of the given kind to a peer's node port.
 func (m *Mux) Dial(ctx context.Context, addr string, kind byte) (net.Conn, error) {
+	return m.DialMember(ctx, "", addr, kind)
+}
+
+// DialMember opens a connection of the given kind to member id's node
+// port at addr. Under TLS the peer must prove it is the member at addr in
+// the configuration, or member id when given (the leader's address as
+// Raft reports it may be written differently from the configuration's).
+func (m *Mux) DialMember(ctx context.Context, id, addr string, kind byte) (net.Conn, error) {
 	c, err := m.dial(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
-	if m.tls != nil {
-		host, _, _ := net.SplitHostPort(addr)
-		cfg := m.tls.Clone()
-		if cfg.ServerName == "" {
-			cfg.ServerName = host
-		}
-		tc := tls.Client(c, cfg)
+	if m.auth != nil {
+		tc := tls.Client(c, m.auth.clientTLS(m.tls, id, addr))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("TLS to %s: %w", addr, err)

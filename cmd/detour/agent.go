@@ -93,7 +93,7 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.StatusAddr, "status-addr", "", "public status page address, host:port (empty: no status page)")
 	f.StringVar(&cfg.DataDir, "data-dir", "", "where Raft keeps its state (--dev: a temp dir)")
 	f.StringVar(&cfg.Spec, "spec", "", "spec that seeds an empty cluster (--dev: "+node.DevSpecPath+")")
-	f.BoolVar(&cfg.Insecure, "insecure", false, "allow plaintext Raft and API on non-loopback addresses")
+	f.BoolVar(&cfg.Insecure, "insecure", false, "allow a plaintext node port (Raft and forwarding) even on loopback, and a plaintext API off loopback")
 	f.StringVar(&cfg.TLSCA, "tls-ca", "", "CA certificate (PEM) for node-to-node and API TLS")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "this node's certificate (PEM)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "this node's private key (PEM)")
@@ -105,9 +105,41 @@ func newAgentCmd() *cobra.Command {
 	durationFlag(f, &cfg.Raft.ElectionTimeout, "raft-election-timeout", "how long a candidate waits for votes (default 500ms)")
 	durationFlag(f, &cfg.Raft.LeaderLeaseTimeout, "raft-leader-lease", "how long a leader leads without hearing a majority (default 250ms)")
 	durationFlag(f, &cfg.Raft.CommitTimeout, "raft-commit-timeout", "longest wait before replicating a commit (default 50ms)")
+	webFlags(f, &cfg)
 	// Notifications (security).
 	f.StringVar(&notifyNets, "notify-allow-networks", "", "networks (CIDR, comma-separated) notification channels may reach although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
 	return cmd
+}
+
+// webFlags are the API's browser and token guards and the status page's
+// public settings.
+func webFlags(f *pflag.FlagSet, cfg *node.Config) {
+	f.StringSliceVar(&cfg.APINames, "api-names", nil, "host names the API is reached by, beside its address and loopback (a node without tokens refuses others)")
+	f.IntVar(&cfg.APIAuthFailures, "api-auth-failures", 0, fmt.Sprintf("unknown tokens one address may send per --api-auth-window before it gets 429 (default %d)", api.DefaultAuthFailures))
+	durationFlag(f, &cfg.APIAuthWindow, "api-auth-window", fmt.Sprintf("window for --api-auth-failures (default %s)", api.DefaultAuthWindow))
+	f.StringVar(&cfg.StatusURL, "status-url", "", "the status page's public URL, for the Atom feed's links (default: relative links)")
+	f.StringVar(&cfg.StatusNodeLabel, "status-node-label", "", "what the status page's footer calls this node (default: nothing)")
+}
+
+// mergeWebFlags overlays webFlags set on the command line onto the node
+// file.
+func mergeWebFlags(cmd *cobra.Command, file *node.Config, flags node.Config) {
+	changed := cmd.Flags().Changed
+	if changed("api-names") {
+		file.APINames = flags.APINames
+	}
+	if changed("api-auth-failures") {
+		file.APIAuthFailures = flags.APIAuthFailures
+	}
+	if changed("api-auth-window") {
+		file.APIAuthWindow = flags.APIAuthWindow
+	}
+	if changed("status-url") {
+		file.StatusURL = flags.StatusURL
+	}
+	if changed("status-node-label") {
+		file.StatusNodeLabel = flags.StatusNodeLabel
+	}
 }
 
 // durationFlag binds a Go-syntax duration flag to a spec.Duration.
@@ -170,6 +202,7 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 	if cmd.Flags().Changed("dev") {
 		file.Dev = flags.Dev
 	}
+	mergeWebFlags(cmd, &file, flags)
 	return file
 }
 

@@ -101,7 +101,9 @@ func (c *client) request(ctx context.Context, method, path string, body any) (*h
 	if err != nil {
 		return nil, err
 	}
-	if body != nil {
+	if body != nil || method != http.MethodGet {
+		// The API refuses writes that are not JSON, even empty ones
+		// (a browser's cross-site form cannot send this type).
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {

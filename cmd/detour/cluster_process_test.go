@@ -127,6 +127,14 @@ pools:
 		t.Helper()
 		start := time.Now()
 		for {
+			// dig fails outright on a port nothing listens on yet.
+			if !strings.Contains(p.logs(), "addr="+p.dns) {
+				if time.Since(start) > timeout {
+					t.Fatalf("%s never listened:\n%s", p.dns, p.logs())
+				}
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
 			got := strings.TrimSpace(testutil.Dig(t, p.dns, "+short", "www.example.test"))
 			if got == want {
 				return time.Since(start)

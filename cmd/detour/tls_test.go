@@ -23,8 +23,8 @@ func TestClientTLSAndTokens(t *testing.T) {
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "tokens.yaml")
 	if err := os.WriteFile(tokens, []byte(`tokens:
-  - {name: grafana, scope: read, token: read-token-0123456789}
-  - {name: oncall, scope: operate, token: operate-token-0123456789}
+  - {name: grafana, scope: read, token: read-3fee4485afc83991b136cd642f34332e}
+  - {name: oncall, scope: operate, token: operate-7c7b0cf72de351c9b9d008c0aae73923}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ records:
 	defer n.Close(context.Background())
 	t.Setenv("DETOUR_API", "https://"+n.APIAddr())
 	t.Setenv("DETOUR_CA_CERT", ca.CAFile)
-	t.Setenv("DETOUR_TOKEN", "read-token-0123456789")
+	t.Setenv("DETOUR_TOKEN", "read-3fee4485afc83991b136cd642f34332e")
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		code, out := runCLI("status")
@@ -77,8 +77,8 @@ records:
 		{"plaintext", []string{"status", "--api", "http://" + n.APIAddr()}, 1, ""},
 		{"no token", []string{"status", "--token", "-"}, 1, "not known"},
 		{"weak scope", []string{"drain", "a", "--reason", "x"}, 1, `token "grafana" has scope read; this needs operate`},
-		{"operate", []string{"drain", "a", "--reason", "x", "--token", "operate-token-0123456789"}, 0, "drained a: x"},
-		{"operate cannot apply a spec", []string{"spec", "apply", specFile, "--token", "operate-token-0123456789"}, 1, "this needs admin"},
+		{"operate", []string{"drain", "a", "--reason", "x", "--token", "operate-7c7b0cf72de351c9b9d008c0aae73923"}, 0, "drained a: x"},
+		{"operate cannot apply a spec", []string{"spec", "apply", specFile, "--token", "operate-7c7b0cf72de351c9b9d008c0aae73923"}, 1, "this needs admin"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

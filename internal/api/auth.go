@@ -108,6 +108,7 @@ func (t Token) bound() string {
 // that a lookup does not compare secrets byte by byte.
 type Tokens struct {
 	byHash map[[32]byte]Token
+	weak   []string // why each weak token is weak (strength.go)
 }
 
 // Len is the number of tokens.
@@ -127,6 +128,7 @@ func (t *Tokens) Add(name string, scope Scope, secret string) {
 // AddToken accepts a token with its bindings.
 func (t *Tokens) AddToken(tok Token, secret string) {
 	t.addHash(tok, sha256.Sum256([]byte(secret)))
+	t.noteStrength(tok.Name, secret)
 }
 
 func (t *Tokens) addHash(tok Token, h [32]byte) {
@@ -144,6 +146,7 @@ func (t *Tokens) Merge(o *Tokens) {
 	for h, tok := range o.byHash {
 		t.addHash(tok, h)
 	}
+	t.weak = append(t.weak, o.weak...)
 }
 
 func (t *Tokens) lookup(secret string) (Token, bool) {
@@ -205,8 +208,8 @@ func LoadTokens(path string) (*Tokens, error) {
 		case e.Token != "" && e.SHA256 != "":
 			problems = append(problems, at+": give token or sha256, not both")
 		case e.Token != "":
-			if len(e.Token) < 16 {
-				problems = append(problems, fmt.Sprintf("%s.token is %d characters: use at least 16 (e.g. openssl rand -hex 16)", at, len(e.Token)))
+			if w := weakness(e.Name, e.Token); w != "" {
+				problems = append(problems, at+".token: "+w)
 			}
 			t.AddToken(tok, e.Token)
 		case e.SHA256 != "":
@@ -267,6 +270,9 @@ func ParseTokensEnv(s string) (*Tokens, error) {
 		}
 		t.AddToken(tok, parts[2])
 	}
+	if err := t.Weak(); err != nil {
+		return nil, fmt.Errorf("DETOUR_API_TOKENS: %w", err)
+	}
 	return t, nil
 }
 
@@ -279,20 +285,12 @@ func (s *Server) auth(need Scope, h http.HandlerFunc) http.HandlerFunc {
 			h(w, r.WithContext(withCaller(r.Context(), Token{Name: "local", Scope: ScopeAdmin})))
 			return
 		}
-		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || secret == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="detour"`)
-			writeError(w, http.StatusUnauthorized, "a bearer token is required: pass --token or set DETOUR_TOKEN (this needs the %s scope)", need)
-			return
-		}
-		tok, ok := s.tokens.lookup(secret)
+		tok, ok := s.authenticate(w, r, need)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="detour", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "the token is not known to node %s: check --token or DETOUR_TOKEN, and the node's tokens file", s.store.ID())
 			return
 		}
 		if !tok.Scope.allows(need) {
-			writeError(w, http.StatusForbidden, "token %q has scope %s; this needs %s", tok.Name, tok.Scope, need)
+			s.forbidden(w, r, tok, need)
 			return
 		}
 		h(w, r.WithContext(withCaller(r.Context(), tok)))

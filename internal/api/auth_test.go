@@ -15,19 +15,19 @@ func TestLoadTokens(t *testing.T) {
 		name, file string
 		want       []string // substrings of the error; none: valid
 	}{
-		{"valid", "tokens:\n  - {name: a, scope: read, token: 0123456789abcdef}\n  - {name: b, scope: admin, sha256: " + strings.Repeat("ab", 32) + "}\n", nil},
+		{"valid", "tokens:\n  - {name: a, scope: read, token: 0a426b4e7f5b4c7d5dd01f87fb676d3e}\n  - {name: b, scope: admin, sha256: " + strings.Repeat("ab", 32) + "}\n", nil},
 		{"every problem", `tokens:
-  - {scope: read, token: 0123456789abcdef}
-  - {name: b, scope: root, token: 0123456789abcdef}
+  - {scope: read, token: 0a426b4e7f5b4c7d5dd01f87fb676d3e}
+  - {name: b, scope: root, token: 659196f559cc6667f63b164faee17548}
   - {name: c, scope: read, token: short}
   - {name: c, scope: read}
   - {name: e, scope: read, sha256: nothex}
-`, []string{"tokens[0].name is required", `tokens[1].scope "root": want read, operate, admin or heartbeat`, "tokens[2].token is 5 characters", `tokens[3].name "c" is used twice`, "tokens[3]: token or sha256 is required", "tokens[4].sha256: want 64 hex digits"}},
+`, []string{"tokens[0].name is required", `tokens[1].scope "root": want read, operate, admin or heartbeat`, `tokens[2].token: token "c" has about 0 bits of entropy (5 characters); at least 128 bits are needed`, `tokens[3].name "c" is used twice`, "tokens[3]: token or sha256 is required", "tokens[4].sha256: want 64 hex digits"}},
 		{"unknown key", "tokens:\n  - {name: a, scope: read, secret: x}\n", []string{"field secret not found"}},
-		{"bound heartbeat token", "tokens:\n  - {name: a, scope: heartbeat, checks: [nightly], token: 0123456789abcdef}\n  - {name: b, scope: heartbeat, checks: [nightly], endpoints: [192.0.2.50], token: fedcba9876543210}\n", nil},
+		{"bound heartbeat token", "tokens:\n  - {name: a, scope: heartbeat, checks: [nightly], token: 0a426b4e7f5b4c7d5dd01f87fb676d3e}\n  - {name: b, scope: heartbeat, checks: [nightly], endpoints: [192.0.2.50], token: 659196f559cc6667f63b164faee17548}\n", nil},
 		{"unbound heartbeat token", `tokens:
-  - {name: a, scope: heartbeat, token: 0123456789abcdef}
-  - {name: b, scope: operate, checks: [nightly], token: fedcba9876543210}
+  - {name: a, scope: heartbeat, token: 0a426b4e7f5b4c7d5dd01f87fb676d3e}
+  - {name: b, scope: operate, checks: [nightly], token: 659196f559cc6667f63b164faee17548}
 `, []string{"tokens[0].checks is required for a heartbeat token", "tokens[1]: checks and endpoints bind heartbeat tokens only"}},
 	}
 	for _, c := range cases {
@@ -53,7 +53,7 @@ func TestLoadTokens(t *testing.T) {
 			}
 		})
 	}
-	toks, err := api.ParseTokensEnv("ci:read:0123456789abcdef, cron:heartbeat=nightly+weekly:fedcba9876543210")
+	toks, err := api.ParseTokensEnv("ci:read:0a426b4e7f5b4c7d5dd01f87fb676d3e, cron:heartbeat=nightly+weekly:659196f559cc6667f63b164faee17548")
 	if err != nil || toks.Len() != 2 {
 		t.Errorf("env: %v, %d", err, toks.Len())
 	}
@@ -78,7 +78,7 @@ func TestNoTokensLoopbackOnly(t *testing.T) {
 		t.Fatalf("listening on 0.0.0.0 without tokens: %v", err)
 	}
 	toks := &api.Tokens{}
-	toks.Add("a", api.ScopeRead, "0123456789abcdef")
+	toks.Add("a", api.ScopeRead, "0a426b4e7f5b4c7d5dd01f87fb676d3e")
 	s, err = api.New(api.Options{Store: n.Store(), Tokens: toks})
 	if err != nil {
 		t.Fatal(err)

@@ -62,7 +62,7 @@ func (s *Server) incidents(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) {
 	var req IncidentRequest
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req) || !validIncidentText(w, req) {
 		return
 	}
 	if strings.TrimSpace(req.Title) == "" {
@@ -98,7 +98,7 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) {
 func (s *Server) changeIncident(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	var req IncidentRequest
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req) || !validIncidentText(w, req) {
 		return
 	}
 	if req.Title != "" {

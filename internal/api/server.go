@@ -61,6 +61,18 @@ type Options struct {
 	// Planner answers `detour plan`: what each provider would be told;
 	// nil refuses plans.
 	Planner Planner
+
+	// Browser and credential guards (docs/security.md).
+
+	// Names are the host names this node's API is reached by, beside
+	// its listen address and loopback: a node without tokens refuses a
+	// request whose Host header is none of them (DNS rebinding).
+	Names []string
+	// AuthFailures unknown tokens from one source within AuthWindow
+	// get it 429 until the window ends; zero values take
+	// DefaultAuthFailures and DefaultAuthWindow.
+	AuthFailures int
+	AuthWindow   time.Duration
 }
 
 // Planner reads the providers and says what a sync would change.
@@ -78,6 +90,10 @@ type Server struct {
 	logger   *slog.Logger
 	registry *prometheus.Registry
 	metrics  *metrics
+	names    []string
+
+	limiter     *authLimiter
+	authMetrics *authMetrics
 
 	ready  atomic.Bool
 	mux    *http.ServeMux
@@ -101,9 +117,16 @@ func New(opts Options) (*Server, error) {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
+	if err := opts.Tokens.Weak(); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	s := &Server{store: opts.Store, beater: opts.Beater, planner: opts.Planner, tokens: opts.Tokens, tlsCfg: opts.TLS,
-		logger: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), stop: make(chan struct{})}
+		logger: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), stop: make(chan struct{}), names: opts.Names}
+	s.limiter = newAuthLimiter(opts.AuthFailures, opts.AuthWindow)
 	var err error
+	if s.authMetrics, err = newAuthMetrics(opts.Registry); err != nil {
+		return nil, err
+	}
 	if s.metrics, err = newMetrics(s, opts.Registry, opts.DNSStats, opts.DNSTransfers); err != nil {
 		return nil, err
 	}
@@ -112,7 +135,7 @@ func New(opts Options) (*Server, error) {
 		s.handle(pattern, h)
 	}
 	s.srv = &http.Server{
-		Handler:           s.mux,
+		Handler:           s.guard(s.mux),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// Writes wait up to WriteTimeout for the leader; event streams
@@ -167,8 +190,9 @@ func (s *Server) register() {
 // Routes lists the registered route patterns (net/http.ServeMux syntax).
 func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
-// Handler is the API's handler, for tests and embedding.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler is the API's handler, browser guard included, for tests and
+// embedding.
+func (s *Server) Handler() http.Handler { return s.srv.Handler }
 
 // SetReady marks the node ready (or not) for /v1/ready.
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
@@ -241,13 +265,13 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) readiness(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	if !s.ready.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready",
-			"why": "waiting for a leader, the spec and the first round of checks", "freshness": s.freshness()})
+		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, map[string]any{"status": "not ready",
+			"why": "waiting for a leader, the spec and the first round of checks", "freshness": s.freshness()}))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "freshness": s.freshness()})
+	writeJSON(w, http.StatusOK, s.readyFor(r, map[string]any{"status": "ready", "freshness": s.freshness()}))
 }
 
 func (s *Server) records(w http.ResponseWriter, _ *http.Request) {

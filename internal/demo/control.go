@@ -54,7 +54,9 @@ func startControl(d *Demo, addr string) (*control, error) {
 	}
 	mux.HandleFunc("POST /demo/datacenters/{dc}/down", act(false))
 	mux.HandleFunc("POST /demo/datacenters/{dc}/up", act(true))
-	c := &control{addr: ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+	// A web page open in the same browser must not take a datacenter
+	// down: cross-origin writes are refused.
+	c := &control{addr: ln.Addr().String(), srv: &http.Server{Handler: http.NewCrossOriginProtection().Handler(mux), ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}}
 	go func() { _ = c.srv.Serve(ln) }()
 	return c, nil

@@ -143,6 +143,7 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 			DNSAddr: hostPort(opts.DNSPorts[i]), APIAddr: hostPort(opts.APIPorts[i]),
 			DataDir: filepath.Join(dir, m.id), Spec: specFile, Timing: Timing, Listener: lns[i],
 			CheckAllowNetworks: node.LoopbackNetworks, // the sites listen on loopback
+			Insecure:           true,                  // the demo's node ports are plaintext, on loopback
 		}
 		m.cfg.NotifyAllowNetworks = node.LoopbackNetworks // so do notification receivers
 		n, err := node.Start(m.cfg, d.logger.With("node", m.id))

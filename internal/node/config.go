@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -79,6 +80,27 @@ type Config struct {
 	// (spec.ForbiddenTarget). Empty allows none; --dev allows loopback
 	// unless it is set.
 	CheckAllowNetworks []string `yaml:"check_allow_networks"`
+
+	// Web hardening: the API's browser and token guards and the public
+	// status page (docs/security.md).
+
+	// APINames are the host names clients reach the API by, beside its
+	// listen address and loopback: a node without tokens refuses a
+	// request for any other Host (DNS rebinding).
+	APINames []string `yaml:"api_names"`
+	// APIAuthFailures is how many failed authentications one source
+	// address may make within APIAuthWindow before it is answered 429
+	// until the window ends; 0 means api.DefaultAuthFailures.
+	APIAuthFailures int `yaml:"api_auth_failures"`
+	// APIAuthWindow is that window; 0 means api.DefaultAuthWindow.
+	APIAuthWindow spec.Duration `yaml:"api_auth_window"`
+	// StatusURL is the status page's public URL, e.g.
+	// https://status.example.com/: the Atom feed's links. Empty makes
+	// them relative; the Host header is never used.
+	StatusURL string `yaml:"status_url"`
+	// StatusNodeLabel is what the status page's footer calls this node;
+	// empty names none, so node IDs stay private.
+	StatusNodeLabel string `yaml:"status_node_label"`
 
 	// Notifications (security). NotifyAllowNetworks lists networks (CIDR)
 	// that notification channels (webhook, Slack, PagerDuty, SMTP) may
@@ -206,8 +228,8 @@ func (c *Config) Validate() error {
 		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 			add("%s %q: port %q is out of range 0-65535", name, v, port)
 		}
-		if !c.Dev && !c.Insecure && !c.hasTLS() && !api.IsLoopback(host) && name != "--dns-addr" && name != "--status-addr" {
-			add("%s %q is not on loopback: plaintext needs --insecure, or give --tls-ca, --tls-cert and --tls-key", name, v)
+		if name != "--dns-addr" && name != "--status-addr" {
+			c.checkPlaintext(add, name, v, host)
 		}
 	}
 	if !c.Dev {
@@ -252,6 +274,9 @@ func (c *Config) Validate() error {
 			add("TLS needs all of --tls-ca, --tls-cert and --tls-key (%d of 3 given)", set)
 		}
 	}
+	if c.Dev && c.RaftAddr != "" {
+		checkAddr("--raft-addr", c.RaftAddr, false)
+	}
 	checkAddr("--dns-addr", c.DNSAddr, true)
 	checkAddr("--api-addr", c.APIAddr, true)
 	checkAddr("--status-addr", c.StatusAddr, false)
@@ -271,6 +296,7 @@ func (c *Config) Validate() error {
 	if _, err := c.checkAllowNetworks(); err != nil {
 		add("%v", err)
 	}
+	c.validateWeb(add)
 	if _, err := c.notifyAllowNetworks(); err != nil {
 		add("%v", err)
 	}
@@ -278,6 +304,45 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w:\n  %s", ErrConfig, strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// checkPlaintext refuses plaintext where the operator did not ask for it:
+// off loopback without --insecure, --dev included, and on the node port
+// even on loopback (any local process could drive the cluster through it)
+// unless this is --dev or --insecure.
+func (c *Config) checkPlaintext(add func(string, ...any), name, v, host string) {
+	if c.Insecure || c.hasTLS() {
+		return
+	}
+	switch {
+	case !api.IsLoopback(host) && c.Dev:
+		add("%s %q is not on loopback: --dev serves plaintext on loopback only; give --insecure to serve plaintext there, or --tls-ca, --tls-cert and --tls-key", name, v)
+	case !api.IsLoopback(host):
+		add("%s %q is not on loopback: plaintext needs --insecure, or give --tls-ca, --tls-cert and --tls-key", name, v)
+	case name == "--raft-addr" && !c.Dev:
+		add("%s %q: a node port without TLS takes commands from any local process; give --tls-ca, --tls-cert and --tls-key, or --insecure to run it in plaintext on loopback", name, v)
+	}
+}
+
+// validateWeb checks the API's guards and the status page's settings.
+func (c *Config) validateWeb(add func(format string, args ...any)) {
+	if c.APIAuthFailures < 0 {
+		add("api_auth_failures %d: want a count of failures, or 0 for the default", c.APIAuthFailures)
+	}
+	if c.APIAuthWindow < 0 {
+		add("api_auth_window %s: want a positive duration, or 0 for the default", c.APIAuthWindow.D())
+	}
+	if c.StatusURL != "" {
+		u, err := url.Parse(c.StatusURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("status_url %q: want the page's public URL, e.g. https://status.example.com/", c.StatusURL)
+		}
+	}
+	for _, n := range c.APINames {
+		if strings.TrimSpace(n) == "" || strings.ContainsAny(n, "/ ") {
+			add("api_names: %q is not a host name", n)
+		}
+	}
 }
 
 func (c *Config) hasTLS() bool { return c.TLSCA != "" && c.TLSCert != "" && c.TLSKey != "" }

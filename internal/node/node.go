@@ -130,7 +130,8 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
-		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra})
+		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra,
+		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D()})
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +140,8 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	n.notifier = newNotifier(n.store, cfg, logger)
 	if cfg.StatusAddr != "" {
-		n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.NodeID, Logger: logger.With("component", "statuspage")})
+		n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.StatusNodeLabel, PublicURL: cfg.StatusURL,
+			Logger: logger.With("component", "statuspage")})
 		if err := n.status.Start(cfg.StatusAddr); err != nil {
 			return nil, fmt.Errorf("status page: %w", err)
 		}

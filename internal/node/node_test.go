@@ -112,7 +112,13 @@ func TestConfigValidation(t *testing.T) {
 	}{
 		{"empty production node", Config{}, []string{"--node-id is required", "--datacenter is required", "--raft-addr is required", "--peers is required", "--data-dir is required", "--dns-addr is required", "--api-addr is required"}},
 		{"plaintext off loopback", Config{NodeID: "a", Datacenter: "x", RaftAddr: "10.0.0.1:7001", Peers: []Peer{{"a", "10.0.0.1:7001"}}, DataDir: "/tmp/x", DNSAddr: "10.0.0.1:53", APIAddr: "127.0.0.1:80"}, []string{`--raft-addr "10.0.0.1:7001" is not on loopback`}},
+		{"plaintext node port on loopback", Config{NodeID: "a", Datacenter: "x", RaftAddr: "127.0.0.1:7001", Peers: []Peer{{"a", "127.0.0.1:7001"}}, DataDir: "/tmp/x", DNSAddr: "127.0.0.1:53", APIAddr: "127.0.0.1:80"}, []string{`--raft-addr "127.0.0.1:7001": a node port without TLS takes commands from any local process`}},
+		{"--dev API off loopback", Config{Dev: true, DNSAddr: "127.0.0.1:0", APIAddr: "0.0.0.0:8053", Spec: "x"}, []string{`--api-addr "0.0.0.0:8053" is not on loopback: --dev serves plaintext on loopback only`}},
+		{"--dev node port off loopback", Config{Dev: true, RaftAddr: "192.0.2.1:7001", DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", Spec: "x"}, []string{`--raft-addr "192.0.2.1:7001" is not on loopback: --dev serves plaintext on loopback only`}},
 		{"half the TLS settings", Config{NodeID: "a", Datacenter: "x", RaftAddr: "127.0.0.1:7001", Peers: []Peer{{"a", "127.0.0.1:7001"}}, DataDir: "/tmp/x", DNSAddr: "127.0.0.1:53", APIAddr: "127.0.0.1:80", TLSCA: "ca.pem"}, []string{"TLS needs all of --tls-ca, --tls-cert and --tls-key (1 of 3 given)"}},
+		{"web settings", Config{Dev: true, DNSAddr: "127.0.0.1:53", APIAddr: "127.0.0.1:80", Spec: "s.yaml", APIAuthFailures: -1,
+			StatusURL: "status.example.com", APINames: []string{"ok.example", "http://x/"}},
+			[]string{"api_auth_failures -1", `status_url "status.example.com": want the page's public URL`, `api_names: "http://x/" is not a host name`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -130,6 +136,15 @@ func TestConfigValidation(t *testing.T) {
 	ok := Config{NodeID: "a", Datacenter: "x", RaftAddr: "10.0.0.1:7001", Peers: []Peer{{"a", "10.0.0.1:7001"}}, DataDir: "/tmp/x", DNSAddr: "10.0.0.1:53", APIAddr: "10.0.0.1:80", Insecure: true}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("valid --insecure settings refused: %v", err)
+	}
+	for _, ok := range []Config{
+		{NodeID: "a", Datacenter: "x", RaftAddr: "127.0.0.1:7001", Peers: []Peer{{"a", "127.0.0.1:7001"}}, DataDir: "/tmp/x", DNSAddr: "127.0.0.1:53", APIAddr: "127.0.0.1:80", Insecure: true},
+		{Dev: true, RaftAddr: "127.0.0.1:7001", DNSAddr: "0.0.0.0:5353", APIAddr: "127.0.0.1:0", Spec: "x"},
+		{Dev: true, DNSAddr: "127.0.0.1:0", APIAddr: "0.0.0.0:8053", Spec: "x", Insecure: true},
+	} {
+		if err := ok.Validate(); err != nil {
+			t.Errorf("valid settings refused: %+v: %v", ok, err)
+		}
 	}
 }
 

@@ -70,6 +70,9 @@ type Options struct {
 	Timing *controller.Timing
 	// Logger receives every node's logs; nil discards them.
 	Logger *slog.Logger
+	// StatusNodeLabels shows each node's ID in its status page's footer
+	// (status_node_label); by default node IDs stay private.
+	StatusNodeLabels bool
 }
 
 // New starts a cluster and waits until every node is ready.
@@ -115,6 +118,10 @@ func New(t testing.TB, opts Options) *Cluster {
 			DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", StatusAddr: "127.0.0.1:0", DataDir: filepath.Join(c.root, m.ID),
 			Spec: specFile, Timing: timing, Dial: c.Faults.Dialer(m.ID), SourceIP: net.ParseIP(m.SourceIP),
 			CheckAllowNetworks: node.LoopbackNetworks, // the sites listen on loopback
+			Insecure:           true,                  // plaintext node ports, on loopback
+		}
+		if opts.StatusNodeLabels {
+			m.cfg.StatusNodeLabel = m.ID
 		}
 		m.cfg.NotifyAllowNetworks = node.LoopbackNetworks // so do notification receivers
 		c.start(m, lns[i], logger.With("node", m.ID))

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -50,10 +51,36 @@ func NewCA(t testing.TB) *CA {
 	return ca
 }
 
-// Issue makes a certificate for name, valid for 127.0.0.1, ::1 and
-// localhost, usable as server and client; it returns the cert and key
-// files.
+// Issue makes a node certificate for name: valid for 127.0.0.1, ::1,
+// localhost and name, with the node URI SAN spiffe://detour/node/<name>,
+// usable as server and client; it returns the cert and key files.
 func (ca *CA) Issue(t testing.TB, name string) (certFile, keyFile string) {
+	t.Helper()
+	return ca.IssueSpec(t, CertSpec{
+		CommonName: name,
+		DNSNames:   []string{"localhost", name},
+		IPs:        []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		URIs:       []string{"spiffe://detour/node/" + name},
+		Server:     true,
+		Client:     true,
+	})
+}
+
+// CertSpec is what a certificate from IssueSpec holds.
+type CertSpec struct {
+	// CommonName also names the files.
+	CommonName string
+	DNSNames   []string
+	IPs        []net.IP
+	URIs       []string
+	// Server and Client set the extended key usages serverAuth and
+	// clientAuth.
+	Server, Client bool
+}
+
+// IssueSpec makes a certificate as s says and returns the cert and key
+// files.
+func (ca *CA) IssueSpec(t testing.TB, s CertSpec) (certFile, keyFile string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -62,13 +89,25 @@ func (ca *CA) Issue(t testing.TB, name string) (certFile, keyFile string) {
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: name},
+		Subject:      pkix.Name{CommonName: s.CommonName},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		DNSNames:     []string{"localhost", name},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:     s.DNSNames,
+		IPAddresses:  s.IPs,
+	}
+	if s.Server {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
+	}
+	if s.Client {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+	}
+	for _, raw := range s.URIs {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl.URIs = append(tmpl.URIs, u)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
@@ -78,8 +117,8 @@ func (ca *CA) Issue(t testing.TB, name string) (certFile, keyFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile = filepath.Join(ca.dir, name+".pem")
-	keyFile = filepath.Join(ca.dir, name+"-key.pem")
+	certFile = filepath.Join(ca.dir, s.CommonName+".pem")
+	keyFile = filepath.Join(ca.dir, s.CommonName+"-key.pem")
 	writePEM(t, certFile, "CERTIFICATE", der)
 	writePEM(t, keyFile, "EC PRIVATE KEY", kder)
 	return certFile, keyFile

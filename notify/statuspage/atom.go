@@ -1,6 +1,8 @@
 package statuspage
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/xml"
 	"net/http"
 	"strings"
@@ -48,31 +50,40 @@ type atomContent struct {
 }
 
 func (s *Server) atom(w http.ResponseWriter, r *http.Request) {
-	p := s.Page()
-	base := "http://" + r.Host
-	if r.TLS != nil {
-		base = "https://" + r.Host
+	s.serve(w, r, formAtom)
+}
+
+// atomFeed renders the feed of page. Its links are built from the
+// configured public URL, or relative to the feed: never from a
+// request's Host header, which a client chooses.
+func (s *Server) atomFeed(p Page) ([]byte, error) {
+	base := strings.TrimSuffix(s.opts.PublicURL, "/")
+	home := "./"
+	if base != "" {
+		home = base + "/"
 	}
 	f := atomFeed{
 		Title: p.Title, ID: "urn:detour:status:" + strings.ReplaceAll(strings.ToLower(p.Title), " ", "-"),
 		Updated: atomTime(p.StateTime),
-		Link: []atomLink{{Href: base + "/", Type: "text/html"},
-			{Href: base + "/feed.atom", Rel: "self", Type: "application/atom+xml"}},
+		Link: []atomLink{{Href: home, Type: "text/html"},
+			{Href: strings.TrimPrefix(base+"/feed.atom", "/"), Rel: "self", Type: "application/atom+xml"}},
 		Author: atomPerson{Name: p.Title},
 	}
 	for _, h := range p.History {
 		f.Entries = append(f.Entries, atomEntry{
 			Title: h.Title, ID: "urn:detour:event:" + h.ID, Updated: atomTime(h.Time),
 			Category: atomCategory{Term: h.Kind},
-			Content:  atomContent{Type: "text", Body: h.Message},
+			Content:  atomContent{Type: "text", Body: cmp.Or(h.Message, h.Title)},
 		})
 	}
-	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write([]byte(xml.Header))
-	enc := xml.NewEncoder(w)
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	enc := xml.NewEncoder(&buf)
 	enc.Indent("", "  ")
-	_ = enc.Encode(f)
+	if err := enc.Encode(f); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func atomTime(t time.Time) string {

@@ -31,7 +31,7 @@ const statusSpec = `status_page:
 // artifact: in $DETOUR_ARTIFACTS when set, else in the test's temp dir.
 func TestStatusPageInChromiumOnFollower(t *testing.T) {
 	chromium := testutil.Require(t, "chromium")
-	c := testcluster.New(t, testcluster.Options{})
+	c := testcluster.New(t, testcluster.Options{StatusNodeLabels: true})
 	leader := c.Leader()
 	if err := c.Propose(leader, &controller.Command{Type: controller.CmdSetSpec, Spec: &controller.SetSpec{YAML: []byte(c.Spec + statusSpec), Author: "test"}}); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package statuspage
 
 import (
-	"bytes"
 	"html/template"
 	"net/http"
 	"time"
@@ -9,7 +8,7 @@ import (
 
 // The page is plain HTML and CSS: no JavaScript, readable in any browser
 // and by a screen reader, and refreshed by the browser every 30 s.
-var page = template.Must(template.New("page").Funcs(template.FuncMap{
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"when":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
 	"label":  func(s string) string { return labels[s] },
 	"banner": func(s string) string { return banners[s] },
@@ -45,6 +44,7 @@ footer{margin-top:2rem;color:#555;font-size:.85rem}
 <h3>{{.Title}}</h3>
 {{if not .ETA.IsZero}}<p class="eta">Expected resolution: {{when .ETA}}</p>{{end}}
 {{range .Updates}}<p><span class="muted">{{when .Time}} · {{.Status}}</span><br>{{.Message}}</p>{{end}}
+{{if .Hidden}}<p class="muted">{{.Hidden}} earlier updates are not shown.</p>{{end}}
 </section>
 {{end}}
 
@@ -67,7 +67,7 @@ footer{margin-top:2rem;color:#555;font-size:.85rem}
 </ul>
 {{end}}
 <footer>
-State as of {{when .StateTime}}, served by {{if .Node}}node {{.Node}}{{else}}this node{{end}} at {{when .Generated}}.
+State as of {{when .StateTime}}, served by {{if .Node}}node {{.Node}}{{else}}one of our nodes{{end}} at {{when .Generated}}.
 Every node serves this page from its own copy of the state.
 <a href="status.json">JSON</a> · <a href="feed.atom">Atom feed</a>
 </footer>
@@ -84,15 +84,7 @@ var (
 	labels = map[string]string{StateOperational: "Operational", StateDegraded: "Degraded", StateOutage: "Outage"}
 )
 
-func (s *Server) html(w http.ResponseWriter, _ *http.Request) {
-	var buf bytes.Buffer
-	if err := page.Execute(&buf, s.Page()); err != nil {
-		s.opts.Logger.Error("status page template", "err", err)
-		http.Error(w, "the status page could not be rendered", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
+func (s *Server) html(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src http: https:")
-	_, _ = w.Write(buf.Bytes())
+	s.serve(w, r, formHTML)
 }

@@ -7,12 +7,12 @@ package statuspage
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed3787e6f1/detour/controller"
@@ -24,15 +24,28 @@ const DefaultHistory = 20
 // Reader is the local state the page is made from: the node's FSM.
 type Reader interface {
 	Read(fn func(st *controller.State))
+	// Changed returns a channel closed at the next change of the state:
+	// the page is rendered again then, not per request.
+	Changed() <-chan struct{}
 }
 
 // Options configure a Server.
 type Options struct {
 	State Reader
-	// Node is this node's ID, shown in the footer: which node answered.
-	Node    string
+	// Node is what the footer calls the node serving the page; empty
+	// names none. A node passes its status_node_label, never its ID by
+	// default: node IDs are not public.
+	Node string
+	// PublicURL is the page's public address (https://status.example.com/),
+	// the base of the Atom feed's links; empty makes them relative. The
+	// Host header of a request is never used.
+	PublicURL string
+	// History is how many history entries are listed; 0 takes
+	// Limits.History.
 	History int
-	Logger  *slog.Logger
+	// Limits bound the page; zero fields take DefaultLimits.
+	Limits Limits
+	Logger *slog.Logger
 	// Now is the page's clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -44,6 +57,12 @@ type Server struct {
 	srv  *http.Server
 	ln   net.Listener
 	wg   sync.WaitGroup
+
+	// cache holds the page as last rendered; renderMu lets one request
+	// render it again after a change while the others wait for it.
+	cache    atomic.Pointer[rendered]
+	renderMu sync.Mutex
+	renders  atomic.Uint64
 }
 
 // New returns a status page server; Start makes it listen.
@@ -51,9 +70,10 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.History <= 0 {
-		opts.History = DefaultHistory
+	if opts.History > 0 {
+		opts.Limits.History = opts.History
 	}
+	opts.Limits = opts.Limits.withDefaults()
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -115,16 +135,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Page builds the page from the local state now.
 func (s *Server) Page() Page {
 	var p Page
-	s.opts.State.Read(func(st *controller.State) { p = build(st, s.opts.History) })
+	s.opts.State.Read(func(st *controller.State) { p = build(st, s.opts.Limits) })
 	p.Node, p.Generated = s.opts.Node, s.opts.Now().UTC()
 	return p
 }
 
-func (s *Server) json(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-cache")
+func (s *Server) json(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(s.Page())
+	s.serve(w, r, formJSON)
 }

@@ -49,16 +49,28 @@ type Service struct {
 
 // Incident is an incident as customers read it.
 type Incident struct {
-	ID       string                      `json:"id"`
-	Title    string                      `json:"title"`
-	Status   string                      `json:"status"`
-	Opened   time.Time                   `json:"opened"`
-	ETA      time.Time                   `json:"eta,omitzero"`
-	Resolved time.Time                   `json:"resolved,omitzero"`
-	Updates  []controller.IncidentUpdate `json:"updates"` // newest first
+	ID       string    `json:"id"`
+	Title    string    `json:"title"`
+	Status   string    `json:"status"`
+	Opened   time.Time `json:"opened"`
+	ETA      time.Time `json:"eta,omitzero"`
+	Resolved time.Time `json:"resolved,omitzero"`
+	Updates  []Update  `json:"updates"` // newest first
+	// Hidden counts the older updates left off to keep the page small.
+	Hidden int `json:"hidden_updates,omitempty"`
 }
 
-// HistoryEntry is one failover, recovery or incident message.
+// Update is one message of an incident: what the operator wrote and
+// when, never who wrote it.
+type Update struct {
+	Time    time.Time `json:"time"`
+	Status  string    `json:"status"`
+	Message string    `json:"message"`
+}
+
+// HistoryEntry is one failover, recovery or incident message, in public
+// words: the service, where it is served from, what the operator wrote;
+// never a probe's reason, a node or an operator.
 type HistoryEntry struct {
 	ID       string    `json:"id"`
 	Time     time.Time `json:"time"`
@@ -69,14 +81,25 @@ type HistoryEntry struct {
 }
 
 // build reads the page from the node's local state (call inside
-// FSM.Read): no leader, API or other node is needed.
-func build(st *controller.State, history int) Page {
+// FSM.Read): no leader, API or other node is needed. Everything on the
+// page is public: the spec's service names and datacenters, states and
+// times, and what operators wrote in incidents, within lim.
+func build(st *controller.State, lim Limits) Page {
 	s := st.Spec()
 	p := Page{Title: "Service status", Status: StateOperational, StateTime: st.Now, Services: []Service{},
 		Incidents: []Incident{}, Resolved: []Incident{}, History: []HistoryEntry{}}
 	if s != nil && s.StatusPage != nil {
 		p.Title, p.LogoURL = s.StatusPage.Title, s.StatusPage.LogoURL
 	}
+	shown := addServices(&p, st, s)
+	b := newBudget(lim)
+	addIncidents(&p, st, lim, b)
+	addHistory(&p, st, s, shown, lim, b)
+	return p
+}
+
+// addServices adds each service's state and returns the records shown.
+func addServices(p *Page, st *controller.State, s *spec.Spec) map[string]bool {
 	decisions := map[string]controller.Decision{}
 	for _, d := range st.Decisions() {
 		decisions[d.Name+" "+d.Type] = d
@@ -94,6 +117,12 @@ func build(st *controller.State, history int) Page {
 		}
 		p.Services = append(p.Services, out)
 	}
+	return shown
+}
+
+// addIncidents adds the open incidents and the recently resolved ones,
+// newest first, with their newest updates, within the limits.
+func addIncidents(p *Page, st *controller.State, lim Limits, b *budget) {
 	ids := make([]string, 0, len(st.Incidents))
 	for id := range st.Incidents {
 		ids = append(ids, id)
@@ -101,17 +130,36 @@ func build(st *controller.State, history int) Page {
 	sort.Slice(ids, func(i, j int) bool { return st.Incidents[ids[i]].Opened.After(st.Incidents[ids[j]].Opened) })
 	for _, id := range ids {
 		inc := st.Incidents[id]
-		c := Incident{ID: inc.ID, Title: inc.Title, Status: inc.Status, Opened: inc.Opened, ETA: inc.ETA, Resolved: inc.Resolved}
-		for i := len(inc.Updates) - 1; i >= 0; i-- {
-			c.Updates = append(c.Updates, inc.Updates[i])
+		open := inc.Status == "open"
+		if open && len(p.Incidents) >= lim.Incidents || !open && len(p.Resolved) >= lim.Resolved {
+			continue
 		}
-		if inc.Status == "open" {
+		title, ok := b.take(inc.Title, lim.Title)
+		if !ok {
+			break
+		}
+		c := Incident{ID: inc.ID, Title: title, Status: inc.Status, Opened: inc.Opened, ETA: inc.ETA, Resolved: inc.Resolved, Updates: []Update{}}
+		for i := len(inc.Updates) - 1; i >= 0; i-- {
+			u := inc.Updates[i]
+			msg, ok := b.take(u.Message, lim.Message)
+			if !ok || len(c.Updates) >= lim.Updates {
+				c.Hidden = i + 1
+				break
+			}
+			c.Updates = append(c.Updates, Update{Time: u.Time, Status: u.Status, Message: msg})
+		}
+		if open {
 			p.Incidents = append(p.Incidents, c)
-		} else if len(p.Resolved) < 5 {
+		} else {
 			p.Resolved = append(p.Resolved, c)
 		}
 	}
-	for i := len(st.Events) - 1; i >= 0 && len(p.History) < history; i-- {
+}
+
+// addHistory adds the latest failovers, recoveries and incident
+// messages of the shown services.
+func addHistory(p *Page, st *controller.State, s *spec.Spec, shown map[string]bool, lim Limits, b *budget) {
+	for i := len(st.Events) - 1; i >= 0 && len(p.History) < lim.History; i-- {
 		ev := st.Events[i]
 		if ev.Kind != "record" && ev.Kind != "incident" {
 			continue
@@ -119,13 +167,46 @@ func build(st *controller.State, history int) Page {
 		if ev.Kind == "record" && !shown[ev.Subject] {
 			continue // a record the page does not show stays private
 		}
-		n := notify.Build(ev, s, st.Incidents)
+		n := notify.Build(ev, s, nil)
 		if ev.Kind == "record" && n.Severity == notify.SeverityInfo && strings.Contains(ev.Message, "(was nothing)") {
 			continue // the first answer after a spec change is no news
 		}
-		p.History = append(p.History, HistoryEntry{ID: n.ID, Time: n.Time, Kind: n.Kind, Severity: n.Severity, Title: n.Title, Message: n.Message})
+		title, msg := publicText(ev, n, st.Incidents[ev.Subject])
+		title, ok := b.take(title, lim.Title)
+		if !ok {
+			break
+		}
+		if msg, ok = b.take(msg, lim.Message); !ok {
+			break
+		}
+		p.History = append(p.History, HistoryEntry{ID: n.ID, Time: n.Time, Kind: n.Kind, Severity: n.Severity, Title: title, Message: msg})
 	}
-	return p
+}
+
+// publicText is an event's title and message for customers. A record
+// event is its service and datacenters (the event's own text carries
+// the probes' reasons and the operators' names); an incident event is
+// the incident's title and the message its update carried.
+func publicText(ev controller.Event, n notify.Notification, inc *controller.Incident) (string, string) {
+	if ev.Kind == "record" {
+		if n.Title == ev.Message || n.Service == "" {
+			return n.Service + " changed where it is served from", ""
+		}
+		return n.Title, ""
+	}
+	if inc == nil {
+		return "Incident " + ev.Subject, ""
+	}
+	title, msg := "Incident "+inc.ID+": "+inc.Title, ""
+	for _, u := range inc.Updates {
+		if u.Time.Equal(ev.Time) {
+			msg = u.Message
+			if u.Status == "resolved" {
+				title += " (resolved)"
+			}
+		}
+	}
+	return title, msg
 }
 
 // services are the spec's services, or every record by its own name.
