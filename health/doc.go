@@ -16,7 +16,11 @@
 // beat arrived within max_age.
 package health
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/seed3787e6f1/detour/internal/netguard"
+)
 
 // Errors returned by the package. Check them with errors.Is.
 var (
@@ -37,8 +41,9 @@ var (
 	ErrCheckConfig = errors.New("check cannot be set up")
 	// ErrTargetNotAllowed means a probe was refused a connection to an
 	// address the node does not allow checks to reach (loopback,
-	// link-local, cloud metadata, ...; see Options.AllowNetworks).
-	ErrTargetNotAllowed = errors.New("target address not allowed")
+	// link-local, cloud metadata, ...; see Options.AllowNetworks). It
+	// is netguard's sentinel, shared with notifications.
+	ErrTargetNotAllowed = netguard.ErrNotAllowed
 	// ErrRunning means Run was called while the engine was already
 	// running.
 	ErrRunning = errors.New("engine is already running")

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/seed3787e6f1/detour/internal/netguard"
 )
 
 // errorResult turns a probe error into a Result with a reason an operator
@@ -31,7 +33,7 @@ func errorResult(ctx context.Context, err error, timeout time.Duration) Result {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fail(ClassRefused, "connect: connection refused")
 	}
-	var blocked *blockedError
+	var blocked *netguard.BlockedError
 	if errors.As(err, &blocked) {
 		return fail(ClassBlocked, blocked.Error())
 	}

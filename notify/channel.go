@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/seed3787e6f1/detour/internal/netguard"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -24,6 +26,11 @@ var (
 	// ErrNoSecret means a secret's environment variable is empty on this
 	// node.
 	ErrNoSecret = errors.New("secret not set in the environment")
+	// ErrTargetNotAllowed means a channel was refused a connection to an
+	// address the node does not allow notifications to reach (loopback,
+	// link-local, cloud metadata, ...; see Deps.AllowNetworks). Nothing
+	// was sent; the event is retried like any failed delivery.
+	ErrTargetNotAllowed = netguard.ErrNotAllowed
 )
 
 // Channel delivers one notification. Deliver returns nil once the
@@ -32,15 +39,23 @@ type Channel interface {
 	Deliver(ctx context.Context, n Notification) error
 }
 
-// Deps are what channels share: an HTTP client, the environment, the
-// TLS settings of SMTP.
+// Deps are what channels share: the networks they may reach, the
+// environment, the TLS settings of SMTP.
 type Deps struct {
-	HTTP *http.Client
+	// AllowNetworks are networks channels may connect to although they
+	// are refused by default (spec.ForbiddenTarget: loopback, link-local,
+	// cloud metadata, unspecified, multicast): the node's
+	// notify_allow_networks. Empty allows none.
+	AllowNetworks []netip.Prefix
 	// Getenv reads secrets; nil means os.Getenv.
 	Getenv func(string) string
 	// SMTPTLS is the base TLS config for STARTTLS (tests add their CA);
 	// nil means the system roots.
 	SMTPTLS *tls.Config
+
+	// client sends webhook, Slack and PagerDuty requests through the
+	// guard (guard.go); New builds one for all of a notifier's channels.
+	client *http.Client
 }
 
 func (d Deps) getenv(name string) string {
@@ -53,8 +68,8 @@ func (d Deps) getenv(name string) string {
 // NewChannel builds the channel a spec entry describes: the explicit
 // table of channel types.
 func NewChannel(c spec.Channel, d Deps) (Channel, error) {
-	if d.HTTP == nil {
-		d.HTTP = &http.Client{Timeout: 15 * time.Second}
+	if d.client == nil {
+		d.client = newHTTPClient(d.guard())
 	}
 	switch c.Type {
 	case spec.ChannelWebhook:
@@ -86,7 +101,7 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, hea
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return refusal(req.URL.Host, err)
 	}
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(io.LimitReader(resp.Body, 512))

@@ -30,10 +30,9 @@ func (e *Email) Deliver(ctx context.Context, n Notification) error {
 		return err
 	}
 	addr := net.JoinHostPort(e.SMTP.Server, strconv.Itoa(e.SMTP.Port))
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := e.deps.guard().Dialer().DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return err
+		return refusal(addr, err)
 	}
 	defer conn.Close()
 	deadline, ok := ctx.Deadline()

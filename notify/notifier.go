@@ -27,8 +27,8 @@ type Store interface {
 type Options struct {
 	Store  Store
 	Logger *slog.Logger
-	// Deps are handed to every channel (HTTP client, environment, SMTP
-	// TLS).
+	// Deps are handed to every channel (allowed networks, environment,
+	// SMTP TLS).
 	Deps Deps
 	// NewChannel builds channels; nil means NewChannel. Tests wrap it.
 	NewChannel func(spec.Channel, Deps) (Channel, error)
@@ -56,8 +56,8 @@ func New(opts Options) *Notifier {
 	if opts.NewChannel == nil {
 		opts.NewChannel = NewChannel
 	}
-	if opts.Deps.HTTP == nil {
-		opts.Deps.HTTP = &http.Client{Timeout: 15 * time.Second}
+	if opts.Deps.client == nil {
+		opts.Deps.client = newHTTPClient(opts.Deps.guard())
 	}
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = time.Second

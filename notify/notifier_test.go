@@ -122,10 +122,19 @@ func lastSeq(st *controller.Store) uint64 {
 
 func startNotifier(t *testing.T, st *controller.Store, env map[string]string, ms *mailServer) {
 	t.Helper()
-	deps := Deps{Getenv: func(k string) string { return env[k] }}
+	// The receivers listen on loopback, which a node allows only when
+	// told to (guard_test.go tests the refusal).
+	deps := Deps{Getenv: func(k string) string { return env[k] }, AllowNetworks: loopback}
 	if ms != nil {
 		deps.SMTPTLS = &tls.Config{RootCAs: ms.RootCAs}
 	}
+	runNotifier(t, st, deps)
+}
+
+// runNotifier runs a notifier with deps until the test ends or stop is
+// called.
+func runNotifier(t *testing.T, st *controller.Store, deps Deps) (stop func()) {
+	t.Helper()
 	n := New(Options{Store: st, Deps: deps, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, AttemptTimeout: 5 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -133,10 +142,12 @@ func startNotifier(t *testing.T, st *controller.Store, env map[string]string, ms
 		defer close(done)
 		_ = n.Run(ctx)
 	}()
-	t.Cleanup(func() {
+	stop = func() {
 		cancel()
 		<-done
-	})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 func emailChannel(name string, ms *mailServer, user string) string {

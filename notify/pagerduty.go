@@ -57,7 +57,7 @@ func (p *PagerDuty) Deliver(ctx context.Context, n Notification) error {
 	if url == "" {
 		url = PagerDutyURL
 	}
-	return post(ctx, p.deps.HTTP, url, body, nil)
+	return post(ctx, p.deps.client, url, body, nil)
 }
 
 // DedupKey is the alert a notification belongs to: its record, its

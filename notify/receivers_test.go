@@ -195,6 +195,7 @@ type mailServer struct {
 	mu       sync.Mutex
 	msgs     []mail
 	logins   atomic.Int32
+	conns    atomic.Int32 // connections accepted
 }
 
 type mail struct {
@@ -228,7 +229,7 @@ func newMailServer(t testing.TB, user, password string) *mailServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = s.Serve(ln) }()
+	go func() { _ = s.Serve(&countingListener{Listener: ln, n: &ms.conns}) }()
 	t.Cleanup(func() { s.Close() })
 	ms.Addr = ln.Addr().String()
 	ms.Host = "127.0.0.1"
@@ -289,3 +290,17 @@ func (s *mailSession) Data(r io.Reader) error {
 
 func (s *mailSession) Reset()        { s.cur = mail{} }
 func (s *mailSession) Logout() error { return nil }
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int32
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}

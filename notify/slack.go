@@ -39,7 +39,7 @@ func (s *Slack) Deliver(ctx context.Context, n Notification) error {
 	if err != nil {
 		return err
 	}
-	return post(ctx, s.deps.HTTP, s.URL, body, nil)
+	return post(ctx, s.deps.client, s.URL, body, nil)
 }
 
 func slackMessage(n Notification) SlackMessage {

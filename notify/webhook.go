@@ -44,7 +44,7 @@ func (w *Webhook) Deliver(ctx context.Context, n Notification) error {
 		}
 		h.Set(SignatureHeader, Sign([]byte(secret), body))
 	}
-	return post(ctx, w.deps.HTTP, w.URL, body, h)
+	return post(ctx, w.deps.client, w.URL, body, h)
 }
 
 // Sign returns the X-Detour-Signature value of body: "sha256=" and the

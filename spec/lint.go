@@ -54,5 +54,6 @@ func (s *Spec) Lint() []Problem {
 	}
 	out = append(out, s.lintProviderTTLs()...)
 	out = append(out, s.lintCheckTargets()...)
+	out = append(out, s.lintNotifyTargets()...)
 	return out
 }

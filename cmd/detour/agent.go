@@ -24,6 +24,7 @@ func newAgentCmd() *cobra.Command {
 		peers      string
 		logLevel   string
 		checkNets  string
+		notifyNets string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -46,6 +47,9 @@ func newAgentCmd() *cobra.Command {
 			}
 			if cmd.Flags().Changed("check-allow-networks") {
 				final.CheckAllowNetworks = splitList(checkNets)
+			}
+			if cmd.Flags().Changed("notify-allow-networks") {
+				final.NotifyAllowNetworks = splitList(notifyNets)
 			}
 			if peers != "" {
 				ps, err := node.ParsePeers(peers)
@@ -102,6 +106,8 @@ func newAgentCmd() *cobra.Command {
 	durationFlag(f, &cfg.Raft.LeaderLeaseTimeout, "raft-leader-lease", "how long a leader leads without hearing a majority (default 250ms)")
 	durationFlag(f, &cfg.Raft.CommitTimeout, "raft-commit-timeout", "longest wait before replicating a commit (default 50ms)")
 	webFlags(f, &cfg)
+	// Notifications (security).
+	f.StringVar(&notifyNets, "notify-allow-networks", "", "networks (CIDR, comma-separated) notification channels may reach although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
 	return cmd
 }
 

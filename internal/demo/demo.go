@@ -145,6 +145,7 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 			CheckAllowNetworks: node.LoopbackNetworks, // the sites listen on loopback
 			Insecure:           true,                  // the demo's node ports are plaintext, on loopback
 		}
+		m.cfg.NotifyAllowNetworks = node.LoopbackNetworks // so do notification receivers
 		n, err := node.Start(m.cfg, d.logger.With("node", m.id))
 		if err != nil {
 			for _, l := range lns[i+1:] {

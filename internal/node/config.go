@@ -102,6 +102,14 @@ type Config struct {
 	// empty names none, so node IDs stay private.
 	StatusNodeLabel string `yaml:"status_node_label"`
 
+	// Notifications (security). NotifyAllowNetworks lists networks (CIDR)
+	// that notification channels (webhook, Slack, PagerDuty, SMTP) may
+	// connect to although they are refused by default, as for checks:
+	// loopback, link-local, cloud metadata, unspecified and multicast
+	// (spec.ForbiddenTarget). Empty allows none; --dev allows loopback
+	// unless it is set.
+	NotifyAllowNetworks []string `yaml:"notify_allow_networks"`
+
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
 	Listener net.Listener        `yaml:"-"`
@@ -289,6 +297,9 @@ func (c *Config) Validate() error {
 		add("%v", err)
 	}
 	c.validateWeb(add)
+	if _, err := c.notifyAllowNetworks(); err != nil {
+		add("%v", err)
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w:\n  %s", ErrConfig, strings.Join(problems, "\n  "))
 	}

@@ -138,7 +138,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	if err := n.api.Start(cfg.APIAddr); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	n.notifier = notify.New(notify.Options{Store: n.store, Logger: logger.With("component", "notify")})
+	n.notifier = newNotifier(n.store, cfg, logger)
 	if cfg.StatusAddr != "" {
 		n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.StatusNodeLabel, PublicURL: cfg.StatusURL,
 			Logger: logger.With("component", "statuspage")})

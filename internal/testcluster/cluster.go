@@ -123,6 +123,7 @@ func New(t testing.TB, opts Options) *Cluster {
 		if opts.StatusNodeLabels {
 			m.cfg.StatusNodeLabel = m.ID
 		}
+		m.cfg.NotifyAllowNetworks = node.LoopbackNetworks // so do notification receivers
 		c.start(m, lns[i], logger.With("node", m.ID))
 	}
 	t.Cleanup(c.Close)

@@ -1,0 +1,28 @@
+package node
+
+import (
+	"log/slog"
+	"net/netip"
+
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/internal/netguard"
+	"github.com/seed3787e6f1/detour/notify"
+)
+
+// notifyAllowNetworks parses NotifyAllowNetworks; under --dev, unset
+// means loopback.
+func (c *Config) notifyAllowNetworks() ([]netip.Prefix, error) {
+	nets := c.NotifyAllowNetworks
+	if nets == nil && c.Dev {
+		nets = LoopbackNetworks
+	}
+	return netguard.ParseNetworks("notify_allow_networks", nets)
+}
+
+// newNotifier wires the notifier: it delivers events while this node
+// leads, to the addresses the node allows.
+func newNotifier(store *controller.Store, cfg Config, logger *slog.Logger) *notify.Notifier {
+	allow, _ := cfg.notifyAllowNetworks() // Validate parsed them
+	return notify.New(notify.Options{Store: store, Logger: logger.With("component", "notify"),
+		Deps: notify.Deps{AllowNetworks: allow}})
+}
