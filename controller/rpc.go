@@ -77,7 +77,11 @@ func (s *Store) local(req rpcRequest) (retry bool, err error) {
 	var f raft.Future
 	switch req.Op {
 	case opApply:
-		af := s.raft.Apply(req.Data, applyTimeout)
+		data, err := s.stamp(req.Data)
+		if err != nil {
+			return !errors.Is(err, ErrBadCommand), err
+		}
+		af := s.raft.Apply(data, applyTimeout)
 		if err := af.Error(); err != nil {
 			return leadershipError(err), err
 		}

@@ -107,8 +107,22 @@ type StoreConfig struct {
 	// Seed is proposed by the first leader of a cluster without a spec.
 	Seed   *spec.Spec
 	Logger *slog.Logger
-	// Now is the clock stamped into proposals; nil means time.Now.
+	// Now is this node's wall clock, nil meaning time.Now. It is read
+	// only to start the cluster clock of a state that has none, and to
+	// time heartbeats for the local health engine (see leaderClock);
+	// tests skew it.
 	Now func() time.Time
+
+	// Halting and storage failures (see halt.go, logstore.go).
+	//
+	// SkipEntries are log indexes this node does not apply: the repair
+	// of a replica halted at an entry it cannot apply.
+	SkipEntries []uint64
+
+	// For tests: see every command before it applies (panic to
+	// simulate a failing apply), and wrap the log store (fail writes).
+	ApplyHook    func(*Command)
+	WrapLogStore func(raft.LogStore) raft.LogStore
 }
 
 // Store owns Raft: the log in raft-boltdb, the FSM, the node port, the
@@ -123,6 +137,9 @@ type Store struct {
 	trans  *raft.NetworkTransport
 
 	rpc rpcConn // kept connection to the leader, for forwarding
+
+	clock      leaderClock // stamps commands while this node leads
+	clockStart sync.Mutex  // one term start at a time
 
 	nonce     string        // random, drawn at start, for command IDs
 	proposals atomic.Uint64 // numbers command IDs
@@ -146,6 +163,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		return nil, fmt.Errorf("controller: data dir: %w", err)
 	}
 	s := &Store{cfg: cfg, logger: cfg.Logger, fsm: NewFSM(cfg.Logger), nonce: strconv.FormatUint(rand.Uint64(), 36)}
+	s.fsm.hooks = FSMHooks{Skip: cfg.SkipEntries, BeforeApply: cfg.ApplyHook, Now: cfg.Now}
 	ok := false
 	defer func() {
 		if !ok {
@@ -351,9 +369,7 @@ func (s *Store) AppliedIndex() uint64 { return max(s.raft.AppliedIndex(), s.fsm.
 func (s *Store) Propose(ctx context.Context, c *Command) error {
 	cc := *c // the caller's command stays as it was: proposing it again is a new command
 	c = &cc
-	if c.Time.IsZero() {
-		c.Time = s.cfg.Now().UTC()
-	}
+	c.Time = time.Time{} // the leader stamps it (leaderClock)
 	if c.ID == "" && onceOnly(c.Type) {
 		c.ID = s.commandID()
 	}
