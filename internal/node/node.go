@@ -105,6 +105,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 		APIAddr: cfg.APIAddr, DNSAddr: n.dns.Addr(), DataDir: n.cfg.DataDir,
 		Peers: ps, TLS: tlsCfg, Timing: cfg.timing(), Seed: seed, Listener: cfg.Listener, Dial: cfg.Dial,
 		Logger: logger.With("component", "controller"),
+		Now:    cfg.Now, SkipEntries: cfg.SkipEntries, ApplyHook: cfg.ApplyHook, WrapLogStore: cfg.WrapLogStore,
 	})
 	if err != nil {
 		return nil, err
@@ -115,7 +116,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	// node only, and tests run many nodes in one process.
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry}); err != nil {
+	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry, Now: cfg.Now}); err != nil {
 		return nil, err
 	}
 	n.observer.SetEngine(n.engine)

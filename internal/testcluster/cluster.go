@@ -70,6 +70,10 @@ type Options struct {
 	Timing *controller.Timing
 	// Logger receives every node's logs; nil discards them.
 	Logger *slog.Logger
+	// Configure, when set, changes a member's settings before its node
+	// first starts (a skewed clock, a failing log store...); restarts
+	// keep them.
+	Configure func(m *Member, cfg *node.Config)
 }
 
 // New starts a cluster and waits until every node is ready.
@@ -114,6 +118,9 @@ func New(t testing.TB, opts Options) *Cluster {
 			NodeID: m.ID, Datacenter: m.DC, RaftAddr: peers[i].Address, Peers: peers,
 			DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", StatusAddr: "127.0.0.1:0", DataDir: filepath.Join(c.root, m.ID),
 			Spec: specFile, Timing: timing, Dial: c.Faults.Dialer(m.ID), SourceIP: net.ParseIP(m.SourceIP),
+		}
+		if opts.Configure != nil {
+			opts.Configure(m, &m.cfg)
 		}
 		c.start(m, lns[i], logger.With("node", m.ID))
 	}
@@ -246,6 +253,12 @@ func (c *Cluster) StopNode(m *Member) {
 
 // Restart starts a stopped member again from its data dir.
 func (c *Cluster) Restart(m *Member, logger *slog.Logger) {
+	c.RestartWith(m, logger, nil)
+}
+
+// RestartWith starts a stopped member again from its data dir, its
+// settings changed by configure first (nil: as they were).
+func (c *Cluster) RestartWith(m *Member, logger *slog.Logger, configure func(*node.Config)) {
 	c.t.Helper()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -262,6 +275,9 @@ func (c *Cluster) Restart(m *Member, logger *slog.Logger) {
 		c.t.Fatalf("restart %s: %v", m.ID, err)
 	}
 	c.Faults.Heal(m.ID)
+	if configure != nil {
+		configure(&m.cfg)
+	}
 	c.start(m, ln, logger)
 }
 
