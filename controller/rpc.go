@@ -62,7 +62,7 @@ func (s *Store) onLeader(ctx context.Context, req rpcRequest) error {
 		last = err
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (last try: %v): %w", ErrNoLeader, last, ctx.Err())
+			return fmt.Errorf("%w (last try: %w): %w", ErrNoLeader, last, ctx.Err())
 		case <-time.After(backoff):
 		}
 		// Capped low: right after an election, every report waiting
@@ -83,7 +83,8 @@ func (s *Store) local(req rpcRequest) (retry bool, err error) {
 		}
 		af := s.raft.Apply(data, applyTimeout)
 		if err := af.Error(); err != nil {
-			return leadershipError(err), err
+			// A leader that cannot write its log steps down: retry.
+			return leadershipError(err) || errors.Is(err, ErrStorage), err
 		}
 		if resp, ok := af.Response().(error); ok && resp != nil {
 			return false, fmt.Errorf("%w: %w", ErrRejected, resp)
@@ -220,6 +221,8 @@ var errorCodes = []struct {
 	{"spec_changed", ErrSpecChanged},
 	{"bad_command", ErrBadCommand},
 	{"invalid_spec", spec.ErrInvalid},
+	{"halted", ErrHalted},
+	{"storage", ErrStorage},
 }
 
 func codeOf(err error) string {

@@ -32,6 +32,10 @@ var (
 	ErrRejected = errors.New("refused")
 	// ErrClosed means the store was shut down.
 	ErrClosed = errors.New("store closed")
+	// ErrStorage means a node could not write its Raft log (a full or
+	// failing disk); the write may succeed when retried, on another
+	// node or later.
+	ErrStorage = errors.New("storage failure")
 )
 
 // Timing holds the Raft timeouts. The defaults suit a WAN between
@@ -134,6 +138,7 @@ type Store struct {
 	raft   *raft.Raft
 	mux    *Mux
 	bolt   *raftboltdb.BoltStore
+	logs   *logStore // the log store Raft writes to: bolt, watched
 	trans  *raft.NetworkTransport
 
 	rpc rpcConn // kept connection to the leader, for forwarding
@@ -174,6 +179,10 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if s.bolt, err = raftboltdb.NewBoltStore(filepath.Join(cfg.DataDir, "raft.db")); err != nil {
 		return nil, fmt.Errorf("controller: raft log: %w", err)
 	}
+	s.logs = &logStore{LogStore: s.bolt}
+	if cfg.WrapLogStore != nil {
+		s.logs.LogStore = cfg.WrapLogStore(s.bolt)
+	}
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{cfg.Logger.With("component", "raft")}})
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, hlog)
 	if err != nil {
@@ -210,7 +219,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: reading raft state: %w", err)
 	}
-	if s.raft, err = raft.NewRaft(rc, s.fsm, s.bolt, s.bolt, snaps, s.trans); err != nil {
+	if s.raft, err = raft.NewRaft(rc, s.fsm, s.logs, s.bolt, snaps, s.trans); err != nil {
 		return nil, fmt.Errorf("controller: raft: %w", err)
 	}
 	if existing {
@@ -367,6 +376,10 @@ func (s *Store) AppliedIndex() uint64 { return max(s.raft.AppliedIndex(), s.fsm.
 // and retries across leader changes until ctx ends. A command the state
 // machine refuses returns an error wrapping ErrRejected.
 func (s *Store) Propose(ctx context.Context, c *Command) error {
+	if err := s.Problem(); err != nil {
+		// Its view is stale and it would report or echo from it.
+		return err
+	}
 	cc := *c // the caller's command stays as it was: proposing it again is a new command
 	c = &cc
 	c.Time = time.Time{} // the leader stamps it (leaderClock)
@@ -379,6 +392,23 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 	}
 	return s.onLeader(ctx, rpcRequest{Op: opApply, Data: data})
 }
+
+// Problem says why this node should not be counted on (it reports not
+// ready and refuses writes), or nil: its state machine halted at an
+// entry it cannot apply, or its Raft log cannot be written. It keeps
+// serving its last DNS answers either way.
+func (s *Store) Problem() error {
+	if h := s.fsm.Halted(); h != nil {
+		return h.err()
+	}
+	return s.LogProblem()
+}
+
+// LogProblem says why this node cannot write its Raft log, or nil.
+func (s *Store) LogProblem() error { return s.logs.failing() }
+
+// LogStoreErrors counts the writes to the Raft log that failed.
+func (s *Store) LogStoreErrors() uint64 { return s.logs.failures.Load() }
 
 // commandID returns an ID no other proposal of any node has: this node's
 // ID, a random number drawn at start and a counter.
