@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -94,6 +96,9 @@ func newAgentCmd() *cobra.Command {
 	durationFlag(f, &cfg.Raft.ElectionTimeout, "raft-election-timeout", "how long a candidate waits for votes (default 500ms)")
 	durationFlag(f, &cfg.Raft.LeaderLeaseTimeout, "raft-leader-lease", "how long a leader leads without hearing a majority (default 250ms)")
 	durationFlag(f, &cfg.Raft.CommitTimeout, "raft-commit-timeout", "longest wait before replicating a commit (default 50ms)")
+
+	// Halting and storage failures (sec-clock).
+	f.Var((*indexList)(&cfg.SkipEntries), "skip-entry", "Raft log index this node must not apply: the repair of a node halted at an entry it cannot apply (see /v1/ready and docs/cluster.md); repeatable")
 	return cmd
 }
 
@@ -121,6 +126,30 @@ func (d *durationValue) Set(s string) error {
 }
 
 func (d *durationValue) Type() string { return "duration" }
+
+// indexList is a repeatable flag of Raft log indexes.
+type indexList []uint64
+
+func (l *indexList) String() string {
+	var out []string
+	for _, i := range *l {
+		out = append(out, strconv.FormatUint(i, 10))
+	}
+	return strings.Join(out, ",")
+}
+
+func (l *indexList) Set(s string) error {
+	for _, part := range strings.Split(s, ",") {
+		i, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
+		if err != nil || i == 0 {
+			return fmt.Errorf("want a Raft log index such as 1234 (from /v1/ready or the log), got %q", part)
+		}
+		*l = append(*l, i)
+	}
+	return nil
+}
+
+func (l *indexList) Type() string { return "index" }
 
 // mergeFlags overlays the flags set on the command line onto the node file.
 func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
@@ -156,6 +185,9 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 	}
 	if cmd.Flags().Changed("dev") {
 		file.Dev = flags.Dev
+	}
+	if cmd.Flags().Changed("skip-entry") {
+		file.SkipEntries = flags.SkipEntries
 	}
 	return file
 }
