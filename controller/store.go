@@ -205,6 +205,12 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		MaxPool: 3,
 		Timeout: 10 * time.Second,
 		Logger:  hlog,
+		// No pipelined replication: when a follower answers an append
+		// with failure (its disk is full), hashicorp/raft 1.7's pipeline
+		// can deadlock, so the follower never gets another entry and
+		// the leader hangs at shutdown. Synchronous appends cost little
+		// at detour's write rates (raft#541).
+		MaxRPCsInFlight: 1,
 	})
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)

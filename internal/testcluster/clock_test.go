@@ -122,6 +122,13 @@ func checkClockUnskewed(t *testing.T, c *Cluster, skewed *Member) {
 // postDrain asks m's API for a drain of target for d.
 func postDrain(t *testing.T, m *Member, target, d string) (int, string) {
 	t.Helper()
+	code, body, _ := postDrainHeader(t, m, target, d)
+	return code, body
+}
+
+// postDrainHeader is postDrain with the reply's header.
+func postDrainHeader(t *testing.T, m *Member, target, d string) (int, string, http.Header) {
+	t.Helper()
 	body, _ := json.Marshal(api.DrainRequest{Target: target, Reason: "clock test", For: d})
 	req, err := http.NewRequest(http.MethodPost, "http://"+m.Node.APIAddr()+"/v1/overrides/drain", bytes.NewReader(body))
 	if err != nil {
@@ -134,5 +141,5 @@ func postDrain(t *testing.T, m *Member, target, d string) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), resp.Header
 }
