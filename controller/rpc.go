@@ -59,7 +59,9 @@ func (s *Store) onLeader(ctx context.Context, req rpcRequest) error {
 		if !retry {
 			return err
 		}
-		last = err
+		if !errors.Is(last, ErrStorage) || errors.Is(err, ErrStorage) {
+			last = err // a storage failure is the news, not the election it caused
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w (last try: %w): %w", ErrNoLeader, last, ctx.Err())

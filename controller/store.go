@@ -164,8 +164,11 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := os.MkdirAll(cfg.DataDir, privateDir); err != nil {
 		return nil, fmt.Errorf("controller: data dir: %w", err)
+	}
+	if err := tighten(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	s := &Store{cfg: cfg, logger: cfg.Logger, fsm: NewFSM(cfg.Logger), nonce: strconv.FormatUint(rand.Uint64(), 36)}
 	s.fsm.hooks = FSMHooks{Skip: cfg.SkipEntries, BeforeApply: cfg.ApplyHook, Now: cfg.Now}
@@ -184,10 +187,15 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		s.logs.LogStore = cfg.WrapLogStore(s.bolt)
 	}
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{cfg.Logger.With("component", "raft")}})
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, hlog)
+	fileSnaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, hlog)
 	if err != nil {
 		return nil, fmt.Errorf("controller: snapshots: %w", err)
 	}
+	snapDir := filepath.Join(cfg.DataDir, "snapshots")
+	if err := tighten(snapDir); err != nil {
+		return nil, err
+	}
+	snaps := privateSnapshots{SnapshotStore: fileSnaps, dir: snapDir}
 	ln := cfg.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.RaftAddr); err != nil {
