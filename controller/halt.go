@@ -31,7 +31,7 @@ type Halt struct {
 
 // err is the error every later entry gets.
 func (h *Halt) err() error {
-	return fmt.Errorf("%w at entry %d: %s; repair: restart this node with --skip-entry %d (docs/cluster.md)", ErrHalted, h.Index, h.Reason, h.Index)
+	return fmt.Errorf("%w at entry %d: %s; if every node halted there, restart each with --skip-entry %d, else restart this one after fixing the cause (docs/cluster.md, A node that halted)", ErrHalted, h.Index, h.Reason, h.Index)
 }
 
 // FSMHooks change how a replica applies its log: the operator's repair

@@ -1,9 +1,11 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -192,3 +194,58 @@ func TestDataDirPrivate(t *testing.T) {
 		}
 	}
 }
+
+// A replica halted by a panicking apply refuses every later entry until
+// a snapshot restores a state the cluster agrees on; then it applies
+// again.
+func TestHaltedFSMRestoresFromSnapshot(t *testing.T) {
+	f := NewFSM(slog.New(slog.DiscardHandler))
+	f.hooks.BeforeApply = func(c *Command) {
+		if c.Report != nil && c.Report.Observer == "poison" {
+			panic("simulated")
+		}
+	}
+	entry := func(i uint64, obs string) *raft.Log {
+		b, _ := (&Command{Type: CmdObserverReport, Time: time.Now(), Report: &ObserverReport{Observer: obs}}).Encode()
+		return &raft.Log{Index: i, Term: 1, Type: raft.LogCommand, Data: b}
+	}
+	healthy := NewFSM(slog.New(slog.DiscardHandler))
+	for i, obs := range []string{"a", "poison", "b"} {
+		healthy.Apply(entry(uint64(i+1), obs))
+		resp := f.Apply(entry(uint64(i+1), obs))
+		if err, _ := resp.(error); i > 0 && !errors.Is(err, ErrHalted) {
+			t.Fatalf("entry %d on the halted replica: %v, want ErrHalted", i+1, resp)
+		}
+	}
+	if h := f.Halted(); h == nil || h.Index != 2 || f.AppliedIndex() != 1 {
+		t.Fatalf("halt %+v at applied index %d, want halted at 2 having applied 1", h, f.AppliedIndex())
+	}
+	if _, err := f.Snapshot(); !errors.Is(err, ErrHalted) {
+		t.Fatalf("a halted replica's snapshot: %v", err)
+	}
+	snap, err := healthy.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &memSink{}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Restore(io.NopCloser(&sink.buf)); err != nil {
+		t.Fatal(err)
+	}
+	if f.Halted() != nil || f.AppliedIndex() != 3 {
+		t.Fatalf("after the restore: halt %+v at %d, want applying at 3", f.Halted(), f.AppliedIndex())
+	}
+	if resp := f.Apply(entry(4, "c")); resp != nil {
+		t.Fatalf("an entry after the restore: %v", resp)
+	}
+}
+
+// memSink is a raft.SnapshotSink in memory.
+type memSink struct{ buf bytes.Buffer }
+
+func (s *memSink) Write(p []byte) (int, error) { return s.buf.Write(p) }
+func (s *memSink) Close() error                { return nil }
+func (s *memSink) ID() string                  { return "mem" }
+func (s *memSink) Cancel() error               { return nil }
