@@ -383,8 +383,14 @@ func (s *Store) RaftState() (state string, lastContact time.Duration) {
 	return st.String(), time.Since(lc)
 }
 
-// AppliedIndex is the index of the last entry applied to the FSM.
-func (s *Store) AppliedIndex() uint64 { return max(s.raft.AppliedIndex(), s.fsm.AppliedIndex()) }
+// AppliedIndex is the index of the last entry applied to the FSM. Raft
+// counts entries a halted FSM refused as applied; they are not.
+func (s *Store) AppliedIndex() uint64 {
+	if s.fsm.Halted() != nil {
+		return s.fsm.AppliedIndex()
+	}
+	return max(s.raft.AppliedIndex(), s.fsm.AppliedIndex())
+}
 
 // Propose commits a command through the leader, forwarding from a follower,
 // and retries across leader changes until ctx ends. A command the state
