@@ -266,10 +266,14 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	s.mux.Serve(s.serveRPC)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		s.duties(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.warmClock(ctx)
 	}()
 	go func() {
 		defer s.wg.Done()
