@@ -36,7 +36,7 @@ func TestLeaderStampsOverProposer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	future := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
-	err := s.Propose(ctx, &Command{Type: CmdObserverReport, Time: future, Report: &ObserverReport{Observer: "n0"}})
+	err := s.raftPropose(ctx, &Command{Type: CmdObserverReport, Time: future, Report: &ObserverReport{Observer: "n0"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -406,7 +406,10 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 	}
 	cc := *c // the caller's command stays as it was: proposing it again is a new command
 	c = &cc
-	c.Time = time.Time{} // the leader stamps it (leaderClock)
+	// The leader stamps its own time over this (leaderClock); the
+	// proposer's clock only serves a leader of an older version during
+	// a rolling upgrade, as it did before.
+	c.Time = s.cfg.Now().UTC()
 	if c.ID == "" && onceOnly(c.Type) {
 		c.ID = s.commandID()
 	}

@@ -80,10 +80,10 @@ func checkClockUnskewed(t *testing.T, c *Cluster, skewed *Member) {
 		c.WaitAnswer(m, Answers["us-west"], 5*time.Second)
 	}
 	for _, m := range c.Live() {
-		c.WaitAnswer(m, Answers["us-east"], 15*time.Second)
+		c.WaitAnswer(m, Answers["us-east"], 25*time.Second)
 	}
 	took := time.Since(start)
-	if took < 3*time.Second || took > 10*time.Second {
+	if took < 3*time.Second || took > 20*time.Second { // generous: a loaded machine runs late, never early
 		t.Errorf("the 3s drain ended %s after it was asked for", took)
 	}
 	t.Logf("the 3s drain ended %s after it was asked for", took.Round(10*time.Millisecond))
