@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,4 +163,43 @@ func setSpec(t *testing.T, text, author string) *controller.Command {
 		t.Fatal(err)
 	}
 	return &controller.Command{Type: controller.CmdSetSpec, Spec: &controller.SetSpec{YAML: yaml, Author: author}}
+}
+
+// When only one node cannot apply an entry (its own trouble: memory, an
+// older binary), the others go on; the halted one is not ready and keeps
+// its last answers, and once the cause is fixed a plain restart applies
+// the entry and catches up with the others.
+func TestOneNodeHaltsThenCatchesUp(t *testing.T) {
+	var broken atomic.Bool
+	broken.Store(true)
+	c := New(t, Options{Configure: func(m *Member, cfg *node.Config) {
+		if m.DC != "eu-west" {
+			return
+		}
+		cfg.ApplyHook = func(c *controller.Command) {
+			if broken.Load() && c.Type == controller.CmdSetSpec && c.Spec.Author == "alice" {
+				panic("runtime: out of memory (simulated, this node only)")
+			}
+		}
+	}})
+	sick := c.Member("eu-west")
+	text := strings.Replace(c.Spec, "pools: [web-us-east, web-us-west, web-eu-west]", "pools: [web-us-west, web-us-east, web-eu-west]", 1)
+	if err := c.Propose(c.Member("us-east"), setSpec(t, text, "alice")); err != nil && !errors.Is(err, controller.ErrHalted) {
+		t.Fatal(err)
+	}
+	for _, m := range c.Members {
+		if m != sick {
+			c.WaitAnswer(m, Answers["us-west"], 10*time.Second)
+		}
+	}
+	waitReadyCode(t, sick, http.StatusServiceUnavailable, 10*time.Second)
+	if got := c.Answer(sick); got != Answers["us-east"] {
+		t.Errorf("the halted node answers %s, want its last answer %s", got, Answers["us-east"])
+	}
+	broken.Store(false) // the cause fixed
+	c.StopNode(sick)
+	c.Restart(sick, nil)
+	waitReadyCode(t, sick, http.StatusOK, 30*time.Second)
+	c.WaitAnswer(sick, Answers["us-west"], 10*time.Second)
+	c.CheckInvariants()
 }
