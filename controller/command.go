@@ -10,7 +10,7 @@ import (
 type CommandType string
 
 // The commands. Each is applied deterministically: Apply reads only the
-// entry, whose Time the proposer stamped.
+// entry, whose Time the leader stamped.
 const (
 	CmdSetSpec          CommandType = "set_spec"
 	CmdObserverReport   CommandType = "observer_report"
@@ -26,10 +26,24 @@ const (
 	CmdProviderSync     CommandType = "provider_sync"
 )
 
+// known reports whether this version can apply commands of type t: the
+// leader refuses the others before they reach the log, and a replica
+// that meets one there halts (see FSM.apply).
+func (t CommandType) known() bool {
+	switch t {
+	case CmdSetSpec, CmdObserverReport, CmdObserverLiveness, CmdSetOverride, CmdClearOverride, CmdExpireOverrides,
+		CmdRegisterMember, CmdRemoveMember, CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync:
+		return true
+	}
+	return false
+}
+
 // Command is one Raft log entry.
 type Command struct {
 	Type CommandType `json:"type"`
-	// Time is when the proposer made the command; the FSM's clock.
+	// Time is the leader's clock when it appended the command (see
+	// leaderClock): the FSM's clock. Whatever a proposer puts here is
+	// overwritten.
 	Time time.Time `json:"time"`
 	// ID, when set, makes the command apply at most once: a proposal
 	// retried after the leader changed under it may reach the log twice,
@@ -113,7 +127,14 @@ type Override struct {
 	Reason  string    `json:"reason"`
 	Author  string    `json:"author,omitempty"`
 	Created time.Time `json:"created"`
-	// Expires is zero for an override that holds until cleared.
+	// For is how long the override holds (a Go duration, "30m"),
+	// measured in the cluster's clock: the state sets Expires to the
+	// time it applies plus For. Empty holds until cleared.
+	For string `json:"for,omitempty"`
+	// Expires is zero for an override that holds until cleared. A
+	// proposer sends For; an Expires it sends alone is kept as an
+	// absolute deadline in the cluster's clock (entries of older
+	// versions).
 	Expires time.Time `json:"expires,omitzero"`
 }
 

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,6 +33,14 @@ type FSM struct {
 
 	answers atomic.Pointer[dnsserver.Snapshot]
 	onBeat  atomic.Pointer[func(check, endpoint string, at time.Time)]
+
+	// appliedAt is when this node applied the state's latest time, on
+	// its monotonic clock: a new leader's clock goes on from there.
+	appliedAt time.Time
+	// halt is set when an entry failed to apply (see halt.go); hooks
+	// are the operator's repair and the tests' fault injection.
+	halt  atomic.Pointer[Halt]
+	hooks FSMHooks
 }
 
 // OnHeartbeat sets what hears of every committed heartbeat (the local
@@ -42,6 +51,17 @@ func (f *FSM) OnHeartbeat(fn func(check, endpoint string, at time.Time)) { f.onB
 // NewFSM returns an FSM with empty state.
 func NewFSM(logger *slog.Logger) *FSM {
 	return &FSM{logger: logger, st: NewState(), changed: make(chan struct{})}
+}
+
+// timeNow is the state's time carried forward by the time passed since
+// this node applied it; ok is false while the state has no time.
+func (f *FSM) timeNow() (t time.Time, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.st.Now.IsZero() {
+		return time.Time{}, false
+	}
+	return f.st.Now.Add(time.Since(f.appliedAt)), true
 }
 
 // Apply implements raft.FSM. It returns nil or the error that made the
@@ -57,33 +77,61 @@ func (f *FSM) Apply(l *raft.Log) any {
 	return f.apply(l)
 }
 
-// apply is Apply with f.mu held.
-func (f *FSM) apply(l *raft.Log) any {
+// apply is Apply with f.mu held. A panic or a failure no refusal
+// explains halts the replica instead of crashing it (see halt.go).
+func (f *FSM) apply(l *raft.Log) (resp any) {
 	if l.Type != raft.LogCommand {
 		return nil
 	}
-	if l.Index != 0 {
-		if l.Index <= f.st.Index {
-			return nil
+	if h := f.halt.Load(); h != nil {
+		return h.err()
+	}
+	if l.Index != 0 && l.Index <= f.st.Index {
+		return nil
+	}
+	if l.Index != 0 && slices.Contains(f.hooks.Skip, l.Index) {
+		f.st.Index, f.st.Term = l.Index, l.Term
+		f.logger.Warn("skipping a log entry as the operator asked (--skip-entry)", "index", l.Index, "term", l.Term)
+		return fmt.Errorf("%w: entry %d", ErrSkipped, l.Index)
+	}
+	prevIndex, prevTerm := f.st.Index, f.st.Term
+	defer func() {
+		if r := recover(); r != nil {
+			resp = f.haltAt(l, prevIndex, prevTerm, fmt.Sprintf("panic: %v", r), debug.Stack())
 		}
+	}()
+	if l.Index != 0 {
 		f.st.Index, f.st.Term = l.Index, l.Term
 	}
 	c, err := DecodeCommand(l.Data)
 	if err != nil {
+		// Every replica fails the same way on the same bytes: consumed.
 		f.logger.Error("skipping undecodable log entry", "index", l.Index, "err", err)
 		return err
 	}
-	specV, before := f.st.SpecVersion, f.st.decisions
-	if err := f.st.apply(c); err != nil {
+	if f.hooks.BeforeApply != nil {
+		f.hooks.BeforeApply(c)
+	}
+	specV, before, nowBefore := f.st.SpecVersion, f.st.decisions, f.st.Now
+	if err := f.st.apply(c); errors.Is(err, errUnknownCommand) {
+		return f.haltAt(l, prevIndex, prevTerm, err.Error(), nil)
+	} else if err != nil {
 		return err
+	}
+	if !f.st.Now.Equal(nowBefore) {
+		f.appliedAt = time.Now()
 	}
 	if c.Type == CmdHeartbeat {
 		if fn := f.onBeat.Load(); fn != nil {
-			(*fn)(c.Beat.Check, c.Beat.Endpoint, f.st.Now)
+			// The engines judge a beat's age on their own clock: it
+			// was committed just now.
+			(*fn)(c.Beat.Check, c.Beat.Endpoint, f.hooks.now())
 		}
 	}
 	if f.st.SpecVersion != specV || !sameDecisions(before, f.st.decisions) || f.answers.Load() == nil {
-		f.publish(f.st.SpecVersion != specV)
+		if err := f.publish(f.st.SpecVersion != specV); err != nil {
+			return f.haltAt(l, prevIndex, prevTerm, err.Error(), nil)
+		}
 	}
 	close(f.changed)
 	f.changed = make(chan struct{})
@@ -131,16 +179,16 @@ func (f *FSM) replay(from, last, lastTerm uint64, get func(uint64, *raft.Log) er
 	return n, nil
 }
 
-// publish rebuilds the answer snapshot. Called with mu held.
-func (f *FSM) publish(specChanged bool) {
+// publish rebuilds the answer snapshot. Called with mu held. An error
+// leaves the answers as they were.
+func (f *FSM) publish(specChanged bool) error {
 	if f.st.spec == nil {
-		return
+		return nil
 	}
 	if specChanged || f.zones == nil {
 		zs, err := dnsserver.NewZoneSet(f.st.spec)
 		if err != nil {
-			f.logger.Error("compile zones", "err", err)
-			return
+			return fmt.Errorf("compile zones: %w", err)
 		}
 		f.zones = zs
 		if zs.Names() >= bigZoneNames {
@@ -152,11 +200,11 @@ func (f *FSM) publish(specChanged bool) {
 	}
 	snap, err := dnsserver.BuildFrom(f.zones, DynamicAnswers(f.st.decisions), f.st.Versions, f.st.Now)
 	if err != nil {
-		f.logger.Error("build answers", "err", err)
-		return
+		return fmt.Errorf("build answers: %w", err)
 	}
 	f.st.Versions = snap.Versions()
 	f.answers.Store(snap)
+	return nil
 }
 
 func sameDecisions(a, b []Decision) bool {
@@ -201,6 +249,11 @@ func (f *FSM) Decisions() []Decision {
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if h := f.halt.Load(); h != nil {
+		// Raft would label the snapshot with its own applied index,
+		// past the entries this state lacks: they would be lost.
+		return nil, fmt.Errorf("controller: snapshot: %w", h.err())
+	}
 	data, err := json.Marshal(f.st)
 	if err != nil {
 		return nil, fmt.Errorf("controller: snapshot: %w", err)
@@ -236,8 +289,14 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	st.derive(false)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.st, f.zones = st, nil
-	f.publish(true)
+	f.st, f.zones, f.appliedAt = st, nil, time.Now()
+	if h := f.halt.Swap(nil); h != nil {
+		f.logger.Warn("restored a snapshot: applying again", "was_halted_at", h.Index, "snapshot_index", st.Index)
+	}
+	if err := f.publish(true); err != nil {
+		// Failing here would stop the node from starting at all.
+		f.haltAt(&raft.Log{Index: st.Index, Term: st.Term}, st.Index, st.Term, "restore: "+err.Error(), nil)
+	}
 	close(f.changed)
 	f.changed = make(chan struct{})
 	return nil

@@ -18,7 +18,7 @@ const dutyTick = 200 * time.Millisecond
 func (s *Store) duties(ctx context.Context) {
 	t := time.NewTicker(dutyTick)
 	defer t.Stop()
-	var leaderSince time.Time
+	var leaderSince, handed time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -27,8 +27,14 @@ func (s *Store) duties(ctx context.Context) {
 		}
 		if !s.IsLeader() {
 			leaderSince = time.Time{}
+		} else if s.fsm.Halted() != nil {
+			if time.Since(handed) > 5*time.Second {
+				handed = time.Now()
+				s.handOver()
+			}
+			continue
 		} else if leaderSince.IsZero() {
-			leaderSince = s.cfg.Now()
+			leaderSince, _ = s.leaderTime() // zero until the term's clock starts
 		}
 		s.dropSeed()
 		s.register(ctx)
@@ -75,8 +81,24 @@ func (s *Store) register(ctx context.Context) {
 	}
 }
 
+// handOver asks another voter to lead: a halted replica's state stands
+// still, and duties judged on it (staleness, expiry) would be wrong.
+func (s *Store) handOver() {
+	s.logger.Error("this node's state machine is halted: handing leadership over", "halt", s.fsm.Halted().Reason)
+	if err := s.raft.LeadershipTransfer().Error(); err != nil {
+		s.logger.Warn("handing leadership over", "err", err)
+	}
+}
+
+// leaderDuties are judged in the leader's clock: an observer is stale
+// when the cluster time of its last committed report is StaleAfter
+// behind the leader's time, and an override expires when the leader's
+// time passes its Expires. No node's wall clock is read.
 func (s *Store) leaderDuties(ctx context.Context, since time.Time) {
-	now := s.cfg.Now()
+	now, err := s.leaderTime()
+	if err != nil {
+		return
+	}
 	var (
 		needSpec bool
 		stale    []string

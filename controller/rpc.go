@@ -61,10 +61,12 @@ func (s *Store) onLeader(ctx context.Context, req rpcRequest) error {
 		if !retry {
 			return err
 		}
-		last = err
+		if !errors.Is(last, ErrStorage) || errors.Is(err, ErrStorage) {
+			last = err // a storage failure is the news, not the election it caused
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (last try: %v): %w", ErrNoLeader, last, ctx.Err())
+			return fmt.Errorf("%w (last try: %w): %w", ErrNoLeader, last, ctx.Err())
 		case <-time.After(backoff):
 		}
 		// Capped low: right after an election, every report waiting
@@ -79,9 +81,14 @@ func (s *Store) local(req rpcRequest) (retry bool, err error) {
 	var f raft.Future
 	switch req.Op {
 	case opApply:
-		af := s.raft.Apply(req.Data, applyTimeout)
+		data, err := s.stamp(req.Data)
+		if err != nil {
+			return !errors.Is(err, ErrBadCommand), err
+		}
+		af := s.raft.Apply(data, applyTimeout)
 		if err := af.Error(); err != nil {
-			return leadershipError(err), err
+			// A leader that cannot write its log steps down: retry.
+			return leadershipError(err) || errors.Is(err, ErrStorage), err
 		}
 		if resp, ok := af.Response().(error); ok && resp != nil {
 			return false, fmt.Errorf("%w: %w", ErrRejected, resp)
@@ -242,6 +249,8 @@ var errorCodes = []struct {
 	{"spec_changed", ErrSpecChanged},
 	{"bad_command", ErrBadCommand},
 	{"invalid_spec", spec.ErrInvalid},
+	{"halted", ErrHalted},
+	{"storage", ErrStorage},
 }
 
 func codeOf(err error) string {

@@ -20,6 +20,11 @@ var (
 	ErrBadCommand    = errors.New("malformed command")
 	ErrNotFound      = errors.New("nothing to clear")
 	ErrSpecChanged   = errors.New("the spec in force is not the version the change was made over")
+
+	// errUnknownCommand halts the replica rather than refusing: a
+	// newer leader committed a command this version cannot apply, and
+	// refusing it here while newer replicas apply it would diverge.
+	errUnknownCommand = errors.New("unknown command type")
 )
 
 // MaxEvents bounds the event log kept in the replicated state.
@@ -135,7 +140,7 @@ func (st *State) apply(c *Command) error {
 	case CmdProviderSync:
 		err = st.providerSync(c.Provider, now)
 	default:
-		err = fmt.Errorf("%w: unknown command type %q", ErrBadCommand, c.Type)
+		err = fmt.Errorf("%w %q", errUnknownCommand, c.Type)
 	}
 	if err != nil {
 		return err
@@ -265,6 +270,13 @@ func (st *State) setOverride(o *Override, now time.Time) error {
 	}
 	c := *o
 	c.Created = now
+	if c.For != "" {
+		d, err := time.ParseDuration(c.For)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%w: override duration %q (want a positive Go duration such as 30m)", ErrBadCommand, c.For)
+		}
+		c.Expires = now.Add(d)
+	}
 	var subject string
 	switch c.Kind {
 	case OverrideDrain:

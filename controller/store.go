@@ -32,6 +32,10 @@ var (
 	ErrRejected = errors.New("refused")
 	// ErrClosed means the store was shut down.
 	ErrClosed = errors.New("store closed")
+	// ErrStorage means a node could not write its Raft log (a full or
+	// failing disk); the write may succeed when retried, on another
+	// node or later.
+	ErrStorage = errors.New("storage failure")
 )
 
 // Timing holds the Raft timeouts. The defaults suit a WAN between
@@ -107,8 +111,22 @@ type StoreConfig struct {
 	// Seed is proposed by the first leader of a cluster without a spec.
 	Seed   *spec.Spec
 	Logger *slog.Logger
-	// Now is the clock stamped into proposals; nil means time.Now.
+	// Now is this node's wall clock, nil meaning time.Now. It is read
+	// only to start the cluster clock of a state that has none, and to
+	// time heartbeats for the local health engine (see leaderClock);
+	// tests skew it.
 	Now func() time.Time
+
+	// Halting and storage failures (see halt.go, logstore.go).
+	//
+	// SkipEntries are log indexes this node does not apply: the repair
+	// of a replica halted at an entry it cannot apply.
+	SkipEntries []uint64
+
+	// For tests: see every command before it applies (panic to
+	// simulate a failing apply), and wrap the log store (fail writes).
+	ApplyHook    func(*Command)
+	WrapLogStore func(raft.LogStore) raft.LogStore
 }
 
 // Store owns Raft: the log in raft-boltdb, the FSM, the node port, the
@@ -120,9 +138,13 @@ type Store struct {
 	raft   *raft.Raft
 	mux    *Mux
 	bolt   *raftboltdb.BoltStore
+	logs   *logStore // the log store Raft writes to: bolt, watched
 	trans  *raft.NetworkTransport
 
 	rpc rpcConn // kept connection to the leader, for forwarding
+
+	clock      leaderClock // stamps commands while this node leads
+	clockStart sync.Mutex  // one term start at a time
 
 	nonce     string        // random, drawn at start, for command IDs
 	proposals atomic.Uint64 // numbers command IDs
@@ -142,10 +164,14 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := os.MkdirAll(cfg.DataDir, privateDir); err != nil {
 		return nil, fmt.Errorf("controller: data dir: %w", err)
 	}
+	if err := tighten(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	s := &Store{cfg: cfg, logger: cfg.Logger, fsm: NewFSM(cfg.Logger), nonce: strconv.FormatUint(rand.Uint64(), 36)}
+	s.fsm.hooks = FSMHooks{Skip: cfg.SkipEntries, BeforeApply: cfg.ApplyHook, Now: cfg.Now}
 	ok := false
 	defer func() {
 		if !ok {
@@ -156,11 +182,20 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if s.bolt, err = raftboltdb.NewBoltStore(filepath.Join(cfg.DataDir, "raft.db")); err != nil {
 		return nil, fmt.Errorf("controller: raft log: %w", err)
 	}
+	s.logs = &logStore{LogStore: s.bolt}
+	if cfg.WrapLogStore != nil {
+		s.logs.LogStore = cfg.WrapLogStore(s.bolt)
+	}
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{cfg.Logger.With("component", "raft")}})
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, hlog)
+	fileSnaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, hlog)
 	if err != nil {
 		return nil, fmt.Errorf("controller: snapshots: %w", err)
 	}
+	snapDir := filepath.Join(cfg.DataDir, "snapshots")
+	if err := tighten(snapDir); err != nil {
+		return nil, err
+	}
+	snaps := privateSnapshots{SnapshotStore: fileSnaps, dir: snapDir}
 	ln := cfg.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.RaftAddr); err != nil {
@@ -179,6 +214,12 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		MaxPool: 3,
 		Timeout: 10 * time.Second,
 		Logger:  hlog,
+		// No pipelined replication: when a follower answers an append
+		// with failure (its disk is full), hashicorp/raft 1.7's pipeline
+		// can deadlock, so the follower never gets another entry and
+		// the leader hangs at shutdown. Synchronous appends cost little
+		// at detour's write rates (raft#541).
+		MaxRPCsInFlight: 1,
 	})
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)
@@ -193,7 +234,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: reading raft state: %w", err)
 	}
-	if s.raft, err = raft.NewRaft(rc, s.fsm, s.bolt, s.bolt, snaps, s.trans); err != nil {
+	if s.raft, err = raft.NewRaft(rc, s.fsm, s.logs, s.bolt, snaps, s.trans); err != nil {
 		return nil, fmt.Errorf("controller: raft: %w", err)
 	}
 	rf.Store(s.raft)
@@ -227,10 +268,14 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	s.mux.Serve(s.serveRPC)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		s.duties(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.warmClock(ctx)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -344,18 +389,29 @@ func (s *Store) RaftState() (state string, lastContact time.Duration) {
 	return st.String(), time.Since(lc)
 }
 
-// AppliedIndex is the index of the last entry applied to the FSM.
-func (s *Store) AppliedIndex() uint64 { return max(s.raft.AppliedIndex(), s.fsm.AppliedIndex()) }
+// AppliedIndex is the index of the last entry applied to the FSM. Raft
+// counts entries a halted FSM refused as applied; they are not.
+func (s *Store) AppliedIndex() uint64 {
+	if s.fsm.Halted() != nil {
+		return s.fsm.AppliedIndex()
+	}
+	return max(s.raft.AppliedIndex(), s.fsm.AppliedIndex())
+}
 
 // Propose commits a command through the leader, forwarding from a follower,
 // and retries across leader changes until ctx ends. A command the state
 // machine refuses returns an error wrapping ErrRejected.
 func (s *Store) Propose(ctx context.Context, c *Command) error {
+	if err := s.Problem(); err != nil {
+		// Its view is stale and it would report or echo from it.
+		return err
+	}
 	cc := *c // the caller's command stays as it was: proposing it again is a new command
 	c = &cc
-	if c.Time.IsZero() {
-		c.Time = s.cfg.Now().UTC()
-	}
+	// The leader stamps its own time over this (leaderClock); the
+	// proposer's clock only serves a leader of an older version during
+	// a rolling upgrade, as it did before.
+	c.Time = s.cfg.Now().UTC()
 	if c.ID == "" && onceOnly(c.Type) {
 		c.ID = s.commandID()
 	}
@@ -365,6 +421,23 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 	}
 	return s.onLeader(ctx, rpcRequest{Op: opApply, Data: data})
 }
+
+// Problem says why this node should not be counted on (it reports not
+// ready and refuses writes), or nil: its state machine halted at an
+// entry it cannot apply, or its Raft log cannot be written. It keeps
+// serving its last DNS answers either way.
+func (s *Store) Problem() error {
+	if h := s.fsm.Halted(); h != nil {
+		return h.err()
+	}
+	return s.LogProblem()
+}
+
+// LogProblem says why this node cannot write its Raft log, or nil.
+func (s *Store) LogProblem() error { return s.logs.failing() }
+
+// LogStoreErrors counts the writes to the Raft log that failed.
+func (s *Store) LogStoreErrors() uint64 { return s.logs.failures.Load() }
 
 // commandID returns an ID no other proposal of any node has: this node's
 // ID, a random number drawn at start and a counter.

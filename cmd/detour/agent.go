@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -108,6 +109,9 @@ func newAgentCmd() *cobra.Command {
 	webFlags(f, &cfg)
 	// Notifications (security).
 	f.StringVar(&notifyNets, "notify-allow-networks", "", "networks (CIDR, comma-separated) notification channels may reach although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
+
+	// Halting and storage failures (sec-clock).
+	f.Var((*indexList)(&cfg.SkipEntries), "skip-entry", "Raft log index this node must not apply: the repair of a node halted at an entry it cannot apply (see /v1/ready and docs/cluster.md); repeatable")
 	return cmd
 }
 
@@ -167,6 +171,30 @@ func (d *durationValue) Set(s string) error {
 
 func (d *durationValue) Type() string { return "duration" }
 
+// indexList is a repeatable flag of Raft log indexes.
+type indexList []uint64
+
+func (l *indexList) String() string {
+	var out []string
+	for _, i := range *l {
+		out = append(out, strconv.FormatUint(i, 10))
+	}
+	return strings.Join(out, ",")
+}
+
+func (l *indexList) Set(s string) error {
+	for _, part := range strings.Split(s, ",") {
+		i, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
+		if err != nil || i == 0 {
+			return fmt.Errorf("want a Raft log index such as 1234 (from /v1/ready or the log), got %q", part)
+		}
+		*l = append(*l, i)
+	}
+	return nil
+}
+
+func (l *indexList) Type() string { return "index" }
+
 // mergeFlags overlays the flags set on the command line onto the node file.
 func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 	set := func(name string, dst *string, v string) {
@@ -203,6 +231,9 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 		file.Dev = flags.Dev
 	}
 	mergeWebFlags(cmd, &file, flags)
+	if cmd.Flags().Changed("skip-entry") {
+		file.SkipEntries = flags.SkipEntries
+	}
 	return file
 }
 

@@ -29,6 +29,7 @@ type metrics struct {
 	replies, queries, truncated, dropped, xfr     *prometheus.Desc
 	raftState, lastContact, applied, leader, spec *prometheus.Desc
 	endpointUp, recordFallback                    *prometheus.Desc
+	halted, logErrors, logFailing                 *prometheus.Desc
 }
 
 func newMetrics(s *Server, reg *prometheus.Registry, dnsStats func() dnsserver.Totals, xfrStats func() dnsserver.TransferTotals) (*metrics, error) {
@@ -50,6 +51,9 @@ func newMetrics(s *Server, reg *prometheus.Registry, dnsStats func() dnsserver.T
 		spec:           prometheus.NewDesc("detour_spec_version", "Version of the spec in force.", nil, nil),
 		endpointUp:     prometheus.NewDesc("detour_endpoint_up", "The cluster's verdict on an endpoint, drains applied: 1 up, 0 down.", []string{"pool", "address"}, nil),
 		recordFallback: prometheus.NewDesc("detour_record_fallback", "1 when a record answers its fallback (no healthy pool).", []string{"record", "type"}, nil),
+		halted:         prometheus.NewDesc("detour_state_machine_halted", "1 when this node stopped applying the Raft log at an entry it cannot apply (see /v1/ready); it serves its last answers.", nil, nil),
+		logErrors:      prometheus.NewDesc("detour_raft_log_write_errors_total", "Writes to this node's Raft log that failed (a full or failing disk).", nil, nil),
+		logFailing:     prometheus.NewDesc("detour_raft_log_failing", "1 while this node's latest write to its Raft log failed.", nil, nil),
 	}
 	var errs []error
 	for _, c := range []prometheus.Collector{m.answersChanged, m.failovers, m} {
@@ -68,7 +72,7 @@ func (m *metrics) serve(w http.ResponseWriter, r *http.Request) { m.handler.Serv
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.xfr, m.replies, m.queries, m.truncated, m.dropped, m.raftState, m.lastContact, m.applied, m.leader, m.spec, m.endpointUp, m.recordFallback} {
+	for _, d := range []*prometheus.Desc{m.xfr, m.replies, m.queries, m.truncated, m.dropped, m.raftState, m.lastContact, m.applied, m.leader, m.spec, m.endpointUp, m.recordFallback, m.halted, m.logErrors, m.logFailing} {
 		ch <- d
 	}
 }
@@ -118,6 +122,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		known = 1
 	}
 	ch <- prometheus.MustNewConstMetric(m.leader, prometheus.GaugeValue, known)
+	m.collectFaults(ch)
 	m.s.store.FSM().Read(func(st *controller.State) {
 		ch <- prometheus.MustNewConstMetric(m.spec, prometheus.GaugeValue, float64(st.SpecVersion))
 		sp := st.Spec()
@@ -143,6 +148,22 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(m.recordFallback, prometheus.GaugeValue, v, d.Name, d.Type)
 		}
 	})
+}
+
+// collectFaults reports what keeps this node from being ready on its
+// own account: a halted state machine, a Raft log it cannot write.
+func (m *metrics) collectFaults(ch chan<- prometheus.Metric) {
+	store := m.s.store
+	halted, failing := 0.0, 0.0
+	if store.FSM().Halted() != nil {
+		halted = 1
+	}
+	if store.LogProblem() != nil {
+		failing = 1
+	}
+	ch <- prometheus.MustNewConstMetric(m.halted, prometheus.GaugeValue, halted)
+	ch <- prometheus.MustNewConstMetric(m.logErrors, prometheus.CounterValue, float64(store.LogStoreErrors()))
+	ch <- prometheus.MustNewConstMetric(m.logFailing, prometheus.GaugeValue, failing)
 }
 
 // watch counts answer changes and failovers as this node applies them.

@@ -66,11 +66,12 @@ func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	expires, ok := s.checkOverride(w, req.Reason, req.For)
+	d, ok := s.checkOverride(w, req.Reason, req.For)
 	if !ok || !s.checkTarget(w, req.Target) {
 		return
 	}
-	o := &controller.Override{Kind: controller.OverrideDrain, Target: req.Target, Reason: req.Reason, Author: caller(r.Context()).Name, Expires: expires}
+	o := &controller.Override{Kind: controller.OverrideDrain, Target: req.Target, Reason: req.Reason, Author: caller(r.Context()).Name}
+	timed(o, d)
 	if s.propose(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}) {
 		s.overrideDone(w, fmt.Sprintf("drained %s: %s", req.Target, req.Reason))
 	}
@@ -102,7 +103,7 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	expires, ok := s.checkOverride(w, req.Reason, req.For)
+	d, ok := s.checkOverride(w, req.Reason, req.For)
 	if !ok {
 		return
 	}
@@ -122,7 +123,8 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "pool %q is not one of %s's pools (%s)", req.Pool, rec.Name, strings.Join(pools, ", "))
 		return
 	}
-	o := &controller.Override{Kind: controller.OverridePin, Record: rec.Name, Type: rec.Type, Pool: req.Pool, Reason: req.Reason, Author: caller(r.Context()).Name, Expires: expires}
+	o := &controller.Override{Kind: controller.OverridePin, Record: rec.Name, Type: rec.Type, Pool: req.Pool, Reason: req.Reason, Author: caller(r.Context()).Name}
+	timed(o, d)
 	if s.propose(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}) {
 		s.overrideDone(w, fmt.Sprintf("pinned %s %s to pool %s: %s", rec.Name, rec.Type, req.Pool, req.Reason))
 	}
@@ -154,21 +156,32 @@ func (s *Server) overrideDone(w http.ResponseWriter, msg string) {
 }
 
 // checkOverride validates what every override needs: a reason, and a
-// duration within bounds.
-func (s *Server) checkOverride(w http.ResponseWriter, reason, forDur string) (time.Time, bool) {
+// duration within bounds (0: until cleared).
+func (s *Server) checkOverride(w http.ResponseWriter, reason, forDur string) (time.Duration, bool) {
 	if strings.TrimSpace(reason) == "" {
 		writeError(w, http.StatusBadRequest, "reason is required: say why, for the audit log and whoever is paged next (--reason TEXT)")
-		return time.Time{}, false
+		return 0, false
 	}
 	if forDur == "" {
-		return time.Time{}, true
+		return 0, true
 	}
 	d, err := time.ParseDuration(forDur)
 	if err != nil || d <= 0 || d > MaxOverride {
 		writeError(w, http.StatusBadRequest, "for=%q: want a duration between 1s and %s, such as 30m or 2h", forDur, MaxOverride)
-		return time.Time{}, false
+		return 0, false
 	}
-	return time.Now().Add(d).UTC(), true
+	return d, true
+}
+
+// timed makes o hold for d. The duration travels as such: the cluster
+// sets the expiry in its own clock when it applies the override, so no
+// node's wall clock decides it. Expires, from this node's clock, only
+// serves replicas of an older version during a rolling upgrade; the
+// others ignore it when For is set.
+func timed(o *controller.Override, d time.Duration) {
+	if d > 0 {
+		o.For, o.Expires = d.String(), time.Now().Add(d).UTC()
+	}
 }
 
 // checkTarget refuses a drain target the spec in force does not know,

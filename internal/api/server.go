@@ -266,6 +266,10 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.Problem(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, map[string]any{"status": "not ready", "why": err.Error(), "freshness": s.freshness()}))
+		return
+	}
 	if !s.ready.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, map[string]any{"status": "not ready",
 			"why": "waiting for a leader, the spec and the first round of checks", "freshness": s.freshness()}))
@@ -293,8 +297,16 @@ func (s *Server) propose(w http.ResponseWriter, r *http.Request, c *controller.C
 	return false
 }
 
+// retryAfter is what a write refused for this node's own trouble (a
+// halted state machine, a log it cannot write) tells the client to wait
+// before retrying, here or on another node.
+const retryAfter = "5"
+
 func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
 	switch {
+	case errors.Is(err, controller.ErrStorage), errors.Is(err, controller.ErrHalted):
+		w.Header().Set("Retry-After", retryAfter)
+		writeError(w, http.StatusServiceUnavailable, "the change was not made, retry it (on another node if this one is not ready, see /v1/ready): %v", err)
 	case errors.Is(err, controller.ErrUnknownTarget), errors.Is(err, controller.ErrUnknownRecord),
 		errors.Is(err, controller.ErrUnknownIncident), errors.Is(err, controller.ErrNotFound):
 		writeError(w, http.StatusNotFound, "%v", err)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/spec"
@@ -109,6 +110,18 @@ type Config struct {
 	// (spec.ForbiddenTarget). Empty allows none; --dev allows loopback
 	// unless it is set.
 	NotifyAllowNetworks []string `yaml:"notify_allow_networks"`
+
+	// Halting and storage failures (sec-clock). SkipEntries are Raft
+	// log indexes this node does not apply: the repair of a node halted
+	// at an entry it cannot apply (docs/cluster.md, --skip-entry).
+	SkipEntries []uint64 `yaml:"skip_entries"`
+
+	// For tests: this node's wall clock (skewed to show it rules
+	// nothing), a hook that sees every command before it applies (may
+	// panic), and a wrapper around the Raft log store (may fail).
+	Now          func() time.Time                  `yaml:"-"`
+	ApplyHook    func(*controller.Command)         `yaml:"-"`
+	WrapLogStore func(raft.LogStore) raft.LogStore `yaml:"-"`
 
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.

@@ -105,6 +105,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 		APIAddr: cfg.APIAddr, DNSAddr: n.dns.Addr(), DataDir: n.cfg.DataDir,
 		Peers: ps, TLS: tlsCfg, Timing: cfg.timing(), Seed: seed, Listener: cfg.Listener, Dial: cfg.Dial,
 		Logger: logger.With("component", "controller"),
+		Now:    cfg.Now, SkipEntries: cfg.SkipEntries, ApplyHook: cfg.ApplyHook, WrapLogStore: cfg.WrapLogStore,
 	})
 	if err != nil {
 		return nil, err
@@ -116,7 +117,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	allow, _ := cfg.checkAllowNetworks() // Validate parsed them
-	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry, AllowNetworks: allow}); err != nil {
+	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry, AllowNetworks: allow, Now: cfg.Now}); err != nil {
 		return nil, err
 	}
 	n.observer.SetEngine(n.engine)

@@ -73,6 +73,10 @@ type Options struct {
 	// StatusNodeLabels shows each node's ID in its status page's footer
 	// (status_node_label); by default node IDs stay private.
 	StatusNodeLabels bool
+	// Configure, when set, changes a member's settings before its node
+	// first starts (a skewed clock, a failing log store...); restarts
+	// keep them.
+	Configure func(m *Member, cfg *node.Config)
 }
 
 // New starts a cluster and waits until every node is ready.
@@ -124,6 +128,9 @@ func New(t testing.TB, opts Options) *Cluster {
 			m.cfg.StatusNodeLabel = m.ID
 		}
 		m.cfg.NotifyAllowNetworks = node.LoopbackNetworks // so do notification receivers
+		if opts.Configure != nil {
+			opts.Configure(m, &m.cfg)
+		}
 		c.start(m, lns[i], logger.With("node", m.ID))
 	}
 	t.Cleanup(c.Close)
@@ -255,6 +262,12 @@ func (c *Cluster) StopNode(m *Member) {
 
 // Restart starts a stopped member again from its data dir.
 func (c *Cluster) Restart(m *Member, logger *slog.Logger) {
+	c.RestartWith(m, logger, nil)
+}
+
+// RestartWith starts a stopped member again from its data dir, its
+// settings changed by configure first (nil: as they were).
+func (c *Cluster) RestartWith(m *Member, logger *slog.Logger, configure func(*node.Config)) {
 	c.t.Helper()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -271,6 +284,9 @@ func (c *Cluster) Restart(m *Member, logger *slog.Logger) {
 		c.t.Fatalf("restart %s: %v", m.ID, err)
 	}
 	c.Faults.Heal(m.ID)
+	if configure != nil {
+		configure(&m.cfg)
+	}
 	c.start(m, ln, logger)
 }
 

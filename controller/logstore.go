@@ -1,0 +1,60 @@
+package controller
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// logStore wraps the Raft log store and remembers its write errors, so
+// that a node whose disk is full says so (not ready, in /metrics, a
+// retryable error to writers) instead of answering from a log that
+// stopped growing. Raft itself only logs them and retries.
+type logStore struct {
+	raft.LogStore
+	failures atomic.Uint64
+
+	mu      sync.Mutex
+	lastErr error     // the latest write's error; nil once one succeeds
+	since   time.Time // when writes began to fail
+}
+
+// StoreLog implements raft.LogStore.
+func (l *logStore) StoreLog(log *raft.Log) error { return l.note(l.LogStore.StoreLog(log)) }
+
+// StoreLogs implements raft.LogStore.
+func (l *logStore) StoreLogs(logs []*raft.Log) error { return l.note(l.LogStore.StoreLogs(logs)) }
+
+// DeleteRange implements raft.LogStore.
+func (l *logStore) DeleteRange(lo, hi uint64) error { return l.note(l.LogStore.DeleteRange(lo, hi)) }
+
+// note records a write's outcome and marks a failure as ErrStorage.
+func (l *logStore) note(err error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil {
+		l.lastErr, l.since = nil, time.Time{}
+		return nil
+	}
+	l.failures.Add(1)
+	if l.lastErr == nil {
+		l.since = time.Now()
+	}
+	l.lastErr = err
+	return fmt.Errorf("%w: writing the Raft log: %w", ErrStorage, err)
+}
+
+// failing returns why the log cannot be written, or nil while its
+// latest write succeeded.
+func (l *logStore) failing() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lastErr == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: this node cannot write its Raft log (failing for %s, %d failed writes): %v",
+		ErrStorage, time.Since(l.since).Round(time.Second), l.failures.Load(), l.lastErr)
+}
