@@ -61,7 +61,7 @@ func TestCheckValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := Parse([]byte(checkDoc(c.check)), "")
+			s, err := Parse([]byte(checkDoc(c.check)))
 			if c.path == "" {
 				if err != nil {
 					t.Fatalf("want valid, got %v", err)
@@ -89,7 +89,7 @@ func TestCheckValidation(t *testing.T) {
 // Validate on every node that applies it.
 func TestCheckDefaultsRevalidate(t *testing.T) {
 	for _, typ := range []string{"http", "https", "tcp", "tls", "heartbeat\n    max_age: 1m", "dns\n    query_name: www.example.test"} {
-		s, err := Parse([]byte(checkDoc("    type: "+typ)), "")
+		s, err := Parse([]byte(checkDoc("    type: "+typ)))
 		if err != nil {
 			t.Fatalf("%s: %v", typ, err)
 		}
@@ -97,7 +97,7 @@ func TestCheckDefaultsRevalidate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Parse(out, ""); err != nil {
+		if _, err := Parse(out); err != nil {
 			t.Errorf("%s: defaults do not validate again: %v\n%s", typ, err, out)
 		}
 	}

@@ -53,5 +53,7 @@ func (s *Spec) Lint() []Problem {
 		}
 	}
 	out = append(out, s.lintProviderTTLs()...)
+	out = append(out, s.lintProbeLoad()...)
+	out = append(out, s.lintEnvNames()...)
 	return out
 }

@@ -221,7 +221,7 @@ func (a *answers) Answers() *dnsserver.Snapshot {
 func loadSpec(cfg Config) (*spec.Spec, error) {
 	if cfg.Dev && cfg.Spec == DevSpecPath {
 		if _, err := os.Stat(cfg.Spec); err != nil {
-			return spec.Parse(examples.DevSpec, "")
+			return spec.Parse(examples.DevSpec)
 		}
 	}
 	return spec.Load(cfg.Spec)
