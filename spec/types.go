@@ -48,7 +48,7 @@ type Zone struct {
 	// File imports a whole zone file, relative to the spec's directory.
 	// Only a spec loaded from a local file may name one (spec.Load): it
 	// is read there into FileText, and the spec carries the text.
-	File string `yaml:"file" json:"file,omitempty"`
+	File string `yaml:"file,omitempty" json:"file,omitempty"`
 	// FileText is the content of File, read when the spec was loaded so
 	// that it travels with the spec.
 	FileText string `yaml:"-" json:"file_text,omitempty"`
