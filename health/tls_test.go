@@ -25,9 +25,9 @@ import (
 
 // testCA is a certificate authority made for one test.
 type testCA struct {
-	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
-	pem     string
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pem  string
 }
 
 func newTestCA(t *testing.T) *testCA {

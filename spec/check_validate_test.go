@@ -89,7 +89,7 @@ func TestCheckValidation(t *testing.T) {
 // Validate on every node that applies it.
 func TestCheckDefaultsRevalidate(t *testing.T) {
 	for _, typ := range []string{"http", "https", "tcp", "tls", "heartbeat\n    max_age: 1m", "dns\n    query_name: www.example.test"} {
-		s, err := Parse([]byte(checkDoc("    type: "+typ)))
+		s, err := Parse([]byte(checkDoc("    type: " + typ)))
 		if err != nil {
 			t.Fatalf("%s: %v", typ, err)
 		}

@@ -81,10 +81,26 @@ func ParseLocal(data []byte, dir string) (*Spec, error) {
 	if err := s.readLocalFiles(dir); err != nil {
 		return nil, err
 	}
+	if n := s.inlinedSize(len(data)); n > MaxSpecBytes {
+		return nil, &Error{Problems: []Problem{{Path: "document", Message: fmt.Sprintf(
+			"with its files inlined the spec is %d bytes, over the limit of %d bytes for a spec (see docs/spec.md, Limits)", n, MaxSpecBytes)}}}
+	}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// inlinedSize is about the size of the document once its files travel
+// in it: what a node will be sent.
+func (s *Spec) inlinedSize(doc int) int {
+	for _, z := range s.Zones {
+		doc += len(z.FileText)
+	}
+	for _, c := range s.Checks {
+		doc += len(c.CAPEM)
+	}
+	return doc
 }
 
 // Parse decodes and validates a self-contained spec: one sent to the API,

@@ -106,7 +106,7 @@ type Check struct {
 	// cheaper at high probe rates, but a listener that stops accepting
 	// new connections while the kept one lives goes unseen. Off by
 	// default.
-	KeepAlive          bool   `yaml:"keep_alive,omitempty" json:"keep_alive,omitempty"`
+	KeepAlive bool `yaml:"keep_alive,omitempty" json:"keep_alive,omitempty"`
 	// HeadersEnv sets request headers from environment variables of
 	// each node (header: variable name), for values such as credentials
 	// that must not travel in the spec. The names must pass the node's
