@@ -13,14 +13,19 @@ import (
 // it could name any secret of the node process (its API tokens).
 const DefaultEnvPrefix = "DETOUR_"
 
+// ReservedEnv are detour's own secrets (the node's API tokens, the CLI's
+// token): no spec may name them, whatever prefixes a node allows.
+var ReservedEnv = []string{"DETOUR_API_TOKENS", "DETOUR_TOKEN"}
+
 // EnvAllowed reports whether a spec may make a node read the environment
 // variable name: whether name starts with one of prefixes, or with
-// DefaultEnvPrefix when prefixes is empty.
+// DefaultEnvPrefix when prefixes is empty, and is not one of ReservedEnv.
 func EnvAllowed(name string, prefixes []string) bool {
 	if len(prefixes) == 0 {
 		prefixes = []string{DefaultEnvPrefix}
 	}
-	return name != "" && slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) })
+	return name != "" && !slices.Contains(ReservedEnv, name) &&
+		slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) })
 }
 
 // EnvRef is an environment variable a spec names, with where.
@@ -75,7 +80,10 @@ func (s *Spec) EnvRefs() []EnvRef {
 func (s *Spec) lintEnvNames() []Problem {
 	var out []Problem
 	for _, r := range s.EnvRefs() {
-		if !EnvAllowed(r.Name, nil) {
+		if slices.Contains(ReservedEnv, r.Name) {
+			out = append(out, Problem{Path: r.Path, Message: fmt.Sprintf(
+				"%s is detour's own secret: no node lets a spec read it", r.Name)})
+		} else if !EnvAllowed(r.Name, nil) {
 			out = append(out, Problem{Path: r.Path, Message: fmt.Sprintf(
 				"%s lacks the prefix %s: a node reads only the variables its spec_env_prefixes allow (%s by default), and refuses this one unless configured to", excerpt(r.Name), DefaultEnvPrefix, DefaultEnvPrefix)})
 		}

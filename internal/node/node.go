@@ -96,7 +96,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	// The DNS and API listeners come first so that the addresses
 	// registered with the cluster are the bound ones.
-	n.dns = dnsserver.NewServer(dnsserver.Config{Addr: cfg.DNSAddr}, &n.answers, logger.With("component", "dns"))
+	n.dns = dnsserver.NewServer(dnsserver.Config{Addr: cfg.DNSAddr, Getenv: specEnv(cfg.SpecEnvPrefixes, logger)}, &n.answers, logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return nil, err
 	}
@@ -119,7 +119,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n.observer.SetEngine(n.engine)
-	if n.providers, err = newProviders(n.store, registry, logger); err != nil {
+	if n.providers, err = newProviders(n.store, cfg, registry, logger); err != nil {
 		return nil, err
 	}
 	// A job's heartbeat reaches one node; the log tells every engine.
@@ -136,7 +136,8 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	if err := n.api.Start(cfg.APIAddr); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	n.notifier = notify.New(notify.Options{Store: n.store, Logger: logger.With("component", "notify")})
+	n.notifier = notify.New(notify.Options{Store: n.store, Logger: logger.With("component", "notify"),
+		Deps: notify.Deps{Getenv: specEnv(cfg.SpecEnvPrefixes, logger)}})
 	if cfg.StatusAddr != "" {
 		n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.NodeID, Logger: logger.With("component", "statuspage")})
 		if err := n.status.Start(cfg.StatusAddr); err != nil {
@@ -285,7 +286,9 @@ func (n *Node) Close(ctx context.Context) error {
 // newProviders wires the provider manager: it pushes the records' answers
 // to the spec's providers while this node leads, with secrets read from
 // this node's environment.
-func newProviders(store *controller.Store, reg prometheus.Registerer, logger *slog.Logger) (*providers.Manager, error) {
+func newProviders(store *controller.Store, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*providers.Manager, error) {
 	return providers.NewManager(providers.Options{Leadership: store, Source: store.FSM(),
-		Builders: builtin.Builders(), Registerer: reg, Logger: logger.With("component", "providers")})
+		Builders: builtin.Builders(), Registerer: reg, Logger: logger.With("component", "providers"),
+		Getenv: specEnv(cfg.SpecEnvPrefixes, logger),
+		Access: providers.Access{EnvPrefixes: cfg.SpecEnvPrefixes, BaseURLs: cfg.ProviderBaseURLs}})
 }
