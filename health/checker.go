@@ -65,6 +65,9 @@ type env struct {
 	beats  *beatBook
 	now    func() time.Time
 	source net.IP // local address of probes; nil lets the kernel choose
+	// getenv and envPrefixes resolve headers_env (nil getenv: os.Getenv).
+	getenv      func(string) string
+	envPrefixes []string
 }
 
 // dialer returns a dialer for network ("tcp" or "udp") bound to the

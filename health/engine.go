@@ -33,6 +33,13 @@ type Options struct {
 	// probes should come from where this node's datacenter reaches the
 	// world (and tests tell observers apart by it).
 	SourceIP net.IP
+
+	// Check headers from the environment (security): Getenv reads the
+	// variables a check's headers_env names, only those whose prefix is
+	// in EnvPrefixes (spec.DefaultEnvPrefix when empty). Nil Getenv
+	// means os.Getenv.
+	Getenv      func(string) string
+	EnvPrefixes []string
 }
 
 // Engine probes every target of the spec's pools and keeps each target's
@@ -85,7 +92,7 @@ func New(logger *slog.Logger, sink Sink, opts Options) (*Engine, error) {
 		log:       logger,
 		sink:      sink,
 		kinds:     kinds(),
-		env:       &env{beats: newBeatBook(), now: opts.Now, source: opts.SourceIP},
+		env:       &env{beats: newBeatBook(), now: opts.Now, source: opts.SourceIP, getenv: opts.Getenv, envPrefixes: opts.EnvPrefixes},
 		limit:     opts.Concurrency,
 		sched:     newSchedule(),
 		metrics:   m,

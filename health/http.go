@@ -74,12 +74,18 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 	dialer := env.dialer("tcp")
 	headers := http.Header{"User-Agent": {userAgent}}
 	host := c.Host
-	for k, v := range c.Headers {
-		if http.CanonicalHeaderKey(k) == "Host" {
-			host = v
-			continue
+	fromEnv, err := env.headersFromEnv(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, hs := range []map[string]string{c.Headers, fromEnv} {
+		for k, v := range hs {
+			if http.CanonicalHeaderKey(k) == "Host" {
+				host = v
+				continue
+			}
+			headers.Set(k, v)
 		}
-		headers.Set(k, v)
 	}
 	minDays := 0
 	if c.Type == spec.CheckHTTPS {

@@ -224,3 +224,34 @@ func TestLintProbeLoad(t *testing.T) {
 		t.Error("a warning at 1,000 probes/s")
 	}
 }
+
+// detour check warns of every environment variable a node with the
+// default allow-list would refuse to read.
+func TestLintEnvNames(t *testing.T) {
+	doc := base + `providers:
+  - {name: cf, type: cloudflare, zone: example.test, zone_id: z, api_token_env: CLOUDFLARE_API_TOKEN}
+  - {name: cf2, type: cloudflare, zone: example.test, zone_id: z, api_token_env: DETOUR_API_TOKENS}
+  - {name: cf3, type: cloudflare, zone: example.test, zone_id: z, api_token_env: DETOUR_CF_TOKEN}
+`
+	doc = strings.Replace(doc, "timeout: 500ms}", "timeout: 500ms, headers_env: {Authorization: CHECK_AUTH}}", 1)
+	s, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range s.Lint() {
+		got[p.Path] = p.Message
+	}
+	for path, want := range map[string]string{
+		"providers[0].api_token_env":          "lacks the prefix DETOUR_",
+		"providers[1].api_token_env":          "detour's own secret",
+		"checks[0].headers_env.Authorization": "lacks the prefix DETOUR_",
+	} {
+		if !strings.Contains(got[path], want) {
+			t.Errorf("%s: lint %q, want %q", path, got[path], want)
+		}
+	}
+	if msg, ok := got["providers[2].api_token_env"]; ok {
+		t.Errorf("an allowed name is linted: %s", msg)
+	}
+}

@@ -115,7 +115,8 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	// node only, and tests run many nodes in one process.
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry}); err != nil {
+	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry,
+		Getenv: specEnv(cfg.SpecEnvPrefixes, logger), EnvPrefixes: cfg.SpecEnvPrefixes}); err != nil {
 		return nil, err
 	}
 	n.observer.SetEngine(n.engine)
