@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +133,39 @@ func TestAppliedSpecCarriesItsFiles(t *testing.T) {
 	}
 	if !strings.Contains(got.YAML, "192.0.2.251") {
 		t.Errorf("the zone file's record is not in the spec in force:\n%s", got.YAML)
+	}
+}
+
+// The audit's crash-looping specs, sent over the API: a spec over the
+// limits, or with a CA bundle that would fail to load, is refused before
+// it is proposed, with the limit and the value found.
+func TestSpecOverLimitsIsRefused(t *testing.T) {
+	_, base := startNode(t, specText(t), testTokens())
+	before := snapshot(t, base)
+	many := func(n int, interval string) string {
+		text := specText(t)
+		text = strings.Replace(text, "interval: 200ms, timeout: 100ms", "interval: "+interval+", timeout: 100ms", 1)
+		var b strings.Builder
+		b.WriteString("  - name: many\n    datacenter: us-east\n    check: web\n    endpoints:\n")
+		for i := range n {
+			fmt.Fprintf(&b, "      - {address: 10.%d.%d.%d, check_address: \"127.0.0.1:1\"}\n", i>>16&255, i>>8&255, i&255)
+		}
+		return strings.Replace(text, "records:\n", b.String()+"records:\n", 1)
+	}
+	cases := map[string]struct{ doc, want string }{
+		"10,001 endpoints": {many(spec.MaxEndpoints-2, "10s"), "10001 is over the limit of 10000"},
+		"probe rate":       {many(600, "100ms"), "over the limit of 5000"},
+		"bad ca_pem":       {strings.Replace(specText(t), "checks:\n", "checks:\n  - {name: secure, type: https, ca_pem: \"not a certificate\"}\n", 1), "checks[0].ca_pem"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			code, body := call(t, base, "PUT", "/v1/spec", tokAdmin, api.SpecRequest{YAML: c.doc})
+			if code != 400 || !strings.Contains(string(body), c.want) {
+				t.Fatalf("%d %.300s, want 400 saying %q", code, body, c.want)
+			}
+		})
+	}
+	if after := snapshot(t, base); after != before {
+		t.Errorf("a refused spec changed the state")
 	}
 }
