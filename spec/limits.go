@@ -86,10 +86,6 @@ func (s *Spec) validateCounts(e *Error) {
 	}
 }
 
-// tooLarge reports whether validateCounts found the spec too large to
-// look into further.
-func tooLarge(e *Error) bool { return len(e.Problems) > 0 }
-
 // ProbeRate returns the probes per second each node sends for the spec:
 // every node probes every endpoint of every pool with an active check
 // (heartbeat checks are passive) once per interval. It expects a

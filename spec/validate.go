@@ -78,7 +78,7 @@ func (s *Spec) Validate() error {
 	e := &Error{}
 	// A spec over the limits is refused before anything is built from
 	// it: compiling it is what would take the memory.
-	if s.validateCounts(e); tooLarge(e) {
+	if s.validateCounts(e); len(e.Problems) > 0 {
 		s.compiled = nil
 		return e
 	}
