@@ -36,8 +36,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(base))
 	// No $GENERATE seed: mutated ranges make tens of thousands of records
-	// per input (within MaxStaticRecords, see TestLimits), and the fuzzer
-	// then spends its time there.
+	// per input (within MaxStaticRecords), and the fuzzer then spends its
+	// time there.
 	f.Add([]byte(withZone("      www IN TXT \"a\\\"b\"\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s1, err := Parse(data)
