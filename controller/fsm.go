@@ -269,7 +269,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("controller: restore: %w", err)
 	}
 	if len(st.SpecYAML) > 0 {
-		s, err := spec.Parse(st.SpecYAML, "")
+		s, err := spec.Parse(st.SpecYAML)
 		if err != nil {
 			return fmt.Errorf("controller: restore: the snapshot's spec: %w", err)
 		}

@@ -195,7 +195,7 @@ func (st *State) setSpec(c *SetSpec, now time.Time) error {
 	if c.IfVersion != nil && *c.IfVersion != st.SpecVersion {
 		return fmt.Errorf("%w: version %d is in force, not %d", ErrSpecChanged, st.SpecVersion, *c.IfVersion)
 	}
-	s, err := spec.Parse(c.YAML, "")
+	s, err := spec.Parse(c.YAML)
 	if err != nil {
 		return err
 	}

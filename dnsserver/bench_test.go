@@ -30,7 +30,7 @@ func benchHandler(tb testing.TB, n int) *Handler {
 		"datacenters: [{name: a}, {name: b}, {name: c}]\n" +
 		"pools: [{name: web, datacenter: a, endpoints: [{address: 192.0.2.10}]}]\n" +
 		"records: [{name: www.bench.test, type: A, ttl: 30, pools: [web]}]\n"
-	s, err := spec.Parse([]byte(text), ".")
+	s, err := spec.ParseLocal([]byte(text), ".")
 	if err != nil {
 		tb.Fatal(err)
 	}

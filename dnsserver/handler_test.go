@@ -36,7 +36,7 @@ func (f fixed) Answers() *Snapshot { return f.s }
 
 func buildSnapshot(t testing.TB, specText string, dyn []DynamicAnswer, prev *Snapshot, now time.Time) *Snapshot {
 	t.Helper()
-	s, err := spec.Parse([]byte(specText), "")
+	s, err := spec.Parse([]byte(specText))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ api 30 IN CNAME www
 // startDetour serves a spec with a fresh controller and DNS server.
 func startDetour(t *testing.T, specText string) (*controller.Local, string) {
 	t.Helper()
-	s, err := spec.Parse([]byte(specText), ".")
+	s, err := spec.ParseLocal([]byte(specText), ".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ records:
 // startPrimary serves specText from a local controller.
 func startPrimary(t testing.TB, specText string) (*controller.Local, *dnsserver.Server) {
 	t.Helper()
-	s, err := spec.Parse([]byte(specText), ".")
+	s, err := spec.ParseLocal([]byte(specText), ".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,8 +36,8 @@ var (
 	// ErrCheckType means a spec check has a type the engine cannot run.
 	ErrCheckType = errors.New("unsupported check type")
 	// ErrCheckConfig means a check could not be set up (for example its
-	// ca_file could not be read); its targets are reported down with the
-	// reason.
+	// ca_pem holds no certificate); its targets are reported down with
+	// the reason.
 	ErrCheckConfig = errors.New("check cannot be set up")
 	// ErrTargetNotAllowed means a probe was refused a connection to an
 	// address the node does not allow checks to reach (loopback,

@@ -38,6 +38,13 @@ type Options struct {
 	// forbidden by default (spec.ForbiddenTarget: loopback, link-local,
 	// cloud metadata, unspecified, multicast). Empty allows none of them.
 	AllowNetworks []netip.Prefix
+
+	// Check headers from the environment (security): Getenv reads the
+	// variables a check's headers_env names, only those whose prefix is
+	// in EnvPrefixes (spec.DefaultEnvPrefix when empty). Nil Getenv
+	// means os.Getenv.
+	Getenv      func(string) string
+	EnvPrefixes []string
 }
 
 // Engine probes every target of the spec's pools and keeps each target's
@@ -87,10 +94,11 @@ func New(logger *slog.Logger, sink Sink, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{
-		log:       logger,
-		sink:      sink,
-		kinds:     kinds(),
-		env:       &env{beats: newBeatBook(), now: opts.Now, source: opts.SourceIP, guard: &guard{allow: opts.AllowNetworks}},
+		log:   logger,
+		sink:  sink,
+		kinds: kinds(),
+		env: &env{beats: newBeatBook(), now: opts.Now, source: opts.SourceIP, guard: &guard{allow: opts.AllowNetworks},
+			getenv: opts.Getenv, envPrefixes: opts.EnvPrefixes},
 		limit:     opts.Concurrency,
 		sched:     newSchedule(),
 		metrics:   m,

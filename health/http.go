@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -80,12 +79,18 @@ func httpKind(c *spec.Check, env *env) (func(Target) Checker, error) {
 	dialer := env.dialer("tcp")
 	headers := http.Header{"User-Agent": {userAgent}}
 	host := c.Host
-	for k, v := range c.Headers {
-		if http.CanonicalHeaderKey(k) == "Host" {
-			host = v
-			continue
+	fromEnv, err := env.headersFromEnv(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, hs := range []map[string]string{c.Headers, fromEnv} {
+		for k, v := range hs {
+			if http.CanonicalHeaderKey(k) == "Host" {
+				host = v
+				continue
+			}
+			headers.Set(k, v)
 		}
-		headers.Set(k, v)
 	}
 	minDays := 0
 	if c.Type == spec.CheckHTTPS {
@@ -203,8 +208,9 @@ func (h *httpCheck) send(ctx context.Context, deadline time.Time) (probeResponse
 }
 
 // tlsConfig builds the client TLS settings of an https or tls check:
-// verification on unless insecure_skip_verify, roots from ca_file when
-// given (instead of the system's), SNI from sni or the host header.
+// verification on unless insecure_skip_verify, roots from the spec's
+// inline ca_pem when given (instead of the system's), SNI from sni or the
+// host header.
 func tlsConfig(c *spec.Check) (*tls.Config, error) {
 	cfg := &tls.Config{
 		ServerName:         c.SNI,
@@ -217,14 +223,12 @@ func tlsConfig(c *spec.Check) (*tls.Config, error) {
 			cfg.ServerName = h
 		}
 	}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("%w: ca_file: %w", ErrCheckConfig, err)
-		}
+	if c.CAPEM != "" {
+		// The bundle travels in the spec (ca_pem; the CLI inlines
+		// ca_file): every node builds the same roots, reading no file.
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%w: ca_file %s holds no PEM certificate", ErrCheckConfig, c.CAFile)
+		if !pool.AppendCertsFromPEM([]byte(c.CAPEM)) {
+			return nil, fmt.Errorf("%w: ca_pem holds no PEM certificate", ErrCheckConfig)
 		}
 		cfg.RootCAs = pool
 	} else if !c.InsecureSkipVerify {

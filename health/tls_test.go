@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,9 +25,9 @@ import (
 
 // testCA is a certificate authority made for one test.
 type testCA struct {
-	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
-	pemFile string
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pem  string
 }
 
 func newTestCA(t *testing.T) *testCA {
@@ -51,11 +50,8 @@ func newTestCA(t *testing.T) *testCA {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	path := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, pemFile: path}
+	text := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return &testCA{cert: cert, key: key, pem: text}
 }
 
 // leaf issues a server certificate for 127.0.0.1 and app.example.test
@@ -104,7 +100,7 @@ func TestTLSAndHTTPSChecks(t *testing.T) {
 
 	check := func(typ string, f func(c *spec.Check)) spec.Check {
 		c := httpCheckSpec("secure")
-		c.Type, c.CAFile, c.MinDays = typ, ca.pemFile, 0
+		c.Type, c.CAPEM, c.MinDays = typ, ca.pem, 0
 		if typ == spec.CheckTLS {
 			c.MinDays = 7
 		}
@@ -120,12 +116,12 @@ func TestTLSAndHTTPSChecks(t *testing.T) {
 		reason string // prefix
 		class  string
 	}{
-		{"https verified with ca_file", check(spec.CheckHTTPS, none), good, true, "HTTP 200 OK", ClassOK},
+		{"https verified with ca_pem", check(spec.CheckHTTPS, none), good, true, "HTTP 200 OK", ClassOK},
 		{"https by host name through sni", check(spec.CheckHTTPS, func(c *spec.Check) { c.SNI = "app.example.test" }), good, true, "HTTP 200 OK", ClassOK},
 		{"https host header sets sni", check(spec.CheckHTTPS, func(c *spec.Check) { c.Host = "app.example.test" }), good, true, "HTTP 200 OK", ClassOK},
-		{"https unknown authority", check(spec.CheckHTTPS, func(c *spec.Check) { c.CAFile = "" }), good, false,
+		{"https unknown authority", check(spec.CheckHTTPS, func(c *spec.Check) { c.CAPEM = "" }), good, false,
 			"tls: certificate signed by unknown authority", ClassTLS},
-		{"https insecure_skip_verify", check(spec.CheckHTTPS, func(c *spec.Check) { c.CAFile, c.InsecureSkipVerify = "", true }), good, true, "HTTP 200 OK", ClassOK},
+		{"https insecure_skip_verify", check(spec.CheckHTTPS, func(c *spec.Check) { c.CAPEM, c.InsecureSkipVerify = "", true }), good, true, "HTTP 200 OK", ClassOK},
 		{"https wrong name", check(spec.CheckHTTPS, func(c *spec.Check) { c.SNI = "other.example.test" }), good, false,
 			"tls: certificate is not valid for other.example.test", ClassTLS},
 		{"https min_days", check(spec.CheckHTTPS, func(c *spec.Check) { c.MinDays = 7 }), threeDays, false, "certificate expires in 3 days", ClassExpiry},
@@ -147,11 +143,18 @@ func TestTLSAndHTTPSChecks(t *testing.T) {
 	}
 }
 
-func TestCAFileMissing(t *testing.T) {
+// The engine takes a check's roots from the spec's bytes alone: a path in
+// ca_file (which only a local spec may carry, inlined by spec.Load) is
+// never opened, so every node builds the same roots.
+func TestCAFromSpecBytesOnly(t *testing.T) {
 	c := httpCheckSpec("secure")
-	c.Type, c.CAFile = spec.CheckHTTPS, filepath.Join(t.TempDir(), "missing.pem")
-	if _, err := httpKind(&c, testEnv()); !errors.Is(err, ErrCheckConfig) || !strings.Contains(err.Error(), "missing.pem") {
-		t.Fatalf("got %v, want ErrCheckConfig naming the file", err)
+	c.Type, c.CAFile, c.CAPEM = spec.CheckHTTPS, filepath.Join(t.TempDir(), "missing.pem"), newTestCA(t).pem
+	if _, err := httpKind(&c, testEnv()); err != nil {
+		t.Fatalf("a check with ca_pem failed to set up over an unreadable ca_file: %v", err)
+	}
+	c.CAPEM = "not PEM"
+	if _, err := httpKind(&c, testEnv()); !errors.Is(err, ErrCheckConfig) || !strings.Contains(err.Error(), "ca_pem") {
+		t.Fatalf("got %v, want ErrCheckConfig naming ca_pem", err)
 	}
 }
 

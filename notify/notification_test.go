@@ -10,7 +10,7 @@ import (
 
 // build reads severities and places from the controller's event texts.
 func TestBuildSeverity(t *testing.T) {
-	s, err := spec.Parse([]byte(baseSpec), "")
+	s, err := spec.Parse([]byte(baseSpec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestBuildSeverity(t *testing.T) {
 }
 
 func TestFilters(t *testing.T) {
-	s, err := spec.Parse([]byte(baseSpec), "")
+	s, err := spec.Parse([]byte(baseSpec))
 	if err != nil {
 		t.Fatal(err)
 	}

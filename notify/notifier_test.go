@@ -44,7 +44,7 @@ status_page:
 // raft-boltdb in a temp dir) seeded with text.
 func openStore(t *testing.T, text string) *controller.Store {
 	t.Helper()
-	s, err := spec.Parse([]byte(text), "")
+	s, err := spec.Parse([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}

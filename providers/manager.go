@@ -30,6 +30,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Poll is how often leadership is checked; 0 means DefaultPoll.
 	Poll time.Duration
+
+	// Access limits what the spec's providers may reach on this node:
+	// the environment variables they name and the base URLs they call
+	// (security; by default DETOUR_* and the official endpoints only).
+	Access Access
 }
 
 // Manager runs one reconciler per provider of the spec while this node is
@@ -180,6 +185,11 @@ func (m *Manager) provider(cfg spec.Provider) (Provider, error) {
 	build := m.o.Builders[cfg.Type]
 	if build == nil {
 		return nil, fmt.Errorf("%w: provider %s: type %q has no implementation in this build", ErrConfig, cfg.Name, cfg.Type)
+	}
+	if err := m.o.Access.Check(cfg); err != nil {
+		err = fmt.Errorf("provider %s: %w", cfg.Name, err)
+		m.built[cfg.Name] = &built{cfg: cfg, err: err}
+		return nil, err
 	}
 	p, err := build(cfg, m.o.Getenv)
 	if err != nil {

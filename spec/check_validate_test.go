@@ -57,6 +57,12 @@ func TestCheckValidation(t *testing.T) {
 		{"sni on http", "    type: http\n    sni: app.example.test", "checks[0].sni", "only to https, tls"},
 		{"min_days on https", "    type: https\n    min_days: 14", "", ""},
 		{"ca_file with insecure", "    type: https\n    ca_file: /etc/ca.pem\n    insecure_skip_verify: true", "checks[0].insecure_skip_verify", "ca_file would not be used"},
+		{"headers_env", "    type: http\n    headers_env: {Authorization: DETOUR_CHECK_AUTH}", "", ""},
+		{"headers_env bad variable", "    type: http\n    headers_env: {Authorization: \"A-B\"}", "checks[0].headers_env", "not an environment variable name"},
+		{"headers_env bad header", "    type: http\n    headers_env: {\"X Bad\": DETOUR_X}", "checks[0].headers_env", "not a valid header name"},
+		{"headers_env and headers", "    type: http\n    headers: {authorization: x}\n    headers_env: {Authorization: DETOUR_X}", "checks[0].headers_env", "also set in headers"},
+		{"headers_env on tcp", "    type: tcp\n    headers_env: {Authorization: DETOUR_X}", "checks[0].headers_env", "does not apply to a tcp check"},
+		{"ca_pem on http", "    type: http\n    ca_pem: x", "checks[0].ca_pem", "only to https, tls"},
 		{"dns without query_name", "    type: dns", "checks[0].query_name", "is required"},
 		{"dns bad rcode", "    type: dns\n    query_name: www.example.test\n    expect_rcode: FINE", "checks[0].expect_rcode", "not an rcode"},
 		{"dns", "    type: dns\n    query_name: www.example.test\n    expect_answer: 192.0.2.10", "", ""},
@@ -64,7 +70,7 @@ func TestCheckValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := Parse([]byte(checkDoc(c.check)), "")
+			s, err := Parse([]byte(checkDoc(c.check)))
 			if c.path == "" {
 				if err != nil {
 					t.Fatalf("want valid, got %v", err)
@@ -92,7 +98,7 @@ func TestCheckValidation(t *testing.T) {
 // Validate on every node that applies it.
 func TestCheckDefaultsRevalidate(t *testing.T) {
 	for _, typ := range []string{"http", "https", "tcp", "tls", "heartbeat\n    max_age: 1m", "dns\n    query_name: www.example.test"} {
-		s, err := Parse([]byte(checkDoc("    type: "+typ)), "")
+		s, err := Parse([]byte(checkDoc("    type: " + typ)))
 		if err != nil {
 			t.Fatalf("%s: %v", typ, err)
 		}
@@ -100,7 +106,7 @@ func TestCheckDefaultsRevalidate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Parse(out, ""); err != nil {
+		if _, err := Parse(out); err != nil {
 			t.Errorf("%s: defaults do not validate again: %v\n%s", typ, err, out)
 		}
 	}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -41,7 +42,9 @@ func (s *Spec) ZoneFor(name string) *CompiledZone { return s.zoneFor(name) }
 
 // compileZone parses a zone's static text and file, builds its SOA and
 // NS records and checks them. Problems carry paths relative to the zone.
-func compileZone(z *Zone) (*CompiledZone, []Problem) {
+// budget is how many static records the spec may still hold; parsing
+// stops past it.
+func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 	var problems []Problem
 	add := func(path, format string, args ...any) {
 		problems = append(problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
@@ -52,15 +55,19 @@ func compileZone(z *Zone) (*CompiledZone, []Problem) {
 		if strings.TrimSpace(src.text) == "" {
 			continue
 		}
-		parsed, err := parseZoneText(src.text, z.Name, z.TTL)
-		if err != nil {
+		parsed, err := parseZoneText(src.text, z.Name, z.TTL, budget)
+		if errors.Is(err, errTooManyRecords) {
 			add(src.path, "%v", err)
+			continue
+		}
+		if err != nil {
+			add(src.path, "%s", zoneError(err))
 			continue
 		}
 		for _, rr := range parsed {
 			name := dns.CanonicalName(rr.Header().Name)
 			if !dns.IsSubDomain(z.Name, name) {
-				add(src.path, "%s is outside the zone %s", strings.TrimSpace(strings.ReplaceAll(rr.String(), "\t", " ")), z.Name)
+				add(src.path, "%s %s is outside the zone %s", rr.Header().Name, dns.TypeToString[rr.Header().Rrtype], z.Name)
 				continue
 			}
 			if rr.Header().Class != dns.ClassINET {
@@ -124,12 +131,21 @@ func compileZone(z *Zone) (*CompiledZone, []Problem) {
 	return cz, problems
 }
 
-// parseZoneText parses RFC 1035 zone-file text relative to origin.
-func parseZoneText(text, origin string, ttl uint32) ([]dns.RR, error) {
+// errTooManyRecords stops a zone's parse at the spec's static record limit.
+var errTooManyRecords = fmt.Errorf("the zones hold more than %d static records, the limit (see docs/spec.md, Limits)", MaxStaticRecords)
+
+// parseZoneText parses RFC 1035 zone-file text relative to origin, taking
+// each record from budget: a few $GENERATE lines make any number of
+// records, so the count is checked while parsing, not after.
+func parseZoneText(text, origin string, ttl uint32, budget *int) ([]dns.RR, error) {
 	zp := dns.NewZoneParser(strings.NewReader(text), origin, "")
 	zp.SetDefaultTTL(ttl)
 	var rrs []dns.RR
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		if *budget <= 0 {
+			return nil, errTooManyRecords
+		}
+		*budget--
 		rrs = append(rrs, rr)
 	}
 	if err := zp.Err(); err != nil {

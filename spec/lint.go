@@ -55,5 +55,7 @@ func (s *Spec) Lint() []Problem {
 	out = append(out, s.lintProviderTTLs()...)
 	out = append(out, s.lintCheckTargets()...)
 	out = append(out, s.lintNotifyTargets()...)
+	out = append(out, s.lintProbeLoad()...)
+	out = append(out, s.lintEnvNames()...)
 	return out
 }

@@ -13,6 +13,10 @@ const (
 	CloudflareEnterpriseMinTTL = 30
 )
 
+// CloudflareBaseURL is Cloudflare's official API endpoint: the one
+// base_url a node allows without being told (provider_base_urls).
+const CloudflareBaseURL = "https://api.cloudflare.com/client/v4/"
+
 // lintProviderTTLs warns about records whose TTL a Cloudflare provider
 // carrying them would raise: detour's own servers answer with the spec's
 // TTL, Cloudflare with its minimum, so resolvers behind Cloudflare keep a

@@ -20,7 +20,7 @@ func TestLintCloudflareTTL(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			text := strings.Replace(base, "pools: [pa, pb]}", "pools: [pa, pb], "+tc.record+"}", 1)
 			text += strings.Replace(cf, "%s", tc.extra, 1)
-			s, err := Parse([]byte(text), "")
+			s, err := Parse([]byte(text))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,6 +20,8 @@ var (
 	ErrInvalid = errors.New("spec is invalid")
 	// ErrEmpty means the document holds no spec at all.
 	ErrEmpty = errors.New("spec is empty")
+	// ErrTooLarge means a file a spec names is over its size limit.
+	ErrTooLarge = errors.New("file too large")
 )
 
 // Problem is one thing wrong (or, from Lint, doubtful) in a spec.
@@ -53,30 +55,88 @@ func (e *Error) Error() string {
 // Is makes errors.Is(err, ErrInvalid) true for an *Error.
 func (e *Error) Is(target error) bool { return target == ErrInvalid }
 
-// Load reads, decodes and validates the spec at path. Zone files named by
-// `file:` are read relative to the spec's directory.
+// Load reads, decodes and validates the spec file at path: a file the
+// operator trusts (the CLI's argument, the node's own --spec). The zone
+// files (`file:`) and CA bundles (`ca_file:`) it names are read, relative
+// to its directory, and carried inline (Zone.FileText, Check.CAPEM), so
+// that the spec needs no file anywhere else. Every read is bounded: the
+// spec by MaxSpecBytes, each file by MaxZoneTextBytes or MaxCAPEMBytes.
 func Load(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, MaxSpecBytes)
 	if err != nil {
 		return nil, fmt.Errorf("spec: %w", err)
 	}
-	return Parse(data, filepath.Dir(path))
+	return ParseLocal(data, filepath.Dir(path))
 }
 
-// Parse decodes and validates a spec document. dir is where relative zone
-// file paths are resolved; empty means they are not allowed.
-func Parse(data []byte, dir string) (*Spec, error) {
-	s, err := Decode(data)
+// ParseLocal is Load for a document already in memory: dir is where
+// relative paths resolve (empty means they are refused). It is for text
+// the operator trusts as much as the files it names; a spec from anywhere
+// else (the API, the Raft log) goes through Parse, which reads nothing.
+func ParseLocal(data []byte, dir string) (*Spec, error) {
+	s, err := decodeBounded(data)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.readZoneFiles(dir); err != nil {
+	if err := s.readLocalFiles(dir); err != nil {
 		return nil, err
+	}
+	if n := s.inlinedSize(len(data)); n > MaxSpecBytes {
+		return nil, &Error{Problems: []Problem{{Path: "document", Message: fmt.Sprintf(
+			"with its files inlined the spec is %d bytes, over the limit of %d bytes for a spec (see docs/spec.md, Limits)", n, MaxSpecBytes)}}}
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// inlinedSize is about the size of the document once its files travel
+// in it: what a node will be sent.
+func (s *Spec) inlinedSize(doc int) int {
+	for _, z := range s.Zones {
+		doc += len(z.FileText)
+	}
+	for _, c := range s.Checks {
+		doc += len(c.CAPEM)
+	}
+	return doc
+}
+
+// Parse decodes and validates a self-contained spec: one sent to the API,
+// or replayed from the Raft log or a snapshot. It does no I/O: a `file:`
+// or `ca_file:` naming a path is a problem, since whatever reads the spec
+// here (a node, for whoever holds a token) must not read its own disk on
+// the sender's behalf. The CLI inlines both before sending.
+func Parse(data []byte) (*Spec, error) {
+	s, err := decodeBounded(data)
+	if err != nil {
+		return nil, err
+	}
+	e := &Error{}
+	s.refuseLocalFiles(e)
+	if err := s.Validate(); err != nil {
+		var verr *Error
+		if !errors.As(err, &verr) {
+			return nil, err
+		}
+		e.Problems = append(e.Problems, verr.Problems...)
+	}
+	if err := e.err(); err != nil {
+		s.compiled = nil
+		return nil, err
+	}
+	return s, nil
+}
+
+// decodeBounded refuses a document over MaxSpecBytes before decoding it:
+// a decoded YAML tree costs many times its text.
+func decodeBounded(data []byte) (*Spec, error) {
+	if len(data) > MaxSpecBytes {
+		return nil, &Error{Problems: []Problem{{Path: "document", Message: fmt.Sprintf(
+			"%d bytes is over the limit of %d bytes for a spec (see docs/spec.md, Limits)", len(data), MaxSpecBytes)}}}
+	}
+	return Decode(data)
 }
 
 // Decode decodes a spec document strictly (unknown keys are errors) without
@@ -118,50 +178,124 @@ func yamlError(err error) error {
 		}
 		p.Message = strings.ReplaceAll(p.Message, "in type spec.", "in ")
 		p.Message = strings.ReplaceAll(p.Message, "into spec.", "into ")
+		p.Message = boundYAMLMessage(p.Message)
 		e.Problems = append(e.Problems, p)
 	}
 	return e
 }
 
-// readZoneFiles loads `file:` zone files so that the spec carries their
-// text; a spec replicated to other nodes then needs no file on them.
-func (s *Spec) readZoneFiles(dir string) error {
+// inlineHint is what a `file:` or `ca_file:` outside a local file is told.
+const inlineHint = "names a file on the node, which a spec sent to a node may not do; the CLI inlines it: send the spec with `detour spec apply FILE`"
+
+// refuseLocalFiles reports every path a self-contained spec names.
+func (s *Spec) refuseLocalFiles(e *Error) {
+	for i, z := range s.Zones {
+		if z.File != "" {
+			e.add(fmt.Sprintf("zones[%d].file", i), "%s (or put the zone text in static:)", inlineHint)
+		}
+	}
+	for i, c := range s.Checks {
+		if c.CAFile != "" {
+			e.add(fmt.Sprintf("checks[%d].ca_file", i), "%s (or put the PEM in ca_pem:)", inlineHint)
+		}
+	}
+}
+
+// readLocalFiles reads the zone files and CA bundles a trusted spec names
+// so that the spec carries their text: a spec replicated to other nodes
+// then needs no file on them, and applying it reads nothing.
+func (s *Spec) readLocalFiles(dir string) error {
 	e := &Error{}
 	for i := range s.Zones {
 		z := &s.Zones[i]
 		if z.File == "" {
 			continue
 		}
-		p := z.File
-		if !filepath.IsAbs(p) {
-			if dir == "" {
-				e.add(fmt.Sprintf("zones[%d].file", i), "a relative zone file path needs the spec's directory; give an absolute path")
-				continue
-			}
-			p = filepath.Join(dir, p)
+		path := fmt.Sprintf("zones[%d].file", i)
+		if data, ok := readLocal(e, path, dir, z.File, MaxZoneTextBytes); ok {
+			z.FileText = string(data)
 		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			e.add(fmt.Sprintf("zones[%d].file", i), "%v", err)
+	}
+	for i := range s.Checks {
+		c := &s.Checks[i]
+		if c.CAFile == "" {
 			continue
 		}
-		z.FileText = string(data)
+		path := fmt.Sprintf("checks[%d].ca_file", i)
+		if c.CAPEM != "" {
+			e.add(path, "is given with ca_pem; keep one of them")
+			continue
+		}
+		if data, ok := readLocal(e, path, dir, c.CAFile, MaxCAPEMBytes); ok {
+			c.CAPEM = string(data)
+		}
 	}
 	return e.err()
 }
 
-// Marshal writes the spec as YAML, zone file contents inlined.
+// readLocal reads one file a trusted spec names, relative to dir, up to
+// limit bytes; a problem at path says why it could not.
+func readLocal(e *Error, path, dir, name string, limit int) ([]byte, bool) {
+	p := name
+	if !filepath.IsAbs(p) {
+		if dir == "" {
+			e.add(path, "a relative path needs the spec's directory; give an absolute path")
+			return nil, false
+		}
+		p = filepath.Join(dir, p)
+	}
+	data, err := readBounded(p, limit)
+	if err != nil {
+		e.add(path, "%v", err)
+		return nil, false
+	}
+	return data, true
+}
+
+// readBounded reads a regular file of at most limit bytes: a device such
+// as /dev/zero, a FIFO or an oversized file is refused, never read whole.
+func readBounded(path string, limit int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("%w: %s is over the limit of %d bytes", ErrTooLarge, path, limit)
+	}
+	return data, nil
+}
+
+// Marshal writes the spec as YAML, self-contained: zone file contents
+// inlined in static:, CA bundles in ca_pem:, no path left. Parse accepts
+// what it writes.
 func (s *Spec) Marshal() ([]byte, error) {
 	c := *s
+	c.Checks = append([]Check(nil), s.Checks...)
+	for i := range c.Checks {
+		c.Checks[i].CAFile = ""
+	}
 	c.Zones = append([]Zone(nil), s.Zones...)
 	for i := range c.Zones {
-		if c.Zones[i].FileText != "" {
-			if c.Zones[i].Static != "" {
-				c.Zones[i].Static += "\n"
+		z := &c.Zones[i]
+		if z.FileText != "" {
+			if z.Static != "" && !strings.HasSuffix(z.Static, "\n") {
+				z.Static += "\n"
 			}
-			c.Zones[i].Static += c.Zones[i].FileText
-			c.Zones[i].File, c.Zones[i].FileText = "", ""
+			z.Static += z.FileText
 		}
+		z.File, z.FileText = "", ""
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -177,7 +311,7 @@ func (e *Error) add(path, format string, args ...any) {
 	if len(args) > 0 {
 		msg = fmt.Sprintf(format, args...)
 	}
-	e.Problems = append(e.Problems, Problem{Path: path, Message: msg})
+	e.Problems = append(e.Problems, Problem{Path: path, Message: boundMessage(msg)})
 }
 
 func (e *Error) err() error {

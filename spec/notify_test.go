@@ -29,7 +29,7 @@ func TestNotifyValidation(t *testing.T) {
 		{"status page bad logo", "status_page: {logo_url: 'javascript:alert(1)'}", []string{"status_page.logo_url"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Parse([]byte(base+tc.extra+"\n"), "")
+			s, err := Parse([]byte(base + tc.extra + "\n"))
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatal(err)
@@ -52,12 +52,12 @@ func TestNotifyValidation(t *testing.T) {
 }
 
 func TestNotifyDefaults(t *testing.T) {
-	s, err := Parse([]byte(base+`notifications:
+	s, err := Parse([]byte(base + `notifications:
   channels:
     - {name: p, type: pagerduty, routing_key_env: K}
     - {name: m, type: email, smtp: {server: mail.test, from: a@b.test, to: [c@d.test]}}
 status_page: {services: [{record: www.example.test}]}
-`), "")
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ status_page: {services: [{record: www.example.test}]}
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := Parse(y, "")
+	again, err := Parse(y)
 	if err != nil {
 		t.Fatalf("marshalled spec does not parse: %v\n%s", err, y)
 	}

@@ -50,7 +50,7 @@ func TestExamplesLoad(t *testing.T) {
 }
 
 func TestDefaultsAndNormalisation(t *testing.T) {
-	s, err := Parse([]byte(base), "")
+	s, err := Parse([]byte(base))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 				text = strings.Replace(text, "datacenter: b", "datacenter: z", 1)
 				text = strings.Replace(text, "pools: [pa, pb]", "pools: [pa, pz]", 1)
 			}
-			_, err := Parse([]byte(text), "")
+			_, err := Parse([]byte(text))
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
@@ -164,7 +164,7 @@ func TestZoneFileImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, err := Parse(out, "")
+	s2, err := Parse(out)
 	if err != nil {
 		t.Fatalf("marshalled spec does not parse: %v\n%s", err, out)
 	}
@@ -178,7 +178,7 @@ func TestLints(t *testing.T) {
 	text = strings.Replace(text, "datacenter: b", "datacenter: a", 1)
 	text = strings.Replace(text, "pools: [pa, pb]}", "pools: [pa, pb], ttl: 3600}", 1)
 	text = strings.Replace(text, "timeout: 500ms", "timeout: 900ms", 1)
-	s, err := Parse([]byte(text), "")
+	s, err := Parse([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestLints(t *testing.T) {
 			t.Errorf("lints lack %q:\n%s", w, all)
 		}
 	}
-	clean, err := Parse([]byte(base), "")
+	clean, err := Parse([]byte(base))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestLintForbiddenCheckTargets(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			doc := strings.Replace(checkDoc("    type: http"), `{address: 192.0.2.10, check_address: "127.0.0.1:8080"}`, c.endpoint, 1)
-			s, err := Parse([]byte(doc), "")
+			s, err := Parse([]byte(doc))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -27,7 +27,7 @@ func TestTransferValidation(t *testing.T) {
 		{"secret env shape", "    tsig_keys: [{name: k, secret_env: 'a b'}]\n", []string{`tsig_keys[0].secret_env: "a b" is not known`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Parse([]byte(zone(tc.extra)), "")
+			s, err := Parse([]byte(zone(tc.extra)))
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatal(err)

@@ -46,7 +46,9 @@ type Zone struct {
 	// Static is zone-file (RFC 1035) text, relative to the zone.
 	Static string `yaml:"static" json:"static,omitempty"`
 	// File imports a whole zone file, relative to the spec's directory.
-	File string `yaml:"file" json:"file,omitempty"`
+	// Only a spec loaded from a local file may name one (spec.Load): it
+	// is read there into FileText, and the spec carries the text.
+	File string `yaml:"file,omitempty" json:"file,omitempty"`
 	// FileText is the content of File, read when the spec was loaded so
 	// that it travels with the spec.
 	FileText string `yaml:"-" json:"file_text,omitempty"`
@@ -104,9 +106,19 @@ type Check struct {
 	// cheaper at high probe rates, but a listener that stops accepting
 	// new connections while the kept one lives goes unseen. Off by
 	// default.
-	KeepAlive          bool   `yaml:"keep_alive,omitempty" json:"keep_alive,omitempty"`
-	SNI                string `yaml:"sni" json:"sni,omitempty"`
-	CAFile             string `yaml:"ca_file" json:"ca_file,omitempty"`
+	KeepAlive bool `yaml:"keep_alive,omitempty" json:"keep_alive,omitempty"`
+	// HeadersEnv sets request headers from environment variables of
+	// each node (header: variable name), for values such as credentials
+	// that must not travel in the spec. The names must pass the node's
+	// allow-list (spec_env_prefixes, DETOUR_ by default).
+	HeadersEnv map[string]string `yaml:"headers_env,omitempty" json:"headers_env,omitempty"`
+	SNI        string            `yaml:"sni" json:"sni,omitempty"`
+	// CAFile names a PEM bundle that replaces the system roots. Only a
+	// spec loaded from a local file may name one (spec.Load): it is read
+	// there into CAPEM, and the spec carries the PEM, never the path.
+	CAFile string `yaml:"ca_file,omitempty" json:"ca_file,omitempty"`
+	// CAPEM is the CA bundle itself (PEM), inline.
+	CAPEM              string `yaml:"ca_pem,omitempty" json:"ca_pem,omitempty"`
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify" json:"insecure_skip_verify,omitempty"`
 
 	// tcp
@@ -188,11 +200,11 @@ func (p *PoolRef) UnmarshalYAML(n *yaml.Node) error {
 		case "weight":
 			w, err := strconv.Atoi(v.Value)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("line %d: weight %q is not a whole number", v.Line, v.Value))
+				errs = append(errs, fmt.Sprintf("line %d: weight %s is not a whole number", v.Line, excerpt(v.Value)))
 			}
 			p.Weight = w
 		default:
-			errs = append(errs, fmt.Sprintf("line %d: field %s not found in a pool reference (fields: pool, weight)", k.Line, k.Value))
+			errs = append(errs, fmt.Sprintf("line %d: field %s not found in a pool reference (fields: pool, weight)", k.Line, excerpt(k.Value)))
 		}
 	}
 	if len(errs) > 0 {
@@ -237,7 +249,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
 	if err != nil || n.Kind != yaml.ScalarNode {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf(
-			"line %d: invalid duration %q: want Go syntax such as 500ms, 2s or 1m30s", n.Line, n.Value)}}
+			"line %d: invalid duration %s: want Go syntax such as 500ms, 2s or 1m30s", n.Line, excerpt(n.Value))}}
 	}
 	*d = Duration(v)
 	return nil
@@ -277,7 +289,7 @@ func (s *StatusCodes) UnmarshalYAML(n *yaml.Node) error {
 	for _, it := range items {
 		r, err := parseStatusRange(it.Value)
 		if err != nil || it.Kind != yaml.ScalarNode {
-			errs = append(errs, fmt.Sprintf("line %d: invalid status %q: want a code (200) or a range (\"200-299\") within 100-599", it.Line, it.Value))
+			errs = append(errs, fmt.Sprintf("line %d: invalid status %s: want a code (200) or a range (\"200-299\") within 100-599", it.Line, excerpt(it.Value)))
 			continue
 		}
 		out = append(out, r)

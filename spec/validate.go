@@ -76,12 +76,19 @@ var (
 // as an *Error. On success the spec's zones are compiled (see CompiledZones).
 func (s *Spec) Validate() error {
 	e := &Error{}
+	// A spec over the limits is refused before anything is built from
+	// it: compiling it is what would take the memory.
+	if s.validateCounts(e); len(e.Problems) > 0 {
+		s.compiled = nil
+		return e
+	}
 	if len(s.Zones) == 0 {
 		e.add("zones", "at least one zone is required")
 	}
 	dcs := s.validateDatacenters(e)
 	checks := s.validateChecks(e)
 	pools := s.validatePools(e, dcs, checks)
+	s.validateProbeRate(e)
 	s.validateZones(e)
 	s.validateTransfers(e)
 	s.validateRecords(e, pools)
@@ -188,6 +195,7 @@ func (s *Spec) validateCheckType(e *Error, path string, c *Check) {
 		{"path", c.Path != "", web},
 		{"host", c.Host != "", web},
 		{"headers", len(c.Headers) > 0, web},
+		{"headers_env", len(c.HeadersEnv) > 0, web},
 		{"expect_status", len(c.ExpectStatus) > 0, web},
 		{"expect_body", c.ExpectBody != "", web},
 		{"expect_body_regex", c.ExpectBodyRegex != "", web},
@@ -195,6 +203,7 @@ func (s *Spec) validateCheckType(e *Error, path string, c *Check) {
 		{"keep_alive", c.KeepAlive, web},
 		{"sni", c.SNI != "", secure},
 		{"ca_file", c.CAFile != "", secure},
+		{"ca_pem", c.CAPEM != "", secure},
 		{"insecure_skip_verify", c.InsecureSkipVerify, secure},
 		{"min_days", c.MinDays != 0, secure},
 		{"send", c.Send != "", []string{CheckTCP}},
@@ -212,8 +221,15 @@ func (s *Spec) validateCheckType(e *Error, path string, c *Check) {
 	if c.KeepAlive && c.FollowRedirects {
 		e.add(path+".keep_alive", "does not work with follow_redirects; keep one of them")
 	}
-	if c.CAFile != "" && c.InsecureSkipVerify {
-		e.add(path+".insecure_skip_verify", "turns verification off, so ca_file would not be used; keep one of them")
+	if (c.CAFile != "" || c.CAPEM != "") && c.InsecureSkipVerify {
+		field := "ca_file"
+		if c.CAFile == "" {
+			field = "ca_pem"
+		}
+		e.add(path+".insecure_skip_verify", "turns verification off, so %s would not be used; keep one of them", field)
+	}
+	if c.CAPEM != "" {
+		validateCAPEM(e, path+".ca_pem", c.CAPEM)
 	}
 	switch c.Type {
 	case CheckHTTP, CheckHTTPS:
@@ -225,15 +241,14 @@ func (s *Spec) validateCheckType(e *Error, path string, c *Check) {
 			e.add(path+".method", "%q: a check may use GET or HEAD only", c.Method)
 		}
 		for k, v := range c.Headers {
-			if k == "" || strings.ContainsFunc(k, func(r rune) bool {
-				return r > '~' || !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
-			}) {
-				e.add(path+".headers", "%q is not a valid header name", k)
+			if !validHeaderName(k) {
+				e.add(path+".headers", "%s is not a valid header name", excerpt(k))
 			}
 			if strings.ContainsAny(v, "\r\n") {
-				e.add(path+".headers", "the value of %q holds a line break", k)
+				e.add(path+".headers", "the value of %s holds a line break", excerpt(k))
 			}
 		}
+		validateHeadersEnv(e, path+".headers_env", c)
 		if c.Port == 0 {
 			c.Port = map[string]int{CheckHTTP: 80, CheckHTTPS: 443}[c.Type]
 		}
@@ -367,6 +382,7 @@ func (s *Spec) validatePools(e *Error, dcs map[string]bool, checks map[string]*C
 
 func (s *Spec) validateZones(e *Error) {
 	s.compiled = map[string]*CompiledZone{}
+	budget := MaxStaticRecords
 	for i := range s.Zones {
 		z := &s.Zones[i]
 		path := fmt.Sprintf("zones[%d]", i)
@@ -399,7 +415,7 @@ func (s *Spec) validateZones(e *Error) {
 			}
 			z.Nameservers[j] = dns.CanonicalName(ns)
 		}
-		cz, problems := compileZone(z)
+		cz, problems := compileZone(z, &budget)
 		for _, p := range problems {
 			e.add(path+p.Path, "%s", p.Message)
 		}

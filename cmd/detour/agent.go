@@ -102,6 +102,9 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	// Health checks (security).
 	f.StringVar(&checkNets, "check-allow-networks", "", "networks (CIDR, comma-separated) checks may probe although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
+	// Spec secrets and provider endpoints (security).
+	f.StringSliceVar(&cfg.SpecEnvPrefixes, "spec-env-prefix", nil, "prefix of the environment variables a spec may name, repeatable (default "+spec.DefaultEnvPrefix+")")
+	f.StringSliceVar(&cfg.ProviderBaseURLs, "provider-base-url", nil, "a base_url (URL or host[:port]) the spec's providers may call besides their official endpoint, repeatable (default: none)")
 	durationFlag(f, &cfg.Raft.HeartbeatTimeout, "raft-heartbeat-timeout", "how long without the leader before an election (default 500ms; raise on links slower than ~150 ms round trip)")
 	durationFlag(f, &cfg.Raft.ElectionTimeout, "raft-election-timeout", "how long a candidate waits for votes (default 500ms)")
 	durationFlag(f, &cfg.Raft.LeaderLeaseTimeout, "raft-leader-lease", "how long a leader leads without hearing a majority (default 250ms)")
@@ -233,6 +236,12 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 	mergeWebFlags(cmd, &file, flags)
 	if cmd.Flags().Changed("skip-entry") {
 		file.SkipEntries = flags.SkipEntries
+	}
+	if cmd.Flags().Changed("spec-env-prefix") {
+		file.SpecEnvPrefixes = flags.SpecEnvPrefixes
+	}
+	if cmd.Flags().Changed("provider-base-url") {
+		file.ProviderBaseURLs = flags.ProviderBaseURLs
 	}
 	return file
 }

@@ -64,7 +64,7 @@ func parseSpec(w http.ResponseWriter, text string) (*spec.Spec, []byte, bool) {
 		writeError(w, http.StatusBadRequest, "yaml is required: the whole spec")
 		return nil, nil, false
 	}
-	sp, err := spec.Parse([]byte(text), "")
+	sp, err := spec.Parse([]byte(text))
 	if err != nil {
 		e := Error{Error: "the spec is invalid; nothing was changed: " + err.Error()}
 		var serr *spec.Error

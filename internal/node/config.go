@@ -123,6 +123,16 @@ type Config struct {
 	ApplyHook    func(*controller.Command)         `yaml:"-"`
 	WrapLogStore func(raft.LogStore) raft.LogStore `yaml:"-"`
 
+	// What a spec may make this node reach (security: spec secrets and
+	// provider endpoints). SpecEnvPrefixes are the prefixes of the
+	// environment variables a spec may name (api_token_env,
+	// tsig_secret_env, secret_env, headers_env, ...); empty means
+	// DETOUR_. ProviderBaseURLs are the base_url values a spec's
+	// providers may call besides their official endpoint: URLs (the
+	// paths below them match too) or host[:port]; empty means none.
+	SpecEnvPrefixes  []string `yaml:"spec_env_prefixes"`
+	ProviderBaseURLs []string `yaml:"provider_base_urls"`
+
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
 	Listener net.Listener        `yaml:"-"`

@@ -96,7 +96,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	// The DNS and API listeners come first so that the addresses
 	// registered with the cluster are the bound ones.
-	n.dns = dnsserver.NewServer(dnsserver.Config{Addr: cfg.DNSAddr}, &n.answers, logger.With("component", "dns"))
+	n.dns = dnsserver.NewServer(dnsserver.Config{Addr: cfg.DNSAddr, Getenv: specEnv(cfg.SpecEnvPrefixes, logger)}, &n.answers, logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return nil, err
 	}
@@ -117,11 +117,12 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	allow, _ := cfg.checkAllowNetworks() // Validate parsed them
-	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry, AllowNetworks: allow, Now: cfg.Now}); err != nil {
+	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry, AllowNetworks: allow, Now: cfg.Now,
+		Getenv: specEnv(cfg.SpecEnvPrefixes, logger), EnvPrefixes: cfg.SpecEnvPrefixes}); err != nil {
 		return nil, err
 	}
 	n.observer.SetEngine(n.engine)
-	if n.providers, err = newProviders(n.store, registry, logger); err != nil {
+	if n.providers, err = newProviders(n.store, cfg, registry, logger); err != nil {
 		return nil, err
 	}
 	// A job's heartbeat reaches one node; the log tells every engine.
@@ -225,7 +226,7 @@ func (a *answers) Answers() *dnsserver.Snapshot {
 func loadSpec(cfg Config) (*spec.Spec, error) {
 	if cfg.Dev && cfg.Spec == DevSpecPath {
 		if _, err := os.Stat(cfg.Spec); err != nil {
-			return spec.Parse(examples.DevSpec, "")
+			return spec.Parse(examples.DevSpec)
 		}
 	}
 	return spec.Load(cfg.Spec)
@@ -289,7 +290,9 @@ func (n *Node) Close(ctx context.Context) error {
 // newProviders wires the provider manager: it pushes the records' answers
 // to the spec's providers while this node leads, with secrets read from
 // this node's environment.
-func newProviders(store *controller.Store, reg prometheus.Registerer, logger *slog.Logger) (*providers.Manager, error) {
+func newProviders(store *controller.Store, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*providers.Manager, error) {
 	return providers.NewManager(providers.Options{Leadership: store, Source: store.FSM(),
-		Builders: builtin.Builders(), Registerer: reg, Logger: logger.With("component", "providers")})
+		Builders: builtin.Builders(), Registerer: reg, Logger: logger.With("component", "providers"),
+		Getenv: specEnv(cfg.SpecEnvPrefixes, logger),
+		Access: providers.Access{EnvPrefixes: cfg.SpecEnvPrefixes, BaseURLs: cfg.ProviderBaseURLs}})
 }

@@ -24,5 +24,5 @@ func (c *Config) notifyAllowNetworks() ([]netip.Prefix, error) {
 func newNotifier(store *controller.Store, cfg Config, logger *slog.Logger) *notify.Notifier {
 	allow, _ := cfg.notifyAllowNetworks() // Validate parsed them
 	return notify.New(notify.Options{Store: store, Logger: logger.With("component", "notify"),
-		Deps: notify.Deps{AllowNetworks: allow}})
+		Deps: notify.Deps{AllowNetworks: allow, Getenv: specEnv(cfg.SpecEnvPrefixes, logger)}})
 }

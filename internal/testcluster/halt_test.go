@@ -154,7 +154,7 @@ func get(t *testing.T, m *Member, path string) (int, string, http.Header) {
 // setSpec is the command that applies spec text.
 func setSpec(t *testing.T, text, author string) *controller.Command {
 	t.Helper()
-	s, err := spec.Parse([]byte(text), "")
+	s, err := spec.Parse([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -216,7 +216,7 @@ func TestSpecApplyMidFailover(t *testing.T) {
 	}
 	// eu-west first now.
 	text := strings.Replace(c.Spec, "pools: [web-us-east, web-us-west, web-eu-west]", "pools: [web-eu-west, web-us-west, web-us-east]", 1)
-	s, err := spec.Parse([]byte(text), "")
+	s, err := spec.Parse([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ status_page:
 // carries markup, one resolved. The page says outage, escapes the
 // markup, lists only the configured services, and the feed parses.
 func TestPageFromLocalState(t *testing.T) {
-	s, err := spec.Parse([]byte(pageSpec), "")
+	s, err := spec.Parse([]byte(pageSpec))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestRenderedOncePerChange(t *testing.T) {
     static: |
       ns1 IN A 127.0.0.1
 records: []
-`), "")
+`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ const Marker = "managed by detour"
 // Cloudflare's documented limits.
 const (
 	// DefaultBaseURL is the v4 API.
-	DefaultBaseURL = "https://api.cloudflare.com/client/v4/"
+	DefaultBaseURL = spec.CloudflareBaseURL
 	// RequestsPer5Min is the API's global rate limit per user.
 	RequestsPer5Min = 1200
 	// AutoTTL is Cloudflare's "automatic" TTL, used for proxied records.

@@ -34,7 +34,7 @@ type Source struct {
 // NewSource parses specYAML and starts with no decisions.
 func NewSource(t testing.TB, specYAML string) *Source {
 	t.Helper()
-	s, err := spec.Parse([]byte(specYAML), "")
+	s, err := spec.Parse([]byte(specYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func (s *Source) SetMany(fn func(set func(name, typ string, answers ...string)))
 // SetSpec replaces the spec.
 func (s *Source) SetSpec(t testing.TB, specYAML string) {
 	t.Helper()
-	sp, err := spec.Parse([]byte(specYAML), "")
+	sp, err := spec.Parse([]byte(specYAML))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,7 @@ func manager(t testing.TB, src providers.Source, l providers.Leadership, secret 
 	m, err := providers.NewManager(providers.Options{
 		Leadership: l, Source: src, Poll: 10 * time.Millisecond,
 		Builders: map[string]providers.Builder{"rfc2136": rfc2136.Build},
+		Access:   providers.Access{EnvPrefixes: []string{"TSIG_"}},
 		Getenv: func(k string) string {
 			if k == "TSIG_SECRET" {
 				return secret
