@@ -124,6 +124,9 @@ type Totals struct {
 	Qtype     [NumQtypes]uint64 // by slot: see QtypeName
 	Truncated uint64
 	Dropped   uint64
+	// TCPShed counts TCP connections closed at accept because the
+	// server or their client was at its connection limit.
+	TCPShed uint64
 }
 
 func (t *Totals) add(s *Stats) {
