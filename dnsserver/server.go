@@ -47,6 +47,12 @@ type Config struct {
 	// journal and NOTIFY secondaries of; 0 means 50ms. Only zones with
 	// transfer settings cost anything.
 	WatchInterval time.Duration
+	// RRL limits the rate of UDP responses per client network; the zero
+	// value is off. See RRLConfig.
+	RRL RRLConfig
+	// CookieSecret keys the server cookies (RFC 9018), 16 bytes; nil
+	// picks a random secret at start (cookies then last until restart).
+	CookieSecret []byte
 	// Getenv reads TSIG secrets (named by the spec's secret_env); nil
 	// means os.Getenv.
 	Getenv func(string) string
@@ -125,6 +131,9 @@ func NewServer(cfg Config, src Source, logger *slog.Logger) *Server {
 // Shutdown. With port 0, UDP and TCP share the port the kernel picks for
 // UDP.
 func (s *Server) Start() error {
+	if err := s.abuseLimits(); err != nil {
+		return err
+	}
 	ua, err := net.ResolveUDPAddr("udp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("dns: listen address %q: %w", s.cfg.Addr, err)
@@ -164,6 +173,24 @@ func (s *Server) Start() error {
 	go s.acceptTCP()
 	go s.watch(first)
 	s.logger.Info("dns server listening", "addr", bound.String(), "udp_workers", s.cfg.UDPWorkers)
+	return nil
+}
+
+// abuseLimits sets up DNS cookies and, when configured, rate limiting.
+func (s *Server) abuseLimits() error {
+	c, err := newCookies(s.cfg.CookieSecret)
+	if err != nil {
+		return err
+	}
+	s.handler.cookies = c
+	if s.cfg.RRL.Rate == 0 {
+		return nil
+	}
+	l, err := newLimiter(s.cfg.RRL)
+	if err != nil {
+		return err
+	}
+	s.handler.rrl = l
 	return nil
 }
 

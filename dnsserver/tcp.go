@@ -130,7 +130,7 @@ func (s *Server) answerTCP(c net.Conn, msg []byte, addr netip.Addr, sc *Scratch)
 		}
 		return err == nil
 	}
-	reply := s.handler.Serve(msg, sc, true)
+	reply := s.handler.ServeFrom(msg, sc, addr, true)
 	if reply == nil {
 		return true
 	}

@@ -5,6 +5,7 @@ package dnsserver
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"syscall"
 	"unsafe"
 
@@ -82,7 +83,7 @@ func (s *Server) serveUDP(sc *Scratch) {
 		}
 		w := 0
 		for i := range n {
-			reply := s.handler.Serve(b.rbuf[i][:b.rhdr[i].n], sc, false)
+			reply := s.handler.ServeFrom(b.rbuf[i][:b.rhdr[i].n], sc, b.client(i), false)
 			if reply == nil {
 				continue
 			}
@@ -97,6 +98,19 @@ func (s *Server) serveUDP(sc *Scratch) {
 		}
 		b.write(w)
 	}
+}
+
+// client is the address datagram i came from, read from its raw sockaddr
+// (an IPv4 socket's fits in the IPv6 one).
+func (b *udpBatch) client(i int) netip.Addr {
+	name := &b.names[i]
+	switch name.Family {
+	case unix.AF_INET:
+		return netip.AddrFrom4((*unix.RawSockaddrInet4)(unsafe.Pointer(name)).Addr)
+	case unix.AF_INET6:
+		return netip.AddrFrom16(name.Addr).Unmap()
+	}
+	return netip.Addr{}
 }
 
 // read waits for at least one datagram and returns how many it received.

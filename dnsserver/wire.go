@@ -39,6 +39,18 @@ type query struct {
 	version  uint8
 	udpSize  uint16
 	do       bool
+
+	// cookie is the offset in the message of the COOKIE option's data
+	// (0: none) and cookieLen its length; badCookie marks one of a
+	// length RFC 7873 forbids (FORMERR).
+	cookie, cookieLen int
+	badCookie         bool
+	// cookieValid: the query carried a server cookie of ours, valid
+	// for its client. srvCookie is the reply's server cookie, when
+	// srvCookieSet.
+	cookieValid  bool
+	srvCookieSet bool
+	srvCookie    [serverCookieLen]byte
 }
 
 // parseQuery reads the header, question and OPT record of msg without
@@ -107,7 +119,7 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 		q.do = msg[off+7]&0x80 != 0
 		rdlen := int(binary.BigEndian.Uint16(msg[off+9:]))
 		off += optLen + rdlen
-		if off != len(msg) || !validOptions(msg[off-rdlen:off]) {
+		if off != len(msg) || !q.options(msg, off-rdlen) {
 			return q, k, true
 		}
 	} else if off != len(msg) {
@@ -117,17 +129,28 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 	return q, k, true
 }
 
-// validOptions reports whether EDNS option data is well formed.
-func validOptions(b []byte) bool {
-	for len(b) > 0 {
-		if len(b) < 4 {
+// options reports whether the EDNS option data from off to the end of msg
+// is well formed, and notes where the first COOKIE option is.
+func (q *query) options(msg []byte, off int) bool {
+	for off < len(msg) {
+		if len(msg)-off < 4 {
 			return false
 		}
-		l := int(binary.BigEndian.Uint16(b[2:]))
-		if len(b) < 4+l {
+		code := binary.BigEndian.Uint16(msg[off:])
+		l := int(binary.BigEndian.Uint16(msg[off+2:]))
+		if len(msg)-off < 4+l {
 			return false
 		}
-		b = b[4+l:]
+		if code == dns.EDNS0COOKIE && q.cookie == 0 {
+			// A client cookie alone, or with a server cookie of 8 to
+			// 32 bytes (RFC 7873 4).
+			if l != clientCookieLen && (l < 16 || l > 40) {
+				q.badCookie = true
+				return false
+			}
+			q.cookie, q.cookieLen = off+4, l
+		}
+		off += 4 + l
 	}
 	return true
 }
@@ -163,39 +186,61 @@ func finish(dst, body, msg []byte, q *query, limit int, extRcode uint8, ede int)
 		if ede >= 0 {
 			extra += edeLen
 		}
+		if q.srvCookieSet {
+			extra += cookieOptLen
+		}
 	}
 	if len(out)+extra > limit {
 		// Like Knot DNS: keep the question only and set TC; the client
 		// retries over TCP.
-		qend := q.qnameEnd + 4
-		if q.qnameEnd == 0 || qend > len(out) {
-			qend = headerLen
-			binary.BigEndian.PutUint16(out[4:], 0)
-		}
-		out = out[:qend]
-		binary.BigEndian.PutUint16(out[2:], flags|flagTC)
-		binary.BigEndian.PutUint16(out[6:], 0)
-		binary.BigEndian.PutUint16(out[8:], 0)
-		binary.BigEndian.PutUint16(out[10:], 0)
+		out = truncate(out, q)
 	}
-	if q.edns {
-		var do byte
-		if q.do {
-			do = 0x80
-		}
-		rdlen := 0
-		if ede >= 0 {
-			rdlen = edeLen
-		}
-		out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT),
-			byte(DefaultMaxUDPSize>>8), byte(DefaultMaxUDPSize&0xFF),
-			extRcode, 0, do, 0, 0, byte(rdlen))
-		if ede >= 0 {
-			out = append(out, 0, byte(dns.EDNS0EDE), 0, 2, byte(ede>>8), byte(ede))
-		}
-		ar := binary.BigEndian.Uint16(out[10:])
-		binary.BigEndian.PutUint16(out[10:], ar+1)
+	return appendOPT(out, msg, q, extRcode, ede)
+}
+
+// truncate cuts reply out (without OPT) to its header and question, and
+// sets TC.
+func truncate(out []byte, q *query) []byte {
+	qend := q.qnameEnd + 4
+	if q.qnameEnd == 0 || qend > len(out) {
+		qend = headerLen
+		binary.BigEndian.PutUint16(out[4:], 0)
 	}
+	out = out[:qend]
+	out[2] |= flagTC >> 8
+	binary.BigEndian.PutUint16(out[6:], 0)
+	binary.BigEndian.PutUint16(out[8:], 0)
+	binary.BigEndian.PutUint16(out[10:], 0)
+	return out
+}
+
+// appendOPT appends the reply's OPT record when the query had one: the
+// extended rcode, the DO bit as asked, an extended error (ede >= 0) and
+// the cookies.
+func appendOPT(out, msg []byte, q *query, extRcode uint8, ede int) []byte {
+	if !q.edns {
+		return out
+	}
+	var do byte
+	if q.do {
+		do = 0x80
+	}
+	rdlen := 0
+	if ede >= 0 {
+		rdlen = edeLen
+	}
+	if q.srvCookieSet {
+		rdlen += cookieOptLen
+	}
+	out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT),
+		byte(DefaultMaxUDPSize>>8), byte(DefaultMaxUDPSize&0xFF),
+		extRcode, 0, do, 0, 0, byte(rdlen))
+	if ede >= 0 {
+		out = append(out, 0, byte(dns.EDNS0EDE), 0, 2, byte(ede>>8), byte(ede))
+	}
+	out = appendCookie(out, msg, q)
+	ar := binary.BigEndian.Uint16(out[10:])
+	binary.BigEndian.PutUint16(out[10:], ar+1)
 	return out
 }
 
