@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,55 @@ func BenchmarkServeSlowPath(b *testing.B) {
 	b.Run("nodata", func(b *testing.B) { benchServe(b, "h1.bench.test.", dns.TypeTXT, dns.RcodeSuccess) })
 }
 
+// limitedHandler is benchHandler with cookies and a rate limit too high to
+// drop anything: the cost of RRL when nothing is over the rate.
+func limitedHandler(tb testing.TB, n int) *Handler {
+	tb.Helper()
+	h := benchHandler(tb, n)
+	var err error
+	if h.cookies, err = newCookies(nil); err != nil {
+		tb.Fatal(err)
+	}
+	if h.rrl, err = newLimiter(RRLConfig{Rate: maxRRLRate}); err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// cookieQuery is benchQuery with a client cookie.
+func cookieQuery(tb testing.TB, name string, t uint16) []byte {
+	tb.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, t)
+	m.SetEdns0(1232, false)
+	m.IsEdns0().Option = []dns.EDNS0{&dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0011223344556677"}}
+	b, err := m.Pack()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// BenchmarkServeLimited answers from the fast path through RRL over UDP,
+// without and with a client cookie.
+func BenchmarkServeLimited(b *testing.B) {
+	client := netip.MustParseAddr("192.0.2.1")
+	for name, msg := range map[string][]byte{
+		"rrl":        benchQuery(b, "H500.bench.test.", dns.TypeA),
+		"rrl+cookie": cookieQuery(b, "H500.bench.test.", dns.TypeA),
+	} {
+		b.Run(name, func(b *testing.B) {
+			h := limitedHandler(b, 1000)
+			sc := NewScratch(1)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				h.ServeFrom(msg, sc, client, false)
+			}
+		})
+	}
+}
+
 // TestFastPathDoesNotAllocate guards the allocation-free read path: an
 // allocation per query would show as GC time under load.
 func TestFastPathDoesNotAllocate(t *testing.T) {
@@ -112,6 +162,19 @@ func TestFastPathDoesNotAllocate(t *testing.T) {
 				t.Errorf("%.1f allocations per query, want 0", n)
 			}
 		})
+	}
+	// With RRL and cookies: under the rate, limited, and slipped.
+	client := netip.MustParseAddr("2001:db8::1")
+	for _, rate := range []int{maxRRLRate, 1} {
+		lh := limitedHandler(t, 100)
+		lh.rrl.cfg.Rate, lh.rrl.cfg.Slip = rate, 2
+		for name, msg := range map[string][]byte{"plain": benchQuery(t, "h7.bench.test.", dns.TypeA), "cookie": cookieQuery(t, "h7.bench.test.", dns.TypeA)} {
+			t.Run(fmt.Sprintf("rate %d %s", rate, name), func(t *testing.T) {
+				if n := testing.AllocsPerRun(100, func() { lh.ServeFrom(msg, sc, client, false) }); n != 0 {
+					t.Errorf("%.1f allocations per query, want 0", n)
+				}
+			})
+		}
 	}
 }
 
