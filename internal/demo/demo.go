@@ -142,6 +142,8 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 			NodeID: m.id, Datacenter: m.dc, RaftAddr: peers[i].Address, Peers: peers,
 			DNSAddr: hostPort(opts.DNSPorts[i]), APIAddr: hostPort(opts.APIPorts[i]),
 			DataDir: filepath.Join(dir, m.id), Spec: specFile, Timing: Timing, Listener: lns[i],
+			// The demo's visitor queries from one address.
+			DNSLimits: node.DNSLimits{RateLimit: -1},
 		}
 		n, err := node.Start(m.cfg, d.logger.With("node", m.id))
 		if err != nil {

@@ -72,6 +72,10 @@ type Config struct {
 	// Dev runs one node, plaintext, on loopback, data in a temp dir.
 	Dev bool `yaml:"-"`
 
+	// DNS abuse limits: response rate limiting and TCP connection
+	// limits of the DNS server (see DNSLimits).
+	DNSLimits DNSLimits `yaml:"dns_limits"`
+
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
 	Listener net.Listener        `yaml:"-"`
@@ -242,6 +246,7 @@ func (c *Config) Validate() error {
 	if c.Spec == "" && c.Dev {
 		add("--spec is required")
 	}
+	c.DNSLimits.validate(add)
 	t := c.timing()
 	if t.LeaderLeaseTimeout > t.HeartbeatTimeout {
 		add("--raft-leader-lease %s must not exceed --raft-heartbeat-timeout %s", t.LeaderLeaseTimeout, t.HeartbeatTimeout)

@@ -96,7 +96,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	// The DNS and API listeners come first so that the addresses
 	// registered with the cluster are the bound ones.
-	n.dns = dnsserver.NewServer(dnsserver.Config{Addr: cfg.DNSAddr}, &n.answers, logger.With("component", "dns"))
+	n.dns = dnsserver.NewServer(cfg.DNSLimits.server(cfg.DNSAddr, cfg.Dev), &n.answers, logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return nil, err
 	}

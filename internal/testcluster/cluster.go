@@ -114,6 +114,8 @@ func New(t testing.TB, opts Options) *Cluster {
 			NodeID: m.ID, Datacenter: m.DC, RaftAddr: peers[i].Address, Peers: peers,
 			DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", StatusAddr: "127.0.0.1:0", DataDir: filepath.Join(c.root, m.ID),
 			Spec: specFile, Timing: timing, Dial: c.Faults.Dialer(m.ID), SourceIP: net.ParseIP(m.SourceIP),
+			// Every test client is on 127.0.0.0/24: no rate limit.
+			DNSLimits: node.DNSLimits{RateLimit: -1},
 		}
 		c.start(m, lns[i], logger.With("node", m.ID))
 	}
