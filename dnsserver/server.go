@@ -37,8 +37,8 @@ type Config struct {
 	// MaxTCPConns bounds concurrent TCP connections; 0 means 1024.
 	// A connection over it is closed at once, not queued.
 	MaxTCPConns int
-	// MaxTCPConnsPerIP bounds one client address's concurrent TCP
-	// connections; 0 means 16. Over it, closed at once.
+	// MaxTCPConnsPerIP bounds one client address's (IPv6: one /64's)
+	// concurrent TCP connections; 0 means 16. Over it, closed at once.
 	MaxTCPConnsPerIP int
 	// JournalSize is how many serial changes per zone are kept for
 	// IXFR; 0 means 100.
@@ -80,7 +80,7 @@ type Server struct {
 	tcpScratch map[*Scratch]struct{}
 	tcpDone    Totals
 	conns      map[net.Conn]struct{}
-	perIP      map[netip.Addr]int // open TCP connections by client
+	perIP      map[netip.Addr]int // open TCP connections by client (IPv6: /64)
 	tcpShed    uint64             // TCP connections closed over a limit
 	notify     *notifier          // created on the first NOTIFY
 	closed     bool

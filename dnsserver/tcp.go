@@ -21,7 +21,7 @@ func (s *Server) acceptTCP() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		addr, ok, closed := s.admitTCP(c)
+		client, ok, closed := s.admitTCP(c)
 		if closed {
 			c.Close()
 			return
@@ -33,47 +33,54 @@ func (s *Server) acceptTCP() {
 			continue
 		}
 		s.wg.Add(1)
-		go s.serveTCP(c, addr)
+		go s.serveTCP(c, client)
 	}
 }
 
 // admitTCP registers c unless the server is full or c's client already
-// holds its share of connections.
-func (s *Server) admitTCP(c net.Conn) (addr netip.Addr, ok, closed bool) {
-	addr = remoteAddr(c)
+// holds its share of connections. An IPv6 client is its /64: one host
+// commonly has the whole of it.
+func (s *Server) admitTCP(c net.Conn) (client netip.Addr, ok, closed bool) {
+	addr := remoteAddr(c)
+	client = addr
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		client = p.Addr()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return addr, false, true
 	}
-	if len(s.conns) >= s.cfg.MaxTCPConns || s.perIP[addr] >= s.cfg.MaxTCPConnsPerIP {
+	if len(s.conns) >= s.cfg.MaxTCPConns || s.perIP[client] >= s.cfg.MaxTCPConnsPerIP {
 		s.tcpShed++
-		return addr, false, false
+		return client, false, false
 	}
 	s.conns[c] = struct{}{}
-	s.perIP[addr]++
-	return addr, true, false
+	s.perIP[client]++
+	return client, true, false
 }
 
-// releaseTCP forgets c, counted against addr.
-func (s *Server) releaseTCP(c net.Conn, addr netip.Addr) {
+// releaseTCP forgets c, counted against client.
+func (s *Server) releaseTCP(c net.Conn, client netip.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c)
-	if s.perIP[addr]--; s.perIP[addr] <= 0 {
-		delete(s.perIP, addr)
+	if s.perIP[client]--; s.perIP[client] <= 0 {
+		delete(s.perIP, client)
 	}
 }
 
 // serveTCP answers length-prefixed messages until the client closes, goes
 // idle, is too slow to send a query or take a reply, or the server shuts
 // down.
-func (s *Server) serveTCP(c net.Conn, addr netip.Addr) {
+func (s *Server) serveTCP(c net.Conn, client netip.Addr) {
 	defer s.wg.Done()
 	defer func() {
-		s.releaseTCP(c, addr)
+		s.releaseTCP(c, client)
 		c.Close()
 	}()
+	addr := remoteAddr(c)
 	sc := NewScratch(uint64(time.Now().UnixNano()))
 	s.mu.Lock()
 	s.tcpScratch[sc] = struct{}{}
