@@ -189,7 +189,7 @@ func TestPackedKeysMatchQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 		qtype := uint16(k[len(k)-2])<<8 | uint16(k[len(k)-1])
-		_, want, _ := parseQuery(benchQuery(t, name, qtype), nil)
+		want, _ := parseQuery(benchQuery(t, name, qtype), nil, new(query))
 		if k != string(want) {
 			t.Errorf("key %q, want %q", k, want)
 		}

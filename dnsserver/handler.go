@@ -111,7 +111,7 @@ func (h *Handler) ServeFrom(msg []byte, sc *Scratch, client netip.Addr, tcp bool
 // reply builds the answer to msg, parsed into q.
 func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tcp bool) []byte {
 	var ok bool
-	*q, sc.key, ok = parseQuery(msg, sc.key)
+	sc.key, ok = parseQuery(msg, sc.key, q)
 	if !ok {
 		return nil
 	}

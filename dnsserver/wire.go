@@ -53,15 +53,16 @@ type query struct {
 	srvCookie    [serverCookieLen]byte
 }
 
-// parseQuery reads the header, question and OPT record of msg without
-// allocating, and writes the lower-cased wire question name followed by
-// the type into key. It returns ok=false when msg is too short to answer
+// parseQuery reads the header, question and OPT record of msg into q
+// without allocating, and writes the lower-cased wire question name
+// followed by the type into key. It returns ok=false when msg is too short to answer
 // at all. A query the fast path cannot take has simple=false and is left
 // to the full parser.
-func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
+func parseQuery(msg []byte, key []byte, q *query) (k []byte, ok bool) {
+	*q = query{}
 	k = key[:0]
 	if len(msg) < headerLen {
-		return q, k, false
+		return k, false
 	}
 	q.id = binary.BigEndian.Uint16(msg)
 	q.flags = binary.BigEndian.Uint16(msg[2:])
@@ -71,12 +72,12 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 	ns := binary.BigEndian.Uint16(msg[8:])
 	ar := binary.BigEndian.Uint16(msg[10:])
 	if qd != 1 {
-		return q, k, true
+		return k, true
 	}
 	off := headerLen
 	for {
 		if off >= len(msg) {
-			return q, k, true
+			return k, true
 		}
 		l := int(msg[off])
 		if l == 0 {
@@ -85,7 +86,7 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 			break
 		}
 		if l&0xC0 != 0 || off+1+l > len(msg) || len(k)+l+2 > 255 {
-			return q, k, true
+			return k, true
 		}
 		k = append(k, byte(l))
 		for _, c := range msg[off+1 : off+1+l] {
@@ -97,7 +98,7 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 		off += 1 + l
 	}
 	if off+4 > len(msg) {
-		return q, k, true
+		return k, true
 	}
 	q.qnameEnd = off
 	q.qtype = binary.BigEndian.Uint16(msg[off:])
@@ -105,13 +106,13 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 	k = append(k, byte(q.qtype>>8), byte(q.qtype))
 	off += 4
 	if an != 0 || ns != 0 || ar > 1 || q.flags&flagQR != 0 {
-		return q, k, true
+		return k, true
 	}
 	if ar == 1 {
 		// OPT: root name, type 41, class = UDP size, TTL = ext-rcode,
 		// version, flags; then RDATA.
 		if off+optLen > len(msg) || msg[off] != 0 || binary.BigEndian.Uint16(msg[off+1:]) != dns.TypeOPT {
-			return q, k, true
+			return k, true
 		}
 		q.edns = true
 		q.udpSize = binary.BigEndian.Uint16(msg[off+3:])
@@ -120,13 +121,13 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 		rdlen := int(binary.BigEndian.Uint16(msg[off+9:]))
 		off += optLen + rdlen
 		if off != len(msg) || !q.options(msg, off-rdlen) {
-			return q, k, true
+			return k, true
 		}
 	} else if off != len(msg) {
-		return q, k, true
+		return k, true
 	}
 	q.simple = q.opcode == dns.OpcodeQuery && q.version == 0
-	return q, k, true
+	return k, true
 }
 
 // options reports whether the EDNS option data from off to the end of msg
