@@ -65,6 +65,9 @@ type Scratch struct {
 	// limited responses, for the slip.
 	rrlKey     []byte
 	rrlLimited uint64
+	// now, when set, is the time the current batch of datagrams came:
+	// one clock read per batch rather than per query.
+	now time.Time
 	// Stats counts what this goroutine answered.
 	Stats Stats
 }
@@ -72,6 +75,14 @@ type Scratch struct {
 // NewScratch returns working memory for one goroutine.
 func NewScratch(seed uint64) *Scratch {
 	return &Scratch{key: make([]byte, 0, 260), out: make([]byte, 0, 65535+2), rand: seed | 1, rrlKey: make([]byte, 0, 280)}
+}
+
+// clock is the time of the current batch, or the time now.
+func (s *Scratch) clock() time.Time {
+	if s.now.IsZero() {
+		return time.Now()
+	}
+	return s.now
 }
 
 func (s *Scratch) next() uint32 {
@@ -117,7 +128,7 @@ func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tc
 	}
 	sc.wildcard = false
 	if q.cookie != 0 && h.cookies != nil {
-		h.cookies.answer(msg, q, client, uint32(time.Now().Unix()))
+		h.cookies.answer(msg, q, client, uint32(sc.clock().Unix()))
 	}
 	limit := 65535
 	if !tcp {

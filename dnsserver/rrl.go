@@ -99,7 +99,7 @@ func (l *limiter) limit(reply, msg []byte, q *query, client netip.Addr, sc *Scra
 		return reply
 	}
 	class := classify(reply, sc)
-	if l.take(l.index(client, class, sc), uint32(time.Since(l.start).Milliseconds())) {
+	if l.take(l.index(client, class, sc), uint32(sc.clock().Sub(l.start).Milliseconds())) {
 		return reply
 	}
 	sc.rrlLimited++

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -81,6 +82,7 @@ func (s *Server) serveUDP(sc *Scratch) {
 			s.logger.Warn("dns udp read", "err", err)
 			continue
 		}
+		sc.now = time.Now()
 		w := 0
 		for i := range n {
 			reply := s.handler.ServeFrom(b.rbuf[i][:b.rhdr[i].n], sc, b.client(i), false)
