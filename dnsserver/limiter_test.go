@@ -29,3 +29,34 @@ func TestRRLNetworks(t *testing.T) {
 		}
 	}
 }
+
+// A bucket refills at the rate, holds a second's worth at most, and a
+// worker whose clock reading is older than the bucket's last update (the
+// workers read the clock once per batch) refills nothing.
+func TestRRLBucket(t *testing.T) {
+	l, err := newLimiter(RRLConfig{Rate: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	takes := func(now uint32, n int) int {
+		ok := 0
+		for range n {
+			if l.take(7, now) {
+				ok++
+			}
+		}
+		return ok
+	}
+	if got := takes(1000, 50); got != 10 {
+		t.Errorf("a fresh bucket gave %d of 50, want 10 (a second's worth)", got)
+	}
+	if got := takes(999, 50); got != 0 {
+		t.Errorf("a reading 1 ms behind the last update gave %d, want 0", got)
+	}
+	if got := takes(1500, 50); got != 5 {
+		t.Errorf("500 ms later: %d, want 5", got)
+	}
+	if got := takes(60000, 50); got != 10 {
+		t.Errorf("a minute later: %d, want 10 (no more than a second's worth)", got)
+	}
+}

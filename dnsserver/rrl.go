@@ -156,21 +156,28 @@ func (l *limiter) index(client netip.Addr, class byte, sc *Scratch) uint64 {
 
 // take takes a token from bucket i at now (ms since start), refilling it
 // at the rate up to a second's worth first; false means none was left.
+// Workers read the clock once per batch, so now may be a little behind
+// the bucket's last update by another worker: that counts as no time
+// passed, never as a wrap-around.
 func (l *limiter) take(i uint64, now uint32) bool {
 	full := uint64(l.cfg.Rate) * 1000
 	b := &l.bucket[i]
 	for {
 		old := b.Load()
-		tokens := full
+		tokens, stamp := full, now
 		if old != 0 {
-			elapsed := uint64(now - uint32(old>>32))
-			tokens = min(full, old&0xFFFFFFFF+elapsed*uint64(l.cfg.Rate))
+			last := uint32(old >> 32)
+			elapsed := int32(now - last)
+			if elapsed < 0 {
+				elapsed, stamp = 0, last
+			}
+			tokens = min(full, old&0xFFFFFFFF+uint64(elapsed)*uint64(l.cfg.Rate))
 		}
 		ok := tokens >= 1000
 		if ok {
 			tokens -= 1000
 		}
-		if b.CompareAndSwap(old, uint64(now)<<32|tokens) {
+		if b.CompareAndSwap(old, uint64(stamp)<<32|tokens) {
 			return ok
 		}
 	}
