@@ -59,4 +59,7 @@ func TestRRLBucket(t *testing.T) {
 	if got := takes(60000, 50); got != 10 {
 		t.Errorf("a minute later: %d, want 10 (no more than a second's worth)", got)
 	}
+	if got := takes(60000+30*24*3600*1000, 50); got != 10 {
+		t.Errorf("30 days later (past the wrap of int32 milliseconds): %d, want 10", got)
+	}
 }

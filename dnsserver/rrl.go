@@ -158,7 +158,7 @@ func (l *limiter) index(client netip.Addr, class byte, sc *Scratch) uint64 {
 // at the rate up to a second's worth first; false means none was left.
 // Workers read the clock once per batch, so now may be a little behind
 // the bucket's last update by another worker: that counts as no time
-// passed, never as a wrap-around.
+// passed, never as a wrap-around of the 32-bit milliseconds.
 func (l *limiter) take(i uint64, now uint32) bool {
 	full := uint64(l.cfg.Rate) * 1000
 	b := &l.bucket[i]
@@ -167,11 +167,15 @@ func (l *limiter) take(i uint64, now uint32) bool {
 		tokens, stamp := full, now
 		if old != 0 {
 			last := uint32(old >> 32)
-			elapsed := int32(now - last)
-			if elapsed < 0 {
-				elapsed, stamp = 0, last
+			switch elapsed := int32(now - last); {
+			case elapsed >= 0:
+				tokens = min(full, old&0xFFFFFFFF+uint64(elapsed)*uint64(l.cfg.Rate))
+			case elapsed > -1000:
+				// Another worker's batch came a moment later.
+				tokens, stamp = old&0xFFFFFFFF, last
 			}
-			tokens = min(full, old&0xFFFFFFFF+uint64(elapsed)*uint64(l.cfg.Rate))
+			// Otherwise the bucket is over 24 days old (the
+			// milliseconds wrapped): full.
 		}
 		ok := tokens >= 1000
 		if ok {
