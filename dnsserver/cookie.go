@@ -37,7 +37,7 @@ func newCookies(secret []byte) (*cookies, error) {
 		}
 	}
 	if len(secret) != 16 {
-		return nil, fmt.Errorf("dns: cookie secret is %d bytes, want 16", len(secret))
+		return nil, fmt.Errorf("dns: %w: cookie secret is %d bytes, want 16", ErrLimits, len(secret))
 	}
 	return &cookies{k0: binary.LittleEndian.Uint64(secret), k1: binary.LittleEndian.Uint64(secret[8:])}, nil
 }

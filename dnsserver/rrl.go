@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"math/bits"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/miekg/dns"
 )
+
+// ErrLimits means a rate limit or cookie setting is out of range.
+var ErrLimits = errors.New("invalid DNS abuse limits")
 
 // Response rate limiting defaults, as Knot DNS's mod-rrl.
 const (
@@ -68,7 +72,7 @@ type limiter struct {
 
 func newLimiter(cfg RRLConfig) (*limiter, error) {
 	if cfg.Rate < 0 || cfg.Rate > maxRRLRate {
-		return nil, fmt.Errorf("dns: rate limit %d is out of range 0-%d", cfg.Rate, maxRRLRate)
+		return nil, fmt.Errorf("dns: %w: rate limit %d is out of range 0-%d", ErrLimits, cfg.Rate, maxRRLRate)
 	}
 	if cfg.Slip == 0 {
 		cfg.Slip = DefaultRRLSlip
