@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,65 @@ func BenchmarkServeSlowPath(b *testing.B) {
 	b.Run("nodata", func(b *testing.B) { benchServe(b, "h1.bench.test.", dns.TypeTXT, dns.RcodeSuccess) })
 }
 
+// limitedHandler is benchHandler with cookies and a rate limit too high to
+// drop anything: the cost of RRL when nothing is over the rate.
+func limitedHandler(tb testing.TB, n int) *Handler {
+	tb.Helper()
+	h := benchHandler(tb, n)
+	var err error
+	if h.cookies, err = newCookies(nil); err != nil {
+		tb.Fatal(err)
+	}
+	if h.rrl, err = newLimiter(RRLConfig{Rate: maxRRLRate}); err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// cookieQuery is benchQuery with a client cookie.
+func cookieQuery(tb testing.TB, name string, t uint16) []byte {
+	tb.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, t)
+	m.SetEdns0(1232, false)
+	m.IsEdns0().Option = []dns.EDNS0{&dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0011223344556677"}}
+	b, err := m.Pack()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// BenchmarkServeLimited answers from the fast path through RRL over UDP,
+// without and with a client cookie, for clients in 256 networks.
+func BenchmarkServeLimited(b *testing.B) {
+	var clients [256]netip.Addr
+	for i := range clients {
+		clients[i] = netip.AddrFrom4([4]byte{10, byte(i), 0, 1})
+	}
+	for name, msg := range map[string][]byte{
+		"rrl":        benchQuery(b, "H500.bench.test.", dns.TypeA),
+		"rrl+cookie": cookieQuery(b, "H500.bench.test.", dns.TypeA),
+	} {
+		b.Run(name, func(b *testing.B) {
+			h := limitedHandler(b, 1000)
+			sc := NewScratch(1)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(msg)))
+			for i := 0; b.Loop(); i++ {
+				if i%32 == 0 {
+					// As the UDP workers do, one clock read per
+					// batch of up to 32 datagrams.
+					sc.now = time.Now()
+				}
+				if h.ServeFrom(msg, sc, clients[i%len(clients)], false) == nil {
+					b.Fatal("dropped under the rate")
+				}
+			}
+		})
+	}
+}
+
 // TestFastPathDoesNotAllocate guards the allocation-free read path: an
 // allocation per query would show as GC time under load.
 func TestFastPathDoesNotAllocate(t *testing.T) {
@@ -113,6 +173,19 @@ func TestFastPathDoesNotAllocate(t *testing.T) {
 			}
 		})
 	}
+	// With RRL and cookies: under the rate, limited, and slipped.
+	client := netip.MustParseAddr("2001:db8::1")
+	for _, rate := range []int{maxRRLRate, 1} {
+		lh := limitedHandler(t, 100)
+		lh.rrl.cfg.Rate, lh.rrl.cfg.Slip = rate, 2
+		for name, msg := range map[string][]byte{"plain": benchQuery(t, "h7.bench.test.", dns.TypeA), "cookie": cookieQuery(t, "h7.bench.test.", dns.TypeA)} {
+			t.Run(fmt.Sprintf("rate %d %s", rate, name), func(t *testing.T) {
+				if n := testing.AllocsPerRun(100, func() { lh.ServeFrom(msg, sc, client, false) }); n != 0 {
+					t.Errorf("%.1f allocations per query, want 0", n)
+				}
+			})
+		}
+	}
 }
 
 // The keys of pre-packed answers share the answers' memory; they must
@@ -126,7 +199,7 @@ func TestPackedKeysMatchQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 		qtype := uint16(k[len(k)-2])<<8 | uint16(k[len(k)-1])
-		_, want, _ := parseQuery(benchQuery(t, name, qtype), nil)
+		want, _ := parseQuery(benchQuery(t, name, qtype), nil, new(query))
 		if k != string(want) {
 			t.Errorf("key %q, want %q", k, want)
 		}

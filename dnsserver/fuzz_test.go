@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -13,6 +14,16 @@ import (
 func FuzzServe(f *testing.F) {
 	snap := buildSnapshot(f, testSpec, wwwAnswer("192.0.2.10", "198.51.100.10"), nil, time.Now())
 	h := NewHandler(fixed{snap}, Options{Chaos: true, Version: "v", Identity: "i"})
+	// limited answers cookies too, and over UDP slips all but the first
+	// response of each class: truncated replies get fuzzed as well.
+	limited := NewHandler(fixed{snap}, Options{})
+	var err error
+	if limited.cookies, err = newCookies(nil); err != nil {
+		f.Fatal(err)
+	}
+	if limited.rrl, err = newLimiter(RRLConfig{Rate: 1, Slip: 1}); err != nil {
+		f.Fatal(err)
+	}
 	for _, name := range []string{"www.example.test.", "docs.example.test.", "x.apps.example.test.", "nope.example.test.", "other.test."} {
 		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeANY, dns.TypeMX, dns.TypeSOA} {
 			for _, edns := range []bool{false, true} {
@@ -20,17 +31,23 @@ func FuzzServe(f *testing.F) {
 				m.SetQuestion(name, t)
 				if edns {
 					m.SetEdns0(512, true)
+					m.IsEdns0().Option = []dns.EDNS0{&dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0011223344556677"}}
 				}
 				b, _ := m.Pack()
-				f.Add(b, false)
-				f.Add(b, true)
+				f.Add(b, false, false)
+				f.Add(b, true, false)
+				f.Add(b, false, true)
 			}
 		}
 	}
-	f.Add([]byte{0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0xC0, 0x0C, 0, 1, 0, 1}, false)
-	f.Fuzz(func(t *testing.T, msg []byte, tcp bool) {
+	f.Add([]byte{0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0xC0, 0x0C, 0, 1, 0, 1}, false, false)
+	client := netip.MustParseAddr("192.0.2.1")
+	f.Fuzz(func(t *testing.T, msg []byte, tcp, limit bool) {
 		sc := NewScratch(7)
 		out := h.Serve(msg, sc, tcp)
+		if limit {
+			out = limited.ServeFrom(msg, sc, client, tcp)
+		}
 		if out == nil {
 			return
 		}

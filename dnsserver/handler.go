@@ -2,7 +2,9 @@ package dnsserver
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -36,6 +38,10 @@ type Handler struct {
 	// returns the signer of the reply, or the TSIG error to answer
 	// with; the Server sets it. Without it every key is unknown.
 	tsig func(snap *Snapshot, req *dns.Msg, msg []byte) (*signer, uint16)
+	// cookies answers DNS COOKIEs; nil ignores them. rrl limits UDP
+	// responses; nil sends them all. The Server sets both.
+	cookies *cookies
+	rrl     *limiter
 }
 
 // NewHandler returns a handler answering from src.
@@ -53,13 +59,30 @@ type Scratch struct {
 	key  []byte
 	out  []byte
 	rand uint64
+	// wildcard: the last answer came from a wildcard (an RRL class).
+	wildcard bool
+	// rrlKey is room for a rate-limit bucket's key; rrlLimited counts
+	// limited responses, for the slip.
+	rrlKey     []byte
+	rrlLimited uint64
+	// now, when set, is the time the current batch of datagrams came:
+	// one clock read per batch rather than per query.
+	now time.Time
 	// Stats counts what this goroutine answered.
 	Stats Stats
 }
 
 // NewScratch returns working memory for one goroutine.
 func NewScratch(seed uint64) *Scratch {
-	return &Scratch{key: make([]byte, 0, 260), out: make([]byte, 0, 65535+2), rand: seed | 1}
+	return &Scratch{key: make([]byte, 0, 260), out: make([]byte, 0, 65535+2), rand: seed | 1, rrlKey: make([]byte, 0, 280)}
+}
+
+// clock is the time of the current batch, or the time now.
+func (s *Scratch) clock() time.Time {
+	if s.now.IsZero() {
+		return time.Now()
+	}
+	return s.now
 }
 
 func (s *Scratch) next() uint32 {
@@ -75,36 +98,54 @@ func (s *Scratch) next() uint32 {
 // no reply (a response, or too short to carry an ID). tcp selects the
 // size limit: 65535 instead of the client's UDP buffer.
 func (h *Handler) Serve(msg []byte, sc *Scratch, tcp bool) []byte {
-	q, key, ok := parseQuery(msg, sc.key)
-	sc.key = key
-	if !ok {
+	return h.ServeFrom(msg, sc, netip.Addr{}, tcp)
+}
+
+// ServeFrom is Serve for a query from client: server cookies are bound to
+// its address, and over UDP its responses are rate limited.
+func (h *Handler) ServeFrom(msg []byte, sc *Scratch, client netip.Addr, tcp bool) []byte {
+	var q query
+	out := h.reply(msg, sc, &q, client, tcp)
+	if out != nil && !tcp && h.rrl != nil {
+		if out = h.rrl.limit(out, msg, &q, client, sc); out == nil {
+			return nil
+		}
+	}
+	if out == nil {
 		sc.Stats.Dropped.Add(1)
 		return nil
 	}
+	sc.Stats.count(out, q.qtype)
+	return out
+}
+
+// reply builds the answer to msg, parsed into q.
+func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tcp bool) []byte {
+	var ok bool
+	sc.key, ok = parseQuery(msg, sc.key, q)
+	if !ok {
+		return nil
+	}
+	sc.wildcard = false
+	if q.cookie != 0 && h.cookies != nil {
+		h.cookies.answer(msg, q, client, uint32(sc.clock().Unix()))
+	}
 	limit := 65535
 	if !tcp {
-		limit = udpLimit(&q, h.opts.MaxUDPSize)
+		limit = udpLimit(q, h.opts.MaxUDPSize)
 	}
 	snap := h.src.Answers()
 	if q.simple && q.qclass == dns.ClassINET && snap != nil {
-		p := snap.overlay[string(key)]
+		p := snap.overlay[string(sc.key)]
 		if p == nil {
-			p = snap.zs.fast[string(key)]
+			p = snap.zs.fast[string(sc.key)]
 		}
 		if p != nil {
-			out := finish(sc.out, p.choose(sc.next()), msg, &q, limit, 0, -1)
-			sc.out = out
-			sc.Stats.count(out, q.qtype)
-			return out
+			sc.out = finish(sc.out, p.choose(sc.next()), msg, q, limit, 0, -1)
+			return sc.out
 		}
 	}
-	out := h.slow(snap, msg, &q, sc, limit)
-	if out != nil {
-		sc.Stats.count(out, q.qtype)
-	} else {
-		sc.Stats.Dropped.Add(1)
-	}
-	return out
+	return h.slow(snap, msg, q, sc, limit)
 }
 
 // slow answers any message with the full parser and resolver.
@@ -136,6 +177,8 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 	case opts > 1:
 		r.Rcode = dns.RcodeFormatError
 		q.edns = false
+	case q.badCookie:
+		r.Rcode = dns.RcodeFormatError
 	case q.edns && q.version != 0:
 		// BADVERS is rcode 16: 1 in the OPT's extended rcode, 0 here.
 		extRcode = 1
@@ -264,6 +307,7 @@ func (h *Handler) answer(snap *Snapshot, r *dns.Msg, sc *Scratch, ede *int) {
 	if res.refused {
 		*ede = int(dns.ExtendedErrorCodeNotAuthoritative)
 	}
+	sc.wildcard = res.wildcard
 	r.Rcode, r.Authoritative = res.rcode, res.aa
 	r.Answer, r.Ns, r.Extra = res.answer, res.ns, res.extra
 	r.Compress = true

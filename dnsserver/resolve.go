@@ -15,6 +15,8 @@ type resolution struct {
 	ns      []dns.RR
 	extra   []dns.RR
 	refused bool // not authoritative: REFUSED with EDE 20
+	// wildcard: the answer was synthesised from a wildcard.
+	wildcard bool
 }
 
 // resolver answers questions from a zone set and, when set, a snapshot's
@@ -58,6 +60,7 @@ func (r *resolver) resolve(qname string, qtype uint16) resolution {
 				res.ns = append(res.ns, r.soa(z))
 				return res
 			}
+			res.wildcard = true
 		}
 		if cname := r.rrs(z, n, dns.TypeCNAME); len(cname) > 0 && qtype != dns.TypeCNAME {
 			res.answer = append(res.answer, withOwner(cname, owner)...)

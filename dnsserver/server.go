@@ -2,10 +2,7 @@ package dnsserver
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -15,10 +12,13 @@ import (
 	"time"
 )
 
-// Server defaults.
+// Server defaults. The TCP limits keep one client from holding every
+// connection slot (Knot DNS: tcp-idle-timeout, tcp-io-timeout).
 const (
-	DefaultTCPIdleTimeout = 10 * time.Second
-	DefaultMaxTCPConns    = 1024
+	DefaultTCPIdleTimeout   = 5 * time.Second
+	DefaultTCPIOTimeout     = 500 * time.Millisecond
+	DefaultMaxTCPConns      = 1024
+	DefaultMaxTCPConnsPerIP = 16
 )
 
 // Config configures a Server.
@@ -28,10 +28,18 @@ type Config struct {
 	// UDPWorkers is the number of goroutines reading the UDP socket; 0
 	// means GOMAXPROCS.
 	UDPWorkers int
-	// TCPIdleTimeout closes idle TCP connections; 0 means 10s.
+	// TCPIdleTimeout closes a TCP connection on which no query starts
+	// for that long, from accept or from the last reply; 0 means 5s.
 	TCPIdleTimeout time.Duration
+	// TCPIOTimeout bounds reading the rest of a query once its first
+	// bytes came, and writing each reply; 0 means 500ms.
+	TCPIOTimeout time.Duration
 	// MaxTCPConns bounds concurrent TCP connections; 0 means 1024.
+	// A connection over it is closed at once, not queued.
 	MaxTCPConns int
+	// MaxTCPConnsPerIP bounds one client address's (IPv6: one /64's)
+	// concurrent TCP connections; 0 means 16. Over it, closed at once.
+	MaxTCPConnsPerIP int
 	// JournalSize is how many serial changes per zone are kept for
 	// IXFR; 0 means 100.
 	JournalSize int
@@ -39,6 +47,12 @@ type Config struct {
 	// journal and NOTIFY secondaries of; 0 means 50ms. Only zones with
 	// transfer settings cost anything.
 	WatchInterval time.Duration
+	// RRL limits the rate of UDP responses per client network; the zero
+	// value is off. See RRLConfig.
+	RRL RRLConfig
+	// CookieSecret keys the server cookies (RFC 9018), 16 bytes; nil
+	// picks a random secret at start (cookies then last until restart).
+	CookieSecret []byte
 	// Getenv reads TSIG secrets (named by the spec's secret_env); nil
 	// means os.Getenv.
 	Getenv func(string) string
@@ -66,7 +80,9 @@ type Server struct {
 	tcpScratch map[*Scratch]struct{}
 	tcpDone    Totals
 	conns      map[net.Conn]struct{}
-	notify     *notifier // created on the first NOTIFY
+	perIP      map[netip.Addr]int // open TCP connections by client (IPv6: /64)
+	tcpShed    uint64             // TCP connections closed over a limit
+	notify     *notifier          // created on the first NOTIFY
 	closed     bool
 	wg         sync.WaitGroup
 }
@@ -79,8 +95,14 @@ func NewServer(cfg Config, src Source, logger *slog.Logger) *Server {
 	if cfg.TCPIdleTimeout <= 0 {
 		cfg.TCPIdleTimeout = DefaultTCPIdleTimeout
 	}
+	if cfg.TCPIOTimeout <= 0 {
+		cfg.TCPIOTimeout = DefaultTCPIOTimeout
+	}
 	if cfg.MaxTCPConns <= 0 {
 		cfg.MaxTCPConns = DefaultMaxTCPConns
+	}
+	if cfg.MaxTCPConnsPerIP <= 0 {
+		cfg.MaxTCPConnsPerIP = DefaultMaxTCPConnsPerIP
 	}
 	if cfg.WatchInterval <= 0 {
 		cfg.WatchInterval = DefaultWatchInterval
@@ -97,6 +119,7 @@ func NewServer(cfg Config, src Source, logger *slog.Logger) *Server {
 		handler: NewHandler(src, cfg.Options),
 		logger:  logger,
 		conns:   map[net.Conn]struct{}{},
+		perIP:   map[netip.Addr]int{},
 
 		tcpScratch: map[*Scratch]struct{}{},
 	}
@@ -108,6 +131,9 @@ func NewServer(cfg Config, src Source, logger *slog.Logger) *Server {
 // Shutdown. With port 0, UDP and TCP share the port the kernel picks for
 // UDP.
 func (s *Server) Start() error {
+	if err := s.abuseLimits(); err != nil {
+		return err
+	}
 	ua, err := net.ResolveUDPAddr("udp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("dns: listen address %q: %w", s.cfg.Addr, err)
@@ -150,6 +176,24 @@ func (s *Server) Start() error {
 	return nil
 }
 
+// abuseLimits sets up DNS cookies and, when configured, rate limiting.
+func (s *Server) abuseLimits() error {
+	c, err := newCookies(s.cfg.CookieSecret)
+	if err != nil {
+		return err
+	}
+	s.handler.cookies = c
+	if s.cfg.RRL.Rate == 0 {
+		return nil
+	}
+	l, err := newLimiter(s.cfg.RRL)
+	if err != nil {
+		return err
+	}
+	s.handler.rrl = l
+	return nil
+}
+
 // Addr returns the bound address (useful with port 0).
 func (s *Server) Addr() string {
 	if s.udp == nil {
@@ -164,103 +208,6 @@ func (s *Server) newScratch() *Scratch {
 	sc := NewScratch(uint64(time.Now().UnixNano()) + uint64(len(s.scratch))*0x9E3779B97F4A7C15)
 	s.scratch = append(s.scratch, sc)
 	return sc
-}
-
-func (s *Server) acceptTCP() {
-	defer s.wg.Done()
-	sem := make(chan struct{}, s.cfg.MaxTCPConns)
-	for {
-		c, err := s.tcp.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.logger.Warn("dns tcp accept", "err", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		select {
-		case sem <- struct{}{}:
-		default:
-			c.Close() // over the limit: shed load rather than queue
-			continue
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer func() { <-sem }()
-			s.serveTCP(c)
-		}()
-	}
-}
-
-// serveTCP answers length-prefixed messages until the client closes, goes
-// idle, or the server shuts down.
-func (s *Server) serveTCP(c net.Conn) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		c.Close()
-	}()
-	sc := NewScratch(uint64(time.Now().UnixNano()))
-	s.mu.Lock()
-	s.tcpScratch[sc] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.tcpScratch, sc)
-		s.tcpDone.add(&sc.Stats)
-		s.mu.Unlock()
-	}()
-	var lenbuf [2]byte
-	buf := make([]byte, 65535)
-	for {
-		_ = c.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-		if _, err := io.ReadFull(c, lenbuf[:]); err != nil {
-			return
-		}
-		n := int(binary.BigEndian.Uint16(lenbuf[:]))
-		if _, err := io.ReadFull(c, buf[:n]); err != nil {
-			return
-		}
-		if qtype := transferQtype(buf[:n], sc); qtype != 0 {
-			// Zone transfers take several messages and the client's
-			// address: they never reach the handler.
-			first, err := s.transfer(buf[:n], remoteAddr(c), func(msg []byte) error {
-				_ = c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-				out := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(msg)), uint16(len(msg)))
-				_, err := c.Write(append(out, msg...))
-				return err
-			})
-			if first != nil {
-				sc.Stats.count(first, qtype)
-			}
-			if err != nil {
-				return
-			}
-			continue
-		}
-		reply := s.handler.Serve(buf[:n], sc, true)
-		if reply == nil {
-			continue
-		}
-		out := make([]byte, 2+len(reply))
-		binary.BigEndian.PutUint16(out, uint16(len(reply)))
-		copy(out[2:], reply)
-		_ = c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-		if _, err := c.Write(out); err != nil {
-			return
-		}
-	}
 }
 
 // Shutdown stops listening, closes open TCP connections once their
@@ -296,6 +243,7 @@ func (s *Server) Stats() Totals {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tcpDone
+	t.TCPShed = s.tcpShed
 	for _, sc := range s.scratch {
 		t.add(&sc.Stats)
 	}
@@ -303,11 +251,4 @@ func (s *Server) Stats() Totals {
 		t.add(&sc.Stats)
 	}
 	return t
-}
-
-func remoteAddr(c net.Conn) netip.Addr {
-	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		return a.AddrPort().Addr().Unmap()
-	}
-	return netip.Addr{}
 }

@@ -14,6 +14,10 @@ type Stats struct {
 	Qtype     [NumQtypes]atomic.Uint64
 	Truncated atomic.Uint64
 	Dropped   atomic.Uint64
+	// RRLDropped and RRLSlipped count UDP responses over the rate
+	// limit: dropped, or sent truncated.
+	RRLDropped atomic.Uint64
+	RRLSlipped atomic.Uint64
 }
 
 // Query types counted one by one; every other type counts as QtypeOther.
@@ -120,10 +124,15 @@ func (s *Stats) count(reply []byte, qtype uint16) {
 
 // Totals is a plain copy of summed Stats.
 type Totals struct {
-	Rcode     [16]uint64
-	Qtype     [NumQtypes]uint64 // by slot: see QtypeName
-	Truncated uint64
-	Dropped   uint64
+	Rcode      [16]uint64
+	Qtype      [NumQtypes]uint64 // by slot: see QtypeName
+	Truncated  uint64
+	Dropped    uint64
+	RRLDropped uint64
+	RRLSlipped uint64
+	// TCPShed counts TCP connections closed at accept because the
+	// server or their client was at its connection limit.
+	TCPShed uint64
 }
 
 func (t *Totals) add(s *Stats) {
@@ -135,6 +144,8 @@ func (t *Totals) add(s *Stats) {
 	}
 	t.Truncated += s.Truncated.Load()
 	t.Dropped += s.Dropped.Load()
+	t.RRLDropped += s.RRLDropped.Load()
+	t.RRLSlipped += s.RRLSlipped.Load()
 }
 
 // Queries is the number of replies sent.

@@ -5,7 +5,9 @@ package dnsserver
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -80,9 +82,10 @@ func (s *Server) serveUDP(sc *Scratch) {
 			s.logger.Warn("dns udp read", "err", err)
 			continue
 		}
+		sc.now = time.Now()
 		w := 0
 		for i := range n {
-			reply := s.handler.Serve(b.rbuf[i][:b.rhdr[i].n], sc, false)
+			reply := s.handler.ServeFrom(b.rbuf[i][:b.rhdr[i].n], sc, b.client(i), false)
 			if reply == nil {
 				continue
 			}
@@ -97,6 +100,19 @@ func (s *Server) serveUDP(sc *Scratch) {
 		}
 		b.write(w)
 	}
+}
+
+// client is the address datagram i came from, read from its raw sockaddr
+// (an IPv4 socket's fits in the IPv6 one).
+func (b *udpBatch) client(i int) netip.Addr {
+	name := &b.names[i]
+	switch name.Family {
+	case unix.AF_INET:
+		return netip.AddrFrom4((*unix.RawSockaddrInet4)(unsafe.Pointer(name)).Addr)
+	case unix.AF_INET6:
+		return netip.AddrFrom16(name.Addr).Unmap()
+	}
+	return netip.Addr{}
 }
 
 // read waits for at least one datagram and returns how many it received.

@@ -20,7 +20,7 @@ func (s *Server) serveUDP(sc *Scratch) {
 			s.logger.Warn("dns udp read", "err", err)
 			continue
 		}
-		if reply := s.handler.Serve(buf[:n], sc, false); reply != nil {
+		if reply := s.handler.ServeFrom(buf[:n], sc, addr.Addr().Unmap(), false); reply != nil {
 			if _, err := s.udp.WriteToUDPAddrPort(reply, addr); err != nil && !errors.Is(err, net.ErrClosed) {
 				s.logger.Debug("dns udp write", "to", addr.String(), "err", err)
 			}

@@ -39,17 +39,30 @@ type query struct {
 	version  uint8
 	udpSize  uint16
 	do       bool
+
+	// cookie is the offset in the message of the COOKIE option's data
+	// (0: none) and cookieLen its length; badCookie marks one of a
+	// length RFC 7873 forbids (FORMERR).
+	cookie, cookieLen int
+	badCookie         bool
+	// cookieValid: the query carried a server cookie of ours, valid
+	// for its client. srvCookie is the reply's server cookie, when
+	// srvCookieSet.
+	cookieValid  bool
+	srvCookieSet bool
+	srvCookie    [serverCookieLen]byte
 }
 
-// parseQuery reads the header, question and OPT record of msg without
-// allocating, and writes the lower-cased wire question name followed by
-// the type into key. It returns ok=false when msg is too short to answer
+// parseQuery reads the header, question and OPT record of msg into q
+// without allocating, and writes the lower-cased wire question name
+// followed by the type into key. It returns ok=false when msg is too short to answer
 // at all. A query the fast path cannot take has simple=false and is left
 // to the full parser.
-func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
+func parseQuery(msg []byte, key []byte, q *query) (k []byte, ok bool) {
+	*q = query{}
 	k = key[:0]
 	if len(msg) < headerLen {
-		return q, k, false
+		return k, false
 	}
 	q.id = binary.BigEndian.Uint16(msg)
 	q.flags = binary.BigEndian.Uint16(msg[2:])
@@ -59,12 +72,12 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 	ns := binary.BigEndian.Uint16(msg[8:])
 	ar := binary.BigEndian.Uint16(msg[10:])
 	if qd != 1 {
-		return q, k, true
+		return k, true
 	}
 	off := headerLen
 	for {
 		if off >= len(msg) {
-			return q, k, true
+			return k, true
 		}
 		l := int(msg[off])
 		if l == 0 {
@@ -73,7 +86,7 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 			break
 		}
 		if l&0xC0 != 0 || off+1+l > len(msg) || len(k)+l+2 > 255 {
-			return q, k, true
+			return k, true
 		}
 		k = append(k, byte(l))
 		for _, c := range msg[off+1 : off+1+l] {
@@ -85,7 +98,7 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 		off += 1 + l
 	}
 	if off+4 > len(msg) {
-		return q, k, true
+		return k, true
 	}
 	q.qnameEnd = off
 	q.qtype = binary.BigEndian.Uint16(msg[off:])
@@ -93,13 +106,13 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 	k = append(k, byte(q.qtype>>8), byte(q.qtype))
 	off += 4
 	if an != 0 || ns != 0 || ar > 1 || q.flags&flagQR != 0 {
-		return q, k, true
+		return k, true
 	}
 	if ar == 1 {
 		// OPT: root name, type 41, class = UDP size, TTL = ext-rcode,
 		// version, flags; then RDATA.
 		if off+optLen > len(msg) || msg[off] != 0 || binary.BigEndian.Uint16(msg[off+1:]) != dns.TypeOPT {
-			return q, k, true
+			return k, true
 		}
 		q.edns = true
 		q.udpSize = binary.BigEndian.Uint16(msg[off+3:])
@@ -107,27 +120,38 @@ func parseQuery(msg []byte, key []byte) (q query, k []byte, ok bool) {
 		q.do = msg[off+7]&0x80 != 0
 		rdlen := int(binary.BigEndian.Uint16(msg[off+9:]))
 		off += optLen + rdlen
-		if off != len(msg) || !validOptions(msg[off-rdlen:off]) {
-			return q, k, true
+		if off != len(msg) || !q.options(msg, off-rdlen) {
+			return k, true
 		}
 	} else if off != len(msg) {
-		return q, k, true
+		return k, true
 	}
 	q.simple = q.opcode == dns.OpcodeQuery && q.version == 0
-	return q, k, true
+	return k, true
 }
 
-// validOptions reports whether EDNS option data is well formed.
-func validOptions(b []byte) bool {
-	for len(b) > 0 {
-		if len(b) < 4 {
+// options reports whether the EDNS option data from off to the end of msg
+// is well formed, and notes where the first COOKIE option is.
+func (q *query) options(msg []byte, off int) bool {
+	for off < len(msg) {
+		if len(msg)-off < 4 {
 			return false
 		}
-		l := int(binary.BigEndian.Uint16(b[2:]))
-		if len(b) < 4+l {
+		code := binary.BigEndian.Uint16(msg[off:])
+		l := int(binary.BigEndian.Uint16(msg[off+2:]))
+		if len(msg)-off < 4+l {
 			return false
 		}
-		b = b[4+l:]
+		if code == dns.EDNS0COOKIE && q.cookie == 0 {
+			// A client cookie alone, or with a server cookie of 8 to
+			// 32 bytes (RFC 7873 4).
+			if l != clientCookieLen && (l < 16 || l > 40) {
+				q.badCookie = true
+				return false
+			}
+			q.cookie, q.cookieLen = off+4, l
+		}
+		off += 4 + l
 	}
 	return true
 }
@@ -163,39 +187,61 @@ func finish(dst, body, msg []byte, q *query, limit int, extRcode uint8, ede int)
 		if ede >= 0 {
 			extra += edeLen
 		}
+		if q.srvCookieSet {
+			extra += cookieOptLen
+		}
 	}
 	if len(out)+extra > limit {
 		// Like Knot DNS: keep the question only and set TC; the client
 		// retries over TCP.
-		qend := q.qnameEnd + 4
-		if q.qnameEnd == 0 || qend > len(out) {
-			qend = headerLen
-			binary.BigEndian.PutUint16(out[4:], 0)
-		}
-		out = out[:qend]
-		binary.BigEndian.PutUint16(out[2:], flags|flagTC)
-		binary.BigEndian.PutUint16(out[6:], 0)
-		binary.BigEndian.PutUint16(out[8:], 0)
-		binary.BigEndian.PutUint16(out[10:], 0)
+		out = truncate(out, q)
 	}
-	if q.edns {
-		var do byte
-		if q.do {
-			do = 0x80
-		}
-		rdlen := 0
-		if ede >= 0 {
-			rdlen = edeLen
-		}
-		out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT),
-			byte(DefaultMaxUDPSize>>8), byte(DefaultMaxUDPSize&0xFF),
-			extRcode, 0, do, 0, 0, byte(rdlen))
-		if ede >= 0 {
-			out = append(out, 0, byte(dns.EDNS0EDE), 0, 2, byte(ede>>8), byte(ede))
-		}
-		ar := binary.BigEndian.Uint16(out[10:])
-		binary.BigEndian.PutUint16(out[10:], ar+1)
+	return appendOPT(out, msg, q, extRcode, ede)
+}
+
+// truncate cuts reply out (without OPT) to its header and question, and
+// sets TC.
+func truncate(out []byte, q *query) []byte {
+	qend := q.qnameEnd + 4
+	if q.qnameEnd == 0 || qend > len(out) {
+		qend = headerLen
+		binary.BigEndian.PutUint16(out[4:], 0)
 	}
+	out = out[:qend]
+	out[2] |= flagTC >> 8
+	binary.BigEndian.PutUint16(out[6:], 0)
+	binary.BigEndian.PutUint16(out[8:], 0)
+	binary.BigEndian.PutUint16(out[10:], 0)
+	return out
+}
+
+// appendOPT appends the reply's OPT record when the query had one: the
+// extended rcode, the DO bit as asked, an extended error (ede >= 0) and
+// the cookies.
+func appendOPT(out, msg []byte, q *query, extRcode uint8, ede int) []byte {
+	if !q.edns {
+		return out
+	}
+	var do byte
+	if q.do {
+		do = 0x80
+	}
+	rdlen := 0
+	if ede >= 0 {
+		rdlen = edeLen
+	}
+	if q.srvCookieSet {
+		rdlen += cookieOptLen
+	}
+	out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT),
+		byte(DefaultMaxUDPSize>>8), byte(DefaultMaxUDPSize&0xFF),
+		extRcode, 0, do, 0, 0, byte(rdlen))
+	if ede >= 0 {
+		out = append(out, 0, byte(dns.EDNS0EDE), 0, 2, byte(ede>>8), byte(ede))
+	}
+	out = appendCookie(out, msg, q)
+	ar := binary.BigEndian.Uint16(out[10:])
+	binary.BigEndian.PutUint16(out[10:], ar+1)
 	return out
 }
 

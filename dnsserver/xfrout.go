@@ -39,7 +39,8 @@ func (s *Server) Transfers() TransferTotals {
 // transferQtype returns the type of an AXFR or IXFR query, or 0 for any
 // other message.
 func transferQtype(msg []byte, sc *Scratch) uint16 {
-	q, key, ok := parseQuery(msg, sc.key)
+	var q query
+	key, ok := parseQuery(msg, sc.key, &q)
 	sc.key = key
 	if !ok || q.qnameEnd == 0 || q.flags&flagQR != 0 || q.opcode != dns.OpcodeQuery {
 		return 0

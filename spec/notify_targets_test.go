@@ -22,7 +22,7 @@ func TestLintForbiddenNotifyTargets(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := Parse([]byte(base+"notifications: {channels: ["+c.channel+"]}\n"))
+			s, err := Parse([]byte(base + "notifications: {channels: [" + c.channel + "]}\n"))
 			if err != nil {
 				t.Fatal(err)
 			}

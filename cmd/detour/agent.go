@@ -115,6 +115,9 @@ func newAgentCmd() *cobra.Command {
 
 	// Halting and storage failures (sec-clock).
 	f.Var((*indexList)(&cfg.SkipEntries), "skip-entry", "Raft log index this node must not apply: the repair of a node halted at an entry it cannot apply (see /v1/ready and docs/cluster.md); repeatable")
+
+	// DNS abuse limits.
+	dnsLimitFlags(f, &cfg.DNSLimits)
 	return cmd
 }
 
@@ -243,6 +246,7 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 	if cmd.Flags().Changed("provider-base-url") {
 		file.ProviderBaseURLs = flags.ProviderBaseURLs
 	}
+	mergeDNSLimits(cmd, &file.DNSLimits, flags.DNSLimits)
 	return file
 }
 
@@ -256,4 +260,39 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// DNS abuse limits: the --dns-rate-limit* and --dns-tcp-* flags.
+
+func dnsLimitFlags(f *pflag.FlagSet, l *node.DNSLimits) {
+	f.IntVar(&l.RateLimit, "dns-rate-limit", 0, "UDP responses per second per client network (/24, /56) and response class (0: 20; -1: off; --dev: off)")
+	f.IntVar(&l.Slip, "dns-rate-limit-slip", 0, "send every Nth rate-limited response truncated, so real clients retry over TCP (0: 2; -1: never)")
+	f.StringSliceVar(&l.Exempt, "dns-rate-limit-exempt", nil, "client networks never rate limited, CIDR,...")
+	durationFlag(f, &l.TCPIdleTimeout, "dns-tcp-idle-timeout", "close a DNS TCP connection idle this long (default 5s)")
+	durationFlag(f, &l.TCPIOTimeout, "dns-tcp-io-timeout", "time to finish reading a query once begun, and to write a reply (default 500ms)")
+	f.IntVar(&l.TCPMaxConns, "dns-tcp-max-conns", 0, "open DNS TCP connections at most (0: 1024)")
+	f.IntVar(&l.TCPMaxConnsPerIP, "dns-tcp-max-conns-per-ip", 0, "open DNS TCP connections per client address at most (0: 16)")
+}
+
+func mergeDNSLimits(cmd *cobra.Command, file *node.DNSLimits, flags node.DNSLimits) {
+	changed := cmd.Flags().Changed
+	for name, pair := range map[string][2]*int{
+		"dns-rate-limit":           {&file.RateLimit, &flags.RateLimit},
+		"dns-rate-limit-slip":      {&file.Slip, &flags.Slip},
+		"dns-tcp-max-conns":        {&file.TCPMaxConns, &flags.TCPMaxConns},
+		"dns-tcp-max-conns-per-ip": {&file.TCPMaxConnsPerIP, &flags.TCPMaxConnsPerIP},
+	} {
+		if changed(name) {
+			*pair[0] = *pair[1]
+		}
+	}
+	if changed("dns-rate-limit-exempt") {
+		file.Exempt = flags.Exempt
+	}
+	if changed("dns-tcp-idle-timeout") {
+		file.TCPIdleTimeout = flags.TCPIdleTimeout
+	}
+	if changed("dns-tcp-io-timeout") {
+		file.TCPIOTimeout = flags.TCPIOTimeout
+	}
 }

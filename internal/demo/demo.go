@@ -144,6 +144,8 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 			DataDir: filepath.Join(dir, m.id), Spec: specFile, Timing: Timing, Listener: lns[i],
 			CheckAllowNetworks: node.LoopbackNetworks, // the sites listen on loopback
 			Insecure:           true,                  // the demo's node ports are plaintext, on loopback
+			// The demo's visitor queries from one address.
+			DNSLimits: node.DNSLimits{RateLimit: -1},
 		}
 		m.cfg.NotifyAllowNetworks = node.LoopbackNetworks // so do notification receivers
 		n, err := node.Start(m.cfg, d.logger.With("node", m.id))

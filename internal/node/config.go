@@ -133,6 +133,10 @@ type Config struct {
 	SpecEnvPrefixes  []string `yaml:"spec_env_prefixes"`
 	ProviderBaseURLs []string `yaml:"provider_base_urls"`
 
+	// DNS abuse limits: response rate limiting and TCP connection
+	// limits of the DNS server (see DNSLimits).
+	DNSLimits DNSLimits `yaml:"dns_limits"`
+
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
 	Listener net.Listener        `yaml:"-"`
@@ -306,6 +310,7 @@ func (c *Config) Validate() error {
 	if c.Spec == "" && c.Dev {
 		add("--spec is required")
 	}
+	c.DNSLimits.validate(add)
 	t := c.timing()
 	if t.LeaderLeaseTimeout > t.HeartbeatTimeout {
 		add("--raft-leader-lease %s must not exceed --raft-heartbeat-timeout %s", t.LeaderLeaseTimeout, t.HeartbeatTimeout)

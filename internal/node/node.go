@@ -96,7 +96,9 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	// The DNS and API listeners come first so that the addresses
 	// registered with the cluster are the bound ones.
-	n.dns = dnsserver.NewServer(dnsserver.Config{Addr: cfg.DNSAddr, Getenv: specEnv(cfg.SpecEnvPrefixes, logger)}, &n.answers, logger.With("component", "dns"))
+	dnsCfg := cfg.DNSLimits.server(cfg.DNSAddr, cfg.Dev)
+	dnsCfg.Getenv = specEnv(cfg.SpecEnvPrefixes, logger)
+	n.dns = dnsserver.NewServer(dnsCfg, &n.answers, logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return nil, err
 	}

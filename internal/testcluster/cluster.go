@@ -123,6 +123,8 @@ func New(t testing.TB, opts Options) *Cluster {
 			Spec: specFile, Timing: timing, Dial: c.Faults.Dialer(m.ID), SourceIP: net.ParseIP(m.SourceIP),
 			CheckAllowNetworks: node.LoopbackNetworks, // the sites listen on loopback
 			Insecure:           true,                  // plaintext node ports, on loopback
+			// Every test client is on 127.0.0.0/24: no rate limit.
+			DNSLimits: node.DNSLimits{RateLimit: -1},
 		}
 		if opts.StatusNodeLabels {
 			m.cfg.StatusNodeLabel = m.ID
