@@ -114,8 +114,10 @@ func (p EnvPolicy) Allow(use EnvUse, name string) error {
 	if slices.Contains(ReservedEnv, name) {
 		return fmt.Errorf("%w: %s is detour's own secret, which no spec may read", ErrEnvNotAllowed, excerpt(name))
 	}
-	for _, other := range []EnvUse{EnvProvider, EnvCheck, EnvNotify} {
-		if other == use || other == EnvProvider {
+	// The check and notification prefixes claim their variables for
+	// their own use alone.
+	for _, other := range []EnvUse{EnvCheck, EnvNotify} {
+		if other == use {
 			continue
 		}
 		if prefixes, setting := p.prefixes(other); hasPrefix(name, prefixes) {
