@@ -368,6 +368,25 @@ func TestForwardedAuthorIsVouchedFor(t *testing.T) {
 			t.Errorf("forged registration applied: %+v", m)
 		}
 	})
+
+	// The leader's own decisions (staleness, expiry, what it pushed) are
+	// made from its view alone: a member cannot send them through the
+	// node port, for another observer or even for itself.
+	for _, cmd := range []*controller.Command{
+		{Type: controller.CmdObserverLiveness, Time: time.Now().UTC(), Liveness: &controller.ObserverLiveness{Observer: other, Fresh: false, Reason: "forged"}},
+		{Type: controller.CmdObserverLiveness, Time: time.Now().UTC(), Liveness: &controller.ObserverLiveness{Observer: c.ids[f], Fresh: true}},
+		{Type: controller.CmdExpireOverrides, Time: time.Now().UTC()},
+	} {
+		reply, err := forward(conn, applyRequest(t, cmd))
+		if err != nil || reply["code"] != "bad_command" || !strings.Contains(fmt.Sprint(reply["rejected"]), "the leader's own decision") {
+			t.Errorf("%s sent by %s: %v %v, want refused", cmd.Type, c.ids[f], reply, err)
+		}
+	}
+	for _, e := range c.events(l) {
+		if strings.Contains(e, "forged") {
+			t.Errorf("a forwarded liveness applied: %s", e)
+		}
+	}
 }
 
 // Connections that do not authenticate in time are closed: a TCP
