@@ -39,7 +39,7 @@ func TestDNSLimitsDefaults(t *testing.T) {
 	bad := Config{Dev: true, DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", Spec: "x",
 		DNSLimits: DNSLimits{RateLimit: -2, Slip: 500, Exempt: []string{"10.0.0.0/8", "nonsense"}}}
 	err := bad.Validate()
-	for _, w := range []string{"--dns-rate-limit -2", "--dns-rate-limit-slip 500", `"nonsense" is not a network`} {
+	for _, w := range []string{"--dns-rate-limit -2", "--dns-rate-limit-slip 500", `"nonsense": want networks`} {
 		if err == nil || !regexp.MustCompile(regexp.QuoteMeta(w)).MatchString(err.Error()) {
 			t.Errorf("error lacks %q: %v", w, err)
 		}
