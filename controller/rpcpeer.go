@@ -50,6 +50,8 @@ func bindSender(c *Command, peer []string) error {
 	}
 	var claimed string
 	switch {
+	case leaderOnly(c.Type):
+		return fmt.Errorf("%s sent by %s: only the leader makes this command", c.Type, strings.Join(peer, " or "))
 	case c.Type == CmdObserverReport && c.Report != nil:
 		claimed = c.Report.Observer
 	case c.Type == CmdRegisterMember && c.Member != nil:
@@ -61,6 +63,18 @@ func bindSender(c *Command, peer []string) error {
 		return fmt.Errorf("%s sent by %s: a member speaks only for itself", c.Type, strings.Join(peer, " or "))
 	}
 	return nil
+}
+
+// leaderOnly reports whether commands of type t come only from the
+// leader's own duties (judging observers stale, expiring overrides,
+// notification cursors, provider sync states): a member that forwards one
+// speaks for the leader, and could silence an observer or a notification.
+func leaderOnly(t CommandType) bool {
+	switch t {
+	case CmdObserverLiveness, CmdExpireOverrides, CmdNotifyCursor, CmdProviderSync:
+		return true
+	}
+	return false
 }
 
 // authors points at every author field c carries, whatever its type.
