@@ -71,7 +71,7 @@ records:
 	}
 	n, err := Start(Config{NodeID: "a-1", Datacenter: "a", RaftAddr: ln.Addr().String(),
 		Peers: []Peer{{ID: "a-1", Address: ln.Addr().String()}}, Listener: ln,
-		DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"), Spec: specFile, Timing: DevTiming},
+		DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"), Spec: specFile, Timing: DevTiming, Insecure: true},
 		slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
