@@ -3,7 +3,9 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -20,6 +22,9 @@ type CompiledZone struct {
 
 	// static names and types, for conflict checks
 	types map[string]map[uint16]bool
+	// ttlMerged lists the RRsets whose records disagreed on TTL, for
+	// Lint.
+	ttlMerged []string
 }
 
 // CompiledZones returns the compiled zones in spec order. It is nil until Validate
@@ -61,7 +66,7 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 			continue
 		}
 		if err != nil {
-			add(src.path, "%s", zoneError(err))
+			add(src.path, "%s", zoneError(err, -1))
 			continue
 		}
 		for _, rr := range parsed {
@@ -126,7 +131,7 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 			add(".static", "the apex %s cannot be a CNAME", name)
 		}
 	}
-	checkTTLs(rrs, add)
+	cz.ttlMerged = mergeTTLs(rrs)
 	cz.Static = rrs
 	return cz, problems
 }
@@ -137,9 +142,15 @@ var errTooManyRecords = fmt.Errorf("the zones hold more than %d static records, 
 // parseZoneText parses RFC 1035 zone-file text relative to origin, taking
 // each record from budget: a few $GENERATE lines make any number of
 // records, so the count is checked while parsing, not after.
+//
+// The zone's ttl acts as a $TTL line before the text (RFC 2308 section
+// 4): a record without a TTL takes it, not the TTL of the record before
+// (RFC 1035's "last stated" rule, which miekg/dns's SetDefaultTTL keeps),
+// and a $TTL line in the text takes over from where it stands. The line
+// it adds is why zoneError is told to count one line less.
 func parseZoneText(text, origin string, ttl uint32, budget *int) ([]dns.RR, error) {
-	zp := dns.NewZoneParser(strings.NewReader(text), origin, "")
-	zp.SetDefaultTTL(ttl)
+	r := io.MultiReader(strings.NewReader("$TTL "+strconv.FormatUint(uint64(ttl), 10)+"\n"), strings.NewReader(text))
+	zp := dns.NewZoneParser(r, origin, "")
 	var rrs []dns.RR
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		if *budget <= 0 {
@@ -154,22 +165,43 @@ func parseZoneText(text, origin string, ttl uint32, budget *int) ([]dns.RR, erro
 	return rrs, nil
 }
 
-// checkTTLs reports RRsets whose records disagree on TTL (RFC 2181 5.2).
-func checkTTLs(rrs []dns.RR, add func(path, format string, args ...any)) {
+// mergeTTLs gives each RRset whose records disagree on TTL the TTL of its
+// last record, as Knot DNS loads such a zone (RFC 2181 5.2 makes the
+// difference an error for the zone, and servers give the RRset one TTL
+// rather than refuse it). It returns the RRsets it changed, as
+// "name TYPE: TTL a, b -> b".
+func mergeTTLs(rrs []dns.RR) []string {
 	type key struct {
 		name string
 		typ  uint16
 	}
-	ttl := map[key]uint32{}
+	last := map[key]uint32{}
+	seen := map[key]string{}
+	var order []key
 	for _, rr := range rrs {
 		h := rr.Header()
 		k := key{h.Name, h.Rrtype}
-		if t, ok := ttl[k]; ok && t != h.Ttl {
-			add(".static", "%s %s has records with TTL %d and %d; an RRset has one TTL", h.Name, dns.TypeToString[h.Rrtype], t, h.Ttl)
-			continue
+		if t, ok := last[k]; ok && t != h.Ttl {
+			if seen[k] == "" {
+				order = append(order, k)
+				seen[k] = strconv.FormatUint(uint64(t), 10)
+			}
+			seen[k] += ", " + strconv.FormatUint(uint64(h.Ttl), 10)
 		}
-		ttl[k] = h.Ttl
+		last[k] = h.Ttl
 	}
+	if len(order) == 0 {
+		return nil
+	}
+	for _, rr := range rrs {
+		h := rr.Header()
+		h.Ttl = last[key{h.Name, h.Rrtype}]
+	}
+	out := make([]string, len(order))
+	for i, k := range order {
+		out[i] = fmt.Sprintf("%s %s: TTL %s -> %d", k.name, dns.TypeToString[k.typ], seen[k], last[k])
+	}
+	return out
 }
 
 // dedupe drops exact duplicate records, keeping order.

@@ -1,0 +1,90 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// zoneSpec is a spec with one zone whose ttl is ttl and whose static text
+// is static (indented here as in YAML).
+func zoneSpec(ttl, static string) string {
+	return `
+zones:
+  - name: example.test
+    ttl: ` + ttl + `
+    soa: {mname: ns1.example.test., rname: hostmaster.example.test.}
+    nameservers: [ns1.example.test.]
+    static: |
+      ` + strings.ReplaceAll(strings.TrimSpace(static), "\n", "\n      ") + `
+datacenters: [{name: a}, {name: b}, {name: c}]
+`
+}
+
+// TestZoneTTLIsDollarTTL: the zone's ttl is the TTL of every static record
+// without one, not the TTL of the record written before it (RFC 2308
+// section 4); a $TTL line takes over from where it stands; an RRset whose
+// records disagree is served with the last TTL, as Knot DNS loads it.
+func TestZoneTTLIsDollarTTL(t *testing.T) {
+	cases := []struct {
+		name, ttl, static string
+		want              map[string]uint32 // "name TYPE" -> TTL
+		lint              string
+	}{
+		{"after an explicit TTL", "3600", "mail 300 IN A 192.0.2.25\n@ IN TXT \"v=spf1 -all\"",
+			map[string]uint32{"mail A": 300, "@ TXT": 3600, "@ NS": 3600}, ""},
+		{"no explicit TTL", "900", "a IN A 192.0.2.1\nb IN A 192.0.2.2",
+			map[string]uint32{"a A": 900, "b A": 900}, ""},
+		{"$TTL wins from where it stands", "900", "a IN A 192.0.2.1\n$TTL 60\nb IN A 192.0.2.2\nc 30 IN A 192.0.2.3\nd IN A 192.0.2.4",
+			map[string]uint32{"a A": 900, "b A": 60, "c A": 30, "d A": 60}, ""},
+		{"an RRset around an explicit TTL", "3600", "www A 192.0.2.1\nx 60 A 192.0.2.2\nwww A 192.0.2.3",
+			map[string]uint32{"www A": 3600, "x A": 60}, ""},
+		{"an RRset of two TTLs takes the last", "3600", "x 60 A 192.0.2.1\nx 300 A 192.0.2.2\nx 120 A 192.0.2.3",
+			map[string]uint32{"x A": 120}, "x.example.test. A: TTL 60, 300, 120 -> 120"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Parse([]byte(zoneSpec(c.ttl, c.static)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]uint32{}
+			for _, rr := range s.CompiledZones()[0].Static {
+				h := rr.Header()
+				name := strings.TrimSuffix(strings.TrimSuffix(h.Name, "example.test."), ".")
+				if name == "" {
+					name = "@"
+				}
+				k := name + " " + dns.TypeToString[h.Rrtype]
+				if prev, ok := got[k]; ok && prev != h.Ttl {
+					t.Errorf("%s served with TTLs %d and %d", k, prev, h.Ttl)
+				}
+				got[k] = h.Ttl
+			}
+			for k, want := range c.want {
+				if got[k] != want {
+					t.Errorf("%s TTL = %d, want %d (all: %v)", k, got[k], want, got)
+				}
+			}
+			lints := ""
+			for _, p := range s.Lint() {
+				if strings.Contains(p.Message, "TTL") && strings.HasPrefix(p.Path, "zones[0]") {
+					lints += p.Message
+				}
+			}
+			if c.lint == "" && lints != "" || !strings.Contains(lints, c.lint) {
+				t.Errorf("lint = %q, want %q", lints, c.lint)
+			}
+		})
+	}
+}
+
+// TestZoneTextErrorLine: the $TTL line the zone's ttl adds does not shift
+// the line numbers of parse errors.
+func TestZoneTextErrorLine(t *testing.T) {
+	_, err := Parse([]byte(zoneSpec("3600", "a IN A 192.0.2.1\nb IN A 192.0.2.2\nc IN A 192.0.2.300")))
+	if err == nil || !strings.Contains(err.Error(), "zones[0].static: line 3:") {
+		t.Fatalf("err = %v, want a problem at line 3", err)
+	}
+}
