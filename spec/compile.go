@@ -131,9 +131,49 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 			add(".static", "the apex %s cannot be a CNAME", name)
 		}
 	}
+	checkDNAMEs(cz, rrs, add)
 	cz.ttlMerged = mergeTTLs(rrs)
 	cz.Static = rrs
 	return cz, problems
+}
+
+// checkDNAMEs applies RFC 6672 section 2.4 and 2.3 as Knot DNS's zone
+// checks do: one DNAME per name, no names below it, and no NS beside it
+// except at the apex.
+func checkDNAMEs(cz *CompiledZone, rrs []dns.RR, add func(path, format string, args ...any)) {
+	count := map[string]int{}
+	for _, rr := range rrs {
+		if rr.Header().Rrtype == dns.TypeDNAME {
+			count[rr.Header().Name]++
+		}
+	}
+	for name, n := range count {
+		if n > 1 {
+			add(".static", "%s has %d DNAME records; a name has at most one", name, n)
+		}
+		if name != cz.Name && cz.types[name][dns.TypeNS] {
+			add(".static", "%s has a DNAME and NS records; a DNAME below the apex cannot be a delegation", name)
+		}
+	}
+	if len(count) == 0 {
+		return
+	}
+	for name := range cz.types {
+		if d := cz.dnameAbove(name); d != "" {
+			add(".static", "%s is below the DNAME at %s, which redirects every name below it; a name there cannot hold records", name, d)
+		}
+	}
+}
+
+// dnameAbove returns the name strictly above name, in the zone, holding a
+// static DNAME, or "".
+func (cz *CompiledZone) dnameAbove(name string) string {
+	for off, end := dns.NextLabel(name, 0); !end && len(name[off:]) >= len(cz.Name); off, end = dns.NextLabel(name, off) {
+		if cz.types[name[off:]][dns.TypeDNAME] {
+			return name[off:]
+		}
+	}
+	return ""
 }
 
 // errTooManyRecords stops a zone's parse at the spec's static record limit.
@@ -232,6 +272,9 @@ func (cz *CompiledZone) conflict(name, typ string) string {
 		return fmt.Sprintf("%s is a static CNAME; a CNAME must stand alone", name)
 	case name == cz.Name && typ == "CNAME":
 		return fmt.Sprintf("the apex %s cannot be a CNAME", name)
+	}
+	if d := cz.dnameAbove(name); d != "" {
+		return fmt.Sprintf("%s is below the DNAME at %s; a name there cannot hold records", name, d)
 	}
 	for off, end := 0, false; !end && len(name[off:]) > len(cz.Name); off, end = dns.NextLabel(name, off) {
 		if cz.types[name[off:]][dns.TypeNS] {
