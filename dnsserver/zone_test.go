@@ -45,7 +45,13 @@ func runZoneCases(t *testing.T, static string, cases []zoneCase) {
 	h := NewHandler(fixed{snap}, Options{})
 	for _, c := range cases {
 		t.Run(c.qname+"_"+dns.TypeToString[c.qtype], func(t *testing.T) {
-			r := serve(t, h, makeQuery(t, c.qname, c.qtype, false))
+			msg := makeQuery(t, c.qname, c.qtype, false)
+			r := serve(t, h, msg)
+			var q query
+			_, _ = parseQuery(msg, make([]byte, 0, 256), &q)
+			if fast, slow := string(h.Serve(msg, NewScratch(1), false)), string(h.slow(snap, msg, &q, NewScratch(1), udpLimit(&q, DefaultMaxUDPSize))); fast != slow {
+				t.Errorf("the fast and slow paths answer differently")
+			}
 			if r.Rcode != c.rcode {
 				t.Errorf("rcode = %s, want %s", dns.RcodeToString[r.Rcode], dns.RcodeToString[c.rcode])
 			}
