@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -86,5 +88,44 @@ func TestZoneTextErrorLine(t *testing.T) {
 	_, err := Parse([]byte(zoneSpec("3600", "a IN A 192.0.2.1\nb IN A 192.0.2.2\nc IN A 192.0.2.300")))
 	if err == nil || !strings.Contains(err.Error(), "zones[0].static: line 3:") {
 		t.Fatalf("err = %v, want a problem at line 3", err)
+	}
+}
+
+// TestZoneTTLInFileAndRoundTrip: a file's records without a TTL take the
+// zone's ttl too, and keep it once Marshal has inlined the file after the
+// static text, whose $TTL and $ORIGIN do not reach into the file's.
+func TestZoneTTLInFileAndRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	file := "x 60 IN A 192.0.2.1\nb IN A 192.0.2.2\n"
+	if err := os.WriteFile(filepath.Join(dir, "z.zone"), []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := zoneSpec("900", "$ORIGIN sub.example.test.\n$TTL 60\na IN A 192.0.2.3")
+	text = strings.Replace(text, "    static: |", "    file: z.zone\n    static: |", 1)
+	s, err := ParseLocal([]byte(text), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Parse(out)
+	if err != nil {
+		t.Fatalf("marshalled spec does not parse: %v\n%s", err, out)
+	}
+	want := map[string]uint32{"a.sub.example.test.": 60, "x.example.test.": 60, "b.example.test.": 900}
+	for i, sp := range []*Spec{s, s2} {
+		got := map[string]uint32{}
+		for _, rr := range sp.CompiledZones()[0].Static {
+			if rr.Header().Rrtype == dns.TypeA {
+				got[rr.Header().Name] = rr.Header().Ttl
+			}
+		}
+		for name, ttl := range want {
+			if got[name] != ttl {
+				t.Errorf("spec %d: %s TTL = %d, want %d (all: %v)", i, name, got[name], ttl, got)
+			}
+		}
 	}
 }
