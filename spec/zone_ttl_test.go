@@ -129,3 +129,25 @@ func TestZoneTTLInFileAndRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestContractExampleTTLs: the contract example's apex TXT, written after
+// records with a TTL of 300, has the zone's 3600 (it had 300).
+func TestContractExampleTTLs(t *testing.T) {
+	s, err := Load("../examples/contract/spec.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cz := s.CompiledZones()[0]
+	found := false
+	for _, rr := range cz.Static {
+		if h := rr.Header(); h.Rrtype == dns.TypeTXT && h.Name == cz.Name {
+			found = true
+			if h.Ttl != 3600 {
+				t.Errorf("%s: TTL %d, want the zone's 3600", rr, h.Ttl)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("the example has no apex TXT")
+	}
+}
