@@ -185,6 +185,19 @@ func onceOnly(t CommandType) bool {
 	return false
 }
 
+// leaderOnly lists the leader's own decisions: staleness of observers,
+// expiry of overrides, what notifications and providers it has pushed.
+// They are made from the leader's view and are never forwarded, so a
+// node that lost leadership cannot impose its stale view on the new
+// leader, and a member cannot send them through the node port.
+func leaderOnly(t CommandType) bool {
+	switch t {
+	case CmdObserverLiveness, CmdExpireOverrides, CmdNotifyCursor, CmdProviderSync:
+		return true
+	}
+	return false
+}
+
 // DecodeCommand parses a Raft log entry.
 func DecodeCommand(b []byte) (*Command, error) {
 	var c Command

@@ -90,13 +90,30 @@ func memberIDs(members []raft.Server) string {
 }
 
 // verifyClient checks, during the handshake, that an accepting node's peer
-// is a member. Go has already verified the chain for client use.
+// is a member. Go has already verified the chain for client use; a node
+// certificate must also be usable as a server's (docs/cluster.md), so an
+// operator's client-only certificate that happens to carry a member host's
+// address is not taken for that member.
 func (a *peerAuth) verifyClient(cs tls.ConnectionState) error {
 	if len(cs.PeerCertificates) == 0 {
 		return fmt.Errorf("%w: no certificate", ErrNotMember)
 	}
-	_, err := identify(cs.PeerCertificates[0], a.members())
-	return err
+	leaf := cs.PeerCertificates[0]
+	if _, err := identify(leaf, a.members()); err != nil {
+		return err
+	}
+	if !serverUsable(leaf) {
+		return fmt.Errorf("%w: subject %q lacks the serverAuth extended key usage every node certificate has", ErrNotMember, leaf.Subject.CommonName)
+	}
+	return nil
+}
+
+// serverUsable reports whether cert names serverAuth (or any) among its
+// extended key usages.
+func serverUsable(cert *x509.Certificate) bool {
+	return slices.ContainsFunc(cert.ExtKeyUsage, func(u x509.ExtKeyUsage) bool {
+		return u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny
+	})
 }
 
 // verifyServer checks a dialled peer: its chain leads to the CA for server

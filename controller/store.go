@@ -36,6 +36,9 @@ var (
 	// failing disk); the write may succeed when retried, on another
 	// node or later.
 	ErrStorage = errors.New("storage failure")
+	// ErrNotLeader means a leader-only decision was proposed on a node
+	// that does not lead (any more); it is dropped, never forwarded.
+	ErrNotLeader = errors.New("not the leader")
 )
 
 // Timing holds the Raft timeouts. The defaults suit a WAN between
@@ -419,7 +422,18 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 	if err != nil {
 		return err
 	}
-	return s.onLeader(ctx, rpcRequest{Op: opApply, Data: data})
+	req := rpcRequest{Op: opApply, Data: data}
+	if leaderOnly(c.Type) {
+		// Made from this node's own view as leader: once it no longer
+		// leads, that view may be stale, and the new leader decides
+		// from its own.
+		if !s.IsLeader() {
+			return fmt.Errorf("%w: %s is decided by the leader alone", ErrNotLeader, c.Type)
+		}
+		_, err := s.local(req)
+		return err
+	}
+	return s.onLeader(ctx, req)
 }
 
 // Problem says why this node should not be counted on (it reports not

@@ -85,13 +85,19 @@ func (g Guard) Dialer() *net.Dialer {
 	return &net.Dialer{Control: g.Control}
 }
 
-// ParseNetworks parses a setting's networks (CIDR, e.g. 10.0.0.0/8 or
-// 127.0.0.1/32); the error names the setting and every bad entry.
+// ParseNetworks parses a setting's networks: CIDR (10.0.0.0/8) or an
+// address alone, which is its own network; the error names the setting
+// and every bad entry.
 func ParseNetworks(setting string, nets []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	var bad []string
 	for _, n := range nets {
-		p, err := netip.ParsePrefix(strings.TrimSpace(n))
+		n = strings.TrimSpace(n)
+		if a, err := netip.ParseAddr(n); err == nil && a.Zone() == "" {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(n)
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%q", n))
 			continue
@@ -99,7 +105,7 @@ func ParseNetworks(setting string, nets []string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	if len(bad) > 0 {
-		return nil, fmt.Errorf("%s: %s: want CIDR networks, e.g. 10.0.0.0/8 or 127.0.0.1/32", setting, strings.Join(bad, ", "))
+		return nil, fmt.Errorf("%s: %s: want networks such as 10.0.0.0/8 or 2001:db8::/48, or addresses", setting, strings.Join(bad, ", "))
 	}
 	return out, nil
 }

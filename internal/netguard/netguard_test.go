@@ -2,6 +2,7 @@ package netguard
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -35,12 +36,12 @@ func TestControl(t *testing.T) {
 }
 
 func TestParseNetworks(t *testing.T) {
-	got, err := ParseNetworks("x_allow_networks", []string{"10.1.2.3/8", " ::1/128 "})
-	if err != nil || len(got) != 2 || got[0].String() != "10.0.0.0/8" || got[1].String() != "::1/128" {
+	got, err := ParseNetworks("x_allow_networks", []string{"10.1.2.3/8", " ::1/128 ", "192.0.2.7", "::ffff:192.0.2.8"})
+	if err != nil || fmt.Sprint(got) != "[10.0.0.0/8 ::1/128 192.0.2.7/32 192.0.2.8/32]" {
 		t.Errorf("got %v, %v", got, err)
 	}
-	_, err = ParseNetworks("x_allow_networks", []string{"10.0.0.0/8", "loopback", "127.0.0.1"})
-	if err == nil || !strings.HasPrefix(err.Error(), `x_allow_networks: "loopback", "127.0.0.1": want CIDR networks`) {
+	_, err = ParseNetworks("x_allow_networks", []string{"10.0.0.0/8", "loopback", "127.0.0.1/33"})
+	if err == nil || !strings.HasPrefix(err.Error(), `x_allow_networks: "loopback", "127.0.0.1/33": want networks`) {
 		t.Errorf("got %v", err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/internal/netguard"
 	"github.com/seed3787e6f1/detour/spec"
 	"gopkg.in/yaml.v3"
 )
@@ -401,18 +402,5 @@ func (c *Config) checkAllowNetworks() ([]netip.Prefix, error) {
 	if nets == nil && c.Dev {
 		nets = LoopbackNetworks
 	}
-	var out []netip.Prefix
-	var bad []string
-	for _, n := range nets {
-		p, err := netip.ParsePrefix(strings.TrimSpace(n))
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("%q", n))
-			continue
-		}
-		out = append(out, p.Masked())
-	}
-	if len(bad) > 0 {
-		return nil, fmt.Errorf("check_allow_networks: %s: want CIDR networks, e.g. 10.0.0.0/8 or 127.0.0.1/32", strings.Join(bad, ", "))
-	}
-	return out, nil
+	return netguard.ParseNetworks("check_allow_networks", nets)
 }

@@ -1,11 +1,10 @@
 package node
 
 import (
-	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/seed3787e6f1/detour/dnsserver"
+	"github.com/seed3787e6f1/detour/internal/netguard"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -55,20 +54,7 @@ func (l *DNSLimits) validate(add func(format string, args ...any)) {
 
 // exempt parses the exempt networks; an address alone is its own network.
 func (l *DNSLimits) exempt() ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range l.Exempt {
-		s = strings.TrimSpace(s)
-		if a, err := netip.ParseAddr(s); err == nil {
-			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a network such as 192.0.2.0/24 or 2001:db8::/48", s)
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
+	return netguard.ParseNetworks("rate_limit_exempt", l.Exempt)
 }
 
 // server returns the DNS server's settings; dev turns rate limiting off

@@ -39,7 +39,7 @@ func TestDNSLimitsDefaults(t *testing.T) {
 	bad := Config{Dev: true, DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", Spec: "x",
 		DNSLimits: DNSLimits{RateLimit: -2, Slip: 500, Exempt: []string{"10.0.0.0/8", "nonsense"}}}
 	err := bad.Validate()
-	for _, w := range []string{"--dns-rate-limit -2", "--dns-rate-limit-slip 500", `"nonsense" is not a network`} {
+	for _, w := range []string{"--dns-rate-limit -2", "--dns-rate-limit-slip 500", `"nonsense": want networks`} {
 		if err == nil || !regexp.MustCompile(regexp.QuoteMeta(w)).MatchString(err.Error()) {
 			t.Errorf("error lacks %q: %v", w, err)
 		}
@@ -71,7 +71,8 @@ records:
 	}
 	n, err := Start(Config{NodeID: "a-1", Datacenter: "a", RaftAddr: ln.Addr().String(),
 		Peers: []Peer{{ID: "a-1", Address: ln.Addr().String()}}, Listener: ln,
-		DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"), Spec: specFile, Timing: DevTiming},
+		DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"), Spec: specFile, Timing: DevTiming,
+		Insecure: true}, // a plaintext node port on loopback
 		slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

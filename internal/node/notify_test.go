@@ -35,7 +35,7 @@ func TestNotifyAllowNetworks(t *testing.T) {
 		}
 	}
 	bad := Config{Dev: true, Spec: "x.yaml", NotifyAllowNetworks: []string{"loopback"}}
-	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), `notify_allow_networks: "loopback": want CIDR networks`) {
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), `notify_allow_networks: "loopback": want networks`) {
 		t.Errorf("Validate: %v", err)
 	}
 }

@@ -221,6 +221,14 @@ func TestNodePortRefusesNonMembers(t *testing.T) {
 		cert, key := c.ca.IssueSpec(t, testutil.CertSpec{CommonName: "alice", Client: true})
 		return [2]string{cert, key}
 	}()
+	// The same operator certificate carrying the members' host as an IP
+	// SAN (all test nodes listen on 127.0.0.1): before node certificates
+	// had to be usable as a server's, it passed for every member and
+	// drained a datacenter through the node port.
+	aliceAtMemberHost := func() [2]string {
+		cert, key := c.ca.IssueSpec(t, testutil.CertSpec{CommonName: "alice-ip", IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Client: true})
+		return [2]string{cert, key}
+	}()
 	stranger := func() [2]string {
 		cert, key := c.ca.Issue(t, "d-9") // a node certificate, but d-9 is no member
 		return [2]string{cert, key}
@@ -232,6 +240,7 @@ func TestNodePortRefusesNonMembers(t *testing.T) {
 	}{
 		{"operator certificate", alice, `has no spiffe://detour/node/<id> URI SAN and no SAN for a member's address`},
 		{"non-member node", stranger, `which is not a member (members: a-1, b-1, c-1)`},
+		{"operator certificate with a member's address", aliceAtMemberHost, `lacks the serverAuth extended key usage`},
 	} {
 		t.Run(who.name, func(t *testing.T) {
 			for i, addr := range c.addrs {
@@ -368,6 +377,59 @@ func TestForwardedAuthorIsVouchedFor(t *testing.T) {
 			t.Errorf("forged registration applied: %+v", m)
 		}
 	})
+
+}
+
+// A member may forward what its operators and its own observer say, but
+// not the commands only the leader's duties make: with its own valid
+// certificate it marked another observer stale (its verdicts stopped
+// counting), and could likewise expire overrides, skip notifications
+// (a cursor past the events) or rewrite the providers' sync state. Each
+// is now refused and nothing changes.
+func TestMemberCannotSpeakForTheLeader(t *testing.T) {
+	c := startTLSCluster(t)
+	l, f := c.leader(t), c.follower(t)
+	other := c.ids[(f+1)%3]
+	if other == c.ids[l] {
+		other = c.ids[(f+2)%3]
+	}
+	conn, err := c.dialPeer(t, c.addrs[l], c.certs[c.ids[f]], 'C')
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	now := time.Now().UTC()
+	for _, cmd := range []*controller.Command{
+		{Type: controller.CmdObserverLiveness, Time: now, Liveness: &controller.ObserverLiveness{Observer: other, Fresh: false, Reason: "forged stale"}},
+		{Type: controller.CmdExpireOverrides, Time: now},
+		{Type: controller.CmdNotifyCursor, Time: now, Cursor: &controller.NotifyCursor{Channel: "forged-channel", Seq: 1 << 40}},
+		{Type: controller.CmdProviderSync, Time: now, Provider: &controller.ProviderSync{Name: "forged-provider", InSync: true, By: other}},
+	} {
+		reply, err := forward(conn, applyRequest(t, cmd))
+		if err != nil || reply["code"] != "bad_command" || !strings.Contains(fmt.Sprint(reply["rejected"]), "the leader's own decision") {
+			t.Errorf("%s sent by %s: %v %v, want refused", cmd.Type, c.ids[f], reply, err)
+		}
+	}
+	// The refusals are final: give the leader's log a moment in which an
+	// accepted command would have applied, then look.
+	if reply, err := forward(conn, applyRequest(t, drainCommand("b", "oncall"))); err != nil || reply["rejected"] != nil {
+		t.Fatalf("a member's ordinary forward: %v %v", reply, err)
+	}
+	for i := range c.nodes {
+		for _, e := range c.events(i) {
+			if strings.Contains(e, "forged") {
+				t.Errorf("%s applied a forged command: %s", c.ids[i], e)
+			}
+		}
+		c.nodes[i].Store().FSM().Read(func(st *controller.State) {
+			if _, ok := st.Providers["forged-provider"]; ok {
+				t.Errorf("%s holds the forged provider state", c.ids[i])
+			}
+			if _, ok := st.Cursors["forged-channel"]; ok {
+				t.Errorf("%s holds the forged notification cursor", c.ids[i])
+			}
+		})
+	}
 }
 
 // Connections that do not authenticate in time are closed: a TCP
