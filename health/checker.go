@@ -66,9 +66,9 @@ type env struct {
 	now    func() time.Time
 	source net.IP // local address of probes; nil lets the kernel choose
 	guard  *guard // refuses forbidden addresses at connect time
-	// getenv and envPrefixes resolve headers_env (nil getenv: os.Getenv).
-	getenv      func(string) string
-	envPrefixes []string
+	// getenv and envPolicy resolve headers_env (nil getenv: os.Getenv).
+	getenv    func(string) string
+	envPolicy spec.EnvPolicy
 }
 
 // dialer returns a dialer for network ("tcp" or "udp") bound to the

@@ -40,11 +40,12 @@ type Options struct {
 	AllowNetworks []netip.Prefix
 
 	// Check headers from the environment (security): Getenv reads the
-	// variables a check's headers_env names, only those whose prefix is
-	// in EnvPrefixes (spec.DefaultEnvPrefix when empty). Nil Getenv
-	// means os.Getenv.
-	Getenv      func(string) string
-	EnvPrefixes []string
+	// variables a check's headers_env names, only those Env allows for
+	// check headers (spec.EnvCheck: DETOUR_CHECK_ by default, never a
+	// provider's or a notification's variable). Nil Getenv means
+	// os.Getenv.
+	Getenv func(string) string
+	Env    spec.EnvPolicy
 }
 
 // Engine probes every target of the spec's pools and keeps each target's
@@ -98,7 +99,7 @@ func New(logger *slog.Logger, sink Sink, opts Options) (*Engine, error) {
 		sink:  sink,
 		kinds: kinds(),
 		env: &env{beats: newBeatBook(), now: opts.Now, source: opts.SourceIP, guard: &guard{allow: opts.AllowNetworks},
-			getenv: opts.Getenv, envPrefixes: opts.EnvPrefixes},
+			getenv: opts.Getenv, envPolicy: opts.Env},
 		limit:     opts.Concurrency,
 		sched:     newSchedule(),
 		metrics:   m,

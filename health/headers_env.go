@@ -9,24 +9,26 @@ import (
 )
 
 // headersFromEnv resolves a check's headers_env on this node: each value
-// comes from an environment variable the node lets a spec read, so that
-// a credential a probe sends never travels in the replicated spec.
+// comes from an environment variable the node lets a spec read for check
+// headers, so that a credential a probe sends never travels in the
+// replicated spec, and no other secret of the node (a provider's token,
+// a notification's key) goes out in a header to the check's target.
 func (e *env) headersFromEnv(c *spec.Check) (map[string]string, error) {
 	if len(c.HeadersEnv) == 0 {
 		return nil, nil
 	}
 	getenv := os.Getenv
-	var prefixes []string
+	var policy spec.EnvPolicy
 	if e != nil {
-		prefixes = e.envPrefixes
+		policy = e.envPolicy
 		if e.getenv != nil {
 			getenv = e.getenv
 		}
 	}
 	out := make(map[string]string, len(c.HeadersEnv))
 	for header, name := range c.HeadersEnv {
-		if !spec.EnvAllowed(name, prefixes) {
-			return nil, fmt.Errorf("%w: headers_env %s: environment variable %s is not one this node lets a spec read (node setting spec_env_prefixes)", ErrCheckConfig, header, name)
+		if err := policy.Allow(spec.EnvCheck, name); err != nil {
+			return nil, fmt.Errorf("%w: headers_env %s: %w; nothing was sent", ErrCheckConfig, header, err)
 		}
 		v := getenv(name)
 		if v == "" {

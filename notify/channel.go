@@ -24,8 +24,10 @@ var (
 	// (a non-2xx status, an SMTP error reply).
 	ErrRejected = errors.New("receiver refused the delivery")
 	// ErrNoSecret means a secret's environment variable is empty on this
-	// node.
-	ErrNoSecret = errors.New("secret not set in the environment")
+	// node, or is one the node does not let a notification read (a
+	// provider's or a check's variable: its notify_env_prefixes). Nothing
+	// was sent.
+	ErrNoSecret = errors.New("secret not set in the environment, or not one this node lets a notification read (node setting notify_env_prefixes); nothing was sent")
 	// ErrTargetNotAllowed means a channel was refused a connection to an
 	// address the node does not allow notifications to reach (loopback,
 	// link-local, cloud metadata, ...; see Deps.AllowNetworks). Nothing
@@ -47,7 +49,9 @@ type Deps struct {
 	// cloud metadata, unspecified, multicast): the node's
 	// notify_allow_networks. Empty allows none.
 	AllowNetworks []netip.Prefix
-	// Getenv reads secrets; nil means os.Getenv.
+	// Getenv reads secrets; nil means os.Getenv. A node's reads only the
+	// variables it allows for notifications (spec.EnvNotify) and returns
+	// "" for any other, so a channel never carries a provider's token.
 	Getenv func(string) string
 	// SMTPTLS is the base TLS config for STARTTLS (tests add their CA);
 	// nil means the system roots.

@@ -23,7 +23,7 @@ import (
 // and the receiver has seen every event ID at least once.
 func TestAtLeastOnceAcrossLeaderChange(t *testing.T) {
 	const secret = "cluster-secret"
-	t.Setenv("DETOUR_TEST_HOOK_SECRET", secret)
+	t.Setenv("DETOUR_NOTIFY_TEST_HOOK_SECRET", secret)
 	var (
 		failing atomic.Bool
 		mu      sync.Mutex
@@ -57,7 +57,7 @@ func TestAtLeastOnceAcrossLeaderChange(t *testing.T) {
 	leader := c.Leader()
 	text := c.Spec + fmt.Sprintf(`notifications:
   channels:
-    - {name: hook, type: webhook, url: %q, secret_env: DETOUR_TEST_HOOK_SECRET}
+    - {name: hook, type: webhook, url: %q, secret_env: DETOUR_NOTIFY_TEST_HOOK_SECRET}
 `, srv.URL+"/events")
 	if err := c.Propose(leader, &controller.Command{Type: controller.CmdSetSpec, Spec: &controller.SetSpec{YAML: []byte(text), Author: "test"}}); err != nil {
 		t.Fatal(err)

@@ -29,6 +29,14 @@ func (e *Email) Deliver(ctx context.Context, n Notification) error {
 	if err != nil {
 		return err
 	}
+	// The password first: a variable the node refuses (a provider's
+	// token) or an unset one ends the delivery before any connection.
+	var pw string
+	if e.SMTP.Username != "" {
+		if pw = e.deps.getenv(e.SMTP.PasswordEnv); pw == "" {
+			return fmt.Errorf("%w: %s (the smtp password_env)", ErrNoSecret, e.SMTP.PasswordEnv)
+		}
+	}
 	addr := net.JoinHostPort(e.SMTP.Server, strconv.Itoa(e.SMTP.Port))
 	conn, err := e.deps.guard().Dialer().DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -65,10 +73,6 @@ func (e *Email) Deliver(ctx context.Context, n Notification) error {
 		}
 	}
 	if e.SMTP.Username != "" {
-		pw := e.deps.getenv(e.SMTP.PasswordEnv)
-		if pw == "" {
-			return fmt.Errorf("%w: %s (the smtp password_env)", ErrNoSecret, e.SMTP.PasswordEnv)
-		}
 		if err := c.Auth(smtp.PlainAuth("", e.SMTP.Username, pw, e.SMTP.Server)); err != nil {
 			return smtpErr("AUTH", err)
 		}

@@ -3,7 +3,6 @@ package providers
 import (
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/seed3787e6f1/detour/spec"
@@ -23,10 +22,11 @@ var officialBaseURLs = map[string]string{spec.ProviderCloudflare: spec.Cloudflar
 // whoever holds a read token: neither may point a node's secrets at a
 // server of their choosing.
 type Access struct {
-	// EnvPrefixes are the prefixes of the environment variables a spec
-	// may name (api_token_env, tsig_secret_env); empty means
-	// spec.DefaultEnvPrefix.
-	EnvPrefixes []string
+	// Env is which environment variables a spec may name: a provider
+	// reads only those allowed for provider and TSIG secrets
+	// (spec.EnvProvider: DETOUR_ by default, never one under the check
+	// or notification prefixes, never detour's own tokens).
+	Env spec.EnvPolicy
 	// BaseURLs are the base_url values a spec may give beyond each
 	// provider's official endpoint: a URL ("http://127.0.0.1:8080/v4/",
 	// matching it and the paths below it) or a host[:port]. Empty allows
@@ -41,12 +41,11 @@ func (a Access) Check(cfg spec.Provider) error {
 		{"api_token_env", cfg.APITokenEnv},
 		{"tsig_secret_env", cfg.TSIGSecretEnv},
 	} {
-		if slices.Contains(spec.ReservedEnv, ref.name) {
-			return fmt.Errorf("%w: %s %s is detour's own secret, which no spec may read", ErrNotAllowed, ref.field, ref.name)
+		if ref.name == "" {
+			continue
 		}
-		if ref.name != "" && !spec.EnvAllowed(ref.name, a.EnvPrefixes) {
-			return fmt.Errorf("%w: %s %s lacks the prefix of the environment variables this node lets a spec read (%s; node setting spec_env_prefixes)",
-				ErrNotAllowed, ref.field, ref.name, a.prefixes())
+		if err := a.Env.Allow(spec.EnvProvider, ref.name); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrNotAllowed, ref.field, err)
 		}
 	}
 	if cfg.BaseURL != "" && !a.baseURLAllowed(cfg.Type, cfg.BaseURL) {
@@ -54,13 +53,6 @@ func (a Access) Check(cfg spec.Provider) error {
 			ErrNotAllowed, cfg.BaseURL)
 	}
 	return nil
-}
-
-func (a Access) prefixes() string {
-	if len(a.EnvPrefixes) == 0 {
-		return spec.DefaultEnvPrefix
-	}
-	return strings.Join(a.EnvPrefixes, ", ")
 }
 
 // baseURLAllowed reports whether raw is typ's official endpoint or

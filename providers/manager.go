@@ -33,7 +33,8 @@ type Options struct {
 
 	// Access limits what the spec's providers may reach on this node:
 	// the environment variables they name and the base URLs they call
-	// (security; by default DETOUR_* and the official endpoints only).
+	// (security; by default DETOUR_* less DETOUR_CHECK_* and
+	// DETOUR_NOTIFY_*, and the official endpoints only).
 	Access Access
 }
 

@@ -18,7 +18,7 @@ func TestLintForbiddenNotifyTargets(t *testing.T) {
 		{"localhost relay", "{name: m, type: email, smtp: {server: localhost, starttls: false, from: a@b.test, to: [c@d.test]}}", "notifications.channels[0].smtp.server: localhost is"},
 		{"public webhook", "{name: w, type: webhook, url: 'https://hooks.example.test/x'}", ""},
 		{"public relay", "{name: m, type: email, smtp: {server: 192.0.2.25, from: a@b.test, to: [c@d.test]}}", ""},
-		{"pagerduty default", "{name: p, type: pagerduty, routing_key_env: DETOUR_PD_KEY}", ""},
+		{"pagerduty default", "{name: p, type: pagerduty, routing_key_env: DETOUR_NOTIFY_PD_KEY}", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

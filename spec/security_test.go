@@ -238,8 +238,13 @@ func TestLintEnvNames(t *testing.T) {
   - {name: cf, type: cloudflare, zone: example.test, zone_id: z, api_token_env: CLOUDFLARE_API_TOKEN}
   - {name: cf2, type: cloudflare, zone: example.test, zone_id: z, api_token_env: DETOUR_API_TOKENS}
   - {name: cf3, type: cloudflare, zone: example.test, zone_id: z, api_token_env: DETOUR_CF_TOKEN}
+  - {name: cf4, type: cloudflare, zone: example.test, zone_id: z, api_token_env: DETOUR_CHECK_AUTH}
+notifications:
+  channels:
+    - {name: pd, type: pagerduty, routing_key_env: DETOUR_CF_TOKEN}
+    - {name: pd2, type: pagerduty, routing_key_env: DETOUR_NOTIFY_PD_KEY}
 `
-	doc = strings.Replace(doc, "timeout: 500ms}", "timeout: 500ms, headers_env: {Authorization: CHECK_AUTH}}", 1)
+	doc = strings.Replace(doc, "timeout: 500ms}", "timeout: 500ms, headers_env: {Authorization: CHECK_AUTH, X-Steal: DETOUR_CF_TOKEN, X-Auth: DETOUR_CHECK_AUTH}}", 1)
 	s, err := Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
@@ -252,12 +257,19 @@ func TestLintEnvNames(t *testing.T) {
 		"providers[0].api_token_env":          "lacks the prefix DETOUR_",
 		"providers[1].api_token_env":          "detour's own secret",
 		"checks[0].headers_env.Authorization": "lacks the prefix DETOUR_",
+		// A variable serves one use: a provider's token is refused to
+		// checks and notifications, a check's to providers.
+		"checks[0].headers_env.X-Steal":             "lacks the prefix DETOUR_CHECK_",
+		"notifications.channels[0].routing_key_env": "lacks the prefix DETOUR_NOTIFY_",
+		"providers[3].api_token_env":                "reserved for check headers",
 	} {
 		if !strings.Contains(got[path], want) {
 			t.Errorf("%s: lint %q, want %q", path, got[path], want)
 		}
 	}
-	if msg, ok := got["providers[2].api_token_env"]; ok {
-		t.Errorf("an allowed name is linted: %s", msg)
+	for _, path := range []string{"providers[2].api_token_env", "checks[0].headers_env.X-Auth", "notifications.channels[1].routing_key_env"} {
+		if msg, ok := got[path]; ok {
+			t.Errorf("an allowed name is linted: %s: %s", path, msg)
+		}
 	}
 }

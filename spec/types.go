@@ -110,7 +110,8 @@ type Check struct {
 	// HeadersEnv sets request headers from environment variables of
 	// each node (header: variable name), for values such as credentials
 	// that must not travel in the spec. The names must pass the node's
-	// allow-list (spec_env_prefixes, DETOUR_ by default).
+	// allow-list for check headers (check_env_prefixes, DETOUR_CHECK_ by
+	// default; see EnvPolicy).
 	HeadersEnv map[string]string `yaml:"headers_env,omitempty" json:"headers_env,omitempty"`
 	SNI        string            `yaml:"sni" json:"sni,omitempty"`
 	// CAFile names a PEM bundle that replaces the system roots. Only a

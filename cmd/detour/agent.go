@@ -103,7 +103,7 @@ func newAgentCmd() *cobra.Command {
 	// Health checks (security).
 	f.StringVar(&checkNets, "check-allow-networks", "", "networks (CIDR, comma-separated) checks may probe although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
 	// Spec secrets and provider endpoints (security).
-	f.StringSliceVar(&cfg.SpecEnvPrefixes, "spec-env-prefix", nil, "prefix of the environment variables a spec may name, repeatable (default "+spec.DefaultEnvPrefix+")")
+	f.StringSliceVar(&cfg.SpecEnvPrefixes, "spec-env-prefix", nil, "prefix of the environment variables a spec's providers and TSIG keys may name, less those under --check-env-prefix and --notify-env-prefix, repeatable (default "+spec.DefaultEnvPrefix+")")
 	f.StringSliceVar(&cfg.ProviderBaseURLs, "provider-base-url", nil, "a base_url (URL or host[:port]) the spec's providers may call besides their official endpoint, repeatable (default: none)")
 	durationFlag(f, &cfg.Raft.HeartbeatTimeout, "raft-heartbeat-timeout", "how long without the leader before an election (default 500ms; raise on links slower than ~150 ms round trip)")
 	durationFlag(f, &cfg.Raft.ElectionTimeout, "raft-election-timeout", "how long a candidate waits for votes (default 500ms)")
@@ -118,6 +118,10 @@ func newAgentCmd() *cobra.Command {
 
 	// DNS abuse limits.
 	dnsLimitFlags(f, &cfg.DNSLimits)
+
+	// Spec secrets by use (security).
+	f.StringSliceVar(&cfg.CheckEnvPrefixes, "check-env-prefix", nil, "prefix of the environment variables a check's headers_env may name, and nothing else, repeatable (default "+spec.DefaultCheckEnvPrefix+")")
+	f.StringSliceVar(&cfg.NotifyEnvPrefixes, "notify-env-prefix", nil, "prefix of the environment variables a notification's secrets may name, and nothing else, repeatable (default "+spec.DefaultNotifyEnvPrefix+")")
 	return cmd
 }
 
@@ -247,6 +251,12 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 		file.ProviderBaseURLs = flags.ProviderBaseURLs
 	}
 	mergeDNSLimits(cmd, &file.DNSLimits, flags.DNSLimits)
+	if cmd.Flags().Changed("check-env-prefix") {
+		file.CheckEnvPrefixes = flags.CheckEnvPrefixes
+	}
+	if cmd.Flags().Changed("notify-env-prefix") {
+		file.NotifyEnvPrefixes = flags.NotifyEnvPrefixes
+	}
 	return file
 }
 

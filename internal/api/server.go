@@ -73,6 +73,11 @@ type Options struct {
 	// DefaultAuthFailures and DefaultAuthWindow.
 	AuthFailures int
 	AuthWindow   time.Duration
+
+	// Env is which environment variables this node lets a spec name for
+	// each use (spec.EnvPolicy; zero: the defaults): an applied spec
+	// naming one it refuses is refused whole.
+	Env spec.EnvPolicy
 }
 
 // Planner reads the providers and says what a sync would change.
@@ -104,6 +109,8 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	stop   chan struct{} // closed at Shutdown: ends streams and long polls
+
+	env spec.EnvPolicy // what an applied spec may name (spec_env.go)
 }
 
 // New returns an API server; Start makes it listen.
@@ -123,6 +130,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{store: opts.Store, beater: opts.Beater, planner: opts.Planner, tokens: opts.Tokens, tlsCfg: opts.TLS,
 		logger: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), stop: make(chan struct{}), names: opts.Names}
 	s.limiter = newAuthLimiter(opts.AuthFailures, opts.AuthWindow)
+	s.env = opts.Env
 	var err error
 	if s.authMetrics, err = newAuthMetrics(opts.Registry); err != nil {
 		return nil, err

@@ -90,8 +90,8 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	_, y, ok := parseSpec(w, req.YAML)
-	if !ok {
+	sp, y, ok := parseSpec(w, req.YAML)
+	if !ok || s.refuseSpecEnv(w, sp) {
 		return
 	}
 	cur, v := s.store.FSM().Spec()

@@ -126,9 +126,9 @@ type Config struct {
 
 	// What a spec may make this node reach (security: spec secrets and
 	// provider endpoints). SpecEnvPrefixes are the prefixes of the
-	// environment variables a spec may name (api_token_env,
-	// tsig_secret_env, secret_env, headers_env, ...); empty means
-	// DETOUR_. ProviderBaseURLs are the base_url values a spec's
+	// environment variables a spec's providers and TSIG keys may name
+	// (api_token_env, tsig_secret_env, zones' secret_env), less those
+	// under CheckEnvPrefixes and NotifyEnvPrefixes; empty means DETOUR_. ProviderBaseURLs are the base_url values a spec's
 	// providers may call besides their official endpoint: URLs (the
 	// paths below them match too) or host[:port]; empty means none.
 	SpecEnvPrefixes  []string `yaml:"spec_env_prefixes"`
@@ -137,6 +137,18 @@ type Config struct {
 	// DNS abuse limits: response rate limiting and TCP connection
 	// limits of the DNS server (see DNSLimits).
 	DNSLimits DNSLimits `yaml:"dns_limits"`
+
+	// Which variable a spec may name for which use (security: spec
+	// secrets by use). CheckEnvPrefixes are the prefixes of the
+	// variables a check's headers_env may name; empty means
+	// DETOUR_CHECK_. NotifyEnvPrefixes are those of notification
+	// secrets (secret_env, routing_key_env, smtp.password_env); empty
+	// means DETOUR_NOTIFY_. A variable under either serves only that
+	// use: providers and TSIG keys (SpecEnvPrefixes) may not name it,
+	// so a provider's token never goes out in a check header or a
+	// notification. The two must not overlap.
+	CheckEnvPrefixes  []string `yaml:"check_env_prefixes"`
+	NotifyEnvPrefixes []string `yaml:"notify_env_prefixes"`
 
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
@@ -327,6 +339,9 @@ func (c *Config) Validate() error {
 	}
 	c.validateWeb(add)
 	if _, err := c.notifyAllowNetworks(); err != nil {
+		add("%v", err)
+	}
+	if err := c.envPolicy().Validate(); err != nil {
 		add("%v", err)
 	}
 	if len(problems) > 0 {

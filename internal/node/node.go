@@ -97,7 +97,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	// The DNS and API listeners come first so that the addresses
 	// registered with the cluster are the bound ones.
 	dnsCfg := cfg.DNSLimits.server(cfg.DNSAddr, cfg.Dev)
-	dnsCfg.Getenv = specEnv(cfg.SpecEnvPrefixes, logger)
+	dnsCfg.Getenv = specEnv(cfg.envPolicy(), spec.EnvProvider, logger)
 	n.dns = dnsserver.NewServer(dnsCfg, &n.answers, logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	allow, _ := cfg.checkAllowNetworks() // Validate parsed them
 	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry, AllowNetworks: allow, Now: cfg.Now,
-		Getenv: specEnv(cfg.SpecEnvPrefixes, logger), EnvPrefixes: cfg.SpecEnvPrefixes}); err != nil {
+		Getenv: specEnv(cfg.envPolicy(), spec.EnvCheck, logger), Env: cfg.envPolicy()}); err != nil {
 		return nil, err
 	}
 	n.observer.SetEngine(n.engine)
@@ -135,7 +135,8 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
 		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra,
-		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D()})
+		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D(),
+		Env: cfg.envPolicy()})
 	if err != nil {
 		return nil, err
 	}
@@ -295,6 +296,6 @@ func (n *Node) Close(ctx context.Context) error {
 func newProviders(store *controller.Store, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*providers.Manager, error) {
 	return providers.NewManager(providers.Options{Leadership: store, Source: store.FSM(),
 		Builders: builtin.Builders(), Registerer: reg, Logger: logger.With("component", "providers"),
-		Getenv: specEnv(cfg.SpecEnvPrefixes, logger),
-		Access: providers.Access{EnvPrefixes: cfg.SpecEnvPrefixes, BaseURLs: cfg.ProviderBaseURLs}})
+		Getenv: specEnv(cfg.envPolicy(), spec.EnvProvider, logger),
+		Access: providers.Access{Env: cfg.envPolicy(), BaseURLs: cfg.ProviderBaseURLs}})
 }

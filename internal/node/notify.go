@@ -7,6 +7,7 @@ import (
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/netguard"
 	"github.com/seed3787e6f1/detour/notify"
+	"github.com/seed3787e6f1/detour/spec"
 )
 
 // notifyAllowNetworks parses NotifyAllowNetworks; under --dev, unset
@@ -24,5 +25,5 @@ func (c *Config) notifyAllowNetworks() ([]netip.Prefix, error) {
 func newNotifier(store *controller.Store, cfg Config, logger *slog.Logger) *notify.Notifier {
 	allow, _ := cfg.notifyAllowNetworks() // Validate parsed them
 	return notify.New(notify.Options{Store: store, Logger: logger.With("component", "notify"),
-		Deps: notify.Deps{AllowNetworks: allow, Getenv: specEnv(cfg.SpecEnvPrefixes, logger)}})
+		Deps: notify.Deps{AllowNetworks: allow, Getenv: specEnv(cfg.envPolicy(), spec.EnvNotify, logger)}})
 }

@@ -105,7 +105,7 @@ func (h *harness) manager(t testing.TB, l providers.Leadership, opts ...func(*cl
 		Builders: map[string]providers.Builder{"cloudflare": build},
 		// The emulator is not Cloudflare's endpoint, and CF_TOKEN lacks
 		// the default DETOUR_ prefix: this node allows both.
-		Access: providers.Access{EnvPrefixes: []string{"CF_"}, BaseURLs: []string{h.emu.BaseURL()}},
+		Access: providers.Access{Env: spec.EnvPolicy{Spec: []string{"CF_"}}, BaseURLs: []string{h.emu.BaseURL()}},
 		Getenv: func(k string) string {
 			if k == "CF_TOKEN" {
 				return token

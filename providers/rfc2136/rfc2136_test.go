@@ -12,6 +12,7 @@ import (
 	"github.com/seed3787e6f1/detour/providers"
 	"github.com/seed3787e6f1/detour/providers/providertest"
 	"github.com/seed3787e6f1/detour/providers/rfc2136"
+	"github.com/seed3787e6f1/detour/spec"
 )
 
 const zoneText = `$ORIGIN example.test.
@@ -64,7 +65,7 @@ func manager(t testing.TB, src providers.Source, l providers.Leadership, secret 
 	m, err := providers.NewManager(providers.Options{
 		Leadership: l, Source: src, Poll: 10 * time.Millisecond,
 		Builders: map[string]providers.Builder{"rfc2136": rfc2136.Build},
-		Access:   providers.Access{EnvPrefixes: []string{"TSIG_"}},
+		Access:   providers.Access{Env: spec.EnvPolicy{Spec: []string{"TSIG_"}}},
 		Getenv: func(k string) string {
 			if k == "TSIG_SECRET" {
 				return secret
