@@ -38,14 +38,7 @@ func dnsServer(t *testing.T) string {
 		}
 		w.WriteMsg(m)
 	})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, l := udpAndTCP(t)
 	for _, s := range []*dns.Server{{PacketConn: pc, Handler: handler}, {Listener: l, Handler: handler}} {
 		started := make(chan struct{})
 		s.NotifyStartedFunc = func() { close(started) }
@@ -54,6 +47,26 @@ func dnsServer(t *testing.T) string {
 		t.Cleanup(func() { s.Shutdown() })
 	}
 	return pc.LocalAddr().String()
+}
+
+// udpAndTCP listens on one loopback port for UDP and TCP. The port the
+// kernel gives for UDP may be taken for TCP by another test process:
+// then it tries another, a bounded number of times.
+func udpAndTCP(t *testing.T) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l
+		}
+		pc.Close()
+	}
+	t.Fatal("no loopback port free for both UDP and TCP in 20 tries")
+	return nil, nil
 }
 
 func TestDNSCheck(t *testing.T) {
