@@ -115,6 +115,26 @@ func TestInteropWithKnot(t *testing.T) {
 		{"www.example.test", "A", "+bufsize=4096"},
 		{"many.example.test", "A", "+bufsize=600"},
 		{"big.example.test", "TXT", "+bufsize=65535"},
+		// Optional additional records give way before TC is set
+		// (RFC 2181 9); glue of an in-domain delegation does not
+		// (RFC 9471).
+		{"manymx.example.test", "MX", "+noedns"},
+		{"manymx.example.test", "MX", "+bufsize=512"},
+		{"manymx.example.test", "MX", "+noedns", "+tcp"},
+		{"x.bigdeleg.example.test", "A", "+noedns"},
+		{"x.bigdeleg.example.test", "A", "+bufsize=512"},
+		{"x.sibdeleg.example.test", "A", "+noedns"},
+		// Every reply to an EDNS query carries OPT (RFC 6891 6.1.1):
+		// no question, transfers refused over TCP and over UDP.
+		{"example.test", "A", "+header-only"},
+		{"example.test", "A", "+header-only", "+noedns"},
+		{"example.test", "AXFR"},
+		{"example.test", "AXFR", "+noedns"},
+		{"example.test", "IXFR=1"},
+		// IXFR over UDP is a transfer too: refused like one.
+		{"example.test", "IXFR=1", "+notcp"},
+		{"example.test", "IXFR=1", "+notcp", "+noedns"},
+		{"other.test", "IXFR=1", "+notcp"},
 	}
 	for _, args := range others {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
