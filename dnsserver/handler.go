@@ -140,7 +140,9 @@ func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tc
 	if q.nsid {
 		q.nsidVal = h.opts.NSID
 	}
-	if q.cookie != 0 && h.cookies != nil {
+	// Like Knot DNS, a query without one question gets FORMERR and no
+	// server cookie (RFC 7873 5.4 would answer one).
+	if q.cookie != 0 && h.cookies != nil && binary.BigEndian.Uint16(msg[4:]) == 1 {
 		h.cookies.answer(msg, q, client, uint32(sc.clock().Unix()))
 	}
 	limit := 65535
@@ -282,19 +284,20 @@ func (h *Handler) respond(snap *Snapshot, m, r *dns.Msg, sc *Scratch, ede *int, 
 
 // ixfrUDP answers an IXFR over UDP with the SOA alone (RFC 1995 4): it
 // tells a client that is up to date so, and any other to ask again over
-// TCP. The checks are those of a transfer over TCP, in Knot DNS's order:
-// NOTAUTH for a zone not served here, FORMERR without the client's SOA
-// in the authority section, NOTAUTH when allow_transfer forbids it.
+// TCP. It is a transfer all the same, checked in Knot DNS's order:
+// NOTAUTH for a zone not served here or a client allow_transfer does not
+// let in, then FORMERR without the client's SOA in the authority
+// section.
 func ixfrUDP(snap *Snapshot, m, r *dns.Msg, from peer) {
 	name := r.Question[0].Name
 	soa := snap.soa[name]
 	switch {
 	case soa == nil:
 		r.Rcode = dns.RcodeNotAuth
-	case len(m.Ns) < 1 || m.Ns[0].Header().Rrtype != dns.TypeSOA || !strings.EqualFold(m.Ns[0].Header().Name, name):
-		r.Rcode = dns.RcodeFormatError
 	case !transferAllowed(snap.zs.xfr[name], from.addr, from.key):
 		r.Rcode = dns.RcodeNotAuth
+	case len(m.Ns) < 1 || m.Ns[0].Header().Rrtype != dns.TypeSOA || !strings.EqualFold(m.Ns[0].Header().Name, name):
+		r.Rcode = dns.RcodeFormatError
 	default:
 		r.Authoritative = true
 		r.Answer = []dns.RR{soa}

@@ -215,7 +215,7 @@ func (s *Server) xfrQuery(msg []byte, from netip.Addr) *query {
 	if q.nsid {
 		q.nsidVal = s.handler.opts.NSID
 	}
-	if q.cookie != 0 && s.handler.cookies != nil {
+	if q.cookie != 0 && s.handler.cookies != nil && binary.BigEndian.Uint16(msg[4:]) == 1 {
 		s.handler.cookies.answer(msg, q, from, uint32(time.Now().Unix()))
 	}
 	return q
