@@ -118,6 +118,9 @@ func newAgentCmd() *cobra.Command {
 
 	// DNS abuse limits.
 	dnsLimitFlags(f, &cfg.DNSLimits)
+
+	// DNS NSID.
+	f.StringVar(&cfg.NSID, "nsid", "", "NSID the DNS server sends to queries asking for it (RFC 5001; default: the node ID; \"off\": none)")
 	return cmd
 }
 
@@ -247,6 +250,9 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 		file.ProviderBaseURLs = flags.ProviderBaseURLs
 	}
 	mergeDNSLimits(cmd, &file.DNSLimits, flags.DNSLimits)
+	if cmd.Flags().Changed("nsid") {
+		file.NSID = flags.NSID
+	}
 	return file
 }
 

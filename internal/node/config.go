@@ -137,6 +137,11 @@ type Config struct {
 	// limits of the DNS server (see DNSLimits).
 	DNSLimits DNSLimits `yaml:"dns_limits"`
 
+	// DNS NSID (RFC 5001): what the DNS server answers a query that asks
+	// which server it reached. Empty means the node ID; "off" sends
+	// none; anything else is sent as it is (at most 128 bytes).
+	NSID string `yaml:"nsid"`
+
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
 	Listener net.Listener        `yaml:"-"`
@@ -311,6 +316,7 @@ func (c *Config) Validate() error {
 		add("--spec is required")
 	}
 	c.DNSLimits.validate(add)
+	c.validateNSID(add)
 	t := c.timing()
 	if t.LeaderLeaseTimeout > t.HeartbeatTimeout {
 		add("--raft-leader-lease %s must not exceed --raft-heartbeat-timeout %s", t.LeaderLeaseTimeout, t.HeartbeatTimeout)
