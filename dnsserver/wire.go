@@ -224,7 +224,9 @@ func optSize(q *query, ede int) int {
 // sets TC.
 func truncate(out []byte, q *query) []byte {
 	qend := q.qnameEnd + 4
-	if q.qnameEnd == 0 || qend > len(out) {
+	// A reply without the question (a FORMERR, headerOnly's) keeps the
+	// header alone.
+	if q.qnameEnd == 0 || qend > len(out) || binary.BigEndian.Uint16(out[4:]) != 1 {
 		qend = headerLen
 		binary.BigEndian.PutUint16(out[4:], 0)
 	}
