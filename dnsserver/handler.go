@@ -53,7 +53,7 @@ func NewHandler(src Source, opts Options) *Handler {
 	if opts.MaxUDPSize <= 0 {
 		opts.MaxUDPSize = DefaultMaxUDPSize
 	}
-	opts.MaxUDPSize = max(opts.MaxUDPSize, MinUDPSize)
+	opts.MaxUDPSize = min(max(opts.MaxUDPSize, MinUDPSize), 65535)
 	if len(opts.NSID) > MaxNSIDLen {
 		opts.NSID = opts.NSID[:MaxNSIDLen]
 	}
@@ -140,6 +140,7 @@ func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tc
 	if q.nsid {
 		q.nsidVal = h.opts.NSID
 	}
+	q.maxUDP = uint16(h.opts.MaxUDPSize)
 	// Like Knot DNS, a query without one question gets FORMERR and no
 	// server cookie (RFC 7873 5.4 would answer one).
 	if q.cookie != 0 && h.cookies != nil && binary.BigEndian.Uint16(msg[4:]) == 1 {

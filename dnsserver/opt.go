@@ -13,7 +13,7 @@ func optRR(q *query, msg []byte, ede int) *dns.OPT {
 	if !q.edns {
 		return nil
 	}
-	o := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT, Class: DefaultMaxUDPSize}}
+	o := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT, Class: q.serverUDPSize()}}
 	if q.do {
 		o.SetDo()
 	}

@@ -318,3 +318,21 @@ func TestTransferRepliesCarryOPT(t *testing.T) {
 		})
 	}
 }
+
+// The OPT of every reply tells the server's own UDP payload size.
+func TestOPTAdvertisesServerUDPSize(t *testing.T) {
+	snap := buildSnapshot(t, replySpec(), nil, nil, time.Now())
+	h := NewHandler(fixed{snap}, Options{MaxUDPSize: 1400})
+	twoQ := msgOpt("example.test.", dns.TypeSOA, true)
+	twoQ.Question = append(twoQ.Question, twoQ.Question[0])
+	for name, m := range map[string]*dns.Msg{
+		"fast":          msgOpt("ns1.example.test.", dns.TypeA, true),
+		"slow":          msgOpt("nope.example.test.", dns.TypeA, true),
+		"two questions": twoQ,
+	} {
+		r := serve(t, h, mustPack(t, m))
+		if opt := r.IsEdns0(); opt == nil || opt.UDPSize() != 1400 {
+			t.Errorf("%s: OPT %v, want a UDP size of 1400", name, opt)
+		}
+	}
+}

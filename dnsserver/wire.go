@@ -59,6 +59,9 @@ type query struct {
 	// is what the reply carries, empty when NSID is off.
 	nsid    bool
 	nsidVal string
+	// maxUDP is the server's UDP payload size, told in the reply's OPT;
+	// 0 means DefaultMaxUDPSize.
+	maxUDP uint16
 }
 
 // parseQuery reads the header, question and OPT record of msg into q
@@ -250,8 +253,8 @@ func appendOPT(out, msg []byte, q *query, extRcode uint8, ede int) []byte {
 		do = 0x80
 	}
 	rdlen := optSize(q, ede) - optLen
-	out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT),
-		byte(DefaultMaxUDPSize>>8), byte(DefaultMaxUDPSize&0xFF),
+	size := q.serverUDPSize()
+	out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT), byte(size>>8), byte(size),
 		extRcode, 0, do, 0, byte(rdlen>>8), byte(rdlen))
 	if ede >= 0 {
 		out = append(out, 0, byte(dns.EDNS0EDE), 0, 2, byte(ede>>8), byte(ede))
@@ -264,6 +267,14 @@ func appendOPT(out, msg []byte, q *query, extRcode uint8, ede int) []byte {
 	ar := binary.BigEndian.Uint16(out[10:])
 	binary.BigEndian.PutUint16(out[10:], ar+1)
 	return out
+}
+
+// serverUDPSize is the UDP payload size the reply's OPT advertises.
+func (q *query) serverUDPSize() uint16 {
+	if q.maxUDP == 0 {
+		return DefaultMaxUDPSize
+	}
+	return q.maxUDP
 }
 
 // findOPT looks for the OPT record of a message the fast parser left

@@ -215,6 +215,7 @@ func (s *Server) xfrQuery(msg []byte, from netip.Addr) *query {
 	if q.nsid {
 		q.nsidVal = s.handler.opts.NSID
 	}
+	q.maxUDP = uint16(s.handler.opts.MaxUDPSize)
 	if q.cookie != 0 && s.handler.cookies != nil && binary.BigEndian.Uint16(msg[4:]) == 1 {
 		s.handler.cookies.answer(msg, q, from, uint32(time.Now().Unix()))
 	}
