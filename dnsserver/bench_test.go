@@ -48,7 +48,8 @@ func benchHandler(tb testing.TB, n int) *Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return NewHandler(fixedSource{snap}, Options{})
+	// NSID is on by default on a node.
+	return NewHandler(fixedSource{snap}, Options{NSID: "bench-node"})
 }
 
 // benchQuery packs a query with EDNS0, as resolvers send them.
@@ -65,8 +66,11 @@ func benchQuery(tb testing.TB, name string, t uint16) []byte {
 }
 
 func benchServe(b *testing.B, name string, t uint16, wantRcode int) {
+	benchServeMsg(b, name, benchQuery(b, name, t), wantRcode)
+}
+
+func benchServeMsg(b *testing.B, name string, msg []byte, wantRcode int) {
 	h := benchHandler(b, 1000)
-	msg := benchQuery(b, name, t)
 	sc := NewScratch(1)
 	if out := h.Serve(msg, sc, false); out == nil || int(out[3]&0xF) != wantRcode {
 		b.Fatalf("reply to %s: %v, want rcode %d", name, out, wantRcode)
@@ -83,6 +87,9 @@ func benchServe(b *testing.B, name string, t uint16, wantRcode int) {
 func BenchmarkServeFastPath(b *testing.B) {
 	b.Run("static", func(b *testing.B) { benchServe(b, "H500.bench.test.", dns.TypeA, dns.RcodeSuccess) })
 	b.Run("dynamic", func(b *testing.B) { benchServe(b, "www.bench.test.", dns.TypeA, dns.RcodeSuccess) })
+	b.Run("nsid", func(b *testing.B) {
+		benchServeMsg(b, "H500.bench.test.", nsidQuery(b, "H500.bench.test.", dns.TypeA), dns.RcodeSuccess)
+	})
 }
 
 // BenchmarkServeSlowPath answers through the full parser and resolver.
@@ -150,6 +157,19 @@ func BenchmarkServeLimited(b *testing.B) {
 	}
 }
 
+// nsidQuery is benchQuery asking for the server's NSID.
+func nsidQuery(tb testing.TB, name string, t uint16) []byte {
+	m := new(dns.Msg)
+	m.SetQuestion(name, t)
+	m.SetEdns0(1232, false)
+	m.IsEdns0().Option = []dns.EDNS0{&dns.EDNS0_NSID{Code: dns.EDNS0NSID}}
+	b, err := m.Pack()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 // TestFastPathDoesNotAllocate guards the allocation-free read path: an
 // allocation per query would show as GC time under load.
 func TestFastPathDoesNotAllocate(t *testing.T) {
@@ -163,6 +183,7 @@ func TestFastPathDoesNotAllocate(t *testing.T) {
 		{"static mixed case", benchQuery(t, "H7.Bench.TEST.", dns.TypeA)},
 		{"dynamic", benchQuery(t, "www.bench.test.", dns.TypeA)},
 		{"apex SOA", benchQuery(t, "bench.test.", dns.TypeSOA)},
+		{"NSID", nsidQuery(t, "h7.bench.test.", dns.TypeA)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if out := h.Serve(tc.msg, sc, false); out == nil || out[7] == 0 {

@@ -27,6 +27,10 @@ type Options struct {
 	// Version and Identity are the CHAOS answers.
 	Version  string
 	Identity string
+	// NSID is the name server identifier (RFC 5001) sent to queries
+	// that ask for it with an empty NSID option; empty sends none. At
+	// most MaxNSIDLen bytes: longer is cut.
+	NSID string
 }
 
 // Handler answers DNS messages from the current snapshot. It is safe for
@@ -49,7 +53,10 @@ func NewHandler(src Source, opts Options) *Handler {
 	if opts.MaxUDPSize <= 0 {
 		opts.MaxUDPSize = DefaultMaxUDPSize
 	}
-	opts.MaxUDPSize = max(opts.MaxUDPSize, MinUDPSize)
+	opts.MaxUDPSize = min(max(opts.MaxUDPSize, MinUDPSize), 65535)
+	if len(opts.NSID) > MaxNSIDLen {
+		opts.NSID = opts.NSID[:MaxNSIDLen]
+	}
 	return &Handler{src: src, opts: opts}
 }
 
@@ -127,7 +134,16 @@ func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tc
 		return nil
 	}
 	sc.wildcard = false
-	if q.cookie != 0 && h.cookies != nil {
+	if !q.simple && !q.edns && q.flags&flagQR == 0 {
+		q.findOPT(msg)
+	}
+	if q.nsid {
+		q.nsidVal = h.opts.NSID
+	}
+	q.maxUDP = uint16(h.opts.MaxUDPSize)
+	// Like Knot DNS, a query without one question gets FORMERR and no
+	// server cookie (RFC 7873 5.4 would answer one).
+	if q.cookie != 0 && h.cookies != nil && binary.BigEndian.Uint16(msg[4:]) == 1 {
 		h.cookies.answer(msg, q, client, uint32(sc.clock().Unix()))
 	}
 	limit := 65535
@@ -145,20 +161,20 @@ func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tc
 			return sc.out
 		}
 	}
-	return h.slow(snap, msg, q, sc, limit)
+	return h.slow(snap, msg, q, sc, limit, client)
 }
 
 // slow answers any message with the full parser and resolver.
-func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit int) []byte {
+func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit int, client netip.Addr) []byte {
 	if q.flags&flagQR != 0 {
 		return nil
 	}
 	m := new(dns.Msg)
 	if err := m.Unpack(msg); err != nil {
-		return h.headerOnly(msg, sc, dns.RcodeFormatError)
+		return h.headerOnly(msg, q, sc, dns.RcodeFormatError)
 	}
 	if m.IsTsig() != nil {
-		return h.signed(snap, m, msg, sc, limit)
+		return h.signed(snap, m, msg, q, sc, limit, client)
 	}
 	r := new(dns.Msg)
 	r.Id, r.Opcode, r.Response, r.RecursionDesired = m.Id, m.Opcode, true, m.RecursionDesired
@@ -183,11 +199,11 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 		// BADVERS is rcode 16: 1 in the OPT's extended rcode, 0 here.
 		extRcode = 1
 	default:
-		h.respond(snap, m, r, sc, &ede)
+		h.respond(snap, m, r, sc, &ede, peer{addr: client})
 	}
 	body, err := r.Pack()
 	if err != nil {
-		return h.headerOnly(msg, sc, dns.RcodeServerFailure)
+		return h.headerOnly(msg, q, sc, dns.RcodeServerFailure)
 	}
 	if len(r.Question) == 0 || len(m.Question[0].Name) != len(r.Question[0].Name) {
 		q.qnameEnd = 0
@@ -202,7 +218,7 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 // unsigned answer to its signed SOA query, and never transfers). A key
 // this server does not hold, a bad MAC or a stale time get NOTAUTH with
 // the TSIG error, unsigned.
-func (h *Handler) signed(snap *Snapshot, m *dns.Msg, msg []byte, sc *Scratch, limit int) []byte {
+func (h *Handler) signed(snap *Snapshot, m *dns.Msg, msg []byte, q *query, sc *Scratch, limit int, client netip.Addr) []byte {
 	sg, tsigErr := (*signer)(nil), uint16(dns.RcodeBadKey)
 	if h.tsig != nil {
 		sg, tsigErr = h.tsig(snap, m, msg)
@@ -210,7 +226,7 @@ func (h *Handler) signed(snap *Snapshot, m *dns.Msg, msg []byte, sc *Scratch, li
 	var out []byte
 	var err error
 	if tsigErr != 0 {
-		out, err = tsigErrorReply(m, tsigErr)
+		out, err = tsigErrorReply(m, tsigErr, optRR(q, msg, -1))
 	} else {
 		r := new(dns.Msg)
 		r.SetReply(m) // keeps the question as asked
@@ -219,17 +235,18 @@ func (h *Handler) signed(snap *Snapshot, m *dns.Msg, msg []byte, sc *Scratch, li
 		if len(r.Question) == 1 {
 			r.Question[0].Name = strings.ToLower(r.Question[0].Name)
 		}
-		h.respond(snap, m, r, sc, &ede)
+		h.respond(snap, m, r, sc, &ede, peer{addr: client, key: sg.keyName()})
 		if len(r.Question) == 1 {
 			r.Question[0].Name = m.Question[0].Name
 		}
-		if r.Len()+tsigLen(sg) > limit {
-			r.Truncated, r.Answer, r.Ns, r.Extra = true, nil, nil, nil
+		fitMsg(r, limit-tsigLen(sg)-optSize(q, ede))
+		if opt := optRR(q, msg, ede); opt != nil {
+			r.Extra = append(r.Extra, opt)
 		}
 		out, err = sg.pack(r, 0)
 	}
 	if err != nil {
-		return h.headerOnly(msg, sc, dns.RcodeServerFailure)
+		return h.headerOnly(msg, q, sc, dns.RcodeServerFailure)
 	}
 	sc.out = append(sc.out[:0], out...)
 	return sc.out
@@ -243,17 +260,48 @@ func tsigLen(sg *signer) int {
 	return len(sg.key) + len(sg.alg) + 2 + 10 + 16 + 64 // names, fixed fields, a MAC up to SHA-512
 }
 
+// peer is who sent a query: its address and the TSIG key it signed with
+// (verified), which allow_transfer rules match.
+type peer struct {
+	addr netip.Addr
+	key  string
+}
+
 // respond fills r for query m: NOTIMP for an opcode other than QUERY,
 // FORMERR for a question section that is not one question alone (an
 // IXFR's SOA aside), otherwise the answer.
-func (h *Handler) respond(snap *Snapshot, m, r *dns.Msg, sc *Scratch, ede *int) {
+func (h *Handler) respond(snap *Snapshot, m, r *dns.Msg, sc *Scratch, ede *int, from peer) {
 	switch {
 	case m.Opcode != dns.OpcodeQuery:
 		r.Rcode = dns.RcodeNotImplemented
 	case len(m.Question) != 1 || len(m.Answer) > 0 || len(m.Ns) > 0 && m.Question[0].Qtype != dns.TypeIXFR:
 		r.Rcode = dns.RcodeFormatError
+	case m.Question[0].Qtype == dns.TypeIXFR && m.Question[0].Qclass == dns.ClassINET && snap != nil:
+		ixfrUDP(snap, m, r, from)
 	default:
 		h.answer(snap, r, sc, ede)
+	}
+}
+
+// ixfrUDP answers an IXFR over UDP with the SOA alone (RFC 1995 4): it
+// tells a client that is up to date so, and any other to ask again over
+// TCP. It is a transfer all the same, checked in Knot DNS's order:
+// NOTAUTH for a zone not served here or a client allow_transfer does not
+// let in, then FORMERR without the client's SOA in the authority
+// section.
+func ixfrUDP(snap *Snapshot, m, r *dns.Msg, from peer) {
+	name := r.Question[0].Name
+	soa := snap.soa[name]
+	switch {
+	case soa == nil:
+		r.Rcode = dns.RcodeNotAuth
+	case !transferAllowed(snap.zs.xfr[name], from.addr, from.key):
+		r.Rcode = dns.RcodeNotAuth
+	case len(m.Ns) < 1 || m.Ns[0].Header().Rrtype != dns.TypeSOA || !strings.EqualFold(m.Ns[0].Header().Name, name):
+		r.Rcode = dns.RcodeFormatError
+	default:
+		r.Authoritative = true
+		r.Answer = []dns.RR{soa}
 	}
 }
 
@@ -278,16 +326,6 @@ func (h *Handler) answer(snap *Snapshot, r *dns.Msg, sc *Scratch, ede *int) {
 		// Over TCP the server answers transfers before the handler
 		// sees them; AXFR over UDP does not exist (RFC 5936 4.2).
 		r.Rcode = dns.RcodeNotImplemented
-		return
-	case qq.Qtype == dns.TypeIXFR:
-		// Over UDP, the SOA alone (RFC 1995 4): it tells a client that
-		// is up to date so, and any other to ask again over TCP.
-		if soa := snap.soa[qq.Name]; soa != nil {
-			r.Authoritative = true
-			r.Answer = []dns.RR{soa}
-			return
-		}
-		r.Rcode = dns.RcodeNotAuth
 		return
 	}
 	res := (&resolver{zs: snap.zs, snap: snap, pick: func(v []Variant) int {
@@ -323,8 +361,9 @@ func (h *Handler) chaos(name string) string {
 	return ""
 }
 
-// headerOnly answers with the query's header, no sections and rcode.
-func (h *Handler) headerOnly(msg []byte, sc *Scratch, rcode int) []byte {
+// headerOnly answers with the query's header, no sections but an OPT
+// when the query had one, and rcode.
+func (h *Handler) headerOnly(msg []byte, q *query, sc *Scratch, rcode int) []byte {
 	out := append(sc.out[:0], msg[:headerLen]...)
 	flags := binary.BigEndian.Uint16(out[2:])
 	flags = flags&(0xF<<11|flagRD) | flagQR | uint16(rcode&0xF)
@@ -332,6 +371,7 @@ func (h *Handler) headerOnly(msg []byte, sc *Scratch, rcode int) []byte {
 	for i := 4; i < headerLen; i++ {
 		out[i] = 0
 	}
+	out = appendOPT(out, msg, q, 0, -1)
 	sc.out = out
 	return out
 }

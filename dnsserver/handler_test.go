@@ -3,6 +3,7 @@ package dnsserver
 import (
 	"encoding/binary"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -122,7 +123,7 @@ func TestFastPathMatchesSlowPath(t *testing.T) {
 			fast := string(h.Serve(msg, NewScratch(1), false))
 			var q query
 			_, _ = parseQuery(msg, make([]byte, 0, 256), &q)
-			slow := string(h.slow(snap, msg, &q, NewScratch(1), udpLimit(&q, DefaultMaxUDPSize)))
+			slow := string(h.slow(snap, msg, &q, NewScratch(1), udpLimit(&q, DefaultMaxUDPSize), netip.Addr{}))
 			if fast != slow {
 				t.Errorf("%s %s edns=%v: fast and slow replies differ", name, dns.TypeToString[qtype], edns)
 			}

@@ -160,6 +160,29 @@ func TestInteropWithKnot(t *testing.T) {
 		{"mixed.ttl.test", "A"},
 		{"late.ttl.test", "A"},
 		{"nope.ttl.test", "A"},
+		// Optional additional records give way before TC is set
+		// (RFC 2181 9); glue of an in-domain delegation does not
+		// (RFC 9471).
+		{"manymx.example.test", "MX", "+noedns"},
+		{"manymx.example.test", "MX", "+bufsize=512"},
+		{"manymx.example.test", "MX", "+noedns", "+tcp"},
+		{"x.bigdeleg.example.test", "A", "+noedns"},
+		{"x.bigdeleg.example.test", "A", "+bufsize=512"},
+		{"x.sibdeleg.example.test", "A", "+noedns"},
+		// Every reply to an EDNS query carries OPT (RFC 6891 6.1.1):
+		// no question, transfers refused over TCP and over UDP.
+		{"example.test", "A", "+header-only"},
+		{"example.test", "A", "+header-only", "+noedns"},
+		{"example.test", "AXFR"},
+		{"example.test", "AXFR", "+noedns"},
+		{"example.test", "IXFR=1"},
+		// IXFR over UDP is a transfer too: refused like one. dig
+		// prints only an IXFR's records, so this shows that neither
+		// sends the SOA to a client they refuse; TestReplyTable
+		// checks the rcode (NOTAUTH, as kdig shows Knot sending).
+		{"example.test", "IXFR=1", "+notcp"},
+		{"example.test", "IXFR=1", "+notcp", "+noedns"},
+		{"other.test", "IXFR=1", "+notcp"},
 	}
 	for _, args := range others {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {

@@ -16,6 +16,9 @@ const (
 	headerLen         = 12
 	optLen            = 11
 	edeLen            = 6
+	// MaxNSIDLen bounds the NSID a server sends (RFC 5001 leaves it to
+	// the operator; it is meant to be short).
+	MaxNSIDLen = 128
 )
 
 // Header flag bits, in the 16-bit flags word.
@@ -51,6 +54,14 @@ type query struct {
 	cookieValid  bool
 	srvCookieSet bool
 	srvCookie    [serverCookieLen]byte
+
+	// nsid: the query asked for the server's NSID (RFC 5001); nsidVal
+	// is what the reply carries, empty when NSID is off.
+	nsid    bool
+	nsidVal string
+	// maxUDP is the server's UDP payload size, told in the reply's OPT;
+	// 0 means DefaultMaxUDPSize.
+	maxUDP uint16
 }
 
 // parseQuery reads the header, question and OPT record of msg into q
@@ -142,6 +153,9 @@ func (q *query) options(msg []byte, off int) bool {
 		if len(msg)-off < 4+l {
 			return false
 		}
+		if code == dns.EDNS0NSID {
+			q.nsid = true
+		}
 		if code == dns.EDNS0COOKIE && q.cookie == 0 {
 			// A client cookie alone, or with a server cookie of 8 to
 			// 32 bytes (RFC 7873 4).
@@ -181,17 +195,9 @@ func finish(dst, body, msg []byte, q *query, limit int, extRcode uint8, ede int)
 	if q.qnameEnd > 0 && len(out) >= q.qnameEnd && out[q.qnameEnd-1] == 0 {
 		copy(out[headerLen:q.qnameEnd], msg[headerLen:q.qnameEnd])
 	}
-	extra := 0
-	if q.edns {
-		extra = optLen
-		if ede >= 0 {
-			extra += edeLen
-		}
-		if q.srvCookieSet {
-			extra += cookieOptLen
-		}
-	}
-	if len(out)+extra > limit {
+	if n, ok := fit(out, limit-optSize(q, ede)); ok {
+		out = out[:n]
+	} else {
 		// Like Knot DNS: keep the question only and set TC; the client
 		// retries over TCP.
 		out = truncate(out, q)
@@ -199,11 +205,31 @@ func finish(dst, body, msg []byte, q *query, limit int, extRcode uint8, ede int)
 	return appendOPT(out, msg, q, extRcode, ede)
 }
 
+// optSize is the length of the OPT record appendOPT adds.
+func optSize(q *query, ede int) int {
+	if !q.edns {
+		return 0
+	}
+	n := optLen
+	if ede >= 0 {
+		n += edeLen
+	}
+	if q.srvCookieSet {
+		n += cookieOptLen
+	}
+	if q.nsidVal != "" {
+		n += 4 + len(q.nsidVal)
+	}
+	return n
+}
+
 // truncate cuts reply out (without OPT) to its header and question, and
 // sets TC.
 func truncate(out []byte, q *query) []byte {
 	qend := q.qnameEnd + 4
-	if q.qnameEnd == 0 || qend > len(out) {
+	// A reply without the question (a FORMERR, headerOnly's) keeps the
+	// header alone.
+	if q.qnameEnd == 0 || qend > len(out) || binary.BigEndian.Uint16(out[4:]) != 1 {
 		qend = headerLen
 		binary.BigEndian.PutUint16(out[4:], 0)
 	}
@@ -216,8 +242,8 @@ func truncate(out []byte, q *query) []byte {
 }
 
 // appendOPT appends the reply's OPT record when the query had one: the
-// extended rcode, the DO bit as asked, an extended error (ede >= 0) and
-// the cookies.
+// extended rcode, the DO bit as asked, an extended error (ede >= 0), the
+// cookies and the NSID.
 func appendOPT(out, msg []byte, q *query, extRcode uint8, ede int) []byte {
 	if !q.edns {
 		return out
@@ -226,23 +252,66 @@ func appendOPT(out, msg []byte, q *query, extRcode uint8, ede int) []byte {
 	if q.do {
 		do = 0x80
 	}
-	rdlen := 0
-	if ede >= 0 {
-		rdlen = edeLen
-	}
-	if q.srvCookieSet {
-		rdlen += cookieOptLen
-	}
-	out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT),
-		byte(DefaultMaxUDPSize>>8), byte(DefaultMaxUDPSize&0xFF),
-		extRcode, 0, do, 0, 0, byte(rdlen))
+	rdlen := optSize(q, ede) - optLen
+	size := q.serverUDPSize()
+	out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT), byte(size>>8), byte(size),
+		extRcode, 0, do, 0, byte(rdlen>>8), byte(rdlen))
 	if ede >= 0 {
 		out = append(out, 0, byte(dns.EDNS0EDE), 0, 2, byte(ede>>8), byte(ede))
 	}
 	out = appendCookie(out, msg, q)
+	if q.nsidVal != "" {
+		out = append(out, 0, byte(dns.EDNS0NSID), 0, byte(len(q.nsidVal)))
+		out = append(out, q.nsidVal...)
+	}
 	ar := binary.BigEndian.Uint16(out[10:])
 	binary.BigEndian.PutUint16(out[10:], ar+1)
 	return out
+}
+
+// serverUDPSize is the UDP payload size the reply's OPT advertises.
+func (q *query) serverUDPSize() uint16 {
+	if q.maxUDP == 0 {
+		return DefaultMaxUDPSize
+	}
+	return q.maxUDP
+}
+
+// findOPT looks for the OPT record of a message the fast parser left
+// (several questions, records in other sections, a TSIG after the OPT),
+// so that every reply to an EDNS query carries OPT (RFC 6891 6.1.1). It
+// stops at the first OPT; the full parser judges a second one.
+func (q *query) findOPT(msg []byte) {
+	if len(msg) < headerLen {
+		return
+	}
+	qd := int(binary.BigEndian.Uint16(msg[4:]))
+	rrs := int(binary.BigEndian.Uint16(msg[6:])) + int(binary.BigEndian.Uint16(msg[8:]))
+	ar := int(binary.BigEndian.Uint16(msg[10:]))
+	off := headerLen
+	for i := 0; i < qd && off > 0; i++ {
+		if off = skipName(msg, off); off > 0 {
+			off += 4
+		}
+	}
+	for i := 0; i < rrs && off > 0; i++ {
+		off = skipRR(msg, off)
+	}
+	for i := 0; i < ar && off > 0 && off < len(msg); i++ {
+		end := skipRR(msg, off)
+		if end < 0 {
+			return
+		}
+		if msg[off] == 0 && binary.BigEndian.Uint16(msg[off+1:]) == dns.TypeOPT {
+			q.edns = true
+			q.udpSize = binary.BigEndian.Uint16(msg[off+3:])
+			q.version = msg[off+6]
+			q.do = msg[off+7]&0x80 != 0
+			q.options(msg[:end], off+optLen)
+			return
+		}
+		off = end
+	}
 }
 
 // udpLimit is the largest reply a UDP client can take.

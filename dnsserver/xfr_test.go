@@ -301,7 +301,9 @@ func TestIXFR(t *testing.T) {
 		})
 	}
 	t.Run("over UDP", func(t *testing.T) {
-		r, _, err := (&dns.Client{Net: "udp"}).Exchange(ixfrQuery("example.test.", s0), srv.Addr())
+		// From 127.0.0.2, which allow_transfer lets in.
+		c := &dns.Client{Net: "udp", Dialer: &net.Dialer{LocalAddr: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}}}
+		r, _, err := c.Exchange(ixfrQuery("example.test.", s0), srv.Addr())
 		if err != nil || r.Rcode != dns.RcodeSuccess || show(r.Answer) != soa(s1) {
 			t.Fatalf("IXFR over UDP: %v %v, want the SOA alone", r, err)
 		}

@@ -60,6 +60,14 @@ type signer struct {
 	first            bool
 }
 
+// keyName is the name of the key, or "" for an unsigned exchange.
+func (sg *signer) keyName() string {
+	if sg == nil {
+		return ""
+	}
+	return sg.key
+}
+
 func (sg *signer) pack(m *dns.Msg, tsigErr uint16) ([]byte, error) {
 	if sg == nil {
 		return m.Pack()
@@ -75,9 +83,10 @@ func (sg *signer) pack(m *dns.Msg, tsigErr uint16) ([]byte, error) {
 // handing each reply message to write. It returns the first reply (to be
 // counted) or an error from write.
 func (s *Server) transfer(msg []byte, from netip.Addr, write func([]byte) error) ([]byte, error) {
+	opt := optRR(s.xfrQuery(msg, from), msg, -1)
 	req := new(dns.Msg)
 	if err := req.Unpack(msg); err != nil || len(req.Question) != 1 {
-		return s.xfrReply(&dns.Msg{MsgHdr: dns.MsgHdr{Id: binary.BigEndian.Uint16(msg)}}, dns.RcodeFormatError, nil, write)
+		return s.xfrReply(&dns.Msg{MsgHdr: dns.MsgHdr{Id: binary.BigEndian.Uint16(msg)}}, dns.RcodeFormatError, nil, opt, write)
 	}
 	qq := req.Question[0]
 	origin := dns.CanonicalName(qq.Name)
@@ -91,7 +100,7 @@ func (s *Server) transfer(msg []byte, from netip.Addr, write func([]byte) error)
 	if z == nil || qq.Qclass != dns.ClassINET {
 		s.xfrStats.refused.Add(1)
 		log.Info("zone transfer refused: zone not served here")
-		return s.xfrReply(req, dns.RcodeNotAuth, nil, write)
+		return s.xfrReply(req, dns.RcodeNotAuth, nil, opt, write)
 	}
 	var keys map[string]spec.TSIGKey
 	if zt != nil {
@@ -101,7 +110,7 @@ func (s *Server) transfer(msg []byte, from netip.Addr, write func([]byte) error)
 	if tsigErr != 0 {
 		s.xfrStats.refused.Add(1)
 		log.Warn("zone transfer refused: TSIG", "tsig_error", dns.RcodeToString[int(tsigErr)])
-		out, err := tsigErrorReply(req, tsigErr)
+		out, err := tsigErrorReply(req, tsigErr, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +123,7 @@ func (s *Server) transfer(msg []byte, from netip.Addr, write func([]byte) error)
 	if !transferAllowed(zt, from, key) {
 		s.xfrStats.refused.Add(1)
 		log.Info("zone transfer refused: not in allow_transfer", "key", key)
-		return s.xfrReply(req, dns.RcodeRefused, sg, write)
+		return s.xfrReply(req, dns.RcodeRefused, sg, opt, write)
 	}
 	soa := snap.soa[origin]
 	var rrs []dns.RR
@@ -125,7 +134,7 @@ func (s *Server) transfer(msg []byte, from netip.Addr, write func([]byte) error)
 		rrs = append(snap.Records(origin), soa)
 	case dns.TypeIXFR:
 		if len(req.Ns) != 1 || req.Ns[0].Header().Rrtype != dns.TypeSOA {
-			return s.xfrReply(req, dns.RcodeFormatError, sg, write)
+			return s.xfrReply(req, dns.RcodeFormatError, sg, opt, write)
 		}
 		have := req.Ns[0].(*dns.SOA).Serial
 		if int32(soa.Serial-have) <= 0 {
@@ -147,7 +156,7 @@ func (s *Server) transfer(msg []byte, from netip.Addr, write func([]byte) error)
 		style = "axfr-style ixfr"
 		rrs = append(snap.Records(origin), soa)
 	}
-	first, err := s.xfrSend(req, rrs, sg, write)
+	first, err := s.xfrSend(req, rrs, sg, opt, write)
 	log.Info("zone transfer", "style", style, "serial", soa.Serial, "records", len(rrs), "key", key, "err", err)
 	return first, err
 }
@@ -195,8 +204,27 @@ func transferAllowed(zt *zoneTransfer, from netip.Addr, key string) bool {
 	return false
 }
 
-// xfrSend sends rrs in as many messages as they need.
-func (s *Server) xfrSend(req *dns.Msg, rrs []dns.RR, sg *signer, write func([]byte) error) ([]byte, error) {
+// xfrQuery reads what the replies to transfer query msg from client
+// echo: its EDNS settings, cookie and NSID request.
+func (s *Server) xfrQuery(msg []byte, from netip.Addr) *query {
+	q := new(query)
+	_, _ = parseQuery(msg, make([]byte, 0, 260), q)
+	if !q.edns {
+		q.findOPT(msg)
+	}
+	if q.nsid {
+		q.nsidVal = s.handler.opts.NSID
+	}
+	q.maxUDP = uint16(s.handler.opts.MaxUDPSize)
+	if q.cookie != 0 && s.handler.cookies != nil && binary.BigEndian.Uint16(msg[4:]) == 1 {
+		s.handler.cookies.answer(msg, q, from, uint32(time.Now().Unix()))
+	}
+	return q
+}
+
+// xfrSend sends rrs in as many messages as they need, each with opt
+// (RFC 5936 2.2.5: the OPT of an EDNS query in every message).
+func (s *Server) xfrSend(req *dns.Msg, rrs []dns.RR, sg *signer, opt *dns.OPT, write func([]byte) error) ([]byte, error) {
 	var first []byte
 	for len(rrs) > 0 || first == nil {
 		n, size := 0, 0
@@ -208,6 +236,9 @@ func (s *Server) xfrSend(req *dns.Msg, rrs []dns.RR, sg *signer, write func([]by
 		m.SetReply(req)
 		m.Authoritative, m.Compress = true, true
 		m.Answer = rrs[:n]
+		if opt != nil {
+			m.Extra = []dns.RR{opt}
+		}
 		rrs = rrs[n:]
 		out, err := sg.pack(m, 0)
 		if err != nil {
@@ -223,10 +254,14 @@ func (s *Server) xfrSend(req *dns.Msg, rrs []dns.RR, sg *signer, write func([]by
 	return first, nil
 }
 
-// xfrReply answers with an empty message and rcode, signed when sg is set.
-func (s *Server) xfrReply(req *dns.Msg, rcode int, sg *signer, write func([]byte) error) ([]byte, error) {
+// xfrReply answers with an empty message and rcode, with opt when set,
+// signed when sg is set.
+func (s *Server) xfrReply(req *dns.Msg, rcode int, sg *signer, opt *dns.OPT, write func([]byte) error) ([]byte, error) {
 	m := new(dns.Msg)
 	m.SetRcode(req, rcode)
+	if opt != nil {
+		m.Extra = []dns.RR{opt}
+	}
 	out, err := sg.pack(m, 0)
 	if err != nil {
 		return nil, err
@@ -235,12 +270,16 @@ func (s *Server) xfrReply(req *dns.Msg, rcode int, sg *signer, write func([]byte
 }
 
 // tsigErrorReply is NOTAUTH with the TSIG error, unsigned as RFC 8945
-// requires for BADKEY and BADSIG (and, to keep this short, BADTIME).
-func tsigErrorReply(req *dns.Msg, tsigErr uint16) ([]byte, error) {
+// requires for BADKEY and BADSIG (and, to keep this short, BADTIME); opt
+// is the reply's OPT record, or nil.
+func tsigErrorReply(req *dns.Msg, tsigErr uint16, opt *dns.OPT) ([]byte, error) {
 	t := req.IsTsig()
 	m := new(dns.Msg)
 	m.SetRcode(req, dns.RcodeNotAuth)
 	m.Extra = nil
+	if opt != nil {
+		m.Extra = append(m.Extra, opt)
+	}
 	m.Extra = append(m.Extra, &dns.TSIG{
 		Hdr:       dns.RR_Header{Name: t.Hdr.Name, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
 		Algorithm: t.Algorithm, TimeSigned: uint64(time.Now().Unix()), Fudge: 300,

@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func runZoneCases(t *testing.T, static string, cases []zoneCase) {
 			r := serve(t, h, msg)
 			var q query
 			_, _ = parseQuery(msg, make([]byte, 0, 256), &q)
-			if fast, slow := string(h.Serve(msg, NewScratch(1), false)), string(h.slow(snap, msg, &q, NewScratch(1), udpLimit(&q, DefaultMaxUDPSize))); fast != slow {
+			if fast, slow := string(h.Serve(msg, NewScratch(1), false)), string(h.slow(snap, msg, &q, NewScratch(1), udpLimit(&q, DefaultMaxUDPSize), netip.Addr{})); fast != slow {
 				t.Errorf("the fast and slow paths answer differently")
 			}
 			if r.Rcode != c.rcode {

@@ -122,6 +122,8 @@ func newAgentCmd() *cobra.Command {
 	// Spec secrets by use (security).
 	f.StringSliceVar(&cfg.CheckEnvPrefixes, "check-env-prefix", nil, "prefix of the environment variables a check's headers_env may name, and nothing else, repeatable (default "+spec.DefaultCheckEnvPrefix+")")
 	f.StringSliceVar(&cfg.NotifyEnvPrefixes, "notify-env-prefix", nil, "prefix of the environment variables a notification's secrets may name, and nothing else, repeatable (default "+spec.DefaultNotifyEnvPrefix+")")
+	// DNS NSID.
+	f.StringVar(&cfg.NSID, "nsid", "", "NSID the DNS server sends to queries asking for it (RFC 5001; default: the node ID; \"off\": none)")
 	return cmd
 }
 
@@ -256,6 +258,9 @@ func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
 	}
 	if cmd.Flags().Changed("notify-env-prefix") {
 		file.NotifyEnvPrefixes = flags.NotifyEnvPrefixes
+	}
+	if cmd.Flags().Changed("nsid") {
+		file.NSID = flags.NSID
 	}
 	return file
 }

@@ -150,6 +150,11 @@ type Config struct {
 	CheckEnvPrefixes  []string `yaml:"check_env_prefixes"`
 	NotifyEnvPrefixes []string `yaml:"notify_env_prefixes"`
 
+	// DNS NSID (RFC 5001): what the DNS server answers a query that asks
+	// which server it reached. Empty means the node ID; "off" sends
+	// none; anything else is sent as it is (at most 128 bytes).
+	NSID string `yaml:"nsid"`
+
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
 	Listener net.Listener        `yaml:"-"`
@@ -324,6 +329,7 @@ func (c *Config) Validate() error {
 		add("--spec is required")
 	}
 	c.DNSLimits.validate(add)
+	c.validateNSID(add)
 	t := c.timing()
 	if t.LeaderLeaseTimeout > t.HeartbeatTimeout {
 		add("--raft-leader-lease %s must not exceed --raft-heartbeat-timeout %s", t.LeaderLeaseTimeout, t.HeartbeatTimeout)

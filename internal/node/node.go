@@ -98,6 +98,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	// registered with the cluster are the bound ones.
 	dnsCfg := cfg.DNSLimits.server(cfg.DNSAddr, cfg.Dev)
 	dnsCfg.Getenv = specEnv(cfg.envPolicy(), spec.EnvProvider, logger)
+	dnsCfg.NSID = cfg.nsid()
 	n.dns = dnsserver.NewServer(dnsCfg, &n.answers, logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return nil, err
