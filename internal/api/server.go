@@ -73,6 +73,11 @@ type Options struct {
 	// DefaultAuthFailures and DefaultAuthWindow.
 	AuthFailures int
 	AuthWindow   time.Duration
+
+	// SpecWait is how long a request sending a spec (diff, drill,
+	// apply) waits for another spec's parse before it is answered 429;
+	// zero takes DefaultSpecWait.
+	SpecWait time.Duration
 }
 
 // Planner reads the providers and says what a sync would change.
@@ -94,6 +99,7 @@ type Server struct {
 
 	limiter     *authLimiter
 	authMetrics *authMetrics
+	specSlot    *specSlot
 
 	ready  atomic.Bool
 	mux    *http.ServeMux
@@ -125,6 +131,9 @@ func New(opts Options) (*Server, error) {
 	s.limiter = newAuthLimiter(opts.AuthFailures, opts.AuthWindow)
 	var err error
 	if s.authMetrics, err = newAuthMetrics(opts.Registry); err != nil {
+		return nil, err
+	}
+	if s.specSlot, err = newSpecSlot(opts.SpecWait, opts.Registry); err != nil {
 		return nil, err
 	}
 	if s.metrics, err = newMetrics(s, opts.Registry, opts.DNSStats, opts.DNSTransfers); err != nil {
