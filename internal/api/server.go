@@ -321,6 +321,8 @@ func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "%v", err)
 	case errors.Is(err, controller.ErrBadCommand), errors.Is(err, spec.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "%v", err)
+	case errors.Is(err, controller.ErrIncidentLimit), errors.Is(err, controller.ErrIncidentResolved):
+		writeError(w, http.StatusConflict, "%v", err)
 	case errors.Is(err, controller.ErrRejected):
 		// Refused for the state it met (no spec yet, a conflict).
 		writeError(w, http.StatusConflict, "%v", err)
