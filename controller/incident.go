@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Incident actions.
@@ -71,7 +72,80 @@ var (
 	ErrUnknownIncident = errors.New("no such incident")
 	// ErrIncidentResolved means the incident is closed: open a new one.
 	ErrIncidentResolved = errors.New("incident already resolved")
+	// ErrIncidentLimit means the incident, or the incidents, are at
+	// their bound: the command is refused, nothing changes.
+	ErrIncidentLimit = errors.New("incident limit reached")
 )
+
+// Incident bounds, checked where commands apply, so every path (the
+// API, a command forwarded over the node port) is held to them and the
+// replicated state stays bounded.
+const (
+	// MaxIncidentTitle bounds an incident's title, in characters.
+	MaxIncidentTitle = 200
+	// MaxIncidentMessage bounds one message of an incident, in bytes.
+	MaxIncidentMessage = 4 << 10
+	// MaxOpenIncidents bounds the incidents open at once.
+	MaxOpenIncidents = 50
+	// MaxIncidentUpdates bounds the messages of one incident, the
+	// opening one included; resolving is always allowed, one past it.
+	MaxIncidentUpdates = 100
+	// MaxResolvedIncidents bounds the resolved incidents kept: resolving
+	// one more drops the oldest.
+	MaxResolvedIncidents = 100
+)
+
+// checkIncidentText refuses a title or message over its bound.
+func checkIncidentText(c *IncidentCommand) error {
+	switch {
+	case !utf8.ValidString(c.Title) || !utf8.ValidString(c.Message):
+		return fmt.Errorf("%w: an incident's title and message must be UTF-8", ErrBadCommand)
+	case utf8.RuneCountInString(c.Title) > MaxIncidentTitle:
+		return fmt.Errorf("%w: the title is %d characters, at most %d", ErrBadCommand, utf8.RuneCountInString(c.Title), MaxIncidentTitle)
+	case len(c.Message) > MaxIncidentMessage:
+		return fmt.Errorf("%w: the message is %d bytes, at most %d", ErrBadCommand, len(c.Message), MaxIncidentMessage)
+	}
+	return nil
+}
+
+// openIncidents counts the incidents not resolved.
+func (st *State) openIncidents() int {
+	n := 0
+	for _, inc := range st.Incidents {
+		if inc.Status != "resolved" {
+			n++
+		}
+	}
+	return n
+}
+
+// pruneResolved drops the oldest resolved incidents (resolved first,
+// then lowest number) past MaxResolvedIncidents.
+func (st *State) pruneResolved() {
+	for {
+		var resolved []*Incident
+		for _, inc := range st.Incidents {
+			if inc.Status == "resolved" {
+				resolved = append(resolved, inc)
+			}
+		}
+		if len(resolved) <= MaxResolvedIncidents {
+			return
+		}
+		oldest := resolved[0]
+		for _, inc := range resolved[1:] {
+			if inc.Resolved.Before(oldest.Resolved) || (inc.Resolved.Equal(oldest.Resolved) && incidentNumber(inc.ID) < incidentNumber(oldest.ID)) {
+				oldest = inc
+			}
+		}
+		delete(st.Incidents, oldest.ID)
+	}
+}
+
+func incidentNumber(id string) uint64 {
+	n, _ := strconv.ParseUint(id, 10, 64)
+	return n
+}
 
 func (st *State) incident(c *IncidentCommand, now time.Time) error {
 	if c == nil {
@@ -80,10 +154,16 @@ func (st *State) incident(c *IncidentCommand, now time.Time) error {
 	if st.Incidents == nil {
 		st.Incidents = map[string]*Incident{}
 	}
+	if err := checkIncidentText(c); err != nil {
+		return err
+	}
 	switch c.Action {
 	case IncidentActionOpen:
 		if strings.TrimSpace(c.Title) == "" {
 			return fmt.Errorf("%w: an incident needs a title", ErrBadCommand)
+		}
+		if n := st.openIncidents(); n >= MaxOpenIncidents {
+			return fmt.Errorf("%w: %d incidents are open, at most %d; resolve one first", ErrIncidentLimit, n, MaxOpenIncidents)
 		}
 		st.NextIncident++
 		inc := &Incident{ID: strconv.FormatUint(st.NextIncident, 10), Title: c.Title, Status: "open", ETA: c.ETA.UTC(), Opened: now}
@@ -100,6 +180,9 @@ func (st *State) incident(c *IncidentCommand, now time.Time) error {
 		}
 		if c.Action == IncidentActionUpdate && strings.TrimSpace(c.Message) == "" && c.ETA.IsZero() && !c.ClearETA {
 			return fmt.Errorf("%w: an update needs a message or an ETA", ErrBadCommand)
+		}
+		if c.Action == IncidentActionUpdate && len(inc.Updates) >= MaxIncidentUpdates {
+			return fmt.Errorf("%w: incident %s has %d messages, at most %d; resolve it and open a new one", ErrIncidentLimit, c.ID, len(inc.Updates), MaxIncidentUpdates)
 		}
 		if !c.ETA.IsZero() {
 			inc.ETA = c.ETA.UTC()
@@ -118,6 +201,9 @@ func (st *State) incident(c *IncidentCommand, now time.Time) error {
 			msg += ": " + c.Message
 		}
 		st.event(now, "incident", inc.ID, msg+etaText(inc.ETA))
+		if c.Action == IncidentActionResolve {
+			st.pruneResolved()
+		}
 	default:
 		return fmt.Errorf("%w: incident action %q (open, update, resolve)", ErrBadCommand, c.Action)
 	}

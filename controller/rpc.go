@@ -244,6 +244,7 @@ var errorCodes = []struct {
 	{"unknown_target", ErrUnknownTarget},
 	{"unknown_record", ErrUnknownRecord},
 	{"unknown_incident", ErrUnknownIncident},
+	{"incident_limit", ErrIncidentLimit},
 	{"not_found", ErrNotFound},
 	{"no_spec", ErrNoSpec},
 	{"spec_changed", ErrSpecChanged},

@@ -135,6 +135,8 @@ func webFlags(f *pflag.FlagSet, cfg *node.Config) {
 	durationFlag(f, &cfg.APIAuthWindow, "api-auth-window", fmt.Sprintf("window for --api-auth-failures (default %s)", api.DefaultAuthWindow))
 	f.StringVar(&cfg.StatusURL, "status-url", "", "the status page's public URL, for the Atom feed's links (default: relative links)")
 	f.StringVar(&cfg.StatusNodeLabel, "status-node-label", "", "what the status page's footer calls this node (default: nothing)")
+	// API resource limits (sec-limits).
+	durationFlag(f, &cfg.APISpecWait, "api-spec-wait", fmt.Sprintf("how long a request sending a spec waits for another spec's parse before it gets 429 (default %s)", api.DefaultSpecWait))
 }
 
 // mergeWebFlags overlays webFlags set on the command line onto the node
@@ -155,6 +157,10 @@ func mergeWebFlags(cmd *cobra.Command, file *node.Config, flags node.Config) {
 	}
 	if changed("status-node-label") {
 		file.StatusNodeLabel = flags.StatusNodeLabel
+	}
+	// API resource limits (sec-limits).
+	if changed("api-spec-wait") {
+		file.APISpecWait = flags.APISpecWait
 	}
 }
 

@@ -63,6 +63,10 @@ func (s *Server) drill(w http.ResponseWriter, r *http.Request) {
 	}
 	sp, version := s.store.FSM().Spec()
 	if req.YAML != "" {
+		if !s.specSlot.acquire(w, r) {
+			return
+		}
+		defer s.specSlot.release()
 		var ok bool
 		if sp, _, ok = parseSpec(w, req.YAML); !ok {
 			return

@@ -3,16 +3,20 @@ package api
 import (
 	"net/http"
 	"unicode/utf8"
+
+	"github.com/seed3787e6f1/detour/controller"
 )
 
 // Incident text is public (the status page, its feed, notifications),
 // so it is bounded where it enters: 40 incidents of 900 KiB once made
-// every page load 38 MB.
+// every page load 38 MB. The state machine holds every command to the
+// same bounds (controller.MaxIncidentTitle...); the API answers first,
+// with advice.
 const (
 	// MaxIncidentTitle bounds an incident's title, in characters.
-	MaxIncidentTitle = 200
+	MaxIncidentTitle = controller.MaxIncidentTitle
 	// MaxIncidentMessage bounds one message of an incident, in bytes.
-	MaxIncidentMessage = 4 << 10
+	MaxIncidentMessage = controller.MaxIncidentMessage
 )
 
 // validIncidentText answers 400 and returns false when the title or

@@ -78,6 +78,10 @@ type Options struct {
 	// each use (spec.EnvPolicy; zero: the defaults): an applied spec
 	// naming one it refuses is refused whole.
 	Env spec.EnvPolicy
+	// SpecWait is how long a request sending a spec (diff, drill,
+	// apply) waits for another spec's parse before it is answered 429;
+	// zero takes DefaultSpecWait.
+	SpecWait time.Duration
 }
 
 // Planner reads the providers and says what a sync would change.
@@ -99,6 +103,7 @@ type Server struct {
 
 	limiter     *authLimiter
 	authMetrics *authMetrics
+	specSlot    *specSlot
 
 	ready  atomic.Bool
 	mux    *http.ServeMux
@@ -133,6 +138,9 @@ func New(opts Options) (*Server, error) {
 	s.env = opts.Env
 	var err error
 	if s.authMetrics, err = newAuthMetrics(opts.Registry); err != nil {
+		return nil, err
+	}
+	if s.specSlot, err = newSpecSlot(opts.SpecWait, opts.Registry); err != nil {
 		return nil, err
 	}
 	if s.metrics, err = newMetrics(s, opts.Registry, opts.DNSStats, opts.DNSTransfers); err != nil {
@@ -320,6 +328,8 @@ func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "%v", err)
 	case errors.Is(err, controller.ErrBadCommand), errors.Is(err, spec.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "%v", err)
+	case errors.Is(err, controller.ErrIncidentLimit), errors.Is(err, controller.ErrIncidentResolved):
+		writeError(w, http.StatusConflict, "%v", err)
 	case errors.Is(err, controller.ErrRejected):
 		// Refused for the state it met (no spec yet, a conflict).
 		writeError(w, http.StatusConflict, "%v", err)

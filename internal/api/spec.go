@@ -70,8 +70,11 @@ func parseSpec(w http.ResponseWriter, text string) (*spec.Spec, []byte, bool) {
 		var serr *spec.Error
 		if errors.As(err, &serr) {
 			e.Error = fmt.Sprintf("the spec is invalid (%d problem(s)); nothing was changed", len(serr.Problems))
-			for _, p := range serr.Problems {
+			for _, p := range serr.Problems[:min(len(serr.Problems), MaxProblems)] {
 				e.Problems = append(e.Problems, Problem{Path: p.Path, Message: p.Message})
+			}
+			if more := len(serr.Problems) - MaxProblems; more > 0 {
+				e.Error += fmt.Sprintf("; the first %d are listed, %d more are not (run `detour check` for all)", MaxProblems, more)
 			}
 		}
 		writeJSON(w, http.StatusBadRequest, e)
@@ -87,9 +90,10 @@ func parseSpec(w http.ResponseWriter, text string) (*spec.Spec, []byte, bool) {
 
 func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 	var req SpecRequest
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req) || !s.specSlot.acquire(w, r) {
 		return
 	}
+	defer s.specSlot.release()
 	sp, y, ok := parseSpec(w, req.YAML)
 	if !ok || s.refuseSpecEnv(w, sp) {
 		return
@@ -126,9 +130,10 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) diffSpec(w http.ResponseWriter, r *http.Request) {
 	var req SpecRequest
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req) || !s.specSlot.acquire(w, r) {
 		return
 	}
+	defer s.specSlot.release()
 	next, y, ok := parseSpec(w, req.YAML)
 	if !ok {
 		return

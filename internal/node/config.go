@@ -155,6 +155,11 @@ type Config struct {
 	// none; anything else is sent as it is (at most 128 bytes).
 	NSID string `yaml:"nsid"`
 
+	// API resource limits (sec-limits): how long a request sending a
+	// spec (diff, drill, apply) waits for another spec's parse before it
+	// is answered 429; 0 means api.DefaultSpecWait (2s).
+	APISpecWait spec.Duration `yaml:"api_spec_wait"`
+
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
 	Listener net.Listener        `yaml:"-"`
@@ -378,6 +383,9 @@ func (c *Config) checkPlaintext(add func(string, ...any), name, v, host string) 
 func (c *Config) validateWeb(add func(format string, args ...any)) {
 	if c.APIAuthFailures < 0 {
 		add("api_auth_failures %d: want a count of failures, or 0 for the default", c.APIAuthFailures)
+	}
+	if c.APISpecWait < 0 {
+		add("api_spec_wait %s: want a positive duration, or 0 for the default", c.APISpecWait.D())
 	}
 	if c.APIAuthWindow < 0 {
 		add("api_auth_window %s: want a positive duration, or 0 for the default", c.APIAuthWindow.D())

@@ -137,7 +137,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
 		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra,
 		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D(),
-		Env: cfg.envPolicy()})
+		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D()})
 	if err != nil {
 		return nil, err
 	}
