@@ -26,6 +26,8 @@ func newAgentCmd() *cobra.Command {
 		logLevel   string
 		checkNets  string
 		notifyNets string
+		// DNS peers (sec-dnspeers).
+		dnsPeerNets string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -51,6 +53,9 @@ func newAgentCmd() *cobra.Command {
 			}
 			if cmd.Flags().Changed("notify-allow-networks") {
 				final.NotifyAllowNetworks = splitList(notifyNets)
+			}
+			if cmd.Flags().Changed("dns-peer-allow-networks") {
+				final.DNSPeerAllowNetworks = splitList(dnsPeerNets)
 			}
 			if peers != "" {
 				ps, err := node.ParsePeers(peers)
@@ -118,6 +123,9 @@ func newAgentCmd() *cobra.Command {
 
 	// DNS abuse limits.
 	dnsLimitFlags(f, &cfg.DNSLimits)
+
+	// DNS peers (sec-dnspeers).
+	f.StringVar(&dnsPeerNets, "dns-peer-allow-networks", "", "networks (CIDR, comma-separated) NOTIFY targets and RFC 2136 servers may be in although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
 	return cmd
 }
 

@@ -98,6 +98,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	// registered with the cluster are the bound ones.
 	dnsCfg := cfg.DNSLimits.server(cfg.DNSAddr, cfg.Dev)
 	dnsCfg.Getenv = specEnv(cfg.SpecEnvPrefixes, logger)
+	dnsCfg.PeerAllow, _ = cfg.dnsPeerAllowNetworks() // Validate parsed them
 	n.dns = dnsserver.NewServer(dnsCfg, &n.answers, logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return nil, err
@@ -293,8 +294,9 @@ func (n *Node) Close(ctx context.Context) error {
 // to the spec's providers while this node leads, with secrets read from
 // this node's environment.
 func newProviders(store *controller.Store, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*providers.Manager, error) {
+	dnsPeers, _ := cfg.dnsPeerAllowNetworks() // Validate parsed them
 	return providers.NewManager(providers.Options{Leadership: store, Source: store.FSM(),
-		Builders: builtin.Builders(), Registerer: reg, Logger: logger.With("component", "providers"),
+		Builders: builtin.Builders(dnsPeers), Registerer: reg, Logger: logger.With("component", "providers"),
 		Getenv: specEnv(cfg.SpecEnvPrefixes, logger),
 		Access: providers.Access{EnvPrefixes: cfg.SpecEnvPrefixes, BaseURLs: cfg.ProviderBaseURLs}})
 }

@@ -3,6 +3,7 @@ package rfc2136_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -59,11 +60,15 @@ const (
 	wrong     = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 )
 
+// loopback is what the tests allow the provider to reach: their Knot
+// listens there.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 func manager(t testing.TB, src providers.Source, l providers.Leadership, secret string) *providers.Manager {
 	t.Helper()
 	m, err := providers.NewManager(providers.Options{
 		Leadership: l, Source: src, Poll: 10 * time.Millisecond,
-		Builders: map[string]providers.Builder{"rfc2136": rfc2136.Build},
+		Builders: map[string]providers.Builder{"rfc2136": rfc2136.Builder(loopback)},
 		Access:   providers.Access{EnvPrefixes: []string{"TSIG_"}},
 		Getenv: func(k string) string {
 			if k == "TSIG_SECRET" {
