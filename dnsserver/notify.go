@@ -4,11 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/internal/netguard"
 	"github.com/seed3787e6f1/detour/spec"
 )
+
+// PeerAllowSetting is the node setting that fills Config.PeerAllow;
+// refusals name it.
+const PeerAllowSetting = "dns_peer_allow_networks"
 
 // DefaultWatchInterval is how often the server checks for a new snapshot.
 // A pointer compare; the work is done only when a zone with transfer
@@ -97,6 +103,8 @@ func (s *Server) journalChange(prev, cur *Snapshot, origin string) {
 // NOTIFY, so that a slow or dead secondary delays no other.
 type notifier struct {
 	s       *Server
+	guard   netguard.Guard
+	refused atomic.Uint64 // NOTIFYs not sent: target not allowed
 	mu      sync.Mutex
 	workers map[notifyKey]chan struct{}
 }
@@ -110,7 +118,8 @@ func (s *Server) notifier() *notifier {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.notify == nil {
-		s.notify = &notifier{s: s, workers: map[notifyKey]chan struct{}{}}
+		s.notify = &notifier{s: s, workers: map[notifyKey]chan struct{}{},
+			guard: netguard.Guard{Allow: s.cfg.PeerAllow, Setting: PeerAllowSetting}}
 	}
 	return s.notify
 }
@@ -147,6 +156,11 @@ func (n *notifier) run(k notifyKey, kick chan struct{}) {
 		timeout, wait := notifyFirstTimeout, notifyFirstRetry
 		for attempt := 1; ; attempt++ {
 			serial, err := n.send(k, timeout)
+			if errors.Is(err, netguard.ErrNotAllowed) {
+				n.refused.Add(1)
+				log.Warn("notify not sent: the secondary's address is not allowed", "serial", serial, "err", err)
+				break
+			}
 			if errors.Is(err, errZoneGone) {
 				n.mu.Lock()
 				delete(n.workers, k)
@@ -182,10 +196,13 @@ func (n *notifier) send(k notifyKey, timeout time.Duration) (uint32, error) {
 		return 0, errZoneGone
 	}
 	soa := snap.soa[k.origin]
+	if err := n.guard.Control("udp", k.target.Addr.String(), nil); err != nil {
+		return soa.Serial, err
+	}
 	m := new(dns.Msg)
 	m.SetNotify(k.origin)
 	m.Answer = []dns.RR{soa}
-	c := &dns.Client{Net: "udp", Timeout: timeout}
+	c := &dns.Client{Net: "udp", Timeout: timeout, Dialer: n.guard.Dialer()}
 	if k.target.Key != "" {
 		key := snap.zs.xfr[k.origin].keys[k.target.Key]
 		alg, _ := spec.TSIGAlgorithm(key.Algorithm)
@@ -216,4 +233,10 @@ func notifyConfigured(zt *zoneTransfer, t spec.NotifyTarget) bool {
 		}
 	}
 	return false
+}
+
+// NotifiesRefused returns how many NOTIFYs were not sent because the
+// secondary's address is one this node does not allow (PeerAllow).
+func (s *Server) NotifiesRefused() uint64 {
+	return s.notifier().refused.Load()
 }

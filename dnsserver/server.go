@@ -56,6 +56,9 @@ type Config struct {
 	// Getenv reads TSIG secrets (named by the spec's secret_env); nil
 	// means os.Getenv.
 	Getenv func(string) string
+	// PeerAllow lists networks NOTIFY may go to although refused by
+	// default (spec.ForbiddenTarget: loopback, link-local, metadata...).
+	PeerAllow []netip.Prefix
 	Options
 }
 
@@ -79,7 +82,7 @@ type Server struct {
 	// ones are folded into tcpDone.
 	tcpScratch map[*Scratch]struct{}
 	tcpDone    Totals
-	conns      map[net.Conn]struct{}
+	conns      map[net.Conn]*tcpConn
 	perIP      map[netip.Addr]int // open TCP connections by client (IPv6: /64)
 	tcpShed    uint64             // TCP connections closed over a limit
 	notify     *notifier          // created on the first NOTIFY
@@ -118,7 +121,7 @@ func NewServer(cfg Config, src Source, logger *slog.Logger) *Server {
 		cfg:     cfg,
 		handler: NewHandler(src, cfg.Options),
 		logger:  logger,
-		conns:   map[net.Conn]struct{}{},
+		conns:   map[net.Conn]*tcpConn{},
 		perIP:   map[netip.Addr]int{},
 
 		tcpScratch: map[*Scratch]struct{}{},

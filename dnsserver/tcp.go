@@ -21,7 +21,7 @@ func (s *Server) acceptTCP() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		client, ok, closed := s.admitTCP(c)
+		ok, closed := s.admitTCP(c)
 		if closed {
 			c.Close()
 			return
@@ -33,51 +33,145 @@ func (s *Server) acceptTCP() {
 			continue
 		}
 		s.wg.Add(1)
-		go s.serveTCP(c, client)
+		go s.serveTCP(c)
 	}
 }
 
-// admitTCP registers c unless the server is full or c's client already
-// holds its share of connections. An IPv6 client is its /64: one host
-// commonly has the whole of it.
-func (s *Server) admitTCP(c net.Conn) (client netip.Addr, ok, closed bool) {
+// tcpConn is an open TCP connection's standing in the pools.
+type tcpConn struct {
+	client    netip.Addr
+	secondary bool      // from an allow_transfer network: the reserve's
+	idleSince time.Time // waiting for a query since; zero while busy
+}
+
+// tcpReserve is how many of limit connections only secondaries (addresses
+// in a zone's allow_transfer networks) may use: 1/16, at least one.
+func tcpReserve(limit int) int {
+	if limit < 2 {
+		return 0
+	}
+	return max(1, limit/16)
+}
+
+// admitTCP registers c unless c's client already holds its share of
+// connections or the pool c may use is full of busy connections. An
+// IPv6 client is its /64: one host commonly has the whole of it.
+//
+// The last tcpReserve slots are for secondaries, so that clients from
+// many addresses cannot keep a zone transfer out. When the general
+// pool is full, the connection idle the longest makes room (as Knot and
+// NSD do): holding a slot idle costs an attacker its slot, not a
+// client with a query the next one.
+func (s *Server) admitTCP(c net.Conn) (ok, closed bool) {
 	addr := remoteAddr(c)
-	client = addr
+	client := addr
 	if addr.Is6() {
 		p, _ := addr.Prefix(64)
 		client = p.Addr()
 	}
+	secondary := s.isSecondary(addr)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return addr, false, true
+		return false, true
 	}
-	if len(s.conns) >= s.cfg.MaxTCPConns || s.perIP[client] >= s.cfg.MaxTCPConnsPerIP {
+	if s.perIP[client] >= s.cfg.MaxTCPConnsPerIP || !s.makeRoom(secondary) {
 		s.tcpShed++
-		return client, false, false
+		return false, false
 	}
-	s.conns[c] = struct{}{}
+	s.conns[c] = &tcpConn{client: client, secondary: secondary, idleSince: time.Now()}
 	s.perIP[client]++
-	return client, true, false
+	return true, false
 }
 
-// releaseTCP forgets c, counted against client.
-func (s *Server) releaseTCP(c net.Conn, client netip.Addr) {
+// makeRoom reports whether a connection may be admitted to its pool,
+// evicting the general pool's longest idle connection if that is what
+// it takes. Called with s.mu held.
+func (s *Server) makeRoom(secondary bool) bool {
+	general := 0
+	for _, tc := range s.conns {
+		if !tc.secondary {
+			general++
+		}
+	}
+	limit := s.cfg.MaxTCPConns - tcpReserve(s.cfg.MaxTCPConns)
+	if secondary && len(s.conns) < s.cfg.MaxTCPConns {
+		return true
+	}
+	if !secondary && general < limit && len(s.conns) < s.cfg.MaxTCPConns {
+		return true
+	}
+	var victim net.Conn
+	var since time.Time
+	for c, tc := range s.conns {
+		if !tc.secondary && !tc.idleSince.IsZero() && (victim == nil || tc.idleSince.Before(since)) {
+			victim, since = c, tc.idleSince
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	s.forgetTCP(victim)
+	s.tcpShed++        // closed to make room: shed all the same
+	_ = victim.Close() // its reader wakes, finds it forgotten
+	return true
+}
+
+// isSecondary reports whether addr is in a zone's allow_transfer
+// networks; a rule for any address makes no one a secondary.
+func (s *Server) isSecondary(addr netip.Addr) bool {
+	snap := s.handler.src.Answers()
+	if snap == nil {
+		return false
+	}
+	for _, zt := range snap.zs.xfr {
+		for _, r := range zt.rules {
+			if r.Prefix.IsValid() && r.Prefix.Bits() > 0 && r.Prefix.Contains(addr) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// releaseTCP forgets c unless an eviction already did.
+func (s *Server) releaseTCP(c net.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.forgetTCP(c)
+}
+
+// forgetTCP removes c from the pools. Called with s.mu held.
+func (s *Server) forgetTCP(c net.Conn) {
+	tc := s.conns[c]
+	if tc == nil {
+		return
+	}
 	delete(s.conns, c)
-	if s.perIP[client]--; s.perIP[client] <= 0 {
-		delete(s.perIP, client)
+	if s.perIP[tc.client]--; s.perIP[tc.client] <= 0 {
+		delete(s.perIP, tc.client)
+	}
+}
+
+// setIdle marks c as waiting for a query (idle) or busy with one.
+func (s *Server) setIdle(c net.Conn, idle bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tc := s.conns[c]; tc != nil {
+		tc.idleSince = time.Time{}
+		if idle {
+			tc.idleSince = time.Now()
+		}
 	}
 }
 
 // serveTCP answers length-prefixed messages until the client closes, goes
 // idle, is too slow to send a query or take a reply, or the server shuts
 // down.
-func (s *Server) serveTCP(c net.Conn, client netip.Addr) {
+func (s *Server) serveTCP(c net.Conn) {
 	defer s.wg.Done()
 	defer func() {
-		s.releaseTCP(c, client)
+		s.releaseTCP(c)
 		c.Close()
 	}()
 	addr := remoteAddr(c)
@@ -92,7 +186,10 @@ func (s *Server) serveTCP(c net.Conn, client netip.Addr) {
 		s.mu.Unlock()
 	}()
 	buf := make([]byte, 65535)
-	for {
+	for first := true; ; first = false {
+		if !first {
+			s.setIdle(c, true)
+		}
 		msg, err := s.readTCP(c, buf)
 		if err != nil {
 			return
@@ -112,6 +209,7 @@ func (s *Server) readTCP(c net.Conn, buf []byte) ([]byte, error) {
 	if _, err := io.ReadFull(c, lenbuf[:1]); err != nil {
 		return nil, err
 	}
+	s.setIdle(c, false)
 	_ = c.SetReadDeadline(time.Now().Add(s.cfg.TCPIOTimeout))
 	if _, err := io.ReadFull(c, lenbuf[1:]); err != nil {
 		return nil, err

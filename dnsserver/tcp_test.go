@@ -2,6 +2,7 @@ package dnsserver_test
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -125,12 +126,27 @@ func TestTCPTrickle(t *testing.T) {
 	t.Logf("closed after %s", time.Since(start))
 }
 
-// TestTCPGlobalCap: past the global cap, a new connection is closed at once
-// instead of waiting in a queue.
+// busyFrom opens n TCP connections from the source address from, each
+// with the first byte of a query sent: busy, not idle, until the I/O
+// timeout. It gives the server a moment to read those bytes.
+func busyFrom(t *testing.T, server, from string, n int) {
+	t.Helper()
+	for _, c := range dialFrom(t, server, from, n) {
+		if _, err := c.Write([]byte{0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // settle: not what is asserted
+}
+
+// TestTCPGlobalCap: past the global cap, with every connection busy, a
+// new connection is closed at once instead of waiting in a queue.
 func TestTCPGlobalCap(t *testing.T) {
-	srv := startServer(t, xfrSpec("", 0), dnsserver.Config{MaxTCPConns: 12, MaxTCPConnsPerIP: 4})
-	for _, from := range []string{"127.0.1.1", "127.0.1.2", "127.0.1.3"} {
-		dialFrom(t, srv.Addr(), from, 4)
+	srv := startServer(t, xfrSpec("", 0), dnsserver.Config{MaxTCPConns: 12, MaxTCPConnsPerIP: 4, TCPIOTimeout: 20 * time.Second})
+	// 11 connections fill the general pool: the cap less its 1/16
+	// (at least one) kept for secondaries.
+	for i, from := range []string{"127.0.1.1", "127.0.1.2", "127.0.1.3"} {
+		busyFrom(t, srv.Addr(), from, 4-i/2)
 	}
 	late := dialFrom(t, srv.Addr(), "127.0.0.3", 1)[0]
 	if !closedBy(late, time.Now().Add(2*time.Second)) {
@@ -138,5 +154,52 @@ func TestTCPGlobalCap(t *testing.T) {
 	}
 	if shed := srv.Stats().TCPShed; shed != 1 {
 		t.Errorf("TCPShed = %d, want 1", shed)
+	}
+}
+
+// TestTCPReserveForSecondaries replays the audit's attack with busy
+// connections: clients from many addresses fill the general pool, which
+// no idle eviction can empty. A fresh client is refused, but the
+// secondary (allow_transfer 127.0.0.2) gets one of the reserved slots
+// and its AXFR completes.
+func TestTCPReserveForSecondaries(t *testing.T) {
+	srv := startServer(t, xfrSpec("", 200), dnsserver.Config{MaxTCPConns: 32, MaxTCPConnsPerIP: 4, TCPIOTimeout: 20 * time.Second})
+	for i := 1; i <= 10; i++ { // 40 tries at 30 general slots
+		busyFrom(t, srv.Addr(), fmt.Sprintf("127.0.2.%d", i), 4)
+	}
+	if shed := srv.Stats().TCPShed; shed != 10 {
+		t.Errorf("TCPShed = %d, want 10: the general pool is the cap less 1/16", shed)
+	}
+	late := dialFrom(t, srv.Addr(), "127.0.0.3", 1)[0]
+	if !closedBy(late, time.Now().Add(2*time.Second)) {
+		t.Error("a client's connection got a slot kept for secondaries")
+	}
+	rrs, err := transferFrom(t, srv.Addr(), "127.0.0.2", axfrQuery("example.test."), nil)
+	if err != nil || len(rrs) < 200 {
+		t.Fatalf("AXFR from the secondary with the general pool full: %d records, %v", len(rrs), err)
+	}
+}
+
+// TestTCPIdleFloodFromManyAddresses replays the audit's attack: idle
+// connections from many addresses, within the per-address limit, fill
+// the server's cap. The longest idle ones make room: a fresh client's
+// query is answered and the secondary's AXFR completes.
+func TestTCPIdleFloodFromManyAddresses(t *testing.T) {
+	srv := startServer(t, xfrSpec("", 200), dnsserver.Config{MaxTCPConns: 32, MaxTCPConnsPerIP: 4, TCPIdleTimeout: 20 * time.Second})
+	for i := 1; i <= 16; i++ { // 64 idle connections for 32 slots
+		dialFrom(t, srv.Addr(), fmt.Sprintf("127.0.2.%d", i), 4)
+	}
+	for i := range 5 {
+		r, err := tcpQuery(srv.Addr(), fmt.Sprintf("127.0.3.%d", i+1), "www.example.test.", 2*time.Second)
+		if err != nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+			t.Fatalf("fresh client %d during the idle flood: %v, %v", i+1, r, err)
+		}
+	}
+	rrs, err := transferFrom(t, srv.Addr(), "127.0.0.2", axfrQuery("example.test."), nil)
+	if err != nil || len(rrs) < 200 {
+		t.Fatalf("AXFR from the secondary during the idle flood: %d records, %v", len(rrs), err)
+	}
+	if shed := srv.Stats().TCPShed; shed < 32 {
+		t.Errorf("TCPShed = %d, want at least the 32 idle connections over the cap", shed)
 	}
 }

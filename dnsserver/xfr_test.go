@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,10 @@ records:
 `
 }
 
+// loopback is what the tests allow NOTIFY to reach: their secondaries
+// listen there.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 // startPrimary serves specText from a local controller.
 func startPrimary(t testing.TB, specText string) (*controller.Local, *dnsserver.Server) {
 	t.Helper()
@@ -66,7 +71,7 @@ func startPrimary(t testing.TB, specText string) (*controller.Local, *dnsserver.
 	}
 	env := map[string]string{"XFR_SECRET": xfrKey.Secret}
 	srv := dnsserver.NewServer(dnsserver.Config{Addr: "127.0.0.1:0", WatchInterval: 10 * time.Millisecond,
-		Getenv: func(k string) string { return env[k] }}, l, slog.New(slog.DiscardHandler))
+		Getenv: func(k string) string { return env[k] }, PeerAllow: loopback}, l, slog.New(slog.DiscardHandler))
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}

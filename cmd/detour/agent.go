@@ -26,6 +26,8 @@ func newAgentCmd() *cobra.Command {
 		logLevel   string
 		checkNets  string
 		notifyNets string
+		// DNS peers (sec-dnspeers).
+		dnsPeerNets string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -51,6 +53,9 @@ func newAgentCmd() *cobra.Command {
 			}
 			if cmd.Flags().Changed("notify-allow-networks") {
 				final.NotifyAllowNetworks = splitList(notifyNets)
+			}
+			if cmd.Flags().Changed("dns-peer-allow-networks") {
+				final.DNSPeerAllowNetworks = splitList(dnsPeerNets)
 			}
 			if peers != "" {
 				ps, err := node.ParsePeers(peers)
@@ -124,6 +129,8 @@ func newAgentCmd() *cobra.Command {
 	f.StringSliceVar(&cfg.NotifyEnvPrefixes, "notify-env-prefix", nil, "prefix of the environment variables a notification's secrets may name, and nothing else, repeatable (default "+spec.DefaultNotifyEnvPrefix+")")
 	// DNS NSID.
 	f.StringVar(&cfg.NSID, "nsid", "", "NSID the DNS server sends to queries asking for it (RFC 5001; default: the node ID; \"off\": none)")
+	// DNS peers (sec-dnspeers).
+	f.StringVar(&dnsPeerNets, "dns-peer-allow-networks", "", "networks (CIDR, comma-separated) NOTIFY targets and RFC 2136 servers may be in although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
 	return cmd
 }
 

@@ -148,6 +148,8 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 			DNSLimits: node.DNSLimits{RateLimit: -1},
 		}
 		m.cfg.NotifyAllowNetworks = node.LoopbackNetworks // so do notification receivers
+
+		m.cfg.DNSPeerAllowNetworks = node.LoopbackNetworks // and DNS secondaries and RFC 2136 primaries
 		n, err := node.Start(m.cfg, d.logger.With("node", m.id))
 		if err != nil {
 			for _, l := range lns[i+1:] {

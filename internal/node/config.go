@@ -160,6 +160,14 @@ type Config struct {
 	// is answered 429; 0 means api.DefaultSpecWait (2s).
 	APISpecWait spec.Duration `yaml:"api_spec_wait"`
 
+	// DNS peers (security: sec-dnspeers). DNSPeerAllowNetworks lists
+	// networks (CIDR) that NOTIFY (also_notify) and RFC 2136 providers'
+	// servers may be in although refused by default, as for checks:
+	// loopback, link-local, cloud metadata, unspecified and multicast
+	// (spec.ForbiddenTarget). Empty allows none; --dev allows loopback
+	// unless it is set.
+	DNSPeerAllowNetworks []string `yaml:"dns_peer_allow_networks"`
+
 	// For tests: the node port's listener and dialer (fault injection)
 	// and the address health probes leave from.
 	Listener net.Listener        `yaml:"-"`
@@ -349,6 +357,9 @@ func (c *Config) Validate() error {
 		add("%v", err)
 	}
 	c.validateWeb(add)
+	if _, err := c.dnsPeerAllowNetworks(); err != nil {
+		add("%v", err)
+	}
 	if _, err := c.notifyAllowNetworks(); err != nil {
 		add("%v", err)
 	}
@@ -417,4 +428,14 @@ func (c *Config) checkAllowNetworks() ([]netip.Prefix, error) {
 		nets = LoopbackNetworks
 	}
 	return netguard.ParseNetworks("check_allow_networks", nets)
+}
+
+// dnsPeerAllowNetworks parses DNSPeerAllowNetworks; under --dev, unset
+// means loopback.
+func (c *Config) dnsPeerAllowNetworks() ([]netip.Prefix, error) {
+	nets := c.DNSPeerAllowNetworks
+	if nets == nil && c.Dev {
+		nets = LoopbackNetworks
+	}
+	return netguard.ParseNetworks("dns_peer_allow_networks", nets)
 }

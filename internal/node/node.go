@@ -99,6 +99,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	dnsCfg := cfg.DNSLimits.server(cfg.DNSAddr, cfg.Dev)
 	dnsCfg.Getenv = specEnv(cfg.envPolicy(), spec.EnvProvider, logger)
 	dnsCfg.NSID = cfg.nsid()
+	dnsCfg.PeerAllow, _ = cfg.dnsPeerAllowNetworks() // Validate parsed them
 	n.dns = dnsserver.NewServer(dnsCfg, &n.answers, logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return nil, err
@@ -295,8 +296,9 @@ func (n *Node) Close(ctx context.Context) error {
 // to the spec's providers while this node leads, with secrets read from
 // this node's environment.
 func newProviders(store *controller.Store, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*providers.Manager, error) {
+	dnsPeers, _ := cfg.dnsPeerAllowNetworks() // Validate parsed them
 	return providers.NewManager(providers.Options{Leadership: store, Source: store.FSM(),
-		Builders: builtin.Builders(), Registerer: reg, Logger: logger.With("component", "providers"),
+		Builders: builtin.Builders(dnsPeers), Registerer: reg, Logger: logger.With("component", "providers"),
 		Getenv: specEnv(cfg.envPolicy(), spec.EnvProvider, logger),
 		Access: providers.Access{Env: cfg.envPolicy(), BaseURLs: cfg.ProviderBaseURLs}})
 }

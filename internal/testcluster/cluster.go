@@ -130,6 +130,8 @@ func New(t testing.TB, opts Options) *Cluster {
 			m.cfg.StatusNodeLabel = m.ID
 		}
 		m.cfg.NotifyAllowNetworks = node.LoopbackNetworks // so do notification receivers
+
+		m.cfg.DNSPeerAllowNetworks = node.LoopbackNetworks // and DNS secondaries and RFC 2136 primaries
 		if opts.Configure != nil {
 			opts.Configure(m, &m.cfg)
 		}

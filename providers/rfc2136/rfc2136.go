@@ -14,11 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/internal/netguard"
 	"github.com/seed3787e6f1/detour/providers"
 	"github.com/seed3787e6f1/detour/spec"
 )
@@ -38,6 +40,9 @@ type Config struct {
 	// (base64) sign every message; an empty KeyName sends unsigned ones.
 	KeyName, Algorithm, Secret string
 	Timeout                    time.Duration
+	// Allow lists networks the server may be in although refused by
+	// default (spec.ForbiddenTarget: loopback, link-local, metadata...).
+	Allow []netip.Prefix
 }
 
 // Provider updates one zone on one server.
@@ -46,10 +51,27 @@ type Provider struct {
 	requests atomic.Uint64
 }
 
+// AllowSetting is the node setting that fills Config.Allow; refusals
+// name it.
+const AllowSetting = "dns_peer_allow_networks"
+
+// Builder returns the constructor of Providers that may connect to
+// servers in the networks of allow beside those allowed by default.
+func Builder(allow []netip.Prefix) providers.Builder {
+	return func(p spec.Provider, getenv func(string) string) (providers.Provider, error) {
+		return build(p, getenv, allow)
+	}
+}
+
 // Build makes a Provider from the spec, reading the TSIG secret from the
-// environment variable the spec names.
+// environment variable the spec names; its server may not be in the
+// networks refused by default.
 func Build(p spec.Provider, getenv func(string) string) (providers.Provider, error) {
-	cfg := Config{Server: p.Server, Zone: p.Zone}
+	return build(p, getenv, nil)
+}
+
+func build(p spec.Provider, getenv func(string) string, allow []netip.Prefix) (providers.Provider, error) {
+	cfg := Config{Server: p.Server, Zone: p.Zone, Allow: allow}
 	if p.TSIGKey != "" {
 		alg, ok := spec.TSIGAlgorithm(p.TSIGAlgorithm)
 		if !ok {
@@ -83,11 +105,21 @@ func New(cfg Config) *Provider {
 func (p *Provider) Requests() uint64 { return p.requests.Load() }
 
 func (p *Provider) client() *dns.Client {
-	c := &dns.Client{Net: "tcp", Timeout: p.cfg.Timeout}
+	c := p.dialer()
 	if p.cfg.KeyName != "" {
 		c.TsigSecret = map[string]string{p.cfg.KeyName: p.cfg.Secret}
 	}
 	return c
+}
+
+// dialer returns a TCP client whose connections go only to addresses
+// this node allows: a server name resolving to a refused address is
+// refused before anything is sent.
+func (p *Provider) dialer() *dns.Client {
+	g := netguard.Guard{Allow: p.cfg.Allow, Setting: AllowSetting}
+	d := g.Dialer()
+	d.Timeout = p.cfg.Timeout
+	return &dns.Client{Net: "tcp", Timeout: p.cfg.Timeout, Dialer: d}
 }
 
 func (p *Provider) sign(m *dns.Msg) {
@@ -105,7 +137,7 @@ func (p *Provider) Read(ctx context.Context, want []providers.Key) ([]providers.
 	if len(want) == 0 {
 		return nil, nil
 	}
-	c := &dns.Client{Net: "tcp", Timeout: p.cfg.Timeout}
+	c := p.dialer()
 	conn, err := c.DialContext(ctx, p.cfg.Server)
 	if err != nil {
 		return nil, fmt.Errorf("rfc2136: %s: %w", p.cfg.Server, err)

@@ -3,7 +3,10 @@ package rfc2136_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,11 +63,20 @@ const (
 	wrong     = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 )
 
+// loopback is what the tests allow the provider to reach: their Knot
+// listens there.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 func manager(t testing.TB, src providers.Source, l providers.Leadership, secret string) *providers.Manager {
+	t.Helper()
+	return managerWith(t, src, l, secret, rfc2136.Builder(loopback))
+}
+
+func managerWith(t testing.TB, src providers.Source, l providers.Leadership, secret string, build providers.Builder) *providers.Manager {
 	t.Helper()
 	m, err := providers.NewManager(providers.Options{
 		Leadership: l, Source: src, Poll: 10 * time.Millisecond,
-		Builders: map[string]providers.Builder{"rfc2136": rfc2136.Build},
+		Builders: map[string]providers.Builder{"rfc2136": build},
 		Access:   providers.Access{Env: spec.EnvPolicy{Spec: []string{"TSIG_"}}},
 		Getenv: func(k string) string {
 			if k == "TSIG_SECRET" {
@@ -191,4 +203,52 @@ func TestMissingSecret(t *testing.T) {
 	if _, err := rfc2136.Build(s.Providers[0], func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "TSIG_SECRET") {
 		t.Errorf("err = %v, want one naming the variable", err)
 	}
+}
+
+// tcpCounter listens on loopback TCP and counts the connections that
+// arrive, closing each.
+func tcpCounter(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var n atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			c.Close()
+		}
+	}()
+	return ln.Addr().String(), &n
+}
+
+// TestServerGuarded replays the audit's attack: a spec's RFC 2136
+// provider names a server on loopback (it could as well be the cloud
+// metadata service). A node that does not allow loopback connects to
+// nothing and shows why in the provider's status; one that allows it
+// connects.
+func TestServerGuarded(t *testing.T) {
+	addr, got := tcpCounter(t)
+	src := providertest.NewSource(t, specYAML(addr, "hmac-sha256", "1m"))
+	src.Set("www0.example.test.", "A", "198.51.100.1")
+	leader := &providertest.Leader{}
+	leader.Set(true)
+
+	m := managerWith(t, src, leader, secret256, rfc2136.Build)
+	waitFor(t, "error in status", func() bool { return m.Status()[0].LastError != "" })
+	if s := m.Status()[0]; !strings.Contains(s.LastError, "127.0.0.1 is not allowed by this node's dns_peer_allow_networks") || s.InSync {
+		t.Errorf("status = %+v, want the refusal naming dns_peer_allow_networks", s)
+	}
+	if n := got.Load(); n != 0 {
+		t.Fatalf("%d connections reached a loopback server the node does not allow", n)
+	}
+
+	managerWith(t, src, leader, secret256, rfc2136.Builder(loopback))
+	waitFor(t, "a connection to the allowed server", func() bool { return got.Load() > 0 })
 }

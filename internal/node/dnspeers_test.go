@@ -1,0 +1,72 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestNodeNotifyGuarded replays the audit's attack on a running node: the
+// spec's also_notify names a loopback listener and the cloud metadata
+// address. A node whose dns_peer_allow_networks is set but empty sends
+// neither a packet; a dev node (loopback allowed by default) NOTIFYs the
+// loopback listener.
+func TestNodeNotifyGuarded(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	var got atomic.Int64
+	go func() {
+		buf := make([]byte, 65535)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+			got.Add(1)
+		}
+	}()
+	devSpec, err := os.ReadFile("../../examples/dev/spec.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(devSpec), "    nameservers: [ns1.dev.test.]\n", fmt.Sprintf(
+		"    nameservers: [ns1.dev.test.]\n    also_notify: ['%s', '169.254.169.254:53']\n", pc.LocalAddr()), 1)
+	specFile := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := func(allow []string) *Node {
+		n, err := Start(Config{Dev: true, DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", Spec: specFile,
+			DNSPeerAllowNetworks: allow}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = n.Close(context.Background()) })
+		return n
+	}
+
+	guarded := start([]string{})
+	waitFor(t, "both NOTIFYs refused", 10*time.Second, func() bool { return guarded.dns.NotifiesRefused() >= 2 })
+	if n := got.Load(); n != 0 {
+		t.Fatalf("%d NOTIFY packets reached loopback from a node that does not allow it", n)
+	}
+
+	start(nil) // --dev: loopback allowed
+	waitFor(t, "a NOTIFY from the dev node", 10*time.Second, func() bool { return got.Load() > 0 })
+}
+
+func TestDNSPeerAllowNetworksValidated(t *testing.T) {
+	c := Config{DNSPeerAllowNetworks: []string{"loopback"}}
+	if _, err := c.dnsPeerAllowNetworks(); err == nil || !strings.Contains(err.Error(), `dns_peer_allow_networks: "loopback"`) {
+		t.Errorf("err = %v, want one naming the setting and the bad entry", err)
+	}
+}
