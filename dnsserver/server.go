@@ -247,6 +247,9 @@ func (s *Server) Stats() Totals {
 	defer s.mu.Unlock()
 	t := s.tcpDone
 	t.TCPShed = s.tcpShed
+	if s.notify != nil {
+		t.NotifiesRefused = s.notify.refused.Load() // s.mu is held: not through notifier()
+	}
 	for _, sc := range s.scratch {
 		t.add(&sc.Stats)
 	}

@@ -130,9 +130,13 @@ type Totals struct {
 	Dropped    uint64
 	RRLDropped uint64
 	RRLSlipped uint64
-	// TCPShed counts TCP connections closed at accept because the
-	// server or their client was at its connection limit.
+	// TCPShed counts TCP connections closed over a limit: at accept
+	// when the server or their client was at its connection limit, or
+	// idle ones evicted to make room for a new one.
 	TCPShed uint64
+	// NotifiesRefused counts NOTIFY messages not sent because the
+	// target's address is refused by the node (dns_peer_allow_networks).
+	NotifiesRefused uint64
 }
 
 func (t *Totals) add(s *Stats) {

@@ -27,7 +27,7 @@ type metrics struct {
 	failovers      *prometheus.CounterVec
 
 	replies, queries, truncated, dropped, xfr     *prometheus.Desc
-	rateLimited, tcpShed                          *prometheus.Desc
+	rateLimited, tcpShed, notifyRefused           *prometheus.Desc
 	raftState, lastContact, applied, leader, spec *prometheus.Desc
 	endpointUp, recordFallback                    *prometheus.Desc
 	halted, logErrors, logFailing                 *prometheus.Desc
@@ -46,7 +46,8 @@ func newMetrics(s *Server, reg *prometheus.Registry, dnsStats func() dnsserver.T
 		truncated:      prometheus.NewDesc("detour_dns_truncated_total", "DNS replies sent truncated (TC set).", nil, nil),
 		dropped:        prometheus.NewDesc("detour_dns_dropped_total", "DNS queries dropped unanswered (malformed or not a query).", nil, nil),
 		rateLimited:    prometheus.NewDesc("detour_dns_rate_limited_total", "UDP responses over the response rate limit, by action: dropped, or slipped (sent truncated).", []string{"action"}, nil),
-		tcpShed:        prometheus.NewDesc("detour_dns_tcp_shed_total", "DNS TCP connections closed at accept: the server or the client address was at its connection limit.", nil, nil),
+		tcpShed:        prometheus.NewDesc("detour_dns_tcp_shed_total", "DNS TCP connections closed over a limit: at accept (the server or the client address at its limit), or idle and evicted to make room.", nil, nil),
+		notifyRefused:  prometheus.NewDesc("detour_dns_notify_refused_total", "NOTIFY messages not sent: the target's address is refused by dns_peer_allow_networks.", nil, nil),
 		raftState:      prometheus.NewDesc("detour_raft_state", "1 for this node's current Raft state.", []string{"state"}, nil),
 		lastContact:    prometheus.NewDesc("detour_raft_last_contact_seconds", "Age of the last contact with the leader; 0 on the leader, -1 when never.", nil, nil),
 		applied:        prometheus.NewDesc("detour_raft_applied_index", "Index of the last Raft entry applied on this node.", nil, nil),
@@ -75,7 +76,7 @@ func (m *metrics) serve(w http.ResponseWriter, r *http.Request) { m.handler.Serv
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.xfr, m.replies, m.queries, m.truncated, m.dropped, m.raftState, m.lastContact, m.applied, m.leader, m.spec, m.endpointUp, m.recordFallback, m.halted, m.logErrors, m.logFailing, m.rateLimited, m.tcpShed} {
+	for _, d := range []*prometheus.Desc{m.xfr, m.replies, m.queries, m.truncated, m.dropped, m.raftState, m.lastContact, m.applied, m.leader, m.spec, m.endpointUp, m.recordFallback, m.halted, m.logErrors, m.logFailing, m.rateLimited, m.tcpShed, m.notifyRefused} {
 		ch <- d
 	}
 }
@@ -102,6 +103,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.rateLimited, prometheus.CounterValue, float64(t.RRLDropped), "dropped")
 		ch <- prometheus.MustNewConstMetric(m.rateLimited, prometheus.CounterValue, float64(t.RRLSlipped), "slipped")
 		ch <- prometheus.MustNewConstMetric(m.tcpShed, prometheus.CounterValue, float64(t.TCPShed))
+		ch <- prometheus.MustNewConstMetric(m.notifyRefused, prometheus.CounterValue, float64(t.NotifiesRefused))
 	}
 	if m.xfrStats != nil {
 		x := m.xfrStats()

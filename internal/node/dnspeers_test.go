@@ -3,10 +3,13 @@ package node
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -59,6 +62,15 @@ func TestNodeNotifyGuarded(t *testing.T) {
 	if n := got.Load(); n != 0 {
 		t.Fatalf("%d NOTIFY packets reached loopback from a node that does not allow it", n)
 	}
+	resp, err := http.Get("http://" + guarded.APIAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`(?m)^detour_dns_notify_refused_total [2-9]`).Match(body) {
+		t.Errorf("/metrics does not count the refused NOTIFYs:\n%s", grepLines(string(body), "notify"))
+	}
 
 	start(nil) // --dev: loopback allowed
 	waitFor(t, "a NOTIFY from the dev node", 10*time.Second, func() bool { return got.Load() > 0 })
@@ -69,4 +81,15 @@ func TestDNSPeerAllowNetworksValidated(t *testing.T) {
 	if _, err := c.dnsPeerAllowNetworks(); err == nil || !strings.Contains(err.Error(), `dns_peer_allow_networks: "loopback"`) {
 		t.Errorf("err = %v, want one naming the setting and the bad entry", err)
 	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
