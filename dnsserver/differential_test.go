@@ -1,0 +1,396 @@
+package dnsserver_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/internal/testutil"
+)
+
+// Flags to explore beyond the fixed run: another seed (or DETOUR_DIFF_SEED)
+// draws other queries, -diff.n changes how many, -diff.all prints every
+// mismatch instead of three of each kind.
+var (
+	diffSeed = flag.Uint64("diff.seed", 0, "seed of TestDifferentialWithKnot (0: DETOUR_DIFF_SEED or the fixed seed)")
+	diffN    = flag.Int("diff.n", 3000, "queries TestDifferentialWithKnot sends")
+	diffAll  = flag.Bool("diff.all", false, "print every mismatch of TestDifferentialWithKnot")
+)
+
+// diffFixedSeed is the seed CI runs with, so a failure there replays.
+const diffFixedSeed = 12
+
+func diffSeedValue(t *testing.T) uint64 {
+	if *diffSeed != 0 {
+		return *diffSeed
+	}
+	if v := os.Getenv("DETOUR_DIFF_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("DETOUR_DIFF_SEED=%q: %v", v, err)
+		}
+		return n
+	}
+	return diffFixedSeed
+}
+
+// TestDifferentialWithKnot sends the same generated queries to Knot DNS and
+// to detour serving the same two zones, and requires the same replies:
+// rcode, header flags, question, every section as a set of records (TTLs
+// included, SOA serials masked, names case-folded) and the OPT record. A
+// difference is allowed only when diffKnown lists it with the RFC that
+// permits it, or while diffTemporary attributes it to an open issue item.
+func TestDifferentialWithKnot(t *testing.T) {
+	explicit, relying := diffZones()
+	knot := testutil.StartKnot(t, map[string]string{
+		diffExplicit: "$ORIGIN " + diffExplicit + "\n" + explicit,
+		diffRelying:  "$ORIGIN " + diffRelying + "\n$TTL " + strconv.Itoa(diffTTLRelying) + "\n" + relying,
+	})
+	_, detour := startDetour(t, diffSpec(explicit, relying))
+	var zones []zoneNames
+	for origin, text := range map[string]string{diffExplicit: explicit, diffRelying: relying} {
+		zn, err := classify(origin, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zones = append(zones, zn)
+	}
+	slices.SortFunc(zones, func(a, b zoneNames) int { return strings.Compare(a.origin, b.origin) })
+	seed := diffSeedValue(t)
+	g := newGenerator(seed, zones)
+	shapes := make([]shape, *diffN)
+	for i := range shapes {
+		shapes[i] = g.shape()
+	}
+	start := time.Now()
+	results := runShapes(t, shapes, knot, detour)
+	t.Logf("seed %d: %d queries to both servers in %s", seed, len(shapes), time.Since(start).Round(time.Millisecond))
+	report(t, results)
+}
+
+// result is one query's two replies and how they compare.
+type result struct {
+	s            shape
+	knot, detour reply
+	known        []string // diffKnown entries that applied
+	temporary    string   // the diffTemporary entry that explains it
+	differs      bool
+}
+
+// runShapes sends every shape to both servers from a few workers.
+func runShapes(t *testing.T, shapes []shape, knot, detour string) []result {
+	results := make([]result, len(shapes))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = compareShape(shapes[i], uint16(i), knot, detour)
+			}
+		}()
+	}
+	for i := range shapes {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
+}
+
+// compareShape asks both servers and classifies the difference.
+func compareShape(s shape, id uint16, knot, detour string) result {
+	res := result{s: s, knot: exchange(s, id, knot), detour: exchange(s, id, detour)}
+	k, d := res.knot.clone(), res.detour.clone()
+	for _, kd := range diffKnown {
+		if kd.applies(s, &k, &d) {
+			res.known = append(res.known, kd.name)
+		}
+	}
+	if k.render() == d.render() {
+		return res
+	}
+	res.differs = true
+	for _, tmp := range diffTemporary {
+		if tmp.explains(s, k, d) {
+			res.temporary = tmp.name
+			break
+		}
+	}
+	return res
+}
+
+// reply is one server's answer to a query, parsed.
+type reply struct {
+	id  uint16
+	raw []byte
+	msg *dns.Msg
+	err error // no reply, or one that does not parse
+}
+
+// clone copies r so that diffKnown may edit it and reports still show
+// what was sent.
+func (r reply) clone() reply {
+	if r.msg != nil {
+		r.msg = r.msg.Copy()
+	}
+	return r
+}
+
+// exchange sends s to addr and reads the reply.
+func exchange(s shape, id uint16, addr string) reply {
+	r := reply{id: id}
+	q, err := s.pack(id)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	if s.tcp {
+		r.raw, r.err = exchangeTCP(q, addr)
+	} else {
+		r.raw, r.err = exchangeUDP(q, addr)
+	}
+	if r.err == nil {
+		m := new(dns.Msg)
+		if err := m.Unpack(r.raw); err != nil {
+			r.err = fmt.Errorf("reply does not parse: %w (%x)", err, r.raw)
+		} else {
+			r.msg = m
+		}
+	}
+	return r
+}
+
+// errNoReply is a query that got no reply in time: a server may drop
+// what it will not answer, so it compares like any other outcome.
+var errNoReply = errors.New("no reply")
+
+const diffTimeout = 2 * time.Second
+
+func exchangeUDP(q []byte, addr string) ([]byte, error) {
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(diffTimeout))
+	if _, err := c.Write(q); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 65535)
+	n, err := c.Read(buf)
+	if err != nil {
+		return nil, errNoReply
+	}
+	return buf[:n], nil
+}
+
+func exchangeTCP(q []byte, addr string) ([]byte, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(diffTimeout))
+	if _, err := c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(q))), q...)); err != nil {
+		return nil, err
+	}
+	var l [2]byte
+	if _, err := io.ReadFull(c, l[:]); err != nil {
+		return nil, errNoReply
+	}
+	buf := make([]byte, binary.BigEndian.Uint16(l[:]))
+	if _, err := io.ReadFull(c, buf); err != nil {
+		return nil, fmt.Errorf("short TCP reply: %w", err)
+	}
+	return buf, nil
+}
+
+// render is the comparable form of a reply: header, question as sent
+// back, the three sections as sorted sets of case-folded records with SOA
+// serials masked, and the OPT record's fields.
+func (r reply) render() string {
+	if r.err != nil {
+		if errors.Is(r.err, errNoReply) {
+			return "no reply"
+		}
+		return "error"
+	}
+	m := r.msg
+	var b strings.Builder
+	rcode := m.Rcode
+	if opt := m.IsEdns0(); opt != nil {
+		rcode = opt.ExtendedRcode()
+	}
+	fmt.Fprintf(&b, "opcode %d rcode %s flags %s idok %t\n", m.Opcode, dns.RcodeToString[rcode], flagString(m), m.Id == r.id)
+	for _, q := range m.Question {
+		b.WriteString("Q " + q.String() + "\n")
+	}
+	for i, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		var lines []string
+		for _, rr := range sec {
+			if rr.Header().Rrtype == dns.TypeOPT {
+				continue
+			}
+			lines = append(lines, rrString(rr))
+		}
+		slices.Sort(lines)
+		for _, l := range lines {
+			fmt.Fprintf(&b, "%c %s\n", "ANX"[i], l)
+		}
+	}
+	b.WriteString(optString(m.IsEdns0()) + "\n")
+	return b.String()
+}
+
+func flagString(m *dns.Msg) string {
+	var f []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{{m.Response, "qr"}, {m.Authoritative, "aa"}, {m.Truncated, "tc"}, {m.RecursionDesired, "rd"},
+		{m.RecursionAvailable, "ra"}, {m.Zero, "z"}, {m.AuthenticatedData, "ad"}, {m.CheckingDisabled, "cd"}} {
+		if x.on {
+			f = append(f, x.name)
+		}
+	}
+	return strings.Join(f, " ")
+}
+
+// rrString is a record's text, case-folded (RFC 4343: names compare
+// without case, and the zones' text data is lower case), SOA serial
+// masked (each server numbers its own).
+func rrString(rr dns.RR) string {
+	if soa, ok := rr.(*dns.SOA); ok {
+		c := *soa
+		c.Serial = 0
+		rr = &c
+	}
+	return strings.ToLower(strings.Join(strings.Fields(rr.String()), " "))
+}
+
+// optString is what the comparison keeps of an OPT record: version, DO,
+// the UDP size the server offers, and the option codes with their data
+// except for NSID, whose data differs by server (see nsidName).
+func optString(opt *dns.OPT) string {
+	if opt == nil {
+		return "no OPT"
+	}
+	var opts []string
+	for _, o := range opt.Option {
+		opts = append(opts, fmt.Sprintf("%d=%s", o.Option(), o.String()))
+	}
+	slices.Sort(opts)
+	return fmt.Sprintf("OPT version %d do %t udp %d options [%s]", opt.Version(), opt.Do(), opt.UDPSize(), strings.Join(opts, " "))
+}
+
+// text is the dig-like text of a reply, for reports.
+func (r reply) text() string {
+	if r.err != nil {
+		return r.err.Error()
+	}
+	return r.msg.String()
+}
+
+// report logs the outcome and fails on any unexplained difference, three
+// examples of each kind (all with -diff.all) so that a regression in a
+// common path stays readable.
+func report(t *testing.T, results []result) {
+	known := map[string]int{}
+	temporary := map[string]int{}
+	byKind := map[string][]result{}
+	var kinds []string
+	for _, r := range results {
+		for _, k := range r.known {
+			known[k]++
+		}
+		switch {
+		case !r.differs:
+		case r.temporary != "":
+			temporary[r.temporary]++
+		default:
+			key := diffKey(r)
+			if byKind[key] == nil {
+				kinds = append(kinds, key)
+			}
+			byKind[key] = append(byKind[key], r)
+		}
+	}
+	for _, kd := range diffKnown {
+		t.Logf("known difference %q (%s): %d replies", kd.name, kd.rfc, known[kd.name])
+	}
+	for _, tmp := range diffTemporary {
+		if temporary[tmp.name] == 0 {
+			t.Logf("temporary entry %q explained nothing: remove it if it is fixed", tmp.name)
+		} else {
+			t.Logf("temporary entry %q still explains %d replies", tmp.name, temporary[tmp.name])
+		}
+	}
+	for _, key := range kinds {
+		rs := byKind[key]
+		t.Errorf("%d queries differ: %s", len(rs), key)
+		for i, r := range rs {
+			if i == 3 && !*diffAll {
+				break
+			}
+			t.Errorf("query %s\n--- knot\n%s\n--- detour\n%s", r.s, r.knot.text(), r.detour.text())
+		}
+	}
+}
+
+// diffKey groups mismatches: which parts differ, the kind of name, the
+// type and the transport.
+func diffKey(r result) string {
+	k, d := strings.Split(r.knot.render(), "\n"), strings.Split(r.detour.render(), "\n")
+	parts := map[string]bool{}
+	for _, l := range symmetricDiff(k, d) {
+		switch {
+		case strings.HasPrefix(l, "opcode"):
+			parts["header"] = true
+		case strings.HasPrefix(l, "OPT"), l == "no OPT":
+			parts["opt"] = true
+		case len(l) > 1 && l[1] == ' ':
+			parts[map[byte]string{'Q': "question", 'A': "answer", 'N': "authority", 'X': "additional"}[l[0]]] = true
+		default:
+			parts["reply"] = true
+		}
+	}
+	var p []string
+	for k := range parts {
+		p = append(p, k)
+	}
+	slices.Sort(p)
+	transport := "udp"
+	if r.s.tcp {
+		transport = "tcp"
+	}
+	return fmt.Sprintf("%s differ for %s %s over %s (edns %t, opcode %d, qdcount %d)",
+		strings.Join(p, "+"), r.s.kind, dns.Type(r.s.qtype), transport, r.s.edns, r.s.opcode, r.s.qdcount)
+}
+
+func symmetricDiff(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
