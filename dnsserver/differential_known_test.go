@@ -26,6 +26,40 @@ var diffKnown = []knownDiff{
 			return k || d
 		},
 	},
+	{
+		name: "Knot drops a query with two questions; detour answers FORMERR (NOTIMP for another opcode)",
+		rfc:  "RFC 9619 4 (QDCOUNT > 1 is FORMERR); RFC 1035 4.1.1 (NOTIMP)",
+		applies: func(s shape, knot, detour *reply) bool {
+			if s.qdcount != 2 || knot.msg != nil || detour.msg == nil {
+				return false
+			}
+			*knot = formErr(s, knot.id)
+			return true
+		},
+	},
+	{
+		name: "NOTIFY and UPDATE: Knot refuses them (NOTAUTH, FORMERR), detour implements neither and says NOTIMP",
+		rfc:  "RFC 1996 and RFC 2136 2.2 (NOTIMP: opcode not supported)",
+		applies: func(s shape, knot, detour *reply) bool {
+			if s.opcode != dns.OpcodeNotify && s.opcode != dns.OpcodeUpdate || knot.msg == nil || detour.msg == nil ||
+				detour.msg.Rcode != dns.RcodeNotImplemented || knot.msg.Rcode == dns.RcodeSuccess {
+				return false
+			}
+			knot.msg.Rcode = dns.RcodeNotImplemented
+			return true
+		},
+	},
+	{
+		name: "Knot clears CD in some error replies (refused transfers); detour copies it",
+		rfc:  "RFC 4035 3.1.6 (the CD bit is copied from the query)",
+		applies: func(s shape, knot, detour *reply) bool {
+			if !s.cd || knot.msg == nil || detour.msg == nil || knot.msg.CheckingDisabled || !detour.msg.CheckingDisabled || knot.msg.Rcode == dns.RcodeSuccess {
+				return false
+			}
+			knot.msg.CheckingDisabled = true
+			return true
+		},
+	},
 }
 
 // dedupExtra removes repeated records from r's additional section.
@@ -46,4 +80,18 @@ func dedupExtra(r *reply) bool {
 	changed := len(keep) != len(r.msg.Extra)
 	r.msg.Extra = keep
 	return changed
+}
+
+// formErr is the reply RFC 9619 asks for to a query of shape s with
+// two questions: FORMERR (NOTIMP for an opcode other than QUERY), no
+// question, RD copied, and an OPT record if the query had one.
+func formErr(s shape, id uint16) reply {
+	m := &dns.Msg{MsgHdr: dns.MsgHdr{Id: id, Response: true, Opcode: s.opcode, RecursionDesired: s.rd, Rcode: dns.RcodeFormatError}}
+	if s.opcode != dns.OpcodeQuery {
+		m.Rcode = dns.RcodeNotImplemented
+	}
+	if s.edns {
+		m.SetEdns0(1232, s.do)
+	}
+	return reply{id: id, msg: m}
 }

@@ -26,6 +26,8 @@ type shape struct {
 	ad, z   bool
 	tc      bool
 	soaAuth bool // IXFR: the client's SOA in the authority section
+	// belowDNAME: the name is under a DNAME owner, whatever its kind.
+	belowDNAME bool
 }
 
 // String describes the query as a dig-like line.
@@ -163,6 +165,7 @@ func (g *generator) mixCase(name string) string {
 func (g *generator) shape() shape {
 	var s shape
 	s.kind, s.name = g.name()
+	s.belowDNAME = g.belowDNAME(s.name)
 	if g.chance(70) {
 		s.name = g.mixCase(s.name)
 	}
@@ -187,4 +190,16 @@ func (g *generator) shape() shape {
 	s.rd, s.cd, s.ad = g.chance(30), g.chance(15), g.chance(15)
 	s.z, s.tc = g.chance(8), g.chance(8)
 	return s
+}
+
+// belowDNAME reports whether name is strictly under a DNAME owner.
+func (g *generator) belowDNAME(name string) bool {
+	for _, z := range g.zones {
+		for _, o := range z.dnameOwn {
+			if name != o && dns.IsSubDomain(o, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
