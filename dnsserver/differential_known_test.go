@@ -50,6 +50,18 @@ var diffKnown = []knownDiff{
 		},
 	},
 	{
+		name: "a transfer the zone does not allow: Knot answers NOTAUTH, detour REFUSED",
+		rfc:  "RFC 1035 4.1.1 (REFUSED: refused for policy reasons); RFC 5936 2.2.1 leaves the error to the server",
+		applies: func(s shape, knot, detour *reply) bool {
+			if s.qtype != dns.TypeAXFR && s.qtype != dns.TypeIXFR || !s.tcp || knot.msg == nil || detour.msg == nil ||
+				knot.msg.Rcode != dns.RcodeNotAuth || detour.msg.Rcode != dns.RcodeRefused {
+				return false
+			}
+			knot.msg.Rcode = dns.RcodeRefused
+			return true
+		},
+	},
+	{
 		name: "Knot clears CD in some error replies (refused transfers); detour copies it",
 		rfc:  "RFC 4035 3.1.6 (the CD bit is copied from the query)",
 		applies: func(s shape, knot, detour *reply) bool {

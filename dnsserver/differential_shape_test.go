@@ -170,9 +170,12 @@ func (g *generator) shape() shape {
 		s.name = g.mixCase(s.name)
 	}
 	s.qtype = diffTypes[g.r.IntN(len(diffTypes))]
-	if g.chance(3) {
+	if g.chance(4) {
 		s.qtype = dns.TypeIXFR
 		s.soaAuth = g.chance(60)
+		if g.chance(30) {
+			s.qtype, s.soaAuth = dns.TypeAXFR, false
+		}
 	}
 	s.tcp = g.chance(35)
 	if s.edns = g.chance(70); s.edns {
