@@ -23,6 +23,22 @@ const interopSpec = `
 zones:
   - name: example.test
     file: testdata/interop.zone
+  - name: ttl.test
+    ttl: 900
+    static: |
+      @ IN SOA ns1.ttl.test. hostmaster.ttl.test. 1 3600 600 1209600 60
+      @ IN NS ns1
+      ns1 IN A 127.0.0.1
+      @ 300 IN MX 10 mail
+      @ IN TXT "v=spf1 -all"
+      mail IN A 192.0.2.25
+      www IN A 192.0.2.1
+      x 60 IN A 192.0.2.2
+      www IN A 192.0.2.3
+      mixed 60 IN A 192.0.2.4
+      mixed 300 IN A 192.0.2.5
+      $TTL 120
+      late IN A 192.0.2.6
 datacenters: [{name: a}, {name: b}, {name: c}]
 pools:
   - name: web
@@ -41,6 +57,23 @@ records:
     ttl: 30
     pools: [alias]
 `
+
+// interopTTLZone is the ttl.test zone of interopSpec as Knot gets it:
+// the zone's ttl as a $TTL line before its static text.
+func interopTTLZone(t *testing.T) string {
+	t.Helper()
+	s, err := spec.ParseLocal([]byte(interopSpec), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, z := range s.Zones {
+		if z.Name == "ttl.test." {
+			return fmt.Sprintf("$ORIGIN ttl.test.\n$TTL %d\n%s", z.TTL, z.Static)
+		}
+	}
+	t.Fatal("interopSpec has no zone ttl.test")
+	return ""
+}
 
 const interopDynamicAsStatic = `
 www 30 IN A 192.0.2.10
@@ -73,7 +106,7 @@ func TestInteropWithKnot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	knot := testutil.StartKnot(t, map[string]string{"example.test.": string(zone) + interopDynamicAsStatic})
+	knot := testutil.StartKnot(t, map[string]string{"example.test.": string(zone) + interopDynamicAsStatic, "ttl.test.": interopTTLZone(t)})
 	_, detour := startDetour(t, interopSpec)
 
 	names := []string{
@@ -87,6 +120,9 @@ func TestInteropWithKnot(t *testing.T) {
 		"dangle A", "dangle ANY", "cwild A", "cwild TXT", "x.w A", "x.w AAAA", "x.y.w A", "w A",
 		"mxcut MX", "capex A", "capex MX", "y A", "ent.y A", "zz.ent.y A",
 		"foo.wc A", "sub.wc A", "x.sub.wc A",
+		"a.dname A", "c.dname A", "c.dname CNAME", "y.dname A", "a.dname DNAME", "a.dname ANY",
+		"dname DNAME", "dname TXT", "dname A", "dname ANY", "foo.dext A", "cdname A",
+		"wmx MX", "wsrv SRV",
 	}
 	variants := []string{"", "+noedns", "+tcp", "+tcp +noedns", "+bufsize=512 +ignore", "+noedns +ignore", "+dnssec +rec +cd"}
 	for _, q := range names {
@@ -115,6 +151,15 @@ func TestInteropWithKnot(t *testing.T) {
 		{"www.example.test", "A", "+bufsize=4096"},
 		{"many.example.test", "A", "+bufsize=600"},
 		{"big.example.test", "TXT", "+bufsize=65535"},
+		{"ttl.test", "TXT"},
+		{"ttl.test", "MX"},
+		{"ttl.test", "SOA"},
+		{"ttl.test", "NS"},
+		{"www.ttl.test", "A"},
+		{"x.ttl.test", "A"},
+		{"mixed.ttl.test", "A"},
+		{"late.ttl.test", "A"},
+		{"nope.ttl.test", "A"},
 	}
 	for _, args := range others {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {

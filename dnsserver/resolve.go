@@ -53,6 +53,14 @@ func (r *resolver) resolve(qname string, qtype uint16) resolution {
 			r.addTargets(z, &res, cut.rrset(dns.TypeNS))
 			return res
 		}
+		if d := z.dnameAbove(name); d != nil {
+			target, ok := synthesise(&res, d, name)
+			if !ok || qtype == dns.TypeCNAME || r.stop(z, seen, name, target, chain) {
+				return res
+			}
+			name = target
+			continue
+		}
 		n, owner := z.nodes[name], name
 		if n == nil {
 			if n = z.wildcard(name); n == nil {
@@ -67,27 +75,77 @@ func (r *resolver) resolve(qname string, qtype uint16) resolution {
 			if qtype == dns.TypeANY {
 				return res // minimal ANY: the CNAME alone, as Knot DNS does
 			}
-			seen[name] = true
 			target := dns.CanonicalName(cname[0].(*dns.CNAME).Target)
-			if seen[target] || chain+1 >= maxChain || !dns.IsSubDomain(z.origin, target) || r.zs.findZone(target) != z {
+			if r.stop(z, seen, name, target, chain) {
 				return res
 			}
 			name = target
 			continue
 		}
-		t := qtype
-		if qtype == dns.TypeANY {
-			t = r.lowestType(z, n)
-		}
-		rrs := r.rrs(z, n, t)
-		if len(rrs) == 0 {
-			res.ns = append(res.ns, r.soa(z))
-			return res
-		}
-		res.answer = append(res.answer, withOwner(rrs, owner)...)
-		r.addTargets(z, &res, rrs)
+		return r.answerAt(z, n, owner, qtype, res)
+	}
+}
+
+// answerAt completes res with n's RRset of qtype, or NODATA.
+func (r *resolver) answerAt(z *zone, n *node, owner string, qtype uint16, res resolution) resolution {
+	t := qtype
+	if qtype == dns.TypeANY {
+		t = r.lowestType(z, n)
+	}
+	rrs := r.rrs(z, n, t)
+	if len(rrs) == 0 {
+		res.ns = append(res.ns, r.soa(z))
 		return res
 	}
+	res.answer = append(res.answer, withOwner(rrs, owner)...)
+	r.addTargets(z, &res, rrs)
+	return res
+}
+
+// stop says whether a chain at name must end rather than go on to
+// target: a loop, too long a chain, or a target outside this zone. It
+// marks name as seen.
+func (r *resolver) stop(z *zone, seen map[string]bool, name, target string, chain int) bool {
+	seen[name] = true
+	return seen[target] || chain+1 >= maxChain || !dns.IsSubDomain(z.origin, target) || r.zs.findZone(target) != z
+}
+
+// synthesise adds the DNAME at d and the CNAME it makes for name, below
+// d, to res (RFC 6672 section 3.2), and returns the CNAME's target. A
+// target longer than a domain name can be ends the answer with YXDOMAIN
+// and the DNAME alone (ok false).
+func synthesise(res *resolution, d *node, name string) (string, bool) {
+	dname := d.rrset(dns.TypeDNAME)[0].(*dns.DNAME)
+	res.answer = append(res.answer, dname)
+	suffix := dns.CanonicalName(dname.Target)
+	if suffix == "." {
+		suffix = ""
+	}
+	target := name[:len(name)-len(d.name)] + suffix
+	if _, ok := dns.IsDomainName(target); !ok {
+		res.rcode = dns.RcodeYXDomain
+		return "", false
+	}
+	res.answer = append(res.answer, &dns.CNAME{
+		Hdr:    dns.RR_Header{Name: name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: dname.Hdr.Ttl},
+		Target: target,
+	})
+	return target, true
+}
+
+// dnameAbove returns the node strictly above name, at or below the apex,
+// that holds a DNAME, or nil. Validation keeps names below a DNAME empty,
+// so there is at most one.
+func (z *zone) dnameAbove(name string) *node {
+	if !z.dnames {
+		return nil
+	}
+	for off, end := dns.NextLabel(name, 0); !end && len(name[off:]) >= len(z.origin); off, end = dns.NextLabel(name, off) {
+		if n := z.nodes[name[off:]]; n != nil && n.rrset(dns.TypeDNAME) != nil {
+			return n
+		}
+	}
+	return nil
 }
 
 // rrs returns n's RRset of type t, from the snapshot for dynamic records.
@@ -171,19 +229,29 @@ func (r *resolver) addTargets(z *zone, res *resolution, rrs []dns.RR) {
 		default:
 			continue
 		}
-		target = dns.CanonicalName(target)
-		if !dns.IsSubDomain(z.origin, target) || r.zs.findZone(target) != z {
-			continue
-		}
-		n := z.nodes[target]
-		if n == nil {
-			continue
-		}
-		for _, t := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
-			for _, a := range r.rrs(z, n, t) {
-				if !containsRR(res.extra, a) {
-					res.extra = append(res.extra, a)
-				}
+		r.addAddresses(z, res, dns.CanonicalName(target))
+	}
+}
+
+// addAddresses adds target's A and AAAA records to res's additional
+// section, synthesised from a wildcard when only one holds them (Knot DNS
+// does the same), unless target is outside z or below a delegation
+// without glue.
+func (r *resolver) addAddresses(z *zone, res *resolution, target string) {
+	if !dns.IsSubDomain(z.origin, target) || r.zs.findZone(target) != z {
+		return
+	}
+	n := z.nodes[target]
+	if n == nil && z.findCut(target) == nil && z.dnameAbove(target) == nil {
+		n = z.wildcard(target)
+	}
+	if n == nil {
+		return
+	}
+	for _, t := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
+		for _, a := range withOwner(r.rrs(z, n, t), target) {
+			if !containsRR(res.extra, a) {
+				res.extra = append(res.extra, a)
 			}
 		}
 	}

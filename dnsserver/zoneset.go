@@ -37,6 +37,8 @@ type zone struct {
 	// hold their answers in the same order.
 	dynamic []dynKey
 	hash    uint64 // of the static content
+	// dnames: some name holds a DNAME, so lookups check for one above.
+	dnames bool
 }
 
 // node is one owner name. Empty non-terminals are nodes without rrsets.
@@ -125,6 +127,7 @@ func newZone(cz *spec.CompiledZone) *zone {
 		if k.typ == dns.TypeNS && k.name != z.origin {
 			n.cut = true
 		}
+		z.dnames = z.dnames || k.typ == dns.TypeDNAME
 	}
 	var lines []string
 	for _, rr := range cz.Static {

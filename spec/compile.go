@@ -3,7 +3,9 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -20,6 +22,9 @@ type CompiledZone struct {
 
 	// static names and types, for conflict checks
 	types map[string]map[uint16]bool
+	// ttlMerged lists the RRsets whose records disagreed on TTL, for
+	// Lint.
+	ttlMerged []string
 }
 
 // CompiledZones returns the compiled zones in spec order. It is nil until Validate
@@ -61,7 +66,7 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 			continue
 		}
 		if err != nil {
-			add(src.path, "%s", zoneError(err))
+			add(src.path, "%s", zoneError(err, -1))
 			continue
 		}
 		for _, rr := range parsed {
@@ -126,9 +131,49 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 			add(".static", "the apex %s cannot be a CNAME", name)
 		}
 	}
-	checkTTLs(rrs, add)
+	checkDNAMEs(cz, rrs, add)
+	cz.ttlMerged = mergeTTLs(rrs)
 	cz.Static = rrs
 	return cz, problems
+}
+
+// checkDNAMEs applies RFC 6672 section 2.4 and 2.3 as Knot DNS's zone
+// checks do: one DNAME per name, no names below it, and no NS beside it
+// except at the apex.
+func checkDNAMEs(cz *CompiledZone, rrs []dns.RR, add func(path, format string, args ...any)) {
+	count := map[string]int{}
+	for _, rr := range rrs {
+		if rr.Header().Rrtype == dns.TypeDNAME {
+			count[rr.Header().Name]++
+		}
+	}
+	for name, n := range count {
+		if n > 1 {
+			add(".static", "%s has %d DNAME records; a name has at most one", name, n)
+		}
+		if name != cz.Name && cz.types[name][dns.TypeNS] {
+			add(".static", "%s has a DNAME and NS records; a DNAME below the apex cannot be a delegation", name)
+		}
+	}
+	if len(count) == 0 {
+		return
+	}
+	for name := range cz.types {
+		if d := cz.dnameAbove(name); d != "" {
+			add(".static", "%s is below the DNAME at %s, which redirects every name below it; a name there cannot hold records", name, d)
+		}
+	}
+}
+
+// dnameAbove returns the name strictly above name, in the zone, holding a
+// static DNAME, or "".
+func (cz *CompiledZone) dnameAbove(name string) string {
+	for off, end := dns.NextLabel(name, 0); !end && len(name[off:]) >= len(cz.Name); off, end = dns.NextLabel(name, off) {
+		if cz.types[name[off:]][dns.TypeDNAME] {
+			return name[off:]
+		}
+	}
+	return ""
 }
 
 // errTooManyRecords stops a zone's parse at the spec's static record limit.
@@ -137,9 +182,15 @@ var errTooManyRecords = fmt.Errorf("the zones hold more than %d static records, 
 // parseZoneText parses RFC 1035 zone-file text relative to origin, taking
 // each record from budget: a few $GENERATE lines make any number of
 // records, so the count is checked while parsing, not after.
+//
+// The zone's ttl acts as a $TTL line before the text (RFC 2308 section
+// 4): a record without a TTL takes it, not the TTL of the record before
+// (RFC 1035's "last stated" rule, which miekg/dns's SetDefaultTTL keeps),
+// and a $TTL line in the text takes over from where it stands. The line
+// it adds is why zoneError is told to count one line less.
 func parseZoneText(text, origin string, ttl uint32, budget *int) ([]dns.RR, error) {
-	zp := dns.NewZoneParser(strings.NewReader(text), origin, "")
-	zp.SetDefaultTTL(ttl)
+	r := io.MultiReader(strings.NewReader("$TTL "+strconv.FormatUint(uint64(ttl), 10)+"\n"), strings.NewReader(text))
+	zp := dns.NewZoneParser(r, origin, "")
 	var rrs []dns.RR
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		if *budget <= 0 {
@@ -154,22 +205,43 @@ func parseZoneText(text, origin string, ttl uint32, budget *int) ([]dns.RR, erro
 	return rrs, nil
 }
 
-// checkTTLs reports RRsets whose records disagree on TTL (RFC 2181 5.2).
-func checkTTLs(rrs []dns.RR, add func(path, format string, args ...any)) {
+// mergeTTLs gives each RRset whose records disagree on TTL the TTL of its
+// last record, as Knot DNS loads such a zone (RFC 2181 5.2 makes the
+// difference an error for the zone, and servers give the RRset one TTL
+// rather than refuse it). It returns the RRsets it changed, as
+// "name TYPE: TTL a, b -> b".
+func mergeTTLs(rrs []dns.RR) []string {
 	type key struct {
 		name string
 		typ  uint16
 	}
-	ttl := map[key]uint32{}
+	last := map[key]uint32{}
+	seen := map[key]string{}
+	var order []key
 	for _, rr := range rrs {
 		h := rr.Header()
 		k := key{h.Name, h.Rrtype}
-		if t, ok := ttl[k]; ok && t != h.Ttl {
-			add(".static", "%s %s has records with TTL %d and %d; an RRset has one TTL", h.Name, dns.TypeToString[h.Rrtype], t, h.Ttl)
-			continue
+		if t, ok := last[k]; ok && t != h.Ttl {
+			if seen[k] == "" {
+				order = append(order, k)
+				seen[k] = strconv.FormatUint(uint64(t), 10)
+			}
+			seen[k] += ", " + strconv.FormatUint(uint64(h.Ttl), 10)
 		}
-		ttl[k] = h.Ttl
+		last[k] = h.Ttl
 	}
+	if len(order) == 0 {
+		return nil
+	}
+	for _, rr := range rrs {
+		h := rr.Header()
+		h.Ttl = last[key{h.Name, h.Rrtype}]
+	}
+	out := make([]string, len(order))
+	for i, k := range order {
+		out[i] = fmt.Sprintf("%s %s: TTL %s -> %d", k.name, dns.TypeToString[k.typ], seen[k], last[k])
+	}
+	return out
 }
 
 // dedupe drops exact duplicate records, keeping order.
@@ -200,6 +272,9 @@ func (cz *CompiledZone) conflict(name, typ string) string {
 		return fmt.Sprintf("%s is a static CNAME; a CNAME must stand alone", name)
 	case name == cz.Name && typ == "CNAME":
 		return fmt.Sprintf("the apex %s cannot be a CNAME", name)
+	}
+	if d := cz.dnameAbove(name); d != "" {
+		return fmt.Sprintf("%s is below the DNAME at %s; a name there cannot hold records", name, d)
 	}
 	for off, end := 0, false; !end && len(name[off:]) > len(cz.Name); off, end = dns.NextLabel(name, off) {
 		if cz.types[name[off:]][dns.TypeNS] {

@@ -66,8 +66,9 @@ func boundYAMLMessage(m string) string {
 var zoneParseError = regexp.MustCompile(`(?s)^(?:.*?: )?dns: (.*): ("(?:[^"\\]|\\.)*") at line: (\d+):(\d+)$`)
 
 // zoneError says what is wrong with zone text, quoting at most an
-// excerpt of it.
-func zoneError(err error) string {
+// excerpt of it. shift corrects the line number for lines the parser read
+// that the text does not hold.
+func zoneError(err error, shift int) string {
 	m := zoneParseError.FindStringSubmatch(err.Error())
 	if m == nil {
 		return "the zone text does not parse: " + excerpt(err.Error())
@@ -85,5 +86,9 @@ func zoneError(err error) string {
 	if err != nil {
 		token = ""
 	}
-	return "line " + m[3] + ":" + m[4] + ": " + boundMessage(what) + ": " + excerpt(token)
+	line, err := strconv.Atoi(m[3])
+	if err != nil {
+		line = 0
+	}
+	return "line " + strconv.Itoa(max(line+shift, 1)) + ":" + m[4] + ": " + boundMessage(what) + ": " + excerpt(token)
 }

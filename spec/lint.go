@@ -57,5 +57,22 @@ func (s *Spec) Lint() []Problem {
 	out = append(out, s.lintNotifyTargets()...)
 	out = append(out, s.lintProbeLoad()...)
 	out = append(out, s.lintEnvNames()...)
+	out = append(out, s.lintZoneTTLs()...)
+	return out
+}
+
+// lintZoneTTLs reports RRsets whose records gave different TTLs: they are
+// served with the last one, as Knot DNS serves them (RFC 2181 5.2).
+func (s *Spec) lintZoneTTLs() []Problem {
+	var out []Problem
+	for i, z := range s.Zones {
+		cz := s.compiled[z.Name]
+		if cz == nil {
+			continue
+		}
+		for _, m := range cz.ttlMerged {
+			out = append(out, Problem{Path: fmt.Sprintf("zones[%d].static", i), Message: m + ": the records of an RRset share one TTL (RFC 2181 5.2); all are served with the last"})
+		}
+	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/miekg/dns"
 	"gopkg.in/yaml.v3"
 )
 
@@ -277,6 +278,25 @@ func readBounded(path string, limit int) ([]byte, error) {
 	return data, nil
 }
 
+// joinZoneText is z's static text followed by its file's, parsing as the
+// two parse apart: each starts at the zone's origin with the zone's ttl as
+// $TTL, so that a $ORIGIN or $TTL in the static text does not reach into
+// the file's.
+func joinZoneText(z *Zone) string {
+	if z.Static == "" {
+		return z.FileText
+	}
+	ttl := z.TTL
+	if ttl == 0 {
+		ttl = DefaultZoneTTL
+	}
+	text := z.Static
+	if !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	return fmt.Sprintf("%s$ORIGIN %s\n$TTL %d\n%s", text, dns.Fqdn(z.Name), ttl, z.FileText)
+}
+
 // Marshal writes the spec as YAML, self-contained: zone file contents
 // inlined in static:, CA bundles in ca_pem:, no path left. Parse accepts
 // what it writes.
@@ -290,10 +310,7 @@ func (s *Spec) Marshal() ([]byte, error) {
 	for i := range c.Zones {
 		z := &c.Zones[i]
 		if z.FileText != "" {
-			if z.Static != "" && !strings.HasSuffix(z.Static, "\n") {
-				z.Static += "\n"
-			}
-			z.Static += z.FileText
+			z.Static = joinZoneText(z)
 		}
 		z.File, z.FileText = "", ""
 	}
