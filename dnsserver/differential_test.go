@@ -120,9 +120,11 @@ func compareShape(s shape, id uint16, knot, detour string) result {
 	// Knot drops queries with two questions (see diffKnown): a short
 	// wait and no second chance for those keep the run short; a late
 	// reply would count as none, which diffKnown accepts anyway.
-	kr := exchange(s, id, knot, diffTimeout)
+	var kr reply
 	if s.qdcount == 2 {
 		kr = exchangeOnce(s, id, knot, diffTimeout/4)
+	} else {
+		kr = exchange(s, id, knot, diffTimeout)
 	}
 	res := result{s: s, knot: kr, detour: exchange(s, id, detour, diffTimeout)}
 	k, d := res.knot.clone(), res.detour.clone()
@@ -135,16 +137,49 @@ func compareShape(s shape, id uint16, knot, detour string) result {
 		return res
 	}
 	res.differs = true
-	var fired []string
-	for _, tmp := range diffTemporary {
-		if tmp.applies(s, &k, &d) {
-			fired = append(fired, tmp.name)
+	all := func(int) bool { return true }
+	ok, fired := explained(s, k, d, all)
+	if !ok {
+		return res
+	}
+	res.temporary = attribute(s, k, d, fired)
+	return res
+}
+
+// attribute names the diffTemporary entries that explain a difference:
+// the first that does alone (the list puts narrow entries first), else
+// those the explanation cannot do without, else all that took part.
+func attribute(s shape, k, d reply, fired []int) []string {
+	for _, i := range fired {
+		if ok, _ := explained(s, k, d, func(j int) bool { return j == i }); ok {
+			return []string{diffTemporary[i].name}
 		}
 	}
-	if k.render() == d.render() {
-		res.temporary = fired
+	var names []string
+	for _, i := range fired {
+		if ok, _ := explained(s, k, d, func(j int) bool { return j != i }); !ok {
+			names = append(names, diffTemporary[i].name)
+		}
 	}
-	return res
+	if names == nil {
+		for _, i := range fired {
+			names = append(names, diffTemporary[i].name)
+		}
+	}
+	return names
+}
+
+// explained reports whether the edits of the diffTemporary entries use
+// selects make the replies k and d equal, and which entries edited them.
+func explained(s shape, k, d reply, use func(int) bool) (bool, []int) {
+	k, d = k.clone(), d.clone()
+	var fired []int
+	for i, tmp := range diffTemporary {
+		if use(i) && tmp.applies(s, &k, &d) {
+			fired = append(fired, i)
+		}
+	}
+	return k.render() == d.render(), fired
 }
 
 // reply is one server's answer to a query, parsed.
