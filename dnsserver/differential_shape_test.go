@@ -182,6 +182,7 @@ func (g *generator) shape() shape {
 		s.bufsize = []uint16{0, 512, 1232, 4096}[g.r.IntN(4)]
 		s.do = g.chance(40)
 		s.unknown = g.chance(15)
+		s.nsid = g.chance(10)
 	}
 	s.qdcount = 1
 	if g.chance(4) {
@@ -205,4 +206,56 @@ func (g *generator) belowDNAME(name string) bool {
 		}
 	}
 	return false
+}
+
+// missing lists the features of a query that no shape in shapes has, so
+// that a change to the generator cannot quietly stop testing one.
+func missing(shapes []shape) []string {
+	seen := map[string]bool{}
+	for _, s := range shapes {
+		for _, f := range s.features() {
+			seen[f] = true
+		}
+	}
+	want := []string{"kind exist", "kind child", "kind wild", "kind deleg", "kind ent", "kind dname", "kind apex", "kind out",
+		"udp", "tcp", "noedns", "bufsize 0", "bufsize 512", "bufsize 1232", "bufsize 4096", "do", "unknown option", "nsid",
+		"qdcount 0", "qdcount 2", "rd", "cd", "ad", "z", "tc", "0x20", "type IXFR", "type AXFR", "ixfr with SOA"}
+	for op := 1; op <= 5; op++ {
+		want = append(want, fmt.Sprintf("opcode %d", op))
+	}
+	for _, t := range diffTypes {
+		want = append(want, "type "+dns.Type(t).String())
+	}
+	var out []string
+	for _, f := range want {
+		if !seen[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// features names what s exercises, for missing.
+func (s shape) features() []string {
+	f := []string{"kind " + s.kind, "type " + dns.Type(s.qtype).String(), fmt.Sprintf("opcode %d", s.opcode), fmt.Sprintf("qdcount %d", s.qdcount)}
+	add := func(on bool, name string) {
+		if on {
+			f = append(f, name)
+		}
+	}
+	add(s.tcp, "tcp")
+	add(!s.tcp, "udp")
+	add(!s.edns, "noedns")
+	add(s.edns, fmt.Sprintf("bufsize %d", s.bufsize))
+	add(s.do, "do")
+	add(s.unknown, "unknown option")
+	add(s.nsid, "nsid")
+	add(s.rd, "rd")
+	add(s.cd, "cd")
+	add(s.ad, "ad")
+	add(s.z, "z")
+	add(s.tc, "tc")
+	add(s.soaAuth, "ixfr with SOA")
+	add(strings.ToLower(s.name) != s.name, "0x20")
+	return f
 }
