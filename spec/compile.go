@@ -112,6 +112,7 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 	for _, ns := range z.Nameservers {
 		rrs = append(rrs, &dns.NS{Hdr: dns.RR_Header{Name: z.Name, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: z.TTL}, Ns: ns})
 	}
+	cz.ttlMerged = mergeTTLs(rrs) // first: records that differ in TTL alone are duplicates
 	rrs = dedupe(rrs)
 	for _, rr := range rrs {
 		h := rr.Header()
@@ -132,7 +133,6 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 		}
 	}
 	checkDNAMEs(cz, rrs, add)
-	cz.ttlMerged = mergeTTLs(rrs)
 	cz.Static = rrs
 	return cz, problems
 }

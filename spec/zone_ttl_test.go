@@ -44,6 +44,8 @@ func TestZoneTTLIsDollarTTL(t *testing.T) {
 			map[string]uint32{"www A": 3600, "x A": 60}, ""},
 		{"an RRset of two TTLs takes the last", "3600", "x 60 A 192.0.2.1\nx 300 A 192.0.2.2\nx 120 A 192.0.2.3",
 			map[string]uint32{"x A": 120}, "x.example.test. A: TTL 60, 300, 120 -> 120"},
+		{"records differing in TTL alone are one", "3600", "@ 300 NS ns1.example.test.",
+			map[string]uint32{"@ NS": 3600}, "example.test. NS: TTL 300, 3600 -> 3600"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -52,7 +54,12 @@ func TestZoneTTLIsDollarTTL(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := map[string]uint32{}
+			seen := map[string]bool{}
 			for _, rr := range s.CompiledZones()[0].Static {
+				if seen[rr.String()] {
+					t.Errorf("%s twice", rr)
+				}
+				seen[rr.String()] = true
 				h := rr.Header()
 				name := strings.TrimSuffix(strings.TrimSuffix(h.Name, "example.test."), ".")
 				if name == "" {
