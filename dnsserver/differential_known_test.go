@@ -1,6 +1,7 @@
 package dnsserver_test
 
 import (
+	"encoding/hex"
 	"slices"
 
 	"github.com/miekg/dns"
@@ -96,7 +97,8 @@ func dedupExtra(r *reply) bool {
 
 // formErr is the reply RFC 9619 asks for to a query of shape s with
 // two questions: FORMERR (NOTIMP for an opcode other than QUERY), no
-// question, RD copied, and an OPT record if the query had one.
+// question, RD copied, and an OPT record if the query had one, with the
+// NSID if it asked, as both servers answer a query with no question.
 func formErr(s shape, id uint16) reply {
 	m := &dns.Msg{MsgHdr: dns.MsgHdr{Id: id, Response: true, Opcode: s.opcode, RecursionDesired: s.rd, Rcode: dns.RcodeFormatError}}
 	if s.opcode != dns.OpcodeQuery {
@@ -104,6 +106,10 @@ func formErr(s shape, id uint16) reply {
 	}
 	if s.edns {
 		m.SetEdns0(1232, s.do)
+		if s.nsid {
+			opt := m.IsEdns0()
+			opt.Option = append(opt.Option, &dns.EDNS0_NSID{Code: dns.EDNS0NSID, Nsid: hex.EncodeToString([]byte(diffNSID))})
+		}
 	}
 	return reply{id: id, msg: m}
 }

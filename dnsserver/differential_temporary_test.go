@@ -34,9 +34,9 @@ var diffTemporary = []knownDiff{
 		},
 	},
 	{
-		name: "issue 12 item 5: IXFR over UDP answered with the SOA",
+		name: "issue 12 item 3: TC when only additional records overflow",
 		applies: func(s shape, knot, detour *reply) bool {
-			if s.qtype != dns.TypeIXFR || s.tcp {
+			if s.tcp || knot.msg == nil || detour.msg == nil || !detour.msg.Truncated || knot.msg.Truncated {
 				return false
 			}
 			*knot = *detour
@@ -44,9 +44,9 @@ var diffTemporary = []knownDiff{
 		},
 	},
 	{
-		name: "issue 12 item 3: TC when only additional records overflow",
+		name: "issue 12 item 5: IXFR over UDP answered with the SOA",
 		applies: func(s shape, knot, detour *reply) bool {
-			if s.tcp || knot.msg == nil || detour.msg == nil || !detour.msg.Truncated || knot.msg.Truncated {
+			if s.qtype != dns.TypeIXFR || s.tcp {
 				return false
 			}
 			*knot = *detour
