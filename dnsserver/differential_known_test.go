@@ -20,11 +20,17 @@ type knownDiff struct {
 // the same. Keep it short: an entry hides a whole class of differences.
 var diffKnown = []knownDiff{
 	{
-		name: "detour sends each additional record once; Knot repeats one that two targets share",
-		rfc:  "RFC 2181 5.5",
-		applies: func(_ shape, knot, detour *reply) bool {
-			k, d := dedupExtra(knot), dedupExtra(detour)
-			return k || d
+		name: "additional records that do not all fit: Knot keeps every one that still fits, detour the longest run of whole RRsets",
+		rfc:  "RFC 2181 9 (additional data is optional; which to drop is the server's choice)",
+		applies: func(s shape, knot, detour *reply) bool {
+			if s.tcp || knot.msg == nil || detour.msg == nil || knot.msg.Truncated || detour.msg.Truncated ||
+				udpLimit(s)-len(detour.raw) >= nearlyFull || !lessExtra(detour.msg, knot.msg) {
+				return false
+			}
+			knot.msg.Extra = slices.DeleteFunc(knot.msg.Extra, func(rr dns.RR) bool {
+				return rr.Header().Rrtype != dns.TypeOPT && !slices.ContainsFunc(detour.msg.Extra, func(x dns.RR) bool { return rrString(x) == rrString(rr) })
+			})
+			return true
 		},
 	},
 	{
@@ -75,26 +81,6 @@ var diffKnown = []knownDiff{
 	},
 }
 
-// dedupExtra removes repeated records from r's additional section.
-func dedupExtra(r *reply) bool {
-	if r.msg == nil {
-		return false
-	}
-	var seen []string
-	var keep []dns.RR
-	for _, rr := range r.msg.Extra {
-		s := rrString(rr)
-		if slices.Contains(seen, s) {
-			continue
-		}
-		seen = append(seen, s)
-		keep = append(keep, rr)
-	}
-	changed := len(keep) != len(r.msg.Extra)
-	r.msg.Extra = keep
-	return changed
-}
-
 // formErr is the reply RFC 9619 asks for to a query of shape s with
 // two questions: FORMERR (NOTIMP for an opcode other than QUERY), no
 // question, RD copied, and an OPT record if the query had one, with the
@@ -112,4 +98,47 @@ func formErr(s shape, id uint16) reply {
 		}
 	}
 	return reply{id: id, msg: m}
+}
+
+// nearlyFull is room for one A and one AAAA record with compressed
+// names: a UDP reply with less room left than this is full.
+const nearlyFull = 16 + 28
+
+// udpLimit is the largest UDP reply to s: 512 bytes without EDNS, else
+// the client's buffer up to the 1232 both servers offer.
+func udpLimit(s shape) int {
+	if !s.edns {
+		return 512
+	}
+	return min(max(int(s.bufsize), 512), 1232)
+}
+
+// lessExtra reports whether d's additional records are a strict subset
+// of k's, the missing ones addresses, with every other section alike.
+func lessExtra(d, k *dns.Msg) bool {
+	rrs := func(m *dns.Msg) []string {
+		var out []string
+		for _, rr := range m.Extra {
+			if rr.Header().Rrtype != dns.TypeOPT {
+				out = append(out, rrString(rr))
+			}
+		}
+		return out
+	}
+	de, ke := rrs(d), rrs(k)
+	if len(de) >= len(ke) || len(d.Answer) != len(k.Answer) || len(d.Ns) != len(k.Ns) {
+		return false
+	}
+	for _, x := range de {
+		if !slices.Contains(ke, x) {
+			return false
+		}
+	}
+	for _, rr := range k.Extra {
+		t := rr.Header().Rrtype
+		if t != dns.TypeA && t != dns.TypeAAAA && t != dns.TypeOPT && !slices.Contains(de, rrString(rr)) {
+			return false
+		}
+	}
+	return true
 }
