@@ -57,21 +57,7 @@ func diffSeedValue(t *testing.T) uint64 {
 // difference is allowed only when diffKnown lists it with the RFC that
 // permits it, or while diffTemporary attributes it to an open issue item.
 func TestDifferentialWithKnot(t *testing.T) {
-	explicit, relying := diffZones()
-	knot := testutil.StartKnotWith(t, testutil.KnotOptions{NSID: diffNSID}, map[string]string{
-		diffExplicit: "$ORIGIN " + diffExplicit + "\n" + explicit,
-		diffRelying:  "$ORIGIN " + diffRelying + "\n$TTL " + strconv.Itoa(diffTTLRelying) + "\n" + relying,
-	})
-	detour := startDiffDetour(t, diffSpec(explicit, relying))
-	var zones []zoneNames
-	for origin, text := range map[string]string{diffExplicit: explicit, diffRelying: relying} {
-		zn, err := classify(origin, text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		zones = append(zones, zn)
-	}
-	slices.SortFunc(zones, func(a, b zoneNames) int { return strings.Compare(a.origin, b.origin) })
+	knot, detour, zones := startDiffServers(t)
 	seed := diffSeedValue(t)
 	g := newGenerator(seed, zones)
 	shapes := make([]shape, *diffN)
@@ -85,6 +71,25 @@ func TestDifferentialWithKnot(t *testing.T) {
 	results := runShapes(shapes, knot, detour)
 	t.Logf("seed %d: %d queries to both servers in %s", seed, len(shapes), time.Since(start).Round(time.Millisecond))
 	report(t, results)
+}
+
+// startDiffServers serves the two zones with Knot and with detour, and
+// sorts their names for the generator.
+func startDiffServers(t *testing.T) (knot, detour string, zones []zoneNames) {
+	explicit, relying := diffZones()
+	knot = testutil.StartKnotWith(t, testutil.KnotOptions{NSID: diffNSID}, map[string]string{
+		diffExplicit: "$ORIGIN " + diffExplicit + "\n" + explicit,
+		diffRelying:  "$ORIGIN " + diffRelying + "\n$TTL " + strconv.Itoa(diffTTLRelying) + "\n" + relying,
+	})
+	detour = startDiffDetour(t, diffSpec(explicit, relying))
+	for _, z := range []struct{ origin, text string }{{diffExplicit, explicit}, {diffRelying, relying}} {
+		zn, err := classify(z.origin, z.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zones = append(zones, zn)
+	}
+	return knot, detour, zones
 }
 
 // diffNSID is the NSID (RFC 5001) both servers send when asked.
