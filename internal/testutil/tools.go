@@ -110,11 +110,28 @@ func StartDaemon(t testing.TB, path string, args ...string) *Daemon {
 // free loopback port and returns its address.
 func StartKnot(t testing.TB, zones map[string]string) string {
 	t.Helper()
+	return StartKnotWith(t, KnotOptions{}, zones)
+}
+
+// KnotOptions are server settings of StartKnotWith; the zero value is
+// Knot's defaults.
+type KnotOptions struct {
+	// NSID is the name server identifier Knot sends to queries that ask
+	// (RFC 5001); empty leaves Knot's default, the host name.
+	NSID string
+}
+
+// StartKnotWith is StartKnot with server settings.
+func StartKnotWith(t testing.TB, opts KnotOptions, zones map[string]string) string {
+	t.Helper()
 	knotd := Require(t, "knotd")
 	dir := t.TempDir()
 	port := FreePort(t)
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "server:\n  listen: 127.0.0.1@%d\n  rundir: %s\n", port, dir)
+	if opts.NSID != "" {
+		fmt.Fprintf(&conf, "  nsid: %q\n", opts.NSID)
+	}
 	fmt.Fprintf(&conf, "log:\n  - target: stderr\n    any: warning\n")
 	fmt.Fprintf(&conf, "database:\n  storage: %s/db\n", dir)
 	fmt.Fprintf(&conf, "template:\n  - id: default\n    storage: %s\n    zonefile-sync: -1\n    journal-content: none\n", dir)
