@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,11 +94,7 @@ func startDiffServers(t *testing.T) (knot, detour string, zones []zoneNames) {
 // diffNSID is the NSID (RFC 5001) both servers send when asked.
 const diffNSID = "diff-node"
 
-// startDiffDetour is startDetour with the NSID set, when this build of
-// dnsserver has the setting (issue 12 item 7).
-//
-// TEMPORARY: the setting is found by name until the branch that adds
-// Options.NSID is merged; then set it directly.
+// startDiffDetour is startDetour with the NSID set (RFC 5001).
 func startDiffDetour(t *testing.T, specText string) string {
 	t.Helper()
 	s, err := spec.ParseLocal([]byte(specText), ".")
@@ -111,9 +106,7 @@ func startDiffDetour(t *testing.T, specText string) string {
 		t.Fatal(err)
 	}
 	cfg := dnsserver.Config{Addr: "127.0.0.1:0"}
-	if f := reflect.ValueOf(&cfg.Options).Elem().FieldByName("NSID"); f.IsValid() {
-		f.SetString(diffNSID)
-	}
+	cfg.NSID = diffNSID
 	srv := dnsserver.NewServer(cfg, l, slog.New(slog.DiscardHandler))
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
