@@ -280,6 +280,13 @@ func tsigErrorReply(req *dns.Msg, tsigErr uint16, opt *dns.OPT) ([]byte, error) 
 	if opt != nil {
 		m.Extra = append(m.Extra, opt)
 	}
+	if t == nil || t.Algorithm == "" {
+		// A TSIG record with no algorithm name (an empty RDATA) cannot be
+		// echoed: it would pack without its name and not parse. The query
+		// is malformed.
+		m.Rcode = dns.RcodeFormatError
+		return m.Pack()
+	}
 	m.Extra = append(m.Extra, &dns.TSIG{
 		Hdr:       dns.RR_Header{Name: t.Hdr.Name, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
 		Algorithm: t.Algorithm, TimeSigned: uint64(time.Now().Unix()), Fudge: 300,
