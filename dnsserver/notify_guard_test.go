@@ -1,41 +1,19 @@
 package dnsserver_test
 
 import (
-	"net"
-	"sync/atomic"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"testing"
 	"time"
 
 	"github.com/seed3787e6f1/detour/dnsserver"
 )
 
-// udpCounter listens on loopback UDP and counts the packets that arrive.
-func udpCounter(t *testing.T) (string, *atomic.Int64) {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	var n atomic.Int64
-	go func() {
-		buf := make([]byte, 65535)
-		for {
-			if _, _, err := pc.ReadFrom(buf); err != nil {
-				return
-			}
-			n.Add(1)
-		}
-	}()
-	return pc.LocalAddr().String(), &n
-}
-
 // TestNotifyTargetGuarded replays the audit's attack: a zone's
 // also_notify names a loopback address (it could as well be the cloud
 // metadata service). A server that does not allow loopback sends it
 // nothing and counts the refusal; one that allows it sends the NOTIFY.
 func TestNotifyTargetGuarded(t *testing.T) {
-	target, got := udpCounter(t)
+	target, got := testutil.CountUDP(t)
 	srv := startServer(t, xfrSpec(target, 0), dnsserver.Config{WatchInterval: 10 * time.Millisecond})
 	deadline := time.Now().Add(10 * time.Second)
 	for srv.NotifiesRefused() == 0 {

@@ -2,7 +2,7 @@ package api_test
 
 import (
 	"fmt"
-	"net"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -26,27 +26,6 @@ func captureHTTP(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	return srv, &n
 }
 
-// captureUDP counts the datagrams sent to a would-be RFC 2136 server.
-func captureUDP(t *testing.T) (string, *atomic.Int64) {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	var n atomic.Int64
-	go func() {
-		buf := make([]byte, 65535)
-		for {
-			if _, _, err := pc.ReadFrom(buf); err != nil {
-				return
-			}
-			n.Add(1)
-		}
-	}()
-	return pc.LocalAddr().String(), &n
-}
-
 // providerSpec is the test spec with providers appended.
 func providerSpec(t *testing.T, providers string) string {
 	t.Helper()
@@ -64,7 +43,7 @@ func TestProviderSecretsStayOnTheNode(t *testing.T) {
 	t.Setenv("TEST_TSIG_OUTSIDE_ALLOWLIST", "Wq1s7k8Hc2v6Zy1Xb0uQm3m3p6kY0b9dW7mJgQ9n1kY=")
 	t.Setenv("DETOUR_API_TOKENS", "admin:admin:"+tokAdmin)
 	capture, requests := captureHTTP(t)
-	udp, datagrams := captureUDP(t)
+	udp, datagrams := testutil.CountUDP(t)
 	doc := providerSpec(t, fmt.Sprintf(`  - {name: cf-url, type: cloudflare, zone: example.test, zone_id: z1, api_token_env: DETOUR_TEST_CF_TOKEN, base_url: %q}
   - {name: cf-tokens, type: cloudflare, zone: example.test, zone_id: z2, api_token_env: DETOUR_API_TOKENS, base_url: %q}
   - {name: knot, type: rfc2136, zone: example.test, server: %q, tsig_key: k, tsig_secret_env: TEST_TSIG_OUTSIDE_ALLOWLIST}

@@ -3,15 +3,14 @@ package node
 import (
 	"context"
 	"fmt"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -22,27 +21,13 @@ import (
 // neither a packet; a dev node (loopback allowed by default) NOTIFYs the
 // loopback listener.
 func TestNodeNotifyGuarded(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	var got atomic.Int64
-	go func() {
-		buf := make([]byte, 65535)
-		for {
-			if _, _, err := pc.ReadFrom(buf); err != nil {
-				return
-			}
-			got.Add(1)
-		}
-	}()
+	target, got := testutil.CountUDP(t)
 	devSpec, err := os.ReadFile("../../examples/dev/spec.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := strings.Replace(string(devSpec), "    nameservers: [ns1.dev.test.]\n", fmt.Sprintf(
-		"    nameservers: [ns1.dev.test.]\n    also_notify: ['%s', '169.254.169.254:53']\n", pc.LocalAddr()), 1)
+		"    nameservers: [ns1.dev.test.]\n    also_notify: ['%s', '169.254.169.254:53']\n", target), 1)
 	specFile := filepath.Join(t.TempDir(), "spec.yaml")
 	if err := os.WriteFile(specFile, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
