@@ -48,15 +48,9 @@ func newAgentCmd() *cobra.Command {
 				}
 				final = mergeFlags(cmd, fileCfg, cfg)
 			}
-			if cmd.Flags().Changed("check-allow-networks") {
-				final.CheckAllowNetworks = splitList(checkNets)
-			}
-			if cmd.Flags().Changed("notify-allow-networks") {
-				final.NotifyAllowNetworks = splitList(notifyNets)
-			}
-			if cmd.Flags().Changed("dns-peer-allow-networks") {
-				final.DNSPeerAllowNetworks = splitList(dnsPeerNets)
-			}
+			overlay(cmd, "check-allow-networks", &final.CheckAllowNetworks, splitList(checkNets))
+			overlay(cmd, "notify-allow-networks", &final.NotifyAllowNetworks, splitList(notifyNets))
+			overlay(cmd, "dns-peer-allow-networks", &final.DNSPeerAllowNetworks, splitList(dnsPeerNets))
 			if peers != "" {
 				ps, err := node.ParsePeers(peers)
 				if err != nil {
@@ -149,26 +143,13 @@ func webFlags(f *pflag.FlagSet, cfg *node.Config) {
 // mergeWebFlags overlays webFlags set on the command line onto the node
 // file.
 func mergeWebFlags(cmd *cobra.Command, file *node.Config, flags node.Config) {
-	changed := cmd.Flags().Changed
-	if changed("api-names") {
-		file.APINames = flags.APINames
-	}
-	if changed("api-auth-failures") {
-		file.APIAuthFailures = flags.APIAuthFailures
-	}
-	if changed("api-auth-window") {
-		file.APIAuthWindow = flags.APIAuthWindow
-	}
-	if changed("status-url") {
-		file.StatusURL = flags.StatusURL
-	}
-	if changed("status-node-label") {
-		file.StatusNodeLabel = flags.StatusNodeLabel
-	}
+	overlay(cmd, "api-names", &file.APINames, flags.APINames)
+	overlay(cmd, "api-auth-failures", &file.APIAuthFailures, flags.APIAuthFailures)
+	overlay(cmd, "api-auth-window", &file.APIAuthWindow, flags.APIAuthWindow)
+	overlay(cmd, "status-url", &file.StatusURL, flags.StatusURL)
+	overlay(cmd, "status-node-label", &file.StatusNodeLabel, flags.StatusNodeLabel)
 	// API resource limits (sec-limits).
-	if changed("api-spec-wait") {
-		file.APISpecWait = flags.APISpecWait
-	}
+	overlay(cmd, "api-spec-wait", &file.APISpecWait, flags.APISpecWait)
 }
 
 // durationFlag binds a Go-syntax duration flag to a spec.Duration.
@@ -220,61 +201,42 @@ func (l *indexList) Set(s string) error {
 
 func (l *indexList) Type() string { return "index" }
 
+// overlay sets *dst to the flag's value v when the flag was given on the
+// command line: flags win over the node file.
+func overlay[T any](cmd *cobra.Command, name string, dst *T, v T) {
+	if cmd.Flags().Changed(name) {
+		*dst = v
+	}
+}
+
 // mergeFlags overlays the flags set on the command line onto the node file.
 func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
-	set := func(name string, dst *string, v string) {
-		if cmd.Flags().Changed(name) {
-			*dst = v
-		}
-	}
-	set("node-id", &file.NodeID, flags.NodeID)
-	set("datacenter", &file.Datacenter, flags.Datacenter)
-	set("raft-addr", &file.RaftAddr, flags.RaftAddr)
-	set("dns-addr", &file.DNSAddr, flags.DNSAddr)
-	set("api-addr", &file.APIAddr, flags.APIAddr)
-	set("status-addr", &file.StatusAddr, flags.StatusAddr)
-	set("data-dir", &file.DataDir, flags.DataDir)
-	set("spec", &file.Spec, flags.Spec)
-	set("tls-ca", &file.TLSCA, flags.TLSCA)
-	set("tls-cert", &file.TLSCert, flags.TLSCert)
-	set("tls-key", &file.TLSKey, flags.TLSKey)
-	set("api-tokens", &file.APITokens, flags.APITokens)
-	if cmd.Flags().Changed("insecure") {
-		file.Insecure = flags.Insecure
-	}
-	for name, pair := range map[string][2]*spec.Duration{
-		"raft-heartbeat-timeout": {&file.Raft.HeartbeatTimeout, &flags.Raft.HeartbeatTimeout},
-		"raft-election-timeout":  {&file.Raft.ElectionTimeout, &flags.Raft.ElectionTimeout},
-		"raft-leader-lease":      {&file.Raft.LeaderLeaseTimeout, &flags.Raft.LeaderLeaseTimeout},
-		"raft-commit-timeout":    {&file.Raft.CommitTimeout, &flags.Raft.CommitTimeout},
-	} {
-		if cmd.Flags().Changed(name) {
-			*pair[0] = *pair[1]
-		}
-	}
-	if cmd.Flags().Changed("dev") {
-		file.Dev = flags.Dev
-	}
+	overlay(cmd, "node-id", &file.NodeID, flags.NodeID)
+	overlay(cmd, "datacenter", &file.Datacenter, flags.Datacenter)
+	overlay(cmd, "raft-addr", &file.RaftAddr, flags.RaftAddr)
+	overlay(cmd, "dns-addr", &file.DNSAddr, flags.DNSAddr)
+	overlay(cmd, "api-addr", &file.APIAddr, flags.APIAddr)
+	overlay(cmd, "status-addr", &file.StatusAddr, flags.StatusAddr)
+	overlay(cmd, "data-dir", &file.DataDir, flags.DataDir)
+	overlay(cmd, "spec", &file.Spec, flags.Spec)
+	overlay(cmd, "tls-ca", &file.TLSCA, flags.TLSCA)
+	overlay(cmd, "tls-cert", &file.TLSCert, flags.TLSCert)
+	overlay(cmd, "tls-key", &file.TLSKey, flags.TLSKey)
+	overlay(cmd, "api-tokens", &file.APITokens, flags.APITokens)
+	overlay(cmd, "insecure", &file.Insecure, flags.Insecure)
+	overlay(cmd, "raft-heartbeat-timeout", &file.Raft.HeartbeatTimeout, flags.Raft.HeartbeatTimeout)
+	overlay(cmd, "raft-election-timeout", &file.Raft.ElectionTimeout, flags.Raft.ElectionTimeout)
+	overlay(cmd, "raft-leader-lease", &file.Raft.LeaderLeaseTimeout, flags.Raft.LeaderLeaseTimeout)
+	overlay(cmd, "raft-commit-timeout", &file.Raft.CommitTimeout, flags.Raft.CommitTimeout)
+	overlay(cmd, "dev", &file.Dev, flags.Dev)
 	mergeWebFlags(cmd, &file, flags)
-	if cmd.Flags().Changed("skip-entry") {
-		file.SkipEntries = flags.SkipEntries
-	}
-	if cmd.Flags().Changed("spec-env-prefix") {
-		file.SpecEnvPrefixes = flags.SpecEnvPrefixes
-	}
-	if cmd.Flags().Changed("provider-base-url") {
-		file.ProviderBaseURLs = flags.ProviderBaseURLs
-	}
+	overlay(cmd, "skip-entry", &file.SkipEntries, flags.SkipEntries)
+	overlay(cmd, "spec-env-prefix", &file.SpecEnvPrefixes, flags.SpecEnvPrefixes)
+	overlay(cmd, "provider-base-url", &file.ProviderBaseURLs, flags.ProviderBaseURLs)
 	mergeDNSLimits(cmd, &file.DNSLimits, flags.DNSLimits)
-	if cmd.Flags().Changed("check-env-prefix") {
-		file.CheckEnvPrefixes = flags.CheckEnvPrefixes
-	}
-	if cmd.Flags().Changed("notify-env-prefix") {
-		file.NotifyEnvPrefixes = flags.NotifyEnvPrefixes
-	}
-	if cmd.Flags().Changed("nsid") {
-		file.NSID = flags.NSID
-	}
+	overlay(cmd, "check-env-prefix", &file.CheckEnvPrefixes, flags.CheckEnvPrefixes)
+	overlay(cmd, "notify-env-prefix", &file.NotifyEnvPrefixes, flags.NotifyEnvPrefixes)
+	overlay(cmd, "nsid", &file.NSID, flags.NSID)
 	return file
 }
 
@@ -303,24 +265,11 @@ func dnsLimitFlags(f *pflag.FlagSet, l *node.DNSLimits) {
 }
 
 func mergeDNSLimits(cmd *cobra.Command, file *node.DNSLimits, flags node.DNSLimits) {
-	changed := cmd.Flags().Changed
-	for name, pair := range map[string][2]*int{
-		"dns-rate-limit":           {&file.RateLimit, &flags.RateLimit},
-		"dns-rate-limit-slip":      {&file.Slip, &flags.Slip},
-		"dns-tcp-max-conns":        {&file.TCPMaxConns, &flags.TCPMaxConns},
-		"dns-tcp-max-conns-per-ip": {&file.TCPMaxConnsPerIP, &flags.TCPMaxConnsPerIP},
-	} {
-		if changed(name) {
-			*pair[0] = *pair[1]
-		}
-	}
-	if changed("dns-rate-limit-exempt") {
-		file.Exempt = flags.Exempt
-	}
-	if changed("dns-tcp-idle-timeout") {
-		file.TCPIdleTimeout = flags.TCPIdleTimeout
-	}
-	if changed("dns-tcp-io-timeout") {
-		file.TCPIOTimeout = flags.TCPIOTimeout
-	}
+	overlay(cmd, "dns-rate-limit", &file.RateLimit, flags.RateLimit)
+	overlay(cmd, "dns-rate-limit-slip", &file.Slip, flags.Slip)
+	overlay(cmd, "dns-tcp-max-conns", &file.TCPMaxConns, flags.TCPMaxConns)
+	overlay(cmd, "dns-tcp-max-conns-per-ip", &file.TCPMaxConnsPerIP, flags.TCPMaxConnsPerIP)
+	overlay(cmd, "dns-rate-limit-exempt", &file.Exempt, flags.Exempt)
+	overlay(cmd, "dns-tcp-idle-timeout", &file.TCPIdleTimeout, flags.TCPIdleTimeout)
+	overlay(cmd, "dns-tcp-io-timeout", &file.TCPIOTimeout, flags.TCPIOTimeout)
 }
