@@ -170,9 +170,6 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, privateDir); err != nil {
 		return nil, fmt.Errorf("controller: data dir: %w", err)
 	}
-	if err := tighten(cfg.DataDir); err != nil {
-		return nil, err
-	}
 	s := &Store{cfg: cfg, logger: cfg.Logger, fsm: NewFSM(cfg.Logger), nonce: strconv.FormatUint(rand.Uint64(), 36)}
 	s.fsm.hooks = FSMHooks{Skip: cfg.SkipEntries, BeforeApply: cfg.ApplyHook, Now: cfg.Now}
 	ok := false
@@ -194,10 +191,12 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: snapshots: %w", err)
 	}
-	snapDir := filepath.Join(cfg.DataDir, "snapshots")
-	if err := tighten(snapDir); err != nil {
+	// Once, after the log and snapshot stores made what they make: a data
+	// dir from before, or a snapshot dir just created, becomes private.
+	if err := tighten(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	snapDir := filepath.Join(cfg.DataDir, "snapshots")
 	snaps := privateSnapshots{SnapshotStore: fileSnaps, dir: snapDir}
 	ln := cfg.Listener
 	if ln == nil {

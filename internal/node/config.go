@@ -420,22 +420,19 @@ func (c *Config) hasTLS() bool { return c.TLSCA != "" && c.TLSCert != "" && c.TL
 // checks to probe: their sites listen on loopback.
 var LoopbackNetworks = []string{"127.0.0.0/8", "::1/128"}
 
-// checkAllowNetworks parses CheckAllowNetworks; under --dev, unset means
-// loopback.
-func (c *Config) checkAllowNetworks() ([]netip.Prefix, error) {
-	nets := c.CheckAllowNetworks
+// allowNetworks parses one of the allow-network settings (checks,
+// notifications, DNS peers); under --dev, unset means loopback.
+func (c *Config) allowNetworks(setting string, nets []string) ([]netip.Prefix, error) {
 	if nets == nil && c.Dev {
 		nets = LoopbackNetworks
 	}
-	return netguard.ParseNetworks("check_allow_networks", nets)
+	return netguard.ParseNetworks(setting, nets)
 }
 
-// dnsPeerAllowNetworks parses DNSPeerAllowNetworks; under --dev, unset
-// means loopback.
+func (c *Config) checkAllowNetworks() ([]netip.Prefix, error) {
+	return c.allowNetworks("check_allow_networks", c.CheckAllowNetworks)
+}
+
 func (c *Config) dnsPeerAllowNetworks() ([]netip.Prefix, error) {
-	nets := c.DNSPeerAllowNetworks
-	if nets == nil && c.Dev {
-		nets = LoopbackNetworks
-	}
-	return netguard.ParseNetworks("dns_peer_allow_networks", nets)
+	return c.allowNetworks("dns_peer_allow_networks", c.DNSPeerAllowNetworks)
 }

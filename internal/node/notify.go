@@ -5,19 +5,12 @@ import (
 	"net/netip"
 
 	"github.com/seed3787e6f1/detour/controller"
-	"github.com/seed3787e6f1/detour/internal/netguard"
 	"github.com/seed3787e6f1/detour/notify"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
-// notifyAllowNetworks parses NotifyAllowNetworks; under --dev, unset
-// means loopback.
 func (c *Config) notifyAllowNetworks() ([]netip.Prefix, error) {
-	nets := c.NotifyAllowNetworks
-	if nets == nil && c.Dev {
-		nets = LoopbackNetworks
-	}
-	return netguard.ParseNetworks("notify_allow_networks", nets)
+	return c.allowNetworks("notify_allow_networks", c.NotifyAllowNetworks)
 }
 
 // newNotifier wires the notifier: it delivers events while this node
