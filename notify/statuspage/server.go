@@ -40,9 +40,6 @@ type Options struct {
 	// the base of the Atom feed's links; empty makes them relative. The
 	// Host header of a request is never used.
 	PublicURL string
-	// History is how many history entries are listed; 0 takes
-	// Limits.History.
-	History int
 	// Limits bound the page; zero fields take DefaultLimits.
 	Limits Limits
 	Logger *slog.Logger
@@ -69,9 +66,6 @@ type Server struct {
 func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.History > 0 {
-		opts.Limits.History = opts.History
 	}
 	opts.Limits = opts.Limits.withDefaults()
 	if opts.Now == nil {
