@@ -77,6 +77,7 @@ func (s *Server) observe(prev, cur *Snapshot) {
 			}
 		}
 	}
+	s.journaled.Store(cur)
 }
 
 // journalChange records the change of origin's records from prev to cur.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -68,10 +69,14 @@ type Server struct {
 	handler *Handler
 	logger  *slog.Logger
 
-	journal  *journal
-	xfrStats transferStats
-	ctx      context.Context // ends at Shutdown: NOTIFY retries stop
-	cancel   context.CancelFunc
+	journal *journal
+	// journaled is the newest snapshot the journal has recorded:
+	// transfers are served from it, so an IXFR never finds the zone a
+	// change ahead of its journal (which would send the whole zone).
+	journaled atomic.Pointer[Snapshot]
+	xfrStats  transferStats
+	ctx       context.Context // ends at Shutdown: NOTIFY retries stop
+	cancel    context.CancelFunc
 
 	udp *net.UDPConn
 	tcp *net.TCPListener

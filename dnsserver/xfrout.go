@@ -91,7 +91,10 @@ func (s *Server) transfer(msg []byte, from netip.Addr, write func([]byte) error)
 	qq := req.Question[0]
 	origin := dns.CanonicalName(qq.Name)
 	log := s.logger.With("zone", origin, "client", from.String(), "type", dns.TypeToString[qq.Qtype])
-	snap := s.handler.src.Answers()
+	snap := s.journaled.Load()
+	if snap == nil { // before the first snapshot was observed
+		snap = s.handler.src.Answers()
+	}
 	var z *zone
 	var zt *zoneTransfer
 	if snap != nil {
