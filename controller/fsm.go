@@ -64,8 +64,8 @@ func (f *FSM) timeNow() (t time.Time, ok bool) {
 	return f.st.Now.Add(time.Since(f.appliedAt)), true
 }
 
-// Apply implements raft.FSM. It returns nil or the error that made the
-// command a no-op.
+// Apply implements raft.FSM. It returns the command's Result, or the
+// error that made the command a no-op.
 //
 // An entry at or below the index already applied is skipped: after a
 // crash, the Store replays the entries it knows were committed before
@@ -113,7 +113,8 @@ func (f *FSM) apply(l *raft.Log) (resp any) {
 		f.hooks.BeforeApply(c)
 	}
 	specV, before, nowBefore := f.st.SpecVersion, f.st.decisions, f.st.Now
-	if err := f.st.apply(c); errors.Is(err, errUnknownCommand) {
+	res, err := f.st.apply(c)
+	if errors.Is(err, errUnknownCommand) {
 		return f.haltAt(l, prevIndex, prevTerm, err.Error(), nil)
 	} else if err != nil {
 		return err
@@ -135,7 +136,7 @@ func (f *FSM) apply(l *raft.Log) (resp any) {
 	}
 	close(f.changed)
 	f.changed = make(chan struct{})
-	return nil
+	return res
 }
 
 // AppliedIndex is the Raft index of the last entry applied.
