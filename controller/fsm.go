@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -255,7 +254,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		// past the entries this state lacks: they would be lost.
 		return nil, fmt.Errorf("controller: snapshot: %w", h.err())
 	}
-	data, err := json.Marshal(f.st)
+	data, err := encodeSnapshot(f.st)
 	if err != nil {
 		return nil, fmt.Errorf("controller: snapshot: %w", err)
 	}
@@ -265,8 +264,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // Restore implements raft.FSM.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	st := NewState()
-	if err := json.NewDecoder(rc).Decode(st); err != nil {
+	st, err := decodeSnapshot(rc)
+	if err != nil {
 		return fmt.Errorf("controller: restore: %w", err)
 	}
 	if len(st.SpecYAML) > 0 {

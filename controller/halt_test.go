@@ -238,7 +238,7 @@ func TestHaltedFSMRestoresFromSnapshot(t *testing.T) {
 	if f.Halted() != nil || f.AppliedIndex() != 3 {
 		t.Fatalf("after the restore: halt %+v at %d, want applying at 3", f.Halted(), f.AppliedIndex())
 	}
-	if resp := f.Apply(entry(4, "c")); resp != nil {
+	if resp, _ := f.Apply(entry(4, "c")).(error); resp != nil {
 		t.Fatalf("an entry after the restore: %v", resp)
 	}
 }

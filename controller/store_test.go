@@ -395,6 +395,23 @@ func TestForwardedRefusalKeepsItsKind(t *testing.T) {
 	if !errors.Is(err, spec.ErrInvalid) {
 		t.Errorf("forwarded invalid spec: %v", err)
 	}
+	incident := func(c IncidentCommand) (Result, error) {
+		return follower.Propose(ctx, &Command{Type: CmdIncident, Incident: &c})
+	}
+	if _, err := incident(IncidentCommand{Action: IncidentActionUpdate, ID: "404", Message: "m"}); !errors.Is(err, ErrUnknownIncident) {
+		t.Errorf("forwarded update of no incident: %v", err)
+	}
+	opened, err := incident(IncidentCommand{Action: IncidentActionOpen, Title: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := incident(IncidentCommand{Action: IncidentActionResolve, ID: opened.Incident}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = incident(IncidentCommand{Action: IncidentActionResolve, ID: opened.Incident})
+	if !errors.Is(err, ErrIncidentResolved) || !errors.Is(err, ErrRejected) {
+		t.Errorf("forwarded resolve of a resolved incident: %v, want ErrIncidentResolved", err)
+	}
 }
 
 // A spec made over one version applies only over that version, checked
