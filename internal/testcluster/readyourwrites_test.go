@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/internal/node"
 )
 
 // follower returns a member that does not lead.
@@ -203,5 +205,35 @@ func TestRetriedCommandReturnsTheFirstResult(t *testing.T) {
 	})
 	if n != 1 {
 		t.Errorf("%d incidents titled retried, want 1", n)
+	}
+}
+
+// An entry of a command type this version does not know (written by a
+// newer leader during a rolling upgrade; simulated by renaming one as it
+// is applied) halts every replica at that entry with the reason, instead
+// of being skipped here and applied there: not ready, counted in
+// /metrics, writes refused, last answers kept.
+func TestUnknownCommandInTheLogHalts(t *testing.T) {
+	c := New(t, Options{Configure: func(_ *Member, cfg *node.Config) {
+		cfg.ApplyHook = func(cmd *controller.Command) {
+			if cmd.Type == controller.CmdIncident && cmd.Incident != nil && cmd.Incident.Title == "from the future" {
+				cmd.Type = "from_a_newer_version"
+			}
+		}
+	}})
+	err := c.Propose(c.Member("us-west"), &controller.Command{Type: controller.CmdIncident,
+		Incident: &controller.IncidentCommand{Action: controller.IncidentActionOpen, Title: "from the future"}})
+	if !errors.Is(err, controller.ErrHalted) {
+		t.Fatalf("the entry: %v, want ErrHalted", err)
+	}
+	index := waitHalted(t, c)
+	for _, m := range c.Members {
+		checkHaltedNode(t, c, m, index)
+		if h := m.Node.Store().FSM().Halted(); !strings.Contains(h.Reason, `unknown command type "from_a_newer_version"`) {
+			t.Errorf("%s halted for %q, want the unknown type named", m.ID, h.Reason)
+		}
+		if _, body, _ := get(t, m, "/v1/ready"); !strings.Contains(body, "unknown command type") {
+			t.Errorf("%s /v1/ready does not say why: %s", m.ID, body)
+		}
 	}
 }
