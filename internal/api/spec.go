@@ -152,6 +152,7 @@ func (s *Server) diffSpec(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.catchUp(r.Context()) // the diff is against the spec in force, not this node's possibly older copy
 	cur, v := s.store.FSM().Spec()
 	var old []byte
 	if cur != nil {
