@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -104,4 +105,12 @@ func (f *FSM) WaitApplied(ctx context.Context, index uint64) error {
 // up to index (a Result's Index), bounded by ctx. See FSM.WaitApplied.
 func (s *Store) WaitApplied(ctx context.Context, index uint64) error {
 	return s.fsm.WaitApplied(ctx, index)
+}
+
+// DecisionsAt returns every record's answer and why, with the index of
+// the last entry applied in the state they come from.
+func (f *FSM) DecisionsAt() ([]Decision, uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.st.decisions), f.st.Index
 }

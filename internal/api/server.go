@@ -295,7 +295,8 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) records(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"records": s.store.FSM().Decisions(), "freshness": s.freshness()})
+	ds, index := s.store.FSM().DecisionsAt()
+	writeJSON(w, http.StatusOK, map[string]any{"records": ds, "index": index, "freshness": s.freshness()})
 }
 
 // retryAfter is what a write refused for this node's own trouble (a
