@@ -26,18 +26,6 @@ const (
 	CmdProviderSync     CommandType = "provider_sync"
 )
 
-// known reports whether this version can apply commands of type t: the
-// leader refuses the others before they reach the log, and a replica
-// that meets one there halts (see FSM.apply).
-func (t CommandType) known() bool {
-	switch t {
-	case CmdSetSpec, CmdObserverReport, CmdObserverLiveness, CmdSetOverride, CmdClearOverride, CmdExpireOverrides,
-		CmdRegisterMember, CmdRemoveMember, CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync:
-		return true
-	}
-	return false
-}
-
 // Command is one Raft log entry.
 type Command struct {
 	Type CommandType `json:"type"`
@@ -48,7 +36,7 @@ type Command struct {
 	// ID, when set, makes the command apply at most once: a proposal
 	// retried after the leader changed under it may reach the log twice,
 	// and the second copy is then a no-op that succeeds. Store.Propose
-	// sets it for the commands a person makes (see onceOnly).
+	// sets it for the commands a person makes (see commandTable).
 	ID string `json:"id,omitempty"`
 
 	Spec     *SetSpec          `json:"spec,omitempty"`
@@ -172,31 +160,6 @@ type Member struct {
 
 // Encode serialises a command for the Raft log.
 func (c *Command) Encode() ([]byte, error) { return json.Marshal(c) }
-
-// onceOnly lists the commands whose second copy would do harm or answer
-// wrongly: a second incident, a second spec version, a clear that fails
-// with "nothing to clear" although it cleared. The rest are frequent and
-// idempotent (reports, beats, cursors, sync states) and carry no ID.
-func onceOnly(t CommandType) bool {
-	switch t {
-	case CmdSetSpec, CmdSetOverride, CmdClearOverride, CmdRegisterMember, CmdRemoveMember, CmdIncident:
-		return true
-	}
-	return false
-}
-
-// leaderOnly lists the leader's own decisions: staleness of observers,
-// expiry of overrides, what notifications and providers it has pushed.
-// They are made from the leader's view and are never forwarded, so a
-// node that lost leadership cannot impose its stale view on the new
-// leader, and a member cannot send them through the node port.
-func leaderOnly(t CommandType) bool {
-	switch t {
-	case CmdObserverLiveness, CmdExpireOverrides, CmdNotifyCursor, CmdProviderSync:
-		return true
-	}
-	return false
-}
 
 // DecodeCommand parses a Raft log entry.
 func DecodeCommand(b []byte) (*Command, error) {

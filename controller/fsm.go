@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -64,8 +63,8 @@ func (f *FSM) timeNow() (t time.Time, ok bool) {
 	return f.st.Now.Add(time.Since(f.appliedAt)), true
 }
 
-// Apply implements raft.FSM. It returns nil or the error that made the
-// command a no-op.
+// Apply implements raft.FSM. It returns the command's Result, or the
+// error that made the command a no-op.
 //
 // An entry at or below the index already applied is skipped: after a
 // crash, the Store replays the entries it knows were committed before
@@ -113,7 +112,8 @@ func (f *FSM) apply(l *raft.Log) (resp any) {
 		f.hooks.BeforeApply(c)
 	}
 	specV, before, nowBefore := f.st.SpecVersion, f.st.decisions, f.st.Now
-	if err := f.st.apply(c); errors.Is(err, errUnknownCommand) {
+	res, err := f.st.apply(c)
+	if errors.Is(err, errUnknownCommand) {
 		return f.haltAt(l, prevIndex, prevTerm, err.Error(), nil)
 	} else if err != nil {
 		return err
@@ -135,7 +135,7 @@ func (f *FSM) apply(l *raft.Log) (resp any) {
 	}
 	close(f.changed)
 	f.changed = make(chan struct{})
-	return nil
+	return res
 }
 
 // AppliedIndex is the Raft index of the last entry applied.
@@ -254,7 +254,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		// past the entries this state lacks: they would be lost.
 		return nil, fmt.Errorf("controller: snapshot: %w", h.err())
 	}
-	data, err := json.Marshal(f.st)
+	data, err := encodeSnapshot(f.st)
 	if err != nil {
 		return nil, fmt.Errorf("controller: snapshot: %w", err)
 	}
@@ -264,8 +264,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // Restore implements raft.FSM.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	st := NewState()
-	if err := json.NewDecoder(rc).Decode(st); err != nil {
+	st, err := decodeSnapshot(rc)
+	if err != nil {
 		return fmt.Errorf("controller: restore: %w", err)
 	}
 	if len(st.SpecYAML) > 0 {

@@ -28,7 +28,7 @@ func TestUnknownCommandHalts(t *testing.T) {
 	stores, follower := seededCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := follower.Propose(ctx, &Command{Type: "from_a_newer_version"})
+	_, err := follower.Propose(ctx, &Command{Type: "from_a_newer_version"})
 	if !errors.Is(err, ErrBadCommand) {
 		t.Fatalf("an unknown command proposed: %v, want ErrBadCommand", err)
 	}
@@ -114,14 +114,14 @@ func TestLogWriteFailureIsRetryable(t *testing.T) {
 	if !errors.Is(s.Problem(), ErrStorage) || s.LogStoreErrors() == 0 {
 		t.Errorf("problem %v after %d failed writes, want ErrStorage", s.Problem(), s.LogStoreErrors())
 	}
-	if err := s.Propose(ctx, drain); !errors.Is(err, ErrStorage) {
+	if _, err := s.Propose(ctx, drain); !errors.Is(err, ErrStorage) {
 		t.Errorf("a write on a node that cannot write its log: %v, want ErrStorage at once", err)
 	}
 	fail.Store(false)
 	eventually(t, "the log written again", 10*time.Second, func() bool { return s.Problem() == nil })
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
-	if err := s.Propose(ctx2, drain); err != nil {
+	if _, err := s.Propose(ctx2, drain); err != nil {
 		t.Fatalf("a write once the disk has room: %v", err)
 	}
 }
@@ -133,7 +133,8 @@ func (s *Store) raftPropose(ctx context.Context, c *Command) error {
 	if err != nil {
 		return err
 	}
-	return s.onLeader(ctx, rpcRequest{Op: opApply, Data: data})
+	_, err = s.onLeader(ctx, rpcRequest{Op: opApply, Data: data})
+	return err
 }
 
 // Nothing in the data directory is readable by anyone but the node's
@@ -237,7 +238,7 @@ func TestHaltedFSMRestoresFromSnapshot(t *testing.T) {
 	if f.Halted() != nil || f.AppliedIndex() != 3 {
 		t.Fatalf("after the restore: halt %+v at %d, want applying at 3", f.Halted(), f.AppliedIndex())
 	}
-	if resp := f.Apply(entry(4, "c")); resp != nil {
+	if resp, _ := f.Apply(entry(4, "c")).(error); resp != nil {
 		t.Fatalf("an entry after the restore: %v", resp)
 	}
 }

@@ -19,7 +19,8 @@ import (
 func (s *Store) Heartbeat(check, endpoint string, _ time.Time) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return s.Propose(ctx, &Command{Type: CmdHeartbeat, Beat: &Heartbeat{Check: check, Endpoint: endpoint}})
+	_, err := s.Propose(ctx, &Command{Type: CmdHeartbeat, Beat: &Heartbeat{Check: check, Endpoint: endpoint}})
+	return err
 }
 
 // MaxBeatWindow is the longest a beat is coalesced with the one committed

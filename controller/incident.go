@@ -147,42 +147,45 @@ func incidentNumber(id string) uint64 {
 	return n
 }
 
-func (st *State) incident(c *IncidentCommand, now time.Time) error {
+// incident applies an incident command and returns the incident's ID.
+func (st *State) incident(c *IncidentCommand, now time.Time) (string, error) {
 	if c == nil {
-		return fmt.Errorf("%w: incident command missing", ErrBadCommand)
+		return "", fmt.Errorf("%w: incident command missing", ErrBadCommand)
 	}
 	if st.Incidents == nil {
 		st.Incidents = map[string]*Incident{}
 	}
 	if err := checkIncidentText(c); err != nil {
-		return err
+		return "", err
 	}
+	id := c.ID
 	switch c.Action {
 	case IncidentActionOpen:
 		if strings.TrimSpace(c.Title) == "" {
-			return fmt.Errorf("%w: an incident needs a title", ErrBadCommand)
+			return "", fmt.Errorf("%w: an incident needs a title", ErrBadCommand)
 		}
 		if n := st.openIncidents(); n >= MaxOpenIncidents {
-			return fmt.Errorf("%w: %d incidents are open, at most %d; resolve one first", ErrIncidentLimit, n, MaxOpenIncidents)
+			return "", fmt.Errorf("%w: %d incidents are open, at most %d; resolve one first", ErrIncidentLimit, n, MaxOpenIncidents)
 		}
 		st.NextIncident++
 		inc := &Incident{ID: strconv.FormatUint(st.NextIncident, 10), Title: c.Title, Status: "open", ETA: c.ETA.UTC(), Opened: now}
 		inc.Updates = append(inc.Updates, IncidentUpdate{Time: now, Status: "open", Message: c.Message, Author: c.Author})
 		st.Incidents[inc.ID] = inc
+		id = inc.ID
 		st.event(now, "incident", inc.ID, fmt.Sprintf("incident %s opened by %s: %s%s", inc.ID, orUnknown(c.Author), inc.Title, etaText(inc.ETA)))
 	case IncidentActionUpdate, IncidentActionResolve:
 		inc := st.Incidents[c.ID]
 		if inc == nil {
-			return fmt.Errorf("%w: %q", ErrUnknownIncident, c.ID)
+			return "", fmt.Errorf("%w: %q", ErrUnknownIncident, c.ID)
 		}
 		if inc.Status == "resolved" {
-			return fmt.Errorf("%w: incident %s; open a new one", ErrIncidentResolved, c.ID)
+			return "", fmt.Errorf("%w: incident %s; open a new one", ErrIncidentResolved, c.ID)
 		}
 		if c.Action == IncidentActionUpdate && strings.TrimSpace(c.Message) == "" && c.ETA.IsZero() && !c.ClearETA {
-			return fmt.Errorf("%w: an update needs a message or an ETA", ErrBadCommand)
+			return "", fmt.Errorf("%w: an update needs a message or an ETA", ErrBadCommand)
 		}
 		if c.Action == IncidentActionUpdate && len(inc.Updates) >= MaxIncidentUpdates {
-			return fmt.Errorf("%w: incident %s has %d messages, at most %d; resolve it and open a new one", ErrIncidentLimit, c.ID, len(inc.Updates), MaxIncidentUpdates)
+			return "", fmt.Errorf("%w: incident %s has %d messages, at most %d; resolve it and open a new one", ErrIncidentLimit, c.ID, len(inc.Updates), MaxIncidentUpdates)
 		}
 		if !c.ETA.IsZero() {
 			inc.ETA = c.ETA.UTC()
@@ -205,9 +208,9 @@ func (st *State) incident(c *IncidentCommand, now time.Time) error {
 			st.pruneResolved()
 		}
 	default:
-		return fmt.Errorf("%w: incident action %q (open, update, resolve)", ErrBadCommand, c.Action)
+		return "", fmt.Errorf("%w: incident action %q (open, update, resolve)", ErrBadCommand, c.Action)
 	}
-	return nil
+	return id, nil
 }
 
 func (st *State) notifyCursor(c *NotifyCursor, now time.Time) error {

@@ -42,12 +42,12 @@ func TestIncidentBounds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := NewState()
 			for i, c := range tt.setup {
-				if err := st.apply(&Command{Type: CmdIncident, Time: t0.Add(time.Duration(i) * time.Second), Incident: c}); err != nil {
+				if _, err := st.apply(&Command{Type: CmdIncident, Time: t0.Add(time.Duration(i) * time.Second), Incident: c}); err != nil {
 					t.Fatalf("setup %d: %v", i, err)
 				}
 			}
 			before := incidentSizes(st)
-			err := st.apply(&Command{Type: CmdIncident, Time: t0.Add(time.Hour), Incident: tt.cmd})
+			_, err := st.apply(&Command{Type: CmdIncident, Time: t0.Add(time.Hour), Incident: tt.cmd})
 			switch {
 			case tt.want == nil && err != nil:
 				t.Fatalf("refused: %v", err)
@@ -67,7 +67,7 @@ func TestResolvedIncidentsKept(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 11, 0, 0, 0, time.UTC)
 	apply := func(i int, c *IncidentCommand) {
 		t.Helper()
-		if err := st.apply(&Command{Type: CmdIncident, Time: t0.Add(time.Duration(i) * time.Second), Incident: c}); err != nil {
+		if _, err := st.apply(&Command{Type: CmdIncident, Time: t0.Add(time.Duration(i) * time.Second), Incident: c}); err != nil {
 			t.Fatal(err)
 		}
 	}

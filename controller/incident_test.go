@@ -16,7 +16,8 @@ func TestIncidentLifecycle(t *testing.T) {
 	st := NewState()
 	t0 := time.Date(2026, 11, 22, 3, 12, 0, 0, time.UTC)
 	apply := func(at time.Time, c *IncidentCommand) error {
-		return st.apply(&Command{Type: CmdIncident, Time: at, Incident: c})
+		_, err := st.apply(&Command{Type: CmdIncident, Time: at, Incident: c})
+		return err
 	}
 	if err := apply(t0, &IncidentCommand{Action: IncidentActionOpen, Message: "no title"}); !errors.Is(err, ErrBadCommand) {
 		t.Fatalf("open without a title: %v", err)
@@ -60,7 +61,7 @@ func TestNotifyCursorOnlyMovesForward(t *testing.T) {
 	st := NewState()
 	now := time.Now()
 	for _, c := range []NotifyCursor{{Channel: "ops", Seq: 5}, {Channel: "ops", Seq: 3, Error: "HTTP 500"}} {
-		if err := st.apply(&Command{Type: CmdNotifyCursor, Time: now, Cursor: &c}); err != nil {
+		if _, err := st.apply(&Command{Type: CmdNotifyCursor, Time: now, Cursor: &c}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,7 +81,7 @@ func TestCommandAppliesOnce(t *testing.T) {
 	applyAt := func(index uint64, c *Command) {
 		t.Helper()
 		st.Index = index // as the FSM sets it
-		if err := st.apply(c); err != nil {
+		if _, err := st.apply(c); err != nil {
 			t.Fatalf("entry %d: %v", index, err)
 		}
 	}

@@ -76,7 +76,7 @@ func (s *Store) register(ctx context.Context) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := s.Propose(cctx, &Command{Type: CmdRegisterMember, Member: &me}); err != nil {
+	if _, err := s.Propose(cctx, &Command{Type: CmdRegisterMember, Member: &me}); err != nil {
 		s.logger.Debug("register member", "err", err)
 	}
 }
@@ -132,7 +132,7 @@ func (s *Store) leaderDuties(ctx context.Context, since time.Time) {
 			// Only over no spec at all: an operator's spec applied since
 			// this leader looked must not be overwritten by the seed.
 			var none uint64
-			err = s.Propose(cctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, Author: "seed from " + s.cfg.NodeID, IfVersion: &none}})
+			_, err = s.Propose(cctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, Author: "seed from " + s.cfg.NodeID, IfVersion: &none}})
 		}
 		switch {
 		case errors.Is(err, ErrSpecChanged):
@@ -145,12 +145,12 @@ func (s *Store) leaderDuties(ctx context.Context, since time.Time) {
 	}
 	for i, id := range stale {
 		reason := fmt.Sprintf("no report for %s", ages[i].Round(100*time.Millisecond))
-		if err := s.Propose(cctx, &Command{Type: CmdObserverLiveness, Liveness: &ObserverLiveness{Observer: id, Fresh: false, Reason: reason}}); err != nil {
+		if _, err := s.Propose(cctx, &Command{Type: CmdObserverLiveness, Liveness: &ObserverLiveness{Observer: id, Fresh: false, Reason: reason}}); err != nil {
 			s.logger.Warn("marking observer stale", "observer", id, "err", err)
 		}
 	}
 	if expire {
-		if err := s.Propose(cctx, &Command{Type: CmdExpireOverrides}); err != nil {
+		if _, err := s.Propose(cctx, &Command{Type: CmdExpireOverrides}); err != nil {
 			s.logger.Warn("expiring overrides", "err", err)
 		}
 	}

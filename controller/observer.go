@@ -118,7 +118,7 @@ func (o *Observer) report(ctx context.Context, force bool) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if err := o.store.Propose(cctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: id, Changes: changes}}); err != nil {
+	if _, err := o.store.Propose(cctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: id, Changes: changes}}); err != nil {
 		o.logger.Warn("health report not committed; retrying on the next tick", "changes", len(changes), "err", err)
 	}
 }

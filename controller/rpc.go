@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/seed3787e6f1/detour/spec"
 )
 
 // Operations a follower forwards to the leader.
@@ -19,6 +18,7 @@ const (
 	opAddNonvoter = "add_nonvoter"
 	opRemove      = "remove"
 	opStepDown    = "stepdown"
+	opReadIndex   = "read_index"
 )
 
 type rpcRequest struct {
@@ -38,35 +38,40 @@ type rpcResponse struct {
 	Code     string `json:"code,omitempty"`
 	// NotLeader asks the caller to find the leader again.
 	NotLeader bool `json:"not_leader,omitempty"`
+	// Result is what an applied command did. A leader of an older
+	// version sends none: the caller then knows neither index nor value.
+	Result *Result `json:"result,omitempty"`
 }
 
 // applyTimeout bounds one attempt to commit on the leader.
 const applyTimeout = 5 * time.Second
 
 // onLeader runs req on the leader: here, or forwarded. It retries while
-// there is no leader or leadership moves, until ctx ends.
-func (s *Store) onLeader(ctx context.Context, req rpcRequest) error {
+// there is no leader or leadership moves, until ctx ends, and returns
+// what an applied command did.
+func (s *Store) onLeader(ctx context.Context, req rpcRequest) (Result, error) {
 	backoff := 20 * time.Millisecond
 	var last error
 	for {
 		var retry bool
+		var res Result
 		var err error
 		if s.IsLeader() {
-			retry, err = s.local(req)
+			retry, res, err = s.local(req)
 		} else if id, addr := s.Leader(); addr != "" {
-			retry, err = s.forward(ctx, id, addr, req)
+			retry, res, err = s.forward(ctx, id, addr, req)
 		} else {
 			retry, err = true, ErrNoLeader
 		}
 		if !retry {
-			return err
+			return res, err
 		}
 		if !errors.Is(last, ErrStorage) || errors.Is(err, ErrStorage) {
 			last = err // a storage failure is the news, not the election it caused
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (last try: %w): %w", ErrNoLeader, last, ctx.Err())
+			return Result{}, fmt.Errorf("%w (last try: %w): %w", ErrNoLeader, last, ctx.Err())
 		case <-time.After(backoff):
 		}
 		// Capped low: right after an election, every report waiting
@@ -75,25 +80,15 @@ func (s *Store) onLeader(ctx context.Context, req rpcRequest) error {
 	}
 }
 
-// local runs req on this node, the leader. retry is true when leadership
-// was lost under it.
-func (s *Store) local(req rpcRequest) (retry bool, err error) {
+// local runs req on this node, the leader, and returns what an applied
+// command did. retry is true when leadership was lost under it.
+func (s *Store) local(req rpcRequest) (retry bool, res Result, err error) {
 	var f raft.Future
 	switch req.Op {
 	case opApply:
-		data, err := s.stamp(req.Data)
-		if err != nil {
-			return !errors.Is(err, ErrBadCommand), err
-		}
-		af := s.raft.Apply(data, applyTimeout)
-		if err := af.Error(); err != nil {
-			// A leader that cannot write its log steps down: retry.
-			return leadershipError(err) || errors.Is(err, ErrStorage), err
-		}
-		if resp, ok := af.Response().(error); ok && resp != nil {
-			return false, fmt.Errorf("%w: %w", ErrRejected, resp)
-		}
-		return false, nil
+		return s.applyLocal(req.Data)
+	case opReadIndex:
+		return s.readIndexLocal()
 	case opAddVoter:
 		f = s.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.Addr), 0, applyTimeout)
 	case opAddNonvoter:
@@ -103,15 +98,36 @@ func (s *Store) local(req rpcRequest) (retry bool, err error) {
 	case opStepDown:
 		f = s.raft.LeadershipTransfer()
 	default:
-		return false, fmt.Errorf("%w: unknown operation %q", ErrRejected, req.Op)
+		return false, res, fmt.Errorf("%w: unknown operation %q", ErrRejected, req.Op)
 	}
 	if err := f.Error(); err != nil {
 		if leadershipError(err) {
-			return true, err
+			return true, res, err
 		}
-		return false, fmt.Errorf("%w: %w", ErrRejected, err)
+		return false, res, fmt.Errorf("%w: %w", ErrRejected, err)
 	}
-	return false, nil
+	return false, res, nil
+}
+
+// applyLocal commits a command on this node, the leader, and returns
+// what it did.
+func (s *Store) applyLocal(data []byte) (retry bool, res Result, err error) {
+	data, err = s.stamp(data)
+	if err != nil {
+		return !errors.Is(err, ErrBadCommand), res, err
+	}
+	af := s.raft.Apply(data, applyTimeout)
+	if err := af.Error(); err != nil {
+		// A leader that cannot write its log steps down: retry.
+		return leadershipError(err) || errors.Is(err, ErrStorage), res, err
+	}
+	switch resp := af.Response().(type) {
+	case error:
+		return false, res, fmt.Errorf("%w: %w", ErrRejected, resp)
+	case Result:
+		return false, resp, nil
+	}
+	return false, Result{Index: af.Index()}, nil
 }
 
 func leadershipError(err error) bool {
@@ -137,7 +153,7 @@ func (p *rpcConn) drop() {
 
 // forward sends req to the leader's node port (id at addr), on the kept connection
 // when it is free, else on a connection of its own.
-func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (retry bool, err error) {
+func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (retry bool, res Result, err error) {
 	cctx, cancel := context.WithTimeout(ctx, applyTimeout+time.Second)
 	defer cancel()
 	p := &s.rpc
@@ -153,7 +169,7 @@ func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (r
 	if p.c == nil {
 		c, err := s.mux.DialMember(cctx, id, addr, connRPC)
 		if err != nil {
-			return true, fmt.Errorf("forward to leader %s: %w", addr, err)
+			return true, res, fmt.Errorf("forward to leader %s: %w", addr, err)
 		}
 		p.c, p.addr = c, addr
 	}
@@ -163,26 +179,29 @@ func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (r
 	req.From = s.cfg.NodeID
 	if err := writeFrame(p.c, req); err != nil {
 		if errors.Is(err, ErrMessageTooLarge) {
-			return false, fmt.Errorf("%w: %w", ErrRejected, err) // nothing was sent
+			return false, res, fmt.Errorf("%w: %w", ErrRejected, err) // nothing was sent
 		}
 		p.drop()
-		return true, fmt.Errorf("forward to leader %s: %w", addr, err)
+		return true, res, fmt.Errorf("forward to leader %s: %w", addr, err)
 	}
 	var resp rpcResponse
 	if err := readFrame(p.c, &resp); err != nil {
 		p.drop()
 		// The leader may have applied it; the retry is idempotent
-		// enough for every command (a repeated report or override
-		// changes nothing more).
-		return true, fmt.Errorf("forward to leader %s: no reply: %w", addr, err)
+		// enough for every command (a repeated report changes nothing
+		// more), and a once-only command's copy answers with the first
+		// copy's result.
+		return true, res, fmt.Errorf("forward to leader %s: no reply: %w", addr, err)
 	}
 	switch {
 	case resp.NotLeader:
-		return true, fmt.Errorf("%s is no longer the leader", addr)
+		return true, res, fmt.Errorf("%s is no longer the leader", addr)
 	case resp.Rejected != "":
-		return false, &refusal{msg: resp.Rejected, cause: sentinel(resp.Code)}
+		return false, res, resp.refusal()
+	case resp.Result != nil:
+		res = *resp.Result
 	}
-	return false, nil
+	return false, res, nil
 }
 
 // rpcIdle closes a forwarding connection nobody used for this long.
@@ -221,13 +240,17 @@ func (s *Store) answerRPC(req rpcRequest, peer []string) rpcResponse {
 	}
 	req, err := vouch(req, peer)
 	if err == nil {
-		if req.Op != opApply {
+		if req.Op != opApply && req.Op != opReadIndex {
 			s.logger.Info("forwarded cluster change", "op", req.Op, "id", req.ID, "from", peer, "claimed_from", req.From)
 		}
 		var retry bool
-		if retry, err = s.local(req); retry {
+		var res Result
+		if retry, res, err = s.local(req); retry {
 			resp.NotLeader = true
 			return resp
+		}
+		if err == nil && (req.Op == opApply || req.Op == opReadIndex) {
+			resp.Result = &res
 		}
 	}
 	if err != nil {
@@ -236,40 +259,9 @@ func (s *Store) answerRPC(req rpcRequest, peer []string) rpcResponse {
 	return resp
 }
 
-// errorCodes carry refusals' sentinels across a forward.
-var errorCodes = []struct {
-	code string
-	err  error
-}{
-	{"unknown_target", ErrUnknownTarget},
-	{"unknown_record", ErrUnknownRecord},
-	{"unknown_incident", ErrUnknownIncident},
-	{"incident_limit", ErrIncidentLimit},
-	{"not_found", ErrNotFound},
-	{"no_spec", ErrNoSpec},
-	{"spec_changed", ErrSpecChanged},
-	{"bad_command", ErrBadCommand},
-	{"invalid_spec", spec.ErrInvalid},
-	{"halted", ErrHalted},
-	{"storage", ErrStorage},
-}
-
-func codeOf(err error) string {
-	for _, c := range errorCodes {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
-	}
-	return ""
-}
-
-func sentinel(code string) error {
-	for _, c := range errorCodes {
-		if c.code == code {
-			return c.err
-		}
-	}
-	return nil
+// refusal rebuilds the leader's refusal on this side of the wire.
+func (r rpcResponse) refusal() error {
+	return &refusal{msg: r.Rejected, cause: sentinel(r.Code)}
 }
 
 // refusal is a refusal forwarded from the leader: errors.Is finds
@@ -300,25 +292,29 @@ func trimRejected(err error) string {
 
 // AddVoter adds a node as a voter (it also observes and votes on health).
 func (s *Store) AddVoter(ctx context.Context, id, addr string) error {
-	return s.onLeader(ctx, rpcRequest{Op: opAddVoter, ID: id, Addr: addr})
+	_, err := s.onLeader(ctx, rpcRequest{Op: opAddVoter, ID: id, Addr: addr})
+	return err
 }
 
 // AddNonvoter adds a node that replicates and serves DNS but does not vote.
 func (s *Store) AddNonvoter(ctx context.Context, id, addr string) error {
-	return s.onLeader(ctx, rpcRequest{Op: opAddNonvoter, ID: id, Addr: addr})
+	_, err := s.onLeader(ctx, rpcRequest{Op: opAddNonvoter, ID: id, Addr: addr})
+	return err
 }
 
 // RemoveServer removes a node from the cluster and forgets its verdicts.
 func (s *Store) RemoveServer(ctx context.Context, id string) error {
-	if err := s.onLeader(ctx, rpcRequest{Op: opRemove, ID: id}); err != nil {
+	if _, err := s.onLeader(ctx, rpcRequest{Op: opRemove, ID: id}); err != nil {
 		return err
 	}
-	return s.Propose(ctx, &Command{Type: CmdRemoveMember, Member: &Member{ID: id}})
+	_, err := s.Propose(ctx, &Command{Type: CmdRemoveMember, Member: &Member{ID: id}})
+	return err
 }
 
 // StepDown asks the leader to hand leadership to another voter.
 func (s *Store) StepDown(ctx context.Context) error {
-	return s.onLeader(ctx, rpcRequest{Op: opStepDown})
+	_, err := s.onLeader(ctx, rpcRequest{Op: opStepDown})
+	return err
 }
 
 // MemberInfo is a member as Raft and the FSM know it.

@@ -55,7 +55,7 @@ func TestReplicasApplyTheSpecsBytesNotFiles(t *testing.T) {
 	// A path proposed as is (a forwarded command, an old client) is
 	// refused where it applies, on every replica.
 	_, before := follower.FSM().Spec()
-	err = follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: []byte(withFile)}})
+	_, err = follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: []byte(withFile)}})
 	if !errors.Is(err, spec.ErrInvalid) || !strings.Contains(err.Error(), "zones[0].file") {
 		t.Fatalf("a spec naming a file: %v", err)
 	}
@@ -78,7 +78,7 @@ func TestReplicasApplyTheSpecsBytesNotFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: y}}); err != nil {
+	if _, err := follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: y}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range stores {

@@ -54,6 +54,9 @@ type State struct {
 	// dedupEntries log entries, with the index each applied at, so that
 	// a retried copy is not applied twice.
 	Applied map[string]uint64 `json:"applied,omitempty"`
+	// Results holds what each command in Applied produced, for the
+	// retried copy to answer with (see Result).
+	Results map[string]Result `json:"results,omitempty"`
 	// Index and Term are those of the last log entry applied; the FSM
 	// keeps them, so that a snapshot says which entries it holds.
 	Index uint64 `json:"index,omitempty"`
@@ -103,69 +106,37 @@ func (st *State) Spec() *spec.Spec { return st.spec }
 
 func targetKey(pool, addr string) string { return pool + "/" + addr }
 
-// apply changes the state by one command and logs what changed. An error
-// leaves the state unchanged.
-func (st *State) apply(c *Command) error {
+// apply changes the state by one command, logs what changed and says
+// what the command did (see commandTable). An error leaves the state
+// unchanged.
+func (st *State) apply(c *Command) (Result, error) {
 	now := c.Time.UTC()
 	if now.Before(st.Now) {
 		now = st.Now // proposers' clocks differ; the state's never goes back
 	}
-	if _, dup := st.Applied[c.ID]; dup && c.ID != "" {
-		return nil // a retried copy of a command already applied
+	if at, dup := st.Applied[c.ID]; dup && c.ID != "" {
+		return st.firstResult(c.ID, at), nil // a retried copy of a command already applied
 	}
-	var err error
-	switch c.Type {
-	case CmdSetSpec:
-		err = st.setSpec(c.Spec, now)
-	case CmdObserverReport:
-		err = st.report(c.Report, now)
-	case CmdObserverLiveness:
-		err = st.liveness(c.Liveness, now)
-	case CmdSetOverride:
-		err = st.setOverride(c.Override, now)
-	case CmdClearOverride:
-		err = st.clearOverride(c.Clear, now)
-	case CmdExpireOverrides:
-		st.expireOverrides(now)
-	case CmdRegisterMember:
-		err = st.registerMember(c.Member, now)
-	case CmdRemoveMember:
-		err = st.removeMember(c.Member, now)
-	case CmdHeartbeat:
-		err = st.heartbeat(c.Beat)
-	case CmdIncident:
-		err = st.incident(c.Incident, now)
-	case CmdNotifyCursor:
-		err = st.notifyCursor(c.Cursor, now)
-	case CmdProviderSync:
-		err = st.providerSync(c.Provider, now)
-	default:
-		err = fmt.Errorf("%w %q", errUnknownCommand, c.Type)
+	def, ok := lookupCommand(c.Type)
+	if !ok {
+		return Result{}, fmt.Errorf("%w %q: a newer version wrote this entry; upgrade this node", errUnknownCommand, c.Type)
 	}
+	if err := checkPayload(def, c); err != nil {
+		return Result{}, err
+	}
+	res, err := def.apply(st, c, now)
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	st.Now = now
+	res.Index = st.Index
 	if c.ID != "" {
-		st.remember(c.ID)
+		st.rememberResult(c.ID, res)
 	}
-	if movesAnswers(c.Type) {
+	if def.movesAnswers {
 		st.derive(true)
 	}
-	return nil
-}
-
-// movesAnswers reports whether a command of type t may change what
-// derive computes from (the spec, the observers, the overrides; members
-// are observers too). The others (heartbeats, incidents, cursors,
-// provider states) leave health and answers as they were, and skip
-// recomputing them.
-func movesAnswers(t CommandType) bool {
-	switch t {
-	case CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync:
-		return false
-	}
-	return true
+	return res, nil
 }
 
 // dedupEntries is for how many log entries a command ID is remembered:
@@ -258,22 +229,23 @@ func (st *State) liveness(l *ObserverLiveness, now time.Time) error {
 	return nil
 }
 
-func (st *State) setOverride(o *Override, now time.Time) error {
+// setOverride stores o and returns it as stored.
+func (st *State) setOverride(o *Override, now time.Time) (*Override, error) {
 	if o == nil {
-		return fmt.Errorf("%w: override missing", ErrBadCommand)
+		return nil, fmt.Errorf("%w: override missing", ErrBadCommand)
 	}
 	if st.spec == nil {
-		return ErrNoSpec
+		return nil, ErrNoSpec
 	}
 	if o.Reason == "" {
-		return fmt.Errorf("%w: an override needs a reason", ErrBadCommand)
+		return nil, fmt.Errorf("%w: an override needs a reason", ErrBadCommand)
 	}
 	c := *o
 	c.Created = now
 	if c.For != "" {
 		d, err := time.ParseDuration(c.For)
 		if err != nil || d <= 0 {
-			return fmt.Errorf("%w: override duration %q (want a positive Go duration such as 30m)", ErrBadCommand, c.For)
+			return nil, fmt.Errorf("%w: override duration %q (want a positive Go duration such as 30m)", ErrBadCommand, c.For)
 		}
 		c.Expires = now.Add(d)
 	}
@@ -282,13 +254,13 @@ func (st *State) setOverride(o *Override, now time.Time) error {
 	case OverrideDrain:
 		scope, err := st.resolveTarget(c.Target)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		subject = scope + " " + c.Target
 	case OverridePin:
 		r := st.record(c.Record, c.Type)
 		if r == nil {
-			return fmt.Errorf("%w: %s %s (records: %s)", ErrUnknownRecord, c.Record, c.Type, st.recordNames())
+			return nil, fmt.Errorf("%w: %s %s (records: %s)", ErrUnknownRecord, c.Record, c.Type, st.recordNames())
 		}
 		c.Record, c.Type = r.Name, r.Type
 		found := false
@@ -296,14 +268,14 @@ func (st *State) setOverride(o *Override, now time.Time) error {
 			found = found || ref.Pool == c.Pool
 		}
 		if !found {
-			return fmt.Errorf("%w: pool %q is not one of %s's pools", ErrUnknownTarget, c.Pool, r.Name)
+			return nil, fmt.Errorf("%w: pool %q is not one of %s's pools", ErrUnknownTarget, c.Pool, r.Name)
 		}
 		subject = "record " + r.Name + " " + r.Type
 	default:
-		return fmt.Errorf("%w: override kind %q (kinds: drain, pin)", ErrBadCommand, c.Kind)
+		return nil, fmt.Errorf("%w: override kind %q (kinds: drain, pin)", ErrBadCommand, c.Kind)
 	}
 	if !c.Expires.IsZero() && !c.Expires.After(now) {
-		return fmt.Errorf("%w: the override would expire at once (%s)", ErrBadCommand, c.Expires.Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: the override would expire at once (%s)", ErrBadCommand, c.Expires.Format(time.RFC3339))
 	}
 	st.Overrides[c.Key()] = &c
 	msg := fmt.Sprintf("%s %s", c.Kind, subject)
@@ -315,12 +287,13 @@ func (st *State) setOverride(o *Override, now time.Time) error {
 		msg += fmt.Sprintf(" (until %s)", c.Expires.Format(time.RFC3339))
 	}
 	st.event(now, "override", c.Key(), msg)
-	return nil
+	return &c, nil
 }
 
-func (st *State) clearOverride(c *ClearOverride, now time.Time) error {
+// clearOverride removes an override and returns it.
+func (st *State) clearOverride(c *ClearOverride, now time.Time) (*Override, error) {
 	if c == nil {
-		return fmt.Errorf("%w: clear missing", ErrBadCommand)
+		return nil, fmt.Errorf("%w: clear missing", ErrBadCommand)
 	}
 	if c.Kind == OverridePin {
 		if r := st.record(c.Record, c.Type); r != nil {
@@ -330,11 +303,11 @@ func (st *State) clearOverride(c *ClearOverride, now time.Time) error {
 	k := c.key()
 	o := st.Overrides[k]
 	if o == nil {
-		return fmt.Errorf("%w: no %s override for %s", ErrNotFound, c.Kind, strings.TrimPrefix(k, c.Kind+":"))
+		return nil, fmt.Errorf("%w: no %s override for %s", ErrNotFound, c.Kind, strings.TrimPrefix(k, c.Kind+":"))
 	}
 	delete(st.Overrides, k)
 	st.event(now, "override", k, fmt.Sprintf("%s cleared by %s (was: %s)", k, orUnknown(c.Author), o.Reason))
-	return nil
+	return o, nil
 }
 
 func (st *State) expireOverrides(now time.Time) {

@@ -401,12 +401,15 @@ func (s *Store) AppliedIndex() uint64 {
 }
 
 // Propose commits a command through the leader, forwarding from a follower,
-// and retries across leader changes until ctx ends. A command the state
-// machine refuses returns an error wrapping ErrRejected.
-func (s *Store) Propose(ctx context.Context, c *Command) error {
+// and retries across leader changes until ctx ends. It returns what the
+// command did: its log index (wait for it with WaitApplied to read the
+// change on this node) and what it produced; a once-only command that
+// reached the log twice answers with the first copy's result. A command
+// the state machine refuses returns an error wrapping ErrRejected.
+func (s *Store) Propose(ctx context.Context, c *Command) (Result, error) {
 	if err := s.Problem(); err != nil {
 		// Its view is stale and it would report or echo from it.
-		return err
+		return Result{}, err
 	}
 	cc := *c // the caller's command stays as it was: proposing it again is a new command
 	c = &cc
@@ -419,7 +422,7 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 	}
 	data, err := c.Encode()
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	req := rpcRequest{Op: opApply, Data: data}
 	if leaderOnly(c.Type) {
@@ -427,10 +430,10 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 		// leads, that view may be stale, and the new leader decides
 		// from its own.
 		if !s.IsLeader() {
-			return fmt.Errorf("%w: %s is decided by the leader alone", ErrNotLeader, c.Type)
+			return Result{}, fmt.Errorf("%w: %s is decided by the leader alone", ErrNotLeader, c.Type)
 		}
-		_, err := s.local(req)
-		return err
+		_, res, err := s.local(req)
+		return res, err
 	}
 	return s.onLeader(ctx, req)
 }

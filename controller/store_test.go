@@ -104,7 +104,7 @@ func report(t *testing.T, s *Store, observer, pool, addr string, up bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := s.Propose(ctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: observer,
+	_, err := s.Propose(ctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: observer,
 		Changes: []VerdictChange{{Pool: pool, Address: addr, Up: up, Reason: "test"}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -162,11 +162,11 @@ func TestClusterConsensusAndLeaderLoss(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := follower.Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "nowhere", Reason: "x"}})
+	_, err := follower.Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "nowhere", Reason: "x"}})
 	if !errors.Is(err, ErrRejected) {
 		t.Fatalf("drain of an unknown target: %v, want ErrRejected", err)
 	}
-	if err := follower.Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverridePin, Record: "www.example.test", Pool: "web-us-east", Reason: "test pin", Author: "alice"}}); err != nil {
+	if _, err := follower.Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverridePin, Record: "www.example.test", Pool: "web-us-east", Reason: "test pin", Author: "alice"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range rest {
@@ -193,7 +193,7 @@ func TestHeartbeatReachesEveryNode(t *testing.T) {
 	yaml, _ := s.Marshal()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := stores[0].Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml}}); err != nil {
+	if _, err := stores[0].Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml}}); err != nil {
 		t.Fatal(err)
 	}
 	follower := stores[0]
@@ -231,7 +231,7 @@ func TestRestartAloneServesLatestAnswers(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := stores[1].Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "us-east", Reason: "test"}}); err != nil {
+	if _, err := stores[1].Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "us-east", Reason: "test"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range stores {
@@ -279,7 +279,7 @@ func TestCrashRestartAloneServesLatestAnswers(t *testing.T) {
 	stores, _ := seededCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := stores[1].Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "us-east", Reason: "test"}}); err != nil {
+	if _, err := stores[1].Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "us-east", Reason: "test"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range stores {
@@ -302,7 +302,7 @@ func TestCrashRestartAloneServesLatestAnswers(t *testing.T) {
 		{Type: CmdObserverLiveness, Liveness: &ObserverLiveness{Observer: "zz", Fresh: false, Reason: "x"}},
 		{Type: CmdObserverReport, Report: &ObserverReport{Observer: "zz"}},
 	} {
-		if err := lead.Propose(ctx, c); err != nil {
+		if _, err := lead.Propose(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -357,7 +357,7 @@ func TestCrashRestartAloneServesLatestAnswers(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
 	// A new entry commits: every earlier one is applied by now.
-	if err := alone.Propose(ctx2, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: alone.ID()}}); err != nil {
+	if _, err := alone.Propose(ctx2, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: alone.ID()}}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "Raft caught up", 5*time.Second, func() bool { return alone.raft.AppliedIndex() >= alone.raft.LastIndex() })
@@ -387,13 +387,30 @@ func TestForwardedRefusalKeepsItsKind(t *testing.T) {
 	_, follower := seededCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := follower.Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "nowhere", Reason: "x"}})
+	_, err := follower.Propose(ctx, &Command{Type: CmdSetOverride, Override: &Override{Kind: OverrideDrain, Target: "nowhere", Reason: "x"}})
 	if !errors.Is(err, ErrRejected) || !errors.Is(err, ErrUnknownTarget) {
 		t.Errorf("forwarded drain of an unknown target: %v", err)
 	}
-	err = follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: []byte("zones: []\n")}})
+	_, err = follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: []byte("zones: []\n")}})
 	if !errors.Is(err, spec.ErrInvalid) {
 		t.Errorf("forwarded invalid spec: %v", err)
+	}
+	incident := func(c IncidentCommand) (Result, error) {
+		return follower.Propose(ctx, &Command{Type: CmdIncident, Incident: &c})
+	}
+	if _, err := incident(IncidentCommand{Action: IncidentActionUpdate, ID: "404", Message: "m"}); !errors.Is(err, ErrUnknownIncident) {
+		t.Errorf("forwarded update of no incident: %v", err)
+	}
+	opened, err := incident(IncidentCommand{Action: IncidentActionOpen, Title: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := incident(IncidentCommand{Action: IncidentActionResolve, ID: opened.Incident}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = incident(IncidentCommand{Action: IncidentActionResolve, ID: opened.Incident})
+	if !errors.Is(err, ErrIncidentResolved) || !errors.Is(err, ErrRejected) {
+		t.Errorf("forwarded resolve of a resolved incident: %v, want ErrIncidentResolved", err)
 	}
 }
 
@@ -412,11 +429,11 @@ func TestSetSpecIfVersion(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	over := v
-	if err := follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, IfVersion: &over}}); err != nil {
+	if _, err := follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, IfVersion: &over}}); err != nil {
 		t.Fatalf("over the version in force: %v", err)
 	}
 	for _, stale := range []uint64{v, 0} { // a second writer that diffed v; the seed
-		err := follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: []byte("zones: []\n"), IfVersion: &stale}})
+		_, err := follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: []byte("zones: []\n"), IfVersion: &stale}})
 		if !errors.Is(err, ErrSpecChanged) {
 			t.Errorf("over version %d with %d in force: %v, want ErrSpecChanged", stale, v+1, err)
 		}
@@ -441,16 +458,31 @@ func TestProposeOnce(t *testing.T) {
 		return n
 	}
 	retried := &Command{Type: CmdIncident, ID: "n0-test-1", Incident: &IncidentCommand{Action: IncidentActionOpen, Title: "t", Message: "m"}}
+	var results []Result
 	for i := range 2 {
-		if err := stores[i].Propose(ctx, retried); err != nil {
+		res, err := stores[i].Propose(ctx, retried)
+		if err != nil {
 			t.Fatalf("copy %d: %v", i+1, err)
 		}
+		results = append(results, res)
+	}
+	// The retried copy answers with what the first did: the same entry,
+	// the same incident.
+	if first, again := results[0], results[1]; first.Incident == "" || first.Index == 0 || first.Duplicate ||
+		again.Index != first.Index || again.Incident != first.Incident || !again.Duplicate {
+		t.Errorf("a retried command answered %+v, the first copy %+v; want the first copy's result, marked duplicate", again, first)
 	}
 	fresh := &Command{Type: CmdIncident, Incident: &IncidentCommand{Action: IncidentActionOpen, Title: "t2", Message: "m"}}
+	ids := map[string]bool{results[0].Incident: true}
 	for range 2 {
-		if err := stores[2].Propose(ctx, fresh); err != nil {
+		res, err := stores[2].Propose(ctx, fresh)
+		if err != nil {
 			t.Fatal(err)
 		}
+		if ids[res.Incident] || res.Duplicate {
+			t.Errorf("a new command answered %+v: incident %s was already opened", res, res.Incident)
+		}
+		ids[res.Incident] = true
 	}
 	if fresh.ID != "" {
 		t.Errorf("Propose changed the caller's command: ID %q", fresh.ID)

@@ -87,7 +87,7 @@ func (n *Notifier) autoIncident(ctx context.Context, note Notification) bool {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := n.opts.Store.Propose(pctx, &controller.Command{Type: controller.CmdIncident, Incident: cmd}); err != nil {
+	if _, err := n.opts.Store.Propose(pctx, &controller.Command{Type: controller.CmdIncident, Incident: cmd}); err != nil {
 		n.logger.Warn("automatic incident", "event", note.ID, "err", err)
 		return false
 	}

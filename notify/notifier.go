@@ -20,7 +20,7 @@ import (
 type Store interface {
 	FSM() *controller.FSM
 	IsLeader() bool
-	Propose(ctx context.Context, c *controller.Command) error
+	Propose(ctx context.Context, c *controller.Command) (controller.Result, error)
 }
 
 // Options configure a Notifier.
@@ -299,7 +299,7 @@ func (n *Notifier) propose(ctx context.Context, name string, seq uint64, errText
 func (n *Notifier) proposeCursor(ctx context.Context, c controller.NotifyCursor) bool {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	err := n.opts.Store.Propose(pctx, &controller.Command{Type: controller.CmdNotifyCursor, Cursor: &c})
+	_, err := n.opts.Store.Propose(pctx, &controller.Command{Type: controller.CmdNotifyCursor, Cursor: &c})
 	if err != nil && ctx.Err() == nil {
 		n.logger.Warn("recording notification cursor", "channel", c.Channel, "seq", c.Seq, "drop", c.Drop != "", "err", err)
 	}

@@ -80,7 +80,7 @@ func propose(t *testing.T, st *controller.Store, c *controller.Command) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := st.Propose(ctx, c); err != nil {
+	if _, err := st.Propose(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,7 +1,7 @@
 package api
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -29,22 +29,34 @@ type IncidentRequest struct {
 	ClearETA bool   `json:"clear_eta,omitempty"`
 }
 
-// IncidentResult is the reply to an open, update or resolve.
+// IncidentResult is the reply to an open, update or resolve: the
+// incident as this node holds it once it has applied the change.
 type IncidentResult struct {
-	Message  string               `json:"message"`
+	Message string `json:"message"`
+	// ID is the incident's, as the cluster numbered it.
+	ID       string               `json:"id,omitempty"`
 	Incident *controller.Incident `json:"incident,omitempty"`
+	// Index is the log index of the latest change in the state the
+	// incident is read from; WriteIndex is the change's own (see
+	// OverrideResult).
+	Index      uint64 `json:"index"`
+	WriteIndex uint64 `json:"write_index"`
 }
 
 // IncidentsResponse is GET /v1/incidents: open incidents first, then the
 // resolved ones, newest first in each.
 type IncidentsResponse struct {
 	Incidents []*controller.Incident `json:"incidents"`
-	Freshness Freshness              `json:"freshness"`
+	// Index is the log index of the latest change in the state shown.
+	Index     uint64    `json:"index"`
+	Freshness Freshness `json:"freshness"`
 }
 
 func (s *Server) incidents(w http.ResponseWriter, _ *http.Request) {
 	out := []*controller.Incident{}
+	var index uint64
 	s.store.FSM().Read(func(st *controller.State) {
+		index = st.Index
 		for _, inc := range st.Incidents {
 			c := *inc
 			c.Updates = append([]controller.IncidentUpdate(nil), inc.Updates...)
@@ -57,7 +69,7 @@ func (s *Server) incidents(w http.ResponseWriter, _ *http.Request) {
 		}
 		return incidentNumber(out[i].ID) > incidentNumber(out[j].ID)
 	})
-	writeJSON(w, http.StatusOK, IncidentsResponse{Incidents: out, Freshness: s.freshness()})
+	writeJSON(w, http.StatusOK, IncidentsResponse{Incidents: out, Index: index, Freshness: s.freshness()})
 }
 
 func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) {
@@ -77,22 +89,17 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var before uint64
-	s.store.FSM().Read(func(st *controller.State) { before = st.NextIncident })
 	cmd := &controller.IncidentCommand{Action: controller.IncidentActionOpen, Title: req.Title, Message: req.Message, ETA: eta, Author: caller(r.Context()).Name}
-	if !s.propose(w, r, &controller.Command{Type: controller.CmdIncident, Incident: cmd}) {
+	res, err := s.commit(r, &controller.Command{Type: controller.CmdIncident, Incident: cmd})
+	if err != nil {
+		s.writeStoreError(w, err)
 		return
 	}
-	// The new incident's number is the next one the local replica
-	// sees with this title; wait for the replica to apply it.
-	inc := s.waitIncident(r.Context(), func(inc *controller.Incident) bool {
-		return incidentNumber(inc.ID) > before && inc.Title == req.Title
-	})
-	msg := "opened an incident: " + req.Title
-	if inc != nil {
-		msg = fmt.Sprintf("opened incident %s: %s", inc.ID, inc.Title)
+	msg := "opened an incident: " + req.Title // a leader of an older version does not say which
+	if res.Incident != "" {
+		msg = fmt.Sprintf("opened incident %s: %s", res.Incident, req.Title)
 	}
-	writeJSON(w, http.StatusOK, IncidentResult{Message: msg, Incident: inc})
+	s.incidentDone(w, msg, res)
 }
 
 func (s *Server) changeIncident(w http.ResponseWriter, r *http.Request) {
@@ -122,57 +129,42 @@ func (s *Server) changeIncident(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	updates := 0
-	status := ""
-	s.store.FSM().Read(func(st *controller.State) {
-		if inc := st.Incidents[id]; inc != nil {
-			updates, status = len(inc.Updates), inc.Status
-		}
-	})
-	switch status {
-	case "":
+	// Whether the incident exists and is open is the cluster's to say,
+	// where the change applies: this node may not have it yet.
+	cmd := &controller.IncidentCommand{Action: action, ID: id, Message: req.Message, ETA: eta, ClearETA: req.ClearETA, Author: caller(r.Context()).Name}
+	res, err := s.commit(r, &controller.Command{Type: controller.CmdIncident, Incident: cmd})
+	switch {
+	case errors.Is(err, controller.ErrUnknownIncident):
 		writeError(w, http.StatusNotFound, "no incident %q (see `detour incident list`)", id)
 		return
-	case "resolved":
+	case errors.Is(err, controller.ErrIncidentResolved):
 		writeError(w, http.StatusConflict, "incident %s is already resolved; open a new one", id)
 		return
-	}
-	cmd := &controller.IncidentCommand{Action: action, ID: id, Message: req.Message, ETA: eta, ClearETA: req.ClearETA, Author: caller(r.Context()).Name}
-	if !s.propose(w, r, &controller.Command{Type: controller.CmdIncident, Incident: cmd}) {
+	case err != nil:
+		s.writeStoreError(w, err)
 		return
 	}
-	inc := s.waitIncident(r.Context(), func(inc *controller.Incident) bool { return inc.ID == id && len(inc.Updates) > updates })
+	if res.Incident == "" {
+		res.Incident = id
+	}
 	verb := map[string]string{controller.IncidentActionUpdate: "updated", controller.IncidentActionResolve: "resolved"}[action]
-	writeJSON(w, http.StatusOK, IncidentResult{Message: fmt.Sprintf("%s incident %s", verb, id), Incident: inc})
+	s.incidentDone(w, fmt.Sprintf("%s incident %s", verb, id), res)
 }
 
-// waitIncident waits briefly for the local replica to hold an incident
-// matching ok (a write forwarded to the leader may be applied here a
-// moment later) and returns a copy, or nil.
-func (s *Server) waitIncident(ctx context.Context, ok func(*controller.Incident) bool) *controller.Incident {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	for {
-		changed := s.store.FSM().Changed()
-		var found *controller.Incident
-		s.store.FSM().Read(func(st *controller.State) {
-			for _, inc := range st.Incidents {
-				if ok(inc) {
-					c := *inc
-					c.Updates = append([]controller.IncidentUpdate(nil), inc.Updates...)
-					found = &c
-				}
-			}
-		})
-		if found != nil {
-			return found
+// incidentDone replies to an incident change with the incident as this
+// node holds it, read together with the index of the state it is in.
+func (s *Server) incidentDone(w http.ResponseWriter, msg string, res controller.Result) {
+	out := IncidentResult{ID: res.Incident, WriteIndex: res.Index}
+	s.store.FSM().Read(func(st *controller.State) {
+		out.Index = st.Index
+		if inc := st.Incidents[res.Incident]; inc != nil && res.Incident != "" {
+			c := *inc
+			c.Updates = append([]controller.IncidentUpdate(nil), inc.Updates...)
+			out.Incident = &c
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-changed:
-		}
-	}
+	})
+	out.Message = msg + behind(out.Index, res.Index)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // parseETA reads a duration from now ("2h") or an RFC 3339 time; empty

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -40,25 +41,40 @@ type PinRequest struct {
 // OverridesResponse is GET /v1/overrides.
 type OverridesResponse struct {
 	Overrides []*controller.Override `json:"overrides"`
-	Freshness Freshness              `json:"freshness"`
+	// Index is the log index of the latest change in the state shown.
+	Index     uint64    `json:"index"`
+	Freshness Freshness `json:"freshness"`
 }
 
 // OverrideResult is the reply to a drain, undrain, pin or release: the
-// change as applied and the records' answers right after it.
+// change as applied and the records' answers right after it, read on
+// the node that answers once it has applied the change.
 type OverrideResult struct {
 	Message string         `json:"message"`
 	Records []RecordStatus `json:"records"`
+	// Override is the override as the cluster stored it (drain, pin: its
+	// created and expires times in the cluster's clock) or removed
+	// (undrain, release).
+	Override *controller.Override `json:"override,omitempty"`
+	// Index is the log index of the latest change in the state the
+	// records show; WriteIndex is the change's own. Index below
+	// WriteIndex means this node had not applied the change in time,
+	// and the message says so.
+	Index      uint64 `json:"index"`
+	WriteIndex uint64 `json:"write_index"`
 }
 
 func (s *Server) overrides(w http.ResponseWriter, _ *http.Request) {
 	out := []*controller.Override{}
+	var index uint64
 	s.store.FSM().Read(func(st *controller.State) {
+		index = st.Index
 		for _, k := range slices.Sorted(maps.Keys(st.Overrides)) {
 			o := *st.Overrides[k]
 			out = append(out, &o)
 		}
 	})
-	writeJSON(w, http.StatusOK, OverridesResponse{Overrides: out, Freshness: s.freshness()})
+	writeJSON(w, http.StatusOK, OverridesResponse{Overrides: out, Index: index, Freshness: s.freshness()})
 }
 
 func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
@@ -72,9 +88,7 @@ func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
 	}
 	o := &controller.Override{Kind: controller.OverrideDrain, Target: req.Target, Reason: req.Reason, Author: caller(r.Context()).Name}
 	timed(o, d)
-	if s.propose(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}) {
-		s.overrideDone(w, fmt.Sprintf("drained %s: %s", req.Target, req.Reason))
-	}
+	s.overrideCommit(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}, fmt.Sprintf("drained %s: %s", req.Target, req.Reason), "")
 }
 
 func (s *Server) undrain(w http.ResponseWriter, r *http.Request) {
@@ -86,16 +100,11 @@ func (s *Server) undrain(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "target is required: a datacenter, pool or pool/address")
 		return
 	}
-	found := false
-	s.store.FSM().Read(func(st *controller.State) { found = st.Overrides["drain:"+req.Target] != nil })
-	if !found {
-		writeError(w, http.StatusNotFound, "%s is not drained (see `detour status` for the overrides in force)", req.Target)
-		return
-	}
+	// Whether it is drained is the cluster's to say, where the clear
+	// applies: this node's own state may not have the drain yet.
 	c := &controller.ClearOverride{Kind: controller.OverrideDrain, Target: req.Target, Author: caller(r.Context()).Name}
-	if s.propose(w, r, &controller.Command{Type: controller.CmdClearOverride, Clear: c}) {
-		s.overrideDone(w, "undrained "+req.Target)
-	}
+	s.overrideCommit(w, r, &controller.Command{Type: controller.CmdClearOverride, Clear: c}, "undrained "+req.Target,
+		fmt.Sprintf("%s is not drained (see `detour status` for the overrides in force)", req.Target))
 }
 
 func (s *Server) pin(w http.ResponseWriter, r *http.Request) {
@@ -125,9 +134,7 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) {
 	}
 	o := &controller.Override{Kind: controller.OverridePin, Record: rec.Name, Type: rec.Type, Pool: req.Pool, Reason: req.Reason, Author: caller(r.Context()).Name}
 	timed(o, d)
-	if s.propose(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}) {
-		s.overrideDone(w, fmt.Sprintf("pinned %s %s to pool %s: %s", rec.Name, rec.Type, req.Pool, req.Reason))
-	}
+	s.overrideCommit(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}, fmt.Sprintf("pinned %s %s to pool %s: %s", rec.Name, rec.Type, req.Pool, req.Reason), "")
 }
 
 func (s *Server) release(w http.ResponseWriter, r *http.Request) {
@@ -139,20 +146,27 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	found := false
-	s.store.FSM().Read(func(st *controller.State) { found = st.Overrides["pin:"+rec.Name+"/"+rec.Type] != nil })
-	if !found {
-		writeError(w, http.StatusNotFound, "%s %s is not pinned (see `detour status` for the overrides in force)", rec.Name, rec.Type)
-		return
-	}
 	c := &controller.ClearOverride{Kind: controller.OverridePin, Record: rec.Name, Type: rec.Type, Author: caller(r.Context()).Name}
-	if s.propose(w, r, &controller.Command{Type: controller.CmdClearOverride, Clear: c}) {
-		s.overrideDone(w, fmt.Sprintf("released %s %s: it follows health again", rec.Name, rec.Type))
-	}
+	s.overrideCommit(w, r, &controller.Command{Type: controller.CmdClearOverride, Clear: c}, fmt.Sprintf("released %s %s: it follows health again", rec.Name, rec.Type),
+		fmt.Sprintf("%s %s is not pinned (see `detour status` for the overrides in force)", rec.Name, rec.Type))
 }
 
-func (s *Server) overrideDone(w http.ResponseWriter, msg string) {
-	writeJSON(w, http.StatusOK, OverrideResult{Message: msg, Records: s.buildStatus().Records})
+// overrideCommit commits an override change and replies with the
+// records' answers once this node has applied it. notFound, when set, is
+// the reply to a clear the cluster found nothing to clear for.
+func (s *Server) overrideCommit(w http.ResponseWriter, r *http.Request, c *controller.Command, msg, notFound string) {
+	res, err := s.commit(r, c)
+	switch {
+	case notFound != "" && errors.Is(err, controller.ErrNotFound):
+		writeError(w, http.StatusNotFound, "%s", notFound)
+		return
+	case err != nil:
+		s.writeStoreError(w, err)
+		return
+	}
+	st := s.buildStatus()
+	writeJSON(w, http.StatusOK, OverrideResult{Message: msg + behind(st.Index, res.Index), Records: st.Records,
+		Override: res.Override, Index: st.Index, WriteIndex: res.Index})
 }
 
 // checkOverride validates what every override needs: a reason, and a

@@ -295,22 +295,8 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) records(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"records": s.store.FSM().Decisions(), "freshness": s.freshness()})
-}
-
-// propose commits a write through the leader, waiting at most
-// WriteTimeout, and writes the error when it fails. The command is
-// retried across leader changes by the store; when no leader is found
-// in time the caller is told that nothing may have changed.
-func (s *Server) propose(w http.ResponseWriter, r *http.Request, c *controller.Command) bool {
-	ctx, cancel := context.WithTimeout(r.Context(), WriteTimeout)
-	defer cancel()
-	err := s.store.Propose(ctx, c)
-	if err == nil {
-		return true
-	}
-	s.writeStoreError(w, err)
-	return false
+	ds, index := s.store.FSM().DecisionsAt()
+	writeJSON(w, http.StatusOK, map[string]any{"records": ds, "index": index, "freshness": s.freshness()})
 }
 
 // retryAfter is what a write refused for this node's own trouble (a

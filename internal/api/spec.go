@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,7 +16,10 @@ type SpecResponse struct {
 	// YAML is the spec in force, zone files inlined.
 	YAML string `json:"yaml"`
 	// Changed is false when an apply found the spec already in force.
-	Changed   bool      `json:"changed"`
+	Changed bool `json:"changed"`
+	// Index is the log index of the latest change in the state shown;
+	// for an apply, that of the change itself.
+	Index     uint64    `json:"index"`
 	Freshness Freshness `json:"freshness"`
 }
 
@@ -44,7 +46,9 @@ type SpecDiff struct {
 }
 
 func (s *Server) getSpec(w http.ResponseWriter, _ *http.Request) {
-	sp, v := s.store.FSM().Spec()
+	var sp *spec.Spec
+	var v, index uint64
+	s.store.FSM().Read(func(st *controller.State) { sp, v, index = st.Spec(), st.SpecVersion, st.Index })
 	if sp == nil {
 		writeError(w, http.StatusNotFound, "the cluster has no spec yet: apply one with `detour spec apply FILE`")
 		return
@@ -54,7 +58,7 @@ func (s *Server) getSpec(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Freshness: s.freshness()})
+	writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Index: index, Freshness: s.freshness()})
 }
 
 // parseSpec validates a spec from a request, writing 400 with every
@@ -98,14 +102,22 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 	if !ok || s.refuseSpecEnv(w, sp) {
 		return
 	}
-	cur, v := s.store.FSM().Spec()
-	if req.IfVersion != 0 && req.IfVersion != v {
+	// Whether this spec is already in force, or the version sent is
+	// stale, is judged on state as new as the leader's: this node's own
+	// may trail it.
+	s.catchUp(r.Context())
+	var cur *spec.Spec
+	var v, index uint64
+	s.store.FSM().Read(func(st *controller.State) { cur, v, index = st.Spec(), st.SpecVersion, st.Index })
+	if req.IfVersion != 0 && req.IfVersion < v {
+		// Versions only grow: the cluster is past it too. A version
+		// above this node's is checked where the change applies.
 		writeError(w, http.StatusConflict, "the spec in force is version %d, not %d: someone applied a spec since; run `detour spec diff` again", v, req.IfVersion)
 		return
 	}
-	if cur != nil {
+	if cur != nil && (req.IfVersion == 0 || req.IfVersion == v) {
 		if old, err := cur.Marshal(); err == nil && bytes.Equal(old, y) {
-			writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Changed: false, Freshness: s.freshness()})
+			writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Changed: false, Index: index, Freshness: s.freshness()})
 			return
 		}
 	}
@@ -115,17 +127,19 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 		// between the check above and this one.
 		c.Spec.IfVersion = &req.IfVersion
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), WriteTimeout)
-	defer cancel()
-	if err := s.store.Propose(ctx, c); errors.Is(err, controller.ErrSpecChanged) {
+	res, err := s.commit(r, c)
+	if errors.Is(err, controller.ErrSpecChanged) {
 		writeError(w, http.StatusConflict, "%v: someone applied a spec since; run `detour spec diff` again", err)
 		return
 	} else if err != nil {
 		s.writeStoreError(w, err)
 		return
 	}
-	_, v = s.store.FSM().Spec()
-	writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Changed: true, Freshness: s.freshness()})
+	v = res.SpecVersion
+	if v == 0 { // a leader of an older version does not say
+		_, v = s.store.FSM().Spec()
+	}
+	writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Changed: true, Index: res.Index, Freshness: s.freshness()})
 }
 
 func (s *Server) diffSpec(w http.ResponseWriter, r *http.Request) {
@@ -138,6 +152,7 @@ func (s *Server) diffSpec(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.catchUp(r.Context()) // the diff is against the spec in force, not this node's possibly older copy
 	cur, v := s.store.FSM().Spec()
 	var old []byte
 	if cur != nil {

@@ -29,6 +29,9 @@ type Status struct {
 	// StateTime is the time of the latest change applied: the state's
 	// clock.
 	StateTime time.Time `json:"state_time"`
+	// Index is the log index of the latest change applied in the state
+	// shown: a write whose index is at or below it is in it.
+	Index uint64 `json:"index"`
 }
 
 // ObserverStatus is one node's standing as an observer of health.
@@ -113,7 +116,7 @@ func (s *Server) buildStatus() Status {
 		st.Members = []controller.MemberInfo{}
 	}
 	s.store.FSM().Read(func(state *controller.State) {
-		st.SpecVersion, st.StateTime = state.SpecVersion, state.Now
+		st.SpecVersion, st.StateTime, st.Index = state.SpecVersion, state.Now, state.Index
 		ids := make([]string, 0, len(state.Observers))
 		for id := range state.Observers {
 			ids = append(ids, id)

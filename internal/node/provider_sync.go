@@ -33,7 +33,7 @@ func (n *Node) syncProviderStatus(ctx context.Context) {
 				continue
 			}
 			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			if err := n.store.Propose(cctx, &controller.Command{Type: controller.CmdProviderSync, Provider: p}); err != nil {
+			if _, err := n.store.Propose(cctx, &controller.Command{Type: controller.CmdProviderSync, Provider: p}); err != nil {
 				n.logger.Debug("committing provider status", "provider", s.Name, "err", err)
 			}
 			cancel()

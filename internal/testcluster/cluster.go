@@ -336,6 +336,13 @@ func (c *Cluster) WaitAnswer(m *Member, want string, timeout time.Duration) time
 
 // Propose commits a command through member m.
 func (c *Cluster) Propose(m *Member, cmd *controller.Command) error {
+	_, err := c.ProposeResult(m, cmd)
+	return err
+}
+
+// ProposeResult commits a command through member m and returns what it
+// did.
+func (c *Cluster) ProposeResult(m *Member, cmd *controller.Command) (controller.Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return m.Node.Store().Propose(ctx, cmd)

@@ -66,7 +66,7 @@ func TestPageFromLocalState(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := st.Propose(ctx, c); err != nil {
+		if _, err := st.Propose(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}

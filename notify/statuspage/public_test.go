@@ -119,7 +119,7 @@ func TestStatusPageBounded(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := n.Store().Propose(ctx, &controller.Command{Type: controller.CmdIncident, Incident: &controller.IncidentCommand{
+	if _, err := n.Store().Propose(ctx, &controller.Command{Type: controller.CmdIncident, Incident: &controller.IncidentCommand{
 		Action: controller.IncidentActionOpen, Title: strings.Repeat("T", 10<<10), Message: big[:100<<10], Author: "old"}}); !errors.Is(err, controller.ErrBadCommand) {
 		t.Errorf("an incident far over the bounds proposed straight to the state: %v, want ErrBadCommand", err)
 	}
@@ -291,7 +291,7 @@ func propose(t *testing.T, n *node.Node, c *controller.Command) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := n.Store().Propose(ctx, c); err != nil {
+	if _, err := n.Store().Propose(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 }

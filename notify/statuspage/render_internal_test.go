@@ -67,7 +67,7 @@ records: []
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := st.Propose(ctx, &controller.Command{Type: controller.CmdIncident, Incident: &controller.IncidentCommand{Action: "open", Title: "t"}}); err != nil {
+	if _, err := st.Propose(ctx, &controller.Command{Type: controller.CmdIncident, Incident: &controller.IncidentCommand{Action: "open", Title: "t"}}); err != nil {
 		t.Fatal(err)
 	}
 	before := srv.renders.Load()

@@ -1,0 +1,237 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// commandDef declares one command type: everything the state machine,
+// the proposer and the forwarding node need to know of it, in one place.
+// Adding a command is adding a constant, its payload field in Command
+// and one entry in commandTable.
+type commandDef struct {
+	typ CommandType
+	// payload returns the command's payload, nil when it has none; a
+	// command without the payload its type needs is malformed. nil for
+	// commands that carry none.
+	payload func(*Command) any
+	// apply changes the state by one command of this type and says what
+	// it did. It must read nothing but the state, the command and now.
+	apply func(st *State, c *Command, now time.Time) (Result, error)
+	// onceOnly commands carry an ID so that a copy retried after a
+	// leader change is not applied twice (and answers with the first
+	// copy's result): everything a person sends, and anything whose
+	// second copy would do harm or answer wrongly. The frequent and
+	// idempotent ones (reports, beats, cursors, sync states) carry none.
+	onceOnly bool
+	// leaderOnly commands are the leader's own decisions, made from its
+	// view: they are never forwarded, and a member cannot send them
+	// through the node port.
+	leaderOnly bool
+	// movesAnswers commands may change what derive computes from (the
+	// spec, the observers, the overrides; members are observers too);
+	// the others skip recomputing health and answers.
+	movesAnswers bool
+}
+
+// payloadOf adapts a field accessor to commandDef.payload: a nil pointer
+// is no payload.
+func payloadOf[T any](get func(*Command) *T) func(*Command) any {
+	return func(c *Command) any {
+		if p := get(c); p != nil {
+			return p
+		}
+		return nil
+	}
+}
+
+// commandTable is every command this version can apply. It is read-only.
+var commandTable = []commandDef{
+	{
+		typ: CmdSetSpec, payload: payloadOf(func(c *Command) *SetSpec { return c.Spec }),
+		onceOnly: true, movesAnswers: true,
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			err := st.setSpec(c.Spec, now)
+			return Result{SpecVersion: st.SpecVersion}, err
+		},
+	},
+	{
+		typ: CmdObserverReport, payload: payloadOf(func(c *Command) *ObserverReport { return c.Report }),
+		movesAnswers: true,
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			return Result{}, st.report(c.Report, now)
+		},
+	},
+	{
+		typ: CmdObserverLiveness, payload: payloadOf(func(c *Command) *ObserverLiveness { return c.Liveness }),
+		leaderOnly: true, movesAnswers: true,
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			return Result{}, st.liveness(c.Liveness, now)
+		},
+	},
+	{
+		typ: CmdSetOverride, payload: payloadOf(func(c *Command) *Override { return c.Override }),
+		onceOnly: true, movesAnswers: true,
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			o, err := st.setOverride(c.Override, now)
+			return Result{Override: o.clone()}, err
+		},
+	},
+	{
+		typ: CmdClearOverride, payload: payloadOf(func(c *Command) *ClearOverride { return c.Clear }),
+		onceOnly: true, movesAnswers: true,
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			o, err := st.clearOverride(c.Clear, now)
+			return Result{Override: o.clone()}, err
+		},
+	},
+	{
+		typ: CmdExpireOverrides, leaderOnly: true, movesAnswers: true,
+		apply: func(st *State, _ *Command, now time.Time) (Result, error) {
+			st.expireOverrides(now)
+			return Result{}, nil
+		},
+	},
+	{
+		typ: CmdRegisterMember, payload: payloadOf(func(c *Command) *Member { return c.Member }),
+		onceOnly: true, movesAnswers: true,
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			return Result{}, st.registerMember(c.Member, now)
+		},
+	},
+	{
+		typ: CmdRemoveMember, payload: payloadOf(func(c *Command) *Member { return c.Member }),
+		onceOnly: true, movesAnswers: true,
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			return Result{}, st.removeMember(c.Member, now)
+		},
+	},
+	{
+		typ: CmdHeartbeat, payload: payloadOf(func(c *Command) *Heartbeat { return c.Beat }),
+		apply: func(st *State, c *Command, _ time.Time) (Result, error) {
+			return Result{}, st.heartbeat(c.Beat)
+		},
+	},
+	{
+		typ: CmdIncident, payload: payloadOf(func(c *Command) *IncidentCommand { return c.Incident }),
+		onceOnly: true,
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			id, err := st.incident(c.Incident, now)
+			return Result{Incident: id}, err
+		},
+	},
+	{
+		typ: CmdNotifyCursor, payload: payloadOf(func(c *Command) *NotifyCursor { return c.Cursor }),
+		leaderOnly: true,
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			return Result{}, st.notifyCursor(c.Cursor, now)
+		},
+	},
+	{
+		typ: CmdProviderSync, payload: payloadOf(func(c *Command) *ProviderSync { return c.Provider }),
+		leaderOnly: true,
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			return Result{}, st.providerSync(c.Provider, now)
+		},
+	},
+}
+
+// lookupCommand returns the declaration of command type t.
+func lookupCommand(t CommandType) (commandDef, bool) {
+	i := slices.IndexFunc(commandTable, func(d commandDef) bool { return d.typ == t })
+	if i < 0 {
+		return commandDef{}, false
+	}
+	return commandTable[i], true
+}
+
+// known reports whether this version can apply commands of type t: the
+// leader refuses the others before they reach the log, and a replica
+// that meets one there halts (see FSM.apply).
+func (t CommandType) known() bool {
+	_, ok := lookupCommand(t)
+	return ok
+}
+
+// onceOnly reports whether commands of type t carry an ID (see
+// commandDef.onceOnly).
+func onceOnly(t CommandType) bool {
+	d, _ := lookupCommand(t)
+	return d.onceOnly
+}
+
+// leaderOnly reports whether commands of type t are the leader's own
+// decisions (see commandDef.leaderOnly).
+func leaderOnly(t CommandType) bool {
+	d, _ := lookupCommand(t)
+	return d.leaderOnly
+}
+
+// movesAnswers reports whether a command of type t may change health or
+// answers (see commandDef.movesAnswers). An unknown type is assumed to.
+func movesAnswers(t CommandType) bool {
+	d, ok := lookupCommand(t)
+	return !ok || d.movesAnswers
+}
+
+// checkPayload refuses a command without the payload its type needs.
+func checkPayload(d commandDef, c *Command) error {
+	if d.payload != nil && d.payload(c) == nil {
+		return fmt.Errorf("%w: %s without its payload", ErrBadCommand, c.Type)
+	}
+	return nil
+}
+
+// wireError is a sentinel error and the code that names it on the
+// forwarding wire, so that a follower's caller can tell refusals apart
+// with errors.Is as on the leader.
+type wireError struct {
+	code string
+	err  error
+}
+
+// errorTable lists every sentinel a forwarded request can be refused
+// with. Order matters: an error that wraps several sentinels is sent as
+// the first that matches.
+var errorTable = []wireError{
+	{"unknown_target", ErrUnknownTarget},
+	{"unknown_record", ErrUnknownRecord},
+	{"unknown_incident", ErrUnknownIncident},
+	{"incident_resolved", ErrIncidentResolved},
+	{"incident_limit", ErrIncidentLimit},
+	{"not_found", ErrNotFound},
+	{"no_spec", ErrNoSpec},
+	{"spec_changed", ErrSpecChanged},
+	{"bad_command", ErrBadCommand},
+	{"invalid_spec", spec.ErrInvalid},
+	{"halted", ErrHalted},
+	{"skipped", ErrSkipped},
+	{"storage", ErrStorage},
+	{"not_leader", ErrNotLeader},
+	{"too_large", ErrMessageTooLarge},
+}
+
+// codeOf names the first sentinel err wraps, "" for none.
+func codeOf(err error) string {
+	for _, c := range errorTable {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return ""
+}
+
+// sentinel is the error code names, nil for none or an unknown code (a
+// leader of a newer version).
+func sentinel(code string) error {
+	for _, c := range errorTable {
+		if c.code == code {
+			return c.err
+		}
+	}
+	return nil
+}

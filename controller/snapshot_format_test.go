@@ -1,0 +1,60 @@
+package controller
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Snapshots say their format. One without a format (written before they
+// had one) restores as format 1; one of a format newer than this version
+// reads is refused with a clear error, and the replica keeps its state.
+func TestSnapshotFormat(t *testing.T) {
+	src := NewFSM(slog.New(slog.DiscardHandler))
+	b, _ := (&Command{Type: CmdObserverReport, Time: time.Now(), Report: &ObserverReport{Observer: "a"}}).Encode()
+	src.Apply(&raft.Log{Index: 7, Term: 1, Type: raft.LogCommand, Data: b})
+	snap, err := src.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &memSink{}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatal(err)
+	}
+	current := sink.buf.String()
+	if !strings.HasPrefix(current, `{"format":1,`) {
+		t.Fatalf("a snapshot does not start with its format: %.60s", current)
+	}
+
+	restore := func(data string) (*FSM, error) {
+		f := NewFSM(slog.New(slog.DiscardHandler))
+		return f, f.Restore(io.NopCloser(bytes.NewBufferString(data)))
+	}
+	for name, data := range map[string]string{
+		"current":     current,
+		"unversioned": strings.Replace(current, `"format":1,`, "", 1),
+	} {
+		f, err := restore(data)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if f.AppliedIndex() != 7 {
+			t.Errorf("%s: restored at index %d, want 7", name, f.AppliedIndex())
+		}
+	}
+
+	f, err := restore(strings.Replace(current, `"format":1,`, `"format":2,`, 1))
+	if !errors.Is(err, ErrSnapshotFormat) || !strings.Contains(err.Error(), "format 2") || !strings.Contains(err.Error(), "upgrade") {
+		t.Errorf("a format-2 snapshot: %v, want ErrSnapshotFormat naming the format and the fix", err)
+	}
+	if f.AppliedIndex() != 0 {
+		t.Errorf("the refused snapshot changed the state: index %d", f.AppliedIndex())
+	}
+}
