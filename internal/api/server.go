@@ -303,6 +303,9 @@ func (s *Server) records(w http.ResponseWriter, _ *http.Request) {
 // retried across leader changes by the store; when no leader is found
 // in time the caller is told that nothing may have changed.
 func (s *Server) propose(w http.ResponseWriter, r *http.Request, c *controller.Command) bool {
+	if !withIdempotencyKey(w, r, c) {
+		return false
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), WriteTimeout)
 	defer cancel()
 	err := s.store.Propose(ctx, c)

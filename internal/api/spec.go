@@ -115,6 +115,9 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 		// between the check above and this one.
 		c.Spec.IfVersion = &req.IfVersion
 	}
+	if !withIdempotencyKey(w, r, c) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), WriteTimeout)
 	defer cancel()
 	if err := s.store.Propose(ctx, c); errors.Is(err, controller.ErrSpecChanged) {
