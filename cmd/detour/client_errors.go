@@ -44,7 +44,7 @@ func hint(err error) string {
 	case errors.As(err, &ue), errors.As(err, &he), isTLSRecord(err):
 		return "" // explain already says what to do
 	}
-	return " (is a node running there? set --api or DETOUR_API; several, comma separated, are tried in order)"
+	return "; is a node running there? set --api or DETOUR_API (several, comma separated, are tried in order)"
 }
 
 // explain names the real cause of a failed request: an unknown CA, a

@@ -424,4 +424,3 @@ func writePEMFile(path, typ string, der []byte, mode os.FileMode) error {
 func newSerial() (*big.Int, error) {
 	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 }
-
