@@ -29,6 +29,8 @@ type SpecRequest struct {
 	// IfVersion, when set, applies only over that version: two operators
 	// applying at once do not overwrite each other unseen.
 	IfVersion uint64 `json:"if_version,omitempty"`
+	// Guard: dry_run and force (PUT only; see guard_impact.go).
+	Guard
 }
 
 // SpecDiff is the reply to POST /v1/spec/diff.
@@ -108,6 +110,9 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Changed: false, Freshness: s.freshness()})
 			return
 		}
+	}
+	if _, ok := s.guardWrite(w, r, req.Guard, change{spec: sp}, "applying this spec"); !ok {
+		return
 	}
 	c := &controller.Command{Type: controller.CmdSetSpec, Spec: &controller.SetSpec{YAML: y, Author: caller(r.Context()).Name}}
 	if req.IfVersion != 0 {
