@@ -183,13 +183,18 @@ func poolDCs(sp *spec.Spec) map[string]string {
 	return m
 }
 
-// harm says what the change does to a record it hurts.
+// harm says what the change does to a record it hurts, and why.
 func harm(ri RecordImpact) string {
+	return fmt.Sprintf("%s (%s → %s): %s", shortHarm(ri), answerText(ri.Before), answerText(ri.After), ri.After.Reason)
+}
+
+// shortHarm is harm without the answers and the reason.
+func shortHarm(ri RecordImpact) string {
 	what := "would lose every healthy pool"
 	if ri.After.Fallback {
 		what = "would go to its fallback"
 	}
-	return fmt.Sprintf("%s %s %s (%s → %s): %s", ri.Name, ri.Type, what, answerText(ri.Before), answerText(ri.After), ri.After.Reason)
+	return ri.Name + " " + ri.Type + " " + what
 }
 
 // answerText is an answer in one phrase: "192.0.2.10 (pool web-us-east)".
@@ -216,13 +221,13 @@ func (s *Server) guardWrite(w http.ResponseWriter, r *http.Request, g Guard, ch 
 	imp.Refused = len(imp.Harmful) > 0 && !g.Force
 	if g.DryRun {
 		imp.DryRun = true
-		imp.Message = "dry run, nothing changed: would " + what
+		imp.Message = "dry run of " + what + ": nothing was changed"
 		writeJSON(w, http.StatusOK, imp)
 		return "", false
 	}
 	if imp.Refused {
 		e := RefusalError{Impact: imp}
-		e.Error.Error = fmt.Sprintf("refused: %s would take away every healthy answer of %d record(s); nothing was changed. See it with --dry-run; make it anyway with --force (force: true)", what, len(imp.Harmful))
+		e.Error.Error = fmt.Sprintf("refused: %s would leave %d record(s) without a healthy answer, so nothing was changed; see it with --dry-run, make it anyway with --force (force: true)", what, len(imp.Harmful))
 		for _, h := range imp.Harmful {
 			name, msg, _ := strings.Cut(h, " would ")
 			e.Problems = append(e.Problems, Problem{Path: name, Message: "would " + msg})
@@ -234,5 +239,11 @@ func (s *Server) guardWrite(w http.ResponseWriter, r *http.Request, g Guard, ch 
 		return "", true
 	}
 	s.logger.Warn("forced a change the guard refuses", "change", what, "by", caller(r.Context()).Name, "records", strings.Join(imp.Harmful, "; "))
-	return fmt.Sprintf(" (forced: %s)", strings.Join(imp.Harmful, "; ")), true
+	var short []string
+	for _, ri := range imp.Records {
+		if ri.Harm != "" {
+			short = append(short, shortHarm(ri))
+		}
+	}
+	return fmt.Sprintf(" (forced: %s)", strings.Join(short, "; ")), true
 }
