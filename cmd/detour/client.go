@@ -70,14 +70,9 @@ func (o *clientOpts) client() (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	timeout := o.timeout
-	if env := os.Getenv("DETOUR_TIMEOUT"); env != "" && timeout == defaultTimeout {
-		if timeout, err = time.ParseDuration(env); err != nil {
-			return nil, usageError{fmt.Errorf("DETOUR_TIMEOUT %q: want a duration such as 3s", env)}
-		}
-	}
-	if timeout <= 0 {
-		return nil, usageError{fmt.Errorf("--timeout %s: want a positive duration such as 3s", timeout)}
+	timeout, err := o.timeoutSetting()
+	if err != nil {
+		return nil, err
 	}
 	tc, err := o.tlsConfig()
 	if err != nil {
@@ -95,6 +90,22 @@ func (o *clientOpts) client() (*client, error) {
 	}
 	return &client{bases: bases, token: firstOf(o.token, os.Getenv("DETOUR_TOKEN")), timeout: timeout,
 		http: &http.Client{Transport: tr}, notes: o.notes()}, nil
+}
+
+// timeoutSetting is --timeout, else DETOUR_TIMEOUT, else the default.
+func (o *clientOpts) timeoutSetting() (time.Duration, error) {
+	timeout := o.timeout
+	if env := os.Getenv("DETOUR_TIMEOUT"); env != "" && (o.cmd == nil || !o.cmd.Flags().Changed("timeout")) {
+		d, err := time.ParseDuration(env)
+		if err != nil {
+			return 0, usageError{fmt.Errorf("DETOUR_TIMEOUT %q: want a duration such as 3s", env)}
+		}
+		timeout = d
+	}
+	if timeout <= 0 {
+		return 0, usageError{fmt.Errorf("--timeout %s: want a positive duration such as 3s", timeout)}
+	}
+	return timeout, nil
 }
 
 func (o *clientOpts) notes() io.Writer {
@@ -241,7 +252,11 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 		}
 		return c.decode(base, method, path, resp, out)
 	}
-	return unreachableAll(failures)
+	err := unreachableAll(failures)
+	if key != "" && slices.ContainsFunc(failures, isTimeout) {
+		err = fmt.Errorf("%w\na node that did not answer in time may still make the change: see `detour events` before sending it again", err)
+	}
+	return err
 }
 
 // attempt sends one request to base and reads its whole reply within
