@@ -105,14 +105,14 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "the spec in force is version %d, not %d: someone applied a spec since; run `detour spec diff` again", v, req.IfVersion)
 		return
 	}
+	if _, ok := s.guardWrite(w, r, req.Guard, change{spec: sp}, "applying this spec"); !ok {
+		return
+	}
 	if cur != nil {
 		if old, err := cur.Marshal(); err == nil && bytes.Equal(old, y) {
 			writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Changed: false, Freshness: s.freshness()})
 			return
 		}
-	}
-	if _, ok := s.guardWrite(w, r, req.Guard, change{spec: sp}, "applying this spec"); !ok {
-		return
 	}
 	c := &controller.Command{Type: controller.CmdSetSpec, Spec: &controller.SetSpec{YAML: y, Author: caller(r.Context()).Name}}
 	if req.IfVersion != 0 {
