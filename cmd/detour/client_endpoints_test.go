@@ -126,6 +126,10 @@ func TestClientSkipsBlackHoledEndpoint(t *testing.T) {
 	if took := time.Since(start); code != 1 || took > bound || !strings.Contains(out, "no answer within 1s (--timeout)") {
 		t.Errorf("a lone black hole: exit %d after %s:\n%s", code, took, out)
 	}
+	code, out = runCLI("status", "--api", strings.Replace(live, "http://", "https://", 1))
+	if code != 1 || !strings.Contains(out, "it speaks plain HTTP, not HTTPS: use an http:// URL") {
+		t.Errorf("https to a plain-HTTP node: exit %d:\n%s", code, out)
+	}
 	code, out = runCLI("status", "--api", hole+",http://127.0.0.1:1", "--timeout", "1s")
 	if code != 1 || !strings.Contains(out, "no detour API answered (2 tried)") || !strings.Contains(out, "127.0.0.1:1: connection refused") {
 		t.Errorf("every endpoint down: exit %d:\n%s", code, out)

@@ -104,47 +104,62 @@ func (d extraDrain) Endpoint(pool, addr string) controller.EndpointHealth {
 func (s *Server) impact(ch change) Impact {
 	res := Impact{Records: []RecordImpact{}, Harmful: []string{}}
 	s.store.FSM().Read(func(st *controller.State) {
-		cur := st.Spec()
-		next := cur
+		next := st.Spec()
 		if ch.spec != nil {
 			next = ch.spec
 		}
 		if next == nil {
 			return
 		}
-		pins := st.Pins()
-		before := map[string]RecordAnswer{}
-		if cur != nil {
-			h := st.HealthWithout(cur, nil)
-			for _, d := range controller.EvaluatePinned(cur, h, pins) {
-				before[d.Name+"/"+d.Type] = answerOf(d, cur, h, pins)
-			}
-		}
+		before := answersNow(st)
 		h := st.HealthWithout(next, nil)
 		if ch.drain != "" {
 			h = extraDrain{inner: h, target: ch.drain, poolDC: poolDCs(next)}
 		}
-		afterPins := maps.Clone(pins)
+		pins := maps.Clone(st.Pins())
 		if ch.pin != nil {
-			afterPins[ch.pin.Record+"/"+ch.pin.Type] = ch.pin
+			pins[ch.pin.Record+"/"+ch.pin.Type] = ch.pin
 		}
-		for _, d := range controller.EvaluatePinned(next, h, afterPins) {
-			ri := RecordImpact{Name: d.Name, Type: d.Type, After: answerOf(d, next, h, afterPins)}
-			b, existed := before[d.Name+"/"+d.Type]
-			if existed {
-				ri.Before = b
-			} else {
-				ri.Before = RecordAnswer{Answers: []string{}, Healthy: true, Reason: "not in the spec in force"}
-			}
-			ri.Changed = !existed || b.Pool != ri.After.Pool || b.Fallback != ri.After.Fallback || !slices.Equal(b.Answers, ri.After.Answers)
-			if ri.Before.Healthy && !ri.After.Healthy {
-				ri.Harm = harm(ri)
+		for _, d := range controller.EvaluatePinned(next, h, pins) {
+			ri := compare(d.Name, d.Type, before, answerOf(d, next, h, pins))
+			if ri.Harm != "" {
 				res.Harmful = append(res.Harmful, ri.Harm)
 			}
 			res.Records = append(res.Records, ri)
 		}
 	})
 	return res
+}
+
+// answersNow is every record's answer in force, by "name/type".
+func answersNow(st *controller.State) map[string]RecordAnswer {
+	out := map[string]RecordAnswer{}
+	cur := st.Spec()
+	if cur == nil {
+		return out
+	}
+	h, pins := st.HealthWithout(cur, nil), st.Pins()
+	for _, d := range controller.EvaluatePinned(cur, h, pins) {
+		out[d.Name+"/"+d.Type] = answerOf(d, cur, h, pins)
+	}
+	return out
+}
+
+// compare is one record's answer before and after; a record new to the
+// spec counts as healthy before.
+func compare(name, typ string, before map[string]RecordAnswer, after RecordAnswer) RecordImpact {
+	ri := RecordImpact{Name: name, Type: typ, After: after}
+	b, existed := before[name+"/"+typ]
+	if existed {
+		ri.Before = b
+	} else {
+		ri.Before = RecordAnswer{Answers: []string{}, Healthy: true, Reason: "not in the spec in force"}
+	}
+	ri.Changed = !existed || b.Pool != after.Pool || b.Fallback != after.Fallback || !slices.Equal(b.Answers, after.Answers)
+	if ri.Before.Healthy && !after.Healthy {
+		ri.Harm = harm(ri)
+	}
+	return ri
 }
 
 // answerOf is a decision as the guard compares it.
