@@ -63,6 +63,8 @@ type client struct {
 	// notes receives a line for every endpoint skipped on the way to
 	// one that answered (stderr).
 	notes io.Writer
+	// answered is the index in bases of the endpoint that answered last.
+	answered int
 }
 
 func (o *clientOpts) client() (*client, error) {
@@ -250,6 +252,7 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 			}
 			continue
 		}
+		c.answered = i
 		return c.decode(base, method, path, resp, out)
 	}
 	err := unreachableAll(failures)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -195,5 +196,45 @@ func TestClientRetriedWriteAppliesOnce(t *testing.T) {
 	run([]string{"events", "--json"}, &stdout, &stderr)
 	if got := strings.Count(stdout.String(), "drain pool web-us-west by local: keyed"); got != 1 {
 		t.Errorf("two sends with one key applied %d times, want once", got)
+	}
+}
+
+// events --follow streams from the endpoint that answered, past a
+// black-holed first one.
+func TestEventsFollowSkipsBlackHole(t *testing.T) {
+	cliNode(t)
+	live := os.Getenv("DETOUR_API")
+	t.Setenv("DETOUR_API", blackHole(t)+","+live)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runContext(ctx, []string{"events", "--follow", "--limit", "1", "--timeout", "1s"}, &stdout, &stderr)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	// The listing before the stream: one event, through the second
+	// endpoint.
+	for stdout.String() == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("events printed nothing: %s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // let the stream connect; a drain before it is caught up anyway
+	if code, out := runCLI("drain", "web-eu-west", "--reason", "followed past", "--api", live); code != 0 {
+		t.Fatalf("drain: %s", out)
+	}
+	for !strings.Contains(stdout.String(), "drain pool web-eu-west by local: followed past") {
+		if time.Now().After(deadline) {
+			t.Fatalf("events --follow did not print the drain:\n%s\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("events --follow did not stop when interrupted")
 	}
 }

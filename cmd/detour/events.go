@@ -83,7 +83,7 @@ with --json each event is one JSON object per line.`,
 // when the stream breaks, until ctx ends.
 func (c *client) follow(ctx context.Context, seq uint64, print func(controller.Event)) error {
 	backoff := 200 * time.Millisecond
-	for i := 0; ; i++ {
+	for i := c.answered; ; i++ {
 		err := c.streamOnce(ctx, c.bases[i%len(c.bases)], &seq, print)
 		if ctx.Err() != nil {
 			return nil
