@@ -228,7 +228,7 @@ func (r *certRequest) check(days int) error {
 	case r.node != "" && len(r.addresses) == 0:
 		return errors.New("--address is required with --node: the IPs or host names of its raft_addr and api_addr")
 	case r.operator != "" && len(r.addresses) > 0:
-		return errors.New("--address is for node certificates: an operator's certificate names no host (the node port would take one naming a member's host for that member)")
+		return errors.New("--address is for node certificates: an operator's certificate names no host, so it can never pass for a node")
 	case days <= 0:
 		return fmt.Errorf("--days %d: want a positive number of days", days)
 	}
