@@ -11,7 +11,8 @@ import (
 )
 
 // commonFlags are documented once, in docs/cli.md's first table.
-var commonFlags = map[string]bool{"api": true, "token": true, "ca-cert": true, "json": true, "help": true}
+var commonFlags = map[string]bool{"api": true, "token": true, "ca-cert": true, "client-cert": true, "client-key": true,
+	"timeout": true, "json": true, "help": true}
 
 // Every command has a section "### detour PATH" in docs/cli.md, and
 // every flag of the command is named in it (the client commands' common
@@ -36,7 +37,11 @@ func TestCLIDocumented(t *testing.T) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		for _, sub := range c.Commands() {
-			if sub.Hidden || sub.Name() == "help" || sub.Name() == "completion" {
+			if sub.Hidden || sub.Name() == "help" {
+				continue
+			}
+			if sub.Name() == "completion" {
+				checkCompletionDoc(t, sections, sub)
 				continue
 			}
 			path := sub.CommandPath()
@@ -56,5 +61,32 @@ func TestCLIDocumented(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(newRoot(&bytes.Buffer{}, &bytes.Buffer{}))
+	root := newRoot(&bytes.Buffer{}, &bytes.Buffer{})
+	// Cobra adds `completion` when the command line runs; add it now.
+	root.InitDefaultCompletionCmd()
+	walk(root)
+}
+
+// checkCompletionDoc wants one section for cobra's completion command
+// that names each shell and each of their flags.
+func checkCompletionDoc(t *testing.T, sections map[string]string, c *cobra.Command) {
+	t.Helper()
+	body, ok := sections[c.CommandPath()]
+	if !ok {
+		t.Errorf("docs/cli.md has no section \"### %s\"", c.CommandPath())
+		return
+	}
+	if len(c.Commands()) == 0 {
+		t.Error("the completion command has no shells: the test no longer sees it")
+	}
+	for _, shell := range c.Commands() {
+		if !strings.Contains(body, shell.Name()) {
+			t.Errorf("docs/cli.md: section %q does not name %s", c.CommandPath(), shell.Name())
+		}
+		shell.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if f.Name != "help" && !strings.Contains(body, "--"+f.Name) {
+				t.Errorf("docs/cli.md: section %q does not mention --%s (%s)", c.CommandPath(), f.Name, shell.Name())
+			}
+		})
+	}
 }

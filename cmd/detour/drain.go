@@ -15,24 +15,30 @@ func newDrainCmd() *cobra.Command {
 		o      clientOpts
 		reason string
 		dur    string
+		g      api.Guard
 	)
 	cmd := &cobra.Command{
 		Use:   "drain TARGET --reason TEXT [--for DUR]",
 		Short: "Take a datacenter, pool or endpoint out of the answers",
 		Long: `Drain a datacenter, a pool, or one endpoint (pool/address): it counts as down
 for every record, whatever the checks say, until undrained or until --for
-runs out. The reason goes to the audit log (detour events).`,
+runs out. The reason goes to the audit log (detour events).
+
+A drain that would send a record to its fallback, or leave it no healthy
+pool, is refused unless --force; --dry-run shows every record's answer
+before and after, and changes nothing.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(reason) == "" {
 				return usageError{errors.New("--reason is required: say why, for the audit log and whoever is paged next")}
 			}
-			return overrideCall(cmd, &o, "/v1/overrides/drain", api.DrainRequest{Target: args[0], Reason: reason, For: dur})
+			return guardedCall(cmd, &o, "/v1/overrides/drain", api.DrainRequest{Target: args[0], Reason: reason, For: dur, Guard: g}, g)
 		},
 	}
 	addClientFlags(cmd, &o)
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
 	cmd.Flags().StringVar(&dur, "for", "", "how long the drain holds, e.g. 30m (default: until undrained)")
+	addGuardFlags(cmd, &g)
 	return cmd
 }
 

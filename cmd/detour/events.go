@@ -79,13 +79,12 @@ with --json each event is one JSON object per line.`,
 }
 
 // follow streams events after seq as server-sent events, reconnecting
-// (from the last event seen) when the stream breaks, until ctx ends.
+// (from the last event seen, to the next --api endpoint when one fails)
+// when the stream breaks, until ctx ends.
 func (c *client) follow(ctx context.Context, seq uint64, print func(controller.Event)) error {
-	stream := *c.http
-	stream.Timeout = 0 // the stream lives until interrupted
 	backoff := 200 * time.Millisecond
-	for {
-		err := c.streamOnce(ctx, &stream, &seq, print)
+	for i := c.answered; ; i++ {
+		err := c.streamOnce(ctx, c.bases[i%len(c.bases)], &seq, print)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -101,15 +100,19 @@ func (c *client) follow(ctx context.Context, seq uint64, print func(controller.E
 	}
 }
 
-func (c *client) streamOnce(ctx context.Context, hc *http.Client, seq *uint64, print func(controller.Event)) error {
-	req, err := c.request(ctx, "GET", "/v1/events?after="+strconv.FormatUint(*seq, 10), nil)
+func (c *client) streamOnce(ctx context.Context, base string, seq *uint64, print func(controller.Event)) error {
+	req, err := c.request(ctx, base, "GET", "/v1/events?after="+strconv.FormatUint(*seq, 10), nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Accept", "text/event-stream")
-	resp, err := hc.Do(req)
+	// The stream lives until interrupted: only the connection and the
+	// reply's headers are bounded by --timeout (the transport's).
+	resp, err := c.http.Do(req)
 	if err != nil {
-		return c.unreachable(err)
+		err = &endpointError{base: base, timeout: c.timeout, err: err}
+		fmt.Fprintf(c.notes, "detour: %v\n", err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

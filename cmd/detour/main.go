@@ -87,7 +87,7 @@ and answers DNS accordingly, so traffic leaves a dead datacenter within seconds.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newAgentCmd(), newCheckCmd(), newVersionCmd(), newDemoCmd(), newPlanCmd(),
 		newStatusCmd(), newDrainCmd(), newUndrainCmd(), newFailoverCmd(), newEventsCmd(),
-		newSpecCmd(), newDrillCmd(), newMembersCmd(), newIncidentCmd())
+		newSpecCmd(), newDrillCmd(), newMembersCmd(), newIncidentCmd(), newTLSCmd())
 	return root
 }
 

@@ -145,18 +145,30 @@ func printDiff(w, errOut io.Writer, file string, d api.SpecDiff, p palette) {
 }
 
 func newSpecApplyCmd() *cobra.Command {
-	var o clientOpts
+	var (
+		o clientOpts
+		g api.Guard
+	)
 	cmd := &cobra.Command{
 		Use:   "apply FILE",
 		Short: "Validate FILE and make it the cluster's spec",
-		Args:  exactArgs(1),
+		Long: `Validate FILE, show what it changes, and make it the cluster's spec.
+
+A spec that would send a record to its fallback, or leave it no healthy
+pool, given the health and overrides in force, is refused unless --force;
+--dry-run shows the changes and every record's answer before and after,
+and applies nothing.`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, y, d, err := diffSpec(cmd, &o, args[0])
 			if err != nil {
 				return err
 			}
+			if g.DryRun {
+				return specDryRun(cmd, &o, c, args[0], y, d, g)
+			}
 			var res api.SpecResponse
-			if err := c.do(cmd.Context(), "PUT", "/v1/spec", api.SpecRequest{YAML: y, IfVersion: d.Version}, &res); err != nil {
+			if err := c.do(cmd.Context(), "PUT", "/v1/spec", api.SpecRequest{YAML: y, IfVersion: d.Version, Guard: g}, &res); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
@@ -182,5 +194,26 @@ func newSpecApplyCmd() *cobra.Command {
 		},
 	}
 	addClientFlags(cmd, &o)
+	addGuardFlags(cmd, &g)
 	return cmd
+}
+
+// specDryRun shows what applying a spec would change and do to every
+// record's answer, applying nothing.
+func specDryRun(cmd *cobra.Command, o *clientOpts, c *client, file, y string, d api.SpecDiff, g api.Guard) error {
+	if len(d.Changes) == 0 && d.Diff == "" {
+		if o.json {
+			return printJSON(cmd.OutOrStdout(), api.Impact{DryRun: true, Message: file + " is the spec in force: nothing to change", Records: []api.RecordImpact{}, Harmful: []string{}})
+		}
+		printDiff(cmd.OutOrStdout(), cmd.ErrOrStderr(), file, d, colorFor(cmd.OutOrStdout()))
+		return nil
+	}
+	var imp api.Impact
+	if err := c.do(cmd.Context(), "PUT", "/v1/spec", api.SpecRequest{YAML: y, IfVersion: d.Version, Guard: g}, &imp); err != nil {
+		return err
+	}
+	if !o.json {
+		printDiff(cmd.OutOrStdout(), cmd.ErrOrStderr(), file, d, colorFor(cmd.OutOrStdout()))
+	}
+	return reportImpact(cmd, o, imp)
 }

@@ -25,6 +25,8 @@ type DrainRequest struct {
 	// For is how long the drain holds (Go duration); empty holds until
 	// undrained.
 	For string `json:"for,omitempty"`
+	// Guard: dry_run and force (drain only; see guard_impact.go).
+	Guard
 }
 
 // PinRequest is the body of POST /v1/overrides/pin and /release.
@@ -36,6 +38,8 @@ type PinRequest struct {
 	Pool   string `json:"pool,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	For    string `json:"for,omitempty"`
+	// Guard: dry_run and force (pin only; see guard_impact.go).
+	Guard
 }
 
 // OverridesResponse is GET /v1/overrides.
@@ -86,9 +90,13 @@ func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
 	if !ok || !s.checkTarget(w, req.Target) {
 		return
 	}
+	note, ok := s.guardWrite(w, r, req.Guard, change{drain: req.Target}, "draining "+req.Target)
+	if !ok {
+		return
+	}
 	o := &controller.Override{Kind: controller.OverrideDrain, Target: req.Target, Reason: req.Reason, Author: caller(r.Context()).Name}
 	timed(o, d)
-	s.overrideCommit(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}, fmt.Sprintf("drained %s: %s", req.Target, req.Reason), "")
+	s.overrideCommit(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}, fmt.Sprintf("drained %s: %s%s", req.Target, req.Reason, note), "")
 }
 
 func (s *Server) undrain(w http.ResponseWriter, r *http.Request) {
@@ -133,8 +141,12 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := &controller.Override{Kind: controller.OverridePin, Record: rec.Name, Type: rec.Type, Pool: req.Pool, Reason: req.Reason, Author: caller(r.Context()).Name}
+	note, ok := s.guardWrite(w, r, req.Guard, change{pin: o}, fmt.Sprintf("pinning %s %s to pool %s", rec.Name, rec.Type, req.Pool))
+	if !ok {
+		return
+	}
 	timed(o, d)
-	s.overrideCommit(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}, fmt.Sprintf("pinned %s %s to pool %s: %s", rec.Name, rec.Type, req.Pool, req.Reason), "")
+	s.overrideCommit(w, r, &controller.Command{Type: controller.CmdSetOverride, Override: o}, fmt.Sprintf("pinned %s %s to pool %s: %s%s", rec.Name, rec.Type, req.Pool, req.Reason, note), "")
 }
 
 func (s *Server) release(w http.ResponseWriter, r *http.Request) {

@@ -20,6 +20,9 @@ const ReadYourWritesWait = 5 * time.Second
 // that a reply rendered from local state reads the write. The caller
 // writes the error (see writeStoreError).
 func (s *Server) commit(r *http.Request, c *controller.Command) (controller.Result, error) {
+	if err := withIdempotencyKey(r, c); err != nil {
+		return controller.Result{}, err
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), WriteTimeout)
 	defer cancel()
 	res, err := s.store.Propose(ctx, c)

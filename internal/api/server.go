@@ -312,7 +312,7 @@ func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
 	case errors.Is(err, controller.ErrUnknownTarget), errors.Is(err, controller.ErrUnknownRecord),
 		errors.Is(err, controller.ErrUnknownIncident), errors.Is(err, controller.ErrNotFound):
 		writeError(w, http.StatusNotFound, "%v", err)
-	case errors.Is(err, controller.ErrBadCommand), errors.Is(err, spec.ErrInvalid):
+	case errors.Is(err, controller.ErrBadCommand), errors.Is(err, spec.ErrInvalid), errors.Is(err, errIdempotencyKey):
 		writeError(w, http.StatusBadRequest, "%v", err)
 	case errors.Is(err, controller.ErrIncidentLimit), errors.Is(err, controller.ErrIncidentResolved):
 		writeError(w, http.StatusConflict, "%v", err)

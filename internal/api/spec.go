@@ -31,6 +31,8 @@ type SpecRequest struct {
 	// IfVersion, when set, applies only over that version: two operators
 	// applying at once do not overwrite each other unseen.
 	IfVersion uint64 `json:"if_version,omitempty"`
+	// Guard: dry_run and force (PUT only; see guard_impact.go).
+	Guard
 }
 
 // SpecDiff is the reply to POST /v1/spec/diff.
@@ -113,6 +115,9 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 		// Versions only grow: the cluster is past it too. A version
 		// above this node's is checked where the change applies.
 		writeError(w, http.StatusConflict, "the spec in force is version %d, not %d: someone applied a spec since; run `detour spec diff` again", v, req.IfVersion)
+		return
+	}
+	if _, ok := s.guardWrite(w, r, req.Guard, change{spec: sp}, "applying this spec"); !ok {
 		return
 	}
 	if cur != nil && (req.IfVersion == 0 || req.IfVersion == v) {

@@ -1,0 +1,264 @@
+package api
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// The impact guard: a drain, a pin or a spec apply that would send a
+// record to its fallback, or leave it no healthy pool, is refused with
+// 409 unless the request says force; with dry_run any of them only says
+// what it would do. The check runs here, on the node that takes the
+// request, so every client is protected, not only the CLI: the change is
+// applied hypothetically to the state in force (its health, drains and
+// pins), as a drill applies the loss of a datacenter.
+
+// Guard is what a write that moves answers takes beside its own fields.
+type Guard struct {
+	// DryRun makes the request change nothing and answer an Impact:
+	// every record's answer before and after.
+	DryRun bool `json:"dry_run,omitempty"`
+	// Force makes the change although it sends a record to its fallback
+	// or leaves it no healthy pool.
+	Force bool `json:"force,omitempty"`
+}
+
+// Impact is the reply to a write sent with dry_run: what it would do.
+type Impact struct {
+	DryRun bool `json:"dry_run"`
+	// Message says what the write would do.
+	Message string `json:"message"`
+	// Records are every health-driven record's answer now and after.
+	Records []RecordImpact `json:"records"`
+	// Harmful names each record the change would send to its fallback
+	// or leave without a healthy pool; the write is refused unless
+	// forced while it names any.
+	Harmful []string `json:"harmful"`
+	// Refused is true when the write would be refused (Harmful, and no
+	// force).
+	Refused bool `json:"refused"`
+}
+
+// RecordImpact is one record's answer before and after a change.
+type RecordImpact struct {
+	Name   string       `json:"name"`
+	Type   string       `json:"type"`
+	Before RecordAnswer `json:"before"`
+	After  RecordAnswer `json:"after"`
+	// Changed is true when the answer moves.
+	Changed bool `json:"changed"`
+	// Harm says why the change hurts this record; empty when it does not.
+	Harm string `json:"harm,omitempty"`
+}
+
+// RecordAnswer is what a record answers and from where.
+type RecordAnswer struct {
+	Answers  []string `json:"answers"`
+	Pool     string   `json:"pool"`
+	Fallback bool     `json:"fallback"`
+	// Healthy is false on the fallback, and for a record pinned to a
+	// pool with too few endpoints up.
+	Healthy bool   `json:"healthy"`
+	Reason  string `json:"reason"`
+}
+
+// RefusalError is the body of a write the guard refused (409): the
+// message names the records, Impact has them before and after.
+type RefusalError struct {
+	Error
+	Impact Impact `json:"impact"`
+}
+
+// change is a write the guard evaluates before it is made.
+type change struct {
+	// spec replaces the spec in force when set.
+	spec *spec.Spec
+	// drain is a target drained on top of the drains in force.
+	drain string
+	// pin is a pin set on top of the pins in force.
+	pin *controller.Override
+}
+
+// extraDrain counts one more drain target down.
+type extraDrain struct {
+	inner  controller.Health
+	target string
+	poolDC map[string]string
+}
+
+func (d extraDrain) Endpoint(pool, addr string) controller.EndpointHealth {
+	if d.target == pool+"/"+addr || d.target == pool || d.target == d.poolDC[pool] {
+		return controller.EndpointHealth{Known: true, Up: false, Reason: "drained " + d.target + " (this change)"}
+	}
+	return d.inner.Endpoint(pool, addr)
+}
+
+// impact evaluates ch against the state in force: every record's answer
+// now and after it.
+func (s *Server) impact(ch change) Impact {
+	res := Impact{Records: []RecordImpact{}, Harmful: []string{}}
+	s.store.FSM().Read(func(st *controller.State) {
+		next := st.Spec()
+		if ch.spec != nil {
+			next = ch.spec
+		}
+		if next == nil {
+			return
+		}
+		before := answersNow(st)
+		h := st.HealthWithout(next, nil)
+		if ch.drain != "" {
+			h = extraDrain{inner: h, target: ch.drain, poolDC: poolDCs(next)}
+		}
+		pins := maps.Clone(st.Pins())
+		if ch.pin != nil {
+			pins[ch.pin.Record+"/"+ch.pin.Type] = ch.pin
+		}
+		for _, d := range controller.EvaluatePinned(next, h, pins) {
+			ri := compare(d.Name, d.Type, before, answerOf(d, next, h, pins))
+			if ri.Harm != "" {
+				res.Harmful = append(res.Harmful, ri.Harm)
+			}
+			res.Records = append(res.Records, ri)
+		}
+	})
+	return res
+}
+
+// answersNow is every record's answer in force, by "name/type".
+func answersNow(st *controller.State) map[string]RecordAnswer {
+	out := map[string]RecordAnswer{}
+	cur := st.Spec()
+	if cur == nil {
+		return out
+	}
+	h, pins := st.HealthWithout(cur, nil), st.Pins()
+	for _, d := range controller.EvaluatePinned(cur, h, pins) {
+		out[d.Name+"/"+d.Type] = answerOf(d, cur, h, pins)
+	}
+	return out
+}
+
+// compare is one record's answer before and after; a record new to the
+// spec counts as healthy before.
+func compare(name, typ string, before map[string]RecordAnswer, after RecordAnswer) RecordImpact {
+	ri := RecordImpact{Name: name, Type: typ, After: after}
+	b, existed := before[name+"/"+typ]
+	if existed {
+		ri.Before = b
+	} else {
+		ri.Before = RecordAnswer{Answers: []string{}, Healthy: true, Reason: "not in the spec in force"}
+	}
+	ri.Changed = !existed || b.Pool != after.Pool || b.Fallback != after.Fallback || !slices.Equal(b.Answers, after.Answers)
+	if ri.Before.Healthy && !after.Healthy {
+		ri.Harm = harm(ri)
+	}
+	return ri
+}
+
+// answerOf is a decision as the guard compares it.
+func answerOf(d controller.Decision, sp *spec.Spec, h controller.Health, pins map[string]*controller.Override) RecordAnswer {
+	a := RecordAnswer{Answers: d.Answers, Pool: d.Pool, Fallback: d.Fallback, Healthy: !d.Fallback, Reason: d.Reason}
+	if a.Answers == nil {
+		a.Answers = []string{}
+	}
+	if pin := pins[d.Name+"/"+d.Type]; pin != nil && a.Healthy {
+		for i := range sp.Pools {
+			if p := &sp.Pools[i]; p.Name == pin.Pool {
+				a.Healthy = poolHealthy(p, h)
+			}
+		}
+	}
+	return a
+}
+
+// poolHealthy applies the policy's rule: enough endpoints up (or not yet
+// checked).
+func poolHealthy(p *spec.Pool, h controller.Health) bool {
+	up := 0
+	for _, ep := range p.Endpoints {
+		if e := h.Endpoint(p.Name, ep.Address); !e.Known || e.Up {
+			up++
+		}
+	}
+	return up >= max(p.MinHealthy, 1)
+}
+
+func poolDCs(sp *spec.Spec) map[string]string {
+	m := map[string]string{}
+	for _, p := range sp.Pools {
+		m[p.Name] = p.Datacenter
+	}
+	return m
+}
+
+// harm says what the change does to a record it hurts, and why.
+func harm(ri RecordImpact) string {
+	return fmt.Sprintf("%s (%s → %s): %s", shortHarm(ri), answerText(ri.Before), answerText(ri.After), ri.After.Reason)
+}
+
+// shortHarm is harm without the answers and the reason.
+func shortHarm(ri RecordImpact) string {
+	what := "would lose every healthy pool"
+	if ri.After.Fallback {
+		what = "would go to its fallback"
+	}
+	return ri.Name + " " + ri.Type + " " + what
+}
+
+// answerText is an answer in one phrase: "192.0.2.10 (pool web-us-east)".
+func answerText(a RecordAnswer) string {
+	ans := strings.Join(a.Answers, ", ")
+	if ans == "" {
+		ans = "no data"
+	}
+	switch {
+	case a.Fallback:
+		return ans + " (fallback)"
+	case a.Pool != "":
+		return ans + " (pool " + a.Pool + ")"
+	}
+	return ans
+}
+
+// guardWrite decides whether a write goes ahead: it answers a dry run
+// with the impact, refuses a harmful change without force (409), and
+// logs a forced one. It reports true when the caller should make the
+// change; the string is a note for the reply of a forced change.
+func (s *Server) guardWrite(w http.ResponseWriter, r *http.Request, g Guard, ch change, what string) (string, bool) {
+	imp := s.impact(ch)
+	imp.Refused = len(imp.Harmful) > 0 && !g.Force
+	if g.DryRun {
+		imp.DryRun = true
+		imp.Message = "dry run of " + what + ": nothing was changed"
+		writeJSON(w, http.StatusOK, imp)
+		return "", false
+	}
+	if imp.Refused {
+		e := RefusalError{Impact: imp}
+		e.Error.Error = fmt.Sprintf("refused: %s would leave %d record(s) without a healthy answer, so nothing was changed; see it with --dry-run, make it anyway with --force (force: true)", what, len(imp.Harmful))
+		for _, h := range imp.Harmful {
+			name, msg, _ := strings.Cut(h, " would ")
+			e.Problems = append(e.Problems, Problem{Path: name, Message: "would " + msg})
+		}
+		writeJSON(w, http.StatusConflict, e)
+		return "", false
+	}
+	if len(imp.Harmful) == 0 {
+		return "", true
+	}
+	s.logger.Warn("forced a change the guard refuses", "change", what, "by", caller(r.Context()).Name, "records", strings.Join(imp.Harmful, "; "))
+	var short []string
+	for _, ri := range imp.Records {
+		if ri.Harm != "" {
+			short = append(short, shortHarm(ri))
+		}
+	}
+	return fmt.Sprintf(" (forced: %s)", strings.Join(short, "; ")), true
+}
