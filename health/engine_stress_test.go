@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -228,9 +229,9 @@ func TestKeptConnectionReleased(t *testing.T) {
 	e, rec := startEngine(t, specWith(c, addr, addr), Options{})
 	rec.next(t)
 	rec.next(t)
-	waitFor(t, "two kept connections", func() bool { return open.Load() == 2 })
+	testutil.Eventually(t, "two kept connections", 5*time.Second, func() bool { return open.Load() == 2 })
 	e.Update(specWith(c, addr)) // one target left
-	waitFor(t, "the dropped target's connection closed", func() bool { return open.Load() == 1 })
+	testutil.Eventually(t, "the dropped target's connection closed", 5*time.Second, func() bool { return open.Load() == 1 })
 
 	// Engine stop: the remaining one.
 	e2, err := New(slog.New(slog.DiscardHandler), nil, Options{AllowNetworks: loopback})
@@ -238,15 +239,15 @@ func TestKeptConnectionReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Update(&spec.Spec{})
-	waitFor(t, "every connection closed", func() bool { return open.Load() == 0 })
+	testutil.Eventually(t, "every connection closed", 5*time.Second, func() bool { return open.Load() == 0 })
 	e2.Update(specWith(c, addr))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e2.Run(ctx) }()
-	waitFor(t, "a kept connection", func() bool { return open.Load() == 1 })
+	testutil.Eventually(t, "a kept connection", 5*time.Second, func() bool { return open.Load() == 1 })
 	cancel()
 	<-done
-	waitFor(t, "the connection closed when Run returned", func() bool { return open.Load() == 0 })
+	testutil.Eventually(t, "the connection closed when Run returned", 5*time.Second, func() bool { return open.Load() == 0 })
 }
 
 // A server that says 408 on an idle kept connection (and closes it) does
