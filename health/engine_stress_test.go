@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/seed3787e6f1/detour/internal/testutil"
@@ -69,7 +70,12 @@ func (d deadlineFake) CheckBy(context.Context, time.Time) Result {
 // heartbeat-style pokes, a small worker pool, and Run stopped and started
 // again. No target is ever probed twice at once, every live target keeps
 // being probed, and nothing is left in flight or queued when Run returns.
-func TestEngineScheduleUnderChurn(t *testing.T) {
+// The checkers are in memory, so it runs on a synctest bubble's fake
+// clock: its sleeps (updates, probes, 300 ms of steady state per round)
+// cost no wall time.
+func TestEngineScheduleUnderChurn(t *testing.T) { synctest.Test(t, scheduleUnderChurn) }
+
+func scheduleUnderChurn(t *testing.T) {
 	log := &probeLog{inFlight: map[*int]int{}, count: map[string]int{}}
 	e, err := New(slog.New(slog.DiscardHandler), nil, Options{Concurrency: 4})
 	if err != nil {
