@@ -8,10 +8,14 @@ import (
 	"github.com/seed3787e6f1/detour/spec"
 )
 
-// These tests pin down the consensus as it is today. Cases marked
+// These tests pin down the consensus as it is today. Cases named
 // "no-fresh" are those where no fresh observer has a verdict on the
-// endpoint: today it counts as unknown, so up; once an endpoint with no
-// fresh observer keeps its last verdict, their expectations change.
+// endpoint: today it counts as unknown, so up. Once an endpoint with no
+// fresh observer keeps its last verdict instead, "every observer stale,
+// down votes ignored" becomes down (its last verdict), while "no observer
+// at all" and "fresh observers without a verdict on it" have no last
+// verdict and stay unknown; testdata/script/stale_observers.txt shows
+// the same step ("Every observer stale") on the state machine.
 
 // observersOf builds observer records: fresh by ID, and each one's
 // verdicts by pool/address (true: up).
