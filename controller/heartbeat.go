@@ -2,14 +2,8 @@ package controller
 
 import (
 	"context"
-	"fmt"
-	"sort"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/seed3787e6f1/detour/health"
-	"github.com/seed3787e6f1/detour/spec"
 )
 
 // Heartbeat commits a job's ping through the cluster: the job may call any
@@ -120,36 +114,9 @@ func (b *Beats) forget(now time.Time) {
 // as the spec writes it and the check's coalescing window.
 func (b *Beats) resolve(check, endpoint string) (string, time.Duration, error) {
 	s, _ := b.store.FSM().Spec()
-	if s == nil {
-		return "", 0, fmt.Errorf("%w: %q (no spec is in force yet)", health.ErrUnknownCheck, check)
+	c, addr, err := s.HeartbeatTarget(check, endpoint)
+	if err != nil {
+		return "", 0, err
 	}
-	var c *spec.Check
-	var names []string
-	for i := range s.Checks {
-		if s.Checks[i].Type == spec.CheckHeartbeat {
-			names = append(names, s.Checks[i].Name)
-		}
-		if s.Checks[i].Name == check {
-			c = &s.Checks[i]
-		}
-	}
-	switch {
-	case c == nil:
-		sort.Strings(names)
-		return "", 0, fmt.Errorf("%w: %q (heartbeat checks: %s)", health.ErrUnknownCheck, check, strings.Join(names, ", "))
-	case c.Type != spec.CheckHeartbeat:
-		return "", 0, fmt.Errorf("%w: check %q is of type %s", health.ErrNotHeartbeat, check, c.Type)
-	}
-	want := health.CanonicalEndpoint(endpoint)
-	for _, p := range s.Pools {
-		if p.Check != check {
-			continue
-		}
-		for _, ep := range p.Endpoints {
-			if ep.Address == want {
-				return ep.Address, min(MaxBeatWindow, c.MaxAge.D()/beatWindowShare), nil
-			}
-		}
-	}
-	return "", 0, fmt.Errorf("%w: no pool checked by %q has endpoint %q", health.ErrUnknownEndpoint, check, endpoint)
+	return addr, min(MaxBeatWindow, c.MaxAge.D()/beatWindowShare), nil
 }

@@ -1,7 +1,3 @@
-// Package controller turns the spec and what is known of endpoint health
-// into the answers detour serves. Policy evaluation is a pure function, so
-// that every node of a cluster derives the same answers from the same
-// replicated state.
 package controller
 
 import (

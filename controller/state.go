@@ -327,17 +327,14 @@ func (st *State) heartbeat(b *Heartbeat) error {
 	if st.spec == nil {
 		return ErrNoSpec
 	}
-	ok := false
-	for _, c := range st.spec.Checks {
-		if c.Name == b.Check {
-			if c.Type != spec.CheckHeartbeat {
-				return fmt.Errorf("%w: check %q is a %s check, not a heartbeat", ErrBadCommand, b.Check, c.Type)
-			}
-			ok = true
-		}
-	}
-	if !ok {
-		return fmt.Errorf("%w: no heartbeat check %q", ErrUnknownTarget, b.Check)
+	// The endpoint was validated before proposing (Beats); applying
+	// checks the check only, as every version did, so that replicas of
+	// mixed versions refuse the same entries.
+	switch _, _, err := st.spec.HeartbeatTarget(b.Check, b.Endpoint); {
+	case errors.Is(err, spec.ErrNotHeartbeat):
+		return fmt.Errorf("%w: %w", ErrBadCommand, err)
+	case errors.Is(err, spec.ErrUnknownCheck):
+		return fmt.Errorf("%w: %w", ErrUnknownTarget, err)
 	}
 	return nil // the beat itself goes to the engines (FSM.OnHeartbeat), not into the state
 }

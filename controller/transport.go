@@ -52,6 +52,11 @@ type Mux struct {
 	pendingMu sync.Mutex
 	pending   map[string]int
 	wg        sync.WaitGroup
+	// live are the accepted connections handed to Raft or the RPC
+	// handler: Close closes them, so that their readers return instead
+	// of waiting for the peer to hang up.
+	liveMu sync.Mutex
+	live   map[*liveConn]struct{}
 }
 
 // NewMux serves node-to-node traffic on ln. With tlsCfg set, every
@@ -105,9 +110,13 @@ func (m *Mux) Serve(rpc func(c net.Conn, peer []string)) {
 // route authenticates an accepted connection and hands it on by its
 // first byte.
 func (m *Mux) route(raw net.Conn) {
-	c, peer, kind, ok := m.authenticate(raw)
+	ac, peer, kind, ok := m.authenticate(raw)
 	if !ok {
 		return
+	}
+	c := m.track(ac)
+	if c == nil {
+		return // closing
 	}
 	switch kind {
 	case connRaft:
@@ -222,15 +231,56 @@ func (m *Mux) DialMember(ctx context.Context, id, addr string, kind byte) (net.C
 	return c, nil
 }
 
-// Close stops accepting.
+// Close stops accepting and closes the connections accepted.
 func (m *Mux) Close() error {
 	var err error
 	m.once.Do(func() {
 		close(m.closing)
 		err = m.ln.Close()
 		m.wg.Wait()
+		m.liveMu.Lock()
+		live := m.live
+		m.live = nil
+		m.liveMu.Unlock()
+		for c := range live {
+			c.Conn.Close()
+		}
 	})
 	return err
+}
+
+// liveConn is an accepted connection that leaves the mux's set when
+// closed.
+type liveConn struct {
+	net.Conn
+	m *Mux
+}
+
+// track adds c to the live connections; it closes c and returns nil
+// when the mux is closing.
+func (m *Mux) track(c net.Conn) net.Conn {
+	lc := &liveConn{Conn: c, m: m}
+	m.liveMu.Lock()
+	defer m.liveMu.Unlock()
+	select {
+	case <-m.closing:
+		c.Close()
+		return nil
+	default:
+	}
+	if m.live == nil {
+		m.live = map[*liveConn]struct{}{}
+	}
+	m.live[lc] = struct{}{}
+	return lc
+}
+
+// Close closes the connection and forgets it.
+func (c *liveConn) Close() error {
+	c.m.liveMu.Lock()
+	delete(c.m.live, c)
+	c.m.liveMu.Unlock()
+	return c.Conn.Close()
 }
 
 // Addr is the node port's address.

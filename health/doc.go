@@ -20,19 +20,20 @@ import (
 	"errors"
 
 	"github.com/seed3787e6f1/detour/internal/netguard"
+	"github.com/seed3787e6f1/detour/spec"
 )
 
 // Errors returned by the package. Check them with errors.Is.
 var (
 	// ErrUnknownCheck means a heartbeat named a check the spec does not
-	// define.
-	ErrUnknownCheck = errors.New("unknown check")
+	// define (spec.ErrUnknownCheck: spec.HeartbeatTarget validates).
+	ErrUnknownCheck = spec.ErrUnknownCheck
 	// ErrUnknownEndpoint means a heartbeat named an endpoint that no pool
 	// using the check has.
-	ErrUnknownEndpoint = errors.New("unknown endpoint")
+	ErrUnknownEndpoint = spec.ErrUnknownEndpoint
 	// ErrNotHeartbeat means a heartbeat was sent for a check that is not
 	// of type heartbeat.
-	ErrNotHeartbeat = errors.New("not a heartbeat check")
+	ErrNotHeartbeat = spec.ErrNotHeartbeat
 	// ErrCheckType means a spec check has a type the engine cannot run.
 	ErrCheckType = errors.New("unsupported check type")
 	// ErrCheckConfig means a check could not be set up (for example its

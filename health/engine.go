@@ -64,7 +64,7 @@ type Engine struct {
 
 	mu         sync.Mutex
 	targets    map[TargetID]*target
-	checks     map[string]spec.Check
+	spec       *spec.Spec // in force: heartbeats are validated against it
 	beatRoutes map[beatKey][]*target
 	runCtx     context.Context // non-nil while Run accepts new targets
 	running    bool
@@ -211,7 +211,7 @@ func (e *Engine) Update(s *spec.Spec) {
 			}
 		}
 	}
-	e.targets, e.checks, e.beatRoutes, e.updated = next, checks, routes, true
+	e.targets, e.spec, e.beatRoutes, e.updated = next, s, routes, true
 	e.settle()
 	e.log.Info("health targets updated", "targets", len(next), "added", added, "changed", changed, "removed", removed)
 }

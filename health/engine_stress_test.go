@@ -13,8 +13,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -68,7 +70,12 @@ func (d deadlineFake) CheckBy(context.Context, time.Time) Result {
 // heartbeat-style pokes, a small worker pool, and Run stopped and started
 // again. No target is ever probed twice at once, every live target keeps
 // being probed, and nothing is left in flight or queued when Run returns.
-func TestEngineScheduleUnderChurn(t *testing.T) {
+// The checkers are in memory, so it runs on a synctest bubble's fake
+// clock: its sleeps (updates, probes, 300 ms of steady state per round)
+// cost no wall time.
+func TestEngineScheduleUnderChurn(t *testing.T) { synctest.Test(t, scheduleUnderChurn) }
+
+func scheduleUnderChurn(t *testing.T) {
 	log := &probeLog{inFlight: map[*int]int{}, count: map[string]int{}}
 	e, err := New(slog.New(slog.DiscardHandler), nil, Options{Concurrency: 4})
 	if err != nil {
@@ -228,9 +235,9 @@ func TestKeptConnectionReleased(t *testing.T) {
 	e, rec := startEngine(t, specWith(c, addr, addr), Options{})
 	rec.next(t)
 	rec.next(t)
-	waitFor(t, "two kept connections", func() bool { return open.Load() == 2 })
+	testutil.Eventually(t, "two kept connections", 5*time.Second, func() bool { return open.Load() == 2 })
 	e.Update(specWith(c, addr)) // one target left
-	waitFor(t, "the dropped target's connection closed", func() bool { return open.Load() == 1 })
+	testutil.Eventually(t, "the dropped target's connection closed", 5*time.Second, func() bool { return open.Load() == 1 })
 
 	// Engine stop: the remaining one.
 	e2, err := New(slog.New(slog.DiscardHandler), nil, Options{AllowNetworks: loopback})
@@ -238,15 +245,15 @@ func TestKeptConnectionReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Update(&spec.Spec{})
-	waitFor(t, "every connection closed", func() bool { return open.Load() == 0 })
+	testutil.Eventually(t, "every connection closed", 5*time.Second, func() bool { return open.Load() == 0 })
 	e2.Update(specWith(c, addr))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e2.Run(ctx) }()
-	waitFor(t, "a kept connection", func() bool { return open.Load() == 1 })
+	testutil.Eventually(t, "a kept connection", 5*time.Second, func() bool { return open.Load() == 1 })
 	cancel()
 	<-done
-	waitFor(t, "the connection closed when Run returned", func() bool { return open.Load() == 0 })
+	testutil.Eventually(t, "the connection closed when Run returned", 5*time.Second, func() bool { return open.Load() == 0 })
 }
 
 // A server that says 408 on an idle kept connection (and closes it) does

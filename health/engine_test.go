@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -37,18 +38,6 @@ func newSwitchServer(t *testing.T, healthy bool) *switchServer {
 	t.Cleanup(srv.Close)
 	s.addr = srv.Listener.Addr().String()
 	return s
-}
-
-// waitFor polls cond until it holds or 5 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestEngineTransitions(t *testing.T) {
@@ -95,7 +84,7 @@ func TestEngineFlappingKeepsVerdict(t *testing.T) {
 	c := httpCheckSpec("web")
 	c.Rise, c.Fall = 2, 2
 	e, rec := startEngine(t, specWith(c, srv.Listener.Addr().String()), Options{})
-	waitFor(t, "12 probes", func() bool { return n.Load() >= 12 })
+	testutil.Eventually(t, "12 probes", 5*time.Second, func() bool { return n.Load() >= 12 })
 	if ts := rec.all(); len(ts) != 1 || ts[0].To != Up {
 		t.Fatalf("transitions %+v, want only the first verdict (up)", ts)
 	}
@@ -219,7 +208,7 @@ func TestEngineConcurrencyLimit(t *testing.T) {
 	addr := srv.Listener.Addr().String()
 	c := httpCheckSpec("web")
 	startEngine(t, specWith(c, addr, addr, addr, addr, addr, addr, addr, addr), Options{Concurrency: 2})
-	waitFor(t, "24 probes", func() bool { mu.Lock(); defer mu.Unlock(); return total >= 24 })
+	testutil.Eventually(t, "24 probes", 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return total >= 24 })
 	mu.Lock()
 	defer mu.Unlock()
 	if peak > 2 {
@@ -250,7 +239,7 @@ func TestEngineCancelStopsProbes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
-	waitFor(t, "a probe in flight", func() bool { return accepted.Load() > 0 })
+	testutil.Eventually(t, "a probe in flight", 5*time.Second, func() bool { return accepted.Load() > 0 })
 	if err := e.Run(ctx); !errors.Is(err, ErrRunning) {
 		t.Errorf("second Run: %v, want ErrRunning", err)
 	}
@@ -275,7 +264,7 @@ func TestEngineMetrics(t *testing.T) {
 		`detour_health_probe_duration_seconds{type="http"}`:        false,
 		`detour_health_probes_in_flight`:                           false,
 	}
-	waitFor(t, "metrics of both targets", func() bool {
+	testutil.Eventually(t, "metrics of both targets", 5*time.Second, func() bool {
 		mfs, err := reg.Gather()
 		if err != nil {
 			t.Fatal(err)

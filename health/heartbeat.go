@@ -3,13 +3,8 @@ package health
 import (
 	"context"
 	"fmt"
-	"net/netip"
-	"sort"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/miekg/dns"
 
 	"github.com/seed3787e6f1/detour/spec"
 )
@@ -105,30 +100,12 @@ func round(d time.Duration) time.Duration {
 // expected to share beats between nodes (for example through Raft) and
 // call Heartbeat on each, so that every observer sees the job alive.
 func (e *Engine) Heartbeat(check, endpoint string, at time.Time) error {
-	addr := CanonicalEndpoint(endpoint)
 	e.mu.Lock()
-	c, ok := e.checks[check]
-	var targets []*target
-	if ok && c.Type == spec.CheckHeartbeat {
-		targets = e.beatRoutes[beatKey{check, addr}]
-	}
-	var names []string
-	if !ok {
-		for n, c := range e.checks {
-			if c.Type == spec.CheckHeartbeat {
-				names = append(names, n)
-			}
-		}
-	}
+	_, addr, err := e.spec.HeartbeatTarget(check, endpoint)
+	targets := e.beatRoutes[beatKey{check, addr}]
 	e.mu.Unlock()
-	switch {
-	case !ok:
-		sort.Strings(names)
-		return fmt.Errorf("%w: %q (heartbeat checks: %s)", ErrUnknownCheck, check, orNone(names))
-	case c.Type != spec.CheckHeartbeat:
-		return fmt.Errorf("%w: check %q is of type %s", ErrNotHeartbeat, check, c.Type)
-	case len(targets) == 0:
-		return fmt.Errorf("%w: no pool checked by %q has endpoint %q", ErrUnknownEndpoint, check, endpoint)
+	if err != nil {
+		return err
 	}
 	e.env.beats.record(check, addr, at)
 	for _, t := range targets {
@@ -139,19 +116,7 @@ func (e *Engine) Heartbeat(check, endpoint string, at time.Time) error {
 
 // CanonicalEndpoint writes an endpoint address as spec.Validate does: IP
 // addresses in canonical form, host names fully qualified in lower case.
-func CanonicalEndpoint(s string) string {
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a.String()
-	}
-	return dns.CanonicalName(s)
-}
-
-func orNone(names []string) string {
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
-}
+func CanonicalEndpoint(s string) string { return spec.CanonicalEndpoint(s) }
 
 // HeartbeatPattern is the API's route for heartbeats, in
 // net/http.ServeMux syntax; {endpoint} is the endpoint address,

@@ -2,7 +2,6 @@ package health
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,48 +28,6 @@ func verdictOf(e *Engine, id TargetID) Status {
 		}
 	}
 	return Status{}
-}
-
-func TestHeartbeatBeatStopBeat(t *testing.T) {
-	e, rec := startEngine(t, heartbeatSpec(300*time.Millisecond), Options{})
-	job := TargetID{Pool: "jobs", Address: "192.0.2.50"}
-	next := func() Transition {
-		for {
-			if tr := rec.next(t); tr.Target == job {
-				return tr
-			}
-		}
-	}
-	beat := func() {
-		t.Helper()
-		if err := e.Heartbeat("nightly", "192.0.2.50", time.Now()); err != nil {
-			t.Fatalf("beat: %v", err)
-		}
-	}
-
-	beat()
-	if tr := next(); tr.To != Up {
-		t.Fatalf("got %+v, want up after a beat", tr)
-	}
-	// The job stops beating.
-	tr := next()
-	if tr.To != Down || !strings.HasPrefix(tr.Reason, "last heartbeat ") || !strings.HasSuffix(tr.Reason, "ago (max_age 300ms)") {
-		t.Fatalf("got %+v, want down for lack of beats", tr)
-	}
-	// A beat for another endpoint of the check changes nothing for it.
-	if err := e.Heartbeat("nightly", "mailer.example.test", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(150 * time.Millisecond) // three evaluations
-	if st := verdictOf(e, job); st.Verdict != Down {
-		t.Fatalf("verdict %v after another endpoint's beat, want still down", st.Verdict)
-	}
-
-	// The job comes back.
-	beat()
-	if tr := next(); tr.To != Up {
-		t.Fatalf("got %+v, want up after the job beat again", tr)
-	}
 }
 
 // Endpoints are matched as the spec writes them.
@@ -104,20 +61,5 @@ func TestHeartbeatErrors(t *testing.T) {
 		if err := e.Heartbeat(c.check, c.endpoint, time.Now()); !errors.Is(err, c.want) {
 			t.Errorf("Heartbeat(%q, %q) = %v, want %v", c.check, c.endpoint, err, c.want)
 		}
-	}
-}
-
-// A job that never beats gets max_age of grace from start, then is down.
-func TestHeartbeatNeverBeats(t *testing.T) {
-	_, rec := startEngine(t, heartbeatSpec(200*time.Millisecond), Options{})
-	job := TargetID{Pool: "jobs", Address: "mailer.example.test."}
-	var got []Transition
-	for len(got) < 2 {
-		if tr := rec.next(t); tr.Target == job {
-			got = append(got, tr)
-		}
-	}
-	if got[0].To != Up || got[1].To != Down || !strings.HasPrefix(got[1].Reason, "no heartbeat since start") {
-		t.Fatalf("transitions %+v, want up (grace) then down with no heartbeat since start", got)
 	}
 }

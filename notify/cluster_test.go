@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/testcluster"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/notify"
 )
 
@@ -83,7 +84,7 @@ func TestAtLeastOnceAcrossLeaderChange(t *testing.T) {
 		})
 		return cur
 	}
-	waitFor(t, "the leader's failed delivery in the cursor", 15*time.Second, func() bool {
+	testutil.Eventually(t, "the leader's failed delivery in the cursor", 15*time.Second, func() bool {
 		return strings.Contains(cursor(leader).Error, "503")
 	})
 
@@ -99,7 +100,7 @@ func TestAtLeastOnceAcrossLeaderChange(t *testing.T) {
 	failing.Store(false)
 
 	var last uint64
-	waitFor(t, "the new leader to deliver everything", 30*time.Second, func() bool {
+	testutil.Eventually(t, "the new leader to deliver everything", 30*time.Second, func() bool {
 		survivor.Node.Store().FSM().Read(func(st *controller.State) { last = st.NextEvent })
 		cur := cursor(survivor)
 		return cur.Seq == last && cur.Error == ""
@@ -124,15 +125,4 @@ func TestAtLeastOnceAcrossLeaderChange(t *testing.T) {
 	}
 	t.Logf("events %d..%d delivered at least once; %d duplicates for the receiver to drop", first, last, dups)
 	c.CheckInvariants()
-}
-
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -86,7 +87,7 @@ func TestChannelsRefuseForbiddenAddresses(t *testing.T) {
 	setUp(t, st, false) // a failover: every channel has an event to send
 	last := lastSeq(st)
 	for _, name := range channels {
-		eventually(t, name+"'s refusal in its cursor", 15*time.Second, func() bool {
+		testutil.Eventually(t, name+"'s refusal in its cursor", 15*time.Second, func() bool {
 			return strings.Contains(cursor(st, name).Error, "is not allowed by this node's notify_allow_networks (nothing was sent)")
 		})
 	}
@@ -111,7 +112,7 @@ func TestChannelsRefuseForbiddenAddresses(t *testing.T) {
 	deps.AllowNetworks = loopback
 	runNotifier(t, st, deps)
 	for _, name := range channels {
-		eventually(t, name+" delivered once allowed", 15*time.Second, func() bool {
+		testutil.Eventually(t, name+" delivered once allowed", 15*time.Second, func() bool {
 			c := cursor(st, name)
 			return c.Seq == last && c.Error == ""
 		})

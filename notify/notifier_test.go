@@ -18,6 +18,7 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -58,22 +59,11 @@ func openStore(t *testing.T, text string) *controller.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	eventually(t, "a leader with the seed spec", 10*time.Second, func() bool {
+	testutil.Eventually(t, "a leader with the seed spec", 10*time.Second, func() bool {
 		sp, _ := st.FSM().Spec()
 		return st.IsLeader() && sp != nil
 	})
 	return st
-}
-
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func propose(t *testing.T, st *controller.Store, c *controller.Command) {
@@ -181,7 +171,7 @@ func TestDeliverToEveryChannel(t *testing.T) {
 	last := lastSeq(st)
 
 	for _, name := range []string{"hook", "chat", "pager", "mail"} {
-		eventually(t, name+"'s cursor at the last event", 15*time.Second, func() bool { return cursor(st, name).Seq == last })
+		testutil.Eventually(t, name+"'s cursor at the last event", 15*time.Second, func() bool { return cursor(st, name).Seq == last })
 		if c := cursor(st, name); c.Error != "" {
 			t.Errorf("%s: cursor error %q", name, c.Error)
 		}
@@ -269,23 +259,23 @@ func TestFailingChannelsDoNotBlock(t *testing.T) {
 
 	setUp(t, st, false)
 	last := lastSeq(st)
-	eventually(t, "the good channel to deliver everything", 10*time.Second, func() bool { return cursor(st, "good").Seq == last })
+	testutil.Eventually(t, "the good channel to deliver everything", 10*time.Second, func() bool { return cursor(st, "good").Seq == last })
 	if got := wwwAnswer(st); got != "192.0.2.2" {
 		t.Errorf("www answers %q during the notification failures, want 192.0.2.2", got)
 	}
 	for name, want := range map[string]string{"dead": "connection refused", "chat": "HTTP 500", "mail": "AUTH"} {
-		eventually(t, name+"'s error in its cursor", 10*time.Second, func() bool { return strings.Contains(cursor(st, name).Error, want) })
+		testutil.Eventually(t, name+"'s error in its cursor", 10*time.Second, func() bool { return strings.Contains(cursor(st, name).Error, want) })
 		if c := cursor(st, name); c.Seq >= last {
 			t.Errorf("%s: cursor %d moved past undelivered events (last %d)", name, c.Seq, last)
 		}
 	}
-	eventually(t, "retries", 10*time.Second, func() bool { return slack.hits.Load() >= 3 && ms.logins.Load() >= 3 })
+	testutil.Eventually(t, "retries", 10*time.Second, func() bool { return slack.hits.Load() >= 3 && ms.logins.Load() >= 3 })
 
 	// Fix two of them: they catch up and their errors clear.
 	slack.Fail.Store(0)
 	ms.Password.Store("wrong")
 	for _, name := range []string{"chat", "mail"} {
-		eventually(t, name+" to catch up", 15*time.Second, func() bool { c := cursor(st, name); return c.Seq == last && c.Error == "" })
+		testutil.Eventually(t, name+" to catch up", 15*time.Second, func() bool { c := cursor(st, name); return c.Seq == last && c.Error == "" })
 	}
 	if c := cursor(st, "dead"); c.Error == "" || c.Seq >= last {
 		t.Errorf("the dead webhook's cursor: %+v", c)
@@ -331,10 +321,10 @@ func TestRefusedEventIsDropped(t *testing.T) {
 	startNotifier(t, st, map[string]string{"K": "k"}, nil)
 
 	setUp(t, st, false)
-	eventually(t, "the refused event dropped", 10*time.Second, func() bool { return cursor(st, "hook").Dropped == 1 })
+	testutil.Eventually(t, "the refused event dropped", 10*time.Second, func() bool { return cursor(st, "hook").Dropped == 1 })
 	setUp(t, st, true) // more events after the dropped one
 	last := lastSeq(st)
-	eventually(t, "the events after it delivered", 10*time.Second, func() bool { c := cursor(st, "hook"); return c.Seq == last && c.Error == "" })
+	testutil.Eventually(t, "the events after it delivered", 10*time.Second, func() bool { c := cursor(st, "hook"); return c.Seq == last && c.Error == "" })
 	c := cursor(st, "hook")
 	if c.Dropped != 1 || !strings.Contains(c.LastDropped, "dropped after 3 refusals: HTTP 400 Bad Request: payload not accepted") {
 		t.Errorf("cursor %+v, want one drop with the receiver's words", c)
@@ -346,7 +336,7 @@ func TestRefusedEventIsDropped(t *testing.T) {
 	if len(ids) == 0 || slices.Contains(ids, refuse) {
 		t.Errorf("accepted %v; want the later events and not the refused %s", ids, refuse)
 	}
-	eventually(t, "the locked channel retried", 10*time.Second, func() bool { return locked.hits.Load() >= 4 })
+	testutil.Eventually(t, "the locked channel retried", 10*time.Second, func() bool { return locked.hits.Load() >= 4 })
 	if c := cursor(st, "locked"); c.Dropped != 0 || c.Seq >= last || !strings.Contains(c.Error, "HTTP 401") {
 		t.Errorf("locked channel's cursor %+v: a 401 must hold the events, not drop them", c)
 	}

@@ -3,11 +3,9 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/seed3787e6f1/detour/health"
-	"github.com/seed3787e6f1/detour/spec"
 )
 
 // heartbeat records a push heartbeat from a job (POST
@@ -26,25 +24,12 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "token %q may beat %s, not %q at %q", tok.Name, tok.bound(), check, endpoint)
 		return
 	}
-	if sp, _ := s.store.FSM().Spec(); sp != nil {
-		var names []string
-		found := false
-		for _, c := range sp.Checks {
-			if c.Type == spec.CheckHeartbeat {
-				names = append(names, c.Name)
-			}
-			if c.Name == check && c.Type != spec.CheckHeartbeat {
-				writeError(w, http.StatusBadRequest, "check %q is a %s check, not a heartbeat: nothing to record", check, c.Type)
-				return
-			}
-			found = found || c.Name == check
-		}
-		if !found {
-			writeError(w, http.StatusNotFound, "no heartbeat check %q (heartbeat checks: %s)", check, strings.Join(names, ", "))
-			return
-		}
+	sp, _ := s.store.FSM().Spec()
+	_, _, err := sp.HeartbeatTarget(check, endpoint)
+	if err == nil || sp == nil {
+		// Without a spec here yet the beater decides (it may have one).
+		err = s.beater.Heartbeat(check, endpoint, time.Now())
 	}
-	err := s.beater.Heartbeat(check, endpoint, time.Now())
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)

@@ -19,6 +19,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/node"
+	"github.com/seed3787e6f1/detour/internal/testutil/fixture"
 )
 
 // Errors of the demo's controls.
@@ -29,9 +30,9 @@ var (
 // Datacenters of the demo, in the failover order of www.example.test,
 // with the address www answers for each, and the fallback.
 var (
-	Datacenters = []string{"us-east", "us-west", "eu-west"}
-	Answers     = map[string]string{"us-east": "192.0.2.10", "us-west": "198.51.100.10", "eu-west": "203.0.113.10"}
-	Fallback    = "192.0.2.99"
+	Datacenters = fixture.Datacenters
+	Answers     = fixture.Answers
+	Fallback    = fixture.Fallback
 )
 
 // Timing is quick enough to watch on loopback and keeps the shape of
@@ -175,31 +176,14 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 }
 
 func (d *Demo) specText() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `# The spec of detour demo: three datacenters, a web site in each,
-# www.example.test failing over us-east -> us-west -> eu-west.
-zones:
-  - name: example.test
-    ttl: 3600
-    soa: {mname: ns1.example.test., rname: hostmaster.example.test., negative_ttl: 5}
-    nameservers: [ns1.example.test., ns2.example.test., ns3.example.test.]
-    static: |
-      ns1   IN A 127.0.0.1
-      ns2   IN A 127.0.0.2
-      ns3   IN A 127.0.0.3
-      docs  300 IN CNAME www
-datacenters: [{name: us-east}, {name: us-west}, {name: eu-west}]
-checks:
-  - {name: web, type: http, path: /healthz, expect_status: [200], expect_body: ok, interval: %s, timeout: %s, rise: 2, fall: 2}
-pools:
-`, d.opts.Interval, d.opts.Interval/2)
-	for _, m := range d.members {
-		fmt.Fprintf(&b, "  - {name: web-%s, datacenter: %s, check: web, endpoints: [{address: %s, check_address: %q}]}\n", m.dc, m.dc, Answers[m.dc], m.site.addr)
+	f := fixture.ThreeDC{
+		Comment:  "The spec of detour demo: three datacenters, a web site in each,\nwww.example.test failing over us-east -> us-west -> eu-west.",
+		Interval: d.opts.Interval, TTL: 5, Nameservers: 3, CheckAddr: map[string]string{},
 	}
-	fmt.Fprintf(&b, `records:
-  - {name: www.example.test, type: A, ttl: 5, policy: failover, pools: [web-us-east, web-us-west, web-eu-west], fallback: [%s]}
-`, Fallback)
-	return b.String()
+	for _, m := range d.members {
+		f.CheckAddr[m.dc] = m.site.addr
+	}
+	return f.Spec()
 }
 
 func (d *Demo) member(dc string) (*member, error) {
@@ -303,19 +287,15 @@ func (d *Demo) Close() {
 }
 
 func (d *Demo) waitAnswer(ctx context.Context, m *member, want string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
 	got := ""
-	for time.Now().Before(deadline) {
-		if got = Query(m.cfg.DNSAddr, "www.example.test."); got == want {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+	err := fixture.Poll(ctx, timeout, func() bool {
+		got = Query(m.cfg.DNSAddr, "www.example.test.")
+		return got == want
+	})
+	if errors.Is(err, fixture.ErrTimeout) {
+		return fmt.Errorf("demo: %s answers %s for www.example.test, want %s after %s", m.id, got, want, timeout)
 	}
-	return fmt.Errorf("demo: %s answers %s for www.example.test, want %s after %s", m.id, got, want, timeout)
+	return err
 }
 
 // Query asks a DNS server for name's A record: the addresses joined by

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"github.com/seed3787e6f1/detour/internal/testutil"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed3787e6f1/detour/internal/testutil"
 )
 
 // TestNodeNotifyGuarded replays the audit's attack on a running node: the
@@ -43,7 +44,7 @@ func TestNodeNotifyGuarded(t *testing.T) {
 	}
 
 	guarded := start([]string{})
-	waitFor(t, "both NOTIFYs refused", 10*time.Second, func() bool { return guarded.dns.NotifiesRefused() >= 2 })
+	testutil.Eventually(t, "both NOTIFYs refused", 10*time.Second, func() bool { return guarded.dns.NotifiesRefused() >= 2 })
 	if n := got.Load(); n != 0 {
 		t.Fatalf("%d NOTIFY packets reached loopback from a node that does not allow it", n)
 	}
@@ -58,7 +59,7 @@ func TestNodeNotifyGuarded(t *testing.T) {
 	}
 
 	start(nil) // --dev: loopback allowed
-	waitFor(t, "a NOTIFY from the dev node", 10*time.Second, func() bool { return got.Load() > 0 })
+	testutil.Eventually(t, "a NOTIFY from the dev node", 10*time.Second, func() bool { return got.Load() > 0 })
 }
 
 func TestDNSPeerAllowNetworksValidated(t *testing.T) {

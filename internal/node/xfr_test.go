@@ -41,7 +41,7 @@ func TestDevNodeHiddenPrimary(t *testing.T) {
 	waitReady(t, n.APIAddr())
 	knot := testutil.StartKnotSecondary(t, testutil.Secondary{Zone: "dev.test.", Primary: n.DNSAddr(), Port: knotPort})
 	www := func() string { return strings.TrimSpace(testutil.Dig(t, knot, "+short", "www.dev.test", "A")) }
-	waitFor(t, "Knot to transfer dev.test", 10*time.Second, func() bool { return www() == "127.0.0.99" })
+	testutil.Eventually(t, "Knot to transfer dev.test", 10*time.Second, func() bool { return www() == "127.0.0.99" })
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", eastPort))
 	if err != nil {
 		t.Fatal(err)
@@ -56,22 +56,11 @@ func TestDevNodeHiddenPrimary(t *testing.T) {
 			c.Close()
 		}
 	}()
-	waitFor(t, "detour to fail over to the east site", 10*time.Second, func() bool {
+	testutil.Eventually(t, "detour to fail over to the east site", 10*time.Second, func() bool {
 		return strings.TrimSpace(testutil.Dig(t, n.DNSAddr(), "+short", "www.dev.test", "A")) == "127.0.0.11"
 	})
 	// Knot's SOA refresh is an hour away: only the NOTIFY brings it here.
 	start := time.Now()
-	waitFor(t, "Knot to follow the failover", 5*time.Second, func() bool { return www() == "127.0.0.11" })
+	testutil.Eventually(t, "Knot to follow the failover", 5*time.Second, func() bool { return www() == "127.0.0.11" })
 	t.Logf("Knot followed %s after detour answered", time.Since(start).Round(time.Millisecond))
-}
-
-func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

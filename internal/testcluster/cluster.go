@@ -19,17 +19,19 @@ import (
 	"github.com/miekg/dns"
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/node"
+	"github.com/seed3787e6f1/detour/internal/testutil"
+	"github.com/seed3787e6f1/detour/internal/testutil/fixture"
 )
 
 // Datacenters are the simulated datacenters, in the failover order of the
 // record www.example.test.
-var Datacenters = []string{"us-east", "us-west", "eu-west"}
+var Datacenters = fixture.Datacenters
 
 // Addresses www.example.test answers for each datacenter, and when all
 // are down.
 var (
-	Answers  = map[string]string{"us-east": "192.0.2.10", "us-west": "198.51.100.10", "eu-west": "203.0.113.10"}
-	Fallback = "192.0.2.99"
+	Answers  = fixture.Answers
+	Fallback = fixture.Fallback
 )
 
 // Timing is fast enough for tests and keeps the shape of the WAN defaults.
@@ -149,8 +151,7 @@ func New(t testing.TB, opts Options) *Cluster {
 // until then answers rest on "not checked yet".
 func (c *Cluster) waitSettled(timeout time.Duration) {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	testutil.Eventually(c.t, "observers to report every endpoint up", timeout, func() bool {
 		settled := true
 		c.Members[0].Node.Store().FSM().Read(func(st *controller.State) {
 			for _, m := range c.Members {
@@ -164,14 +165,8 @@ func (c *Cluster) waitSettled(timeout time.Duration) {
 				}
 			}
 		})
-		if settled {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("observers did not report every endpoint up within %s", timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return settled
+	})
 }
 
 func (c *Cluster) start(m *Member, ln net.Listener, logger *slog.Logger) {
@@ -186,26 +181,11 @@ func (c *Cluster) start(m *Member, ln net.Listener, logger *slog.Logger) {
 }
 
 func (c *Cluster) specText(interval time.Duration, fall int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `zones:
-  - name: example.test
-    soa: {mname: ns1.example.test., rname: hostmaster.example.test., negative_ttl: 5}
-    nameservers: [ns1.example.test.]
-    static: |
-      ns1 IN A 127.0.0.1
-      docs IN CNAME www
-datacenters: [{name: us-east}, {name: us-west}, {name: eu-west}]
-checks:
-  - {name: web, type: http, path: /healthz, expect_body: ok, interval: %s, timeout: %s, rise: 2, fall: %d}
-pools:
-`, interval, interval/2, fall)
+	f := fixture.ThreeDC{Interval: interval, Fall: fall, TTL: 1, CheckAddr: map[string]string{}}
 	for _, m := range c.Members {
-		fmt.Fprintf(&b, "  - {name: web-%s, datacenter: %s, check: web, endpoints: [{address: %s, check_address: %q}]}\n", m.DC, m.DC, Answers[m.DC], m.Site.Addr)
+		f.CheckAddr[m.DC] = m.Site.Addr
 	}
-	fmt.Fprintf(&b, `records:
-  - {name: www.example.test, type: A, ttl: 1, policy: failover, pools: [web-us-east, web-us-west, web-eu-west], fallback: [%s]}
-`, Fallback)
-	return b.String()
+	return f.Spec()
 }
 
 // Member returns the member in datacenter dc.
@@ -322,16 +302,14 @@ func (c *Cluster) Query(m *Member, name string) string {
 func (c *Cluster) WaitAnswer(m *Member, want string, timeout time.Duration) time.Duration {
 	c.t.Helper()
 	start := time.Now()
-	for {
-		got := c.Answer(m)
-		if got == want {
-			return time.Since(start)
-		}
-		if time.Since(start) > timeout {
-			c.t.Fatalf("%s answers %s, want %s (waited %s)", m.ID, got, want, timeout)
-		}
-		time.Sleep(10 * time.Millisecond)
+	got := ""
+	if err := fixture.Poll(context.Background(), timeout, func() bool {
+		got = c.Answer(m)
+		return got == want
+	}); err != nil {
+		c.t.Fatalf("%s answers %s, want %s: %v", m.ID, got, want, err)
 	}
+	return time.Since(start)
 }
 
 // Propose commits a command through member m.

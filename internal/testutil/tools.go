@@ -1,5 +1,7 @@
 // Package testutil starts the real programs tests compare detour with
-// (Knot DNS, unbound, dig) on loopback, and finds free ports.
+// (Knot DNS, unbound, dig) on loopback, finds free ports, and holds the
+// tests' one wait-until helper, Eventually (its fixture subpackage holds
+// the three-datacenter spec the demo and the test cluster share).
 package testutil
 
 import (

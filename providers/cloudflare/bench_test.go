@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/seed3787e6f1/detour/internal/testutil"
 )
 
 // BenchmarkFailover100 measures, for a zone of 100 health-driven records
@@ -12,7 +14,7 @@ import (
 func BenchmarkFailover100(b *testing.B) {
 	const n = 100
 	h := start(b, n, "1m")
-	waitFor(b, "first sync", func() bool { return inSync(h.m) && len(h.emu.Records(zoneID)) == 2*n+1 })
+	testutil.Eventually(b, "first sync", 10*time.Second, func() bool { return inSync(h.m) && len(h.emu.Records(zoneID)) == 2*n+1 })
 	b.ResetTimer()
 	var reqs int
 	var total time.Duration

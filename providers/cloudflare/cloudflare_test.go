@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed3787e6f1/detour/internal/cfemu"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/providers"
 	"github.com/seed3787e6f1/detour/providers/cloudflare"
 	"github.com/seed3787e6f1/detour/providers/providertest"
@@ -132,18 +133,6 @@ func contents(emu *cfemu.Server) []string {
 	return out
 }
 
-// waitFor polls cond for up to 10 s.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func has(emu *cfemu.Server, lines ...string) bool {
 	got := strings.Join(contents(emu), "\n")
 	for _, l := range lines {
@@ -161,7 +150,7 @@ func inSync(m *providers.Manager) bool {
 
 func TestFirstSyncCreates(t *testing.T) {
 	h := start(t, 2, "1m")
-	waitFor(t, "first sync", func() bool { return inSync(h.m) && len(h.emu.Records(zoneID)) == 5 })
+	testutil.Eventually(t, "first sync", 10*time.Second, func() bool { return inSync(h.m) && len(h.emu.Records(zoneID)) == 5 })
 	want := []string{
 		"app.example.test CNAME a.origin.test 120 managed by detour",
 		"www0.example.test A 192.0.2.1 60 managed by detour", // TTL 30 raised to Cloudflare's 60
@@ -185,14 +174,14 @@ func TestFirstSyncCreates(t *testing.T) {
 
 func TestFailoverPatchesOnlyWhatChanged(t *testing.T) {
 	h := start(t, 3, "1m")
-	waitFor(t, "first sync", func() bool { return inSync(h.m) && len(h.emu.Records(zoneID)) == 7 })
+	testutil.Eventually(t, "first sync", 10*time.Second, func() bool { return inSync(h.m) && len(h.emu.Records(zoneID)) == 7 })
 	before := map[string]cfemu.Record{}
 	for _, r := range h.emu.Records(zoneID) {
 		before[r.ID] = r
 	}
 	h.emu.ResetRequests()
 	h.src.Set("www1.example.test.", "A", "198.51.100.1") // pa down: www1 fails over to pb
-	waitFor(t, "failover", func() bool {
+	testutil.Eventually(t, "failover", 10*time.Second, func() bool {
 		return has(h.emu, "www1.example.test A 198.51.100.1 60") && len(h.emu.Records(zoneID)) == 6
 	})
 	reqs, total := h.emu.Requests()
@@ -241,11 +230,11 @@ func TestForeignRecordsUntouched(t *testing.T) {
 	h.leader = &providertest.Leader{}
 	h.leader.Set(true)
 	h.m = h.manager(t, h.leader)
-	waitFor(t, "sync", func() bool {
+	testutil.Eventually(t, "sync", 10*time.Second, func() bool {
 		return inSync(h.m) && has(h.emu, "www0.example.test A 192.0.2.1 60 managed by detour") && !has(h.emu, "old.example.test")
 	})
 	h.src.Set("www0.example.test.", "A") // no data: detour's www0 goes away
-	waitFor(t, "removal", func() bool { return inSync(h.m) && !has(h.emu, "192.0.2.1") })
+	testutil.Eventually(t, "removal", 10*time.Second, func() bool { return inSync(h.m) && !has(h.emu, "192.0.2.1") })
 	time.Sleep(1500 * time.Millisecond) // a drift re-read passes too
 	now := snapshot()
 	for _, f := range foreign {
@@ -257,12 +246,12 @@ func TestForeignRecordsUntouched(t *testing.T) {
 
 func TestLeaderChangeNoDuplicates(t *testing.T) {
 	h := start(t, 2, "1m")
-	waitFor(t, "first sync", func() bool { return inSync(h.m) && len(h.emu.Records(zoneID)) == 5 })
+	testutil.Eventually(t, "first sync", 10*time.Second, func() bool { return inSync(h.m) && len(h.emu.Records(zoneID)) == 5 })
 	l2 := &providertest.Leader{}
 	m2 := h.manager(t, l2)
 	// Leadership moves; the old leader's view is stale.
 	h.leader.Set(false)
-	waitFor(t, "old leader stops", func() bool { return !h.m.Status()[0].Active })
+	testutil.Eventually(t, "old leader stops", 10*time.Second, func() bool { return !h.m.Status()[0].Active })
 	oldReqs := h.built[0].Requests()
 	h.src.Set("www0.example.test.", "A", "198.51.100.1")
 	time.Sleep(100 * time.Millisecond)
@@ -270,7 +259,7 @@ func TestLeaderChangeNoDuplicates(t *testing.T) {
 		t.Fatal("a change was written with no leader")
 	}
 	l2.Set(true)
-	waitFor(t, "new leader syncs", func() bool { return inSync(m2) && has(h.emu, "www0.example.test A 198.51.100.1") })
+	testutil.Eventually(t, "new leader syncs", 10*time.Second, func() bool { return inSync(m2) && has(h.emu, "www0.example.test A 198.51.100.1") })
 	seen := map[string]bool{}
 	for _, l := range contents(h.emu) {
 		if seen[l] {
@@ -288,7 +277,7 @@ func TestLeaderChangeNoDuplicates(t *testing.T) {
 
 func TestDriftRepaired(t *testing.T) {
 	h := start(t, 2, "1s")
-	waitFor(t, "first sync", func() bool { return inSync(h.m) && len(h.emu.Records(zoneID)) == 5 })
+	testutil.Eventually(t, "first sync", 10*time.Second, func() bool { return inSync(h.m) && len(h.emu.Records(zoneID)) == 5 })
 	for _, r := range h.emu.Records(zoneID) {
 		switch {
 		case r.Name == "www0.example.test" && r.Content == "192.0.2.1":
@@ -301,7 +290,7 @@ func TestDriftRepaired(t *testing.T) {
 			h.emu.Put(zoneID, r)
 		}
 	}
-	waitFor(t, "drift repaired", func() bool {
+	testutil.Eventually(t, "drift repaired", 10*time.Second, func() bool {
 		return has(h.emu, "www0.example.test A 192.0.2.1 60", "www1.example.test A 192.0.2.2 60", "app.example.test CNAME a.origin.test 120") &&
 			!has(h.emu, "203.0.113.66") && len(h.emu.Records(zoneID)) == 5
 	})
@@ -339,13 +328,13 @@ func TestRateLimitRespected(t *testing.T) {
 
 func TestManyChangesCoalesce(t *testing.T) {
 	h := start(t, 1, "1m")
-	waitFor(t, "first sync", func() bool { return inSync(h.m) })
+	testutil.Eventually(t, "first sync", 10*time.Second, func() bool { return inSync(h.m) })
 	h.emu.ResetRequests()
 	h.emu.SetDelay(20 * time.Millisecond)
 	for i := 0; i < 50; i++ {
 		h.src.Set("www0.example.test.", "A", fmt.Sprintf("198.51.100.%d", i+1))
 	}
-	waitFor(t, "last answer", func() bool { return inSync(h.m) && has(h.emu, "www0.example.test A 198.51.100.50 60") })
+	testutil.Eventually(t, "last answer", 10*time.Second, func() bool { return inSync(h.m) && has(h.emu, "www0.example.test A 198.51.100.50 60") })
 	if _, total := h.emu.Requests(); total > 10 {
 		t.Errorf("50 quick changes cost %d requests; want them coalesced", total)
 	}
@@ -361,11 +350,11 @@ func TestRetryAfter429(t *testing.T) {
 	h.leader.Set(true)
 	start := time.Now()
 	h.m = h.manager(t, h.leader)
-	waitFor(t, "error reported", func() bool { return h.m.Status()[0].LastError != "" })
+	testutil.Eventually(t, "error reported", 10*time.Second, func() bool { return h.m.Status()[0].LastError != "" })
 	if s := h.m.Status()[0]; !strings.Contains(s.LastError, "retry after 2s") || s.InSync {
 		t.Errorf("status = %+v, want the 429 and its retry-after", s)
 	}
-	waitFor(t, "sync after 429", func() bool { return inSync(h.m) })
+	testutil.Eventually(t, "sync after 429", 10*time.Second, func() bool { return inSync(h.m) })
 	if e := time.Since(start); e < 2*time.Second {
 		t.Errorf("synced %s after a 429 asking for 2s", e)
 	}
@@ -383,7 +372,7 @@ func TestServerErrorsBackOff(t *testing.T) {
 	h.leader = &providertest.Leader{}
 	h.leader.Set(true)
 	h.m = h.manager(t, h.leader)
-	waitFor(t, "sync after 500s", func() bool { return inSync(h.m) })
+	testutil.Eventually(t, "sync after 500s", 10*time.Second, func() bool { return inSync(h.m) })
 	if s := h.m.Status()[0]; s.Errors != 3 || s.LastError != "" {
 		t.Errorf("status = %+v, want 3 errors then success", s)
 	}
@@ -391,7 +380,7 @@ func TestServerErrorsBackOff(t *testing.T) {
 
 func TestBadTokenReported(t *testing.T) {
 	h := start(t, 1, "1m", func(c *cloudflare.Config) { c.Token = "wrong" })
-	waitFor(t, "error reported", func() bool { return h.m.Status()[0].LastError != "" })
+	testutil.Eventually(t, "error reported", 10*time.Second, func() bool { return h.m.Status()[0].LastError != "" })
 	s := h.m.Status()[0]
 	if !strings.Contains(s.LastError, "authentication refused") || !strings.Contains(s.LastError, "9109: Invalid access token") {
 		t.Errorf("last error = %q, want the refused token", s.LastError)
@@ -413,9 +402,9 @@ func TestMissingTokenEnv(t *testing.T) {
 
 func TestPlanWritesNothing(t *testing.T) {
 	h := start(t, 2, "1m")
-	waitFor(t, "first sync", func() bool { return inSync(h.m) })
+	testutil.Eventually(t, "first sync", 10*time.Second, func() bool { return inSync(h.m) })
 	h.leader.Set(false)
-	waitFor(t, "stop", func() bool { return !h.m.Status()[0].Active })
+	testutil.Eventually(t, "stop", 10*time.Second, func() bool { return !h.m.Status()[0].Active })
 	h.src.Set("www1.example.test.", "A", "198.51.100.1")
 	before := contents(h.emu)
 	plans, err := h.m.Plan(context.Background(), "")

@@ -108,17 +108,6 @@ func dig(t *testing.T, addr, name, typ string) string {
 	return strings.Join(lines, "\n")
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestKnot(t *testing.T) {
 	for _, tc := range []struct{ alg, secret string }{{"hmac-sha256", secret256}, {"hmac-sha512", secret512}} {
 		t.Run(tc.alg, func(t *testing.T) {
@@ -137,13 +126,13 @@ func TestKnot(t *testing.T) {
 					t.Logf("status: %+v", m.Status())
 				}
 			}()
-			waitFor(t, "first sync", func() bool {
+			testutil.Eventually(t, "first sync", 15*time.Second, func() bool {
 				return dig(t, addr, "www0.example.test", "A") == "www0.example.test. 30 IN A 192.0.2.1\nwww0.example.test. 30 IN A 192.0.2.2" &&
 					dig(t, addr, "app.example.test", "CNAME") == "app.example.test. 120 IN CNAME a.origin.test."
 			})
 
 			src.Set("www0.example.test.", "A", "198.51.100.1") // failover to pb
-			waitFor(t, "failover at Knot", func() bool {
+			testutil.Eventually(t, "failover at Knot", 15*time.Second, func() bool {
 				return dig(t, addr, "www0.example.test", "A") == "www0.example.test. 30 IN A 198.51.100.1"
 			})
 
@@ -159,7 +148,7 @@ func TestKnot(t *testing.T) {
 			if r, _, err := c.Exchange(up, addr); err != nil || r.Rcode != dns.RcodeSuccess {
 				t.Fatalf("hand edit: %v %v", err, r)
 			}
-			waitFor(t, "drift repaired", func() bool {
+			testutil.Eventually(t, "drift repaired", 15*time.Second, func() bool {
 				return dig(t, addr, "www0.example.test", "A") == "www0.example.test. 30 IN A 198.51.100.1"
 			})
 
@@ -184,7 +173,7 @@ func TestKnotWrongKey(t *testing.T) {
 	leader := &providertest.Leader{}
 	leader.Set(true)
 	m := manager(t, src, leader, wrong)
-	waitFor(t, "error in status", func() bool { return m.Status()[0].LastError != "" })
+	testutil.Eventually(t, "error in status", 15*time.Second, func() bool { return m.Status()[0].LastError != "" })
 	s := m.Status()[0]
 	if !strings.Contains(s.LastError, "authentication refused") || s.InSync {
 		t.Errorf("status = %+v, want a clear authentication error", s)
@@ -241,7 +230,7 @@ func TestServerGuarded(t *testing.T) {
 	leader.Set(true)
 
 	m := managerWith(t, src, leader, secret256, rfc2136.Build)
-	waitFor(t, "error in status", func() bool { return m.Status()[0].LastError != "" })
+	testutil.Eventually(t, "error in status", 15*time.Second, func() bool { return m.Status()[0].LastError != "" })
 	if s := m.Status()[0]; !strings.Contains(s.LastError, "127.0.0.1 is not allowed by this node's dns_peer_allow_networks") || s.InSync {
 		t.Errorf("status = %+v, want the refusal naming dns_peer_allow_networks", s)
 	}
@@ -250,5 +239,5 @@ func TestServerGuarded(t *testing.T) {
 	}
 
 	managerWith(t, src, leader, secret256, rfc2136.Builder(loopback))
-	waitFor(t, "a connection to the allowed server", func() bool { return got.Load() > 0 })
+	testutil.Eventually(t, "a connection to the allowed server", 15*time.Second, func() bool { return got.Load() > 0 })
 }

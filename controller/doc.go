@@ -1,0 +1,34 @@
+// Package controller is a detour node's replicated core: it turns the
+// spec and what the nodes observe of endpoint health into the answers
+// detour serves, and keeps every node of a cluster agreeing on them.
+//
+// It holds, today in one package:
+//
+//   - the policy (policy.go): a pure function from a spec, endpoint
+//     health and pins to each health-driven record's Decision (failover,
+//     weighted, all-healthy; fallback, fail open or no data when nothing
+//     is healthy), so every node derives the same answers from the same
+//     state;
+//   - the state machine (state.go, command.go, consensus.go, incident.go,
+//     observer.go): the replicated State changed only by applying
+//     Commands (spec changes, observer reports and liveness, drains and
+//     pins, members, heartbeats, incidents, notification cursors,
+//     provider states), with the consensus of fresh observers under the
+//     spec's quorum rule and the drains laid over it;
+//   - the Raft store (fsm.go, store.go, logstore.go, datadir.go,
+//     halt.go): the FSM adapting the State to hashicorp/raft and
+//     publishing DNS answers after each apply, the Store that opens,
+//     replays and closes a node's Raft, and the halt that stops a replica
+//     from applying what it cannot;
+//   - the node port (transport.go, peerauth.go, rpc*.go): one listener
+//     for Raft and for proposals forwarded to the leader, with mutual TLS
+//     between members;
+//   - the leader's duties (leader.go, clock.go, provider_sync.go):
+//     staleness of observers, expiry of overrides, the cluster clock;
+//   - the health bridge (heartbeat.go): job heartbeats committed through
+//     the cluster and coalesced per target;
+//   - Local (local.go): the single-node controller without Raft.
+//
+// Apply reads nothing but the command and the state, so every replica
+// holds the same state.
+package controller

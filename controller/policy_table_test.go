@@ -1,0 +1,272 @@
+package controller
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// healthMap is a Health read from a table: pool/address to what is known.
+// Endpoints absent from it are unknown (so up).
+type healthMap map[string]EndpointHealth
+
+func (m healthMap) Endpoint(pool, addr string) EndpointHealth { return m[targetKey(pool, addr)] }
+
+var (
+	hUp   = EndpointHealth{Known: true, Up: true}
+	hDown = EndpointHealth{Known: true, Up: false, Reason: "refused"}
+	// hDownBare is down with no reason given.
+	hDownBare = EndpointHealth{Known: true, Up: false}
+)
+
+// policySpec is three pools in three datacenters, two endpoints each, and
+// one record per policy and answer type, so that every table row picks
+// a record and a health map.
+func policySpec() *spec.Spec {
+	ep := func(a ...string) []spec.Endpoint {
+		out := make([]spec.Endpoint, len(a))
+		for i, x := range a {
+			out[i] = spec.Endpoint{Address: x}
+		}
+		return out
+	}
+	refs := func(names ...string) []spec.PoolRef {
+		out := make([]spec.PoolRef, len(names))
+		for i, n := range names {
+			out[i] = spec.PoolRef{Pool: n}
+		}
+		return out
+	}
+	return &spec.Spec{
+		Datacenters: []spec.Datacenter{{Name: "us-east"}, {Name: "us-west"}, {Name: "eu-west"}},
+		Pools: []spec.Pool{
+			{Name: "east", Datacenter: "us-east", MinHealthy: 1, Endpoints: ep("192.0.2.10", "192.0.2.11")},
+			{Name: "west", Datacenter: "us-west", MinHealthy: 1, Endpoints: ep("198.51.100.10", "198.51.100.11")},
+			{Name: "eu", Datacenter: "eu-west", MinHealthy: 2, Endpoints: ep("203.0.113.10", "203.0.113.11")},
+			{Name: "east6", Datacenter: "us-east", MinHealthy: 1, Endpoints: ep("2001:db8::10", "2001:db8::11")},
+			{Name: "west6", Datacenter: "us-west", MinHealthy: 1, Endpoints: ep("2001:db8:1::10")},
+			{Name: "cn-east", Datacenter: "us-east", MinHealthy: 1, Endpoints: ep("east.example.net.", "east2.example.net.")},
+			{Name: "cn-west", Datacenter: "us-west", MinHealthy: 1, Endpoints: ep("west.example.net.")},
+		},
+		Records: []spec.Record{
+			{Name: "fo.example.", Type: "A", TTL: 30, Policy: spec.PolicyFailover, Pools: refs("east", "west", "eu"), OnAllDown: spec.AllDownAll},
+			{Name: "fb.example.", Type: "A", TTL: 30, Policy: spec.PolicyFailover, Pools: refs("east", "west"), OnAllDown: spec.AllDownFallback, Fallback: []string{"192.0.2.99"}},
+			{Name: "nd.example.", Type: "A", TTL: 30, Policy: spec.PolicyFailover, Pools: refs("east", "west"), OnAllDown: spec.AllDownNoData},
+			{Name: "def.example.", Type: "A", TTL: 30, Pools: refs("east", "west")}, // no policy, no on_all_down: failover, all
+			{Name: "w.example.", Type: "A", TTL: 30, Policy: spec.PolicyWeighted, Pools: []spec.PoolRef{
+				{Pool: "east", Weight: 3}, {Pool: "west", Weight: 1}, {Pool: "eu", Weight: 0}}, OnAllDown: spec.AllDownAll},
+			{Name: "ah.example.", Type: "A", TTL: 30, Policy: spec.PolicyAllHealthy, Pools: refs("east", "west", "eu"), OnAllDown: spec.AllDownNoData},
+			{Name: "v6.example.", Type: "AAAA", TTL: 60, Policy: spec.PolicyFailover, Pools: refs("east6", "west6"), OnAllDown: spec.AllDownFallback, Fallback: []string{"2001:db8::99"}},
+			{Name: "cn.example.", Type: "CNAME", TTL: 60, Policy: spec.PolicyFailover, Pools: refs("cn-east", "cn-west"), OnAllDown: spec.AllDownAll},
+			{Name: "wcn.example.", Type: "CNAME", TTL: 60, Policy: spec.PolicyWeighted, Pools: []spec.PoolRef{
+				{Pool: "cn-east", Weight: 2}, {Pool: "cn-west", Weight: 1}}, OnAllDown: spec.AllDownNoData},
+		},
+	}
+}
+
+// decisionOf evaluates s under h and pins and returns the decision for
+// record name.
+func decisionOf(t *testing.T, s *spec.Spec, h Health, pins map[string]*Override, name string) Decision {
+	t.Helper()
+	for _, d := range EvaluatePinned(s, h, pins) {
+		if d.Name == name {
+			return d
+		}
+	}
+	t.Fatalf("no decision for %s", name)
+	return Decision{}
+}
+
+// variantRRs renders a decision's variants as "weight: rr; rr" lines.
+func variantRRs(d Decision) []string {
+	var out []string
+	for _, v := range d.variants {
+		var rrs []string
+		for _, rr := range v.RRs {
+			rrs = append(rrs, strings.ReplaceAll(rr.String(), "\t", " "))
+		}
+		out = append(out, strings.Join(append([]string{strconv.Itoa(int(v.Weight))}, rrs...), " | "))
+	}
+	return out
+}
+
+func TestPolicyTable(t *testing.T) {
+	type want struct {
+		pool     string
+		answers  []string
+		fallback bool
+		reason   []string // substrings the reason must hold
+		variants []string // when set, the variants exactly
+	}
+	cases := []struct {
+		name   string
+		record string
+		health healthMap
+		pins   map[string]*Override
+		want   want
+	}{
+		// failover
+		{"failover: nothing known, first pool counted up", "fo.example.", nil, nil, want{
+			pool: "east", answers: []string{"192.0.2.10", "192.0.2.11"},
+			reason:   []string{"first pool east: 2/2 endpoints not checked yet, counted as up"},
+			variants: []string{"1 | fo.example. 30 IN A 192.0.2.10 | fo.example. 30 IN A 192.0.2.11"}}},
+		{"failover: first pool healthy and checked", "fo.example.", healthMap{"east/192.0.2.10": hUp, "east/192.0.2.11": hUp}, nil, want{
+			pool: "east", answers: []string{"192.0.2.10", "192.0.2.11"}, reason: []string{"first pool east is healthy (2/2 up)"}}},
+		{"failover: one endpoint of the first pool down is left out", "fo.example.", healthMap{"east/192.0.2.10": hDown, "east/192.0.2.11": hUp}, nil, want{
+			pool: "east", answers: []string{"192.0.2.11"}, reason: []string{"first pool east is healthy (1/2 up)"}}},
+		{"failover: first pool down moves to the second", "fo.example.", healthMap{"east/192.0.2.10": hDown, "east/192.0.2.11": hDownBare}, nil, want{
+			pool: "west", answers: []string{"198.51.100.10", "198.51.100.11"},
+			reason: []string{"pool west: earlier pools unhealthy", "unhealthy: east 0/2 up: down 192.0.2.10 (refused), 192.0.2.11"}}},
+		{"failover: min_healthy 2 makes eu with one down unhealthy", "fo.example.", healthMap{
+			"east/192.0.2.10": hDown, "east/192.0.2.11": hDown, "west/198.51.100.10": hDown, "west/198.51.100.11": hDown,
+			"eu/203.0.113.10": hDown, "eu/203.0.113.11": hUp}, nil, want{
+			pool: "east", fallback: true,
+			answers: []string{"192.0.2.10", "192.0.2.11"},
+			reason:  []string{"no healthy pool (", "eu 1/2 up, needs 2: down 203.0.113.10 (refused)", "failing open, answering as if all were up (on_all_down: all)"}}},
+		{"failover: default policy and on_all_down fail open to the first pool", "def.example.", healthMap{
+			"east/192.0.2.10": hDown, "east/192.0.2.11": hDown, "west/198.51.100.10": hDown, "west/198.51.100.11": hDown}, nil, want{
+			pool: "east", fallback: true, answers: []string{"192.0.2.10", "192.0.2.11"},
+			reason: []string{"failing open"}}},
+		{"failover: all down answers the fallback", "fb.example.", healthMap{
+			"east/192.0.2.10": hDown, "east/192.0.2.11": hDown, "west/198.51.100.10": hDown, "west/198.51.100.11": hDown}, nil, want{
+			fallback: true, answers: []string{"192.0.2.99"}, reason: []string{"answering the fallback"},
+			variants: []string{"1 | fb.example. 30 IN A 192.0.2.99"}}},
+		{"failover: all down answers no data", "nd.example.", healthMap{
+			"east/192.0.2.10": hDown, "east/192.0.2.11": hDown, "west/198.51.100.10": hDown, "west/198.51.100.11": hDown}, nil, want{
+			fallback: true, answers: nil, reason: []string{"answering no data (on_all_down: nodata)"}}},
+		// weighted
+		{"weighted: both weighted pools healthy, weight 0 left out", "w.example.", nil, nil, want{
+			pool: "east,west", answers: []string{"192.0.2.10", "192.0.2.11", "198.51.100.10", "198.51.100.11"},
+			reason: []string{"weighted over healthy pools: east (weight 3), west (weight 1)"},
+			variants: []string{"3 | w.example. 30 IN A 192.0.2.10 | w.example. 30 IN A 192.0.2.11",
+				"1 | w.example. 30 IN A 198.51.100.10 | w.example. 30 IN A 198.51.100.11"}}},
+		{"weighted: an unhealthy pool drops out", "w.example.", healthMap{"east/192.0.2.10": hDown, "east/192.0.2.11": hDown}, nil, want{
+			pool: "west", answers: []string{"198.51.100.10", "198.51.100.11"},
+			reason: []string{"weighted over healthy pools: west (weight 1)", "unhealthy: east 0/2 up"}}},
+		{"weighted: only the weight-0 pool healthy fails open", "w.example.", healthMap{
+			"east/192.0.2.10": hDown, "east/192.0.2.11": hDown, "west/198.51.100.10": hDown, "west/198.51.100.11": hDown}, nil, want{
+			pool: "east,west", fallback: true, answers: []string{"192.0.2.10", "192.0.2.11", "198.51.100.10", "198.51.100.11"},
+			reason: []string{"no healthy pool", "failing open"}}},
+		{"weighted CNAME: one target per pool", "wcn.example.", nil, nil, want{
+			pool: "cn-east,cn-west", answers: []string{"east.example.net.", "west.example.net."},
+			variants: []string{"2 | wcn.example. 60 IN CNAME east.example.net.", "1 | wcn.example. 60 IN CNAME west.example.net."}}},
+		{"weighted CNAME: all down answers no data", "wcn.example.", healthMap{
+			"cn-east/east.example.net.": hDown, "cn-east/east2.example.net.": hDown, "cn-west/west.example.net.": hDown}, nil, want{
+			fallback: true, reason: []string{"nodata"}}},
+		// all-healthy
+		{"all-healthy: every healthy endpoint of every healthy pool", "ah.example.", healthMap{"east/192.0.2.11": hDown}, nil, want{
+			pool: "east,west,eu", answers: []string{"192.0.2.10", "198.51.100.10", "198.51.100.11", "203.0.113.10", "203.0.113.11"},
+			reason: []string{"every healthy endpoint of east, west, eu"}}},
+		{"all-healthy: an unhealthy pool is named", "ah.example.", healthMap{"eu/203.0.113.11": hDown}, nil, want{
+			pool: "east,west", answers: []string{"192.0.2.10", "192.0.2.11", "198.51.100.10", "198.51.100.11"},
+			reason: []string{"every healthy endpoint of east, west", "unhealthy: eu 1/2 up, needs 2"}}},
+		{"all-healthy: nothing healthy answers no data", "ah.example.", healthMap{
+			"east/192.0.2.10": hDown, "east/192.0.2.11": hDown, "west/198.51.100.10": hDown, "west/198.51.100.11": hDown, "eu/203.0.113.10": hDown}, nil, want{
+			fallback: true, reason: []string{"no healthy pool", "nodata"}}},
+		// AAAA
+		{"AAAA: failover serves IPv6 records", "v6.example.", healthMap{"east6/2001:db8::10": hDown}, nil, want{
+			pool: "east6", answers: []string{"2001:db8::11"},
+			variants: []string{"1 | v6.example. 60 IN AAAA 2001:db8::11"}}},
+		{"AAAA: all down answers the IPv6 fallback", "v6.example.", healthMap{
+			"east6/2001:db8::10": hDown, "east6/2001:db8::11": hDown, "west6/2001:db8:1::10": hDown}, nil, want{
+			fallback: true, answers: []string{"2001:db8::99"}, variants: []string{"1 | v6.example. 60 IN AAAA 2001:db8::99"}}},
+		// CNAME
+		{"CNAME: failover answers one target", "cn.example.", nil, nil, want{
+			pool: "cn-east", answers: []string{"east.example.net."},
+			variants: []string{"1 | cn.example. 60 IN CNAME east.example.net."}}},
+		{"CNAME: second pool when the first is down", "cn.example.", healthMap{
+			"cn-east/east.example.net.": hDown, "cn-east/east2.example.net.": hDown}, nil, want{
+			pool: "cn-west", answers: []string{"west.example.net."}}},
+		// pins
+		{"pin: answers the pinned pool whatever the health", "fo.example.", nil,
+			map[string]*Override{"fo.example./A": {Kind: OverridePin, Pool: "west", Author: "alice", Reason: "migration"}}, want{
+				pool: "west", answers: []string{"198.51.100.10", "198.51.100.11"},
+				reason: []string{"pinned to pool west by alice: migration"}}},
+		{"pin: only the pinned pool's healthy endpoints", "fo.example.", healthMap{"west/198.51.100.10": hDown},
+			map[string]*Override{"fo.example./A": {Kind: OverridePin, Pool: "west", Reason: "r"}}, want{
+				pool: "west", answers: []string{"198.51.100.11"}, reason: []string{"pinned to pool west by unknown: r"}}},
+		{"pin: a pinned pool with nothing up answers all of it", "fo.example.", healthMap{"west/198.51.100.10": hDown, "west/198.51.100.11": hDown},
+			map[string]*Override{"fo.example./A": {Kind: OverridePin, Pool: "west", Reason: "r"}}, want{
+				pool: "west", answers: []string{"198.51.100.10", "198.51.100.11"},
+				reason: []string{"no endpoint of the pool is up, answering all of them"}}},
+		{"pin: CNAME pin answers one target", "cn.example.", nil,
+			map[string]*Override{"cn.example./CNAME": {Kind: OverridePin, Pool: "cn-east", Reason: "r"}}, want{
+				pool: "cn-east", answers: []string{"east.example.net."}}},
+		{"pin: to a pool the spec no longer has is ignored", "fo.example.", healthMap{"east/192.0.2.10": hUp, "east/192.0.2.11": hUp},
+			map[string]*Override{"fo.example./A": {Kind: OverridePin, Pool: "gone", Reason: "r"}}, want{
+				pool: "east", answers: []string{"192.0.2.10", "192.0.2.11"}, reason: []string{"first pool east is healthy"}}},
+	}
+	s := policySpec()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var h Health = AllUp{}
+			if tc.health != nil {
+				h = tc.health
+			}
+			d := decisionOf(t, s, h, tc.pins, tc.record)
+			if d.Pool != tc.want.pool || d.Fallback != tc.want.fallback || !slices.Equal(d.Answers, tc.want.answers) {
+				t.Errorf("got pool %q fallback %v answers %q, want pool %q fallback %v answers %q (reason: %s)",
+					d.Pool, d.Fallback, d.Answers, tc.want.pool, tc.want.fallback, tc.want.answers, d.Reason)
+			}
+			for _, sub := range tc.want.reason {
+				if !strings.Contains(d.Reason, sub) {
+					t.Errorf("reason %q lacks %q", d.Reason, sub)
+				}
+			}
+			if tc.want.variants != nil {
+				if got := variantRRs(d); !slices.Equal(got, tc.want.variants) {
+					t.Errorf("variants:\n got %q\nwant %q", got, tc.want.variants)
+				}
+			}
+		})
+	}
+}
+
+// TestRecordsSkipsUnparsableAddresses covers the guard in records: an
+// address that does not parse (validation keeps them out) yields no RR.
+func TestRecordsSkipsUnparsableAddresses(t *testing.T) {
+	r := &spec.Record{Name: "x.example.", Type: "A", TTL: 5}
+	if got := records(r, []string{"not-an-ip", "192.0.2.1"}); len(got) != 1 {
+		t.Fatalf("records = %v, want only 192.0.2.1", got)
+	}
+	r.Type = "TXT" // not a health-driven type: nothing
+	if got := records(r, []string{"192.0.2.1"}); len(got) != 0 {
+		t.Fatalf("records of a TXT record = %v, want none", got)
+	}
+}
+
+func TestDynamicAnswersCarryTypeAndVariants(t *testing.T) {
+	ds := Evaluate(policySpec(), AllUp{})
+	das := DynamicAnswers(ds)
+	if len(das) != len(ds) {
+		t.Fatalf("%d dynamic answers for %d decisions", len(das), len(ds))
+	}
+	for i, da := range das {
+		if da.Name != ds[i].Name || dns.TypeToString[da.Type] != ds[i].Type || len(da.Variants) != len(ds[i].variants) {
+			t.Errorf("answer %d = %s %s (%d variants), want %s %s (%d)", i, da.Name, dns.TypeToString[da.Type],
+				len(da.Variants), ds[i].Name, ds[i].Type, len(ds[i].variants))
+		}
+	}
+}
+
+func TestSameAnswer(t *testing.T) {
+	a := Decision{Pool: "east", Answers: []string{"192.0.2.10"}, Reason: "x"}
+	cases := []struct {
+		b    Decision
+		same bool
+	}{
+		{Decision{Pool: "east", Answers: []string{"192.0.2.10"}, Reason: "another reason"}, true},
+		{Decision{Pool: "west", Answers: []string{"192.0.2.10"}}, false},
+		{Decision{Pool: "east", Answers: []string{"192.0.2.11"}}, false},
+		{Decision{Pool: "east", Answers: []string{"192.0.2.10"}, Fallback: true}, false},
+	}
+	for i, c := range cases {
+		if got := a.SameAnswer(c.b); got != c.same {
+			t.Errorf("case %d: SameAnswer = %v, want %v", i, got, c.same)
+		}
+	}
+}
