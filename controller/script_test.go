@@ -213,7 +213,7 @@ func (r *scriptRun) do(c scriptCmd) (string, error) {
 	r.idx++
 	r.st.Index, r.st.Term = r.idx, 1
 	cmd.Time = r.now
-	err = r.st.apply(cmd)
+	_, err = r.st.apply(cmd)
 	return r.newEvents(err), nil
 }
 
