@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/raft"
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/internal/netguard"
@@ -65,8 +63,6 @@ type Config struct {
 	// Tokens adds more (the agent reads DETOUR_API_TOKENS into it).
 	APITokens string      `yaml:"api_tokens"`
 	Tokens    *api.Tokens `yaml:"-"`
-	// APIExtra adds routes to the API (the demo's controls).
-	APIExtra map[string]http.Handler `yaml:"-"`
 	// Raft tunes Raft and observer timeouts; zero values take the
 	// defaults (controller.DefaultTiming).
 	Raft RaftSettings `yaml:"raft"`
@@ -117,13 +113,6 @@ type Config struct {
 	// at an entry it cannot apply (docs/cluster.md, --skip-entry).
 	SkipEntries []uint64 `yaml:"skip_entries"`
 
-	// For tests: this node's wall clock (skewed to show it rules
-	// nothing), a hook that sees every command before it applies (may
-	// panic), and a wrapper around the Raft log store (may fail).
-	Now          func() time.Time                  `yaml:"-"`
-	ApplyHook    func(*controller.Command)         `yaml:"-"`
-	WrapLogStore func(raft.LogStore) raft.LogStore `yaml:"-"`
-
 	// What a spec may make this node reach (security: spec secrets and
 	// provider endpoints). SpecEnvPrefixes are the prefixes of the
 	// environment variables a spec's providers and TSIG keys may name
@@ -168,11 +157,10 @@ type Config struct {
 	// unless it is set.
 	DNSPeerAllowNetworks []string `yaml:"dns_peer_allow_networks"`
 
-	// For tests: the node port's listener and dialer (fault injection)
-	// and the address health probes leave from.
-	Listener net.Listener        `yaml:"-"`
-	Dial     controller.DialFunc `yaml:"-"`
-	SourceIP net.IP              `yaml:"-"`
+	// Deps are what the node is given rather than told: listeners,
+	// dialers, clocks and hooks (tests, the demo). No node file or flag
+	// sets them.
+	Deps `yaml:"-"`
 }
 
 // LoadFile reads a node file strictly (unknown keys are errors).
