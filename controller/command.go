@@ -32,7 +32,8 @@ const (
 func (t CommandType) known() bool {
 	switch t {
 	case CmdSetSpec, CmdObserverReport, CmdObserverLiveness, CmdSetOverride, CmdClearOverride, CmdExpireOverrides,
-		CmdRegisterMember, CmdRemoveMember, CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync:
+		CmdRegisterMember, CmdRemoveMember, CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync,
+		CmdClusterID:
 		return true
 	}
 	return false
@@ -61,6 +62,8 @@ type Command struct {
 	Incident *IncidentCommand  `json:"incident,omitempty"`
 	Cursor   *NotifyCursor     `json:"cursor,omitempty"`
 	Provider *ProviderSync     `json:"provider,omitempty"`
+	// Cluster identity (clusterid.go).
+	Cluster *ClusterIDCommand `json:"cluster,omitempty"`
 }
 
 // Heartbeat records that a job pinged a heartbeat check, on whichever
@@ -192,7 +195,7 @@ func onceOnly(t CommandType) bool {
 // leader, and a member cannot send them through the node port.
 func leaderOnly(t CommandType) bool {
 	switch t {
-	case CmdObserverLiveness, CmdExpireOverrides, CmdNotifyCursor, CmdProviderSync:
+	case CmdObserverLiveness, CmdExpireOverrides, CmdNotifyCursor, CmdProviderSync, CmdClusterID:
 		return true
 	}
 	return false

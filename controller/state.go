@@ -58,6 +58,8 @@ type State struct {
 	// keeps them, so that a snapshot says which entries it holds.
 	Index uint64 `json:"index,omitempty"`
 	Term  uint64 `json:"term,omitempty"`
+	// ClusterID is the cluster's identity (clusterid.go).
+	ClusterID string `json:"cluster_id,omitempty"`
 
 	spec *spec.Spec
 	// derived from the above, to tell what changed
@@ -139,6 +141,8 @@ func (st *State) apply(c *Command) error {
 		err = st.notifyCursor(c.Cursor, now)
 	case CmdProviderSync:
 		err = st.providerSync(c.Provider, now)
+	case CmdClusterID:
+		err = st.applyClusterID(c.Cluster)
 	default:
 		err = fmt.Errorf("%w %q", errUnknownCommand, c.Type)
 	}
@@ -162,7 +166,7 @@ func (st *State) apply(c *Command) error {
 // recomputing them.
 func movesAnswers(t CommandType) bool {
 	switch t {
-	case CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync:
+	case CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync, CmdClusterID:
 		return false
 	}
 	return true
