@@ -255,10 +255,14 @@ func (c *Config) ApplyDevDefaults() {
 	}
 }
 
-// Validate checks the settings and reports every problem.
-func (c *Config) Validate() error {
-	var problems []string
-	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+// Validate checks the settings and reports every problem. Start also
+// checks the files they name (see preflight).
+func (c *Config) Validate() error { return configError(c.problems()) }
+
+// problems lists what is wrong with the settings.
+func (c *Config) problems() []error {
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
 	checkAddr := func(name, v string, required bool) {
 		if v == "" {
 			if required {
@@ -354,10 +358,7 @@ func (c *Config) Validate() error {
 	if err := c.envPolicy().Validate(); err != nil {
 		add("%v", err)
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%w:\n  %s", ErrConfig, strings.Join(problems, "\n  "))
-	}
-	return nil
+	return problems
 }
 
 // checkPlaintext refuses plaintext where the operator did not ask for it:

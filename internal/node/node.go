@@ -53,11 +53,14 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	if cfg.Dev {
 		cfg.ApplyDevDefaults()
 	}
-	if err := cfg.Validate(); err != nil {
+	// Every setting and file first, every problem at once: nothing
+	// starts (Raft above all) on settings that cannot work.
+	files, err := cfg.preflight(logger)
+	if err != nil {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, logger: logger}
-	if err := n.start(); err != nil {
+	if err := n.start(files); err != nil {
 		_ = n.stops.stop(context.Background())
 		return nil, err
 	}
@@ -67,9 +70,8 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 }
 
 // start starts every component, registering each one's stopper.
-func (n *Node) start() error {
-	cfg, logger := n.cfg, n.logger
-	if cfg.DataDir == "" {
+func (n *Node) start(files *loaded) error {
+	if n.cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "detour-dev-")
 		if err != nil {
 			return err
@@ -77,25 +79,12 @@ func (n *Node) start() error {
 		n.cfg.DataDir = dir
 		n.stops.add("dev data dir", func(context.Context) error { return os.RemoveAll(dir) })
 	}
-	seed, err := loadSpec(cfg)
-	if err != nil {
-		return fmt.Errorf("%s: %w", cfg.Spec, err)
-	}
-	for _, p := range seed.Lint() {
-		logger.Warn("spec lint", "path", p.Path, "msg", p.Message)
-	}
-	var tlsCfg *tls.Config
-	if cfg.hasTLS() {
-		if tlsCfg, err = mutualTLS(cfg.TLSCA, cfg.TLSCert, cfg.TLSKey); err != nil {
-			return err
-		}
-	}
 	// The DNS listener comes first so that the address registered with
 	// the cluster is the bound one.
 	if err := n.startDNS(); err != nil {
 		return err
 	}
-	if err := n.startStore(seed, tlsCfg); err != nil {
+	if err := n.startStore(files.seed, files.tls); err != nil {
 		return err
 	}
 	// One registry per node, never the global one: /metrics shows this
@@ -105,13 +94,13 @@ func (n *Node) start() error {
 	if err := n.newChecks(registry); err != nil {
 		return err
 	}
-	if err := n.startAPI(tlsCfg, registry); err != nil {
+	if err := n.startAPI(files, registry); err != nil {
 		return err
 	}
 	if err := n.startStatus(); err != nil {
 		return err
 	}
-	n.startRun()
+	n.startRun(files.seed)
 	return nil
 }
 
@@ -179,14 +168,11 @@ func (n *Node) newChecks(registry *prometheus.Registry) error {
 	return nil
 }
 
-func (n *Node) startAPI(tlsCfg *tls.Config, registry *prometheus.Registry) error {
+func (n *Node) startAPI(files *loaded, registry *prometheus.Registry) error {
 	cfg := n.cfg
-	apiTLS, tokens, err := cfg.apiSecurity(tlsCfg)
-	if err != nil {
-		return err
-	}
+	var err error
 	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
-		Tokens: tokens, TLS: apiTLS, Logger: n.logger.With("component", "api"), Extra: cfg.APIExtra,
+		Tokens: files.tokens, TLS: files.apiTLS, Logger: n.logger.With("component", "api"), Extra: cfg.APIExtra,
 		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D(),
 		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D()})
 	if err != nil {
@@ -213,14 +199,21 @@ func (n *Node) startStatus() error {
 	return nil
 }
 
-// startRun runs the checks, reports, providers and notifier until Close;
-// the first thing Close does is to stop answering ready.
-func (n *Node) startRun() {
+// startRun runs the checks, reports, providers and notifier until Close,
+// and says whether the --spec file is the cluster's spec; the first thing
+// Close does is to stop answering ready.
+func (n *Node) startRun(seed *spec.Spec) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		seedDone := make(chan struct{})
+		go func() {
+			defer close(seedDone)
+			n.reportSeed(ctx, seed)
+		}()
 		n.run(ctx)
+		<-seedDone
 	}()
 	n.stops.add("checks and reports", func(stopCtx context.Context) error {
 		cancel()
