@@ -40,15 +40,19 @@ func newAgentCmd() *cobra.Command {
                --dns-addr HOST:PORT --api-addr HOST:PORT --data-dir DIR --spec FILE [--insecure]`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			final, err := a.settings(cmd)
-			if err != nil {
-				return err
-			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
 				return usageError{err}
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			final, problems, err := a.settings(cmd)
+			if err != nil {
+				return err
+			}
+			if len(problems) > 0 {
+				// With the node's own checks: every problem in one round.
+				return errors.Join(append(problems, node.Check(final, logger))...)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			n, err := node.Start(final, logger)
@@ -71,22 +75,25 @@ func newAgentCmd() *cobra.Command {
 // file with every flag given on the command line over it. The flags are
 // declared once (bindNodeFlags); a second binding of the same flags to the
 // file's settings takes each given flag's value, so none can be dropped.
-func (a *agentFlags) settings(cmd *cobra.Command) (node.Config, error) {
-	final := a.cfg
+// Problems are what the node's own checks should report with theirs; err
+// is a file that could not be read at all.
+func (a *agentFlags) settings(cmd *cobra.Command) (final node.Config, problems []error, err error) {
+	final = a.cfg
 	if a.configFile != "" {
-		var err error
-		if final, err = overNodeFile(cmd.Flags(), a.configFile); err != nil {
-			return final, err
+		if final, err = overNodeFile(cmd.Flags(), a.configFile); errors.Is(err, node.ErrNodeFile) {
+			problems = append(problems, err)
+		} else if err != nil {
+			return final, nil, err
 		}
 	}
 	if env := os.Getenv("DETOUR_API_TOKENS"); env != "" {
 		t, err := api.ParseTokensEnv(env)
 		if err != nil {
-			return final, err
+			problems = append(problems, err)
 		}
 		final.Tokens = t
 	}
-	return final, nil
+	return final, problems, nil
 }
 
 // overNodeFile reads the node file at path and sets over it every node
@@ -96,11 +103,11 @@ func overNodeFile(given *pflag.FlagSet, path string) (node.Config, error) {
 	file := pflag.NewFlagSet("node file", pflag.ContinueOnError)
 	bindNodeFlags(file, &cfg) // binding writes the zero defaults: before the file
 	loaded, err := node.LoadFile(path)
-	if err != nil {
+	if err != nil && !errors.Is(err, node.ErrNodeFile) {
 		return cfg, err
 	}
 	cfg = loaded // same address: file's flags now write into the file's settings
-	var errs []error
+	errs := []error{err}
 	given.Visit(func(fl *pflag.Flag) {
 		dst := file.Lookup(fl.Name)
 		if dst == nil {

@@ -26,9 +26,9 @@ func agentSettings(t *testing.T, args ...string) node.Config {
 	if err := cmd.ParseFlags(args); err != nil {
 		t.Fatalf("%v: %v", args, err)
 	}
-	cfg, err := a.settings(cmd)
-	if err != nil {
-		t.Fatalf("%v: %v", args, err)
+	cfg, problems, err := a.settings(cmd)
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("%v: %v %v", args, err, problems)
 	}
 	return cfg
 }
@@ -180,5 +180,33 @@ func TestAgentListFlagReplacesNodeFile(t *testing.T) {
 	cfg = agentSettings(t, "--config", path)
 	if !reflect.DeepEqual(cfg.SkipEntries, []uint64{5}) || !reflect.DeepEqual(cfg.CheckAllowNetworks, []string{"10.0.0.0/8"}) {
 		t.Fatalf("the file's lists were lost: %+v %+v", cfg.SkipEntries, cfg.CheckAllowNetworks)
+	}
+}
+
+// An agent with a node file holding an unknown key and a value of the
+// wrong type, a setting missing, an unreadable spec and a weak token
+// reports all of it in one round.
+func TestAgentReportsEveryProblemInOneRound(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "node.yaml")
+	data := "node_id: n-1\nraft_addr: 127.0.0.1:7001\npeers: [{id: n-1, address: 127.0.0.1:7001}]\ndns_addr: 127.0.0.1:0\napi_addr: 127.0.0.1:0\n" +
+		"data_dir: " + filepath.Join(dir, "data") + "\nspec: " + filepath.Join(dir, "missing.yaml") + "\ninsecure: true\n" +
+		"colour: blue\napi_auth_failures: many\n"
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DETOUR_API_TOKENS", "admin:admin:7")
+	code, out := runCLI("agent", "--config", path)
+	if code == 0 {
+		t.Fatalf("the agent started:\n%s", out)
+	}
+	for _, want := range []string{"field colour not found", "cannot unmarshal !!str `many`", "--datacenter is required",
+		"--spec " + filepath.Join(dir, "missing.yaml"), "DETOUR_API_TOKENS: API token too weak"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
+		t.Errorf("the data dir was made: %v", err)
 	}
 }

@@ -163,7 +163,14 @@ type Config struct {
 	Deps `yaml:"-"`
 }
 
-// LoadFile reads a node file strictly (unknown keys are errors).
+// ErrNodeFile means the node file has keys or values it cannot take; the
+// settings LoadFile returns with it hold the rest of the file.
+var ErrNodeFile = errors.New("node file")
+
+// LoadFile reads a node file strictly (unknown keys are errors). With
+// unknown keys or values of the wrong type, it returns the other settings
+// with an error wrapping ErrNodeFile that lists them all, so that Check
+// can report the rest in the same round.
 func LoadFile(path string) (Config, error) {
 	var c Config
 	data, err := os.ReadFile(path)
@@ -173,6 +180,10 @@ func LoadFile(path string) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return c, fmt.Errorf("%w %s:\n  %s", ErrNodeFile, path, strings.Join(te.Errors, "\n  "))
+		}
 		return c, fmt.Errorf("node config %s: %w", path, err)
 	}
 	return c, nil

@@ -260,3 +260,13 @@ func (n *Node) reportSeed(ctx context.Context, seed *spec.Spec) {
 		n.logger.Warn("comparing the --spec file with the spec in force", "err", err)
 	}
 }
+
+// Check reports every problem with cfg and the files it names, as Start
+// would, without starting anything.
+func Check(cfg Config, logger *slog.Logger) error {
+	if cfg.Dev {
+		cfg.ApplyDevDefaults()
+	}
+	_, err := cfg.preflight(logger)
+	return err
+}
