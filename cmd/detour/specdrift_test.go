@@ -118,3 +118,38 @@ func TestAgentReportsSpecFileDrift(t *testing.T) {
 		t.Errorf("spec diff does not show the edit:\n%s", out)
 	}
 }
+
+// An agent started on another cluster's data dir refuses to start and
+// says what to do; the running cluster's node logs the refusal too.
+func TestAgentRefusesAnotherClustersDataDir(t *testing.T) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, fmt.Appendf(nil, driftSpec, "192.0.2.1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	node := func(id, raft, dataDir string, peers ...string) []string {
+		return []string{"--node-id", id, "--datacenter", "a", "--raft-addr", raft, "--peers", strings.Join(peers, ","),
+			"--dns-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", "--data-dir", dataDir, "--spec", specFile, "--insecure"}
+	}
+	raft1 := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	raft2 := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	realLog, _ := runAgent(t, node("n-1", raft1, filepath.Join(dir, "n-1"), "n-1@"+raft1)...)
+	waitFor(t, "the real cluster has its ID", realLog, func() bool { return strings.Contains(realLog.String(), "cluster_id=c-") })
+	// n-2 bootstraps a cluster of its own, then stops.
+	foreignDir := filepath.Join(dir, "n-2")
+	foreignLog, stop := runAgent(t, node("n-2", raft2, foreignDir, "n-2@"+raft2)...)
+	waitFor(t, "the other cluster has its ID", foreignLog, func() bool { return strings.Contains(foreignLog.String(), "cluster_id=c-") })
+	stop()
+	// n-2 configured into the real cluster, on its old data dir.
+	var out agentLog
+	code := runContext(context.Background(), append([]string{"agent"}, node("n-2", raft2, foreignDir, "n-1@"+raft1, "n-2@"+raft2)...), &out, &out)
+	if code == 0 {
+		t.Fatalf("the agent started on another cluster's data dir:\n%s", out.String())
+	}
+	for _, want := range []string{"data dir " + foreignDir + " belongs to cluster c-", "peer n-1@" + raft1 + " belongs to cluster c-", "move the data dir away"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the refusal lacks %q:\n%s", want, out.String())
+		}
+	}
+	waitFor(t, "the real node logs the refusal", realLog, func() bool { return strings.Contains(realLog.String(), "it belongs to another cluster") })
+}
