@@ -259,7 +259,8 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		// A fresh node among the initial voters of a cluster that
 		// already runs (a replaced disk, a node file kept from the
 		// start): its leader brings this node up to date.
-		s.logger.Info("found the configured peers' cluster: waiting for its leader to bring this node up to date (not bootstrapping)", "cluster_id", peerCluster)
+		s.logger.Info("found the configured peers' cluster: waiting for its leader to bring this node up to date (not bootstrapping); "+
+			"if this node is not a member yet, run `detour members add "+cfg.NodeID+"@"+s.cfg.RaftAddr+"` against a member", "cluster_id", peerCluster)
 	case !existing && listed:
 		var servers []raft.Server
 		for _, p := range cfg.Peers {
