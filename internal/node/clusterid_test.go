@@ -215,3 +215,32 @@ func TestClusterDoesNotAbsorbAnother(t *testing.T) {
 		t.Errorf("the lone node's replicated cluster ID is %s, want its own %s", applied, loneID)
 	}
 }
+
+// Three nodes bootstrapped together over mutual TLS end up with one
+// cluster ID, the same in each data dir, drawn by their first leader.
+func TestClusterBootstrappedTogetherSharesOneID(t *testing.T) {
+	c := startTLSCluster(t)
+	deadline := time.Now().Add(15 * time.Second)
+	var ids []string
+	for {
+		ids = ids[:0]
+		for _, n := range c.nodes {
+			ids = append(ids, n.Store().ClusterID())
+		}
+		if ids[0] != "" && ids[0] == ids[1] && ids[1] == ids[2] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the nodes hold cluster IDs %q within 15s", ids)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, n := range c.nodes {
+		if got, err := controller.ReadClusterID(n.cfg.DataDir); err != nil || got != ids[0] {
+			t.Errorf("%s's data dir holds %q (%v), want %s", n.cfg.NodeID, got, err, ids[0])
+		}
+	}
+	if strings.Contains(c.logs.String(), "belongs to another cluster") {
+		t.Errorf("members of one cluster refused each other:\n%s", c.logs.String())
+	}
+}
