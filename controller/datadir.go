@@ -97,24 +97,37 @@ func (s *Store) checkDataDir(existing bool, snaps raft.SnapshotStore) (peerClust
 		s.identity.set(local)
 	}
 	var members []raft.Server
+	notMember := false
 	if existing {
 		conf, err := storedConfiguration(s.bolt, snaps)
 		if err != nil {
 			return "", fmt.Errorf("controller: reading the data dir's Raft configuration: %w", err)
 		}
 		members = conf.Servers
-		if len(members) > 0 && !slices.ContainsFunc(members, func(m raft.Server) bool { return string(m.ID) == s.cfg.NodeID }) {
-			return "", s.foreignDataDir(local, members, fmt.Sprintf("%s is not among its members", s.cfg.NodeID))
-		}
+		notMember = len(members) > 0 && !slices.ContainsFunc(members, func(m raft.Server) bool { return string(m.ID) == s.cfg.NodeID })
 	}
+	confirmed := false // a peer says the data dir's cluster is its own
 	for _, p := range s.probePeers() {
 		switch {
 		case p.cluster == "":
 		case local != "" && p.cluster != local:
 			return "", s.foreignDataDir(local, members, fmt.Sprintf("peer %s@%s belongs to cluster %s", p.id, p.addr, p.cluster))
-		case peerCluster == "":
-			peerCluster = p.cluster
+		default:
+			confirmed = confirmed || p.cluster == local
+			if peerCluster == "" {
+				peerCluster = p.cluster
+			}
 		}
+	}
+	switch {
+	case notMember && !confirmed:
+		return "", s.foreignDataDir(local, members, fmt.Sprintf("%s is not among its members", s.cfg.NodeID))
+	case notMember:
+		// Its cluster's: a node removed, or one stopped while it caught
+		// up before the entry that added it. The leader brings a member
+		// up to date; a removed node waits.
+		s.logger.Warn("this node is not in its data dir's Raft configuration: it waits for its cluster's leader; if it was removed, add it again with `detour members add "+
+			s.cfg.NodeID+"@"+s.cfg.RaftAddr+"`", "members", memberIDs(members), "cluster_id", local)
 	}
 	return peerCluster, nil
 }

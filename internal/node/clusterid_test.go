@@ -146,9 +146,10 @@ func TestNodeRefusesAnotherClustersDataDir(t *testing.T) {
 	}
 	real.waitLog(t, "peer_cluster="+foreignID)
 
-	// Another node ID on that data dir: not among its members.
+	// Another node ID on that data dir, with no peer to vouch for it:
+	// not among its members.
 	other := newPlainNode(t, "n-3", foreign.dataDir)
-	err = other.start(t, real, other)
+	err = other.start(t, other)
 	if !errors.Is(err, controller.ErrOtherCluster) || !strings.Contains(err.Error(), "n-3 is not among its members") {
 		t.Fatalf("n-3 on n-2's data dir: %v", err)
 	}
