@@ -49,6 +49,8 @@ type Command struct {
 	Incident *IncidentCommand  `json:"incident,omitempty"`
 	Cursor   *NotifyCursor     `json:"cursor,omitempty"`
 	Provider *ProviderSync     `json:"provider,omitempty"`
+	// Cluster identity (clusterid.go).
+	Cluster *ClusterIDCommand `json:"cluster,omitempty"`
 }
 
 // Heartbeat records that a job pinged a heartbeat check, on whichever

@@ -138,6 +138,13 @@ var commandTable = []commandDef{
 			return Result{}, st.providerSync(c.Provider, now)
 		},
 	},
+	{
+		typ: CmdClusterID, payload: payloadOf(func(c *Command) *ClusterIDCommand { return c.Cluster }),
+		leaderOnly: true,
+		apply: func(st *State, c *Command, _ time.Time) (Result, error) {
+			return Result{}, st.applyClusterID(c.Cluster)
+		},
+	},
 }
 
 // lookupCommand returns the declaration of command type t.

@@ -123,6 +123,7 @@ func sampleCommands() map[CommandType]*Command {
 		CmdIncident:         {Incident: &IncidentCommand{Action: IncidentActionUpdate, ID: "1", Message: "still on it"}},
 		CmdNotifyCursor:     {Cursor: &NotifyCursor{Channel: "ops", Seq: 3}},
 		CmdProviderSync:     {Provider: &ProviderSync{Name: "cloudflare-main", InSync: true}},
+		CmdClusterID:        {Cluster: &ClusterIDCommand{ID: "c-0123456789abcdef"}},
 	}
 }
 
@@ -230,7 +231,7 @@ func checkCommand(t *testing.T, d commandDef, sample Command) {
 // wrapper every refusal carries, failures of the caller's own side, and
 // the leader's passing trouble it answers with "ask again" (a clock not
 // started yet).
-var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "errUnknownCommand", "ErrSnapshotFormat", "ErrNotMember", "ErrClockNotReady"}
+var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "errUnknownCommand", "ErrSnapshotFormat", "ErrNotMember", "ErrClockNotReady", "ErrOtherCluster"}
 
 // Every sentinel the package declares either crosses the forwarding wire
 // with its own code, or is listed as local; each one in the table comes

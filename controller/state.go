@@ -61,6 +61,8 @@ type State struct {
 	// keeps them, so that a snapshot says which entries it holds.
 	Index uint64 `json:"index,omitempty"`
 	Term  uint64 `json:"term,omitempty"`
+	// ClusterID is the cluster's identity (clusterid.go).
+	ClusterID string `json:"cluster_id,omitempty"`
 
 	spec *spec.Spec
 	// derived from the above, to tell what changed

@@ -155,6 +155,8 @@ type Store struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+
+	identity clusterIdentity // this node's cluster ID (clusterid.go)
 }
 
 // OpenStore starts Raft for this node. A node with no state bootstraps
@@ -206,6 +208,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	}
 	var rf atomic.Pointer[raft.Raft] // for the mux, which starts first
 	s.mux = NewMux(ln, cfg.TLS, membersOf(&rf, cfg.Peers), cfg.Dial, cfg.Logger.With("component", "node-port"))
+	s.mux.SetClusterID(s.identity.get)
 	adv, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
 	if err != nil || adv.Port == 0 {
 		adv, _ = ln.Addr().(*net.TCPAddr)
@@ -236,6 +239,10 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: reading raft state: %w", err)
 	}
+	peerCluster, err := s.checkDataDir(existing, snaps)
+	if err != nil {
+		return nil, err
+	}
 	if s.raft, err = raft.NewRaft(rc, s.fsm, s.logs, s.bolt, snaps, s.trans); err != nil {
 		return nil, fmt.Errorf("controller: raft: %w", err)
 	}
@@ -248,6 +255,12 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		listed = listed || p.ID == cfg.NodeID
 	}
 	switch {
+	case !existing && listed && peerCluster != "":
+		// A fresh node among the initial voters of a cluster that
+		// already runs (a replaced disk, a node file kept from the
+		// start): its leader brings this node up to date.
+		s.logger.Info("found the configured peers' cluster: waiting for its leader to bring this node up to date (not bootstrapping); "+
+			"if this node is not a member yet, run `detour members add "+cfg.NodeID+"@"+s.cfg.RaftAddr+"` against a member", "cluster_id", peerCluster)
 	case !existing && listed:
 		var servers []raft.Server
 		for _, p := range cfg.Peers {
@@ -256,10 +269,13 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		if len(servers) == 0 {
 			servers = []raft.Server{{ID: rc.LocalID, Address: raft.ServerAddress(s.cfg.RaftAddr), Suffrage: raft.Voter}}
 		}
+		if err := s.bootstrapIdentity(servers); err != nil {
+			return nil, err
+		}
 		if err := s.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
 			return nil, fmt.Errorf("controller: bootstrap: %w", err)
 		}
-		s.logger.Info("bootstrapped a new cluster", "voters", len(servers))
+		s.logger.Info("bootstrapped a new cluster", "voters", len(servers), "cluster_id", orUnknown(s.identity.get()))
 	case !existing:
 		// Not among the initial voters: join an existing cluster once
 		// a member adds this node.
@@ -282,6 +298,11 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	go func() {
 		defer s.wg.Done()
 		s.noteApplied(ctx)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.keepClusterID(ctx)
 	}()
 	ok = true
 	return s, nil

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -57,6 +58,8 @@ type Mux struct {
 	// of waiting for the peer to hang up.
 	liveMu sync.Mutex
 	live   map[*liveConn]struct{}
+	// cluster says this node's cluster ID (see clusterid.go).
+	cluster atomic.Pointer[func() string]
 }
 
 // NewMux serves node-to-node traffic on ln. With tlsCfg set, every
@@ -164,6 +167,10 @@ func (m *Mux) authenticate(raw net.Conn) (c net.Conn, peer []string, kind byte, 
 		c.Close()
 		return nil, nil, 0, false
 	}
+	if !m.acceptHello(c, peer) || b[0] == connHello {
+		c.Close()
+		return nil, nil, 0, false
+	}
 	_ = c.SetDeadline(time.Time{})
 	return c, peer, b[0], true
 }
@@ -212,6 +219,27 @@ func (m *Mux) Dial(ctx context.Context, addr string, kind byte) (net.Conn, error
 // the configuration, or member id when given (the leader's address as
 // Raft reports it may be written differently from the configuration's).
 func (m *Mux) DialMember(ctx context.Context, id, addr string, kind byte) (net.Conn, error) {
+	c, err := m.dialConn(ctx, id, addr)
+	if err != nil {
+		return nil, err
+	}
+	// The peer answers the hello at once: bound the wait for it.
+	deadline := time.Now().Add(handshakeTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	_ = c.SetDeadline(deadline)
+	if _, err := m.dialHello(c, kind, addr); err != nil {
+		c.Close()
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// dialConn opens a connection to member id's node port at addr, under
+// TLS when set.
+func (m *Mux) dialConn(ctx context.Context, id, addr string) (net.Conn, error) {
 	c, err := m.dial(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -223,10 +251,6 @@ func (m *Mux) DialMember(ctx context.Context, id, addr string, kind byte) (net.C
 			return nil, fmt.Errorf("TLS to %s: %w", addr, err)
 		}
 		c = tc
-	}
-	if _, err := c.Write([]byte{kind}); err != nil {
-		c.Close()
-		return nil, err
 	}
 	return c, nil
 }

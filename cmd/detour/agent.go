@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -18,17 +19,16 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// agentFlags are the agent's own flags, beside the node settings bound to
+// cfg.
+type agentFlags struct {
+	cfg        node.Config
+	configFile string
+	logLevel   string
+}
+
 func newAgentCmd() *cobra.Command {
-	var (
-		cfg        node.Config
-		configFile string
-		peers      string
-		logLevel   string
-		checkNets  string
-		notifyNets string
-		// DNS peers (sec-dnspeers).
-		dnsPeerNets string
-	)
+	var a agentFlags
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run a detour node",
@@ -40,36 +40,19 @@ func newAgentCmd() *cobra.Command {
                --dns-addr HOST:PORT --api-addr HOST:PORT --data-dir DIR --spec FILE [--insecure]`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			final := cfg
-			if configFile != "" {
-				fileCfg, err := node.LoadFile(configFile)
-				if err != nil {
-					return err
-				}
-				final = mergeFlags(cmd, fileCfg, cfg)
-			}
-			overlay(cmd, "check-allow-networks", &final.CheckAllowNetworks, splitList(checkNets))
-			overlay(cmd, "notify-allow-networks", &final.NotifyAllowNetworks, splitList(notifyNets))
-			overlay(cmd, "dns-peer-allow-networks", &final.DNSPeerAllowNetworks, splitList(dnsPeerNets))
-			if peers != "" {
-				ps, err := node.ParsePeers(peers)
-				if err != nil {
-					return usageError{err}
-				}
-				final.Peers = ps
-			}
-			if env := os.Getenv("DETOUR_API_TOKENS"); env != "" {
-				t, err := api.ParseTokensEnv(env)
-				if err != nil {
-					return err
-				}
-				final.Tokens = t
-			}
 			var level slog.Level
-			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+			if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
 				return usageError{err}
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			final, problems, err := a.settings(cmd)
+			if err != nil {
+				return err
+			}
+			if len(problems) > 0 {
+				// With the node's own checks: every problem in one round.
+				return errors.Join(append(problems, node.Check(final, logger))...)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			n, err := node.Start(final, logger)
@@ -82,12 +65,80 @@ func newAgentCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configFile, "config", "", "node file (YAML) with the settings below; flags override it")
+	f.StringVar(&a.configFile, "config", "", "node file (YAML) with the settings below; flags given on the command line override it")
+	f.StringVar(&a.logLevel, "log-level", "info", "debug, info, warn or error")
+	bindNodeFlags(f, &a.cfg)
+	return cmd
+}
+
+// settings are the node's settings: the flags, or with --config the node
+// file with every flag given on the command line over it. The flags are
+// declared once (bindNodeFlags); a second binding of the same flags to the
+// file's settings takes each given flag's value, so none can be dropped.
+// Problems are what the node's own checks should report with theirs; err
+// is a file that could not be read at all.
+func (a *agentFlags) settings(cmd *cobra.Command) (final node.Config, problems []error, err error) {
+	final = a.cfg
+	if a.configFile != "" {
+		if final, err = overNodeFile(cmd.Flags(), a.configFile); errors.Is(err, node.ErrNodeFile) {
+			problems = append(problems, err)
+		} else if err != nil {
+			return final, nil, err
+		}
+	}
+	if env := os.Getenv("DETOUR_API_TOKENS"); env != "" {
+		t, err := api.ParseTokensEnv(env)
+		if err != nil {
+			problems = append(problems, err)
+		}
+		final.Tokens = t
+	}
+	return final, problems, nil
+}
+
+// overNodeFile reads the node file at path and sets over it every node
+// flag given in given.
+func overNodeFile(given *pflag.FlagSet, path string) (node.Config, error) {
+	var cfg node.Config
+	file := pflag.NewFlagSet("node file", pflag.ContinueOnError)
+	bindNodeFlags(file, &cfg) // binding writes the zero defaults: before the file
+	loaded, err := node.LoadFile(path)
+	if err != nil && !errors.Is(err, node.ErrNodeFile) {
+		return cfg, err
+	}
+	cfg = loaded // same address: file's flags now write into the file's settings
+	errs := []error{err}
+	given.Visit(func(fl *pflag.Flag) {
+		dst := file.Lookup(fl.Name)
+		if dst == nil {
+			return // not a node setting: --config, --log-level
+		}
+		if err := copyFlag(dst.Value, fl.Value); err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", fl.Name, err))
+		}
+	})
+	return cfg, errors.Join(errs...)
+}
+
+// copyFlag sets dst to src's value: a list replaces, never appends to,
+// the file's.
+func copyFlag(dst, src pflag.Value) error {
+	if s, ok := src.(pflag.SliceValue); ok {
+		if d, ok := dst.(pflag.SliceValue); ok {
+			return d.Replace(s.GetSlice())
+		}
+	}
+	return dst.Set(src.String())
+}
+
+// bindNodeFlags declares every node setting's flag, bound to its field in
+// cfg: the one place a setting gets its flag.
+func bindNodeFlags(f *pflag.FlagSet, cfg *node.Config) {
 	f.BoolVar(&cfg.Dev, "dev", false, "one node, plaintext on loopback, data in a temp dir")
 	f.StringVar(&cfg.NodeID, "node-id", "", "this node's ID, unique in the cluster")
 	f.StringVar(&cfg.Datacenter, "datacenter", "", "the datacenter this node runs in")
 	f.StringVar(&cfg.RaftAddr, "raft-addr", "", "address for Raft and node-to-node traffic, host:port")
-	f.StringVar(&peers, "peers", "", "initial voters, id@raft-address,... (this node included)")
+	f.Var((*peersValue)(&cfg.Peers), "peers", "initial voters, id@raft-address,... (this node included)")
 	f.StringVar(&cfg.DNSAddr, "dns-addr", "", "DNS address, UDP and TCP (--dev: "+node.DevDNSAddr+")")
 	f.StringVar(&cfg.APIAddr, "api-addr", "", "HTTP API address (--dev: "+node.DevAPIAddr+")")
 	f.StringVar(&cfg.StatusAddr, "status-addr", "", "public status page address, host:port (empty: no status page)")
@@ -98,19 +149,15 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "this node's certificate (PEM)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "this node's private key (PEM)")
 	f.StringVar(&cfg.APITokens, "api-tokens", "", "file of API bearer tokens with scopes (also: env DETOUR_API_TOKENS=name:scope:token,...)")
-	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	// Health checks (security).
-	f.StringVar(&checkNets, "check-allow-networks", "", "networks (CIDR, comma-separated) checks may probe although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
+	f.Var((*listValue)(&cfg.CheckAllowNetworks), "check-allow-networks", "networks (CIDR, comma-separated) checks may probe although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
 	// Spec secrets and provider endpoints (security).
 	f.StringSliceVar(&cfg.SpecEnvPrefixes, "spec-env-prefix", nil, "prefix of the environment variables a spec's providers and TSIG keys may name, less those under --check-env-prefix and --notify-env-prefix, repeatable (default "+spec.DefaultEnvPrefix+")")
 	f.StringSliceVar(&cfg.ProviderBaseURLs, "provider-base-url", nil, "a base_url (URL or host[:port]) the spec's providers may call besides their official endpoint, repeatable (default: none)")
-	durationFlag(f, &cfg.Raft.HeartbeatTimeout, "raft-heartbeat-timeout", "how long without the leader before an election (default 500ms; raise on links slower than ~150 ms round trip)")
-	durationFlag(f, &cfg.Raft.ElectionTimeout, "raft-election-timeout", "how long a candidate waits for votes (default 500ms)")
-	durationFlag(f, &cfg.Raft.LeaderLeaseTimeout, "raft-leader-lease", "how long a leader leads without hearing a majority (default 250ms)")
-	durationFlag(f, &cfg.Raft.CommitTimeout, "raft-commit-timeout", "longest wait before replicating a commit (default 50ms)")
-	webFlags(f, &cfg)
+	raftFlags(f, &cfg.Raft)
+	webFlags(f, cfg)
 	// Notifications (security).
-	f.StringVar(&notifyNets, "notify-allow-networks", "", "networks (CIDR, comma-separated) notification channels may reach although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
+	f.Var((*listValue)(&cfg.NotifyAllowNetworks), "notify-allow-networks", "networks (CIDR, comma-separated) notification channels may reach although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
 
 	// Halting and storage failures (sec-clock).
 	f.Var((*indexList)(&cfg.SkipEntries), "skip-entry", "Raft log index this node must not apply: the repair of a node halted at an entry it cannot apply (see /v1/ready and docs/cluster.md); repeatable")
@@ -124,8 +171,17 @@ func newAgentCmd() *cobra.Command {
 	// DNS NSID.
 	f.StringVar(&cfg.NSID, "nsid", "", "NSID the DNS server sends to queries asking for it (RFC 5001; default: the node ID; \"off\": none)")
 	// DNS peers (sec-dnspeers).
-	f.StringVar(&dnsPeerNets, "dns-peer-allow-networks", "", "networks (CIDR, comma-separated) NOTIFY targets and RFC 2136 servers may be in although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
-	return cmd
+	f.Var((*listValue)(&cfg.DNSPeerAllowNetworks), "dns-peer-allow-networks", "networks (CIDR, comma-separated) NOTIFY targets and RFC 2136 servers may be in although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
+}
+
+// raftFlags are the node file's raft: keys.
+func raftFlags(f *pflag.FlagSet, r *node.RaftSettings) {
+	durationFlag(f, &r.HeartbeatTimeout, "raft-heartbeat-timeout", "how long without the leader before an election (default 500ms; raise on links slower than ~150 ms round trip)")
+	durationFlag(f, &r.ElectionTimeout, "raft-election-timeout", "how long a candidate waits for votes (default 500ms)")
+	durationFlag(f, &r.LeaderLeaseTimeout, "raft-leader-lease", "how long a leader leads without hearing a majority (default 250ms)")
+	durationFlag(f, &r.CommitTimeout, "raft-commit-timeout", "longest wait before replicating a commit (default 50ms)")
+	durationFlag(f, &r.ObserverStaleAfter, "raft-observer-stale-after", "how long an observer may stay silent before its verdicts stop counting (default 4s)")
+	durationFlag(f, &r.ReportInterval, "raft-report-interval", "how often each observer reports without a change (default 1s)")
 }
 
 // webFlags are the API's browser and token guards and the status page's
@@ -138,18 +194,6 @@ func webFlags(f *pflag.FlagSet, cfg *node.Config) {
 	f.StringVar(&cfg.StatusNodeLabel, "status-node-label", "", "what the status page's footer calls this node (default: nothing)")
 	// API resource limits (sec-limits).
 	durationFlag(f, &cfg.APISpecWait, "api-spec-wait", fmt.Sprintf("how long a request sending a spec waits for another spec's parse before it gets 429 (default %s)", api.DefaultSpecWait))
-}
-
-// mergeWebFlags overlays webFlags set on the command line onto the node
-// file.
-func mergeWebFlags(cmd *cobra.Command, file *node.Config, flags node.Config) {
-	overlay(cmd, "api-names", &file.APINames, flags.APINames)
-	overlay(cmd, "api-auth-failures", &file.APIAuthFailures, flags.APIAuthFailures)
-	overlay(cmd, "api-auth-window", &file.APIAuthWindow, flags.APIAuthWindow)
-	overlay(cmd, "status-url", &file.StatusURL, flags.StatusURL)
-	overlay(cmd, "status-node-label", &file.StatusNodeLabel, flags.StatusNodeLabel)
-	// API resource limits (sec-limits).
-	overlay(cmd, "api-spec-wait", &file.APISpecWait, flags.APISpecWait)
 }
 
 // durationFlag binds a Go-syntax duration flag to a spec.Duration.
@@ -180,13 +224,7 @@ func (d *durationValue) Type() string { return "duration" }
 // indexList is a repeatable flag of Raft log indexes.
 type indexList []uint64
 
-func (l *indexList) String() string {
-	var out []string
-	for _, i := range *l {
-		out = append(out, strconv.FormatUint(i, 10))
-	}
-	return strings.Join(out, ",")
-}
+func (l *indexList) String() string { return strings.Join(l.GetSlice(), ",") }
 
 func (l *indexList) Set(s string) error {
 	for _, part := range strings.Split(s, ",") {
@@ -201,56 +239,28 @@ func (l *indexList) Set(s string) error {
 
 func (l *indexList) Type() string { return "index" }
 
-// overlay sets *dst to the flag's value v when the flag was given on the
-// command line: flags win over the node file.
-func overlay[T any](cmd *cobra.Command, name string, dst *T, v T) {
-	if cmd.Flags().Changed(name) {
-		*dst = v
-	}
-}
-
-// mergeFlags overlays the flags set on the command line onto the node file.
-func mergeFlags(cmd *cobra.Command, file, flags node.Config) node.Config {
-	overlay(cmd, "node-id", &file.NodeID, flags.NodeID)
-	overlay(cmd, "datacenter", &file.Datacenter, flags.Datacenter)
-	overlay(cmd, "raft-addr", &file.RaftAddr, flags.RaftAddr)
-	overlay(cmd, "dns-addr", &file.DNSAddr, flags.DNSAddr)
-	overlay(cmd, "api-addr", &file.APIAddr, flags.APIAddr)
-	overlay(cmd, "status-addr", &file.StatusAddr, flags.StatusAddr)
-	overlay(cmd, "data-dir", &file.DataDir, flags.DataDir)
-	overlay(cmd, "spec", &file.Spec, flags.Spec)
-	overlay(cmd, "tls-ca", &file.TLSCA, flags.TLSCA)
-	overlay(cmd, "tls-cert", &file.TLSCert, flags.TLSCert)
-	overlay(cmd, "tls-key", &file.TLSKey, flags.TLSKey)
-	overlay(cmd, "api-tokens", &file.APITokens, flags.APITokens)
-	overlay(cmd, "insecure", &file.Insecure, flags.Insecure)
-	overlay(cmd, "raft-heartbeat-timeout", &file.Raft.HeartbeatTimeout, flags.Raft.HeartbeatTimeout)
-	overlay(cmd, "raft-election-timeout", &file.Raft.ElectionTimeout, flags.Raft.ElectionTimeout)
-	overlay(cmd, "raft-leader-lease", &file.Raft.LeaderLeaseTimeout, flags.Raft.LeaderLeaseTimeout)
-	overlay(cmd, "raft-commit-timeout", &file.Raft.CommitTimeout, flags.Raft.CommitTimeout)
-	overlay(cmd, "dev", &file.Dev, flags.Dev)
-	mergeWebFlags(cmd, &file, flags)
-	overlay(cmd, "skip-entry", &file.SkipEntries, flags.SkipEntries)
-	overlay(cmd, "spec-env-prefix", &file.SpecEnvPrefixes, flags.SpecEnvPrefixes)
-	overlay(cmd, "provider-base-url", &file.ProviderBaseURLs, flags.ProviderBaseURLs)
-	mergeDNSLimits(cmd, &file.DNSLimits, flags.DNSLimits)
-	overlay(cmd, "check-env-prefix", &file.CheckEnvPrefixes, flags.CheckEnvPrefixes)
-	overlay(cmd, "notify-env-prefix", &file.NotifyEnvPrefixes, flags.NotifyEnvPrefixes)
-	overlay(cmd, "nsid", &file.NSID, flags.NSID)
-	return file
-}
-
-// splitList reads a comma-separated flag value; an empty value is an
-// empty, not a missing, list.
-func splitList(s string) []string {
-	out := []string{}
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
+// GetSlice implements pflag.SliceValue.
+func (l *indexList) GetSlice() []string {
+	out := make([]string, 0, len(*l))
+	for _, i := range *l {
+		out = append(out, strconv.FormatUint(i, 10))
 	}
 	return out
 }
+
+// Replace implements pflag.SliceValue.
+func (l *indexList) Replace(v []string) error {
+	*l = nil
+	for _, s := range v {
+		if err := l.Set(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Append implements pflag.SliceValue.
+func (l *indexList) Append(v string) error { return l.Set(v) }
 
 // DNS abuse limits: the --dns-rate-limit* and --dns-tcp-* flags.
 
@@ -264,12 +274,65 @@ func dnsLimitFlags(f *pflag.FlagSet, l *node.DNSLimits) {
 	f.IntVar(&l.TCPMaxConnsPerIP, "dns-tcp-max-conns-per-ip", 0, "open DNS TCP connections per client address at most (0: 16)")
 }
 
-func mergeDNSLimits(cmd *cobra.Command, file *node.DNSLimits, flags node.DNSLimits) {
-	overlay(cmd, "dns-rate-limit", &file.RateLimit, flags.RateLimit)
-	overlay(cmd, "dns-rate-limit-slip", &file.Slip, flags.Slip)
-	overlay(cmd, "dns-tcp-max-conns", &file.TCPMaxConns, flags.TCPMaxConns)
-	overlay(cmd, "dns-tcp-max-conns-per-ip", &file.TCPMaxConnsPerIP, flags.TCPMaxConnsPerIP)
-	overlay(cmd, "dns-rate-limit-exempt", &file.Exempt, flags.Exempt)
-	overlay(cmd, "dns-tcp-idle-timeout", &file.TCPIdleTimeout, flags.TCPIdleTimeout)
-	overlay(cmd, "dns-tcp-io-timeout", &file.TCPIOTimeout, flags.TCPIOTimeout)
+// peersValue is the --peers flag: id@host:port,...
+type peersValue []node.Peer
+
+func (p *peersValue) String() string {
+	out := make([]string, 0, len(*p))
+	for _, v := range *p {
+		out = append(out, v.String())
+	}
+	return strings.Join(out, ",")
 }
+
+func (p *peersValue) Set(s string) error {
+	ps, err := node.ParsePeers(s)
+	if err != nil {
+		return err
+	}
+	*p = ps
+	return nil
+}
+
+func (p *peersValue) Type() string { return "peers" }
+
+// GetSlice implements pflag.SliceValue.
+func (p *peersValue) GetSlice() []string { return strings.Split(p.String(), ",") }
+
+// Replace implements pflag.SliceValue.
+func (p *peersValue) Replace(v []string) error { return p.Set(strings.Join(v, ",")) }
+
+// Append implements pflag.SliceValue.
+func (p *peersValue) Append(v string) error {
+	ps, err := node.ParsePeers(v)
+	*p = append(*p, ps...)
+	return err
+}
+
+// listValue is a comma-separated list flag; an empty value is an empty,
+// not a missing, list (--check-allow-networks "" allows none under --dev).
+type listValue []string
+
+func (l *listValue) String() string { return strings.Join(*l, ",") }
+
+func (l *listValue) Set(s string) error {
+	out := []string{}
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	*l = out
+	return nil
+}
+
+func (l *listValue) Type() string { return "list" }
+
+// GetSlice implements pflag.SliceValue.
+func (l *listValue) GetSlice() []string { return append([]string{}, *l...) }
+
+// Replace implements pflag.SliceValue.
+func (l *listValue) Replace(v []string) error { *l = append([]string{}, v...); return nil }
+
+// Append implements pflag.SliceValue.
+func (l *listValue) Append(v string) error { *l = append(*l, v); return nil }

@@ -46,7 +46,7 @@ records:
 		t.Fatal(err)
 	}
 	n, err := node.Start(node.Config{NodeID: "a-1", Datacenter: "a", RaftAddr: ln.Addr().String(),
-		Peers: []node.Peer{{ID: "a-1", Address: ln.Addr().String()}}, Listener: ln,
+		Peers: []node.Peer{{ID: "a-1", Address: ln.Addr().String()}}, Deps: node.Deps{Listener: ln},
 		DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"), Spec: specFile,
 		TLSCA: ca.CAFile, TLSCert: cert, TLSKey: key, APITokens: tokens, Timing: node.DevTiming}, slog.New(slog.DiscardHandler))
 	if err != nil {

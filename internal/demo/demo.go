@@ -142,7 +142,7 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 		m.cfg = node.Config{
 			NodeID: m.id, Datacenter: m.dc, RaftAddr: peers[i].Address, Peers: peers,
 			DNSAddr: hostPort(opts.DNSPorts[i]), APIAddr: hostPort(opts.APIPorts[i]),
-			DataDir: filepath.Join(dir, m.id), Spec: specFile, Timing: Timing, Listener: lns[i],
+			DataDir: filepath.Join(dir, m.id), Spec: specFile, Timing: Timing, Deps: node.Deps{Listener: lns[i]},
 			CheckAllowNetworks: node.LoopbackNetworks, // the sites listen on loopback
 			Insecure:           true,                  // the demo's node ports are plaintext, on loopback
 			// The demo's visitor queries from one address.

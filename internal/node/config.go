@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/raft"
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/internal/netguard"
@@ -65,8 +63,6 @@ type Config struct {
 	// Tokens adds more (the agent reads DETOUR_API_TOKENS into it).
 	APITokens string      `yaml:"api_tokens"`
 	Tokens    *api.Tokens `yaml:"-"`
-	// APIExtra adds routes to the API (the demo's controls).
-	APIExtra map[string]http.Handler `yaml:"-"`
 	// Raft tunes Raft and observer timeouts; zero values take the
 	// defaults (controller.DefaultTiming).
 	Raft RaftSettings `yaml:"raft"`
@@ -117,13 +113,6 @@ type Config struct {
 	// at an entry it cannot apply (docs/cluster.md, --skip-entry).
 	SkipEntries []uint64 `yaml:"skip_entries"`
 
-	// For tests: this node's wall clock (skewed to show it rules
-	// nothing), a hook that sees every command before it applies (may
-	// panic), and a wrapper around the Raft log store (may fail).
-	Now          func() time.Time                  `yaml:"-"`
-	ApplyHook    func(*controller.Command)         `yaml:"-"`
-	WrapLogStore func(raft.LogStore) raft.LogStore `yaml:"-"`
-
 	// What a spec may make this node reach (security: spec secrets and
 	// provider endpoints). SpecEnvPrefixes are the prefixes of the
 	// environment variables a spec's providers and TSIG keys may name
@@ -168,14 +157,20 @@ type Config struct {
 	// unless it is set.
 	DNSPeerAllowNetworks []string `yaml:"dns_peer_allow_networks"`
 
-	// For tests: the node port's listener and dialer (fault injection)
-	// and the address health probes leave from.
-	Listener net.Listener        `yaml:"-"`
-	Dial     controller.DialFunc `yaml:"-"`
-	SourceIP net.IP              `yaml:"-"`
+	// Deps are what the node is given rather than told: listeners,
+	// dialers, clocks and hooks (tests, the demo). No node file or flag
+	// sets them.
+	Deps `yaml:"-"`
 }
 
-// LoadFile reads a node file strictly (unknown keys are errors).
+// ErrNodeFile means the node file has keys or values it cannot take; the
+// settings LoadFile returns with it hold the rest of the file.
+var ErrNodeFile = errors.New("node file")
+
+// LoadFile reads a node file strictly (unknown keys are errors). With
+// unknown keys or values of the wrong type, it returns the other settings
+// with an error wrapping ErrNodeFile that lists them all, so that Check
+// can report the rest in the same round.
 func LoadFile(path string) (Config, error) {
 	var c Config
 	data, err := os.ReadFile(path)
@@ -185,6 +180,10 @@ func LoadFile(path string) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return c, fmt.Errorf("%w %s:\n  %s", ErrNodeFile, path, strings.Join(te.Errors, "\n  "))
+		}
 		return c, fmt.Errorf("node config %s: %w", path, err)
 	}
 	return c, nil
@@ -267,10 +266,14 @@ func (c *Config) ApplyDevDefaults() {
 	}
 }
 
-// Validate checks the settings and reports every problem.
-func (c *Config) Validate() error {
-	var problems []string
-	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+// Validate checks the settings and reports every problem. Start also
+// checks the files they name (see preflight).
+func (c *Config) Validate() error { return configError(c.problems()) }
+
+// problems lists what is wrong with the settings.
+func (c *Config) problems() []error {
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
 	checkAddr := func(name, v string, required bool) {
 		if v == "" {
 			if required {
@@ -366,10 +369,7 @@ func (c *Config) Validate() error {
 	if err := c.envPolicy().Validate(); err != nil {
 		add("%v", err)
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%w:\n  %s", ErrConfig, strings.Join(problems, "\n  "))
-	}
-	return nil
+	return problems
 }
 
 // checkPlaintext refuses plaintext where the operator did not ask for it:

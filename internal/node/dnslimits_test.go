@@ -70,7 +70,7 @@ records:
 		t.Fatal(err)
 	}
 	n, err := Start(Config{NodeID: "a-1", Datacenter: "a", RaftAddr: ln.Addr().String(),
-		Peers: []Peer{{ID: "a-1", Address: ln.Addr().String()}}, Listener: ln,
+		Peers: []Peer{{ID: "a-1", Address: ln.Addr().String()}}, Deps: Deps{Listener: ln},
 		DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"), Spec: specFile, Timing: DevTiming,
 		Insecure: true}, // a plaintext node port on loopback
 		slog.New(slog.DiscardHandler))

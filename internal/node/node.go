@@ -34,9 +34,8 @@ type Node struct {
 	dns      *dnsserver.Server
 	api      *api.Server
 	answers  answers
-	cancel   context.CancelFunc
-	done     chan struct{}
-	tmpDir   string
+	// stops stops what start started, in reverse.
+	stops stoppers
 	// notifier sends notifications while this node leads; status serves
 	// the status page from the local state (nil without --status-addr).
 	notifier *notify.Notifier
@@ -46,43 +45,81 @@ type Node struct {
 }
 
 // Start loads the seed spec and starts the node in dependency order: the
-// store (Raft), the DNS server answering from it, the API, then the health
-// engine and its reports.
+// DNS server, the store (Raft) it answers from, the health engine, the
+// API and status page, then the checks and reports. Each component
+// registers its stopper as it starts; Close (or a failed start) runs them
+// in reverse.
 func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	if cfg.Dev {
 		cfg.ApplyDevDefaults()
 	}
-	if err := cfg.Validate(); err != nil {
+	// Every setting and file first, every problem at once: nothing
+	// starts (Raft above all) on settings that cannot work.
+	files, err := cfg.preflight(logger)
+	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, logger: logger, done: make(chan struct{})}
-	ok := false
-	defer func() {
-		if !ok {
-			close(n.done)
-			n.Close(context.Background())
-		}
-	}()
-	if cfg.DataDir == "" {
+	n := &Node{cfg: cfg, logger: logger}
+	if err := n.start(files); err != nil {
+		_ = n.stops.stop(context.Background())
+		return nil, err
+	}
+	logger.Info("node started", "node_id", cfg.NodeID, "datacenter", cfg.Datacenter,
+		"raft", n.store.Addr(), "dns", n.dns.Addr(), "api", n.api.Addr(), "data_dir", n.cfg.DataDir)
+	return n, nil
+}
+
+// start starts every component, registering each one's stopper.
+func (n *Node) start(files *loaded) error {
+	if n.cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "detour-dev-")
 		if err != nil {
-			return nil, err
+			return err
 		}
-		n.tmpDir, n.cfg.DataDir = dir, dir
+		n.cfg.DataDir = dir
+		n.stops.add("dev data dir", func(context.Context) error { return os.RemoveAll(dir) })
 	}
-	seed, err := loadSpec(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Spec, err)
+	// The DNS listener comes first so that the address registered with
+	// the cluster is the bound one.
+	if err := n.startDNS(); err != nil {
+		return err
 	}
-	for _, p := range seed.Lint() {
-		logger.Warn("spec lint", "path", p.Path, "msg", p.Message)
+	if err := n.startStore(files.seed, files.tls); err != nil {
+		return err
 	}
-	var tlsCfg *tls.Config
-	if cfg.hasTLS() {
-		if tlsCfg, err = mutualTLS(cfg.TLSCA, cfg.TLSCert, cfg.TLSKey); err != nil {
-			return nil, err
-		}
+	// One registry per node, never the global one: /metrics shows this
+	// node only, and tests run many nodes in one process.
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := n.newChecks(registry); err != nil {
+		return err
 	}
+	if err := n.startAPI(files, registry); err != nil {
+		return err
+	}
+	if err := n.startStatus(); err != nil {
+		return err
+	}
+	n.startRun(files.seed)
+	return nil
+}
+
+func (n *Node) startDNS() error {
+	cfg := n.cfg
+	dnsCfg := cfg.DNSLimits.server(cfg.DNSAddr, cfg.Dev)
+	dnsCfg.Getenv = specEnv(cfg.envPolicy(), spec.EnvProvider, n.logger)
+	dnsCfg.NSID = cfg.nsid()
+	dnsCfg.PeerAllow, _ = cfg.dnsPeerAllowNetworks() // Validate parsed them
+	n.dns = dnsserver.NewServer(dnsCfg, &n.answers, n.logger.With("component", "dns"))
+	if err := n.dns.Start(); err != nil {
+		return err
+	}
+	n.stops.add("dns", n.dns.Shutdown)
+	return nil
+}
+
+func (n *Node) startStore(seed *spec.Spec, tlsCfg *tls.Config) error {
+	cfg := n.cfg
 	raftAddr, peers := cfg.RaftAddr, cfg.Peers
 	if cfg.Dev {
 		if raftAddr == "" {
@@ -94,79 +131,109 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	for _, p := range peers {
 		ps = append(ps, controller.Peer{ID: p.ID, Address: p.Address})
 	}
-	// The DNS and API listeners come first so that the addresses
-	// registered with the cluster are the bound ones.
-	dnsCfg := cfg.DNSLimits.server(cfg.DNSAddr, cfg.Dev)
-	dnsCfg.Getenv = specEnv(cfg.envPolicy(), spec.EnvProvider, logger)
-	dnsCfg.NSID = cfg.nsid()
-	dnsCfg.PeerAllow, _ = cfg.dnsPeerAllowNetworks() // Validate parsed them
-	n.dns = dnsserver.NewServer(dnsCfg, &n.answers, logger.With("component", "dns"))
-	if err := n.dns.Start(); err != nil {
-		return nil, err
-	}
+	var err error
 	n.store, err = controller.OpenStore(controller.StoreConfig{
 		NodeID: cfg.NodeID, Datacenter: cfg.Datacenter, RaftAddr: raftAddr,
-		APIAddr: cfg.APIAddr, DNSAddr: n.dns.Addr(), DataDir: n.cfg.DataDir,
+		APIAddr: cfg.APIAddr, DNSAddr: n.dns.Addr(), DataDir: cfg.DataDir,
 		Peers: ps, TLS: tlsCfg, Timing: cfg.timing(), Seed: seed, Listener: cfg.Listener, Dial: cfg.Dial,
-		Logger: logger.With("component", "controller"),
+		Logger: n.logger.With("component", "controller"),
 		Now:    cfg.Now, SkipEntries: cfg.SkipEntries, ApplyHook: cfg.ApplyHook, WrapLogStore: cfg.WrapLogStore,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
+	n.stops.add("store", func(context.Context) error { return n.store.Close() })
 	n.answers.fsm.Store(n.store.FSM())
+	return nil
+}
+
+// newChecks builds the observer, the health engine and the providers;
+// startRun runs them.
+func (n *Node) newChecks(registry *prometheus.Registry) error {
+	cfg, logger := n.cfg, n.logger
 	n.observer = controller.NewObserver(n.store, logger.With("component", "observer"))
-	// One registry per node, never the global one: /metrics shows this
-	// node only, and tests run many nodes in one process.
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	allow, _ := cfg.checkAllowNetworks() // Validate parsed them
+	var err error
 	if n.engine, err = health.New(logger.With("component", "health"), n.observer, health.Options{SourceIP: cfg.SourceIP, Registerer: registry, AllowNetworks: allow, Now: cfg.Now,
 		Getenv: specEnv(cfg.envPolicy(), spec.EnvCheck, logger), Env: cfg.envPolicy()}); err != nil {
-		return nil, err
+		return err
 	}
 	n.observer.SetEngine(n.engine)
 	if n.providers, err = newProviders(n.store, cfg, registry, logger); err != nil {
-		return nil, err
+		return err
 	}
 	// A job's heartbeat reaches one node; the log tells every engine.
 	n.store.FSM().OnHeartbeat(func(check, endpoint string, at time.Time) { _ = n.engine.Heartbeat(check, endpoint, at) })
-	apiTLS, tokens, err := cfg.apiSecurity(tlsCfg)
-	if err != nil {
-		return nil, err
-	}
+	n.notifier = newNotifier(n.store, cfg, logger)
+	return nil
+}
+
+func (n *Node) startAPI(files *loaded, registry *prometheus.Registry) error {
+	cfg := n.cfg
+	var err error
 	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
-		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra,
+		Tokens: files.tokens, TLS: files.apiTLS, Logger: n.logger.With("component", "api"), Extra: cfg.APIExtra,
 		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D(),
 		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D()})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := n.api.Start(cfg.APIAddr); err != nil {
-		return nil, fmt.Errorf("api: %w", err)
+		return fmt.Errorf("api: %w", err)
 	}
-	n.notifier = newNotifier(n.store, cfg, logger)
-	if cfg.StatusAddr != "" {
-		n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.StatusNodeLabel, PublicURL: cfg.StatusURL,
-			Logger: logger.With("component", "statuspage")})
-		if err := n.status.Start(cfg.StatusAddr); err != nil {
-			return nil, fmt.Errorf("status page: %w", err)
-		}
+	n.stops.add("api", n.api.Shutdown)
+	return nil
+}
+
+func (n *Node) startStatus() error {
+	cfg := n.cfg
+	if cfg.StatusAddr == "" {
+		return nil
 	}
+	n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.StatusNodeLabel, PublicURL: cfg.StatusURL,
+		Logger: n.logger.With("component", "statuspage")})
+	if err := n.status.Start(cfg.StatusAddr); err != nil {
+		return fmt.Errorf("status page: %w", err)
+	}
+	n.stops.add("status page", n.status.Shutdown)
+	return nil
+}
+
+// startRun runs the checks, reports, providers and notifier until Close,
+// and says whether the --spec file is the cluster's spec; the first thing
+// Close does is to stop answering ready.
+func (n *Node) startRun(seed *spec.Spec) {
 	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
-	go n.run(ctx)
-	ok = true
-	logger.Info("node started", "node_id", cfg.NodeID, "datacenter", cfg.Datacenter,
-		"raft", n.store.Addr(), "dns", n.dns.Addr(), "api", n.api.Addr(), "data_dir", n.cfg.DataDir)
-	return n, nil
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		seedDone := make(chan struct{})
+		go func() {
+			defer close(seedDone)
+			n.reportSeed(ctx, seed)
+		}()
+		n.run(ctx)
+		<-seedDone
+	}()
+	n.stops.add("checks and reports", func(stopCtx context.Context) error {
+		cancel()
+		select {
+		case <-done:
+			return nil
+		case <-stopCtx.Done():
+			return stopCtx.Err()
+		}
+	})
+	n.stops.add("readiness", func(context.Context) error {
+		n.api.SetReady(false)
+		return nil
+	})
 }
 
 // run drives the health engine and observer, and readiness: ready once a
 // leader is known, the spec is in force and the first round of checks is
 // done, so nothing is answered from a blind start.
 func (n *Node) run(ctx context.Context) {
-	defer close(n.done)
 	engineDone := make(chan struct{})
 	go func() {
 		defer close(engineDone)
@@ -254,42 +321,13 @@ func (n *Node) StatusAddr() string {
 // Store returns the node's Raft store.
 func (n *Node) Store() *controller.Store { return n.store }
 
-// Close stops the node in reverse order: readiness off, API, health
-// checks and reports, DNS, Raft (leaving cleanly), then a dev data dir.
+// Close stops the node: what it started, in reverse order (readiness
+// off, checks and reports, status page, API, Raft leaving cleanly, DNS,
+// then a dev data dir).
 func (n *Node) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	var firstErr error
-	keep := func(err error) {
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	if n.api != nil && n.api.Addr() != "" {
-		n.api.SetReady(false)
-		keep(n.api.Shutdown(ctx))
-	}
-	if n.status != nil {
-		keep(n.status.Shutdown(ctx))
-	}
-	if n.cancel != nil {
-		n.cancel()
-	}
-	select {
-	case <-n.done:
-	case <-ctx.Done():
-		keep(ctx.Err())
-	}
-	if n.dns != nil {
-		keep(n.dns.Shutdown(ctx))
-	}
-	if n.store != nil {
-		keep(n.store.Close())
-	}
-	if n.tmpDir != "" {
-		keep(os.RemoveAll(n.tmpDir))
-	}
-	return firstErr
+	return n.stops.stop(ctx)
 }
 
 // newProviders wires the provider manager: it pushes the records' answers

@@ -203,9 +203,20 @@ func (c *tlsCluster) dialPeer(t *testing.T, addr string, files [2]string, kind b
 		return nil, err
 	}
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte{kind}); err != nil {
+	// The kind, then the hello: no cluster ID (one that matches any),
+	// and the node's answer.
+	if _, err := conn.Write([]byte{kind, 0}); err != nil {
 		conn.Close()
 		return nil, err
+	}
+	var answer [2]byte
+	if _, err := io.ReadFull(conn, answer[:]); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if _, err := io.ReadFull(conn, make([]byte, answer[1])); err != nil || answer[0] != 0 {
+		conn.Close()
+		return nil, fmt.Errorf("hello refused (%d): %v", answer[0], err)
 	}
 	return conn, nil
 }

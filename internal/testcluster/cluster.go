@@ -122,7 +122,7 @@ func New(t testing.TB, opts Options) *Cluster {
 		m.cfg = node.Config{
 			NodeID: m.ID, Datacenter: m.DC, RaftAddr: peers[i].Address, Peers: peers,
 			DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", StatusAddr: "127.0.0.1:0", DataDir: filepath.Join(c.root, m.ID),
-			Spec: specFile, Timing: timing, Dial: c.Faults.Dialer(m.ID), SourceIP: net.ParseIP(m.SourceIP),
+			Spec: specFile, Timing: timing, Deps: node.Deps{Dial: c.Faults.Dialer(m.ID), SourceIP: net.ParseIP(m.SourceIP)},
 			CheckAllowNetworks: node.LoopbackNetworks, // the sites listen on loopback
 			Insecure:           true,                  // plaintext node ports, on loopback
 			// Every test client is on 127.0.0.0/24: no rate limit.
