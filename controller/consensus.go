@@ -152,7 +152,7 @@ func (st *State) derive(log bool) {
 			wasDown, isDown := isDown(st.health[k]), isDown(h)
 			switch {
 			case isDown && !wasDown:
-				st.event(st.Now, "endpoint", k, fmt.Sprintf("%s is down: %s", k, h.Reason))
+				st.event(st.Now, "endpoint", k, fmt.Sprintf("%s is down%s: %s", k, st.neverUp(k), h.Reason))
 			case wasDown && !isDown:
 				st.event(st.Now, "endpoint", k, fmt.Sprintf("%s is up again", k))
 			}

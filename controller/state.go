@@ -78,6 +78,9 @@ type Verdict struct {
 	Reason  string    `json:"reason,omitempty"`
 	Latency float64   `json:"latency_ms,omitempty"`
 	Since   time.Time `json:"since"`
+	// First is set while the verdict is the observer's first on the
+	// endpoint: it has never said otherwise (see neverUp).
+	First bool `json:"first,omitempty"`
 }
 
 // Event is one entry of the audit log.
@@ -233,7 +236,7 @@ func (st *State) report(r *ObserverReport, now time.Time) error {
 		}
 		v := o.Verdicts[k]
 		if v == nil || v.Up != ch.Up {
-			v = &Verdict{Since: now}
+			v = &Verdict{Since: now, First: v == nil}
 			o.Verdicts[k] = v
 		}
 		v.Up, v.Reason, v.Latency = ch.Up, ch.Reason, ch.Latency
