@@ -158,7 +158,8 @@ func (st *State) derive(log bool) {
 			}
 		}
 	}
-	decisions := EvaluatePinned(st.spec, st.withDrains(c), st.pins())
+	h := st.withDrains(c)
+	decisions := st.holdFailbacks(EvaluatePinned(st.spec, h, st.pins()), h, log)
 	if log {
 		old := map[string]Decision{}
 		for _, d := range st.decisions {

@@ -48,6 +48,8 @@ type State struct {
 	Providers map[string]*ProviderSync `json:"providers,omitempty"`
 	// Cursors say what each notification channel has delivered.
 	Cursors map[string]*NotifyCursor `json:"cursors,omitempty"`
+	// Holds are the failback holds in force, by name/type (failback.go).
+	Holds map[string]*FailbackHold `json:"failback_holds,omitempty"`
 	// Now is the time of the latest command applied: the state's clock.
 	Now time.Time `json:"now"`
 	// Applied holds the IDs of the commands applied within the last
@@ -63,6 +65,7 @@ type State struct {
 	// derived from the above, to tell what changed
 	health    map[string]EndpointHealth
 	decisions []Decision
+	cause     CommandType // of the command being applied, for holdFailbacks
 }
 
 // ObserverRecord is what the cluster knows of one node's checks.
@@ -153,6 +156,7 @@ func (st *State) apply(c *Command) error {
 		st.remember(c.ID)
 	}
 	if movesAnswers(c.Type) {
+		st.cause = c.Type
 		st.derive(true)
 	}
 	return nil
@@ -325,6 +329,9 @@ func (st *State) clearOverride(c *ClearOverride, now time.Time) error {
 	if c == nil {
 		return fmt.Errorf("%w: clear missing", ErrBadCommand)
 	}
+	if c.Kind == OverrideFailback {
+		return st.releaseHold(c, now)
+	}
 	if c.Kind == OverridePin {
 		if r := st.record(c.Record, c.Type); r != nil {
 			c.Record, c.Type = r.Name, r.Type
@@ -348,6 +355,7 @@ func (st *State) expireOverrides(now time.Time) {
 			st.event(now, "override", k, fmt.Sprintf("%s expired (was: %s)", k, o.Reason))
 		}
 	}
+	st.expireHolds(now)
 }
 
 func (st *State) heartbeat(b *Heartbeat) error {

@@ -140,14 +140,31 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	found := false
-	s.store.FSM().Read(func(st *controller.State) { found = st.Overrides["pin:"+rec.Name+"/"+rec.Type] != nil })
+	var hold *controller.FailbackHold
+	s.store.FSM().Read(func(st *controller.State) {
+		found = st.Overrides["pin:"+rec.Name+"/"+rec.Type] != nil
+		hold = st.Held(rec.Name, rec.Type)
+	})
+	if !found && hold != nil {
+		s.releaseFailback(w, r, rec.Name, rec.Type, hold)
+		return
+	}
 	if !found {
-		writeError(w, http.StatusNotFound, "%s %s is not pinned (see `detour status` for the overrides in force)", rec.Name, rec.Type)
+		writeError(w, http.StatusNotFound, "%s %s is neither pinned nor held on a later pool (see `detour status` for the overrides in force)", rec.Name, rec.Type)
 		return
 	}
 	c := &controller.ClearOverride{Kind: controller.OverridePin, Record: rec.Name, Type: rec.Type, Author: caller(r.Context()).Name}
 	if s.propose(w, r, &controller.Command{Type: controller.CmdClearOverride, Clear: c}) {
 		s.overrideDone(w, fmt.Sprintf("released %s %s: it follows health again", rec.Name, rec.Type))
+	}
+}
+
+// releaseFailback ends a failback hold (failback_after, failback:
+// manual): the record fails back to its earlier pool at once.
+func (s *Server) releaseFailback(w http.ResponseWriter, r *http.Request, name, typ string, hold *controller.FailbackHold) {
+	c := &controller.ClearOverride{Kind: controller.OverrideFailback, Record: name, Type: typ, Author: caller(r.Context()).Name}
+	if s.propose(w, r, &controller.Command{Type: controller.CmdClearOverride, Clear: c}) {
+		s.overrideDone(w, fmt.Sprintf("released %s %s: failing back from pool %s to pool %s", name, typ, hold.Pool, hold.Preferred))
 	}
 }
 
