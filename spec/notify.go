@@ -27,7 +27,7 @@ var (
 	channelTypes = []string{ChannelWebhook, ChannelSlack, ChannelEmail, ChannelPagerDuty}
 	severities   = []string{SeverityInfo, SeverityWarning, SeverityCritical}
 	// EventKinds are the kinds of the event log a channel may filter on.
-	EventKinds = []string{"spec", "endpoint", "record", "override", "observer", "member", "incident"}
+	EventKinds = []string{"spec", "endpoint", "record", "override", "observer", "member", "incident", "failback"}
 )
 
 // Notifications lists the channels the leader tells of committed events.
@@ -69,7 +69,7 @@ type SMTP struct {
 // ChannelFilters narrow what a channel hears.
 type ChannelFilters struct {
 	// Kinds of events (spec, endpoint, record, override, observer,
-	// member, incident); empty means all.
+	// member, incident, failback); empty means all.
 	Kinds []string `yaml:"kinds,omitempty" json:"kinds,omitempty"`
 	// MinSeverity is info (default), warning or critical. Recoveries
 	// pass any filter, so every alert hears of its end.
