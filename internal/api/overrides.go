@@ -150,7 +150,7 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found {
-		writeError(w, http.StatusNotFound, "%s %s is neither pinned nor held on a later pool (see `detour status` for the overrides in force)", rec.Name, rec.Type)
+		writeError(w, http.StatusNotFound, "%s %s is not pinned, nor held on a later pool by its failback setting (see `detour status` for the overrides in force)", rec.Name, rec.Type)
 		return
 	}
 	c := &controller.ClearOverride{Kind: controller.OverridePin, Record: rec.Name, Type: rec.Type, Author: caller(r.Context()).Name}
