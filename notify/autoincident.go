@@ -57,37 +57,41 @@ func (n *Notifier) autoIncidentLoop(ctx context.Context) {
 // autoView is what the writer reads of the state for one event.
 type autoView struct {
 	spec  *spec.Spec
+	shown bool                 // the record is on the status page
 	open  *controller.Incident // the newest open automatic incident, a copy
 	quiet bool                 // start-up or a planned drain: no outage
 }
 
-// autoIncident writes one failover or recovery into the automatic
-// incident; it reports whether the write is done (or not needed).
+// autoIncident writes one move of a record into the automatic incident;
+// it reports whether the write is done (or not needed). A failover of a
+// service on the status page opens the incident or adds the service to
+// it; once the incident concerns a service, every move of it (a
+// recovery, a pin, a drain) replaces its word, so the incident agrees
+// with the services table.
 func (n *Notifier) autoIncident(ctx context.Context, note Notification) bool {
-	if note.Kind != "record" || (note.Severity != SeverityCritical && note.Severity != SeverityResolved) {
+	if note.Kind != "record" {
 		return true
 	}
 	var v autoView
-	shown := false
 	n.opts.Store.FSM().Read(func(st *controller.State) {
 		v.spec = st.Spec()
-		shown = onStatusPage(v.spec, note.Record, note.RecordType)
+		v.shown = onStatusPage(v.spec, note.Record, note.RecordType)
 		v.open = openAutoIncident(st)
-		v.quiet = note.Severity == SeverityCritical && (startUp(st, note) || plannedDrain(st, note))
+		v.quiet = startUp(st, note) || plannedDrain(st, note)
 	})
-	healthy := note.Severity == SeverityResolved
-	if !shown || v.quiet {
-		return true // not an outage customers see
+	if !v.shown {
+		return true // a record the page does not show stays private
 	}
+	healthy := onFirstChoice(v.spec, note)
 	cmd := &controller.IncidentCommand{Action: controller.IncidentActionCurrent, Service: note.Service,
-		Message: currentWord(v.spec, note), Seq: note.Seq, Healthy: healthy, Author: AutoAuthor}
+		Message: currentWord(v.spec, note, healthy), Seq: note.Seq, Healthy: healthy, Author: AutoAuthor}
 	switch {
-	case v.open != nil && healthy && !v.open.Concerns(note.Service):
-		return true // back from a move the incident never told of
+	case v.open != nil && v.open.Concerns(note.Service):
+		cmd.ID = v.open.ID
+	case healthy || v.quiet || note.Severity != SeverityCritical:
+		return true // no outage to tell of
 	case v.open != nil:
 		cmd.ID = v.open.ID
-	case healthy:
-		return true // nothing open to tell of the recovery
 	default:
 		cmd.Action = controller.IncidentActionOpen
 		cmd.Title = fmt.Sprintf("%s: traffic moved away from %s", note.Service, orDash(firstDC(v.spec, note.Record, note.RecordType)))
@@ -107,10 +111,10 @@ func (n *Notifier) proposeIncident(ctx context.Context, cmd *controller.Incident
 
 // currentWord is the automatic incident's word on a service, in the
 // words of the status page's services table, with a dated time.
-func currentWord(s *spec.Spec, note Notification) string {
+func currentWord(s *spec.Spec, note Notification, healthy bool) string {
 	at := note.Time.UTC().Format(timeText)
 	switch {
-	case note.Severity == SeverityResolved:
+	case healthy:
 		return fmt.Sprintf("%s: served from %s again since %s; we are monitoring.", note.Service, where(&note), at)
 	case note.Fallback || note.Pool == "":
 		return fmt.Sprintf("%s: no datacenter can serve it since %s; we are investigating.", note.Service, at)

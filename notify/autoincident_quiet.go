@@ -22,6 +22,13 @@ func onStatusPage(s *spec.Spec, name, typ string) bool {
 	})
 }
 
+// onFirstChoice reports whether a record event leaves the record where
+// it answers from when all is well (its first pool; all pools for the
+// other policies), as the status page's services table judges it.
+func onFirstChoice(s *spec.Spec, note Notification) bool {
+	return !note.Fallback && note.Pool != "" && note.Pool == firstPool(s, note.Record, note.RecordType)
+}
+
 // firstDC is the datacenter a failover record answers from when all is
 // well, or "".
 func firstDC(s *spec.Spec, name, typ string) string {
