@@ -71,6 +71,9 @@ func (st *State) holdFailbacks(ds []Decision, h Health, log bool) []Decision {
 		if hold == nil {
 			continue
 		}
+		if want := poolIndex(r, ds[i].Pool); log && want >= 0 && want < poolIndex(r, hold.Preferred) {
+			hold.Preferred = ds[i].Pool // an even earlier pool is back: fail back there
+		}
 		held, why := st.heldDecision(r, hold, h, ds[i])
 		if why != "" {
 			if log {
