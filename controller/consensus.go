@@ -152,13 +152,14 @@ func (st *State) derive(log bool) {
 			wasDown, isDown := isDown(st.health[k]), isDown(h)
 			switch {
 			case isDown && !wasDown:
-				st.event(st.Now, "endpoint", k, fmt.Sprintf("%s is down: %s", k, h.Reason))
+				st.event(st.Now, "endpoint", k, fmt.Sprintf("%s is down%s: %s", k, st.neverUp(k), h.Reason))
 			case wasDown && !isDown:
 				st.event(st.Now, "endpoint", k, fmt.Sprintf("%s is up again", k))
 			}
 		}
 	}
-	decisions := EvaluatePinned(st.spec, st.withDrains(c), st.pins())
+	h := st.withDrains(c)
+	decisions := st.holdFailbacks(EvaluatePinned(st.spec, h, st.pins()), h, log)
 	if log {
 		old := map[string]Decision{}
 		for _, d := range st.decisions {

@@ -14,6 +14,10 @@ const (
 	IncidentActionOpen    = "open"
 	IncidentActionUpdate  = "update"
 	IncidentActionResolve = "resolve"
+	// IncidentActionCurrent sets the automatic incident's current word
+	// on one service (Service, Message, Seq, Healthy): it replaces the
+	// service's earlier word instead of adding an update.
+	IncidentActionCurrent = "current"
 )
 
 // IncidentCommand opens, updates or resolves an incident.
@@ -27,6 +31,14 @@ type IncidentCommand struct {
 	ETA      time.Time `json:"eta,omitzero"`
 	ClearETA bool      `json:"clear_eta,omitempty"`
 	Author   string    `json:"author,omitempty"`
+	// Service, Seq and Healthy are for the automatic incident's words
+	// (action current, or open with a service): the service told of,
+	// the event told of (a word about an older event than the one held
+	// changes nothing, so a retry or a new leader's replay is harmless),
+	// and whether the service is back on its first choice.
+	Service string `json:"service,omitempty"`
+	Seq     uint64 `json:"seq,omitempty"`
+	Healthy bool   `json:"healthy,omitempty"`
 }
 
 // Incident is what customers are told: a title, updates, an expected
@@ -39,6 +51,10 @@ type Incident struct {
 	Opened   time.Time        `json:"opened"`
 	Resolved time.Time        `json:"resolved,omitzero"`
 	Updates  []IncidentUpdate `json:"updates"`
+	// Current is the automatic incident's word on each service it
+	// concerns, by service name: one current message per service,
+	// replaced when the service's state changes.
+	Current []ServiceNote `json:"current,omitempty"`
 }
 
 // IncidentUpdate is one message of an incident, newest last.
@@ -172,7 +188,13 @@ func (st *State) incident(c *IncidentCommand, now time.Time) (string, error) {
 		inc.Updates = append(inc.Updates, IncidentUpdate{Time: now, Status: "open", Message: c.Message, Author: c.Author})
 		st.Incidents[inc.ID] = inc
 		id = inc.ID
+		if c.Service != "" {
+			inc.Updates[0].Message = ""
+			inc.setCurrent(c, now)
+		}
 		st.event(now, "incident", inc.ID, fmt.Sprintf("incident %s opened by %s: %s%s", inc.ID, orUnknown(c.Author), inc.Title, etaText(inc.ETA)))
+	case IncidentActionCurrent:
+		return c.ID, st.incidentCurrent(c, now)
 	case IncidentActionUpdate, IncidentActionResolve:
 		inc := st.Incidents[c.ID]
 		if inc == nil {
@@ -208,7 +230,7 @@ func (st *State) incident(c *IncidentCommand, now time.Time) (string, error) {
 			st.pruneResolved()
 		}
 	default:
-		return "", fmt.Errorf("%w: incident action %q (open, update, resolve)", ErrBadCommand, c.Action)
+		return "", fmt.Errorf("%w: incident action %q (open, update, resolve, current)", ErrBadCommand, c.Action)
 	}
 	return id, nil
 }

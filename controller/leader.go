@@ -123,6 +123,7 @@ func (s *Store) leaderDuties(ctx context.Context, since time.Time) {
 				expire = true
 			}
 		}
+		expire = expire || st.holdsDue(now) // failback holds end by the same sweep
 	})
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

@@ -48,6 +48,8 @@ type State struct {
 	Providers map[string]*ProviderSync `json:"providers,omitempty"`
 	// Cursors say what each notification channel has delivered.
 	Cursors map[string]*NotifyCursor `json:"cursors,omitempty"`
+	// Holds are the failback holds in force, by name/type (failback.go).
+	Holds map[string]*FailbackHold `json:"failback_holds,omitempty"`
 	// Now is the time of the latest command applied: the state's clock.
 	Now time.Time `json:"now"`
 	// Applied holds the IDs of the commands applied within the last
@@ -68,6 +70,7 @@ type State struct {
 	// derived from the above, to tell what changed
 	health    map[string]EndpointHealth
 	decisions []Decision
+	cause     CommandType // of the command being applied, for holdFailbacks
 }
 
 // ObserverRecord is what the cluster knows of one node's checks.
@@ -83,6 +86,9 @@ type Verdict struct {
 	Reason  string    `json:"reason,omitempty"`
 	Latency float64   `json:"latency_ms,omitempty"`
 	Since   time.Time `json:"since"`
+	// First is set while the verdict is the observer's first on the
+	// endpoint: it has never said otherwise (see neverUp).
+	First bool `json:"first,omitempty"`
 }
 
 // Event is one entry of the audit log.
@@ -136,6 +142,7 @@ func (st *State) apply(c *Command) (Result, error) {
 		st.rememberResult(c.ID, res)
 	}
 	if def.movesAnswers {
+		st.cause = c.Type
 		st.derive(true)
 	}
 	return res, nil
@@ -206,7 +213,7 @@ func (st *State) report(r *ObserverReport, now time.Time) error {
 		}
 		v := o.Verdicts[k]
 		if v == nil || v.Up != ch.Up {
-			v = &Verdict{Since: now}
+			v = &Verdict{Since: now, First: v == nil}
 			o.Verdicts[k] = v
 		}
 		v.Up, v.Reason, v.Latency = ch.Up, ch.Reason, ch.Latency
@@ -297,6 +304,9 @@ func (st *State) clearOverride(c *ClearOverride, now time.Time) (*Override, erro
 	if c == nil {
 		return nil, fmt.Errorf("%w: clear missing", ErrBadCommand)
 	}
+	if c.Kind == OverrideFailback {
+		return nil, st.releaseHold(c, now)
+	}
 	if c.Kind == OverridePin {
 		if r := st.record(c.Record, c.Type); r != nil {
 			c.Record, c.Type = r.Name, r.Type
@@ -320,6 +330,7 @@ func (st *State) expireOverrides(now time.Time) {
 			st.event(now, "override", k, fmt.Sprintf("%s expired (was: %s)", k, o.Reason))
 		}
 	}
+	st.expireHolds(now)
 }
 
 func (st *State) heartbeat(b *Heartbeat) error {

@@ -146,7 +146,8 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // FirstRoundDone is closed once every target has a verdict after the first
-// Update, so that a node does not answer from a blind start. Targets added
+// Update (or was probed max(rise, fall) times without one: it flaps), so
+// that a node does not answer from a blind start. Targets added
 // before that count too; later ones do not. A spec without targets is done
 // at once.
 func (e *Engine) FirstRoundDone() <-chan struct{} { return e.firstDone }

@@ -76,7 +76,7 @@ func TestEngineTransitions(t *testing.T) {
 func TestEngineFlappingKeepsVerdict(t *testing.T) {
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1)%2 == 0 {
+		if k := n.Add(1); k > 2 && k%2 == 0 { // up for rise, then flapping
 			http.Error(w, "flap", http.StatusServiceUnavailable)
 		}
 	}))

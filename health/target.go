@@ -86,6 +86,7 @@ func (e *Engine) record(t *target, r Result, at time.Time) {
 		s.Verdict, s.Since = t.rf.verdict, at
 	}
 	to := t.rf.verdict
+	settled := t.rf.settled(t.check.Rise, t.check.Fall)
 	t.mu.Unlock()
 	if r.Class == "" {
 		r.Class = ClassError
@@ -96,6 +97,9 @@ func (e *Engine) record(t *target, r Result, at time.Time) {
 	t.latency.Observe(r.Latency.Seconds())
 	e.metrics.results.WithLabelValues(t.check.Type, r.Class).Inc()
 	if !changed {
+		if from == Unknown && settled {
+			e.firstVerdict(t) // flapping from the start: the first round waits no longer
+		}
 		return
 	}
 	e.metrics.changes.WithLabelValues(to.String()).Inc()

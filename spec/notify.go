@@ -27,7 +27,7 @@ var (
 	channelTypes = []string{ChannelWebhook, ChannelSlack, ChannelEmail, ChannelPagerDuty}
 	severities   = []string{SeverityInfo, SeverityWarning, SeverityCritical}
 	// EventKinds are the kinds of the event log a channel may filter on.
-	EventKinds = []string{"spec", "endpoint", "record", "override", "observer", "member", "incident"}
+	EventKinds = []string{"spec", "endpoint", "record", "override", "observer", "member", "incident", "failback"}
 )
 
 // Notifications lists the channels the leader tells of committed events.
@@ -69,7 +69,7 @@ type SMTP struct {
 // ChannelFilters narrow what a channel hears.
 type ChannelFilters struct {
 	// Kinds of events (spec, endpoint, record, override, observer,
-	// member, incident); empty means all.
+	// member, incident, failback); empty means all.
 	Kinds []string `yaml:"kinds,omitempty" json:"kinds,omitempty"`
 	// MinSeverity is info (default), warning or critical. Recoveries
 	// pass any filter, so every alert hears of its end.
@@ -89,6 +89,10 @@ type StatusPage struct {
 	// AutoIncident opens an incident when a record fails over (or
 	// updates the open one), for operators to edit.
 	AutoIncident bool `yaml:"auto_incident,omitempty" json:"auto_incident,omitempty"`
+	// AutoResolve resolves the automatic incident once every service it
+	// concerns has been back on its first choice this long; zero (the
+	// default) leaves resolving to an operator.
+	AutoResolve Duration `yaml:"auto_resolve,omitempty" json:"auto_resolve,omitempty"`
 }
 
 // Service is one record shown on the status page.
@@ -121,6 +125,9 @@ func (s *Spec) validateNotify(e *Error) {
 	if p := s.StatusPage; p != nil {
 		if p.Title == "" {
 			p.Title = "Service status"
+		}
+		if p.AutoResolve < 0 {
+			e.add("status_page.auto_resolve", "%s is negative (want a duration such as 30m, or 0 for never)", p.AutoResolve.D())
 		}
 		if p.LogoURL != "" && !isHTTPURL(p.LogoURL) {
 			e.add("status_page.logo_url", "%q is not an http(s) URL", p.LogoURL)

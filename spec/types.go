@@ -174,6 +174,25 @@ type Record struct {
 	// Proxied asks a Cloudflare provider to proxy the record (orange
 	// cloud); other providers and detour's own answers ignore it.
 	Proxied bool `yaml:"proxied" json:"proxied,omitempty"`
+	// FailbackAfter holds a failover record on a later pool after an
+	// earlier one recovers, until it has been healthy this long; zero
+	// fails back at once.
+	FailbackAfter Duration `yaml:"failback_after,omitempty" json:"failback_after,omitempty"`
+	// Failback is auto (the default: by FailbackAfter) or manual: the
+	// record stays on the later pool until an operator releases it
+	// (detour failover RECORD --release).
+	Failback string `yaml:"failback,omitempty" json:"failback,omitempty"`
+}
+
+// Failback modes of a record.
+const (
+	FailbackAuto   = "auto"
+	FailbackManual = "manual"
+)
+
+// HoldsFailback reports whether the record waits before failing back.
+func (r *Record) HoldsFailback() bool {
+	return r.Policy == PolicyFailover && (r.FailbackAfter > 0 || r.Failback == FailbackManual)
 }
 
 // PoolRef names a pool in a record, with a weight for the weighted policy.

@@ -552,6 +552,7 @@ func (s *Spec) validateRecords(e *Error, pools map[string]*Pool) {
 		} else if r.OnAllDown == AllDownFallback && len(r.Fallback) == 0 {
 			e.add(path+".on_all_down", "is fallback, but no fallback addresses are given")
 		}
+		validateFailback(e, r, path)
 		if zone != nil && r.Name != "" {
 			if msg := zone.conflict(r.Name, r.Type); msg != "" {
 				e.add(path+".name", "%s", msg)

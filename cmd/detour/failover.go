@@ -20,7 +20,9 @@ func newFailoverCmd() *cobra.Command {
 		Short: "Pin a record to a pool, or release it to follow health again",
 		Long: `Pin a health-driven record to one of its pools: it answers that pool's healthy
 endpoints (all of them if none is healthy) whatever the checks say, until
-released or until --for runs out. --release returns it to its policy.
+released or until --for runs out. --release returns it to its policy; a
+record held on a later pool by its fail-back hold-down (failback_after,
+failback: manual) fails back at once.
 
 A pin to a pool with too few endpoints up is refused unless --force;
 --dry-run shows the record's answer before and after, and changes nothing.`,

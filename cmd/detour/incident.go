@@ -161,4 +161,7 @@ func printIncident(w io.Writer, inc *controller.Incident) {
 		}
 		fmt.Fprintf(w, "  %s %s%s: %s\n", u.Time.UTC().Format("2006-01-02 15:04 MST"), u.Status, by, msg)
 	}
+	for _, c := range inc.Current { // the automatic incident's word on each service
+		fmt.Fprintf(w, "  %s current: %s\n", c.Time.UTC().Format("2006-01-02 15:04 MST"), c.Message)
+	}
 }

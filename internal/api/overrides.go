@@ -158,9 +158,19 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var hold *controller.FailbackHold
+	pinned := false
+	s.store.FSM().Read(func(st *controller.State) {
+		pinned = st.Overrides["pin:"+rec.Name+"/"+rec.Type] != nil
+		hold = st.Held(rec.Name, rec.Type)
+	})
+	if !pinned && hold != nil {
+		s.releaseFailback(w, r, rec.Name, rec.Type, hold)
+		return
+	}
 	c := &controller.ClearOverride{Kind: controller.OverridePin, Record: rec.Name, Type: rec.Type, Author: caller(r.Context()).Name}
 	s.overrideCommit(w, r, &controller.Command{Type: controller.CmdClearOverride, Clear: c}, fmt.Sprintf("released %s %s: it follows health again", rec.Name, rec.Type),
-		fmt.Sprintf("%s %s is not pinned (see `detour status` for the overrides in force)", rec.Name, rec.Type))
+		fmt.Sprintf("%s %s is not pinned, nor held on a later pool by its failback setting (see `detour status` for the overrides in force)", rec.Name, rec.Type))
 }
 
 // overrideCommit commits an override change and replies with the
@@ -179,6 +189,15 @@ func (s *Server) overrideCommit(w http.ResponseWriter, r *http.Request, c *contr
 	st := s.buildStatus()
 	writeJSON(w, http.StatusOK, OverrideResult{Message: msg + behind(st.Index, res.Index), Records: st.Records,
 		Override: res.Override, Index: st.Index, WriteIndex: res.Index})
+}
+
+// releaseFailback ends a failback hold (failback_after, failback:
+// manual): the record fails back to its earlier pool at once.
+func (s *Server) releaseFailback(w http.ResponseWriter, r *http.Request, name, typ string, hold *controller.FailbackHold) {
+	c := &controller.ClearOverride{Kind: controller.OverrideFailback, Record: name, Type: typ, Author: caller(r.Context()).Name}
+	s.overrideCommit(w, r, &controller.Command{Type: controller.CmdClearOverride, Clear: c},
+		fmt.Sprintf("released %s %s: failing back from pool %s to pool %s", name, typ, hold.Pool, hold.Preferred),
+		fmt.Sprintf("%s %s is not pinned, nor held on a later pool by its failback setting (see `detour status` for the overrides in force)", name, typ))
 }
 
 // checkOverride validates what every override needs: a reason, and a

@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -66,6 +67,9 @@ type Update struct {
 	Time    time.Time `json:"time"`
 	Status  string    `json:"status"`
 	Message string    `json:"message"`
+	// Automatic marks what detour wrote itself; operators' words come
+	// first.
+	Automatic bool `json:"automatic,omitempty"`
 }
 
 // HistoryEntry is one failover, recovery or incident message, in public
@@ -139,14 +143,14 @@ func addIncidents(p *Page, st *controller.State, lim Limits, b *budget) {
 			break
 		}
 		c := Incident{ID: inc.ID, Title: title, Status: inc.Status, Opened: inc.Opened, ETA: inc.ETA, Resolved: inc.Resolved, Updates: []Update{}}
-		for i := len(inc.Updates) - 1; i >= 0; i-- {
-			u := inc.Updates[i]
+		for _, u := range incidentWords(inc) {
 			msg, ok := b.take(u.Message, lim.Message)
 			if !ok || len(c.Updates) >= lim.Updates {
-				c.Hidden = i + 1
-				break
+				c.Hidden++
+				continue
 			}
-			c.Updates = append(c.Updates, Update{Time: u.Time, Status: u.Status, Message: msg})
+			u.Message = msg
+			c.Updates = append(c.Updates, u)
 		}
 		if open {
 			p.Incidents = append(p.Incidents, c)
@@ -154,6 +158,33 @@ func addIncidents(p *Page, st *controller.State, lim Limits, b *budget) {
 			p.Resolved = append(p.Resolved, c)
 		}
 	}
+}
+
+// incidentWords are an incident's messages as the page lists them: the
+// operators' updates first, newest first, then the automatic current
+// word on each service, then any older automatic
+// updates. Empty messages (an automatic incident's opening) are left
+// out.
+func incidentWords(inc *controller.Incident) []Update {
+	var ops, auto []Update
+	for i := len(inc.Updates) - 1; i >= 0; i-- {
+		u := inc.Updates[i]
+		if strings.TrimSpace(u.Message) == "" {
+			continue
+		}
+		w := Update{Time: u.Time, Status: u.Status, Message: u.Message}
+		if u.Author == notify.AutoAuthor {
+			w.Automatic = true
+			auto = append(auto, w)
+		} else {
+			ops = append(ops, w)
+		}
+	}
+	var current []Update
+	for _, c := range inc.Current {
+		current = append(current, Update{Time: c.Time, Status: "current", Message: c.Message, Automatic: true})
+	}
+	return slices.Concat(ops, current, auto)
 }
 
 // addHistory adds the latest failovers, recoveries and incident
@@ -204,6 +235,11 @@ func publicText(ev controller.Event, n notify.Notification, inc *controller.Inci
 			if u.Status == "resolved" {
 				title += " (resolved)"
 			}
+		}
+	}
+	for _, c := range inc.Current {
+		if msg == "" && c.Time.Equal(ev.Time) {
+			msg = c.Message
 		}
 	}
 	return title, msg
