@@ -139,7 +139,7 @@ func (st *State) derive(log bool) {
 		st.health, st.decisions = nil, nil
 		return
 	}
-	c := st.consensus()
+	c := st.rememberVerdicts(st.consensus())
 	health := map[string]EndpointHealth{}
 	for _, p := range st.spec.Pools {
 		for _, ep := range p.Endpoints {
@@ -159,6 +159,7 @@ func (st *State) derive(log bool) {
 		}
 	}
 	decisions := EvaluatePinned(st.spec, st.withDrains(c), st.pins())
+	st.keep(c, health)
 	if log {
 		old := map[string]Decision{}
 		for _, d := range st.decisions {
