@@ -146,6 +146,11 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	n.notifier = newNotifier(n.store, cfg, logger)
+	// The leader's own work runs in its terms; the store stops it when
+	// leadership is lost and before Raft shuts down.
+	n.store.OnLeader("notify", n.notifier.Run)
+	n.store.OnLeader("providers", n.providers.Run)
+	n.store.OnLeader("provider-status", n.syncProviderStatus)
 	if cfg.StatusAddr != "" {
 		n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.StatusNodeLabel, PublicURL: cfg.StatusURL,
 			Logger: logger.With("component", "statuspage")})
@@ -179,17 +184,6 @@ func (n *Node) run(ctx context.Context) {
 		defer close(observerDone)
 		n.observer.Run(ctx)
 	}()
-	providersDone := make(chan struct{})
-	go func() {
-		defer close(providersDone)
-		go n.syncProviderStatus(ctx)
-		_ = n.providers.Run(ctx) // leader-only pushes to DNS providers
-	}()
-	notifierDone := make(chan struct{})
-	go func() {
-		defer close(notifierDone)
-		_ = n.notifier.Run(ctx) // delivers only while this node leads
-	}()
 	select {
 	case <-n.engine.FirstRoundDone():
 		for ctx.Err() == nil && !n.readyNow() {
@@ -203,8 +197,6 @@ func (n *Node) run(ctx context.Context) {
 	}
 	<-engineDone
 	<-observerDone
-	<-notifierDone
-	<-providersDone
 }
 
 func (n *Node) readyNow() bool {
@@ -297,7 +289,7 @@ func (n *Node) Close(ctx context.Context) error {
 // this node's environment.
 func newProviders(store *controller.Store, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*providers.Manager, error) {
 	dnsPeers, _ := cfg.dnsPeerAllowNetworks() // Validate parsed them
-	return providers.NewManager(providers.Options{Leadership: store, Source: store.FSM(),
+	return providers.NewManager(providers.Options{Source: store.FSM(),
 		Builders: builtin.Builders(dnsPeers), Registerer: reg, Logger: logger.With("component", "providers"),
 		Getenv: specEnv(cfg.envPolicy(), spec.EnvProvider, logger),
 		Access: providers.Access{Env: cfg.envPolicy(), BaseURLs: cfg.ProviderBaseURLs}})
