@@ -114,6 +114,9 @@ func (s *Store) seedSpec(ctx context.Context) error {
 	if seed == nil || s.fsm.Halted() != nil {
 		return nil
 	}
+	// The leader registers first, as every node does: a new cluster's
+	// log then starts with its members, before any spec or event.
+	s.register(ctx)
 	need := false
 	s.fsm.Read(func(st *State) { need = st.spec == nil })
 	if !need {
