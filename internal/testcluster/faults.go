@@ -22,6 +22,7 @@ type Faults struct {
 	delay time.Duration
 	addrs map[string]string // node port address -> node ID
 	conns map[string]map[net.Conn]struct{}
+	z     freezer // see freeze.go
 }
 
 // NewFaults returns a fault injector with no faults.
@@ -90,6 +91,9 @@ func (f *Faults) Dialer(id string) controller.DialFunc {
 		if f.blocked(id, to) {
 			return nil, ErrPartitioned
 		}
+		if err := f.dialThawed(ctx, id, to); err != nil {
+			return nil, err
+		}
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return nil, err
@@ -139,9 +143,16 @@ type faultConn struct {
 	f    *Faults
 	ids  []string
 	once sync.Once
+	// for freeze.go: the write deadline, and closed at Close
+	dlMu    sync.Mutex
+	writeDL time.Time
+	closed  chan struct{}
 }
 
 func (c *faultConn) Write(p []byte) (int, error) {
+	if err := c.writeThawed(); err != nil {
+		return 0, err
+	}
 	if c.f.blocked(c.ids...) {
 		c.Close()
 		return 0, ErrPartitioned
@@ -157,6 +168,7 @@ func (c *faultConn) Write(p []byte) (int, error) {
 
 func (c *faultConn) Close() error {
 	c.once.Do(func() {
+		c.markClosed()
 		c.f.mu.Lock()
 		for _, id := range c.ids {
 			delete(c.f.conns[id], c)
