@@ -253,7 +253,9 @@ func (s *Store) markStale(ctx context.Context, since time.Time) {
 }
 
 // silentObservers lists the fresh observers whose last committed report
-// is StaleAfter behind now, counting from since at the earliest.
+// is StaleAfter behind now, counting from since at the earliest, the
+// longest silent first: each mark commits on its own, and in between the
+// observers heard from most recently should be the ones still counted.
 func (s *Store) silentObservers(now, since time.Time) []silence {
 	var out []silence
 	s.fsm.Read(func(st *State) {
@@ -268,5 +270,6 @@ func (s *Store) silentObservers(now, since time.Time) []silence {
 			}
 		}
 	})
+	slices.SortStableFunc(out, func(a, b silence) int { return a.lastReport.Compare(b.lastReport) })
 	return out
 }

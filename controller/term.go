@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // leadership turns Raft's ordered leadership notifications into terms:
@@ -27,6 +29,10 @@ type leadership struct {
 	open   func() error
 	notify chan bool
 	wake   chan struct{}
+	// observed takes Raft's leader observations; moved is closed at
+	// each (leaderwatch.go).
+	observed chan raft.Observation
+	moved    chan struct{}
 
 	mu      sync.Mutex
 	leading bool   // the last value Raft sent
@@ -45,7 +51,8 @@ const termOpenRetry = 100 * time.Millisecond
 func newLeadership(logger *slog.Logger, open func() error) *leadership {
 	return &leadership{logger: logger, open: open,
 		// Buffered: Raft never waits on a slow reader for long.
-		notify: make(chan bool, 8), wake: make(chan struct{}, 1)}
+		notify: make(chan bool, 8), wake: make(chan struct{}, 1),
+		observed: make(chan raft.Observation, 16), moved: make(chan struct{})}
 }
 
 // drain takes every leadership change from Raft until done closes. Run
@@ -57,6 +64,8 @@ func (l *leadership) drain(done <-chan struct{}) {
 			return
 		case v := <-l.notify:
 			l.note(v)
+		case <-l.observed:
+			l.noteLeader()
 		}
 	}
 }
@@ -191,8 +200,10 @@ func (s *Store) openTerm() error {
 func (s *Store) startLeadership() {
 	s.leadStop, s.leadDone = make(chan struct{}), make(chan struct{})
 	s.drainStop, s.drainDone = make(chan struct{}), make(chan struct{})
+	obs := s.lead.watchLeader(s.raft)
 	go func() {
 		defer close(s.drainDone)
+		defer s.raft.DeregisterObserver(obs)
 		s.lead.drain(s.drainStop)
 	}()
 	go func() {
