@@ -91,7 +91,7 @@ func (f *Faults) Dialer(id string) controller.DialFunc {
 		if f.blocked(id, to) {
 			return nil, ErrPartitioned
 		}
-		if err := f.dialThawed(ctx, id, to); err != nil {
+		if err := f.dialThawed(ctx, id); err != nil {
 			return nil, err
 		}
 		c, err := d.DialContext(ctx, "tcp", addr)
@@ -103,7 +103,7 @@ func (f *Faults) Dialer(id string) controller.DialFunc {
 }
 
 func (f *Faults) track(c net.Conn, ids ...string) net.Conn {
-	fc := &faultConn{Conn: c, f: f, ids: ids}
+	fc := &faultConn{Conn: c, f: f, ids: ids, local: ids[0]}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, id := range ids {
@@ -143,10 +143,12 @@ type faultConn struct {
 	f    *Faults
 	ids  []string
 	once sync.Once
-	// for freeze.go: the write deadline, and closed at Close
-	dlMu    sync.Mutex
-	writeDL time.Time
-	closed  chan struct{}
+	// for freeze.go: the node owning this end, the deadlines, and
+	// closed at Close
+	local           string
+	dlMu            sync.Mutex
+	readDL, writeDL time.Time
+	closed          chan struct{}
 }
 
 func (c *faultConn) Write(p []byte) (int, error) {

@@ -12,8 +12,9 @@ import (
 )
 
 // freezer holds the nodes frozen as a paused process looks to the rest
-// of the cluster (SIGSTOP, a paused VM): every byte to or from them and
-// every write to their Raft log waits, with no error, until they thaw.
+// of the cluster (SIGSTOP, a paused VM): their reads, writes and dials,
+// and the writes to their Raft log, wait with no error until they thaw;
+// others still connect and write to them, and wait for an answer.
 type freezer struct {
 	mu     sync.Mutex
 	frozen map[string]chan struct{} // closed at thaw
@@ -121,21 +122,34 @@ func (f *Faults) wrapLog(id string, inner func(raft.LogStore) raft.LogStore) fun
 	}
 }
 
-// dialThawed waits while either end of a dial is frozen.
-func (f *Faults) dialThawed(ctx context.Context, ids ...string) error {
-	if !f.z.waitThaw(ctx.Done(), time.Time{}, ids...) {
+// dialThawed waits while the dialing node is frozen. A dial to a frozen
+// node succeeds, as the kernel of a stopped process still accepts.
+func (f *Faults) dialThawed(ctx context.Context, id string) error {
+	if !f.z.waitThaw(ctx.Done(), time.Time{}, id) {
 		return ctx.Err()
 	}
 	return nil
 }
 
-// writeThawed waits while an end of c is frozen, until its write
-// deadline or its close.
+// Read implements net.Conn: a frozen node reads nothing until it thaws
+// (what others write waits in its socket buffer meanwhile).
+func (c *faultConn) Read(p []byte) (int, error) {
+	c.dlMu.Lock()
+	dl := c.readDL
+	c.dlMu.Unlock()
+	if !c.f.z.waitThaw(c.closedCh(), dl, c.local) {
+		return 0, os.ErrDeadlineExceeded
+	}
+	return c.Conn.Read(p)
+}
+
+// writeThawed waits while the node writing on c is frozen, until the
+// write deadline or c's close.
 func (c *faultConn) writeThawed() error {
 	c.dlMu.Lock()
 	dl := c.writeDL
 	c.dlMu.Unlock()
-	if !c.f.z.waitThaw(c.closedCh(), dl, c.ids...) {
+	if !c.f.z.waitThaw(c.closedCh(), dl, c.local) {
 		return os.ErrDeadlineExceeded
 	}
 	return nil
@@ -150,23 +164,29 @@ func (c *faultConn) closedCh() <-chan struct{} {
 	return c.closed
 }
 
-// SetDeadline implements net.Conn, keeping the write deadline for a
-// write held by a freeze.
+// SetDeadline implements net.Conn, keeping the deadlines for I/O held
+// by a freeze.
 func (c *faultConn) SetDeadline(t time.Time) error {
-	c.setWriteDL(t)
+	c.dlMu.Lock()
+	c.readDL, c.writeDL = t, t
+	c.dlMu.Unlock()
 	return c.Conn.SetDeadline(t)
+}
+
+// SetReadDeadline implements net.Conn (see SetDeadline).
+func (c *faultConn) SetReadDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	c.readDL = t
+	c.dlMu.Unlock()
+	return c.Conn.SetReadDeadline(t)
 }
 
 // SetWriteDeadline implements net.Conn (see SetDeadline).
 func (c *faultConn) SetWriteDeadline(t time.Time) error {
-	c.setWriteDL(t)
-	return c.Conn.SetWriteDeadline(t)
-}
-
-func (c *faultConn) setWriteDL(t time.Time) {
 	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
 	c.writeDL = t
+	c.dlMu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // markClosed releases a write held by a freeze; Close calls it once.
