@@ -101,7 +101,7 @@ func (h *harness) manager(t testing.TB, l *providertest.Leader, opts ...func(*cl
 		return cp, err
 	}
 	m, err := providers.NewManager(providers.Options{
-		Source: h.src,
+		Source:   h.src,
 		Builders: map[string]providers.Builder{"cloudflare": build},
 		// The emulator is not Cloudflare's endpoint, and CF_TOKEN lacks
 		// the default DETOUR_ prefix: this node allows both.

@@ -75,7 +75,7 @@ func manager(t testing.TB, src providers.Source, l *providertest.Leader, secret 
 func managerWith(t testing.TB, src providers.Source, l *providertest.Leader, secret string, build providers.Builder) *providers.Manager {
 	t.Helper()
 	m, err := providers.NewManager(providers.Options{
-		Source: src,
+		Source:   src,
 		Builders: map[string]providers.Builder{"rfc2136": build},
 		Access:   providers.Access{Env: spec.EnvPolicy{Spec: []string{"TSIG_"}}},
 		Getenv: func(k string) string {
