@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -84,17 +86,17 @@ func TestLeaderTasksFollowLeadership(t *testing.T) {
 		r, _ := p.counts(second)
 		return r == 1
 	})
-	if second.LeaderTerms() == 0 {
+	if second.leaderTerms() == 0 {
 		t.Error("the new leader counts no term")
 	}
 	// Leadership comes back: the task starts again, in a new term.
-	before := first.LeaderTerms()
+	before := first.leaderTerms()
 	if err := second.raft.LeadershipTransferToServer(raft.ServerID(first.ID()), raft.ServerAddress(first.Addr())).Error(); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the probe again on the first node", 10*time.Second, func() bool { r, n := p.counts(first); return r == 1 && n == 2 })
-	if first.LeaderTerms() <= before {
-		t.Errorf("terms led by the first node: %d, before %d", first.LeaderTerms(), before)
+	if first.leaderTerms() <= before {
+		t.Errorf("terms led by the first node: %d, before %d", first.leaderTerms(), before)
 	}
 	eventually(t, "the probe to stop on the second leader", 5*time.Second, func() bool { r, _ := p.counts(second); return r == 0 })
 	// Close waits for the tasks: none runs once it returned.
@@ -136,5 +138,13 @@ func TestLeaderTaskRestartsAfterFailure(t *testing.T) {
 	s.Close()
 	if n := calls.Load(); n != 3 {
 		t.Errorf("the failing task ran %d times, want 3", n)
+	}
+	// Close waited for every goroutine of the leader's terms.
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, fn := range []string{"controller.runTask", "controller.(*leadership).manage", "controller.(*leadership).drain", "controller.(*leadership).begin"} {
+		if strings.Contains(stacks, fn) {
+			t.Errorf("%s still running after Close", fn)
+		}
 	}
 }

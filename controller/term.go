@@ -185,8 +185,8 @@ func (s *Store) OnLeader(name string, fn LeaderTask) {
 	s.lead.register(leaderTask{name: name, fn: fn})
 }
 
-// LeaderTerms counts the terms this node led whose tasks started.
-func (s *Store) LeaderTerms() uint64 { return s.lead.terms.Load() }
+// leaderTerms counts the terms this node led whose tasks started.
+func (s *Store) leaderTerms() uint64 { return s.lead.terms.Load() }
 
 // openTerm catches the state machine up with the log and starts the
 // leader clock for the current term (leaderTime runs the Barrier).
