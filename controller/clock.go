@@ -1,13 +1,10 @@
 package controller
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/raft"
 )
 
 // ErrClockNotReady means this node leads but has not yet read the
@@ -113,29 +110,4 @@ func (s *Store) stamp(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return c.Encode()
-}
-
-// warmClock starts the leader clock as soon as this node wins an
-// election, so that the first command of the term (on a failover's
-// critical path) waits for no barrier.
-func (s *Store) warmClock(ctx context.Context) {
-	ch := make(chan raft.Observation, 4)
-	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
-		_, ok := o.Data.(raft.LeaderObservation)
-		return ok
-	})
-	s.raft.RegisterObserver(obs)
-	defer s.raft.DeregisterObserver(obs)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case o := <-ch:
-			if lo, ok := o.Data.(raft.LeaderObservation); ok && string(lo.LeaderID) == s.cfg.NodeID {
-				if _, err := s.leaderTime(); err != nil {
-					s.logger.Debug("starting the leader clock", "err", err)
-				}
-			}
-		}
-	}
 }

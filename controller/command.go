@@ -95,6 +95,10 @@ type ObserverLiveness struct {
 	Observer string `json:"observer"`
 	Fresh    bool   `json:"fresh"`
 	Reason   string `json:"reason,omitempty"`
+	// LastReport, on a stale mark, is the time of the observer's last
+	// report the leader judged from: a report committed since makes the
+	// mark a no-op, whoever proposed it and however late it lands.
+	LastReport time.Time `json:"last_report,omitzero"`
 }
 
 // Override kinds.

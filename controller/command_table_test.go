@@ -231,7 +231,7 @@ func checkCommand(t *testing.T, d commandDef, sample Command) {
 // wrapper every refusal carries, failures of the caller's own side, and
 // the leader's passing trouble it answers with "ask again" (a clock not
 // started yet).
-var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "errUnknownCommand", "ErrSnapshotFormat", "ErrNotMember", "ErrClockNotReady", "ErrOtherCluster"}
+var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "errUnknownCommand", "ErrSnapshotFormat", "ErrNotMember", "ErrClockNotReady", "ErrOtherCluster", "ErrTaskPanicked"}
 
 // Every sentinel the package declares either crosses the forwarding wire
 // with its own code, or is listed as local; each one in the table comes

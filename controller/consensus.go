@@ -139,7 +139,7 @@ func (st *State) derive(log bool) {
 		st.health, st.decisions = nil, nil
 		return
 	}
-	c := st.consensus()
+	c := st.rememberVerdicts(st.consensus())
 	health := map[string]EndpointHealth{}
 	for _, p := range st.spec.Pools {
 		for _, ep := range p.Endpoints {
@@ -160,6 +160,7 @@ func (st *State) derive(log bool) {
 	}
 	h := st.withDrains(c)
 	decisions := st.holdFailbacks(EvaluatePinned(st.spec, h, st.pins()), h, log)
+	st.keep(c, health)
 	if log {
 		old := map[string]Decision{}
 		for _, d := range st.decisions {

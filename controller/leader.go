@@ -9,51 +9,52 @@ import (
 	"time"
 )
 
-// dutyTick is how often a node checks its duties.
+// dutyTick is how often a node checks its duties, and the leader its
+// observers and overrides.
 const dutyTick = 200 * time.Millisecond
 
-// duties runs for the store's life: every node registers itself; the
-// leader seeds the spec, marks silent observers stale and expires
-// overrides on time.
+// handOverEvery spaces the attempts of a halted leader to hand over.
+const handOverEvery = 5 * time.Second
+
+// registerLeaderDuties declares the leader's own tasks: seed the spec,
+// mark silent observers stale, expire overrides, and hand leadership
+// over when this replica halted.
+func (s *Store) registerLeaderDuties() {
+	s.OnLeader("seed-spec", s.seedSpec)
+	s.OnLeader("observer-liveness", s.watchObservers)
+	s.OnLeader("override-expiry", s.expireOverrides)
+	s.OnLeader("halt-handover", s.handOverWhenHalted)
+}
+
+// duties runs for the store's life on every node: it registers the
+// node as a member and drops the seed once the cluster holds a spec.
 func (s *Store) duties(ctx context.Context) {
 	t := time.NewTicker(dutyTick)
 	defer t.Stop()
-	var leaderSince, handed time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if !s.IsLeader() {
-			leaderSince = time.Time{}
-		} else if s.fsm.Halted() != nil {
-			if time.Since(handed) > 5*time.Second {
-				handed = time.Now()
-				s.handOver()
-			}
+		if s.fsm.Halted() != nil {
 			continue
-		} else if leaderSince.IsZero() {
-			leaderSince, _ = s.leaderTime() // zero until the term's clock starts
 		}
 		s.dropSeed()
 		s.register(ctx)
-		if !leaderSince.IsZero() {
-			s.leaderDuties(ctx, leaderSince)
-		}
 	}
 }
 
 // dropSeed forgets the seed spec once the cluster holds one: the
 // replicated spec wins from then on, and for a big zone the seed is a
-// second compiled copy of it. Only this goroutine reads cfg.Seed.
+// second compiled copy of it.
 func (s *Store) dropSeed() {
-	if s.cfg.Seed == nil {
+	if s.seed.Load() == nil {
 		return
 	}
 	s.fsm.Read(func(st *State) {
 		if st.spec != nil {
-			s.cfg.Seed = nil
+			s.seed.Store(nil)
 		}
 	})
 }
@@ -81,78 +82,195 @@ func (s *Store) register(ctx context.Context) {
 	}
 }
 
-// handOver asks another voter to lead: a halted replica's state stands
-// still, and duties judged on it (staleness, expiry) would be wrong.
-func (s *Store) handOver() {
-	s.logger.Error("this node's state machine is halted: handing leadership over", "halt", s.fsm.Halted().Reason)
-	if err := s.raft.LeadershipTransfer().Error(); err != nil {
-		s.logger.Warn("handing leadership over", "err", err)
+// handOverWhenHalted asks another voter to lead while this replica's
+// state machine is halted: its state stands still, and duties judged on
+// it (staleness, expiry) would be wrong.
+func (s *Store) handOverWhenHalted(ctx context.Context) error {
+	t := time.NewTicker(dutyTick)
+	defer t.Stop()
+	var handed time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		h := s.fsm.Halted()
+		if h == nil || time.Since(handed) < handOverEvery {
+			continue
+		}
+		handed = time.Now()
+		s.logger.Error("this node's state machine is halted: handing leadership over", "halt", h.Reason)
+		if err := s.raft.LeadershipTransfer().Error(); err != nil {
+			s.logger.Warn("handing leadership over", "err", err)
+		}
 	}
 }
 
-// leaderDuties are judged in the leader's clock: an observer is stale
-// when the cluster time of its last committed report is StaleAfter
-// behind the leader's time, and an override expires when the leader's
-// time passes its Expires. No node's wall clock is read.
-func (s *Store) leaderDuties(ctx context.Context, since time.Time) {
+// seedSpec proposes the seed spec when the cluster has none. An error
+// makes the term retry it.
+func (s *Store) seedSpec(ctx context.Context) error {
+	seed := s.seed.Load()
+	if seed == nil || s.fsm.Halted() != nil {
+		return nil
+	}
+	// The leader registers first, as every node does: a new cluster's
+	// log then starts with its members, before any spec or event.
+	s.register(ctx)
+	need := false
+	s.fsm.Read(func(st *State) { need = st.spec == nil })
+	if !need {
+		return nil
+	}
+	yaml, err := seed.Marshal()
+	if err != nil {
+		s.logger.Error("seeding the spec", "err", err)
+		return nil // the same spec will not marshal next time either
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	// Only over no spec at all: an operator's spec applied since this
+	// leader looked must not be overwritten by the seed.
+	var none uint64
+	_, err = s.Propose(cctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, Author: "seed from " + s.cfg.NodeID, IfVersion: &none}})
+	switch {
+	case errors.Is(err, ErrSpecChanged):
+		s.logger.Info("not seeding: the cluster got a spec meanwhile")
+	case err != nil:
+		return fmt.Errorf("seeding the spec: %w", err)
+	default:
+		s.logger.Info("seeded the cluster with this node's spec")
+	}
+	return nil
+}
+
+// expireOverrides ends overrides whose time is up in the leader's clock.
+func (s *Store) expireOverrides(ctx context.Context) error {
+	t := time.NewTicker(dutyTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		now, err := s.leaderTime()
+		if err != nil || s.fsm.Halted() != nil {
+			continue
+		}
+		due := false
+		s.fsm.Read(func(st *State) {
+			for _, o := range st.Overrides {
+				due = due || (!o.Expires.IsZero() && !o.Expires.After(now))
+			}
+			due = due || st.holdsDue(now) // failback holds end by the same sweep
+		})
+		if !due {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if _, err := s.Propose(cctx, &Command{Type: CmdExpireOverrides}); err != nil {
+			s.logger.Warn("expiring overrides", "err", err)
+		}
+		cancel()
+	}
+}
+
+// silence is one observer the leader found silent too long.
+type silence struct {
+	id         string
+	lastReport time.Time
+	age        time.Duration
+}
+
+// watchObservers marks observers stale when the leader's committed record
+// of their last report is StaleAfter behind the leader's time. Both are
+// the leader's clock: no node's wall clock and no local receive time
+// enters. An observer gets a full StaleAfter under this term first (the
+// term opened with a Barrier, so the record is the committed one), and
+// again after this node did not run for a while (a paused VM, a stopped
+// process): reports could not reach it meanwhile.
+func (s *Store) watchObservers(ctx context.Context) error {
+	since, err := s.leaderTime()
+	if err != nil {
+		return err
+	}
+	t := time.NewTicker(dutyTick)
+	defer t.Stop()
+	idle := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if gap := time.Since(idle); gap > s.pauseGap() {
+			if since, err = s.leaderTime(); err != nil {
+				return err
+			}
+			s.logger.Warn("this leader did not run for a while: observers get a full stale_after again", "paused", gap.Round(time.Millisecond))
+		}
+		if s.fsm.Halted() == nil {
+			s.markStale(ctx, since)
+		}
+		idle = time.Now()
+	}
+}
+
+// pauseGap is how long the staleness check may go without running before
+// the leader assumes it was paused: longer than a report interval, so a
+// report may have been missed.
+func (s *Store) pauseGap() time.Duration {
+	return max(s.cfg.Timing.ReportInterval, 4*dutyTick)
+}
+
+// markStale proposes the observers silent since before since and for
+// StaleAfter as stale.
+func (s *Store) markStale(ctx context.Context, since time.Time) {
 	now, err := s.leaderTime()
 	if err != nil {
 		return
 	}
-	var (
-		needSpec bool
-		stale    []string
-		ages     []time.Duration
-		expire   bool
-	)
-	s.fsm.Read(func(st *State) {
-		needSpec = st.spec == nil && s.cfg.Seed != nil
-		// A new leader's picture of recent reports may lag; give every
-		// observer a full StaleAfter under this leader first.
-		if now.Sub(since) > s.cfg.Timing.StaleAfter {
-			for _, id := range slices.Sorted(maps.Keys(st.Observers)) {
-				o := st.Observers[id]
-				if age := now.Sub(o.LastReport); o.Fresh && age > s.cfg.Timing.StaleAfter {
-					stale = append(stale, id)
-					ages = append(ages, age)
-				}
-			}
-		}
-		for _, o := range st.Overrides {
-			if !o.Expires.IsZero() && !o.Expires.After(now) {
-				expire = true
-			}
-		}
-		expire = expire || st.holdsDue(now) // failback holds end by the same sweep
-	})
+	silent := s.silentObservers(now, since)
+	if len(silent) == 0 {
+		return
+	}
+	// A leader deposed without knowing it yet (it was paused while
+	// another was elected) would judge from an old view: confirm with a
+	// quorum that this node still leads before judging anyone.
+	if err := s.raft.VerifyLeader().Error(); err != nil {
+		s.logger.Info("not marking observers stale: leadership not confirmed", "err", err)
+		return
+	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if needSpec {
-		yaml, err := s.cfg.Seed.Marshal()
-		if err == nil {
-			// Only over no spec at all: an operator's spec applied since
-			// this leader looked must not be overwritten by the seed.
-			var none uint64
-			_, err = s.Propose(cctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, Author: "seed from " + s.cfg.NodeID, IfVersion: &none}})
-		}
-		switch {
-		case errors.Is(err, ErrSpecChanged):
-			s.logger.Info("not seeding: the cluster got a spec meanwhile")
-		case err != nil:
-			s.logger.Error("seeding the spec", "err", err)
-		default:
-			s.logger.Info("seeded the cluster with this node's spec")
+	for _, o := range silent {
+		reason := fmt.Sprintf("no report for %s", o.age.Round(100*time.Millisecond))
+		l := &ObserverLiveness{Observer: o.id, Fresh: false, Reason: reason, LastReport: o.lastReport}
+		if _, err := s.Propose(cctx, &Command{Type: CmdObserverLiveness, Liveness: l}); err != nil {
+			s.logger.Warn("marking observer stale", "observer", o.id, "err", err)
 		}
 	}
-	for i, id := range stale {
-		reason := fmt.Sprintf("no report for %s", ages[i].Round(100*time.Millisecond))
-		if _, err := s.Propose(cctx, &Command{Type: CmdObserverLiveness, Liveness: &ObserverLiveness{Observer: id, Fresh: false, Reason: reason}}); err != nil {
-			s.logger.Warn("marking observer stale", "observer", id, "err", err)
+}
+
+// silentObservers lists the fresh observers whose last committed report
+// is StaleAfter behind now, counting from since at the earliest, the
+// longest silent first: each mark commits on its own, and in between the
+// observers heard from most recently should be the ones still counted.
+func (s *Store) silentObservers(now, since time.Time) []silence {
+	var out []silence
+	s.fsm.Read(func(st *State) {
+		for _, id := range slices.Sorted(maps.Keys(st.Observers)) {
+			o := st.Observers[id]
+			heard := o.LastReport
+			if heard.Before(since) {
+				heard = since
+			}
+			if o.Fresh && now.Sub(heard) > s.cfg.Timing.StaleAfter {
+				out = append(out, silence{id: id, lastReport: o.LastReport, age: now.Sub(o.LastReport)})
+			}
 		}
-	}
-	if expire {
-		if _, err := s.Propose(cctx, &Command{Type: CmdExpireOverrides}); err != nil {
-			s.logger.Warn("expiring overrides", "err", err)
-		}
-	}
+	})
+	slices.SortStableFunc(out, func(a, b silence) int { return a.lastReport.Compare(b.lastReport) })
+	return out
 }

@@ -156,6 +156,7 @@ func (p *rpcConn) drop() {
 func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (retry bool, res Result, err error) {
 	cctx, cancel := context.WithTimeout(ctx, applyTimeout+time.Second)
 	defer cancel()
+	moved := s.lead.leaderMoved() // before reading the leader: a change after aborts
 	p := &s.rpc
 	if !p.mu.TryLock() {
 		p = &rpcConn{}
@@ -176,6 +177,7 @@ func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (r
 	if dl, ok := cctx.Deadline(); ok {
 		_ = p.c.SetDeadline(dl)
 	}
+	defer abortOnLeaderChange(p.c, moved)()
 	req.From = s.cfg.NodeID
 	if err := writeFrame(p.c, req); err != nil {
 		if errors.Is(err, ErrMessageTooLarge) {

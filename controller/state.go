@@ -50,6 +50,10 @@ type State struct {
 	Cursors map[string]*NotifyCursor `json:"cursors,omitempty"`
 	// Holds are the failback holds in force, by name/type (failback.go).
 	Holds map[string]*FailbackHold `json:"failback_holds,omitempty"`
+	// LastKnown is the last verdict the observers reached on each
+	// endpoint: it stands while no fresh observer judges the endpoint
+	// (see remembered).
+	LastKnown map[string]LastVerdict `json:"last_known,omitempty"`
 	// Now is the time of the latest command applied: the state's clock.
 	Now time.Time `json:"now"`
 	// Applied holds the IDs of the commands applied within the last
@@ -228,6 +232,9 @@ func (st *State) liveness(l *ObserverLiveness, now time.Time) error {
 	o := st.Observers[l.Observer]
 	if o == nil || o.Fresh == l.Fresh {
 		return nil
+	}
+	if !l.Fresh && !l.LastReport.IsZero() && !l.LastReport.Equal(o.LastReport) {
+		return nil // it reported after the leader judged it silent
 	}
 	o.Fresh = l.Fresh
 	msg := fmt.Sprintf("observer %s is stale: %s; its verdicts no longer count", l.Observer, l.Reason)

@@ -152,6 +152,16 @@ type Store struct {
 	nonce     string        // random, drawn at start, for command IDs
 	proposals atomic.Uint64 // numbers command IDs
 
+	// seed is cfg.Seed until the cluster holds a spec (see dropSeed).
+	seed atomic.Pointer[spec.Spec]
+	// lead runs the leader tasks of each term (term.go); its drain
+	// goroutine outlives Raft, its manager stops before Raft does.
+	lead      *leadership
+	leadStop  chan struct{}
+	leadDone  chan struct{}
+	drainStop chan struct{}
+	drainDone chan struct{}
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
@@ -174,9 +184,17 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, logger: cfg.Logger, fsm: NewFSM(cfg.Logger), nonce: strconv.FormatUint(rand.Uint64(), 36)}
 	s.fsm.hooks = FSMHooks{Skip: cfg.SkipEntries, BeforeApply: cfg.ApplyHook, Now: cfg.Now}
+	s.seed.Store(cfg.Seed)
+	s.lead = newLeadership(cfg.Logger, s.openTerm)
+	s.registerLeaderDuties()
 	ok := false
 	defer func() {
 		if !ok {
+			s.stopLeaderTasks()
+			if s.raft != nil {
+				_ = s.raft.Shutdown().Error()
+			}
+			s.stopDraining()
 			s.closeResources()
 		}
 	}()
@@ -235,6 +253,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	rc.SnapshotThreshold = 2048
 	rc.TrailingLogs = 4096
 	rc.Logger = hlog
+	rc.NotifyCh = s.lead.notify
 	existing, err := raft.HasExistingState(s.bolt, s.bolt, snaps)
 	if err != nil {
 		return nil, fmt.Errorf("controller: reading raft state: %w", err)
@@ -247,6 +266,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		return nil, fmt.Errorf("controller: raft: %w", err)
 	}
 	rf.Store(s.raft)
+	s.startLeadership()
 	if existing {
 		s.replayCommitted(snaps)
 	}
@@ -286,14 +306,10 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	s.mux.Serve(s.serveRPC)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(3)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.duties(ctx)
-	}()
-	go func() {
-		defer s.wg.Done()
-		s.warmClock(ctx)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -505,6 +521,7 @@ func (s *Store) Close() error {
 			s.cancel()
 		}
 		s.wg.Wait()
+		s.stopLeaderTasks()
 		if s.raft != nil {
 			// A snapshot on the way out: a restart reads one state,
 			// not a snapshot and a replay (replayCommitted covers
@@ -514,6 +531,7 @@ func (s *Store) Close() error {
 			}
 			err = s.raft.Shutdown().Error()
 		}
+		s.stopDraining()
 		s.closeResources()
 	})
 	return err

@@ -266,7 +266,9 @@ func crash(s *Store) {
 	s.once.Do(func() {
 		s.cancel()
 		s.wg.Wait()
+		s.stopLeaderTasks() // a crash ends the process's goroutines too
 		s.raft.Shutdown().Error()
+		s.stopDraining()
 		s.closeResources()
 	})
 }

@@ -15,11 +15,10 @@ import (
 	"github.com/seed3787e6f1/detour/spec"
 )
 
-// Store is what the notifier needs of the controller: the local state,
-// leadership, and proposals through Raft.
+// Store is what the notifier needs of the controller: the local state
+// and proposals through Raft.
 type Store interface {
 	FSM() *controller.FSM
-	IsLeader() bool
 	Propose(ctx context.Context, c *controller.Command) (controller.Result, error)
 }
 
@@ -37,12 +36,11 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// AttemptTimeout bounds one delivery; zero means 30s.
 	AttemptTimeout time.Duration
-	// Poll is how often leadership is checked; zero means 200ms.
-	Poll time.Duration
 }
 
-// Notifier delivers events on the leader, one goroutine per channel, and
-// stops delivering as soon as this node stops leading.
+// Notifier delivers events on the leader, one goroutine per channel. It
+// is a leader task: Run is started when this node's term begins and its
+// context ends with the term (controller.Store.OnLeader).
 type Notifier struct {
 	opts   Options
 	logger *slog.Logger
@@ -68,9 +66,6 @@ func New(opts Options) *Notifier {
 	if opts.AttemptTimeout <= 0 {
 		opts.AttemptTimeout = 30 * time.Second
 	}
-	if opts.Poll <= 0 {
-		opts.Poll = 200 * time.Millisecond
-	}
 	return &Notifier{opts: opts, logger: opts.Logger}
 }
 
@@ -81,33 +76,26 @@ type worker struct {
 	done   chan struct{}
 }
 
-// Run delivers while this node leads, until ctx ends. It returns nil.
+// Run delivers until ctx ends (the leader's term), restarting channels
+// as the spec changes them, and returns nil once every channel stopped.
 func (n *Notifier) Run(ctx context.Context) error {
 	workers := map[string]*worker{}
-	stopAll := func() {
+	defer func() {
+		if len(workers) > 0 {
+			n.logger.Info("the leader's term ended: notifications stop here")
+		}
 		for name, w := range workers {
 			w.cancel()
 			<-w.done
 			delete(workers, name)
 		}
-	}
-	defer stopAll()
-	t := time.NewTicker(n.opts.Poll)
-	defer t.Stop()
+	}()
 	for {
 		changed := n.opts.Store.FSM().Changed()
-		if !n.opts.Store.IsLeader() {
-			if len(workers) > 0 {
-				n.logger.Info("not the leader any more: notifications stop here")
-			}
-			stopAll()
-		} else {
-			n.sync(ctx, workers)
-		}
+		n.sync(ctx, workers)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
 		case <-changed:
 		}
 	}

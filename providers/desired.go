@@ -17,12 +17,6 @@ type Source interface {
 	Changed() <-chan struct{}
 }
 
-// Leadership says whether this node may write to providers.
-// *controller.Store satisfies it.
-type Leadership interface {
-	IsLeader() bool
-}
-
 // Desired returns the RRsets provider p should hold, and the keys of
 // every health-driven record of its zone (those answering nothing
 // included, so that a provider owning by name reads and removes them).

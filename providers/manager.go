@@ -7,19 +7,14 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
-// DefaultPoll is how often the Manager asks whether this node still leads.
-const DefaultPoll = 100 * time.Millisecond
-
 // Options configure a Manager.
 type Options struct {
-	Leadership Leadership
-	Source     Source
+	Source Source
 	// Builders maps a provider type to its constructor: the explicit
 	// table of providers (see package builtin).
 	Builders map[string]Builder
@@ -28,9 +23,6 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the provider metrics; nil registers none.
 	Registerer prometheus.Registerer
-	// Poll is how often leadership is checked; 0 means DefaultPoll.
-	Poll time.Duration
-
 	// Access limits what the spec's providers may reach on this node:
 	// the environment variables they name and the base URLs they call
 	// (security; by default DETOUR_* less DETOUR_CHECK_* and
@@ -60,17 +52,14 @@ type built struct {
 
 // NewManager returns a Manager; Run starts it.
 func NewManager(o Options) (*Manager, error) {
-	if o.Leadership == nil || o.Source == nil {
-		return nil, fmt.Errorf("providers: NewManager needs Leadership and Source")
+	if o.Source == nil {
+		return nil, fmt.Errorf("providers: NewManager needs a Source")
 	}
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Poll <= 0 {
-		o.Poll = DefaultPoll
 	}
 	m := &Manager{o: o, built: map[string]*built{}, status: map[string]*status{}}
 	if o.Registerer != nil {
@@ -94,51 +83,43 @@ func (t *term) stop() {
 	t.wg.Wait()
 }
 
-// Run drives the reconcilers until ctx ends. It checks leadership every
-// Poll and at every change of the replicated state.
+// Run drives the reconcilers until ctx ends, and stops them all before
+// it returns. It is a leader task (controller.Store.OnLeader): ctx is
+// the leader's term, so only the leader writes to providers, and each
+// term starts from scratch, reading every provider before writing. A
+// change of the spec's providers restarts the reconcilers; any other
+// change of the replicated state pokes them.
 func (m *Manager) Run(ctx context.Context) error {
-	tick := time.NewTicker(m.o.Poll)
-	defer tick.Stop()
-	var t *term
+	// changed is taken before the term starts reading: a change landing
+	// at any moment closes the channel held here, so none goes
+	// unnoticed until the next drift check.
+	changed := m.o.Source.Changed()
+	t := m.startTerm(ctx)
+	if len(t.cfgs) > 0 {
+		m.o.Logger.Info("leader: provider sync started", "providers", len(t.cfgs))
+	}
 	defer func() {
-		if t != nil {
-			t.stop()
-			m.setActive(t.cfgs, false)
+		t.stop()
+		m.setActive(t.cfgs, false)
+		if len(t.cfgs) > 0 {
+			m.o.Logger.Info("the leader's term ended: provider sync stopped")
 		}
 	}()
-	// changed is refreshed only once it fired, and before the pokes: a
-	// change landing at any moment closes the channel held here, so no
-	// change goes unnoticed until the next drift check.
-	changed := m.o.Source.Changed()
 	for {
-		leader := m.o.Leadership.IsLeader()
-		switch {
-		case !leader && t != nil:
-			t.stop()
-			m.setActive(t.cfgs, false)
-			m.o.Logger.Info("not the leader any more: provider sync stopped")
-			t = nil
-		case leader && t != nil && !slices.Equal(t.cfgs, m.specProviders()):
-			t.stop()
-			m.setActive(t.cfgs, false)
-			t = m.startTerm(ctx)
-		case leader && t == nil:
-			t = m.startTerm(ctx)
-			if len(t.cfgs) > 0 {
-				m.o.Logger.Info("leader: provider sync started", "providers", len(t.cfgs))
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
 		case <-changed:
-			changed = m.o.Source.Changed()
-			if t != nil && m.o.Leadership.IsLeader() {
-				for _, r := range t.recs {
-					r.poke()
-				}
-			}
+		}
+		changed = m.o.Source.Changed()
+		if !slices.Equal(t.cfgs, m.specProviders()) {
+			t.stop()
+			m.setActive(t.cfgs, false)
+			t = m.startTerm(ctx)
+			continue
+		}
+		for _, r := range t.recs {
+			r.poke()
 		}
 	}
 }

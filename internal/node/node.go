@@ -165,6 +165,11 @@ func (n *Node) newChecks(registry *prometheus.Registry) error {
 	// A job's heartbeat reaches one node; the log tells every engine.
 	n.store.FSM().OnHeartbeat(func(check, endpoint string, at time.Time) { _ = n.engine.Heartbeat(check, endpoint, at) })
 	n.notifier = newNotifier(n.store, cfg, logger)
+	// The leader's own work runs in its terms; the store stops it when
+	// leadership is lost and before Raft shuts down.
+	n.store.OnLeader("notify", n.notifier.Run)
+	n.store.OnLeader("providers", n.providers.Run)
+	n.store.OnLeader("provider-status", n.syncProviderStatus)
 	return nil
 }
 
@@ -246,17 +251,6 @@ func (n *Node) run(ctx context.Context) {
 		defer close(observerDone)
 		n.observer.Run(ctx)
 	}()
-	providersDone := make(chan struct{})
-	go func() {
-		defer close(providersDone)
-		go n.syncProviderStatus(ctx)
-		_ = n.providers.Run(ctx) // leader-only pushes to DNS providers
-	}()
-	notifierDone := make(chan struct{})
-	go func() {
-		defer close(notifierDone)
-		_ = n.notifier.Run(ctx) // delivers only while this node leads
-	}()
 	select {
 	case <-n.engine.FirstRoundDone():
 		for ctx.Err() == nil && !n.readyNow() {
@@ -270,8 +264,6 @@ func (n *Node) run(ctx context.Context) {
 	}
 	<-engineDone
 	<-observerDone
-	<-notifierDone
-	<-providersDone
 }
 
 func (n *Node) readyNow() bool {
@@ -335,7 +327,7 @@ func (n *Node) Close(ctx context.Context) error {
 // this node's environment.
 func newProviders(store *controller.Store, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*providers.Manager, error) {
 	dnsPeers, _ := cfg.dnsPeerAllowNetworks() // Validate parsed them
-	return providers.NewManager(providers.Options{Leadership: store, Source: store.FSM(),
+	return providers.NewManager(providers.Options{Source: store.FSM(),
 		Builders: builtin.Builders(dnsPeers), Registerer: reg, Logger: logger.With("component", "providers"),
 		Getenv: specEnv(cfg.envPolicy(), spec.EnvProvider, logger),
 		Access: providers.Access{Env: cfg.envPolicy(), BaseURLs: cfg.ProviderBaseURLs}})

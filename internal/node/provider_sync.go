@@ -7,19 +7,17 @@ import (
 	"github.com/seed3787e6f1/detour/controller"
 )
 
-// syncProviderStatus commits, while this node leads, each provider's sync
-// state whenever it changes, so every node can show it.
-func (n *Node) syncProviderStatus(ctx context.Context) {
+// syncProviderStatus commits each provider's sync state whenever it
+// changes, so every node can show it. It is a leader task: ctx is the
+// leader's term.
+func (n *Node) syncProviderStatus(ctx context.Context) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
-		}
-		if !n.store.IsLeader() {
-			continue
 		}
 		for _, s := range n.providers.Status() {
 			if !s.Active {

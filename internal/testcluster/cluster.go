@@ -173,6 +173,7 @@ func (c *Cluster) start(m *Member, ln net.Listener, logger *slog.Logger) {
 	c.t.Helper()
 	cfg := m.cfg
 	cfg.Listener = c.Faults.Listener(m.ID, ln)
+	cfg.WrapLogStore = c.Faults.wrapLog(m.ID, cfg.WrapLogStore)
 	n, err := node.Start(cfg, logger)
 	if err != nil {
 		c.t.Fatalf("start %s: %v", m.ID, err)

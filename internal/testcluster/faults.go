@@ -22,6 +22,7 @@ type Faults struct {
 	delay time.Duration
 	addrs map[string]string // node port address -> node ID
 	conns map[string]map[net.Conn]struct{}
+	z     freezer // see freeze.go
 }
 
 // NewFaults returns a fault injector with no faults.
@@ -90,6 +91,9 @@ func (f *Faults) Dialer(id string) controller.DialFunc {
 		if f.blocked(id, to) {
 			return nil, ErrPartitioned
 		}
+		if err := f.dialThawed(ctx, id); err != nil {
+			return nil, err
+		}
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return nil, err
@@ -99,7 +103,7 @@ func (f *Faults) Dialer(id string) controller.DialFunc {
 }
 
 func (f *Faults) track(c net.Conn, ids ...string) net.Conn {
-	fc := &faultConn{Conn: c, f: f, ids: ids}
+	fc := &faultConn{Conn: c, f: f, ids: ids, local: ids[0]}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, id := range ids {
@@ -139,9 +143,18 @@ type faultConn struct {
 	f    *Faults
 	ids  []string
 	once sync.Once
+	// for freeze.go: the node owning this end, the deadlines, and
+	// closed at Close
+	local           string
+	dlMu            sync.Mutex
+	readDL, writeDL time.Time
+	closed          chan struct{}
 }
 
 func (c *faultConn) Write(p []byte) (int, error) {
+	if err := c.writeThawed(); err != nil {
+		return 0, err
+	}
 	if c.f.blocked(c.ids...) {
 		c.Close()
 		return 0, ErrPartitioned
@@ -157,6 +170,7 @@ func (c *faultConn) Write(p []byte) (int, error) {
 
 func (c *faultConn) Close() error {
 	c.once.Do(func() {
+		c.markClosed()
 		c.f.mu.Lock()
 		for _, id := range c.ids {
 			delete(c.f.conns[id], c)

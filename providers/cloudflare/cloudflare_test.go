@@ -88,7 +88,7 @@ func start(t testing.TB, n int, drift string, opts ...func(*cloudflare.Config)) 
 }
 
 // manager starts another Manager on the same source and emulator.
-func (h *harness) manager(t testing.TB, l providers.Leadership, opts ...func(*cloudflare.Config)) *providers.Manager {
+func (h *harness) manager(t testing.TB, l *providertest.Leader, opts ...func(*cloudflare.Config)) *providers.Manager {
 	t.Helper()
 	build := func(p spec.Provider, getenv func(string) string) (providers.Provider, error) {
 		cfg := cloudflare.Config{ZoneID: p.ZoneID, Token: getenv(p.APITokenEnv), BaseURL: p.BaseURL}
@@ -102,7 +102,7 @@ func (h *harness) manager(t testing.TB, l providers.Leadership, opts ...func(*cl
 		return cp, err
 	}
 	m, err := providers.NewManager(providers.Options{
-		Leadership: l, Source: h.src, Poll: 10 * time.Millisecond,
+		Source:   h.src,
 		Builders: map[string]providers.Builder{"cloudflare": build},
 		// The emulator is not Cloudflare's endpoint, and CF_TOKEN lacks
 		// the default DETOUR_ prefix: this node allows both.
@@ -119,7 +119,7 @@ func (h *harness) manager(t testing.TB, l providers.Leadership, opts ...func(*cl
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = m.Run(ctx) }()
+	go func() { defer close(done); l.Run(ctx, m.Run) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return m
 }

@@ -4,22 +4,76 @@
 package providertest
 
 import (
+	"context"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
-// Leader is a leadership flag to flip.
-type Leader struct{ on atomic.Bool }
+// Leader is leadership to hand over and take back, as Raft does: Run
+// runs a leader task for each term, from Set(true) to Set(false).
+type Leader struct {
+	mu      sync.Mutex
+	on      bool
+	changed chan struct{}
+}
 
-// IsLeader reports the flag.
-func (l *Leader) IsLeader() bool { return l.on.Load() }
+// Set gains (true) or loses (false) leadership.
+func (l *Leader) Set(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.changed == nil {
+		l.changed = make(chan struct{})
+	}
+	if l.on == on {
+		return
+	}
+	l.on = on
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
 
-// Set flips the flag.
-func (l *Leader) Set(on bool) { l.on.Store(on) }
+func (l *Leader) state() (bool, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.changed == nil {
+		l.changed = make(chan struct{})
+	}
+	return l.on, l.changed
+}
+
+// Run runs task under each term's context until ctx ends: it starts it
+// when leadership is gained, cancels it when lost and waits for it to
+// return, as the controller's store does with leader tasks.
+func (l *Leader) Run(ctx context.Context, task func(context.Context) error) {
+	for {
+		on, changed := l.state()
+		if on {
+			tctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = task(tctx)
+			}()
+			for on && ctx.Err() == nil {
+				select {
+				case <-ctx.Done():
+				case <-changed:
+					on, changed = l.state()
+				}
+			}
+			cancel()
+			<-done
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+}
 
 // Source is a providers.Source whose decisions the test sets.
 type Source struct {

@@ -67,15 +67,15 @@ const (
 // listens there.
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
-func manager(t testing.TB, src providers.Source, l providers.Leadership, secret string) *providers.Manager {
+func manager(t testing.TB, src providers.Source, l *providertest.Leader, secret string) *providers.Manager {
 	t.Helper()
 	return managerWith(t, src, l, secret, rfc2136.Builder(loopback))
 }
 
-func managerWith(t testing.TB, src providers.Source, l providers.Leadership, secret string, build providers.Builder) *providers.Manager {
+func managerWith(t testing.TB, src providers.Source, l *providertest.Leader, secret string, build providers.Builder) *providers.Manager {
 	t.Helper()
 	m, err := providers.NewManager(providers.Options{
-		Leadership: l, Source: src, Poll: 10 * time.Millisecond,
+		Source:   src,
 		Builders: map[string]providers.Builder{"rfc2136": build},
 		Access:   providers.Access{Env: spec.EnvPolicy{Spec: []string{"TSIG_"}}},
 		Getenv: func(k string) string {
@@ -90,7 +90,7 @@ func managerWith(t testing.TB, src providers.Source, l providers.Leadership, sec
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = m.Run(ctx) }()
+	go func() { defer close(done); l.Run(ctx, m.Run) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return m
 }
