@@ -24,6 +24,8 @@ const (
 	CmdIncident         CommandType = "incident"
 	CmdNotifyCursor     CommandType = "notify_cursor"
 	CmdProviderSync     CommandType = "provider_sync"
+	// CmdMembership records a membership change (membership.go).
+	CmdMembership CommandType = "membership"
 )
 
 // known reports whether this version can apply commands of type t: the
@@ -32,7 +34,8 @@ const (
 func (t CommandType) known() bool {
 	switch t {
 	case CmdSetSpec, CmdObserverReport, CmdObserverLiveness, CmdSetOverride, CmdClearOverride, CmdExpireOverrides,
-		CmdRegisterMember, CmdRemoveMember, CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync:
+		CmdRegisterMember, CmdRemoveMember, CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync,
+		CmdMembership:
 		return true
 	}
 	return false
@@ -61,6 +64,8 @@ type Command struct {
 	Incident *IncidentCommand  `json:"incident,omitempty"`
 	Cursor   *NotifyCursor     `json:"cursor,omitempty"`
 	Provider *ProviderSync     `json:"provider,omitempty"`
+	// Membership is a membership change for the record (membership.go).
+	Membership *MembershipChange `json:"membership,omitempty"`
 }
 
 // Heartbeat records that a job pinged a heartbeat check, on whichever

@@ -19,6 +19,7 @@ func (s *Store) duties(ctx context.Context) {
 	t := time.NewTicker(dutyTick)
 	defer t.Stop()
 	var leaderSince, handed time.Time
+	s.wg.Go(func() { s.promoteLoop(ctx) }) // membership.go
 	for {
 		select {
 		case <-ctx.Done():

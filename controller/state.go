@@ -58,6 +58,10 @@ type State struct {
 	// keeps them, so that a snapshot says which entries it holds.
 	Index uint64 `json:"index,omitempty"`
 	Term  uint64 `json:"term,omitempty"`
+	// Joining are the members waiting to become voters, and LeaderID
+	// the leader last announced (membership.go).
+	Joining  map[string]*Joining `json:"joining,omitempty"`
+	LeaderID string              `json:"leader_id,omitempty"`
 
 	spec *spec.Spec
 	// derived from the above, to tell what changed
@@ -139,6 +143,8 @@ func (st *State) apply(c *Command) error {
 		err = st.notifyCursor(c.Cursor, now)
 	case CmdProviderSync:
 		err = st.providerSync(c.Provider, now)
+	case CmdMembership:
+		err = st.membership(c.Membership, now)
 	default:
 		err = fmt.Errorf("%w %q", errUnknownCommand, c.Type)
 	}
