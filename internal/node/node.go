@@ -43,6 +43,7 @@ type Node struct {
 	status   *statuspage.Server
 
 	providers *providers.Manager
+	minority  *controller.Minority
 }
 
 // Start loads the seed spec and starts the node in dependency order: the
@@ -126,6 +127,12 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n.observer.SetEngine(n.engine)
+	// Minority mode (members): what this node answers when cut off.
+	if n.minority, err = controller.NewMinority(n.store, controller.MinorityOptions{After: cfg.MinorityAfter.D(), Mode: cfg.MinorityMode,
+		Engine: n.engine, Registerer: registry, Logger: logger.With("component", "minority")}); err != nil {
+		return nil, err
+	}
+	n.answers.minority.Store(n.minority)
 	if n.providers, err = newProviders(n.store, cfg, registry, logger); err != nil {
 		return nil, err
 	}
@@ -138,7 +145,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
 		Tokens: tokens, TLS: apiTLS, Logger: logger.With("component", "api"), Extra: cfg.APIExtra,
 		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D(),
-		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D()})
+		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D(), Minority: n.minority})
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +155,7 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	n.notifier = newNotifier(n.store, cfg, logger)
 	if cfg.StatusAddr != "" {
 		n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.StatusNodeLabel, PublicURL: cfg.StatusURL,
-			Logger: logger.With("component", "statuspage")})
+			Logger: logger.With("component", "statuspage"), CutOff: n.minority.CutOff})
 		if err := n.status.Start(cfg.StatusAddr); err != nil {
 			return nil, fmt.Errorf("status page: %w", err)
 		}
@@ -185,6 +192,11 @@ func (n *Node) run(ctx context.Context) {
 		go n.syncProviderStatus(ctx)
 		_ = n.providers.Run(ctx) // leader-only pushes to DNS providers
 	}()
+	minorityDone := make(chan struct{})
+	go func() {
+		defer close(minorityDone)
+		n.minority.Run(ctx)
+	}()
 	notifierDone := make(chan struct{})
 	go func() {
 		defer close(notifierDone)
@@ -205,6 +217,7 @@ func (n *Node) run(ctx context.Context) {
 	<-observerDone
 	<-notifierDone
 	<-providersDone
+	<-minorityDone
 }
 
 func (n *Node) readyNow() bool {
@@ -215,15 +228,23 @@ func (n *Node) readyNow() bool {
 // answers lets the DNS server start before the store exists: until then
 // it has nothing to answer from and refuses.
 type answers struct {
-	fsm atomic.Pointer[controller.FSM]
+	fsm      atomic.Pointer[controller.FSM]
+	minority atomic.Pointer[controller.Minority]
 }
 
 func (a *answers) Answers() *dnsserver.Snapshot {
+	if snap, ok := a.minority.Load().Answers(); ok {
+		return snap // cut off: the minority mode's answers
+	}
 	if f := a.fsm.Load(); f != nil {
 		return f.Answers()
 	}
 	return nil
 }
+
+// ServFail implements dnsserver.ServFailer: SERVFAIL while cut off in
+// minority_mode servfail.
+func (a *answers) ServFail() bool { return a.minority.Load().ServFail() }
 
 // loadSpec reads the node's seed spec; --dev without the dev spec on disk
 // (the binary run outside the source tree) uses the copy built into the
