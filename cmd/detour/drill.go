@@ -86,7 +86,11 @@ answer, or pinned into the lost datacenter. Nothing is changed.`,
 				}
 			}
 			if !res.Survivable {
-				fmt.Fprintf(cmd.ErrOrStderr(), "detour: drill: losing %s is not survivable (%d problem%s):\n", res.Lose, len(res.Problems), plural(len(res.Problems)))
+				if res.ControlPlane.QuorumKept {
+					fmt.Fprintf(cmd.ErrOrStderr(), "detour: drill: losing %s leaves %d record%s without a healthy pool:\n", res.Lose, len(res.Problems), plural(len(res.Problems)))
+				} else {
+					fmt.Fprintf(cmd.ErrOrStderr(), "detour: drill: losing %s is not survivable (%d problem%s):\n", res.Lose, len(res.Problems), plural(len(res.Problems)))
+				}
 				for _, pr := range res.Problems {
 					fmt.Fprintf(cmd.ErrOrStderr(), "  %s\n", pr)
 				}
