@@ -20,7 +20,7 @@ import (
 var (
 	// ErrUnreachable means a node to add does not answer on its node
 	// port: nothing was changed.
-	ErrUnreachable = errors.New("the node does not answer")
+	ErrUnreachable = errors.New("unreachable node")
 	// ErrNeedsForce means a membership change would lower the cluster's
 	// fault tolerance and was not forced: nothing was changed.
 	ErrNeedsForce = errors.New("the change lowers fault tolerance")
@@ -506,8 +506,13 @@ func loseWhat(canLose int) string {
 func (s *Store) probeCandidate(ctx context.Context, id, addr string) (NodeStats, error) {
 	var st NodeStats
 	c, err := s.dialCandidate(ctx, id, addr)
-	if err != nil {
-		return st, fmt.Errorf("%w: %w at %s (%w); start it first with --node-id %s --raft-addr %s and check the address and the firewall; nothing was changed",
+	var hs handshakeError
+	switch {
+	case errors.As(err, &hs):
+		return st, fmt.Errorf("%w: %w: the node at %s answers but fails the TLS check (%w); give it a certificate of this cluster's CA naming %s, and --peers naming this cluster's members; nothing was changed",
+			ErrRejected, ErrUnreachable, addr, hs.err, NodeURI(id))
+	case err != nil:
+		return st, fmt.Errorf("%w: %w: nothing answers at %s (%w); start it first with --node-id %s --raft-addr %s and check the address and the firewall; nothing was changed",
 			ErrRejected, ErrUnreachable, addr, err, id, addr)
 	}
 	resp, err := s.exchange(ctx, c, rpcRequest{Op: opStats})
@@ -518,7 +523,7 @@ func (s *Store) probeCandidate(ctx context.Context, id, addr string) (NodeStats,
 		err = json.Unmarshal(resp.Data, &st)
 	}
 	if err != nil {
-		return st, fmt.Errorf("%w: %w at %s: %w; nothing was changed", ErrRejected, ErrUnreachable, addr, err)
+		return st, fmt.Errorf("%w: %w: the node at %s does not answer as a detour node: %w; nothing was changed", ErrRejected, ErrUnreachable, addr, err)
 	}
 	if st.ID != id {
 		return st, fmt.Errorf("%w: %w: the node at %s is %q, not %q; nothing was changed", ErrRejected, ErrUnreachable, addr, st.ID, id)
@@ -540,7 +545,7 @@ func (s *Store) dialCandidate(ctx context.Context, id, addr string) (net.Conn, e
 		tc := tls.Client(c, cand.clientTLS(m.tls, id, addr))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("TLS handshake: %w (is it started with this cluster's CA, and --peers naming this cluster's members?)", err)
+			return nil, handshakeError{err}
 		}
 		c = tc
 	}
@@ -550,6 +555,12 @@ func (s *Store) dialCandidate(ctx context.Context, id, addr string) (net.Conn, e
 	}
 	return c, nil
 }
+
+// handshakeError is a node that answered but failed the TLS handshake.
+type handshakeError struct{ err error }
+
+func (e handshakeError) Error() string { return "TLS handshake: " + e.err.Error() }
+func (e handshakeError) Unwrap() error { return e.err }
 
 // Member health, as the leader's probes see it.
 

@@ -118,7 +118,7 @@ pools:
 	dead := ln.Addr().String()
 	ln.Close()
 	code, _, errOut := cli("members", "add", "edge-2@"+dead, "--api", west)
-	if code != 1 || !strings.Contains(errOut, "does not answer at "+dead) || !strings.Contains(errOut, "nothing was changed") {
+	if code != 1 || !strings.Contains(errOut, "nothing answers at "+dead) || !strings.Contains(errOut, "nothing was changed") {
 		t.Fatalf("members add at a dead address: exit %d, %s", code, errOut)
 	}
 	code, out, _ := cli("members", "--api", west)
