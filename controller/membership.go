@@ -83,6 +83,15 @@ func (st *State) membership(c *MembershipChange, now time.Time) error {
 	}
 	switch c.Op {
 	case MemberAdd:
+		// A non-voter does not observe: no observer record, which would
+		// count, without verdicts, among the fresh observers.
+		if st.NonVoters == nil {
+			st.NonVoters = map[string]bool{}
+		}
+		st.NonVoters[c.ID] = true
+		if o := st.Observers[c.ID]; o != nil && len(o.Verdicts) == 0 {
+			delete(st.Observers, c.ID)
+		}
 		role := "as a non-voter (serves DNS, does not vote)"
 		if c.Voter {
 			if st.Joining == nil {
@@ -94,9 +103,18 @@ func (st *State) membership(c *MembershipChange, now time.Time) error {
 		st.event(now, "member", c.ID, fmt.Sprintf("member %s at %s added%s %s%s", c.ID, c.Addr, by, role, forced))
 	case MemberPromote:
 		delete(st.Joining, c.ID)
+		if st.NonVoters[c.ID] {
+			delete(st.NonVoters, c.ID)
+			// An observer from now on, with no verdicts yet, as a
+			// registering voter is (registerMember).
+			if st.Observers[c.ID] == nil && st.Members[c.ID] != nil {
+				st.Observers[c.ID] = &ObserverRecord{Fresh: true, LastReport: now, Verdicts: map[string]*Verdict{}}
+			}
+		}
 		st.event(now, "member", c.ID, fmt.Sprintf("member %s promoted to voter: %s", c.ID, c.Note))
 	case MemberRemove:
 		delete(st.Joining, c.ID)
+		delete(st.NonVoters, c.ID)
 		delete(st.Members, c.ID)
 		delete(st.Observers, c.ID)
 		st.event(now, "member", c.ID, fmt.Sprintf("member %s removed%s; its verdicts no longer count%s", c.ID, by, forced))

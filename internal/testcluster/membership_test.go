@@ -109,6 +109,11 @@ func TestMembersJoinThenPromoted(t *testing.T) {
 	if len(ids) != 3 || len(all) != 4 {
 		t.Fatalf("right after the add: %d voters of %d members, want it a non-voter: %+v", len(ids), len(all), all)
 	}
+	c.Leader().Node.Store().FSM().Read(func(st *controller.State) {
+		if st.Observers["us-east-2"] != nil {
+			t.Error("a joining non-voter counts among the observers")
+		}
+	})
 	start := time.Now()
 	for {
 		if ids, _ := voters(t, c.Leader()); len(ids) == 4 {
@@ -121,7 +126,34 @@ func TestMembersJoinThenPromoted(t *testing.T) {
 	}
 	t.Logf("promoted %s after it joined", time.Since(start).Round(time.Millisecond))
 	c.WaitAnswer(n, Answers["us-east"], 10*time.Second)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for !observes(c, "us-east-2") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !observes(c, "us-east-2") {
+		t.Error("the promoted voter does not report its verdicts")
+	}
+
+	// A member added --nonvoter stays one and never shows as a stale
+	// observer.
+	edge := c.addNode(t, "us-west-2", "us-west")
+	if _, err := via.Join(ctx, controller.JoinRequest{ID: edge.ID, Addr: edge.cfg.RaftAddr, Author: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitAnswer(edge, Answers["us-east"], 10*time.Second)
+	time.Sleep(2 * Timing.StaleAfter)
+	if ids, _ := voters(t, c.Leader()); len(ids) != 4 {
+		t.Errorf("voters after a --nonvoter add: %v", ids)
+	}
+	if hasEvent(c, c.Leader(), "observer us-west-2") {
+		t.Error("the non-voter shows as an observer in the events")
+	}
+	c.Leader().Node.Store().FSM().Read(func(st *controller.State) {
+		if st.Observers["us-west-2"] != nil {
+			t.Error("the non-voter holds an observer record")
+		}
+	})
+	deadline = time.Now().Add(5 * time.Second)
 	for !hasEvent(c, c.Leader(), "us-east-2 promoted to voter") && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -311,4 +343,14 @@ func TestMinorityServfail(t *testing.T) {
 	if got := c.Answer(cut); got != Answers["us-east"] {
 		t.Errorf("healed node answers %s", got)
 	}
+}
+
+// observes reports whether the leader holds fresh verdicts of id.
+func observes(c *Cluster, id string) bool {
+	ok := false
+	c.Leader().Node.Store().FSM().Read(func(st *controller.State) {
+		o := st.Observers[id]
+		ok = o != nil && o.Fresh && len(o.Verdicts) > 0
+	})
+	return ok
 }
