@@ -101,10 +101,13 @@ func judge(st api.Status) (int, string) {
 		return checkCritical, fmt.Sprintf("%s is cut off from the leader (minority mode %s); %s", node, st.Minority.Mode, q.Summary)
 	case st.Leader == "":
 		return checkCritical, "no leader (asked " + node + "): " + q.Summary
-	case !q.OK:
+	case q.Known && !q.OK:
 		return checkCritical, q.Summary
 	}
 	var warn []string
+	if !q.Known {
+		warn = append(warn, "quorum unknown: "+q.Summary)
+	}
 	for _, m := range st.Members {
 		if m.Reachability == "unreachable" {
 			warn = append(warn, m.ID+" unreachable")
