@@ -354,3 +354,29 @@ func observes(c *Cluster, id string) bool {
 	})
 	return ok
 }
+
+// In minority_mode last a cut-off node keeps the cluster's last answers
+// (the behaviour before minority mode), but still reports not ready.
+func TestMinorityLastKeepsLastAnswers(t *testing.T) {
+	c := New(t, Options{Configure: func(_ *Member, cfg *node.Config) { cfg.MinorityMode = controller.MinorityLast }})
+	cut := c.Member("eu-west")
+	c.Faults.Cut(cut.ID)
+	waitReady(t, cut, http.StatusServiceUnavailable, 10*time.Second)
+	c.Member("us-east").Site.SetUp(false)
+	for _, m := range c.Members {
+		if m != cut {
+			c.WaitAnswer(m, expected("us-east"), 15*time.Second)
+		}
+	}
+	// Long enough for the cut-off node's own checks to see it down.
+	time.Sleep(1500 * time.Millisecond)
+	if got := c.Answer(cut); got != Answers["us-east"] {
+		t.Errorf("cut-off node in mode last answers %s, want the last answer %s", got, Answers["us-east"])
+	}
+	if m := minorityOf(t, cut); !m.CutOff || m.Mode != controller.MinorityLast {
+		t.Errorf("status says %+v", m)
+	}
+	c.Faults.Heal(cut.ID)
+	waitReady(t, cut, http.StatusOK, 15*time.Second)
+	c.WaitAnswer(cut, expected("us-east"), 2*time.Second)
+}
