@@ -21,11 +21,11 @@ type Status struct {
 	// the leader sees them.
 	Quorum controller.Quorum `json:"quorum"`
 	// Minority says whether this node is cut off from the leader.
-	Minority  controller.MinorityStatus `json:"minority"`
-	Observers   []ObserverStatus        `json:"observers"`
-	Datacenters []DatacenterStatus      `json:"datacenters"`
-	Records     []RecordStatus          `json:"records"`
-	Overrides   []*controller.Override  `json:"overrides"`
+	Minority    controller.MinorityStatus `json:"minority"`
+	Observers   []ObserverStatus          `json:"observers"`
+	Datacenters []DatacenterStatus        `json:"datacenters"`
+	Records     []RecordStatus            `json:"records"`
+	Overrides   []*controller.Override    `json:"overrides"`
 	// Notifications is each channel's delivery cursor and last error.
 	Notifications []controller.NotifyCursor `json:"notifications,omitempty"`
 	// Providers is each DNS provider's sync as the leader last committed
