@@ -347,6 +347,9 @@ func (s *Store) join(ctx context.Context, r memberRequest) (string, error) {
 			return fmt.Sprintf("%s is already a member at %s", r.ID, r.Addr), nil
 		}
 	}
+	if id := s.health.older(); id != "" {
+		return "", fmt.Errorf("%w: member %s runs an older detour version: finish upgrading every node before changing members", ErrRejected, id)
+	}
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	st, err := s.probeCandidate(pctx, r.ID, r.Addr)
 	cancel()
@@ -391,6 +394,9 @@ func (s *Store) leave(ctx context.Context, r memberRequest) (string, error) {
 	if target == nil {
 		return "", fmt.Errorf("%w: %w: no member %q (members: %s)", ErrRejected, ErrNotFound, r.ID, memberIDs(cfg.Servers))
 	}
+	if id := s.health.older(); id != "" {
+		return "", fmt.Errorf("%w: member %s runs an older detour version: finish upgrading every node before changing members", ErrRejected, id)
+	}
 	forced := ""
 	if target.Suffrage == raft.Voter {
 		voters, up := s.voterCount(cfg)
@@ -430,8 +436,10 @@ func (s *Store) leave(ctx context.Context, r memberRequest) (string, error) {
 
 // resign runs on the leader.
 func (s *Store) resign(ctx context.Context, r memberRequest) (string, error) {
-	if err := s.record(ctx, &MembershipChange{Op: MemberStepDown, ID: s.cfg.NodeID, Author: r.Author}); err != nil {
-		return "", err
+	if s.health.older() == "" { // else unrecorded, as before the upgrade
+		if err := s.record(ctx, &MembershipChange{Op: MemberStepDown, ID: s.cfg.NodeID, Author: r.Author}); err != nil {
+			return "", err
+		}
 	}
 	if err := s.raft.LeadershipTransfer().Error(); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrRejected, err)
@@ -439,8 +447,12 @@ func (s *Store) resign(ctx context.Context, r memberRequest) (string, error) {
 	return "the leader stepped down; a new one is being elected", nil
 }
 
-// record commits a membership change for the event log.
+// record commits a membership change for the event log. While a member
+// runs an older version, which would halt at it, nothing is written.
 func (s *Store) record(ctx context.Context, c *MembershipChange) error {
+	if id := s.health.older(); id != "" {
+		return fmt.Errorf("%w: %w: member %s runs an older detour version that cannot apply membership records; upgrade every node first", ErrRejected, ErrBadCommand, id)
+	}
 	cmd := &Command{Type: CmdMembership, Membership: c, ID: s.commandID()}
 	return s.Propose(ctx, cmd)
 }
@@ -601,6 +613,7 @@ type peerHealth struct {
 	Error       string    `json:"error,omitempty"`
 	State       string    `json:"state,omitempty"`
 	caughtUp    time.Time // since when it is reachable and caught up
+	old         bool      // an older version: cannot apply membership records
 }
 
 // memberHealth is the leader's table of member health.
@@ -632,6 +645,20 @@ func (h *memberHealth) reachable(id string) bool {
 	return p != nil && p.Reachable
 }
 
+// older names a member that runs an older version, empty when none
+// does: it would halt at a membership record (CmdMembership), so none
+// is written until every member is upgraded.
+func (h *memberHealth) older() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, p := range h.m {
+		if p.old {
+			return id
+		}
+	}
+	return ""
+}
+
 func (h *memberHealth) reset() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -657,6 +684,7 @@ func (s *Store) promoteLoop(ctx context.Context) {
 			announced = 0
 			continue
 		}
+		s.probeMembers(ctx) // first: the announcement waits for every member to know it
 		if term := s.raft.CurrentTerm(); term != announced {
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			if err := s.record(cctx, &MembershipChange{Op: MemberLeader, ID: s.cfg.NodeID, Term: term}); err == nil {
@@ -664,7 +692,6 @@ func (s *Store) promoteLoop(ctx context.Context) {
 			}
 			cancel()
 		}
-		s.probeMembers(ctx)
 		s.promoteCaughtUp(ctx)
 	}
 }
@@ -679,6 +706,7 @@ func (s *Store) probeMembers(ctx context.Context) {
 	var wg sync.WaitGroup
 	results := make([]struct {
 		st  NodeStats
+		old bool
 		err error
 	}, len(cfg.Servers))
 	for i, srv := range cfg.Servers {
@@ -689,7 +717,13 @@ func (s *Store) probeMembers(ctx context.Context) {
 			cctx, cancel := context.WithTimeout(ctx, 2*probeEvery)
 			defer cancel()
 			resp, err := s.call(cctx, string(srv.ID), string(srv.Address), rpcRequest{Op: opStats})
-			if err == nil {
+			switch {
+			case err == nil && resp.NotLeader:
+				// An older version answers what it does not know
+				// as a follower would: reachable, but it cannot
+				// apply membership records.
+				results[i].old = true
+			case err == nil:
 				err = json.Unmarshal(resp.Data, &results[i].st)
 			}
 			results[i].err = err
@@ -711,9 +745,13 @@ func (s *Store) probeMembers(ctx context.Context) {
 			*p = *o
 		}
 		r := results[i]
-		if r.err != nil {
+		p.old = r.old
+		switch {
+		case r.err != nil:
 			p.Reachable, p.Error, p.caughtUp = false, r.err.Error(), time.Time{}
-		} else {
+		case r.old:
+			p.Reachable, p.Error, p.LastContact, p.caughtUp = true, "runs an older detour version", now, time.Time{}
+		default:
 			p.Reachable, p.Error, p.LastContact, p.Applied, p.State = true, "", now, r.st.AppliedIndex, r.st.State
 			if last > r.st.AppliedIndex+promotionLag {
 				p.caughtUp = time.Time{}
