@@ -298,6 +298,9 @@ func TestMinorityLocalMovesOffDeadSite(t *testing.T) {
 	if m := minorityOf(t, cut); !m.CutOff || m.Mode != controller.MinorityLocal {
 		t.Errorf("status says %+v", m)
 	}
+	if _, body, _ := get(t, cut, "/metrics"); !strings.Contains(body, "\ndetour_minority_mode 1\n") {
+		t.Error("/metrics does not say detour_minority_mode 1 on the cut-off node")
+	}
 	for _, m := range c.Members {
 		if m != cut && ready(t, m) != http.StatusOK {
 			t.Errorf("%s of the majority is not ready", m.ID)
@@ -318,6 +321,9 @@ func TestMinorityLocalMovesOffDeadSite(t *testing.T) {
 	}
 	if page := statusPage(t, cut); strings.Contains(page, "cut off") {
 		t.Error("the banner stayed after the heal")
+	}
+	if _, body, _ := get(t, cut, "/metrics"); !strings.Contains(body, "\ndetour_minority_mode 0\n") || !strings.Contains(body, "\ndetour_minority_local_answers_total ") {
+		t.Error("/metrics after the heal: no detour_minority_mode 0 or no count of local answers")
 	}
 	c.CheckInvariants()
 }
