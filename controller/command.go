@@ -24,6 +24,8 @@ const (
 	CmdIncident         CommandType = "incident"
 	CmdNotifyCursor     CommandType = "notify_cursor"
 	CmdProviderSync     CommandType = "provider_sync"
+	// CmdMembership records a membership change (membership.go).
+	CmdMembership CommandType = "membership"
 )
 
 // Command is one Raft log entry.
@@ -51,6 +53,8 @@ type Command struct {
 	Provider *ProviderSync     `json:"provider,omitempty"`
 	// Cluster identity (clusterid.go).
 	Cluster *ClusterIDCommand `json:"cluster,omitempty"`
+	// Membership is a membership change for the record (membership.go).
+	Membership *MembershipChange `json:"membership,omitempty"`
 }
 
 // Heartbeat records that a job pinged a heartbeat check, on whichever

@@ -145,6 +145,13 @@ var commandTable = []commandDef{
 			return Result{}, st.applyClusterID(c.Cluster)
 		},
 	},
+	{
+		typ: CmdMembership, payload: payloadOf(func(c *Command) *MembershipChange { return c.Membership }),
+		onceOnly: true, movesAnswers: true, // members are observers
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			return Result{}, st.membership(c.Membership, now)
+		},
+	},
 }
 
 // lookupCommand returns the declaration of command type t.
@@ -220,6 +227,8 @@ var errorTable = []wireError{
 	{"storage", ErrStorage},
 	{"not_leader", ErrNotLeader},
 	{"too_large", ErrMessageTooLarge},
+	{"unreachable", ErrUnreachable},
+	{"needs_force", ErrNeedsForce},
 }
 
 // codeOf names the first sentinel err wraps, "" for none.

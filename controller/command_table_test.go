@@ -124,6 +124,7 @@ func sampleCommands() map[CommandType]*Command {
 		CmdNotifyCursor:     {Cursor: &NotifyCursor{Channel: "ops", Seq: 3}},
 		CmdProviderSync:     {Provider: &ProviderSync{Name: "cloudflare-main", InSync: true}},
 		CmdClusterID:        {Cluster: &ClusterIDCommand{ID: "c-0123456789abcdef"}},
+		CmdMembership:       {Membership: &MembershipChange{Op: MemberAdd, ID: "n9", Addr: "127.0.0.9:7001", Author: "alice"}},
 	}
 }
 
@@ -250,7 +251,7 @@ func TestEverySentinelCrossesTheWire(t *testing.T) {
 		"ErrBadCommand": ErrBadCommand, "ErrNotFound": ErrNotFound, "ErrSpecChanged": ErrSpecChanged,
 		"ErrUnknownIncident": ErrUnknownIncident, "ErrIncidentResolved": ErrIncidentResolved, "ErrIncidentLimit": ErrIncidentLimit,
 		"ErrHalted": ErrHalted, "ErrSkipped": ErrSkipped, "ErrStorage": ErrStorage, "ErrNotLeader": ErrNotLeader,
-		"ErrMessageTooLarge": ErrMessageTooLarge,
+		"ErrMessageTooLarge": ErrMessageTooLarge, "ErrUnreachable": ErrUnreachable, "ErrNeedsForce": ErrNeedsForce,
 	}
 	declared := declaredSentinels(t)
 	if len(declared) < 10 {

@@ -24,6 +24,11 @@ func (s *Store) registerLeaderDuties() {
 	s.OnLeader("observer-liveness", s.watchObservers)
 	s.OnLeader("override-expiry", s.expireOverrides)
 	s.OnLeader("halt-handover", s.handOverWhenHalted)
+	s.OnLeader("membership", func(ctx context.Context) error {
+		defer s.health.reset()
+		s.promoteLoop(ctx) // membership.go
+		return nil
+	})
 }
 
 // duties runs for the store's life on every node: it registers the

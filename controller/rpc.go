@@ -41,6 +41,8 @@ type rpcResponse struct {
 	// Result is what an applied command did. A leader of an older
 	// version sends none: the caller then knows neither index nor value.
 	Result *Result `json:"result,omitempty"`
+	// Data is the answer of an operation that has one (membership.go).
+	Data []byte `json:"data,omitempty"`
 }
 
 // applyTimeout bounds one attempt to commit on the leader.
@@ -235,6 +237,9 @@ func (s *Store) serveRPC(c net.Conn, peer []string) {
 
 // answerRPC runs one forwarded request on this node if it leads.
 func (s *Store) answerRPC(req rpcRequest, peer []string) rpcResponse {
+	if resp, ok := s.answerMembership(req, peer); ok {
+		return resp
+	}
 	var resp rpcResponse
 	if !s.IsLeader() {
 		resp.NotLeader = true
@@ -328,6 +333,16 @@ type MemberInfo struct {
 	Leader     bool   `json:"leader"`
 	APIAddr    string `json:"api_address,omitempty"`
 	DNSAddr    string `json:"dns_address,omitempty"`
+
+	// Health, as the leader's probes see it (MembersHealth): Role is
+	// leader, follower, non-voter, joining or unreachable;
+	// Reachability is reachable, unreachable or unknown.
+	Role          string  `json:"role,omitempty"`
+	Reachability  string  `json:"reachability,omitempty"`
+	LastContactMS float64 `json:"last_contact_ms,omitempty"`
+	AppliedIndex  uint64  `json:"applied_index,omitempty"`
+	Promoting     bool    `json:"promoting,omitempty"`
+	Error         string  `json:"error,omitempty"`
 }
 
 // Members lists the Raft configuration with what each member registered.

@@ -81,6 +81,9 @@ func authors(c *Command) []*string {
 	if c.Incident != nil {
 		out = append(out, &c.Incident.Author)
 	}
+	if c.Membership != nil {
+		out = append(out, &c.Membership.Author)
+	}
 	return out
 }
 

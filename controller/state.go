@@ -69,6 +69,13 @@ type State struct {
 	Term  uint64 `json:"term,omitempty"`
 	// ClusterID is the cluster's identity (clusterid.go).
 	ClusterID string `json:"cluster_id,omitempty"`
+	// Joining are the members waiting to become voters, and LeaderID
+	// the leader last announced (membership.go).
+	Joining  map[string]*Joining `json:"joining,omitempty"`
+	LeaderID string              `json:"leader_id,omitempty"`
+	// NonVoters are the members added as non-voters (joining or for
+	// good): they do not observe, so they hold no observer record.
+	NonVoters map[string]bool `json:"non_voters,omitempty"`
 
 	spec *spec.Spec
 	// derived from the above, to tell what changed
@@ -371,7 +378,7 @@ func (st *State) registerMember(m *Member, now time.Time) error {
 	// A member counts as an observer from the start, with no verdicts:
 	// the first node to report must not decide alone. If it never
 	// reports, the leader marks it stale like any silent observer.
-	if st.Observers[m.ID] == nil {
+	if st.Observers[m.ID] == nil && !st.NonVoters[m.ID] {
 		st.Observers[m.ID] = &ObserverRecord{Fresh: true, LastReport: now, Verdicts: map[string]*Verdict{}}
 	}
 	st.event(now, "member", m.ID, fmt.Sprintf("member %s (datacenter %s, raft %s, dns %s, api %s) registered", m.ID, m.Datacenter, m.RaftAddr, m.DNSAddr, m.APIAddr))

@@ -149,6 +149,8 @@ type Store struct {
 	clock      leaderClock // stamps commands while this node leads
 	clockStart sync.Mutex  // one term start at a time
 
+	health memberHealth // the leader's probes of the members (membership.go)
+
 	nonce     string        // random, drawn at start, for command IDs
 	proposals atomic.Uint64 // numbers command IDs
 

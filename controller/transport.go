@@ -223,7 +223,13 @@ func (m *Mux) DialMember(ctx context.Context, id, addr string, kind byte) (net.C
 	if err != nil {
 		return nil, err
 	}
-	// The peer answers the hello at once: bound the wait for it.
+	return m.hello(ctx, c, kind, addr)
+}
+
+// hello states the connection's kind and this node's cluster ID on c
+// and reads the peer's verdict, within handshakeTimeout (the peer
+// answers at once); c is closed when it fails.
+func (m *Mux) hello(ctx context.Context, c net.Conn, kind byte, addr string) (net.Conn, error) {
 	deadline := time.Now().Add(handshakeTimeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl

@@ -16,6 +16,13 @@ type Source interface {
 	Answers() *Snapshot
 }
 
+// ServFailer is a source that may ask, while it has no snapshot, for
+// SERVFAIL instead of REFUSED (a node cut off from its cluster in
+// minority_mode servfail).
+type ServFailer interface {
+	ServFail() bool
+}
+
 // Options tune the handler. The zero value is usable.
 type Options struct {
 	// MaxUDPSize caps UDP replies to EDNS clients; 0 means 1232.
@@ -321,6 +328,9 @@ func (h *Handler) answer(snap *Snapshot, r *dns.Msg, sc *Scratch, ede *int) {
 		return
 	case qq.Qclass != dns.ClassINET || snap == nil:
 		r.Rcode = dns.RcodeRefused
+		if sf, ok := h.src.(ServFailer); ok && snap == nil && sf.ServFail() {
+			r.Rcode = dns.RcodeServerFailure
+		}
 		return
 	case qq.Qtype == dns.TypeAXFR:
 		// Over TCP the server answers transfers before the handler

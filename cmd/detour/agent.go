@@ -172,6 +172,9 @@ func bindNodeFlags(f *pflag.FlagSet, cfg *node.Config) {
 	f.StringVar(&cfg.NSID, "nsid", "", "NSID the DNS server sends to queries asking for it (RFC 5001; default: the node ID; \"off\": none)")
 	// DNS peers (sec-dnspeers).
 	f.Var((*listValue)(&cfg.DNSPeerAllowNetworks), "dns-peer-allow-networks", "networks (CIDR, comma-separated) NOTIFY targets and RFC 2136 servers may be in although refused by default: loopback, link-local, cloud metadata (--dev: loopback)")
+	// Minority mode: a node cut off from the leader.
+	durationFlag(f, &cfg.MinorityAfter, "minority-after", "how long without leader contact before this node counts itself cut off (default: --raft-observer-stale-after)")
+	f.StringVar(&cfg.MinorityMode, "minority-mode", "", "what a cut-off node answers: local (from its own checks, default), last (the cluster's last answers) or servfail")
 }
 
 // raftFlags are the node file's raft: keys.

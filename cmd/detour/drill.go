@@ -76,12 +76,21 @@ answer, or pinned into the lost datacenter. Nothing is changed.`,
 					fmt.Fprintf(out, "  %s %s %s: %s → %s  %s\n", mark, r.Name, r.Type, now, after, from)
 					fmt.Fprintf(out, "         %s\n", p.dim(r.Reason))
 				}
+				cp := p.good(res.ControlPlane.Summary)
+				if !res.ControlPlane.QuorumKept {
+					cp = p.bad(res.ControlPlane.Summary)
+				}
+				fmt.Fprintf(out, "control plane: %s\n", cp)
 				if res.Survivable {
 					fmt.Fprintf(out, "survivable: every record keeps a healthy pool without %s\n", res.Lose)
 				}
 			}
 			if !res.Survivable {
-				fmt.Fprintf(cmd.ErrOrStderr(), "detour: drill: losing %s leaves %d record%s without a healthy pool:\n", res.Lose, len(res.Problems), plural(len(res.Problems)))
+				if res.ControlPlane.QuorumKept {
+					fmt.Fprintf(cmd.ErrOrStderr(), "detour: drill: losing %s leaves %d record%s without a healthy pool:\n", res.Lose, len(res.Problems), plural(len(res.Problems)))
+				} else {
+					fmt.Fprintf(cmd.ErrOrStderr(), "detour: drill: losing %s is not survivable (%d problem%s):\n", res.Lose, len(res.Problems), plural(len(res.Problems)))
+				}
 				for _, pr := range res.Problems {
 					fmt.Fprintf(cmd.ErrOrStderr(), "  %s\n", pr)
 				}

@@ -48,6 +48,10 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitOK
 	case errors.Is(err, errReported):
 		return exitFail
+	case errors.As(err, new(exitCode)):
+		var c exitCode
+		errors.As(err, &c)
+		return int(c)
 	case isUsage(err):
 		fmt.Fprintf(stderr, "detour: %v\nRun 'detour --help' for usage.\n", err)
 		return exitUsage

@@ -12,33 +12,120 @@ import (
 )
 
 func newStatusCmd() *cobra.Command {
-	var o clientOpts
+	var (
+		o     clientOpts
+		check bool
+	)
 	cmd := &cobra.Command{
-		Use:   "status",
+		Use:   "status [--check]",
 		Short: "Show members, health per datacenter/pool/endpoint and every record's answer",
 		Long: `Show the cluster as the node at --api sees it: members and leader, the health
 of every datacenter, pool and endpoint with each observer's view, each
 record's current answer and why, and the overrides in force. A follower
-answers from its own replica; the first line says how fresh it is.`,
+answers from its own replica; the first line says how fresh it is.
+
+Exits 1 (after the report, with a warning on stderr) when there is no leader,
+no quorum, or the node asked is cut off from the leader (minority mode).
+--check prints one line and exits as a Nagios check does: 0 OK, 1 WARNING (a
+member unreachable, no voter failure left to survive, a record on its
+fallback), 2 CRITICAL (no leader, no quorum, cut off), 3 UNKNOWN (the API did
+not answer).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := o.client()
 			if err != nil {
+				if check {
+					return checkResult(cmd.OutOrStdout(), checkUnknown, "cannot ask: "+err.Error())
+				}
 				return err
 			}
 			var st api.Status
 			if err := c.do(cmd.Context(), "GET", "/v1/status", nil, &st); err != nil {
+				if check {
+					return checkResult(cmd.OutOrStdout(), checkUnknown, "cannot ask: "+err.Error())
+				}
 				return err
 			}
-			if o.json {
-				return printJSON(cmd.OutOrStdout(), st)
+			if check {
+				code, line := judge(st)
+				return checkResult(cmd.OutOrStdout(), code, line)
 			}
-			printStatus(cmd.OutOrStdout(), st, colorFor(cmd.OutOrStdout()))
+			if o.json {
+				if err := printJSON(cmd.OutOrStdout(), st); err != nil {
+					return err
+				}
+			} else {
+				printStatus(cmd.OutOrStdout(), st, colorFor(cmd.OutOrStdout()))
+			}
+			if code, line := judge(st); code == checkCritical {
+				p := colorFor(cmd.ErrOrStderr())
+				fmt.Fprintln(cmd.ErrOrStderr(), p.bad("detour: status: "+line))
+				return errReported
+			}
 			return nil
 		},
 	}
 	addClientFlags(cmd, &o)
+	cmd.Flags().BoolVar(&check, "check", false, "one line and a Nagios exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
 	return cmd
+}
+
+// Nagios plugin exit codes.
+const (
+	checkOK       = 0
+	checkWarning  = 1
+	checkCritical = 2
+	checkUnknown  = 3
+)
+
+// exitCode makes the process exit with its value, the output already
+// written.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+func checkResult(w io.Writer, code int, line string) error {
+	fmt.Fprintf(w, "DETOUR %s - %s\n", []string{"OK", "WARNING", "CRITICAL", "UNKNOWN"}[code], line)
+	if code == checkOK {
+		return nil
+	}
+	return exitCode(code)
+}
+
+// judge sums the status up as a check: its code and one line.
+func judge(st api.Status) (int, string) {
+	q := st.Quorum
+	node := st.Freshness.Node
+	switch {
+	case st.Minority.CutOff:
+		return checkCritical, fmt.Sprintf("%s is cut off from the leader (minority mode %s); %s", node, st.Minority.Mode, q.Summary)
+	case st.Leader == "":
+		return checkCritical, "no leader (asked " + node + "): " + q.Summary
+	case q.Known && !q.OK:
+		return checkCritical, q.Summary
+	}
+	var warn []string
+	if !q.Known {
+		warn = append(warn, "quorum unknown: "+q.Summary)
+	}
+	for _, m := range st.Members {
+		if m.Reachability == "unreachable" {
+			warn = append(warn, m.ID+" unreachable")
+		}
+	}
+	if q.CanLose == 0 && q.Voters > 1 {
+		warn = append(warn, "no voter failure left to survive")
+	}
+	for _, r := range st.Records {
+		if r.Fallback {
+			warn = append(warn, r.Name+" "+r.Type+" on its fallback")
+		}
+	}
+	line := fmt.Sprintf("leader %s; %s", st.Leader, q.Summary)
+	if len(warn) > 0 {
+		return checkWarning, line + "; " + strings.Join(warn, "; ")
+	}
+	return checkOK, line
 }
 
 func printStatus(w io.Writer, st api.Status, p palette) {
@@ -47,11 +134,15 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 	if st.Leader != "" {
 		leader = "leader " + p.bold(st.Leader)
 	}
+	if st.Minority.CutOff {
+		fmt.Fprintln(w, p.bad("!! THIS NODE IS CUT OFF; INFORMATION MAY BE OUT OF DATE"))
+		fmt.Fprintln(w, p.bad("!! "+st.Minority.Message))
+	}
 	fmt.Fprintf(w, "%s · spec v%d · read from %s (%s, %s, applied index %d)\n", leader, st.SpecVersion, f.Node, strings.ToLower(f.RaftState), contactAge(f.LastContactMS), f.AppliedIndex)
 
 	fmt.Fprintln(w, "\n"+p.bold("MEMBERS"))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ID\tDATACENTER\tADDRESS\tVOTER\tROLE\tOBSERVER")
+	fmt.Fprintln(tw, "  ID\tDATACENTER\tADDRESS\tVOTER\tROLE\tREACHABLE\tLAST CONTACT\tOBSERVER")
 	fresh := map[string]string{}
 	for _, o := range st.Observers {
 		fresh[o.ID] = p.good("fresh")
@@ -59,14 +150,17 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 			fresh[o.ID] = p.bad("stale") + " (last report " + o.LastReport.UTC().Format(time.RFC3339) + ")"
 		}
 	}
+	nonvoter := map[string]bool{}
 	for _, m := range st.Members {
-		role := "follower"
-		if m.Leader {
-			role = "leader"
+		obs := firstOf(fresh[m.ID], "-")
+		if !m.Voter {
+			nonvoter[m.ID] = true
+			obs = "- (non-voters do not observe)"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Datacenter, m.Address, yesNo(m.Voter), role, firstOf(fresh[m.ID], "-"))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, firstOf(m.Datacenter, "-"), m.Address, yesNo(m.Voter), roleText(m, p), reachText(m, p), lastContact(m), obs)
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "  "+quorumLine(st.Quorum, p))
 
 	fmt.Fprintln(w, "\n"+p.bold("HEALTH"))
 	for _, dc := range st.Datacenters {
@@ -97,6 +191,9 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 				}
 				fmt.Fprintf(w, "      %s %s\n", ep.Address, es)
 				for _, ov := range ep.Observers {
+					if nonvoter[ov.Observer] {
+						continue
+					}
 					fmt.Fprintf(w, "        %s\n", observerView(ov, p))
 				}
 			}

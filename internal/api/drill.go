@@ -29,8 +29,60 @@ type DrillResult struct {
 	// with no answer, or pinned into the lost datacenter.
 	Survivable bool `json:"survivable"`
 	// Problems name each record that would not survive, and why.
-	Problems  []string  `json:"problems"`
-	Freshness Freshness `json:"freshness"`
+	Problems []string `json:"problems"`
+	// ControlPlane is what the loss does to the Raft majority: without
+	// one there is no leader, so no failover at all.
+	ControlPlane DrillControlPlane `json:"control_plane"`
+	Freshness    Freshness         `json:"freshness"`
+}
+
+// DrillControlPlane is the voters left after a drill's loss.
+type DrillControlPlane struct {
+	Voters int `json:"voters"`
+	// Left are the voters outside the lost datacenter and not already
+	// unreachable.
+	Left       int      `json:"left"`
+	Needed     int      `json:"needed"`
+	QuorumKept bool     `json:"quorum_kept"`
+	Lost       []string `json:"lost"`
+	// Down are the voters elsewhere that are already unreachable.
+	Down    []string `json:"down,omitempty"`
+	Summary string   `json:"summary"`
+}
+
+// controlPlane works out which voters losing dc leaves.
+func (s *Server) controlPlane(r *http.Request, dc string) DrillControlPlane {
+	members, q := s.store.MembersHealth(r.Context())
+	cp := DrillControlPlane{Lost: []string{}}
+	for _, m := range members {
+		if !m.Voter {
+			continue
+		}
+		cp.Voters++
+		switch {
+		case m.Datacenter == dc:
+			cp.Lost = append(cp.Lost, m.ID)
+		case m.Reachability == "unreachable":
+			cp.Down = append(cp.Down, m.ID)
+		default:
+			cp.Left++
+		}
+	}
+	cp.Needed = cp.Voters/2 + 1
+	cp.QuorumKept = cp.Left >= cp.Needed
+	already := ""
+	if len(cp.Down) > 0 {
+		already = fmt.Sprintf(" (%s already unreachable)", strings.Join(cp.Down, ", "))
+	}
+	if cp.QuorumKept {
+		cp.Summary = fmt.Sprintf("losing %s leaves %d/%d voters%s: quorum kept, can lose %d more", dc, cp.Left, cp.Voters, already, cp.Left-cp.Needed)
+	} else {
+		cp.Summary = fmt.Sprintf("losing %s leaves %d/%d voters%s: loses the Raft majority (%d needed): no leader, so no failover and no changes until voters return", dc, cp.Left, cp.Voters, already, cp.Needed)
+	}
+	if !q.Known {
+		cp.Summary += " (reachability unknown: " + q.Summary + ")"
+	}
+	return cp
 }
 
 // DrillRecord is one record's answer now and after the loss.
@@ -129,6 +181,11 @@ func (s *Server) drill(w http.ResponseWriter, r *http.Request) {
 			res.Records = append(res.Records, dr)
 		}
 	})
+	res.ControlPlane = s.controlPlane(r, req.Lose)
+	if !res.ControlPlane.QuorumKept {
+		res.Survivable = false
+		res.Problems = append(res.Problems, "control plane: "+res.ControlPlane.Summary)
+	}
 	res.Freshness = s.freshness()
 	writeJSON(w, http.StatusOK, res)
 }

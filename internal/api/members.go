@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 
@@ -10,8 +11,10 @@ import (
 
 // MembersResponse is GET /v1/members.
 type MembersResponse struct {
-	Members   []controller.MemberInfo `json:"members"`
-	Freshness Freshness               `json:"freshness"`
+	Members []controller.MemberInfo `json:"members"`
+	// Quorum is how many voters are up and how many more may fail.
+	Quorum    controller.Quorum `json:"quorum"`
+	Freshness Freshness         `json:"freshness"`
 }
 
 // AddMember is the body of POST /v1/members.
@@ -20,6 +23,8 @@ type AddMember struct {
 	Address string `json:"address"`
 	// Nonvoter adds a node that serves DNS but does not vote.
 	Nonvoter bool `json:"nonvoter,omitempty"`
+	// Force adds a voter that makes the number of voters even.
+	Force bool `json:"force,omitempty"`
 }
 
 // Done is the reply to a write that has nothing more to say.
@@ -27,16 +32,12 @@ type Done struct {
 	Message string `json:"message"`
 }
 
-func (s *Server) members(w http.ResponseWriter, _ *http.Request) {
-	ms, err := s.store.Members()
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "reading the Raft configuration: %v", err)
-		return
-	}
+func (s *Server) members(w http.ResponseWriter, r *http.Request) {
+	ms, q := s.store.MembersHealth(r.Context())
 	if ms == nil {
 		ms = []controller.MemberInfo{}
 	}
-	writeJSON(w, http.StatusOK, MembersResponse{Members: ms, Freshness: s.freshness()})
+	writeJSON(w, http.StatusOK, MembersResponse{Members: ms, Quorum: q, Freshness: s.freshness()})
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
@@ -52,12 +53,10 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "address %q: want the new node's --raft-addr as host:port", req.Address)
 		return
 	}
-	s.write(w, r, func(ctx context.Context) error {
-		if req.Nonvoter {
-			return s.store.AddNonvoter(ctx, req.ID, req.Address)
-		}
-		return s.store.AddVoter(ctx, req.ID, req.Address)
-	}, "added "+req.ID+" at "+req.Address)
+	author := caller(r.Context()).Name
+	s.change(w, r, func(ctx context.Context) (string, error) {
+		return s.store.Join(ctx, controller.JoinRequest{ID: req.ID, Addr: req.Address, Voter: !req.Nonvoter, Force: req.Force, Author: author})
+	})
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
@@ -73,22 +72,35 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.write(w, r, func(ctx context.Context) error { return s.store.RemoveServer(ctx, id) }, "removed "+id)
+	force := r.URL.Query().Get("force") == "true"
+	author := caller(r.Context()).Name
+	s.change(w, r, func(ctx context.Context) (string, error) {
+		return s.store.Leave(ctx, controller.LeaveRequest{ID: id, Force: force, Author: author})
+	})
 }
 
 func (s *Server) stepDown(w http.ResponseWriter, r *http.Request) {
-	s.write(w, r, s.store.StepDown, "the leader stepped down; a new one is being elected")
+	author := caller(r.Context()).Name
+	s.change(w, r, func(ctx context.Context) (string, error) { return s.store.Resign(ctx, author) })
 }
 
-// write runs a membership change on the leader within WriteTimeout.
-func (s *Server) write(w http.ResponseWriter, r *http.Request, fn func(context.Context) error, ok string) {
+// change runs a membership change on the leader within WriteTimeout:
+// a node that does not answer is refused with 422, a change that lowers
+// fault tolerance without force with 409.
+func (s *Server) change(w http.ResponseWriter, r *http.Request, fn func(context.Context) (string, error)) {
 	ctx, cancel := context.WithTimeout(r.Context(), WriteTimeout)
 	defer cancel()
-	if err := fn(ctx); err != nil {
+	msg, err := fn(ctx)
+	switch {
+	case errors.Is(err, controller.ErrUnreachable):
+		writeError(w, http.StatusUnprocessableEntity, "%v", err)
+	case errors.Is(err, controller.ErrNeedsForce):
+		writeError(w, http.StatusConflict, "%v", err)
+	case err != nil:
 		s.writeStoreError(w, err)
-		return
+	default:
+		writeJSON(w, http.StatusOK, Done{Message: msg})
 	}
-	writeJSON(w, http.StatusOK, Done{Message: ok})
 }
 
 func memberIDs(ms []controller.MemberInfo) string {

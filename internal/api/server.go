@@ -82,6 +82,10 @@ type Options struct {
 	// apply) waits for another spec's parse before it is answered 429;
 	// zero takes DefaultSpecWait.
 	SpecWait time.Duration
+
+	// Minority says whether this node is cut off from the leader
+	// (not ready, status warns); nil never is.
+	Minority *controller.Minority
 }
 
 // Planner reads the providers and says what a sync would change.
@@ -116,6 +120,8 @@ type Server struct {
 	stop   chan struct{} // closed at Shutdown: ends streams and long polls
 
 	env spec.EnvPolicy // what an applied spec may name (spec_env.go)
+
+	minority *controller.Minority // cut off from the leader (members)
 }
 
 // New returns an API server; Start makes it listen.
@@ -136,6 +142,7 @@ func New(opts Options) (*Server, error) {
 		logger: opts.Logger, registry: opts.Registry, mux: http.NewServeMux(), stop: make(chan struct{}), names: opts.Names}
 	s.limiter = newAuthLimiter(opts.AuthFailures, opts.AuthWindow)
 	s.env = opts.Env
+	s.minority = opts.Minority
 	var err error
 	if s.authMetrics, err = newAuthMetrics(opts.Registry); err != nil {
 		return nil, err
@@ -284,6 +291,10 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Problem(); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, map[string]any{"status": "not ready", "why": err.Error(), "freshness": s.freshness()}))
+		return
+	}
+	if m := s.minority.Status(); m.CutOff {
+		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, map[string]any{"status": "not ready", "why": "cut off: " + m.Message, "freshness": s.freshness()}))
 		return
 	}
 	if !s.ready.Load() {

@@ -17,10 +17,15 @@ type Status struct {
 	Freshness   Freshness               `json:"freshness"`
 	SpecVersion uint64                  `json:"spec_version"`
 	Members     []controller.MemberInfo `json:"members"`
-	Observers   []ObserverStatus        `json:"observers"`
-	Datacenters []DatacenterStatus      `json:"datacenters"`
-	Records     []RecordStatus          `json:"records"`
-	Overrides   []*controller.Override  `json:"overrides"`
+	// Quorum is how many voters are up and how many more may fail, as
+	// the leader sees them.
+	Quorum controller.Quorum `json:"quorum"`
+	// Minority says whether this node is cut off from the leader.
+	Minority    controller.MinorityStatus `json:"minority"`
+	Observers   []ObserverStatus          `json:"observers"`
+	Datacenters []DatacenterStatus        `json:"datacenters"`
+	Records     []RecordStatus            `json:"records"`
+	Overrides   []*controller.Override    `json:"overrides"`
 	// Notifications is each channel's delivery cursor and last error.
 	Notifications []controller.NotifyCursor `json:"notifications,omitempty"`
 	// Providers is each DNS provider's sync as the leader last committed
@@ -99,8 +104,17 @@ type RecordStatus struct {
 	PinnedTo string `json:"pinned_to,omitempty"`
 }
 
-func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.buildStatus())
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	st := s.buildStatus()
+	st.Members, st.Quorum = s.store.MembersHealth(r.Context())
+	if st.Members == nil {
+		st.Members = []controller.MemberInfo{}
+	}
+	st.Minority = s.minority.Status()
+	if st.Minority.Mode == "" {
+		st.Minority.Mode = "none"
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) buildStatus() Status {

@@ -157,6 +157,14 @@ type Config struct {
 	// unless it is set.
 	DNSPeerAllowNetworks []string `yaml:"dns_peer_allow_networks"`
 
+	// Minority mode (members): a node with no leader contact for longer
+	// than MinorityAfter (0: raft.observer_stale_after) is cut off: it
+	// reports not ready and answers by MinorityMode: "local" (default:
+	// from its own health checks), "last" (the cluster's last answers)
+	// or "servfail".
+	MinorityAfter spec.Duration `yaml:"minority_after"`
+	MinorityMode  string        `yaml:"minority_mode"`
+
 	// Deps are what the node is given rather than told: listeners,
 	// dialers, clocks and hooks (tests, the demo). No node file or flag
 	// sets them.
@@ -358,6 +366,12 @@ func (c *Config) problems() []error {
 	}
 	if _, err := c.checkAllowNetworks(); err != nil {
 		add("%v", err)
+	}
+	if !controller.ValidMinorityMode(c.MinorityMode) {
+		add("minority_mode %q: want local, last or servfail", c.MinorityMode)
+	}
+	if c.MinorityAfter < 0 {
+		add("minority_after %s: want a positive duration, or 0 for raft.observer_stale_after", c.MinorityAfter.D())
 	}
 	c.validateWeb(add)
 	if _, err := c.dnsPeerAllowNetworks(); err != nil {

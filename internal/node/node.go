@@ -42,6 +42,7 @@ type Node struct {
 	status   *statuspage.Server
 
 	providers *providers.Manager
+	minority  *controller.Minority
 }
 
 // Start loads the seed spec and starts the node in dependency order: the
@@ -159,6 +160,12 @@ func (n *Node) newChecks(registry *prometheus.Registry) error {
 		return err
 	}
 	n.observer.SetEngine(n.engine)
+	// Minority mode (members): what this node answers when cut off.
+	if n.minority, err = controller.NewMinority(n.store, controller.MinorityOptions{After: cfg.MinorityAfter.D(), Mode: cfg.MinorityMode,
+		Engine: n.engine, Registerer: registry, Logger: logger.With("component", "minority")}); err != nil {
+		return err
+	}
+	n.answers.minority.Store(n.minority)
 	if n.providers, err = newProviders(n.store, cfg, registry, logger); err != nil {
 		return err
 	}
@@ -179,7 +186,7 @@ func (n *Node) startAPI(files *loaded, registry *prometheus.Registry) error {
 	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
 		Tokens: files.tokens, TLS: files.apiTLS, Logger: n.logger.With("component", "api"), Extra: cfg.APIExtra,
 		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D(),
-		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D()})
+		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D(), Minority: n.minority})
 	if err != nil {
 		return err
 	}
@@ -196,7 +203,7 @@ func (n *Node) startStatus() error {
 		return nil
 	}
 	n.status = statuspage.New(statuspage.Options{State: n.store.FSM(), Node: cfg.StatusNodeLabel, PublicURL: cfg.StatusURL,
-		Logger: n.logger.With("component", "statuspage")})
+		Logger: n.logger.With("component", "statuspage"), CutOff: n.minority.CutOff})
 	if err := n.status.Start(cfg.StatusAddr); err != nil {
 		return fmt.Errorf("status page: %w", err)
 	}
@@ -251,6 +258,11 @@ func (n *Node) run(ctx context.Context) {
 		defer close(observerDone)
 		n.observer.Run(ctx)
 	}()
+	minorityDone := make(chan struct{})
+	go func() {
+		defer close(minorityDone)
+		n.minority.Run(ctx)
+	}()
 	select {
 	case <-n.engine.FirstRoundDone():
 		for ctx.Err() == nil && !n.readyNow() {
@@ -264,6 +276,7 @@ func (n *Node) run(ctx context.Context) {
 	}
 	<-engineDone
 	<-observerDone
+	<-minorityDone
 }
 
 func (n *Node) readyNow() bool {
@@ -274,15 +287,23 @@ func (n *Node) readyNow() bool {
 // answers lets the DNS server start before the store exists: until then
 // it has nothing to answer from and refuses.
 type answers struct {
-	fsm atomic.Pointer[controller.FSM]
+	fsm      atomic.Pointer[controller.FSM]
+	minority atomic.Pointer[controller.Minority]
 }
 
 func (a *answers) Answers() *dnsserver.Snapshot {
+	if snap, ok := a.minority.Load().Answers(); ok {
+		return snap // cut off: the minority mode's answers
+	}
 	if f := a.fsm.Load(); f != nil {
 		return f.Answers()
 	}
 	return nil
 }
+
+// ServFail implements dnsserver.ServFailer: SERVFAIL while cut off in
+// minority_mode servfail.
+func (a *answers) ServFail() bool { return a.minority.Load().ServFail() }
 
 // loadSpec reads the node's seed spec; --dev without the dev spec on disk
 // (the binary run outside the source tree) uses the copy built into the

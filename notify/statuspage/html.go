@@ -37,7 +37,8 @@ footer{margin-top:2rem;color:#555;font-size:.85rem}
 <body>
 <header>{{if .LogoURL}}<img src="{{.LogoURL}}" alt="">{{end}}<h1>{{.Title}}</h1></header>
 
-<div class="banner {{.Status}}" id="overall">{{banner .Status}}</div>
+{{if .CutOff}}<div class="banner degraded" id="cut-off">This node is cut off; information may be out of date.</div>
+{{end}}<div class="banner {{.Status}}" id="overall">{{banner .Status}}</div>
 
 {{range .Incidents}}
 <section class="incident" id="incident-{{.ID}}">

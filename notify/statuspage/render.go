@@ -20,6 +20,7 @@ const (
 // the state and served until the next one.
 type rendered struct {
 	changed <-chan struct{} // closed when the state moves on
+	cutOff  bool            // rendered while this node was cut off
 	at      time.Time
 	forms   map[string]form
 }
@@ -33,12 +34,13 @@ type form struct {
 // current returns the page as rendered for the current state, rendering
 // it first when the state changed since.
 func (s *Server) current() (*rendered, error) {
-	if p := s.cache.Load(); p != nil && !closed(p.changed) {
+	cut := s.cutOff()
+	if p := s.cache.Load(); p != nil && !closed(p.changed) && p.cutOff == cut {
 		return p, nil
 	}
 	s.renderMu.Lock()
 	defer s.renderMu.Unlock()
-	if p := s.cache.Load(); p != nil && !closed(p.changed) {
+	if p := s.cache.Load(); p != nil && !closed(p.changed) && p.cutOff == cut {
 		return p, nil // another request rendered it meanwhile
 	}
 	// Take the channel before reading: a change after it closes it,
@@ -70,7 +72,7 @@ func (s *Server) render(page Page) (*rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &rendered{at: page.Generated, forms: map[string]form{}}
+	p := &rendered{at: page.Generated, forms: map[string]form{}, cutOff: page.CutOff}
 	for kind, body := range map[string][]byte{formHTML: h.Bytes(), formJSON: j.Bytes(), formAtom: a} {
 		sum := sha256.Sum256(body)
 		p.forms[kind] = form{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}

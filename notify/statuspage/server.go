@@ -45,6 +45,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the page's clock; nil means time.Now.
 	Now func() time.Time
+	// CutOff reports whether this node is cut off from its cluster's
+	// leader: the page then says its information may be out of date.
+	CutOff func() bool
 }
 
 // Server is a node's status page.
@@ -131,8 +134,12 @@ func (s *Server) Page() Page {
 	var p Page
 	s.opts.State.Read(func(st *controller.State) { p = build(st, s.opts.Limits) })
 	p.Node, p.Generated = s.opts.Node, s.opts.Now().UTC()
+	p.CutOff = s.cutOff()
 	return p
 }
+
+// cutOff reports whether this node is cut off from its leader.
+func (s *Server) cutOff() bool { return s.opts.CutOff != nil && s.opts.CutOff() }
 
 func (s *Server) json(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")

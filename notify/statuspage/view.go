@@ -35,6 +35,9 @@ type Page struct {
 	// Generated is when the page was made.
 	StateTime time.Time `json:"state_time"`
 	Generated time.Time `json:"generated"`
+	// CutOff is true while the node serving the page is cut off from
+	// its cluster: what it shows may be out of date.
+	CutOff bool `json:"cut_off,omitempty"`
 }
 
 // Service is one record under its friendly name.

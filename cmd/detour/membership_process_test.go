@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seed3787e6f1/detour/internal/testutil"
+)
+
+// cli runs a client command in this process and returns its exit code
+// and output.
+func cli(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// The operator's safety rails against real agent processes (issue 14.1,
+// 14.4, 14.8): a typo'd member is refused, the drill reports the control
+// plane, a removal down to two voters needs --force, a killed node is
+// shown unreachable with the quorum line, and `status` fails without a
+// leader.
+func TestMembershipRailsAgentProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs three processes")
+	}
+	bin := filepath.Join(t.TempDir(), "detour")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	ids := []string{"us-east-1", "us-west-1", "eu-west-1"}
+	dcs := []string{"us-east", "us-west", "eu-west"}
+	answers := []string{"192.0.2.10", "198.51.100.10", "203.0.113.10"}
+	var sites []*httptest.Server
+	var pools strings.Builder
+	for i, dc := range dcs {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+		t.Cleanup(s.Close)
+		sites = append(sites, s)
+		fmt.Fprintf(&pools, "  - {name: web-%s, datacenter: %s, check: web, endpoints: [{address: %s, check_address: %q}]}\n", dc, dc, answers[i], s.Listener.Addr().String())
+	}
+	specText := `zones:
+  - name: example.test
+    soa: {mname: ns1.example.test., rname: hostmaster.example.test.}
+    nameservers: [ns1.example.test.]
+    static: "ns1 IN A 127.0.0.1\n"
+datacenters: [{name: us-east}, {name: us-west}, {name: eu-west}]
+checks:
+  - {name: web, type: http, path: /healthz, expect_body: ok, interval: 500ms, timeout: 250ms, rise: 2, fall: 2}
+pools:
+` + pools.String() + `records:
+  - {name: www.example.test, type: A, ttl: 1, pools: [web-us-east, web-us-west, web-eu-west], fallback: [192.0.2.99]}
+`
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(specText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var peers []string
+	raft := make([]string, len(ids))
+	for i, id := range ids {
+		raft[i] = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+		peers = append(peers, id+"@"+raft[i])
+	}
+	procs := make([]*agentProc, len(ids))
+	apis := make([]string, len(ids))
+	for i, id := range ids {
+		apis[i] = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+		procs[i] = &agentProc{args: []string{"agent",
+			"--node-id", id, "--datacenter", dcs[i],
+			"--raft-addr", raft[i], "--peers", strings.Join(peers, ","),
+			"--dns-addr", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), "--api-addr", apis[i],
+			"--data-dir", filepath.Join(dir, id), "--spec", specFile, "--insecure",
+			"--check-allow-networks", "127.0.0.0/8",
+		}}
+		procs[i].start(t, bin)
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			if p.cmd.ProcessState == nil {
+				_ = p.cmd.Process.Kill()
+				_ = p.cmd.Wait()
+			}
+		}
+		if t.Failed() {
+			for i, p := range procs {
+				t.Logf("--- %s\n%s", ids[i], p.logs())
+			}
+		}
+	})
+	kill := func(i int) {
+		if err := procs[i].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = procs[i].cmd.Wait()
+		sites[i].Close()
+	}
+	for _, a := range apis {
+		waitHTTP(t, "http://"+a+"/v1/ready", http.StatusOK, 30*time.Second)
+	}
+	west := "http://" + apis[1]
+
+	// The typo: nothing listens there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	code, _, errOut := cli("members", "add", "edge-2@"+dead, "--api", west)
+	if code != 1 || !strings.Contains(errOut, "nothing answers at "+dead) || !strings.Contains(errOut, "nothing was changed") {
+		t.Fatalf("members add at a dead address: exit %d, %s", code, errOut)
+	}
+	code, out, _ := cli("members", "--api", west)
+	if code != 0 || !strings.Contains(out, "quorum: 3/3 voters up, can lose 1 more") || strings.Contains(out, "edge-2") {
+		t.Fatalf("members after the refused add: exit %d\n%s", code, out)
+	}
+	code, out, _ = cli("drill", "--lose", "us-east", "--api", west)
+	if code != 0 || !strings.Contains(out, "control plane: losing us-east leaves 2/3 voters: quorum kept") {
+		t.Errorf("drill: exit %d\n%s", code, out)
+	}
+	code, _, errOut = cli("members", "remove", "us-west-1", "--api", west)
+	if code != 1 || !strings.Contains(errOut, "3 voters tolerate 1 failure; 2 voters tolerate none") {
+		t.Errorf("remove down to two voters without --force: exit %d, %s", code, errOut)
+	}
+	if code, out, _ = cli("status", "--check", "--api", west); code != 0 || !strings.HasPrefix(out, "DETOUR OK - leader ") {
+		t.Errorf("status --check on a healthy cluster: exit %d, %s", code, out)
+	}
+
+	// us-east dies: shown unreachable, not as a follower; one voter
+	// failure is left to survive no more.
+	kill(0)
+	waitCLI(t, 15*time.Second, 1, "DETOUR WARNING", "status", "--check", "--api", west)
+	code, out, _ = cli("status", "--api", west)
+	if code != 0 || !strings.Contains(out, "quorum: 2/3 voters up, can lose 0 more") {
+		t.Errorf("status with one voter down: exit %d\n%s", code, out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "us-east-1 ") && (strings.Contains(line, "follower") || !strings.Contains(line, "UNREACHABLE")) {
+			t.Errorf("the killed node shows as: %s", line)
+		}
+	}
+	if code, out, _ = cli("events", "--api", west); !strings.Contains(out, "is the leader (term") {
+		t.Errorf("no leader event: exit %d\n%s", code, out)
+	}
+
+	// eu-west dies too: us-west alone has no leader and is cut off.
+	kill(2)
+	waitCLI(t, 20*time.Second, 2, "DETOUR CRITICAL", "status", "--check", "--api", west)
+	code, out, errOut = cli("status", "--api", west)
+	if code != 1 || !strings.Contains(errOut, "detour: status:") {
+		t.Errorf("status without a leader: exit %d, stderr %s\n%s", code, errOut, out)
+	}
+	waitHTTP(t, west+"/v1/ready", http.StatusServiceUnavailable, 10*time.Second)
+}
+
+// waitCLI runs a client command until it exits code with want in its
+// output.
+func waitCLI(t *testing.T, timeout time.Duration, code int, want string, args ...string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		c, out, errOut := cli(args...)
+		if c == code && strings.Contains(out+errOut, want) {
+			t.Logf("%s: %s", strings.Join(args[:2], " "), strings.TrimSpace(out))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v: exit %d, want %d with %q:\n%s%s", args, c, code, want, out, errOut)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitHTTP polls url until it answers code.
+func waitHTTP(t *testing.T, url string, code int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == code {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer %d within %s (err %v)", url, code, timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
