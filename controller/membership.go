@@ -401,7 +401,9 @@ func (s *Store) leave(ctx context.Context, r memberRequest) (string, error) {
 	if target.Suffrage == raft.Voter {
 		voters, up := s.voterCount(cfg)
 		gone := 0
-		if s.health.reachable(r.ID) || r.ID == s.cfg.NodeID {
+		// Not judged yet (a term just began) counts as up, as in
+		// voterCount: removing it may cost fault tolerance.
+		if r.ID == s.cfg.NodeID || !s.health.known(r.ID) || s.health.reachable(r.ID) {
 			gone = 1
 		}
 		if cost := removeCost(r.ID, voters, up, gone); cost != "" {

@@ -105,7 +105,10 @@ func TestFollowerRepliesShowTheirWrite(t *testing.T) {
 
 	_, version := c.Leader().Node.Store().FSM().Spec()
 	for round := range 4 {
-		text := strings.Replace(c.Spec, "docs IN CNAME www", fmt.Sprintf("docs IN CNAME www\n      round%d IN A 192.0.2.%d", round, 100+round), 1)
+		text := strings.Replace(c.Spec, "docs  300 IN CNAME www", fmt.Sprintf("docs  300 IN CNAME www\n      round%d IN A 192.0.2.%d", round, 100+round), 1)
+		if text == c.Spec {
+			t.Fatal("the test cluster's spec has no docs CNAME to add a record after")
+		}
 		var res api.SpecResponse
 		code, raw := callAPI(t, f, http.MethodPut, "/v1/spec", api.SpecRequest{YAML: text, IfVersion: version}, &res)
 		if code != http.StatusOK {
