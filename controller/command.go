@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/seed3787e6f1/detour/spec"
 )
 
 // CommandType names a state change that goes through Raft.
@@ -32,7 +34,7 @@ const (
 func (t CommandType) known() bool {
 	switch t {
 	case CmdSetSpec, CmdObserverReport, CmdObserverLiveness, CmdSetOverride, CmdClearOverride, CmdExpireOverrides,
-		CmdRegisterMember, CmdRemoveMember, CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync:
+		CmdRegisterMember, CmdRemoveMember, CmdHeartbeat, CmdIncident, CmdNotifyCursor, CmdProviderSync, CmdActivateSpec:
 		return true
 	}
 	return false
@@ -61,6 +63,7 @@ type Command struct {
 	Incident *IncidentCommand  `json:"incident,omitempty"`
 	Cursor   *NotifyCursor     `json:"cursor,omitempty"`
 	Provider *ProviderSync     `json:"provider,omitempty"`
+	Activate *ActivateSpec     `json:"activate,omitempty"`
 }
 
 // Heartbeat records that a job pinged a heartbeat check, on whichever
@@ -80,6 +83,8 @@ type SetSpec struct {
 	// meaning "only if the cluster has no spec yet". It is checked when
 	// the command applies, in log order, so two writers cannot both win.
 	IfVersion *uint64 `json:"if_version,omitempty"`
+
+	parsed *spec.Spec // YAML, parsed and validated by the proposer (ParsedSpec)
 }
 
 // ObserverReport carries changes of one observer's local verdicts. An

@@ -51,7 +51,7 @@ func (s *Store) dropSeed() {
 	if s.cfg.Seed == nil {
 		return
 	}
-	s.fsm.Read(func(st *State) {
+	s.fsm.read(func(st *State) {
 		if st.spec != nil {
 			s.cfg.Seed = nil
 		}
@@ -63,7 +63,7 @@ func (s *Store) dropSeed() {
 func (s *Store) register(ctx context.Context) {
 	me := Member{ID: s.cfg.NodeID, Datacenter: s.cfg.Datacenter, RaftAddr: s.cfg.RaftAddr, APIAddr: s.cfg.APIAddr, DNSAddr: s.cfg.DNSAddr}
 	same := false
-	s.fsm.Read(func(st *State) {
+	s.fsm.read(func(st *State) {
 		if m := st.Members[me.ID]; m != nil && *m == me {
 			same = true
 		}
@@ -105,8 +105,8 @@ func (s *Store) leaderDuties(ctx context.Context, since time.Time) {
 		ages     []time.Duration
 		expire   bool
 	)
-	s.fsm.Read(func(st *State) {
-		needSpec = st.spec == nil && s.cfg.Seed != nil
+	s.fsm.read(func(st *State) {
+		needSpec = st.spec == nil && st.Staged == nil && s.cfg.Seed != nil
 		// A new leader's picture of recent reports may lag; give every
 		// observer a full StaleAfter under this leader first.
 		if now.Sub(since) > s.cfg.Timing.StaleAfter {

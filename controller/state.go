@@ -58,8 +58,14 @@ type State struct {
 	// keeps them, so that a snapshot says which entries it holds.
 	Index uint64 `json:"index,omitempty"`
 	Term  uint64 `json:"term,omitempty"`
+	// Staged is the spec committed but not yet in force (stage.go).
+	Staged *StagedSpec `json:"staged,omitempty"`
 
 	spec *spec.Spec
+	// compile returns the compiled spec of a staged one (the FSM's
+	// background compile); nil puts a spec in force as it applies.
+	compile func(*StagedSpec) (*spec.Spec, error)
+	refused *specRefusal
 	// derived from the above, to tell what changed
 	health    map[string]EndpointHealth
 	decisions []Decision
@@ -116,7 +122,9 @@ func (st *State) apply(c *Command) error {
 	var err error
 	switch c.Type {
 	case CmdSetSpec:
-		err = st.setSpec(c.Spec, now)
+		err = st.stage(c.Spec, now)
+	case CmdActivateSpec:
+		err = st.activate(c.Activate, now)
 	case CmdObserverReport:
 		err = st.report(c.Report, now)
 	case CmdObserverLiveness:

@@ -270,10 +270,14 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	s.mux.Serve(s.serveRPC)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
 		s.duties(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.activateStaged(ctx)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -410,6 +414,9 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 	}
 	cc := *c // the caller's command stays as it was: proposing it again is a new command
 	c = &cc
+	if err := s.checkSpec(c); err != nil {
+		return err
+	}
 	// The leader stamps its own time over this (leaderClock); the
 	// proposer's clock only serves a leader of an older version during
 	// a rolling upgrade, as it did before.
@@ -432,7 +439,13 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 		_, err := s.local(req)
 		return err
 	}
-	return s.onLeader(ctx, req)
+	if err := s.onLeader(ctx, req); err != nil {
+		return err
+	}
+	if c.Type == CmdSetSpec && c.Spec != nil {
+		return s.awaitSpec(ctx, c.Spec.YAML) // in force here before the caller reads it (stage.go)
+	}
+	return nil
 }
 
 // Problem says why this node should not be counted on (it reports not

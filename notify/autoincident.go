@@ -55,23 +55,19 @@ func (n *Notifier) autoIncident(ctx context.Context, note Notification) bool {
 	}
 	var open *controller.Incident
 	dup := false
-	n.opts.Store.FSM().Read(func(st *controller.State) {
-		for _, inc := range st.Incidents {
-			if inc.Status != "open" || len(inc.Updates) == 0 || inc.Updates[0].Author != AutoAuthor {
-				continue
-			}
-			if open == nil || inc.Opened.After(open.Opened) {
-				open = inc
-			}
+	for _, inc := range n.opts.Store.FSM().View().Incidents() {
+		if inc.Status != "open" || len(inc.Updates) == 0 || inc.Updates[0].Author != AutoAuthor {
+			continue
 		}
-		if open != nil {
-			for _, u := range open.Updates {
-				dup = dup || u.Message == msg
-			}
-			c := *open
-			open = &c
+		if open == nil || inc.Opened.After(open.Opened) {
+			open = inc
 		}
-	})
+	}
+	if open != nil {
+		for _, u := range open.Updates {
+			dup = dup || u.Message == msg
+		}
+	}
 	if dup {
 		return true // written before a leader change; not twice
 	}

@@ -75,12 +75,7 @@ func TestAtLeastOnceAcrossLeaderChange(t *testing.T) {
 	// The leader tried and failed: the events are committed, not
 	// delivered.
 	cursor := func(m *testcluster.Member) controller.NotifyCursor {
-		var cur controller.NotifyCursor
-		m.Node.Store().FSM().Read(func(st *controller.State) {
-			if p := st.Cursors["hook"]; p != nil {
-				cur = *p
-			}
-		})
+		cur, _ := m.Node.Store().FSM().View().Cursor("hook")
 		return cur
 	}
 	waitFor(t, "the leader's failed delivery in the cursor", 15*time.Second, func() bool {
@@ -100,7 +95,7 @@ func TestAtLeastOnceAcrossLeaderChange(t *testing.T) {
 
 	var last uint64
 	waitFor(t, "the new leader to deliver everything", 30*time.Second, func() bool {
-		survivor.Node.Store().FSM().Read(func(st *controller.State) { last = st.NextEvent })
+		last = survivor.Node.Store().FSM().View().NextEvent()
 		cur := cursor(survivor)
 		return cur.Seq == last && cur.Error == ""
 	})

@@ -44,13 +44,9 @@ type IncidentsResponse struct {
 
 func (s *Server) incidents(w http.ResponseWriter, _ *http.Request) {
 	out := []*controller.Incident{}
-	s.store.FSM().Read(func(st *controller.State) {
-		for _, inc := range st.Incidents {
-			c := *inc
-			c.Updates = append([]controller.IncidentUpdate(nil), inc.Updates...)
-			out = append(out, &c)
-		}
-	})
+	for _, inc := range s.store.FSM().View().Incidents() {
+		out = append(out, inc)
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if (out[i].Status == "open") != (out[j].Status == "open") {
 			return out[i].Status == "open"
@@ -77,8 +73,7 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var before uint64
-	s.store.FSM().Read(func(st *controller.State) { before = st.NextIncident })
+	before := s.store.FSM().View().NextIncident()
 	cmd := &controller.IncidentCommand{Action: controller.IncidentActionOpen, Title: req.Title, Message: req.Message, ETA: eta, Author: caller(r.Context()).Name}
 	if !s.propose(w, r, &controller.Command{Type: controller.CmdIncident, Incident: cmd}) {
 		return
@@ -124,11 +119,9 @@ func (s *Server) changeIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	updates := 0
 	status := ""
-	s.store.FSM().Read(func(st *controller.State) {
-		if inc := st.Incidents[id]; inc != nil {
-			updates, status = len(inc.Updates), inc.Status
-		}
-	})
+	if inc, ok := s.store.FSM().View().Incident(id); ok {
+		updates, status = len(inc.Updates), inc.Status
+	}
 	switch status {
 	case "":
 		writeError(w, http.StatusNotFound, "no incident %q (see `detour incident list`)", id)
@@ -153,17 +146,14 @@ func (s *Server) waitIncident(ctx context.Context, ok func(*controller.Incident)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	for {
-		changed := s.store.FSM().Changed()
+		view := s.store.FSM().View()
+		changed := view.Changed()
 		var found *controller.Incident
-		s.store.FSM().Read(func(st *controller.State) {
-			for _, inc := range st.Incidents {
-				if ok(inc) {
-					c := *inc
-					c.Updates = append([]controller.IncidentUpdate(nil), inc.Updates...)
-					found = &c
-				}
+		for _, inc := range view.Incidents() {
+			if ok(inc) {
+				found = inc
 			}
-		})
+		}
 		if found != nil {
 			return found
 		}

@@ -2,9 +2,7 @@ package api
 
 import (
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -52,12 +50,9 @@ type OverrideResult struct {
 
 func (s *Server) overrides(w http.ResponseWriter, _ *http.Request) {
 	out := []*controller.Override{}
-	s.store.FSM().Read(func(st *controller.State) {
-		for _, k := range slices.Sorted(maps.Keys(st.Overrides)) {
-			o := *st.Overrides[k]
-			out = append(out, &o)
-		}
-	})
+	for _, o := range s.store.FSM().View().Overrides() {
+		out = append(out, &o)
+	}
 	writeJSON(w, http.StatusOK, OverridesResponse{Overrides: out, Freshness: s.freshness()})
 }
 
@@ -86,9 +81,7 @@ func (s *Server) undrain(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "target is required: a datacenter, pool or pool/address")
 		return
 	}
-	found := false
-	s.store.FSM().Read(func(st *controller.State) { found = st.Overrides["drain:"+req.Target] != nil })
-	if !found {
+	if _, found := s.store.FSM().View().Drain(req.Target); !found {
 		writeError(w, http.StatusNotFound, "%s is not drained (see `detour status` for the overrides in force)", req.Target)
 		return
 	}
@@ -139,9 +132,7 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	found := false
-	s.store.FSM().Read(func(st *controller.State) { found = st.Overrides["pin:"+rec.Name+"/"+rec.Type] != nil })
-	if !found {
+	if _, found := s.store.FSM().View().Pin(rec.Name, rec.Type); !found {
 		writeError(w, http.StatusNotFound, "%s %s is not pinned (see `detour status` for the overrides in force)", rec.Name, rec.Type)
 		return
 	}
