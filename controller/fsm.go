@@ -70,12 +70,11 @@ func (f *FSM) View() *View { return f.view.Load() }
 // timeNow is the state's time carried forward by the time passed since
 // this node applied it; ok is false while the state has no time.
 func (f *FSM) timeNow() (t time.Time, ok bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.st.Now.IsZero() {
+	v := f.View()
+	if v.now.IsZero() {
 		return time.Time{}, false
 	}
-	return f.st.Now.Add(time.Since(f.appliedAt)), true
+	return v.now.Add(time.Since(v.appliedAt)), true
 }
 
 // Apply implements raft.FSM. It returns nil or the error that made the
@@ -86,6 +85,7 @@ func (f *FSM) timeNow() (t time.Time, ok bool) {
 // Raft learns the commit index from a leader (replayCommitted), and Raft
 // then hands the same entries over again.
 func (f *FSM) Apply(l *raft.Log) any {
+	f.awaitCompile(l) // before the lock: the leader's clock and duties read through it
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	resp := f.apply(l)

@@ -78,6 +78,7 @@ func (d *dirt) add(p part, observer string) {
 func (f *FSM) publishView() {
 	prev := f.view.Load()
 	v := buildView(prev, f.st, f.dirt)
+	v.appliedAt = f.appliedAt
 	f.dirt = dirt{}
 	f.view.Store(v)
 	close(prev.changed)

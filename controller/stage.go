@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/spec"
 )
@@ -163,12 +164,7 @@ func (f *FSM) startCompile() {
 func (f *FSM) compiled(sg *StagedSpec) (*spec.Spec, error) {
 	f.startCompile() // a job of another index cannot run: one is staged at a time
 	j := f.job
-	select {
-	case <-j.done:
-	default:
-		f.logger.Info("activating a spec whose compile is still running here: waiting for it", "staged_at", sg.Index)
-		<-j.done
-	}
+	<-j.done // at once but in a replay: Apply waited before it locked (awaitCompile)
 	if j.err != nil {
 		return nil, j.err
 	}
@@ -304,4 +300,29 @@ type offered struct {
 // next, if it is the same.
 func (f *FSM) offer(yaml []byte, sp *spec.Spec) {
 	f.offered.Store(&offered{yaml: yaml, spec: sp})
+}
+
+// activateMarker is how an activate_spec entry's JSON starts its type.
+var activateMarker = []byte(`"type":"` + string(CmdActivateSpec) + `"`)
+
+// awaitCompile waits, before Apply takes the lock, for the compile an
+// activate_spec entry will need: Raft applies one entry at a time, so
+// nothing applies meanwhile either way, but readers of the lock (the
+// leader's clock, its duties) do not wait with it.
+func (f *FSM) awaitCompile(l *raft.Log) {
+	if l.Type != raft.LogCommand || len(l.Data) > 4096 || !bytes.Contains(l.Data, activateMarker) {
+		return
+	}
+	f.mu.Lock()
+	j := f.job
+	f.mu.Unlock()
+	if j == nil {
+		return
+	}
+	select {
+	case <-j.done:
+	default:
+		f.logger.Info("activating a spec whose compile is still running here: waiting for it", "staged_at", j.index)
+		<-j.done
+	}
 }

@@ -24,6 +24,9 @@ import (
 type View struct {
 	index, term uint64
 	now         time.Time
+	// appliedAt is when this node applied the state's latest time, on
+	// its monotonic clock (see FSM.timeNow).
+	appliedAt time.Time
 
 	spec        *spec.Spec
 	specYAML    []byte
