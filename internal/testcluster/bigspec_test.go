@@ -128,9 +128,14 @@ func TestFailoverDuringBigSpecApply(t *testing.T) {
 	if err, _ := statusErr.Load().(error); err != nil {
 		t.Errorf("/v1/status during the apply: %v", err)
 	}
-	const bound = 200 * time.Millisecond // generous: the machine compiles three copies meanwhile
-	if maxView > bound || maxStatus > bound {
-		t.Errorf("a read waited too long during the apply: view %s, /v1/status %s (bound %s)", maxView, maxStatus, bound)
+	// Generous bounds: the machine compiles three copies meanwhile, and
+	// an HTTP round trip on a loaded machine waits for the scheduler too.
+	// Before the view, a read waited for the whole apply (seconds).
+	if bound := 200 * time.Millisecond; maxView > bound {
+		t.Errorf("a view read waited %s during the apply, bound %s", maxView, bound)
+	}
+	if bound := 500 * time.Millisecond; maxStatus > bound {
+		t.Errorf("/v1/status waited %s during the apply, bound %s", maxStatus, bound)
 	}
 }
 
