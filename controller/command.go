@@ -77,8 +77,10 @@ type Heartbeat struct {
 // SetSpec replaces the cluster spec.
 type SetSpec struct {
 	// YAML is the whole spec, zone files inlined (spec.Marshal).
-	YAML   []byte `json:"yaml"`
-	Author string `json:"author,omitempty"`
+	YAML []byte `json:"yaml"`
+	// YAMLGzip replaces YAML for a big spec: YAML gzipped (stage.go).
+	YAMLGzip []byte `json:"yaml_gzip,omitempty"`
+	Author   string `json:"author,omitempty"`
 	// IfVersion, when set, applies the spec only over that version, 0
 	// meaning "only if the cluster has no spec yet". It is checked when
 	// the command applies, in log order, so two writers cannot both win.

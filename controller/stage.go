@@ -27,9 +27,11 @@ package controller
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -46,9 +48,11 @@ var errCompile = errors.New("the staged spec does not compile here")
 
 // StagedSpec is a spec committed but not yet in force.
 type StagedSpec struct {
-	// YAML is the spec as committed; View.Staged leaves it out.
-	YAML   []byte `json:"yaml,omitempty"`
-	Author string `json:"author,omitempty"`
+	// YAML or YAMLGzip is the spec as committed; View.Staged leaves
+	// them out.
+	YAML     []byte `json:"yaml,omitempty"`
+	YAMLGzip []byte `json:"yaml_gzip,omitempty"`
+	Author   string `json:"author,omitempty"`
 	// Version is the version the spec gets in force.
 	Version uint64 `json:"version"`
 	// Index is the log index of the set_spec entry that staged it: what
@@ -79,16 +83,25 @@ func (st *State) stage(c *SetSpec, now time.Time) error {
 		return fmt.Errorf("%w: version %d is in force, not %d", ErrSpecChanged, st.SpecVersion, *c.IfVersion)
 	}
 	if sg := st.Staged; sg != nil {
-		if bytes.Equal(sg.YAML, c.YAML) {
+		if sg.same(c) {
 			return nil // the same spec again: already on its way
 		}
 		return fmt.Errorf("%w: version %d is being compiled and activated; apply again once it is in force", ErrSpecChanged, sg.Version)
 	}
 	if st.compile == nil {
 		// A bare state (tests, tools): no background, no second step.
+		if c.YAMLGzip != nil {
+			y, err := (&StagedSpec{YAMLGzip: c.YAMLGzip}).text()
+			if err != nil {
+				return err
+			}
+			cc := *c
+			cc.YAML, cc.YAMLGzip = y, nil
+			c = &cc
+		}
 		return st.setSpec(c, now)
 	}
-	st.Staged = &StagedSpec{YAML: c.YAML, Author: c.Author, Version: st.SpecVersion + 1, Index: st.Index}
+	st.Staged = &StagedSpec{YAML: c.YAML, YAMLGzip: c.YAMLGzip, Author: c.Author, Version: st.SpecVersion + 1, Index: st.Index}
 	return nil
 }
 
@@ -107,11 +120,11 @@ func (st *State) activate(a *ActivateSpec, now time.Time) error {
 		st.event(now, "spec", fmt.Sprintf("v%d", sg.Version), fmt.Sprintf("spec version %d not applied: the leader could not compile it: %s", sg.Version, a.Error))
 		return nil
 	}
-	s, err := st.compile(sg)
+	s, yaml, err := st.compile(sg)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errCompile, err)
 	}
-	st.SpecYAML, st.spec, st.SpecVersion = sg.YAML, s, sg.Version
+	st.SpecYAML, st.spec, st.SpecVersion = yaml, s, sg.Version
 	by := ""
 	if sg.Author != "" {
 		by = " by " + sg.Author
@@ -125,6 +138,7 @@ type compileJob struct {
 	index uint64 // the staging entry
 	done  chan struct{}
 	// set before done closes
+	yaml  []byte
 	spec  *spec.Spec
 	zones *dnsserver.ZoneSet
 	err   error
@@ -140,12 +154,17 @@ func (f *FSM) startCompile() {
 	}
 	j := &compileJob{index: sg.Index, done: make(chan struct{})}
 	f.job = j
-	yaml := sg.YAML
+	staged := *sg
 	go func() {
 		defer close(j.done)
 		start := time.Now()
 		var s *spec.Spec
-		var err error
+		yaml, err := staged.text()
+		if err != nil {
+			j.err = err
+			return
+		}
+		j.yaml = yaml
 		if o := f.offered.Swap(nil); o != nil && bytes.Equal(o.yaml, yaml) {
 			s = o.spec // parsed by this node's proposer: only the zones are left
 		} else if s, err = spec.Parse(yaml); err != nil {
@@ -161,15 +180,15 @@ func (f *FSM) startCompile() {
 // compiled waits for the compile of sg and returns its spec; the zone
 // set goes to the publisher with it. Called with f.mu held, by
 // activate.
-func (f *FSM) compiled(sg *StagedSpec) (*spec.Spec, error) {
+func (f *FSM) compiled(sg *StagedSpec) (*spec.Spec, []byte, error) {
 	f.startCompile() // a job of another index cannot run: one is staged at a time
 	j := f.job
 	<-j.done // at once but in a replay: Apply waited before it locked (awaitCompile)
 	if j.err != nil {
-		return nil, j.err
+		return nil, nil, j.err
 	}
 	f.ready = j
-	return j.spec, nil
+	return j.spec, j.yaml, nil
 }
 
 // compileDone returns the finished compile of the spec staged at index,
@@ -232,18 +251,19 @@ func (s *Store) activateStaged(ctx context.Context) {
 	}
 }
 
-// awaitSpec waits until the spec yaml, just committed, is in force on
-// this replica, or was dropped (an error), or replaced by a later one.
-func (s *Store) awaitSpec(ctx context.Context, yaml []byte) error {
+// awaitSpec waits until the spec c, just committed, is in force on this
+// replica, or was dropped (an error), or replaced by a later one; yaml
+// is its text.
+func (s *Store) awaitSpec(ctx context.Context, c *SetSpec, yaml []byte) error {
 	var index uint64 // of the staging entry, once seen
 	for {
 		v := s.fsm.View()
 		switch sg := v.staged; {
-		case sg != nil && (sg.Index == index || index == 0 && bytes.Equal(sg.YAML, yaml)):
+		case sg != nil && (sg.Index == index || index == 0 && sg.same(c)):
 			index = sg.Index
 		case index == 0 && bytes.Equal(v.specYAML, yaml):
 			return nil
-		case v.refused != nil && (v.refused.staged.Index == index || index == 0 && bytes.Equal(v.refused.staged.YAML, yaml)):
+		case v.refused != nil && (v.refused.staged.Index == index || index == 0 && v.refused.staged.same(c)):
 			return fmt.Errorf("%w: %s", ErrRejected, v.refused.reason)
 		case index != 0:
 			return nil // activated (or a later spec replaced it)
@@ -287,7 +307,60 @@ func (s *Store) checkSpec(c *Command) error {
 		}
 	}
 	s.fsm.offer(c.Spec.YAML, sp)
+	if len(c.Spec.YAML) > gzipAbove && c.Spec.YAMLGzip == nil {
+		gz, err := gzipText(c.Spec.YAML)
+		if err != nil {
+			return err
+		}
+		sc := *c.Spec
+		sc.YAML, sc.YAMLGzip = nil, gz
+		c.Spec = &sc
+	}
 	return nil
+}
+
+// gzipAbove is the size of spec text from which a set_spec carries it
+// gzipped: a zone of 200,000 records is 6 MiB of YAML, 8 MiB in the
+// entry's JSON, and under a megabyte gzipped. Every replica stores,
+// sends, decodes and snapshots the entry; only the background compile
+// inflates it.
+const gzipAbove = 256 << 10
+
+func gzipText(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		return nil, fmt.Errorf("controller: compressing the spec: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("controller: compressing the spec: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// text returns the staged spec's text, inflated when it came gzipped (at
+// most spec.MaxSpecBytes).
+func (sg *StagedSpec) text() ([]byte, error) {
+	if sg.YAMLGzip == nil {
+		return sg.YAML, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(sg.YAMLGzip))
+	if err != nil {
+		return nil, fmt.Errorf("%w: the spec's gzip: %w", ErrBadCommand, err)
+	}
+	b, err := io.ReadAll(io.LimitReader(zr, spec.MaxSpecBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: the spec's gzip: %w", ErrBadCommand, err)
+	}
+	if len(b) > spec.MaxSpecBytes {
+		return nil, fmt.Errorf("%w: the spec is over %d bytes", ErrBadCommand, spec.MaxSpecBytes)
+	}
+	return b, nil
+}
+
+// same reports whether c is the spec staged, as committed.
+func (sg *StagedSpec) same(c *SetSpec) bool {
+	return bytes.Equal(sg.YAML, c.YAML) && bytes.Equal(sg.YAMLGzip, c.YAMLGzip)
 }
 
 // offered is a spec this node parsed before proposing it.

@@ -173,7 +173,12 @@ func TestBigSpecApplyKeepsApplyingAndReading(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	})
-	stageTook, resp := apply(&Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: y}})
+	gz, err := gzipText(y) // as Store.Propose sends a big spec
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("spec text %d KiB, gzipped %d KiB", len(y)>>10, len(gz)>>10)
+	stageTook, resp := apply(&Command{Type: CmdSetSpec, Spec: &SetSpec{YAMLGzip: gz}})
 	if resp != nil {
 		t.Fatal(resp)
 	}

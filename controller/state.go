@@ -64,7 +64,7 @@ type State struct {
 	spec *spec.Spec
 	// compile returns the compiled spec of a staged one (the FSM's
 	// background compile); nil puts a spec in force as it applies.
-	compile func(*StagedSpec) (*spec.Spec, error)
+	compile func(*StagedSpec) (*spec.Spec, []byte, error)
 	refused *specRefusal
 	// derived from the above, to tell what changed
 	health    map[string]EndpointHealth

@@ -414,6 +414,10 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 	}
 	cc := *c // the caller's command stays as it was: proposing it again is a new command
 	c = &cc
+	var yaml []byte // a spec's text, before checkSpec may compress it
+	if c.Spec != nil {
+		yaml = c.Spec.YAML
+	}
 	if err := s.checkSpec(c); err != nil {
 		return err
 	}
@@ -443,7 +447,7 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 		return err
 	}
 	if c.Type == CmdSetSpec && c.Spec != nil {
-		return s.awaitSpec(ctx, c.Spec.YAML) // in force here before the caller reads it (stage.go)
+		return s.awaitSpec(ctx, c.Spec, yaml) // in force here before the caller reads it (stage.go)
 	}
 	return nil
 }

@@ -86,7 +86,7 @@ func (v *View) Staged() *StagedSpec {
 		return nil
 	}
 	c := *v.staged
-	c.YAML = nil
+	c.YAML, c.YAMLGzip = nil, nil
 	return &c
 }
 

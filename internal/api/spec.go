@@ -109,7 +109,7 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := &controller.Command{Type: controller.CmdSetSpec, Spec: &controller.SetSpec{YAML: y, Author: caller(r.Context()).Name}}
+	c := &controller.Command{Type: controller.CmdSetSpec, Spec: controller.ParsedSpec(sp, y, caller(r.Context()).Name)}
 	if req.IfVersion != 0 {
 		// Checked again where the change applies: another apply may land
 		// between the check above and this one.
