@@ -137,6 +137,8 @@ func (s *Store) leaderDuties(ctx context.Context, since time.Time) {
 		switch {
 		case errors.Is(err, ErrSpecChanged):
 			s.logger.Info("not seeding: the cluster got a spec meanwhile")
+		case errors.Is(err, ErrSpecCompiling):
+			s.logger.Info("seeded the cluster with this node's spec; it goes in force once compiled")
 		case err != nil:
 			s.logger.Error("seeding the spec", "err", err)
 		default:

@@ -42,6 +42,11 @@ import (
 // CmdActivateSpec puts the staged spec in force, or drops it.
 const CmdActivateSpec CommandType = "activate_spec"
 
+// ErrSpecCompiling means a spec was committed but is not yet in force on
+// the proposing node when its caller stopped waiting: it goes in force
+// once compiled (or is dropped, with an event, if it cannot be).
+var ErrSpecCompiling = errors.New("the spec is committed but not yet in force on this node (compiling)")
+
 // errCompile halts a replica that could not compile a spec the leader
 // compiled: it cannot apply what the others apply.
 var errCompile = errors.New("the staged spec does not compile here")
@@ -270,7 +275,7 @@ func (s *Store) awaitSpec(ctx context.Context, c *SetSpec, yaml []byte) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("the spec is committed but not yet in force on this node (compiling): %w", ctx.Err())
+			return fmt.Errorf("%w: %w", ErrSpecCompiling, ctx.Err())
 		case <-v.Changed():
 		}
 	}
