@@ -300,28 +300,28 @@ func ParsedSpec(sp *spec.Spec, yaml []byte, author string) *SetSpec {
 // checkSpec parses and validates a set_spec's spec on the proposing
 // node, before it reaches the log: an invalid spec is refused here, and
 // the spec parsed is offered to this replica's compile.
-func (s *Store) checkSpec(c *Command) error {
+func (s *Store) checkSpec(c *Command) (*offered, error) {
 	if c.Type != CmdSetSpec || c.Spec == nil {
-		return nil
+		return nil, nil
 	}
 	sp := c.Spec.parsed
 	if sp == nil {
 		var err error
 		if sp, err = spec.Parse(c.Spec.YAML); err != nil {
-			return fmt.Errorf("%w: %w", ErrRejected, err)
+			return nil, fmt.Errorf("%w: %w", ErrRejected, err)
 		}
 	}
-	s.fsm.offer(c.Spec.YAML, sp)
+	o := s.fsm.offer(c.Spec.YAML, sp)
 	if len(c.Spec.YAML) > gzipAbove && c.Spec.YAMLGzip == nil {
 		gz, err := gzipText(c.Spec.YAML)
 		if err != nil {
-			return err
+			return o, err
 		}
 		sc := *c.Spec
 		sc.YAML, sc.YAMLGzip = nil, gz
 		c.Spec = &sc
 	}
-	return nil
+	return o, nil
 }
 
 // gzipAbove is the size of spec text from which a set_spec carries it
@@ -376,8 +376,17 @@ type offered struct {
 
 // offer keeps sp, parsed from yaml, for the compile of the spec staged
 // next, if it is the same.
-func (f *FSM) offer(yaml []byte, sp *spec.Spec) {
-	f.offered.Store(&offered{yaml: yaml, spec: sp})
+func (f *FSM) offer(yaml []byte, sp *spec.Spec) *offered {
+	o := &offered{yaml: yaml, spec: sp}
+	f.offered.Store(o)
+	return o
+}
+
+// withdraw drops offer o unless a compile took it or another replaced it.
+func (f *FSM) withdraw(o *offered) {
+	if o != nil {
+		f.offered.CompareAndSwap(o, nil)
+	}
 }
 
 // activateMarker is how an activate_spec entry's JSON starts its type.

@@ -418,7 +418,9 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 	if c.Spec != nil {
 		yaml = c.Spec.YAML
 	}
-	if err := s.checkSpec(c); err != nil {
+	offer, err := s.checkSpec(c)
+	if err != nil {
+		s.fsm.withdraw(offer)
 		return err
 	}
 	// The leader stamps its own time over this (leaderClock); the
@@ -444,6 +446,7 @@ func (s *Store) Propose(ctx context.Context, c *Command) error {
 		return err
 	}
 	if err := s.onLeader(ctx, req); err != nil {
+		s.fsm.withdraw(offer) // a parsed spec can be big: not kept for nothing
 		return err
 	}
 	if c.Type == CmdSetSpec && c.Spec != nil {
