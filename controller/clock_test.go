@@ -41,7 +41,7 @@ func TestLeaderStampsOverProposer(t *testing.T) {
 		t.Fatal(err)
 	}
 	var now, last time.Time
-	s.FSM().Read(func(st *State) { now, last = st.Now, st.Observers["n0"].LastReport })
+	s.FSM().read(func(st *State) { now, last = st.Now, st.Observers["n0"].LastReport })
 	if off := time.Until(now).Abs(); off > time.Minute || !last.Equal(now) {
 		t.Errorf("state time %s (report at %s) after a command stamped %s: want the present", now, last, future)
 	}

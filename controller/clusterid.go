@@ -123,7 +123,7 @@ func (s *Store) keepClusterID(ctx context.Context) {
 		case <-t.C:
 		}
 		var applied string
-		s.fsm.Read(func(st *State) { applied = st.ClusterID })
+		s.fsm.read(func(st *State) { applied = st.ClusterID })
 		local := s.identity.get()
 		switch {
 		case applied != "" && local == "":

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/seed3787e6f1/detour/spec"
 )
 
 // CommandType names a state change that goes through Raft.
@@ -55,6 +57,8 @@ type Command struct {
 	Cluster *ClusterIDCommand `json:"cluster,omitempty"`
 	// Membership is a membership change for the record (membership.go).
 	Membership *MembershipChange `json:"membership,omitempty"`
+	// Activate puts a staged spec in force (stage.go).
+	Activate *ActivateSpec `json:"activate,omitempty"`
 }
 
 // Heartbeat records that a job pinged a heartbeat check, on whichever
@@ -68,12 +72,16 @@ type Heartbeat struct {
 // SetSpec replaces the cluster spec.
 type SetSpec struct {
 	// YAML is the whole spec, zone files inlined (spec.Marshal).
-	YAML   []byte `json:"yaml"`
-	Author string `json:"author,omitempty"`
+	YAML []byte `json:"yaml"`
+	// YAMLGzip replaces YAML for a big spec: YAML gzipped (stage.go).
+	YAMLGzip []byte `json:"yaml_gzip,omitempty"`
+	Author   string `json:"author,omitempty"`
 	// IfVersion, when set, applies the spec only over that version, 0
 	// meaning "only if the cluster has no spec yet". It is checked when
 	// the command applies, in log order, so two writers cannot both win.
 	IfVersion *uint64 `json:"if_version,omitempty"`
+
+	parsed *spec.Spec // YAML, parsed and validated by the proposer (ParsedSpec)
 }
 
 // ObserverReport carries changes of one observer's local verdicts. An

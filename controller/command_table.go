@@ -55,7 +55,17 @@ var commandTable = []commandDef{
 		typ: CmdSetSpec, payload: payloadOf(func(c *Command) *SetSpec { return c.Spec }),
 		onceOnly: true, movesAnswers: true,
 		apply: func(st *State, c *Command, now time.Time) (Result, error) {
-			err := st.setSpec(c.Spec, now)
+			// Staged: in force once compiled, at its activate_spec
+			// entry (stage.go); Propose waits for that.
+			err := st.stage(c.Spec, now)
+			return Result{SpecVersion: st.SpecVersion}, err
+		},
+	},
+	{
+		typ: CmdActivateSpec, payload: payloadOf(func(c *Command) *ActivateSpec { return c.Activate }),
+		movesAnswers: true,
+		apply: func(st *State, c *Command, now time.Time) (Result, error) {
+			err := st.activate(c.Activate, now)
 			return Result{SpecVersion: st.SpecVersion}, err
 		},
 	},

@@ -13,7 +13,7 @@ import (
 // consensus is the cluster's view of endpoint health: an endpoint is down
 // when enough fresh observers say so (the spec's quorum rule).
 type consensus struct {
-	st       *State
+	obs      map[string]*ObserverRecord
 	quorum   string
 	fresh    []string // fresh observer IDs, sorted
 	observed int      // all observers, fresh or not
@@ -25,12 +25,17 @@ func (st *State) consensus() consensus { return st.consensusFor(st.spec, nil) }
 // s is nil or says nothing), counting the fresh observers but those in
 // gone.
 func (st *State) consensusFor(s *spec.Spec, gone map[string]bool) consensus {
-	c := consensus{st: st, quorum: spec.QuorumMajority, observed: len(st.Observers)}
+	return consensusOf(st.Observers, s, gone)
+}
+
+// consensusOf is consensusFor over the observer records obs.
+func consensusOf(obs map[string]*ObserverRecord, s *spec.Spec, gone map[string]bool) consensus {
+	c := consensus{obs: obs, quorum: spec.QuorumMajority, observed: len(obs)}
 	if s != nil && s.Quorum != "" {
 		c.quorum = s.Quorum
 	}
-	for _, id := range slices.Sorted(maps.Keys(st.Observers)) {
-		if st.Observers[id].Fresh && !gone[id] {
+	for _, id := range slices.Sorted(maps.Keys(obs)) {
+		if obs[id].Fresh && !gone[id] {
 			c.fresh = append(c.fresh, id)
 		}
 	}
@@ -58,7 +63,7 @@ func (c consensus) Endpoint(pool, addr string) EndpointHealth {
 	var down []string
 	known := 0
 	for _, id := range c.fresh {
-		v := c.st.Observers[id].Verdicts[k]
+		v := c.obs[id].Verdicts[k]
 		if v == nil {
 			continue
 		}
@@ -95,8 +100,13 @@ func (st *State) withDrains(h Health) Health { return st.drainsOver(h, st.spec) 
 // drainsOver applies the drain overrides to h, mapping pools to their
 // datacenters by s.
 func (st *State) drainsOver(h Health, s *spec.Spec) Health {
+	return drainsOf(st.Overrides, h, s)
+}
+
+// drainsOf is drainsOver with the overrides given.
+func drainsOf(overrides map[string]*Override, h Health, s *spec.Spec) Health {
 	d := drained{inner: h, drains: map[string]*Override{}, poolDC: map[string]string{}}
-	for _, o := range st.Overrides {
+	for _, o := range overrides {
 		if o.Kind == OverrideDrain {
 			d.drains[o.Target] = o
 		}
@@ -122,9 +132,12 @@ func (d drained) Endpoint(pool, addr string) EndpointHealth {
 	return d.inner.Endpoint(pool, addr)
 }
 
-func (st *State) pins() map[string]*Override {
+func (st *State) pins() map[string]*Override { return pinsOf(st.Overrides) }
+
+// pinsOf returns the pin overrides by "name/type".
+func pinsOf(overrides map[string]*Override) map[string]*Override {
 	out := map[string]*Override{}
-	for _, o := range st.Overrides {
+	for _, o := range overrides {
 		if o.Kind == OverridePin {
 			out[o.Record+"/"+o.Type] = o
 		}

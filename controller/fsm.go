@@ -25,11 +25,18 @@ const bigZoneNames = 100_000
 type FSM struct {
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	st      *State
-	zones   *dnsserver.ZoneSet
-	changed chan struct{} // closed and replaced after every apply
+	// mu is held by Apply, Restore and Snapshot only: readers use the
+	// View, published after every apply, and never take it.
+	mu    sync.Mutex
+	st    *State
+	zones *dnsserver.ZoneSet
+	dirt  dirt // what the applies since the last view changed
+	// job compiles the staged spec; ready is the compile of the spec in
+	// force, whose zone set publish takes (stage.go).
+	job, ready *compileJob
 
+	view    atomic.Pointer[View]
+	offered atomic.Pointer[offered] // see FSM.offer
 	answers atomic.Pointer[dnsserver.Snapshot]
 	onBeat  atomic.Pointer[func(check, endpoint string, at time.Time)]
 
@@ -49,18 +56,23 @@ func (f *FSM) OnHeartbeat(fn func(check, endpoint string, at time.Time)) { f.onB
 
 // NewFSM returns an FSM with empty state.
 func NewFSM(logger *slog.Logger) *FSM {
-	return &FSM{logger: logger, st: NewState(), changed: make(chan struct{})}
+	f := &FSM{logger: logger, st: NewState()}
+	f.st.compile = f.compiled
+	f.view.Store(emptyView())
+	return f
 }
+
+// View returns the latest read view. It never blocks.
+func (f *FSM) View() *View { return f.view.Load() }
 
 // timeNow is the state's time carried forward by the time passed since
 // this node applied it; ok is false while the state has no time.
 func (f *FSM) timeNow() (t time.Time, ok bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.st.Now.IsZero() {
+	v := f.View()
+	if v.now.IsZero() {
 		return time.Time{}, false
 	}
-	return f.st.Now.Add(time.Since(f.appliedAt)), true
+	return v.now.Add(time.Since(v.appliedAt)), true
 }
 
 // Apply implements raft.FSM. It returns the command's Result, or the
@@ -71,9 +83,13 @@ func (f *FSM) timeNow() (t time.Time, ok bool) {
 // Raft learns the commit index from a leader (replayCommitted), and Raft
 // then hands the same entries over again.
 func (f *FSM) Apply(l *raft.Log) any {
+	f.awaitCompile(l) // before the lock: the leader's clock and duties read through it
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.apply(l)
+	resp := f.apply(l)
+	f.startCompile()
+	f.publishView()
+	return resp
 }
 
 // apply is Apply with f.mu held. A panic or a failure no refusal
@@ -113,11 +129,12 @@ func (f *FSM) apply(l *raft.Log) (resp any) {
 	}
 	specV, before, nowBefore := f.st.SpecVersion, f.st.decisions, f.st.Now
 	res, err := f.st.apply(c)
-	if errors.Is(err, errUnknownCommand) {
+	if errors.Is(err, errUnknownCommand) || errors.Is(err, errCompile) {
 		return f.haltAt(l, prevIndex, prevTerm, err.Error(), nil)
 	} else if err != nil {
 		return err
 	}
+	f.dirt.add(touches(c))
 	if !f.st.Now.Equal(nowBefore) {
 		f.appliedAt = time.Now()
 	}
@@ -133,8 +150,6 @@ func (f *FSM) apply(l *raft.Log) (resp any) {
 			return f.haltAt(l, prevIndex, prevTerm, err.Error(), nil)
 		}
 	}
-	close(f.changed)
-	f.changed = make(chan struct{})
 	return res
 }
 
@@ -146,9 +161,8 @@ func (f *FSM) AppliedIndex() uint64 {
 
 // applied is the index and term of the last entry applied.
 func (f *FSM) applied() (index, term uint64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.st.Index, f.st.Term
+	v := f.View()
+	return v.index, v.term
 }
 
 // replay applies the log entries after from, up to last, which must have
@@ -174,8 +188,10 @@ func (f *FSM) replay(from, last, lastTerm uint64, get func(uint64, *raft.Log) er
 			return n, err
 		}
 		f.apply(&l)
+		f.startCompile()
 		n++
 	}
+	f.publishView()
 	return n, nil
 }
 
@@ -186,9 +202,12 @@ func (f *FSM) publish(specChanged bool) error {
 		return nil
 	}
 	if specChanged || f.zones == nil {
-		zs, err := dnsserver.NewZoneSet(f.st.spec)
-		if err != nil {
-			return fmt.Errorf("compile zones: %w", err)
+		zs := f.readyZones()
+		if zs == nil {
+			var err error
+			if zs, err = dnsserver.NewZoneSet(f.st.spec); err != nil {
+				return fmt.Errorf("compile zones: %w", err)
+			}
 		}
 		f.zones = zs
 		if zs.Names() >= bigZoneNames {
@@ -217,15 +236,12 @@ func sameDecisions(a, b []Decision) bool {
 // spec. It never blocks.
 func (f *FSM) Answers() *dnsserver.Snapshot { return f.answers.Load() }
 
-// Changed returns a channel closed at the next apply.
-func (f *FSM) Changed() <-chan struct{} {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.changed
-}
+// Changed returns a channel closed at the next apply: the latest view's.
+func (f *FSM) Changed() <-chan struct{} { return f.View().changed }
 
-// Read calls fn with the state locked; fn must not keep references.
-func (f *FSM) Read(fn func(st *State)) {
+// read calls fn with the state locked, for the state machine's own
+// use; everything else reads the View.
+func (f *FSM) read(fn func(st *State)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fn(f.st)
@@ -233,19 +249,16 @@ func (f *FSM) Read(fn func(st *State)) {
 
 // Spec returns the spec in force and its version.
 func (f *FSM) Spec() (*spec.Spec, uint64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.st.spec, f.st.SpecVersion
+	v := f.View()
+	return v.spec, v.specVersion
 }
 
 // Decisions returns every record's answer and why.
-func (f *FSM) Decisions() []Decision {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.st.decisions)
-}
+func (f *FSM) Decisions() []Decision { return f.View().Decisions() }
 
-// Snapshot implements raft.FSM: the state, not the answers.
+// Snapshot implements raft.FSM: it captures the view (and the IDs of
+// the commands applied lately, which the view leaves out) under the
+// lock; Persist encodes them outside it, while applies go on.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -254,11 +267,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		// past the entries this state lacks: they would be lost.
 		return nil, fmt.Errorf("controller: snapshot: %w", h.err())
 	}
-	data, err := encodeSnapshot(f.st)
-	if err != nil {
-		return nil, fmt.Errorf("controller: snapshot: %w", err)
-	}
-	return fsmSnapshot(data), nil
+	return &fsmSnapshot{view: f.View(), extra: snapshotExtraOf(f.st)}, nil
 }
 
 // Restore implements raft.FSM.
@@ -289,7 +298,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	st.derive(false)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.st, f.zones, f.appliedAt = st, nil, time.Now()
+	st.compile = f.compiled
+	f.st, f.zones, f.appliedAt, f.job, f.ready = st, nil, time.Now(), nil, nil
+	f.dirt.add(partAll, "")
 	if h := f.halt.Swap(nil); h != nil {
 		f.logger.Warn("restored a snapshot: applying again", "was_halted_at", h.Index, "snapshot_index", st.Index)
 	}
@@ -297,21 +308,31 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		// Failing here would stop the node from starting at all.
 		f.haltAt(&raft.Log{Index: st.Index, Term: st.Term}, st.Index, st.Term, "restore: "+err.Error(), nil)
 	}
-	close(f.changed)
-	f.changed = make(chan struct{})
+	f.startCompile()
+	f.publishView()
 	return nil
 }
 
-type fsmSnapshot []byte
+// fsmSnapshot is a view captured for raft: immutable, so encoding it
+// needs no lock.
+type fsmSnapshot struct {
+	view  *View
+	extra snapshotExtra
+}
 
-// Persist implements raft.FSMSnapshot.
-func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if _, err := sink.Write(s); err != nil {
+// Persist implements raft.FSMSnapshot: it encodes the view in the
+// state's format, outside the FSM lock.
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	data, err := encodeSnapshot(s.view.state(s.extra))
+	if err == nil {
+		_, err = sink.Write(data)
+	}
+	if err != nil {
 		_ = sink.Cancel()
-		return err
+		return fmt.Errorf("controller: snapshot: %w", err)
 	}
 	return sink.Close()
 }
 
 // Release implements raft.FSMSnapshot.
-func (s fsmSnapshot) Release() {}
+func (s *fsmSnapshot) Release() {}

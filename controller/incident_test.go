@@ -136,7 +136,7 @@ func TestFSMAppliesEachIndexOnce(t *testing.T) {
 	}
 	observers := func() int {
 		n := 0
-		f.Read(func(st *State) { n = len(st.Observers) })
+		f.read(func(st *State) { n = len(st.Observers) })
 		return n
 	}
 	f.Apply(&raft.Log{Index: 5, Term: 2, Type: raft.LogCommand, Data: report("a")})
@@ -184,7 +184,7 @@ func TestFSMReplay(t *testing.T) {
 		t.Fatalf("replay: %d applied, %v; want 3", n, err)
 	}
 	var obs []string
-	f.Read(func(st *State) {
+	f.read(func(st *State) {
 		for o := range st.Observers {
 			obs = append(obs, o)
 		}

@@ -87,7 +87,7 @@ func TestNoFreshObserverKeepsLastVerdict(t *testing.T) {
 	if err := f.Restore(io.NopCloser(bytes.NewReader(data))); err != nil {
 		t.Fatal(err)
 	}
-	f.Read(func(r *State) {
+	f.read(func(r *State) {
 		if got := wwwDecision(r); got != moved {
 			t.Errorf("restored from a snapshot, www answers %s, want %s", got, moved)
 		}

@@ -57,7 +57,7 @@ func (s *Store) dropSeed() {
 	if s.seed.Load() == nil {
 		return
 	}
-	s.fsm.Read(func(st *State) {
+	s.fsm.read(func(st *State) {
 		if st.spec != nil {
 			s.seed.Store(nil)
 		}
@@ -69,7 +69,7 @@ func (s *Store) dropSeed() {
 func (s *Store) register(ctx context.Context) {
 	me := Member{ID: s.cfg.NodeID, Datacenter: s.cfg.Datacenter, RaftAddr: s.cfg.RaftAddr, APIAddr: s.cfg.APIAddr, DNSAddr: s.cfg.DNSAddr}
 	same := false
-	s.fsm.Read(func(st *State) {
+	s.fsm.read(func(st *State) {
 		if m := st.Members[me.ID]; m != nil && *m == me {
 			same = true
 		}
@@ -123,7 +123,7 @@ func (s *Store) seedSpec(ctx context.Context) error {
 	// log then starts with its members, before any spec or event.
 	s.register(ctx)
 	need := false
-	s.fsm.Read(func(st *State) { need = st.spec == nil })
+	s.fsm.read(func(st *State) { need = st.spec == nil })
 	if !need {
 		return nil
 	}
@@ -164,7 +164,7 @@ func (s *Store) expireOverrides(ctx context.Context) error {
 			continue
 		}
 		due := false
-		s.fsm.Read(func(st *State) {
+		s.fsm.read(func(st *State) {
 			for _, o := range st.Overrides {
 				due = due || (!o.Expires.IsZero() && !o.Expires.After(now))
 			}
@@ -264,7 +264,7 @@ func (s *Store) markStale(ctx context.Context, since time.Time) {
 // observers heard from most recently should be the ones still counted.
 func (s *Store) silentObservers(now, since time.Time) []silence {
 	var out []silence
-	s.fsm.Read(func(st *State) {
+	s.fsm.read(func(st *State) {
 		for _, id := range slices.Sorted(maps.Keys(st.Observers)) {
 			o := st.Observers[id]
 			heard := o.LastReport

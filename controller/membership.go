@@ -766,7 +766,7 @@ func (s *Store) probeMembers(ctx context.Context) {
 // reachable and caught up for promoteAfter.
 func (s *Store) promoteCaughtUp(ctx context.Context) {
 	var joining map[string]Joining
-	s.fsm.Read(func(st *State) {
+	s.fsm.read(func(st *State) {
 		joining = map[string]Joining{}
 		for id, j := range st.Joining {
 			joining[id] = *j
@@ -873,7 +873,7 @@ func (s *Store) MembersHealth(ctx context.Context) ([]MemberInfo, Quorum) {
 		}
 	}
 	var joining map[string]bool
-	s.fsm.Read(func(st *State) {
+	s.fsm.read(func(st *State) {
 		joining = map[string]bool{}
 		for id := range st.Joining {
 			joining[id] = true

@@ -291,7 +291,7 @@ func (m *Minority) rebuild() {
 		zs      *dnsserver.ZoneSet
 		sp      *spec.Spec
 	)
-	m.store.fsm.Read(func(st *State) {
+	m.store.fsm.read(func(st *State) {
 		sp, zs = st.spec, m.store.fsm.zones
 		if sp == nil || zs == nil {
 			return

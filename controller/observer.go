@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/seed3787e6f1/detour/health"
-	"github.com/seed3787e6f1/detour/spec"
 )
 
 // Observer turns this node's health engine into reports: a report as soon
@@ -80,16 +79,13 @@ func (o *Observer) report(ctx context.Context, force bool) {
 		return // non-voters serve DNS; they do not vote on health
 	}
 	held := map[string]Verdict{}
-	var s *spec.Spec
-	o.store.fsm.Read(func(st *State) {
-		s = st.spec
-		if ob := st.Observers[id]; ob != nil {
-			for k, v := range ob.Verdicts {
-				held[k] = *v
-			}
+	view := o.store.fsm.View()
+	if ob := view.observers[id]; ob != nil {
+		for k, v := range ob.Verdicts {
+			held[k] = *v
 		}
-	})
-	if s == nil {
+	}
+	if view.Spec() == nil {
 		return
 	}
 	var changes []VerdictChange

@@ -353,15 +353,14 @@ func (s *Store) Members() ([]MemberInfo, error) {
 	}
 	leaderID, _ := s.Leader()
 	var out []MemberInfo
-	s.fsm.Read(func(st *State) {
-		for _, srv := range f.Configuration().Servers {
-			m := MemberInfo{ID: string(srv.ID), Address: string(srv.Address), Voter: srv.Suffrage == raft.Voter, Leader: string(srv.ID) == leaderID}
-			if reg := st.Members[m.ID]; reg != nil {
-				m.Datacenter, m.APIAddr, m.DNSAddr = reg.Datacenter, reg.APIAddr, reg.DNSAddr
-			}
-			out = append(out, m)
+	v := s.fsm.View()
+	for _, srv := range f.Configuration().Servers {
+		m := MemberInfo{ID: string(srv.ID), Address: string(srv.Address), Voter: srv.Suffrage == raft.Voter, Leader: string(srv.ID) == leaderID}
+		if reg, ok := v.Member(m.ID); ok {
+			m.Datacenter, m.APIAddr, m.DNSAddr = reg.Datacenter, reg.APIAddr, reg.DNSAddr
 		}
-	})
+		out = append(out, m)
+	}
 	return out, nil
 }
 

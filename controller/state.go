@@ -76,8 +76,14 @@ type State struct {
 	// NonVoters are the members added as non-voters (joining or for
 	// good): they do not observe, so they hold no observer record.
 	NonVoters map[string]bool `json:"non_voters,omitempty"`
+	// Staged is the spec committed but not yet in force (stage.go).
+	Staged *StagedSpec `json:"staged,omitempty"`
 
 	spec *spec.Spec
+	// compile returns the compiled spec of a staged one (the FSM's
+	// background compile); nil puts a spec in force as it applies.
+	compile func(*StagedSpec) (*spec.Spec, []byte, error)
+	refused *specRefusal
 	// derived from the above, to tell what changed
 	health    map[string]EndpointHealth
 	decisions []Decision

@@ -308,7 +308,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	s.mux.Serve(s.serveRPC)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		s.duties(ctx)
@@ -316,6 +316,10 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	go func() {
 		defer s.wg.Done()
 		s.noteApplied(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.activateStaged(ctx)
 	}()
 	s.wg.Add(1)
 	go func() {
@@ -452,6 +456,15 @@ func (s *Store) Propose(ctx context.Context, c *Command) (Result, error) {
 	}
 	cc := *c // the caller's command stays as it was: proposing it again is a new command
 	c = &cc
+	var yaml []byte // a spec's text, before checkSpec may compress it
+	if c.Spec != nil {
+		yaml = c.Spec.YAML
+	}
+	offer, err := s.checkSpec(c)
+	if err != nil {
+		s.fsm.withdraw(offer)
+		return Result{}, err
+	}
 	// The leader stamps its own time over this (leaderClock); the
 	// proposer's clock only serves a leader of an older version during
 	// a rolling upgrade, as it did before.
@@ -474,7 +487,21 @@ func (s *Store) Propose(ctx context.Context, c *Command) (Result, error) {
 		_, res, err := s.local(req)
 		return res, err
 	}
-	return s.onLeader(ctx, req)
+	res, err := s.onLeader(ctx, req)
+	if err != nil {
+		s.fsm.withdraw(offer) // a parsed spec can be big: not kept for nothing
+		return res, err
+	}
+	if c.Type == CmdSetSpec && c.Spec != nil {
+		// In force here before the caller reads it (stage.go): the
+		// result is the activation's, not the staging's.
+		if err := s.awaitSpec(ctx, c.Spec, yaml); err != nil {
+			return res, err
+		}
+		v := s.fsm.View()
+		res.Index, res.SpecVersion = max(res.Index, v.Index()), v.SpecVersion()
+	}
+	return res, nil
 }
 
 // Problem says why this node should not be counted on (it reports not

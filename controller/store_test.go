@@ -118,7 +118,7 @@ func TestClusterConsensusAndLeaderLoss(t *testing.T) {
 	}
 	eventually(t, "three members registered", 10*time.Second, func() bool {
 		n := 0
-		stores[0].FSM().Read(func(st *State) { n = len(st.Members) })
+		stores[0].FSM().read(func(st *State) { n = len(st.Members) })
 		return n == 3
 	})
 	// One observer alone sees us-east down: no failover.
@@ -341,7 +341,7 @@ func TestCrashRestartAloneServesLatestAnswers(t *testing.T) {
 		t.Errorf("restarted after a crash without a leader, www answers %q, want the drained answer 198.51.100.10", got)
 	}
 	overrides := func(s *Store) (n int) {
-		s.FSM().Read(func(st *State) {
+		s.FSM().read(func(st *State) {
 			for _, e := range st.Events {
 				if e.Kind == "override" {
 					n++
@@ -364,7 +364,7 @@ func TestCrashRestartAloneServesLatestAnswers(t *testing.T) {
 	}
 	eventually(t, "Raft caught up", 5*time.Second, func() bool { return alone.raft.AppliedIndex() >= alone.raft.LastIndex() })
 	zz := func(s *Store) (n int) {
-		s.FSM().Read(func(st *State) {
+		s.FSM().read(func(st *State) {
 			for _, e := range st.Events {
 				if e.Subject == "zz" {
 					n++
@@ -434,8 +434,13 @@ func TestSetSpecIfVersion(t *testing.T) {
 	if _, err := follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, IfVersion: &over}}); err != nil {
 		t.Fatalf("over the version in force: %v", err)
 	}
+	s.Records[0].TTL = 43 // a valid spec: an invalid one is refused before it is proposed
+	other, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, stale := range []uint64{v, 0} { // a second writer that diffed v; the seed
-		_, err := follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: []byte("zones: []\n"), IfVersion: &stale}})
+		_, err := follower.Propose(ctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: other, IfVersion: &stale}})
 		if !errors.Is(err, ErrSpecChanged) {
 			t.Errorf("over version %d with %d in force: %v, want ErrSpecChanged", stale, v+1, err)
 		}
@@ -456,7 +461,7 @@ func TestProposeOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	incidents := func(s *Store) (n int) {
-		s.FSM().Read(func(st *State) { n = len(st.Incidents) })
+		s.FSM().read(func(st *State) { n = len(st.Incidents) })
 		return n
 	}
 	retried := &Command{Type: CmdIncident, ID: "n0-test-1", Incident: &IncidentCommand{Action: IncidentActionOpen, Title: "t", Message: "m"}}

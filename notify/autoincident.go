@@ -72,13 +72,11 @@ func (n *Notifier) autoIncident(ctx context.Context, note Notification) bool {
 	if note.Kind != "record" {
 		return true
 	}
-	var v autoView
-	n.opts.Store.FSM().Read(func(st *controller.State) {
-		v.spec = st.Spec()
-		v.shown = onStatusPage(v.spec, note.Record, note.RecordType)
-		v.open = openAutoIncident(st)
-		v.quiet = startUp(st, note) || plannedDrain(st, note)
-	})
+	view := n.opts.Store.FSM().View()
+	v := autoView{spec: view.Spec()}
+	v.shown = onStatusPage(v.spec, note.Record, note.RecordType)
+	v.open = openAutoIncident(view)
+	v.quiet = startUp(view, note) || plannedDrain(view, note)
 	if !v.shown {
 		return true // a record the page does not show stays private
 	}
@@ -127,9 +125,9 @@ func currentWord(s *spec.Spec, note Notification, healthy bool) string {
 }
 
 // openAutoIncident returns a copy of the newest open automatic incident.
-func openAutoIncident(st *controller.State) *controller.Incident {
+func openAutoIncident(view *controller.View) *controller.Incident {
 	var open *controller.Incident
-	for _, inc := range st.Incidents {
+	for _, inc := range view.Incidents() {
 		if inc.Status != "open" || !IsAutomatic(inc) {
 			continue
 		}
@@ -158,12 +156,11 @@ func (n *Notifier) autoResolve(ctx context.Context, now time.Time) {
 		after time.Duration
 		open  *controller.Incident
 	)
-	n.opts.Store.FSM().Read(func(st *controller.State) {
-		if s := st.Spec(); s != nil && s.StatusPage != nil {
-			after = s.StatusPage.AutoResolve.D()
-		}
-		open = openAutoIncident(st)
-	})
+	view := n.opts.Store.FSM().View()
+	if s := view.Spec(); s != nil && s.StatusPage != nil {
+		after = s.StatusPage.AutoResolve.D()
+	}
+	open = openAutoIncident(view)
 	if after <= 0 || open == nil {
 		return
 	}

@@ -40,9 +40,9 @@ func firstDC(s *spec.Spec, name, typ string) string {
 // that is down went down on its observers' first verdicts (never seen
 // up: a cold start whose first probes ran before the sites listened, or
 // a new pool whose site is not serving yet).
-func startUp(st *controller.State, note Notification) bool {
+func startUp(view *controller.View, note Notification) bool {
 	latest := map[string]controller.Event{}
-	for _, ev := range st.Events {
+	for _, ev := range view.Events() {
 		if ev.Seq >= note.Seq {
 			break
 		}
@@ -51,7 +51,7 @@ func startUp(st *controller.State, note Notification) bool {
 		}
 	}
 	marked, unmarked := 0, 0
-	for _, k := range awayFrom(st.Spec(), note) {
+	for _, k := range awayFrom(view.Spec(), note) {
 		ev, ok := latest[k]
 		if !ok || !strings.Contains(ev.Message, " is down") {
 			continue
@@ -101,10 +101,11 @@ func awayFrom(s *spec.Spec, note Notification) []string {
 // operator's drain: the command that moved it logged the drain just
 // before (the record's and endpoints' events of one command come after
 // the command's own, with its time).
-func plannedDrain(st *controller.State, note Notification) bool {
-	i := slices.IndexFunc(st.Events, func(ev controller.Event) bool { return ev.Seq == note.Seq })
+func plannedDrain(view *controller.View, note Notification) bool {
+	events := view.Events()
+	i := slices.IndexFunc(events, func(ev controller.Event) bool { return ev.Seq == note.Seq })
 	for i--; i >= 0; i-- {
-		ev := st.Events[i]
+		ev := events[i]
 		if !ev.Time.Equal(note.Time) {
 			return false
 		}

@@ -133,23 +133,15 @@ func TestAutoIncidentAgreesWithServices(t *testing.T) {
 func autoCaughtUp(t *testing.T, c *testcluster.Cluster) {
 	t.Helper()
 	m := c.Leader()
-	var target uint64
-	m.Node.Store().FSM().Read(func(st *controller.State) { target = st.NextEvent })
+	target := m.Node.Store().FSM().View().NextEvent()
 	testutil.Eventually(t, "the automatic incident writer to catch up", 15*time.Second, func() bool {
-		var seq uint64
-		m.Node.Store().FSM().Read(func(st *controller.State) {
-			if cur := st.Cursors[notify.AutoIncidentCursor]; cur != nil {
-				seq = cur.Seq
-			}
-		})
-		return seq >= target
+		cur, ok := m.Node.Store().FSM().View().Cursor(notify.AutoIncidentCursor)
+		return ok && cur.Seq >= target
 	})
 }
 
 func incidents(c *testcluster.Cluster) int {
-	n := 0
-	c.Leader().Node.Store().FSM().Read(func(st *controller.State) { n = len(st.Incidents) })
-	return n
+	return len(c.Leader().Node.Store().FSM().View().Incidents())
 }
 
 // A cold start whose first probes run before us-east's site listens

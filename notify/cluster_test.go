@@ -76,12 +76,7 @@ func TestAtLeastOnceAcrossLeaderChange(t *testing.T) {
 	// The leader tried and failed: the events are committed, not
 	// delivered.
 	cursor := func(m *testcluster.Member) controller.NotifyCursor {
-		var cur controller.NotifyCursor
-		m.Node.Store().FSM().Read(func(st *controller.State) {
-			if p := st.Cursors["hook"]; p != nil {
-				cur = *p
-			}
-		})
+		cur, _ := m.Node.Store().FSM().View().Cursor("hook")
 		return cur
 	}
 	testutil.Eventually(t, "the leader's failed delivery in the cursor", 15*time.Second, func() bool {
@@ -101,7 +96,7 @@ func TestAtLeastOnceAcrossLeaderChange(t *testing.T) {
 
 	var last uint64
 	testutil.Eventually(t, "the new leader to deliver everything", 30*time.Second, func() bool {
-		survivor.Node.Store().FSM().Read(func(st *controller.State) { last = st.NextEvent })
+		last = survivor.Node.Store().FSM().View().NextEvent()
 		cur := cursor(survivor)
 		return cur.Seq == last && cur.Error == ""
 	})

@@ -156,33 +156,33 @@ func (n *Notifier) sync(ctx context.Context, workers map[string]*worker) {
 // without one, the spec change that added it (it does not replay the
 // past).
 func (n *Notifier) startCursor(name string) (seq uint64) {
-	n.opts.Store.FSM().Read(func(st *controller.State) {
-		if c := st.Cursors[name]; c != nil {
-			seq = c.Seq
-			return
+	view := n.opts.Store.FSM().View()
+	if c, ok := view.Cursor(name); ok {
+		return c.Seq
+	}
+	seq = view.NextEvent()
+	events := view.Events()
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].Kind == "spec" {
+			return events[i].Seq - 1
 		}
-		seq = st.NextEvent
-		for i := len(st.Events) - 1; i >= 0; i-- {
-			if st.Events[i].Kind == "spec" {
-				seq = st.Events[i].Seq - 1
-				return
-			}
-		}
-	})
+	}
 	return seq
 }
 
 // pending returns the events after seq as notifications built from the
 // state now, and the spec in force.
 func (n *Notifier) pending(seq uint64) (out []Notification, s *spec.Spec) {
-	n.opts.Store.FSM().Read(func(st *controller.State) {
-		s = st.Spec()
-		for _, ev := range st.Events {
-			if ev.Seq > seq {
-				out = append(out, Build(ev, s, st.Incidents))
-			}
-		}
-	})
+	view := n.opts.Store.FSM().View()
+	s = view.Spec()
+	evs := view.EventsAfter(seq)
+	if len(evs) == 0 {
+		return nil, s
+	}
+	incidents := view.Incidents()
+	for _, ev := range evs {
+		out = append(out, Build(ev, s, incidents))
+	}
 	return out, s
 }
 

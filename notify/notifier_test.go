@@ -95,19 +95,12 @@ func wwwAnswer(st *controller.Store) string {
 }
 
 func cursor(st *controller.Store, name string) controller.NotifyCursor {
-	var c controller.NotifyCursor
-	st.FSM().Read(func(s *controller.State) {
-		if p := s.Cursors[name]; p != nil {
-			c = *p
-		}
-	})
+	c, _ := st.FSM().View().Cursor(name)
 	return c
 }
 
 func lastSeq(st *controller.Store) uint64 {
-	var n uint64
-	st.FSM().Read(func(s *controller.State) { n = s.NextEvent })
-	return n
+	return st.FSM().View().NextEvent()
 }
 
 func startNotifier(t *testing.T, st *controller.Store, env map[string]string, ms *mailServer) {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/internal/testcluster"
 )
@@ -26,12 +25,12 @@ func follower(c *testcluster.Cluster) *testcluster.Member {
 }
 
 func hasOverride(m *testcluster.Member, key, reason string) bool {
-	found := false
-	m.Node.Store().FSM().Read(func(st *controller.State) {
-		o := st.Overrides[key]
-		found = o != nil && o.Reason == reason
-	})
-	return found
+	for _, o := range m.Node.Store().FSM().View().Overrides() {
+		if o.Key() == key {
+			return o.Reason == reason
+		}
+	}
+	return false
 }
 
 // A write sent to a follower reaches the leader, and every node serves

@@ -138,49 +138,47 @@ func (s *Server) drill(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := DrillResult{Lose: req.Lose, SpecVersion: version, Records: []DrillRecord{}, Problems: []string{}, Survivable: true}
-	s.store.FSM().Read(func(st *controller.State) {
-		gone := map[string]bool{}
-		for id, m := range st.Members {
-			if m.Datacenter == req.Lose {
-				gone[id] = true
-			}
+	view := s.store.FSM().View()
+	gone := map[string]bool{}
+	for _, m := range view.Members() {
+		if m.Datacenter == req.Lose {
+			gone[m.ID] = true
 		}
-		poolDC := map[string]string{}
-		for _, p := range sp.Pools {
-			poolDC[p.Name] = p.Datacenter
+	}
+	poolDC := map[string]string{}
+	for _, p := range sp.Pools {
+		poolDC[p.Name] = p.Datacenter
+	}
+	now := view.EvaluatePinned(sp, view.HealthWithout(sp, nil))
+	after := view.EvaluatePinned(sp, lostDC{inner: view.HealthWithout(sp, gone), dc: req.Lose, poolDC: poolDC})
+	for i, d := range after {
+		dr := DrillRecord{RecordStatus: RecordStatus{Name: d.Name, Type: d.Type, Answers: d.Answers, Pool: d.Pool, Reason: d.Reason, Fallback: d.Fallback},
+			Now: now[i].Answers, Survives: true}
+		if dr.Answers == nil {
+			dr.Answers = []string{}
 		}
-		pins := st.Pins()
-		now := controller.EvaluatePinned(sp, st.HealthWithout(sp, nil), pins)
-		after := controller.EvaluatePinned(sp, lostDC{inner: st.HealthWithout(sp, gone), dc: req.Lose, poolDC: poolDC}, pins)
-		for i, d := range after {
-			dr := DrillRecord{RecordStatus: RecordStatus{Name: d.Name, Type: d.Type, Answers: d.Answers, Pool: d.Pool, Reason: d.Reason, Fallback: d.Fallback},
-				Now: now[i].Answers, Survives: true}
-			if dr.Answers == nil {
-				dr.Answers = []string{}
-			}
-			if dr.Now == nil {
-				dr.Now = []string{}
-			}
-			pin := pins[d.Name+"/"+d.Type]
-			if pin != nil {
-				dr.PinnedTo = pin.Pool
-			}
-			var problem string
-			switch {
-			case pin != nil && poolDC[pin.Pool] == req.Lose:
-				problem = fmt.Sprintf("%s %s: pinned to pool %s in %s, so it would keep answering the lost datacenter; release the pin (detour failover %s --release)", d.Name, d.Type, pin.Pool, req.Lose, d.Name)
-			case d.Fallback:
-				problem = fmt.Sprintf("%s %s: %s", d.Name, d.Type, d.Reason)
-			case len(d.Answers) == 0:
-				problem = fmt.Sprintf("%s %s: nothing to answer", d.Name, d.Type)
-			}
-			if problem != "" {
-				dr.Survives, res.Survivable = false, false
-				res.Problems = append(res.Problems, problem)
-			}
-			res.Records = append(res.Records, dr)
+		if dr.Now == nil {
+			dr.Now = []string{}
 		}
-	})
+		pin, pinned := view.Pin(d.Name, d.Type)
+		if pinned {
+			dr.PinnedTo = pin.Pool
+		}
+		var problem string
+		switch {
+		case pinned && poolDC[pin.Pool] == req.Lose:
+			problem = fmt.Sprintf("%s %s: pinned to pool %s in %s, so it would keep answering the lost datacenter; release the pin (detour failover %s --release)", d.Name, d.Type, pin.Pool, req.Lose, d.Name)
+		case d.Fallback:
+			problem = fmt.Sprintf("%s %s: %s", d.Name, d.Type, d.Reason)
+		case len(d.Answers) == 0:
+			problem = fmt.Sprintf("%s %s: nothing to answer", d.Name, d.Type)
+		}
+		if problem != "" {
+			dr.Survives, res.Survivable = false, false
+			res.Problems = append(res.Problems, problem)
+		}
+		res.Records = append(res.Records, dr)
+	}
 	res.ControlPlane = s.controlPlane(r, req.Lose)
 	if !res.ControlPlane.QuorumKept {
 		res.Survivable = false

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,7 +82,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if len(evs) > 0 {
 		last = evs[len(evs)-1].Seq
 	} else {
-		s.store.FSM().Read(func(st *controller.State) { last = max(after, st.NextEvent) })
+		last = max(after, s.store.FSM().View().NextEvent())
 	}
 	writeJSON(w, http.StatusOK, EventsResponse{Events: evs, Last: last, Freshness: s.freshness()})
 }
@@ -91,20 +90,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 // eventsAfter returns the events after seq and a channel closed at the
 // next change, taken together so that nothing falls between them.
 func (s *Server) eventsAfter(seq uint64) ([]controller.Event, <-chan struct{}) {
-	changed := s.store.FSM().Changed()
-	var out []controller.Event
-	s.store.FSM().Read(func(st *controller.State) {
-		i, _ := slices.BinarySearchFunc(st.Events, seq+1, func(e controller.Event, s uint64) int {
-			switch {
-			case e.Seq < s:
-				return -1
-			case e.Seq > s:
-				return 1
-			}
-			return 0
-		})
-		out = slices.Clone(st.Events[i:])
-	})
+	view := s.store.FSM().View()
+	out, changed := view.EventsAfter(seq), view.Changed()
 	if out == nil {
 		out = []controller.Event{}
 	}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -103,42 +102,41 @@ func (d extraDrain) Endpoint(pool, addr string) controller.EndpointHealth {
 // now and after it.
 func (s *Server) impact(ch change) Impact {
 	res := Impact{Records: []RecordImpact{}, Harmful: []string{}}
-	s.store.FSM().Read(func(st *controller.State) {
-		next := st.Spec()
-		if ch.spec != nil {
-			next = ch.spec
+	view := s.store.FSM().View()
+	next := view.Spec()
+	if ch.spec != nil {
+		next = ch.spec
+	}
+	if next == nil {
+		return res
+	}
+	before := answersNow(view)
+	h := view.HealthWithout(next, nil)
+	if ch.drain != "" {
+		h = extraDrain{inner: h, target: ch.drain, poolDC: poolDCs(next)}
+	}
+	pins := view.Pins()
+	if ch.pin != nil {
+		pins[ch.pin.Record+"/"+ch.pin.Type] = ch.pin
+	}
+	for _, d := range controller.EvaluatePinned(next, h, pins) {
+		ri := compare(d.Name, d.Type, before, answerOf(d, next, h, pins))
+		if ri.Harm != "" {
+			res.Harmful = append(res.Harmful, ri.Harm)
 		}
-		if next == nil {
-			return
-		}
-		before := answersNow(st)
-		h := st.HealthWithout(next, nil)
-		if ch.drain != "" {
-			h = extraDrain{inner: h, target: ch.drain, poolDC: poolDCs(next)}
-		}
-		pins := maps.Clone(st.Pins())
-		if ch.pin != nil {
-			pins[ch.pin.Record+"/"+ch.pin.Type] = ch.pin
-		}
-		for _, d := range controller.EvaluatePinned(next, h, pins) {
-			ri := compare(d.Name, d.Type, before, answerOf(d, next, h, pins))
-			if ri.Harm != "" {
-				res.Harmful = append(res.Harmful, ri.Harm)
-			}
-			res.Records = append(res.Records, ri)
-		}
-	})
+		res.Records = append(res.Records, ri)
+	}
 	return res
 }
 
 // answersNow is every record's answer in force, by "name/type".
-func answersNow(st *controller.State) map[string]RecordAnswer {
+func answersNow(view *controller.View) map[string]RecordAnswer {
 	out := map[string]RecordAnswer{}
-	cur := st.Spec()
+	cur := view.Spec()
 	if cur == nil {
 		return out
 	}
-	h, pins := st.HealthWithout(cur, nil), st.Pins()
+	h, pins := view.HealthWithout(cur, nil), view.Pins()
 	for _, d := range controller.EvaluatePinned(cur, h, pins) {
 		out[d.Name+"/"+d.Type] = answerOf(d, cur, h, pins)
 	}

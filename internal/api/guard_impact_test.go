@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/internal/testcluster"
 )
@@ -134,8 +133,7 @@ func TestGuardRefusesPinAndSpec(t *testing.T) {
 	if code != 409 || !strings.Contains(string(body), "www.example.test. A") {
 		t.Fatalf("spec apply: %d %s, want 409", code, body)
 	}
-	var version uint64
-	c.Leader().Node.Store().FSM().Read(func(st *controller.State) { version = st.SpecVersion })
+	version := c.Leader().Node.Store().FSM().View().SpecVersion()
 	if version != 1 {
 		t.Errorf("a refused spec was applied: version %d", version)
 	}

@@ -54,15 +54,11 @@ type IncidentsResponse struct {
 
 func (s *Server) incidents(w http.ResponseWriter, _ *http.Request) {
 	out := []*controller.Incident{}
-	var index uint64
-	s.store.FSM().Read(func(st *controller.State) {
-		index = st.Index
-		for _, inc := range st.Incidents {
-			c := *inc
-			c.Updates = append([]controller.IncidentUpdate(nil), inc.Updates...)
-			out = append(out, &c)
-		}
-	})
+	view := s.store.FSM().View()
+	index := view.Index()
+	for _, inc := range view.Incidents() {
+		out = append(out, inc)
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if (out[i].Status == "open") != (out[j].Status == "open") {
 			return out[i].Status == "open"
@@ -155,14 +151,11 @@ func (s *Server) changeIncident(w http.ResponseWriter, r *http.Request) {
 // node holds it, read together with the index of the state it is in.
 func (s *Server) incidentDone(w http.ResponseWriter, msg string, res controller.Result) {
 	out := IncidentResult{ID: res.Incident, WriteIndex: res.Index}
-	s.store.FSM().Read(func(st *controller.State) {
-		out.Index = st.Index
-		if inc := st.Incidents[res.Incident]; inc != nil && res.Incident != "" {
-			c := *inc
-			c.Updates = append([]controller.IncidentUpdate(nil), inc.Updates...)
-			out.Incident = &c
-		}
-	})
+	view := s.store.FSM().View()
+	out.Index = view.Index()
+	if inc, ok := view.Incident(res.Incident); ok && res.Incident != "" {
+		out.Incident = &inc
+	}
 	out.Message = msg + behind(out.Index, res.Index)
 	writeJSON(w, http.StatusOK, out)
 }

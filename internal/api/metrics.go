@@ -131,31 +131,32 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(m.leader, prometheus.GaugeValue, known)
 	m.collectFaults(ch)
-	m.s.store.FSM().Read(func(st *controller.State) {
-		ch <- prometheus.MustNewConstMetric(m.spec, prometheus.GaugeValue, float64(st.SpecVersion))
-		sp := st.Spec()
-		if sp == nil {
-			return
-		}
-		health := st.HealthWithout(sp, nil)
-		for _, p := range sp.Pools {
-			for _, ep := range p.Endpoints {
-				h := health.Endpoint(p.Name, ep.Address)
-				v := 1.0
-				if h.Known && !h.Up {
-					v = 0
-				}
-				ch <- prometheus.MustNewConstMetric(m.endpointUp, prometheus.GaugeValue, v, p.Name, ep.Address)
+	// Read from the view, never under a lock: a slow scrape cannot hold
+	// up the state machine.
+	view := m.s.store.FSM().View()
+	ch <- prometheus.MustNewConstMetric(m.spec, prometheus.GaugeValue, float64(view.SpecVersion()))
+	sp := view.Spec()
+	if sp == nil {
+		return
+	}
+	health := view.HealthWithout(sp, nil)
+	for _, p := range sp.Pools {
+		for _, ep := range p.Endpoints {
+			h := health.Endpoint(p.Name, ep.Address)
+			v := 1.0
+			if h.Known && !h.Up {
+				v = 0
 			}
+			ch <- prometheus.MustNewConstMetric(m.endpointUp, prometheus.GaugeValue, v, p.Name, ep.Address)
 		}
-		for _, d := range st.Decisions() {
-			v := 0.0
-			if d.Fallback {
-				v = 1
-			}
-			ch <- prometheus.MustNewConstMetric(m.recordFallback, prometheus.GaugeValue, v, d.Name, d.Type)
+	}
+	for _, d := range view.Decisions() {
+		v := 0.0
+		if d.Fallback {
+			v = 1
 		}
-	})
+		ch <- prometheus.MustNewConstMetric(m.recordFallback, prometheus.GaugeValue, v, d.Name, d.Type)
+	}
 }
 
 // collectFaults reports what keeps this node from being ready on its

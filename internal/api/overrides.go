@@ -3,9 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -70,15 +68,11 @@ type OverrideResult struct {
 
 func (s *Server) overrides(w http.ResponseWriter, _ *http.Request) {
 	out := []*controller.Override{}
-	var index uint64
-	s.store.FSM().Read(func(st *controller.State) {
-		index = st.Index
-		for _, k := range slices.Sorted(maps.Keys(st.Overrides)) {
-			o := *st.Overrides[k]
-			out = append(out, &o)
-		}
-	})
-	writeJSON(w, http.StatusOK, OverridesResponse{Overrides: out, Index: index, Freshness: s.freshness()})
+	view := s.store.FSM().View()
+	for _, o := range view.Overrides() {
+		out = append(out, &o)
+	}
+	writeJSON(w, http.StatusOK, OverridesResponse{Overrides: out, Index: view.Index(), Freshness: s.freshness()})
 }
 
 func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
@@ -158,13 +152,9 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var hold *controller.FailbackHold
-	pinned := false
-	s.store.FSM().Read(func(st *controller.State) {
-		pinned = st.Overrides["pin:"+rec.Name+"/"+rec.Type] != nil
-		hold = st.Held(rec.Name, rec.Type)
-	})
-	if !pinned && hold != nil {
+	view := s.store.FSM().View()
+	_, pinned := view.Pin(rec.Name, rec.Type)
+	if hold := view.Held(rec.Name, rec.Type); !pinned && hold != nil {
 		s.releaseFailback(w, r, rec.Name, rec.Type, hold)
 		return
 	}

@@ -48,9 +48,8 @@ type SpecDiff struct {
 }
 
 func (s *Server) getSpec(w http.ResponseWriter, _ *http.Request) {
-	var sp *spec.Spec
-	var v, index uint64
-	s.store.FSM().Read(func(st *controller.State) { sp, v, index = st.Spec(), st.SpecVersion, st.Index })
+	view := s.store.FSM().View()
+	sp, v, index := view.Spec(), view.SpecVersion(), view.Index()
 	if sp == nil {
 		writeError(w, http.StatusNotFound, "the cluster has no spec yet: apply one with `detour spec apply FILE`")
 		return
@@ -108,9 +107,8 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 	// stale, is judged on state as new as the leader's: this node's own
 	// may trail it.
 	s.catchUp(r.Context())
-	var cur *spec.Spec
-	var v, index uint64
-	s.store.FSM().Read(func(st *controller.State) { cur, v, index = st.Spec(), st.SpecVersion, st.Index })
+	view := s.store.FSM().View()
+	cur, v, index := view.Spec(), view.SpecVersion(), view.Index()
 	if req.IfVersion != 0 && req.IfVersion < v {
 		// Versions only grow: the cluster is past it too. A version
 		// above this node's is checked where the change applies.
@@ -126,7 +124,7 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := &controller.Command{Type: controller.CmdSetSpec, Spec: &controller.SetSpec{YAML: y, Author: caller(r.Context()).Name}}
+	c := &controller.Command{Type: controller.CmdSetSpec, Spec: controller.ParsedSpec(sp, y, caller(r.Context()).Name)}
 	if req.IfVersion != 0 {
 		// Checked again where the change applies: another apply may land
 		// between the check above and this one.

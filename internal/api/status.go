@@ -1,10 +1,7 @@
 package api
 
 import (
-	"maps"
 	"net/http"
-	"slices"
-	"sort"
 	"time"
 
 	"github.com/seed3787e6f1/detour/controller"
@@ -129,82 +126,68 @@ func (s *Server) buildStatus() Status {
 	if st.Members == nil {
 		st.Members = []controller.MemberInfo{}
 	}
-	s.store.FSM().Read(func(state *controller.State) {
-		st.SpecVersion, st.StateTime, st.Index = state.SpecVersion, state.Now, state.Index
-		ids := make([]string, 0, len(state.Observers))
-		for id := range state.Observers {
-			ids = append(ids, id)
+	view := s.store.FSM().View()
+	st.SpecVersion, st.StateTime, st.Index = view.SpecVersion(), view.Now(), view.Index()
+	observers := view.Observers()
+	for _, o := range observers {
+		st.Observers = append(st.Observers, ObserverStatus{ID: o.ID, Datacenter: o.Datacenter, Fresh: o.Fresh, LastReport: o.LastReport})
+	}
+	for _, o := range view.Overrides() {
+		st.Overrides = append(st.Overrides, &o)
+	}
+	st.Notifications = view.Cursors()
+	st.Providers = view.Providers()
+	if len(st.Notifications) == 0 {
+		st.Notifications = nil
+	}
+	if len(st.Providers) == 0 {
+		st.Providers = nil
+	}
+	sp := view.Spec()
+	if sp == nil {
+		return st
+	}
+	health := view.HealthWithout(sp, nil)
+	for _, dc := range sp.Datacenters {
+		ds := DatacenterStatus{Name: dc.Name, Pools: []PoolStatus{}}
+		if d, ok := view.Drain(dc.Name); ok {
+			ds.Drained = d.Reason
 		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			o := state.Observers[id]
-			os := ObserverStatus{ID: id, Fresh: o.Fresh, LastReport: o.LastReport}
-			if m := state.Members[id]; m != nil {
-				os.Datacenter = m.Datacenter
+		for _, p := range sp.Pools {
+			if p.Datacenter != dc.Name {
+				continue
 			}
-			st.Observers = append(st.Observers, os)
-		}
-		for _, k := range slices.Sorted(maps.Keys(state.Overrides)) {
-			o := *state.Overrides[k]
-			st.Overrides = append(st.Overrides, &o)
-		}
-		for _, k := range slices.Sorted(maps.Keys(state.Cursors)) {
-			st.Notifications = append(st.Notifications, *state.Cursors[k])
-		}
-		for _, k := range slices.Sorted(maps.Keys(state.Providers)) {
-			st.Providers = append(st.Providers, *state.Providers[k])
-		}
-		sp := state.Spec()
-		if sp == nil {
-			return
-		}
-		drains := map[string]string{}
-		for _, o := range state.Overrides {
-			if o.Kind == controller.OverrideDrain {
-				drains[o.Target] = o.Reason
-			}
-		}
-		health := state.HealthWithout(sp, nil)
-		for _, dc := range sp.Datacenters {
-			ds := DatacenterStatus{Name: dc.Name, Drained: drains[dc.Name], Pools: []PoolStatus{}}
-			for _, p := range sp.Pools {
-				if p.Datacenter != dc.Name {
-					continue
+			ps := PoolStatus{Name: p.Name, Datacenter: p.Datacenter, Check: p.Check, MinHealthy: p.MinHealthy, Endpoints: []EndpointStatus{}}
+			for _, ep := range p.Endpoints {
+				h := health.Endpoint(p.Name, ep.Address)
+				es := EndpointStatus{Address: ep.Address, Known: h.Known, Up: !h.Known || h.Up, Reason: h.Reason, Observers: []ObserverView{}}
+				if es.Up {
+					ps.Up++
 				}
-				ps := PoolStatus{Name: p.Name, Datacenter: p.Datacenter, Check: p.Check, MinHealthy: p.MinHealthy, Endpoints: []EndpointStatus{}}
-				for _, ep := range p.Endpoints {
-					h := health.Endpoint(p.Name, ep.Address)
-					es := EndpointStatus{Address: ep.Address, Known: h.Known, Up: !h.Known || h.Up, Reason: h.Reason, Observers: []ObserverView{}}
-					if es.Up {
-						ps.Up++
+				for _, o := range observers {
+					ov := ObserverView{Observer: o.ID, Fresh: o.Fresh}
+					if v, ok := view.Verdict(o.ID, p.Name, ep.Address); ok {
+						ov.Known, ov.Up, ov.Reason, ov.LatencyMS, ov.Since = true, v.Up, v.Reason, v.Latency, v.Since
 					}
-					for _, id := range ids {
-						o := state.Observers[id]
-						ov := ObserverView{Observer: id, Fresh: o.Fresh}
-						if v := o.Verdicts[p.Name+"/"+ep.Address]; v != nil {
-							ov.Known, ov.Up, ov.Reason, ov.LatencyMS, ov.Since = true, v.Up, v.Reason, v.Latency, v.Since
-						}
-						es.Observers = append(es.Observers, ov)
-					}
-					ps.Endpoints = append(ps.Endpoints, es)
+					es.Observers = append(es.Observers, ov)
 				}
-				ps.Healthy = ps.Up >= p.MinHealthy
-				ds.Up = ds.Up || ps.Healthy
-				ds.Pools = append(ds.Pools, ps)
+				ps.Endpoints = append(ps.Endpoints, es)
 			}
-			st.Datacenters = append(st.Datacenters, ds)
+			ps.Healthy = ps.Up >= p.MinHealthy
+			ds.Up = ds.Up || ps.Healthy
+			ds.Pools = append(ds.Pools, ps)
 		}
-		pins := state.Pins()
-		for _, d := range state.Decisions() {
-			rs := RecordStatus{Name: d.Name, Type: d.Type, Answers: d.Answers, Pool: d.Pool, Reason: d.Reason, Fallback: d.Fallback}
-			if rs.Answers == nil {
-				rs.Answers = []string{}
-			}
-			if pin := pins[d.Name+"/"+d.Type]; pin != nil {
-				rs.PinnedTo = pin.Pool
-			}
-			st.Records = append(st.Records, rs)
+		st.Datacenters = append(st.Datacenters, ds)
+	}
+	for _, d := range view.Decisions() {
+		rs := RecordStatus{Name: d.Name, Type: d.Type, Answers: d.Answers, Pool: d.Pool, Reason: d.Reason, Fallback: d.Fallback}
+		if rs.Answers == nil {
+			rs.Answers = []string{}
 		}
-	})
+		if pin, ok := view.Pin(d.Name, d.Type); ok {
+			rs.PinnedTo = pin.Pool
+		}
+		st.Records = append(st.Records, rs)
+	}
 	return st
 }

@@ -210,8 +210,7 @@ func TestClusterDoesNotAbsorbAnother(t *testing.T) {
 	if err != nil || len(members) != 1 || members[0].ID != "l-1" {
 		t.Errorf("the lone node's members are %+v (%v), want itself alone", members, err)
 	}
-	var applied string
-	lone.n.Store().FSM().Read(func(st *controller.State) { applied = st.ClusterID })
+	applied := lone.n.Store().FSM().View().ClusterID()
 	if applied != loneID {
 		t.Errorf("the lone node's replicated cluster ID is %s, want its own %s", applied, loneID)
 	}

@@ -129,22 +129,18 @@ func (c *tlsCluster) clientTLS(t *testing.T, files [2]string) *tls.Config {
 // drains lists the drain targets in node i's state.
 func (c *tlsCluster) drains(i int) []string {
 	var out []string
-	c.nodes[i].Store().FSM().Read(func(st *controller.State) {
-		for _, o := range st.Overrides {
-			out = append(out, o.Target)
-		}
-	})
+	for _, o := range c.nodes[i].Store().FSM().View().Overrides() {
+		out = append(out, o.Target)
+	}
 	return out
 }
 
 // events returns node i's event messages.
 func (c *tlsCluster) events(i int) []string {
 	var out []string
-	c.nodes[i].Store().FSM().Read(func(st *controller.State) {
-		for _, e := range st.Events {
-			out = append(out, e.Message)
-		}
-	})
+	for _, e := range c.nodes[i].Store().FSM().View().Events() {
+		out = append(out, e.Message)
+	}
 	return out
 }
 
@@ -383,11 +379,9 @@ func TestForwardedAuthorIsVouchedFor(t *testing.T) {
 			t.Errorf("%s for %s sent by %s: %v %v, want refused", cmd.Type, other, c.ids[f], reply, err)
 		}
 	}
-	c.nodes[l].Store().FSM().Read(func(st *controller.State) {
-		if m := st.Members[other]; m != nil && m.RaftAddr == "192.0.2.9:7001" {
-			t.Errorf("forged registration applied: %+v", m)
-		}
-	})
+	if m, ok := c.nodes[l].Store().FSM().View().Member(other); ok && m.RaftAddr == "192.0.2.9:7001" {
+		t.Errorf("forged registration applied: %+v", m)
+	}
 
 }
 
@@ -432,14 +426,13 @@ func TestMemberCannotSpeakForTheLeader(t *testing.T) {
 				t.Errorf("%s applied a forged command: %s", c.ids[i], e)
 			}
 		}
-		c.nodes[i].Store().FSM().Read(func(st *controller.State) {
-			if _, ok := st.Providers["forged-provider"]; ok {
-				t.Errorf("%s holds the forged provider state", c.ids[i])
-			}
-			if _, ok := st.Cursors["forged-channel"]; ok {
-				t.Errorf("%s holds the forged notification cursor", c.ids[i])
-			}
-		})
+		view := c.nodes[i].Store().FSM().View()
+		if _, ok := view.Provider("forged-provider"); ok {
+			t.Errorf("%s holds the forged provider state", c.ids[i])
+		}
+		if _, ok := view.Cursor("forged-channel"); ok {
+			t.Errorf("%s holds the forged notification cursor", c.ids[i])
+		}
 	}
 }
 

@@ -25,9 +25,7 @@ func (n *Node) syncProviderStatus(ctx context.Context) error {
 			}
 			p := &controller.ProviderSync{Name: s.Name, Type: s.Type, Zone: s.Zone, InSync: s.InSync, Pending: s.Pending,
 				LastSuccess: s.LastSuccess.Truncate(time.Second).UTC(), LastError: s.LastError, LastErrorAt: s.LastErrorAt.UTC(), By: n.cfg.NodeID}
-			same := false
-			n.store.FSM().Read(func(st *controller.State) { same = p.Same(st.Providers[s.Name]) })
-			if same {
+			if old, ok := n.store.FSM().View().Provider(s.Name); ok && p.Same(&old) {
 				continue
 			}
 			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/internal/node"
 )
@@ -88,18 +87,17 @@ func checkClockUnskewed(t *testing.T, c *Cluster, skewed *Member) {
 	}
 	t.Logf("the 3s drain ended %s after it was asked for", took.Round(10*time.Millisecond))
 	for _, m := range c.Live() {
-		m.Node.Store().FSM().Read(func(st *controller.State) {
-			o := st.Overrides["drain:eu-west"]
-			switch {
-			case o == nil:
-				t.Errorf("%s: the 30m drain is gone after %s", m.ID, time.Since(start))
-			case o.Expires.Sub(o.Created) != 30*time.Minute:
-				t.Errorf("%s: the 30m drain runs from %s to %s", m.ID, o.Created, o.Expires)
-			}
-			if off := st.Now.Sub(time.Now()).Abs(); off > time.Minute {
-				t.Errorf("%s: the cluster's clock is %s off real time (%s)", m.ID, off, st.Now)
-			}
-		})
+		view := m.Node.Store().FSM().View()
+		o, ok := view.Drain("eu-west")
+		switch {
+		case !ok:
+			t.Errorf("%s: the 30m drain is gone after %s", m.ID, time.Since(start))
+		case o.Expires.Sub(o.Created) != 30*time.Minute:
+			t.Errorf("%s: the 30m drain runs from %s to %s", m.ID, o.Created, o.Expires)
+		}
+		if off := view.Now().Sub(time.Now()).Abs(); off > time.Minute {
+			t.Errorf("%s: the cluster's clock is %s off real time (%s)", m.ID, off, view.Now())
+		}
 	}
 	var stopped *Member
 	for _, m := range c.Live() {
@@ -112,7 +110,8 @@ func checkClockUnskewed(t *testing.T, c *Cluster, skewed *Member) {
 	leader := c.Leader()
 	deadline := stoppedAt.Add(15 * time.Second)
 	for fresh := true; fresh; {
-		leader.Node.Store().FSM().Read(func(st *controller.State) { fresh = st.Observers[stopped.ID].Fresh })
+		o, _ := leader.Node.Store().FSM().View().Observer(stopped.ID)
+		fresh = o.Fresh
 		if fresh && time.Now().After(deadline) {
 			t.Fatalf("%s stopped %s ago and is still a fresh observer (StaleAfter %s)", stopped.ID, time.Since(stoppedAt), Timing.StaleAfter)
 		}

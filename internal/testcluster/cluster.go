@@ -153,18 +153,14 @@ func (c *Cluster) waitSettled(timeout time.Duration) {
 	c.t.Helper()
 	testutil.Eventually(c.t, "observers to report every endpoint up", timeout, func() bool {
 		settled := true
-		c.Members[0].Node.Store().FSM().Read(func(st *controller.State) {
-			for _, m := range c.Members {
-				o := st.Observers[m.ID]
-				if o == nil || len(o.Verdicts) != len(c.Members) {
-					settled = false
-					return
-				}
-				for _, v := range o.Verdicts {
-					settled = settled && v.Up
-				}
+		view := c.Members[0].Node.Store().FSM().View()
+		for _, m := range c.Members {
+			vs := view.Verdicts(m.ID)
+			settled = settled && len(vs) == len(c.Members)
+			for _, v := range vs {
+				settled = settled && v.Up
 			}
-		})
+		}
 		return settled
 	})
 }
@@ -329,9 +325,7 @@ func (c *Cluster) ProposeResult(m *Member, cmd *controller.Command) (controller.
 
 // Events returns member m's event log.
 func (c *Cluster) Events(m *Member) []controller.Event {
-	var out []controller.Event
-	m.Node.Store().FSM().Read(func(st *controller.State) { out = slices.Clone(st.Events) })
-	return out
+	return m.Node.Store().FSM().View().Events()
 }
 
 // CheckInvariants ends a scenario like raft's fuzzy tests: once the live

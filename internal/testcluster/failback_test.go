@@ -69,7 +69,7 @@ func TestFailbackAfterHoldsThenMovesBack(t *testing.T) {
 	var held time.Time
 	waitUntil(t, "the hold on us-west", 15*time.Second, func() bool {
 		var h *controller.FailbackHold
-		c.Leader().Node.Store().FSM().Read(func(st *controller.State) { h = st.Held("www.example.test.", "A") })
+		h = c.Leader().Node.Store().FSM().View().Held("www.example.test.", "A")
 		if h != nil {
 			held = h.Since
 		}

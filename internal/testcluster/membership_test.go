@@ -109,11 +109,9 @@ func TestMembersJoinThenPromoted(t *testing.T) {
 	if len(ids) != 3 || len(all) != 4 {
 		t.Fatalf("right after the add: %d voters of %d members, want it a non-voter: %+v", len(ids), len(all), all)
 	}
-	c.Leader().Node.Store().FSM().Read(func(st *controller.State) {
-		if st.Observers["us-east-2"] != nil {
-			t.Error("a joining non-voter counts among the observers")
-		}
-	})
+	if _, ok := c.Leader().Node.Store().FSM().View().Observer("us-east-2"); ok {
+		t.Error("a joining non-voter counts among the observers")
+	}
 	start := time.Now()
 	for {
 		if ids, _ := voters(t, c.Leader()); len(ids) == 4 {
@@ -148,11 +146,9 @@ func TestMembersJoinThenPromoted(t *testing.T) {
 	if hasEvent(c, c.Leader(), "observer us-west-2") {
 		t.Error("the non-voter shows as an observer in the events")
 	}
-	c.Leader().Node.Store().FSM().Read(func(st *controller.State) {
-		if st.Observers["us-west-2"] != nil {
-			t.Error("the non-voter holds an observer record")
-		}
-	})
+	if _, ok := c.Leader().Node.Store().FSM().View().Observer("us-west-2"); ok {
+		t.Error("the non-voter holds an observer record")
+	}
 	deadline = time.Now().Add(5 * time.Second)
 	for !hasEvent(c, c.Leader(), "us-east-2 promoted to voter") && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
@@ -353,12 +349,9 @@ func TestMinorityServfail(t *testing.T) {
 
 // observes reports whether the leader holds fresh verdicts of id.
 func observes(c *Cluster, id string) bool {
-	ok := false
-	c.Leader().Node.Store().FSM().Read(func(st *controller.State) {
-		o := st.Observers[id]
-		ok = o != nil && o.Fresh && len(o.Verdicts) > 0
-	})
-	return ok
+	view := c.Leader().Node.Store().FSM().View()
+	o, ok := view.Observer(id)
+	return ok && o.Fresh && len(view.Verdicts(id)) > 0
 }
 
 // In minority_mode last a cut-off node keeps the cluster's last answers

@@ -199,13 +199,11 @@ func TestRetriedCommandReturnsTheFirstResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	f.Node.Store().FSM().Read(func(st *controller.State) {
-		for _, inc := range st.Incidents {
-			if inc.Title == "retried" {
-				n++
-			}
+	for _, inc := range f.Node.Store().FSM().View().Incidents() {
+		if inc.Title == "retried" {
+			n++
 		}
-	})
+	}
 	if n != 1 {
 		t.Errorf("%d incidents titled retried, want 1", n)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/node"
 )
 
@@ -141,8 +140,7 @@ func TestLeaderDiskFull(t *testing.T) {
 }
 
 func hasDrain(m *Member, target string) bool {
-	found := false
-	m.Node.Store().FSM().Read(func(st *controller.State) { found = st.Overrides["drain:"+target] != nil })
+	_, found := m.Node.Store().FSM().View().Drain(target)
 	return found
 }
 

@@ -23,7 +23,8 @@ const DefaultHistory = 20
 
 // Reader is the local state the page is made from: the node's FSM.
 type Reader interface {
-	Read(fn func(st *controller.State))
+	// View is the latest read view of the state; it never blocks.
+	View() *controller.View
 	// Changed returns a channel closed at the next change of the state:
 	// the page is rendered again then, not per request.
 	Changed() <-chan struct{}
@@ -131,8 +132,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Page builds the page from the local state now.
 func (s *Server) Page() Page {
-	var p Page
-	s.opts.State.Read(func(st *controller.State) { p = build(st, s.opts.Limits) })
+	p := build(s.opts.State.View(), s.opts.Limits)
 	p.Node, p.Generated = s.opts.Node, s.opts.Now().UTC()
 	p.CutOff = s.cutOff()
 	return p

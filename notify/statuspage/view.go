@@ -87,28 +87,38 @@ type HistoryEntry struct {
 	Message  string    `json:"message"`
 }
 
-// build reads the page from the node's local state (call inside
-// FSM.Read): no leader, API or other node is needed. Everything on the
+// build reads the page from the node's local state (a view of it): no
+// leader, API or other node is needed. Everything on the
 // page is public: the spec's service names and datacenters, states and
 // times, and what operators wrote in incidents, within lim.
-func build(st *controller.State, lim Limits) Page {
-	s := st.Spec()
-	p := Page{Title: "Service status", Status: StateOperational, StateTime: st.Now, Services: []Service{},
+func build(v *controller.View, lim Limits) Page {
+	st := pageState{spec: v.Spec(), now: v.Now(), decisions: v.Decisions(), incidents: v.Incidents(), events: v.Events()}
+	s := st.spec
+	p := Page{Title: "Service status", Status: StateOperational, StateTime: st.now, Services: []Service{},
 		Incidents: []Incident{}, Resolved: []Incident{}, History: []HistoryEntry{}}
 	if s != nil && s.StatusPage != nil {
 		p.Title, p.LogoURL = s.StatusPage.Title, s.StatusPage.LogoURL
 	}
-	shown := addServices(&p, st, s)
+	shown := addServices(&p, &st, s)
 	b := newBudget(lim)
-	addIncidents(&p, st, lim, b)
-	addHistory(&p, st, s, shown, lim, b)
+	addIncidents(&p, &st, lim, b)
+	addHistory(&p, &st, s, shown, lim, b)
 	return p
 }
 
+// pageState is what the page is made from, read from one view.
+type pageState struct {
+	spec      *spec.Spec
+	now       time.Time
+	decisions []controller.Decision
+	incidents map[string]*controller.Incident
+	events    []controller.Event
+}
+
 // addServices adds each service's state and returns the records shown.
-func addServices(p *Page, st *controller.State, s *spec.Spec) map[string]bool {
+func addServices(p *Page, st *pageState, s *spec.Spec) map[string]bool {
 	decisions := map[string]controller.Decision{}
-	for _, d := range st.Decisions() {
+	for _, d := range st.decisions {
 		decisions[d.Name+" "+d.Type] = d
 	}
 	shown := map[string]bool{}
@@ -129,14 +139,14 @@ func addServices(p *Page, st *controller.State, s *spec.Spec) map[string]bool {
 
 // addIncidents adds the open incidents and the recently resolved ones,
 // newest first, with their newest updates, within the limits.
-func addIncidents(p *Page, st *controller.State, lim Limits, b *budget) {
-	ids := make([]string, 0, len(st.Incidents))
-	for id := range st.Incidents {
+func addIncidents(p *Page, st *pageState, lim Limits, b *budget) {
+	ids := make([]string, 0, len(st.incidents))
+	for id := range st.incidents {
 		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(i, j int) bool { return st.Incidents[ids[i]].Opened.After(st.Incidents[ids[j]].Opened) })
+	sort.Slice(ids, func(i, j int) bool { return st.incidents[ids[i]].Opened.After(st.incidents[ids[j]].Opened) })
 	for _, id := range ids {
-		inc := st.Incidents[id]
+		inc := st.incidents[id]
 		open := inc.Status == "open"
 		if open && len(p.Incidents) >= lim.Incidents || !open && len(p.Resolved) >= lim.Resolved {
 			continue
@@ -192,9 +202,9 @@ func incidentWords(inc *controller.Incident) []Update {
 
 // addHistory adds the latest failovers, recoveries and incident
 // messages of the shown services.
-func addHistory(p *Page, st *controller.State, s *spec.Spec, shown map[string]bool, lim Limits, b *budget) {
-	for i := len(st.Events) - 1; i >= 0 && len(p.History) < lim.History; i-- {
-		ev := st.Events[i]
+func addHistory(p *Page, st *pageState, s *spec.Spec, shown map[string]bool, lim Limits, b *budget) {
+	for i := len(st.events) - 1; i >= 0 && len(p.History) < lim.History; i-- {
+		ev := st.events[i]
 		if ev.Kind != "record" && ev.Kind != "incident" {
 			continue
 		}
@@ -205,7 +215,7 @@ func addHistory(p *Page, st *controller.State, s *spec.Spec, shown map[string]bo
 		if ev.Kind == "record" && n.Severity == notify.SeverityInfo && strings.Contains(ev.Message, "(was nothing)") {
 			continue // the first answer after a spec change is no news
 		}
-		title, msg := publicText(ev, n, st.Incidents[ev.Subject])
+		title, msg := publicText(ev, n, st.incidents[ev.Subject])
 		title, ok := b.take(title, lim.Title)
 		if !ok {
 			break

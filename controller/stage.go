@@ -1,0 +1,415 @@
+package controller
+
+// Spec changes in two steps, so that applying one never stalls the log.
+//
+// Parsing, validating and compiling a spec of 200,000 records takes
+// seconds. Raft applies entries one after another: were that work done
+// in Apply, every observer report committed behind the spec would wait
+// for it, and failover with them. So:
+//
+//  1. The proposer (the API) parses and validates the spec before
+//     proposing it: a spec that reaches the log is valid.
+//  2. Applying set_spec only stages it (the bytes and the version it
+//     will get) and starts compiling it in the background, on every
+//     replica at about the same time. Reports applied meanwhile change
+//     verdicts and answers under the spec still in force.
+//  3. The leader, once its own compile has finished, proposes a small
+//     activate_spec naming the staging entry. Every replica puts the
+//     staged spec in force when it applies that entry, at the same log
+//     position: it uses its finished compile, or waits for it (rare:
+//     all replicas started at about the same time, and the leader's
+//     finished first). A spec the leader could not compile is dropped
+//     by the same entry, with the reason in the event log.
+//
+// One spec is staged at a time: staging another while one is being
+// activated is refused with ErrSpecChanged (the same spec again is a
+// no-op), so a writer never loses its spec silently.
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/seed3787e6f1/detour/dnsserver"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// CmdActivateSpec puts the staged spec in force, or drops it.
+const CmdActivateSpec CommandType = "activate_spec"
+
+// ErrSpecCompiling means a spec was committed but is not yet in force on
+// the proposing node when its caller stopped waiting: it goes in force
+// once compiled (or is dropped, with an event, if it cannot be).
+var ErrSpecCompiling = errors.New("the spec is committed but not yet in force on this node (compiling)")
+
+// errCompile halts a replica that could not compile a spec the leader
+// compiled: it cannot apply what the others apply.
+var errCompile = errors.New("the staged spec does not compile here")
+
+// StagedSpec is a spec committed but not yet in force.
+type StagedSpec struct {
+	// YAML or YAMLGzip is the spec as committed; View.Staged leaves
+	// them out.
+	YAML     []byte `json:"yaml,omitempty"`
+	YAMLGzip []byte `json:"yaml_gzip,omitempty"`
+	Author   string `json:"author,omitempty"`
+	// Version is the version the spec gets in force.
+	Version uint64 `json:"version"`
+	// Index is the log index of the set_spec entry that staged it: what
+	// activate_spec names.
+	Index uint64 `json:"index"`
+}
+
+// ActivateSpec puts the spec staged at Index in force or, with Error
+// set (the leader could not compile it), drops it.
+type ActivateSpec struct {
+	Index uint64 `json:"index"`
+	Error string `json:"error,omitempty"`
+}
+
+// specRefusal is the last staged spec dropped, for the proposer waiting
+// for it. It is not replicated: only a live waiter needs it.
+type specRefusal struct {
+	staged *StagedSpec
+	reason string
+}
+
+// stage is set_spec's apply: check the version, keep the bytes.
+func (st *State) stage(c *SetSpec, now time.Time) error {
+	if c == nil {
+		return fmt.Errorf("%w: set_spec without a spec", ErrBadCommand)
+	}
+	if c.IfVersion != nil && *c.IfVersion != st.SpecVersion {
+		return fmt.Errorf("%w: version %d is in force, not %d", ErrSpecChanged, st.SpecVersion, *c.IfVersion)
+	}
+	if sg := st.Staged; sg != nil {
+		if sg.same(c) {
+			return nil // the same spec again: already on its way
+		}
+		return fmt.Errorf("%w: version %d is being compiled and activated; apply again once it is in force", ErrSpecChanged, sg.Version)
+	}
+	if st.compile == nil {
+		// A bare state (tests, tools): no background, no second step.
+		if c.YAMLGzip != nil {
+			y, err := (&StagedSpec{YAMLGzip: c.YAMLGzip}).text()
+			if err != nil {
+				return err
+			}
+			cc := *c
+			cc.YAML, cc.YAMLGzip = y, nil
+			c = &cc
+		}
+		return st.setSpec(c, now)
+	}
+	st.Staged = &StagedSpec{YAML: c.YAML, YAMLGzip: c.YAMLGzip, Author: c.Author, Version: st.SpecVersion + 1, Index: st.Index}
+	return nil
+}
+
+// activate is activate_spec's apply.
+func (st *State) activate(a *ActivateSpec, now time.Time) error {
+	if a == nil {
+		return fmt.Errorf("%w: activate_spec without a target", ErrBadCommand)
+	}
+	sg := st.Staged
+	if sg == nil || sg.Index != a.Index {
+		return fmt.Errorf("%w: no spec staged at entry %d", ErrNotFound, a.Index)
+	}
+	st.Staged = nil
+	if a.Error != "" {
+		st.refused = &specRefusal{staged: sg, reason: a.Error}
+		st.event(now, "spec", fmt.Sprintf("v%d", sg.Version), fmt.Sprintf("spec version %d not applied: the leader could not compile it: %s", sg.Version, a.Error))
+		return nil
+	}
+	s, yaml, err := st.compile(sg)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errCompile, err)
+	}
+	st.SpecYAML, st.spec, st.SpecVersion = yaml, s, sg.Version
+	by := ""
+	if sg.Author != "" {
+		by = " by " + sg.Author
+	}
+	st.event(now, "spec", fmt.Sprintf("v%d", st.SpecVersion), fmt.Sprintf("spec version %d applied%s", st.SpecVersion, by))
+	return nil
+}
+
+// compileJob compiles one staged spec in the background.
+type compileJob struct {
+	index uint64 // the staging entry
+	done  chan struct{}
+	// set before done closes
+	yaml  []byte
+	spec  *spec.Spec
+	zones *dnsserver.ZoneSet
+	err   error
+	took  time.Duration
+}
+
+// startCompile starts compiling sg unless its job runs already. Called
+// with f.mu held after every apply and restore.
+func (f *FSM) startCompile() {
+	sg := f.st.Staged
+	if sg == nil || (f.job != nil && f.job.index == sg.Index) {
+		return
+	}
+	j := &compileJob{index: sg.Index, done: make(chan struct{})}
+	f.job = j
+	staged := *sg
+	go func() {
+		defer close(j.done)
+		start := time.Now()
+		var s *spec.Spec
+		yaml, err := staged.text()
+		if err != nil {
+			j.err = err
+			return
+		}
+		j.yaml = yaml
+		if o := f.offered.Swap(nil); o != nil && bytes.Equal(o.yaml, yaml) {
+			s = o.spec // parsed by this node's proposer: only the zones are left
+		} else if s, err = spec.Parse(yaml); err != nil {
+			s = nil
+		}
+		if err == nil {
+			j.zones, err = dnsserver.NewZoneSet(s)
+		}
+		j.spec, j.err, j.took = s, err, time.Since(start)
+	}()
+}
+
+// compiled waits for the compile of sg and returns its spec; the zone
+// set goes to the publisher with it. Called with f.mu held, by
+// activate.
+func (f *FSM) compiled(sg *StagedSpec) (*spec.Spec, []byte, error) {
+	f.startCompile() // a job of another index cannot run: one is staged at a time
+	j := f.job
+	<-j.done // at once but in a replay: Apply waited before it locked (awaitCompile)
+	if j.err != nil {
+		return nil, nil, j.err
+	}
+	f.ready = j
+	return j.spec, j.yaml, nil
+}
+
+// compileDone returns the finished compile of the spec staged at index,
+// or nil while it runs (or for another index), and a channel closed
+// when it finishes.
+func (f *FSM) compileDone(index uint64) (*compileJob, <-chan struct{}) {
+	f.mu.Lock()
+	j := f.job
+	f.mu.Unlock()
+	if j == nil || j.index != index {
+		return nil, nil
+	}
+	select {
+	case <-j.done:
+		return j, j.done
+	default:
+		return nil, j.done
+	}
+}
+
+// activateTick bounds how late a new leader notices a staged spec.
+const activateTick = 200 * time.Millisecond
+
+// activateStaged runs for the store's life: while this node leads and a
+// spec is staged whose compile finished here, it proposes activate_spec
+// (again after a while if the first was lost).
+func (s *Store) activateStaged(ctx context.Context) {
+	t := time.NewTicker(activateTick)
+	defer t.Stop()
+	var sent uint64
+	var sentAt time.Time
+	for {
+		v := s.fsm.View()
+		var wait <-chan struct{}
+		if sg := v.staged; sg != nil && s.IsLeader() && (sg.Index != sent || time.Since(sentAt) > 5*time.Second) {
+			var j *compileJob
+			j, wait = s.fsm.compileDone(sg.Index)
+			if j != nil {
+				a := &ActivateSpec{Index: sg.Index}
+				if j.err != nil {
+					a.Error = j.err.Error()
+				}
+				sent, sentAt = sg.Index, time.Now()
+				s.logger.Info("activating the staged spec", "version", sg.Version, "staged_at", sg.Index, "compile", j.took.Round(time.Millisecond), "err", a.Error)
+				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				if _, err := s.Propose(cctx, &Command{Type: CmdActivateSpec, Activate: a}); err != nil && !errors.Is(err, ErrNotFound) {
+					s.logger.Warn("activating the staged spec", "err", err)
+				}
+				cancel()
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-v.Changed():
+		case <-wait:
+		case <-t.C:
+		}
+	}
+}
+
+// awaitSpec waits until the spec c, just committed, is in force on this
+// replica, or was dropped (an error), or replaced by a later one; yaml
+// is its text.
+func (s *Store) awaitSpec(ctx context.Context, c *SetSpec, yaml []byte) error {
+	var index uint64 // of the staging entry, once seen
+	for {
+		v := s.fsm.View()
+		switch sg := v.staged; {
+		case sg != nil && (sg.Index == index || index == 0 && sg.same(c)):
+			index = sg.Index
+		case index == 0 && bytes.Equal(v.specYAML, yaml):
+			return nil
+		case v.refused != nil && (v.refused.staged.Index == index || index == 0 && v.refused.staged.same(c)):
+			return fmt.Errorf("%w: %s", ErrRejected, v.refused.reason)
+		case index != 0:
+			return nil // activated (or a later spec replaced it)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrSpecCompiling, ctx.Err())
+		case <-v.Changed():
+		}
+	}
+}
+
+// readyZones is the zone set compiled with the spec in force, or nil.
+// Called with f.mu held.
+func (f *FSM) readyZones() *dnsserver.ZoneSet {
+	if j := f.ready; j != nil && j.spec == f.st.spec {
+		return j.zones
+	}
+	return nil
+}
+
+// ParsedSpec is a SetSpec of a spec the caller has parsed and validated
+// already: yaml must be sp.Marshal(). Proposing it spares the proposer
+// parsing it again, and its replica compiling it from the text.
+func ParsedSpec(sp *spec.Spec, yaml []byte, author string) *SetSpec {
+	return &SetSpec{YAML: yaml, Author: author, parsed: sp}
+}
+
+// checkSpec parses and validates a set_spec's spec on the proposing
+// node, before it reaches the log: an invalid spec is refused here, and
+// the spec parsed is offered to this replica's compile.
+func (s *Store) checkSpec(c *Command) (*offered, error) {
+	if c.Type != CmdSetSpec || c.Spec == nil {
+		return nil, nil
+	}
+	sp := c.Spec.parsed
+	if sp == nil {
+		var err error
+		if sp, err = spec.Parse(c.Spec.YAML); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRejected, err)
+		}
+	}
+	o := s.fsm.offer(c.Spec.YAML, sp)
+	if len(c.Spec.YAML) > gzipAbove && c.Spec.YAMLGzip == nil {
+		gz, err := gzipText(c.Spec.YAML)
+		if err != nil {
+			return o, err
+		}
+		sc := *c.Spec
+		sc.YAML, sc.YAMLGzip = nil, gz
+		c.Spec = &sc
+	}
+	return o, nil
+}
+
+// gzipAbove is the size of spec text from which a set_spec carries it
+// gzipped: a zone of 200,000 records is 6 MiB of YAML, 8 MiB in the
+// entry's JSON, and under a megabyte gzipped. Every replica stores,
+// sends, decodes and snapshots the entry; only the background compile
+// inflates it.
+const gzipAbove = 256 << 10
+
+func gzipText(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		return nil, fmt.Errorf("controller: compressing the spec: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("controller: compressing the spec: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// text returns the staged spec's text, inflated when it came gzipped (at
+// most spec.MaxSpecBytes).
+func (sg *StagedSpec) text() ([]byte, error) {
+	if sg.YAMLGzip == nil {
+		return sg.YAML, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(sg.YAMLGzip))
+	if err != nil {
+		return nil, fmt.Errorf("%w: the spec's gzip: %w", ErrBadCommand, err)
+	}
+	b, err := io.ReadAll(io.LimitReader(zr, spec.MaxSpecBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: the spec's gzip: %w", ErrBadCommand, err)
+	}
+	if len(b) > spec.MaxSpecBytes {
+		return nil, fmt.Errorf("%w: the spec is over %d bytes", ErrBadCommand, spec.MaxSpecBytes)
+	}
+	return b, nil
+}
+
+// same reports whether c is the spec staged, as committed.
+func (sg *StagedSpec) same(c *SetSpec) bool {
+	return bytes.Equal(sg.YAML, c.YAML) && bytes.Equal(sg.YAMLGzip, c.YAMLGzip)
+}
+
+// offered is a spec this node parsed before proposing it.
+type offered struct {
+	yaml []byte
+	spec *spec.Spec
+}
+
+// offer keeps sp, parsed from yaml, for the compile of the spec staged
+// next, if it is the same.
+func (f *FSM) offer(yaml []byte, sp *spec.Spec) *offered {
+	o := &offered{yaml: yaml, spec: sp}
+	f.offered.Store(o)
+	return o
+}
+
+// withdraw drops offer o unless a compile took it or another replaced it.
+func (f *FSM) withdraw(o *offered) {
+	if o != nil {
+		f.offered.CompareAndSwap(o, nil)
+	}
+}
+
+// activateMarker is how an activate_spec entry's JSON starts its type.
+var activateMarker = []byte(`"type":"` + string(CmdActivateSpec) + `"`)
+
+// awaitCompile waits, before Apply takes the lock, for the compile an
+// activate_spec entry will need: Raft applies one entry at a time, so
+// nothing applies meanwhile either way, but readers of the lock (the
+// leader's clock, its duties) do not wait with it.
+func (f *FSM) awaitCompile(l *raft.Log) {
+	if l.Type != raft.LogCommand || len(l.Data) > 4096 || !bytes.Contains(l.Data, activateMarker) {
+		return
+	}
+	f.mu.Lock()
+	j := f.job
+	f.mu.Unlock()
+	if j == nil {
+		return
+	}
+	select {
+	case <-j.done:
+	default:
+		f.logger.Info("activating a spec whose compile is still running here: waiting for it", "staged_at", j.index)
+		<-j.done
+	}
+}
