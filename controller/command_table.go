@@ -63,7 +63,9 @@ var commandTable = []commandDef{
 	},
 	{
 		typ: CmdActivateSpec, payload: payloadOf(func(c *Command) *ActivateSpec { return c.Activate }),
-		movesAnswers: true,
+		// The leader's own: it activates what it compiled; a new
+		// leader proposes its own activation (activateStaged).
+		leaderOnly: true, movesAnswers: true,
 		apply: func(st *State, c *Command, now time.Time) (Result, error) {
 			err := st.activate(c.Activate, now)
 			return Result{SpecVersion: st.SpecVersion}, err

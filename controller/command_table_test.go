@@ -124,7 +124,10 @@ func sampleCommands() map[CommandType]*Command {
 		CmdNotifyCursor:     {Cursor: &NotifyCursor{Channel: "ops", Seq: 3}},
 		CmdProviderSync:     {Provider: &ProviderSync{Name: "cloudflare-main", InSync: true}},
 		CmdClusterID:        {Cluster: &ClusterIDCommand{ID: "c-0123456789abcdef"}},
-		CmdMembership:       {Membership: &MembershipChange{Op: MemberAdd, ID: "n9", Addr: "127.0.0.9:7001", Author: "alice"}},
+		// Against the spec staged by stageForActivate: the leader could
+		// not compile it, so activation drops it.
+		CmdActivateSpec: {Activate: &ActivateSpec{Index: 15, Error: "test: not compiled"}},
+		CmdMembership:   {Membership: &MembershipChange{Op: MemberAdd, ID: "n9", Addr: "127.0.0.9:7001", Author: "alice"}},
 	}
 }
 
@@ -194,6 +197,9 @@ func checkCommand(t *testing.T, d commandDef, sample Command) {
 		}
 	}
 	st := tableState(t)
+	if d.typ == CmdActivateSpec {
+		st.Staged = &StagedSpec{Index: 15, Version: st.SpecVersion + 1}
+	}
 	st.Index = 20
 	if d.onceOnly {
 		sample.ID = "n1-test-1"
@@ -232,7 +238,7 @@ func checkCommand(t *testing.T, d commandDef, sample Command) {
 // wrapper every refusal carries, failures of the caller's own side, and
 // the leader's passing trouble it answers with "ask again" (a clock not
 // started yet).
-var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "errUnknownCommand", "ErrSnapshotFormat", "ErrNotMember", "ErrClockNotReady", "ErrOtherCluster", "ErrTaskPanicked"}
+var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "errUnknownCommand", "ErrSnapshotFormat", "ErrNotMember", "ErrClockNotReady", "ErrOtherCluster", "ErrTaskPanicked", "ErrSpecCompiling", "errCompile"}
 
 // Every sentinel the package declares either crosses the forwarding wire
 // with its own code, or is listed as local; each one in the table comes

@@ -52,7 +52,7 @@ func TestStagedSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp := f.Apply(fsmLog(t, 1, t0, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: y, Author: "alice"}})); resp != nil {
+	if resp := f.Apply(fsmLog(t, 1, t0, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: y, Author: "alice"}})); isErr(resp) {
 		t.Fatal(resp)
 	}
 	v := f.View()
@@ -62,24 +62,24 @@ func TestStagedSpec(t *testing.T) {
 	other := contractSpec(t)
 	other.Records[0].TTL = 42
 	y2, _ := other.Marshal()
-	if resp := f.Apply(fsmLog(t, 2, t0, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: y2}})); resp == nil {
+	if resp := f.Apply(fsmLog(t, 2, t0, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: y2}})); !isErr(resp) {
 		t.Error("a second spec staged over the first")
 	}
-	if resp := f.Apply(fsmLog(t, 3, t0, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: y}})); resp != nil {
+	if resp := f.Apply(fsmLog(t, 3, t0, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: y}})); isErr(resp) {
 		t.Errorf("the same spec again: %v", resp)
 	}
 	snap, err := f.Snapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp := f.Apply(fsmLog(t, 4, t0, &Command{Type: CmdActivateSpec, Activate: &ActivateSpec{Index: 1}})); resp != nil {
+	if resp := f.Apply(fsmLog(t, 4, t0, &Command{Type: CmdActivateSpec, Activate: &ActivateSpec{Index: 1}})); isErr(resp) {
 		t.Fatal(resp)
 	}
 	v = f.View()
 	if v.Spec() == nil || v.SpecVersion() != 1 || v.Staged() != nil || f.Answers() == nil {
 		t.Fatalf("after activate_spec: version %d, staged %+v, answers %v", v.SpecVersion(), v.Staged(), f.Answers() != nil)
 	}
-	if resp := f.Apply(fsmLog(t, 5, t0, &Command{Type: CmdActivateSpec, Activate: &ActivateSpec{Index: 1}})); resp == nil {
+	if resp := f.Apply(fsmLog(t, 5, t0, &Command{Type: CmdActivateSpec, Activate: &ActivateSpec{Index: 1}})); !isErr(resp) {
 		t.Error("activating again: no refusal")
 	}
 
@@ -89,15 +89,15 @@ func TestStagedSpec(t *testing.T) {
 	if gv := g.View(); gv.Staged() == nil || gv.Spec() != nil || gv.Index() != 3 {
 		t.Fatalf("restored: staged %+v, index %d", gv.Staged(), gv.Index())
 	}
-	if resp := g.Apply(fsmLog(t, 4, t0, &Command{Type: CmdActivateSpec, Activate: &ActivateSpec{Index: 1}})); resp != nil || g.View().SpecVersion() != 1 {
+	if resp := g.Apply(fsmLog(t, 4, t0, &Command{Type: CmdActivateSpec, Activate: &ActivateSpec{Index: 1}})); isErr(resp) || g.View().SpecVersion() != 1 {
 		t.Fatalf("activating on the restored replica: %v", resp)
 	}
 
 	// A spec the leader could not compile is dropped, and says why.
-	if resp := f.Apply(fsmLog(t, 6, t0, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: y2}})); resp != nil {
+	if resp := f.Apply(fsmLog(t, 6, t0, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: y2}})); isErr(resp) {
 		t.Fatal(resp)
 	}
-	if resp := f.Apply(fsmLog(t, 7, t0, &Command{Type: CmdActivateSpec, Activate: &ActivateSpec{Index: 6, Error: "boom"}})); resp != nil {
+	if resp := f.Apply(fsmLog(t, 7, t0, &Command{Type: CmdActivateSpec, Activate: &ActivateSpec{Index: 6, Error: "boom"}})); isErr(resp) {
 		t.Fatal(resp)
 	}
 	v = f.View()
@@ -147,7 +147,7 @@ func TestBigSpecApplyKeepsApplyingAndReading(t *testing.T) {
 		for j, wait := f.compileDone(sg.Index); j == nil; j, wait = f.compileDone(sg.Index) {
 			<-wait
 		}
-		if _, resp := apply(&Command{Type: CmdActivateSpec, Activate: &ActivateSpec{Index: sg.Index}}); resp != nil {
+		if _, resp := apply(&Command{Type: CmdActivateSpec, Activate: &ActivateSpec{Index: sg.Index}}); isErr(resp) {
 			t.Fatal(resp)
 		}
 	}
@@ -179,7 +179,7 @@ func TestBigSpecApplyKeepsApplyingAndReading(t *testing.T) {
 	}
 	t.Logf("spec text %d KiB, gzipped %d KiB", len(y)>>10, len(gz)>>10)
 	stageTook, resp := apply(&Command{Type: CmdSetSpec, Spec: &SetSpec{YAMLGzip: gz}})
-	if resp != nil {
+	if isErr(resp) {
 		t.Fatal(resp)
 	}
 	// Reports apply while the spec compiles, and move answers.
@@ -194,7 +194,7 @@ func TestBigSpecApplyKeepsApplyingAndReading(t *testing.T) {
 		for _, o := range []string{"n0", "n1", "n2"} {
 			took, resp := apply(&Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: o,
 				Changes: []VerdictChange{{Pool: "web-us-east", Address: "192.0.2.10", Up: up, Reason: "test"}}}})
-			if resp != nil {
+			if isErr(resp) {
 				t.Fatal(resp)
 			}
 			maxReport = max(maxReport, took)
@@ -221,4 +221,11 @@ func TestBigSpecApplyKeepsApplyingAndReading(t *testing.T) {
 	if reports == 0 {
 		t.Error("no report applied while the spec compiled")
 	}
+}
+
+// isErr reports whether an FSM.Apply response is a refusal (a success
+// is the command's Result).
+func isErr(resp any) bool {
+	_, ok := resp.(error)
+	return ok
 }
