@@ -32,7 +32,10 @@ func TestCLIThroughFollowerPrintsTheAfterState(t *testing.T) {
 	dir := t.TempDir()
 	for round := range 2 {
 		specFile := filepath.Join(dir, fmt.Sprintf("spec%d.yaml", round))
-		text := strings.Replace(c.Spec, "docs IN CNAME www", fmt.Sprintf("docs IN CNAME www\n      round%d IN A 192.0.2.%d", round, 100+round), 1)
+		text := strings.Replace(c.Spec, "docs  300 IN CNAME www", fmt.Sprintf("docs  300 IN CNAME www\n      round%d IN A 192.0.2.%d", round, 100+round), 1)
+		if text == c.Spec {
+			t.Fatal("the test cluster's spec has no docs CNAME to add a record after")
+		}
 		if err := os.WriteFile(specFile, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
