@@ -324,6 +324,7 @@ func splitTargetKey(k string) (pool, addr string) {
 func copyIncident(inc *Incident) Incident {
 	c := *inc
 	c.Updates = slices.Clone(inc.Updates)
+	c.Current = slices.Clone(inc.Current) // the apply path rewrites its entries in place
 	return c
 }
 

@@ -126,7 +126,15 @@ func TestFailoverDuringBigSpecApply(t *testing.T) {
 	}
 	t.Logf("failover %s after the kill (spec still compiling then: %v); longest read: view %s, /v1/status %s",
 		took.Round(time.Millisecond), stillStaged, maxView, maxStatus.Round(time.Millisecond))
-	if budget := interval*fall + time.Second; took > budget {
+	// Under the race detector every bound is three times as wide: the
+	// detector slows the three compiles and the nodes' own work alike on
+	// the same two cores, and CI runs other packages meanwhile. The plain
+	// run holds the target itself.
+	scale := time.Duration(1)
+	if testutil.Race {
+		scale = 3
+	}
+	if budget := scale * (interval*fall + time.Second); took > budget {
 		t.Errorf("failover took %s during the big apply, want within %s", took, budget)
 	}
 	if err, _ := statusErr.Load().(error); err != nil {
@@ -135,10 +143,10 @@ func TestFailoverDuringBigSpecApply(t *testing.T) {
 	// Generous bounds: the machine compiles three copies meanwhile, and
 	// an HTTP round trip on a loaded machine waits for the scheduler too.
 	// Before the view, a read waited for the whole apply (seconds).
-	if bound := 200 * time.Millisecond; maxView > bound {
+	if bound := scale * 200 * time.Millisecond; maxView > bound {
 		t.Errorf("a view read waited %s during the apply, bound %s", maxView, bound)
 	}
-	if bound := 500 * time.Millisecond; maxStatus > bound {
+	if bound := scale * 500 * time.Millisecond; maxStatus > bound {
 		t.Errorf("/v1/status waited %s during the apply, bound %s", maxStatus, bound)
 	}
 }
