@@ -252,6 +252,28 @@ func TestRefusalDropInFakeTime(t *testing.T) {
 	})
 }
 
+// A refusal of the channel itself (401: a wrong token) is not the
+// event's fault: it is retried past the three refusals that drop an
+// event, until the channel is fixed, and nothing is dropped.
+func TestChannelRefusalHoldsInFakeTime(t *testing.T) {
+	s := newScript(t, 0, 401, 401, 401, 401, 401, 401)
+	synctest.Test(t, func(t *testing.T) {
+		log := newMemLog(2)
+		d, _ := bubbleDelivery(s.URL(), log)
+		runBubble(t, d, s, 8)
+		if got := s.received(); strings.Join(got, ",") != "1,1,1,1,1,1,1,2" {
+			t.Errorf("receiver saw events %v, want 1 seven times then 2", got)
+		}
+		want := []controller.NotifyCursor{
+			{Channel: "hook", Seq: 0, Error: "event 1: HTTP 401 Unauthorized: scripted failure"},
+			{Channel: "hook", Seq: 2},
+		}
+		if got := log.committed(); !equalCursors(got, want) {
+			t.Errorf("commits %+v, want %+v (no drop)", got, want)
+		}
+	})
+}
+
 // The end of the leader's term stops a channel waiting out a 5-minute
 // backoff at once, without another attempt.
 func TestTermEndStopsBackoff(t *testing.T) {
