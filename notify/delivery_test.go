@@ -194,9 +194,11 @@ func TestBackoffScheduleInFakeTime(t *testing.T) {
 				t.Errorf("wait before retry %d: %s, want between %s and %s", i+1, g, full/2, full)
 			}
 		}
-		if total := time.Since(start); total < 10*time.Minute {
+		total := time.Since(start)
+		if total < 10*time.Minute {
 			t.Errorf("12 failures took %s of fake time, want the capped doubling (over 10 min)", total)
 		}
+		t.Logf("%d attempts over %s of fake time", len(gaps)+1, total.Round(time.Second))
 		want := []controller.NotifyCursor{
 			{Channel: "hook", Seq: 0, Error: "event 1: HTTP 500 Internal Server Error: scripted failure"},
 			{Channel: "hook", Seq: 0, Error: "event 1: HTTP 503 Service Unavailable: scripted failure"},
