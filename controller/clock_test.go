@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/seed3787e6f1/detour/internal/testutil"
 )
 
 // The leader's clock never goes back, not even when a later term starts
@@ -32,7 +34,7 @@ func TestLeaderClockNeverGoesBack(t *testing.T) {
 // a command from the year 2100 leaves the state's clock at the present.
 func TestLeaderStampsOverProposer(t *testing.T) {
 	s := openCluster(t, 1, t.TempDir())[0]
-	eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) != "" })
+	testutil.Eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) != "" })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	future := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)

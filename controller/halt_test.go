@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 )
 
 // A command type this version does not know is refused by the leader
@@ -50,7 +51,7 @@ func TestUnknownCommandHalts(t *testing.T) {
 		t.Fatalf("the leader applied an unknown command with %v, want ErrHalted", resp)
 	}
 	for _, s := range stores {
-		eventually(t, s.ID()+" halted", 5*time.Second, func() bool { return s.FSM().Halted() != nil })
+		testutil.Eventually(t, s.ID()+" halted", 5*time.Second, func() bool { return s.FSM().Halted() != nil })
 		if h := s.FSM().Halted(); h.Index != f.Index() {
 			t.Errorf("%s halted at %d, the entry is %d", s.ID(), h.Index, f.Index())
 		}
@@ -102,7 +103,7 @@ func TestLogWriteFailureIsRetryable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) != "" })
+	testutil.Eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) != "" })
 	fail.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -118,7 +119,7 @@ func TestLogWriteFailureIsRetryable(t *testing.T) {
 		t.Errorf("a write on a node that cannot write its log: %v, want ErrStorage at once", err)
 	}
 	fail.Store(false)
-	eventually(t, "the log written again", 10*time.Second, func() bool { return s.Problem() == nil })
+	testutil.Eventually(t, "the log written again", 10*time.Second, func() bool { return s.Problem() == nil })
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
 	if _, err := s.Propose(ctx2, drain); err != nil {
@@ -163,7 +164,7 @@ func TestDataDirPrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) != "" })
+	testutil.Eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) != "" })
 	if err := s.raft.Snapshot().Error(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 )
 
 // probe is a leader task that counts the copies of it running on each
@@ -65,7 +66,7 @@ func TestLeaderTasksFollowLeadership(t *testing.T) {
 	if first == nil {
 		t.Fatal("no leader")
 	}
-	eventually(t, "the probe on the leader", 5*time.Second, func() bool { r, _ := p.counts(first); return r == 1 })
+	testutil.Eventually(t, "the probe on the leader", 5*time.Second, func() bool { r, _ := p.counts(first); return r == 1 })
 	for _, s := range stores {
 		if r, _ := p.counts(s); s != first && r != 0 {
 			t.Fatalf("the probe runs on follower %s", s.ID())
@@ -76,9 +77,9 @@ func TestLeaderTasksFollowLeadership(t *testing.T) {
 	if err := first.StepDown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the probe to stop on the old leader", 5*time.Second, func() bool { r, _ := p.counts(first); return r == 0 })
+	testutil.Eventually(t, "the probe to stop on the old leader", 5*time.Second, func() bool { r, _ := p.counts(first); return r == 0 })
 	var second *Store
-	eventually(t, "the probe on a new leader", 10*time.Second, func() bool {
+	testutil.Eventually(t, "the probe on a new leader", 10*time.Second, func() bool {
 		second = leaderOf(stores)
 		if second == nil || second == first {
 			return false
@@ -94,11 +95,11 @@ func TestLeaderTasksFollowLeadership(t *testing.T) {
 	if err := second.raft.LeadershipTransferToServer(raft.ServerID(first.ID()), raft.ServerAddress(first.Addr())).Error(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the probe again on the first node", 10*time.Second, func() bool { r, n := p.counts(first); return r == 1 && n == 2 })
+	testutil.Eventually(t, "the probe again on the first node", 10*time.Second, func() bool { r, n := p.counts(first); return r == 1 && n == 2 })
 	if first.leaderTerms() <= before {
 		t.Errorf("terms led by the first node: %d, before %d", first.leaderTerms(), before)
 	}
-	eventually(t, "the probe to stop on the second leader", 5*time.Second, func() bool { r, _ := p.counts(second); return r == 0 })
+	testutil.Eventually(t, "the probe to stop on the second leader", 5*time.Second, func() bool { r, _ := p.counts(second); return r == 0 })
 	// Close waits for the tasks: none runs once it returned.
 	first.Close()
 	if r, _ := p.counts(first); r != 0 {
@@ -111,7 +112,7 @@ func TestLeaderTasksFollowLeadership(t *testing.T) {
 func TestLeaderTaskRestartsAfterFailure(t *testing.T) {
 	stores := openCluster(t, 1, t.TempDir())
 	s := stores[0]
-	eventually(t, "leader", 10*time.Second, s.IsLeader)
+	testutil.Eventually(t, "leader", 10*time.Second, s.IsLeader)
 	var calls, done atomic.Int32
 	running := make(chan struct{})
 	s.OnLeader("flaky", func(ctx context.Context) error {

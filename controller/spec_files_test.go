@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -82,7 +83,7 @@ func TestReplicasApplyTheSpecsBytesNotFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range stores {
-		eventually(t, "extra served", 5*time.Second, func() bool { return extraAnswer(s) == "192.0.2.111" })
+		testutil.Eventually(t, "extra served", 5*time.Second, func() bool { return extraAnswer(s) == "192.0.2.111" })
 	}
 	// The file changes on disk; a replica restarts and replays its log.
 	if err := os.WriteFile(zoneFile, []byte("extra IN A 192.0.2.222\n"), 0o600); err != nil {
@@ -100,7 +101,7 @@ func TestReplicasApplyTheSpecsBytesNotFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { again.Close() })
-	eventually(t, "the restarted replica serves", 10*time.Second, func() bool { return extraAnswer(again) != "" })
+	testutil.Eventually(t, "the restarted replica serves", 10*time.Second, func() bool { return extraAnswer(again) != "" })
 	for _, s := range append(stores, again) {
 		if s == follower {
 			continue

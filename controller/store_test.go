@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -67,7 +68,7 @@ func seededCluster(t *testing.T) (stores []*Store, follower *Store) {
 	t.Helper()
 	stores = openCluster(t, 3, t.TempDir())
 	for _, s := range stores {
-		eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
+		testutil.Eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
 	}
 	for _, s := range stores {
 		if !s.IsLeader() {
@@ -75,17 +76,6 @@ func seededCluster(t *testing.T) (stores []*Store, follower *Store) {
 		}
 	}
 	return stores, follower
-}
-
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func wwwAnswer(s *Store) string {
@@ -114,9 +104,9 @@ func report(t *testing.T, s *Store, observer, pool, addr string, up bool) {
 func TestClusterConsensusAndLeaderLoss(t *testing.T) {
 	stores := openCluster(t, 3, t.TempDir())
 	for _, s := range stores {
-		eventually(t, "seeded answers on "+s.ID(), 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
+		testutil.Eventually(t, "seeded answers on "+s.ID(), 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
 	}
-	eventually(t, "three members registered", 10*time.Second, func() bool {
+	testutil.Eventually(t, "three members registered", 10*time.Second, func() bool {
 		n := 0
 		stores[0].FSM().read(func(st *State) { n = len(st.Members) })
 		return n == 3
@@ -132,7 +122,7 @@ func TestClusterConsensusAndLeaderLoss(t *testing.T) {
 	// A second one agrees: majority, failover everywhere.
 	report(t, stores[2], "n2", "web-us-east", "192.0.2.10", false)
 	for _, s := range stores {
-		eventually(t, "failover on "+s.ID(), 5*time.Second, func() bool { return wwwAnswer(s) == "198.51.100.10" })
+		testutil.Eventually(t, "failover on "+s.ID(), 5*time.Second, func() bool { return wwwAnswer(s) == "198.51.100.10" })
 	}
 	// Kill the leader; the others elect a new one and keep deciding.
 	var leader int
@@ -148,12 +138,12 @@ func TestClusterConsensusAndLeaderLoss(t *testing.T) {
 			rest = append(rest, s)
 		}
 	}
-	eventually(t, "a new leader", 10*time.Second, func() bool { return rest[0].IsLeader() || rest[1].IsLeader() })
+	testutil.Eventually(t, "a new leader", 10*time.Second, func() bool { return rest[0].IsLeader() || rest[1].IsLeader() })
 	for _, s := range rest {
 		report(t, s, s.ID(), "web-us-west", "198.51.100.10", false)
 	}
 	for _, s := range rest {
-		eventually(t, "second failover on "+s.ID(), 5*time.Second, func() bool { return wwwAnswer(s) == "203.0.113.10" })
+		testutil.Eventually(t, "second failover on "+s.ID(), 5*time.Second, func() bool { return wwwAnswer(s) == "203.0.113.10" })
 	}
 	// Writes from a follower are forwarded; bad ones are refused whole.
 	follower := rest[0]
@@ -170,7 +160,7 @@ func TestClusterConsensusAndLeaderLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range rest {
-		eventually(t, "pin on "+s.ID(), 5*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
+		testutil.Eventually(t, "pin on "+s.ID(), 5*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
 	}
 }
 
@@ -227,7 +217,7 @@ func TestRestartAloneServesLatestAnswers(t *testing.T) {
 	root := t.TempDir()
 	stores := openCluster(t, 3, root)
 	for _, s := range stores {
-		eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
+		testutil.Eventually(t, "seeded", 10*time.Second, func() bool { return wwwAnswer(s) == "192.0.2.10" })
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -235,7 +225,7 @@ func TestRestartAloneServesLatestAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range stores {
-		eventually(t, "drain", 5*time.Second, func() bool { return wwwAnswer(s) == "198.51.100.10" })
+		testutil.Eventually(t, "drain", 5*time.Second, func() bool { return wwwAnswer(s) == "198.51.100.10" })
 	}
 	addr := stores[0].Addr()
 	for _, s := range stores {
@@ -285,13 +275,13 @@ func TestCrashRestartAloneServesLatestAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range stores {
-		eventually(t, "drain", 5*time.Second, func() bool { return wwwAnswer(s) == "198.51.100.10" })
+		testutil.Eventually(t, "drain", 5*time.Second, func() bool { return wwwAnswer(s) == "198.51.100.10" })
 	}
 	// Commands without an ID, whose second application would show: only
 	// the FSM's index skip keeps them from applying twice. The liveness
 	// is the leader's own decision, so the leader proposes them.
 	var lead *Store
-	eventually(t, "a leader", 5*time.Second, func() bool {
+	testutil.Eventually(t, "a leader", 5*time.Second, func() bool {
 		for _, s := range stores {
 			if s.IsLeader() {
 				lead = s
@@ -308,7 +298,7 @@ func TestCrashRestartAloneServesLatestAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "every node at the same index", 5*time.Second, func() bool {
+	testutil.Eventually(t, "every node at the same index", 5*time.Second, func() bool {
 		a := stores[0].FSM().AppliedIndex()
 		return a == stores[1].FSM().AppliedIndex() && a == stores[2].FSM().AppliedIndex()
 	})
@@ -355,14 +345,14 @@ func TestCrashRestartAloneServesLatestAnswers(t *testing.T) {
 	}
 	reopen(1)
 	reopen(2)
-	eventually(t, "a leader", 10*time.Second, func() bool { _, addr := alone.Leader(); return addr != "" })
+	testutil.Eventually(t, "a leader", 10*time.Second, func() bool { _, addr := alone.Leader(); return addr != "" })
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
 	// A new entry commits: every earlier one is applied by now.
 	if _, err := alone.Propose(ctx2, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: alone.ID()}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Raft caught up", 5*time.Second, func() bool { return alone.raft.AppliedIndex() >= alone.raft.LastIndex() })
+	testutil.Eventually(t, "Raft caught up", 5*time.Second, func() bool { return alone.raft.AppliedIndex() >= alone.raft.LastIndex() })
 	zz := func(s *Store) (n int) {
 		s.FSM().read(func(st *State) {
 			for _, e := range st.Events {
@@ -446,7 +436,7 @@ func TestSetSpecIfVersion(t *testing.T) {
 		}
 	}
 	for _, st := range stores {
-		eventually(t, "version "+fmt.Sprint(v+1)+" on "+st.ID(), 5*time.Second, func() bool {
+		testutil.Eventually(t, "version "+fmt.Sprint(v+1)+" on "+st.ID(), 5*time.Second, func() bool {
 			sp, got := st.FSM().Spec()
 			return got == v+1 && sp.Records[0].TTL == 42
 		})
@@ -495,6 +485,6 @@ func TestProposeOnce(t *testing.T) {
 		t.Errorf("Propose changed the caller's command: ID %q", fresh.ID)
 	}
 	for _, s := range stores {
-		eventually(t, "3 incidents on "+s.ID(), 5*time.Second, func() bool { return incidents(s) == 3 })
+		testutil.Eventually(t, "3 incidents on "+s.ID(), 5*time.Second, func() bool { return incidents(s) == 3 })
 	}
 }

@@ -3,7 +3,6 @@ package notify
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -184,73 +183,6 @@ func (n *Notifier) pending(seq uint64) (out []Notification, s *spec.Spec) {
 		out = append(out, Build(ev, s, incidents))
 	}
 	return out, s
-}
-
-// deliverLoop runs one channel: deliver every pending event in order,
-// retrying each until it is accepted, then record the cursor.
-func (n *Notifier) deliverLoop(ctx context.Context, c spec.Channel, ch Channel) {
-	log := n.logger.With("channel", c.Name, "type", c.Type)
-	cursor := n.startCursor(c.Name)
-	proposed := cursor
-	lastErr := ""
-	for ctx.Err() == nil {
-		changed := n.opts.Store.FSM().Changed()
-		batch, s := n.pending(cursor)
-		skipped := 0
-		for _, note := range batch {
-			if !wants(c.Filters, note, s) {
-				cursor = note.Seq
-				skipped++
-				continue
-			}
-			for attempt := 0; ; attempt++ {
-				actx, cancel := context.WithTimeout(ctx, n.opts.AttemptTimeout)
-				err := ch.Deliver(actx, note)
-				cancel()
-				if err == nil {
-					break
-				}
-				if ctx.Err() != nil {
-					return
-				}
-				if refusedForGood(err) && attempt+1 >= maxRefusals {
-					// Sending it again cannot succeed, and every later
-					// event would wait behind it: give it up, loudly.
-					drop := fmt.Sprintf("event %s (%s) dropped after %d refusals: %v", note.ID, note.Kind, attempt+1, err)
-					log.Error("delivery refused for good; dropping the event", "event", note.ID, "attempts", attempt+1, "err", err)
-					if n.proposeCursor(ctx, controller.NotifyCursor{Channel: c.Name, Seq: note.Seq, Error: drop, Drop: drop}) {
-						proposed = note.Seq
-					}
-					break
-				}
-				wait := n.backoff(attempt, retryAfter(err))
-				log.Warn("delivery failed; retrying", "event", note.ID, "attempt", attempt+1, "retry_in", wait.Round(time.Millisecond), "err", err)
-				if msg := err.Error(); msg != lastErr {
-					lastErr = msg
-					n.propose(ctx, c.Name, proposed, "event "+note.ID+": "+msg)
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(wait):
-				}
-			}
-			cursor = note.Seq
-			log.Debug("delivered", "event", note.ID)
-		}
-		// Skipped events move the cursor too, but are only worth a
-		// commit when many piled up or something was delivered.
-		if cursor != proposed && (skipped < len(batch) || cursor-proposed > 50 || lastErr != "") {
-			if n.propose(ctx, c.Name, cursor, "") {
-				proposed, lastErr = cursor, ""
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		}
-	}
 }
 
 // maxRefusals is how many times an event refused for what it is (see

@@ -59,11 +59,24 @@ func openStore(t *testing.T, text string) *controller.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	testutil.Eventually(t, "a leader with the seed spec", 10*time.Second, func() bool {
+	// The leader records its term in an event of its own, committed
+	// after it leads: wait for it, so that the tests' "last event" is
+	// not followed by it.
+	testutil.Eventually(t, "a leader with the seed spec and its term recorded", 10*time.Second, func() bool {
 		sp, _ := st.FSM().Spec()
-		return st.IsLeader() && sp != nil
+		return st.IsLeader() && sp != nil && termRecorded(st)
 	})
 	return st
+}
+
+// termRecorded reports whether st's leader event is in the log.
+func termRecorded(st *controller.Store) bool {
+	for _, ev := range st.FSM().View().Events() {
+		if ev.Kind == "member" && strings.Contains(ev.Message, "is the leader") {
+			return true
+		}
+	}
+	return false
 }
 
 func propose(t *testing.T, st *controller.Store, c *controller.Command) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seed3787e6f1/detour/internal/demo"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 )
 
 // `detour demo down|up` steer a running demo through its controls, and
@@ -92,11 +93,9 @@ func TestDemoCommandPrintsWhatWorks(t *testing.T) {
 	if code, out := runCLI("demo", "down", "us-east", "--control", control); code != 0 {
 		t.Fatalf("demo down as printed: %s", out)
 	}
-	for deadline := time.Now().Add(20 * time.Second); demo.Query(digs[2], "www.example.test") != demo.Answers["us-west"]; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("eu-west's node never answered us-west")
-		}
-	}
+	testutil.Eventually(t, "eu-west's node to answer us-west", 20*time.Second, func() bool {
+		return demo.Query(digs[2], "www.example.test") == demo.Answers["us-west"]
+	})
 	cancel()
 	select {
 	case code := <-done:

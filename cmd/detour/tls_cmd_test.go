@@ -221,17 +221,10 @@ records:
 		t.Fatalf("drain through follower %s: %s", ids[follower], out)
 	}
 	for i := range ids {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		testutil.Eventually(t, ids[i]+" to show the drain made through "+ids[follower], 10*time.Second, func() bool {
 			st, _ := status(apis[i])
-			if len(st.Overrides) == 1 && st.Overrides[0].Target == "web-c" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s does not show the drain made through %s", ids[i], ids[follower])
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return len(st.Overrides) == 1 && st.Overrides[0].Target == "web-c"
+		})
 	}
 	// The node port refuses the operator's certificate in the handshake.
 	alice, err := tls.LoadX509KeyPair(filepath.Join(pki, "alice.pem"), filepath.Join(pki, "alice-key.pem"))

@@ -62,13 +62,9 @@ func TestFailoverDuringBigSpecApply(t *testing.T) {
 		_, err := proposer.Node.Store().Propose(ctx, &controller.Command{Type: controller.CmdSetSpec, Spec: controller.ParsedSpec(sp, y, "big-spec test")})
 		applied <- err
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for watched.Node.Store().FSM().View().Staged() == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("the big spec was not committed within 60s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, "the big spec committed", 60*time.Second, func() bool {
+		return watched.Node.Store().FSM().View().Staged() != nil
+	})
 
 	// Readers from now until the spec is in force.
 	var stop atomic.Bool

@@ -11,6 +11,7 @@ import (
 
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 )
 
 // withFailback applies the cluster's spec with www holding its failback
@@ -67,7 +68,7 @@ func TestFailbackAfterHoldsThenMovesBack(t *testing.T) {
 	}
 	c.Member("us-east").Site.SetUp(true)
 	var held time.Time
-	waitUntil(t, "the hold on us-west", 15*time.Second, func() bool {
+	testutil.Eventually(t, "the hold on us-west", 15*time.Second, func() bool {
 		var h *controller.FailbackHold
 		h = c.Leader().Node.Store().FSM().View().Held("www.example.test.", "A")
 		if h != nil {
@@ -105,7 +106,7 @@ func TestFailbackManualWaitsForRelease(t *testing.T) {
 	c.Member("us-east").Site.SetUp(false)
 	c.WaitAnswer(c.Live()[0], west, 15*time.Second)
 	c.Member("us-east").Site.SetUp(true)
-	waitUntil(t, "us-east up again in the cluster's view", 15*time.Second, func() bool {
+	testutil.Eventually(t, "us-east up again in the cluster's view", 15*time.Second, func() bool {
 		for _, ev := range c.Events(c.Leader()) {
 			if ev.Kind == "failback" && strings.Contains(ev.Message, "staying on pool web-us-west until an operator releases it") {
 				return true
@@ -124,15 +125,4 @@ func TestFailbackManualWaitsForRelease(t *testing.T) {
 	}
 	t.Logf("failed back %s after the release", time.Since(start).Round(10*time.Millisecond))
 	c.CheckInvariants()
-}
-
-func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

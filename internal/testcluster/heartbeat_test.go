@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 )
 
 // A flood of beats for one job, spread over all three nodes, costs a
@@ -23,16 +24,10 @@ func TestHeartbeatFloodAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range c.Members { // every node has the spec before the flood
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if s, _ := m.Node.Store().FSM().Spec(); s != nil && len(s.Checks) == 2 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never applied the spec", m.ID)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		testutil.Eventually(t, m.ID+" to apply the spec", 10*time.Second, func() bool {
+			s, _ := m.Node.Store().FSM().Spec()
+			return s != nil && len(s.Checks) == 2
+		})
 	}
 	leader := c.Leader().Node.Store()
 	before := leader.AppliedIndex()

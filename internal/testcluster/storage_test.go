@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/seed3787e6f1/detour/internal/node"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 )
 
 // failingLog is a Raft log store whose writes fail while fail is set, as
@@ -128,11 +129,7 @@ func TestLeaderDiskFull(t *testing.T) {
 		if m == leader {
 			continue
 		}
-		for wait := time.Now().Add(10 * time.Second); !hasDrain(m, "eu-west"); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(wait) {
-				t.Fatalf("%s lacks the drain 10s after it was accepted", m.ID)
-			}
-		}
+		testutil.Eventually(t, m.ID+" to hold the accepted drain", 10*time.Second, func() bool { return hasDrain(m, "eu-west") })
 	}
 	full[leader.ID].Store(false)
 	waitReadyCode(t, leader, http.StatusOK, 15*time.Second)
