@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-
 	"github.com/seed3787e6f1/detour/controller/nodeport"
 )
 

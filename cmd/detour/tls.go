@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
 	"github.com/seed3787e6f1/detour/controller/nodeport"
 )
 
