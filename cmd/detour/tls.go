@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
 	"github.com/seed3787e6f1/detour/controller/nodeport"
 )
 
