@@ -19,9 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/seed3787e6f1/detour/controller/nodeport"
+	"github.com/spf13/cobra"
 )
 
 // The files `detour tls` writes in its directory.
