@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/seed3787e6f1/detour/controller/nodeport"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -238,7 +239,7 @@ var errorTable = []wireError{
 	{"skipped", ErrSkipped},
 	{"storage", ErrStorage},
 	{"not_leader", ErrNotLeader},
-	{"too_large", ErrMessageTooLarge},
+	{"too_large", nodeport.ErrMessageTooLarge},
 	{"unreachable", ErrUnreachable},
 	{"needs_force", ErrNeedsForce},
 }

@@ -20,9 +20,10 @@
 //     publishing DNS answers after each apply, the Store that opens,
 //     replays and closes a node's Raft, and the halt that stops a replica
 //     from applying what it cannot;
-//   - the node port (transport.go, peerauth.go, rpc*.go): one listener
-//     for Raft and for proposals forwarded to the leader, with mutual TLS
-//     between members;
+//   - forwarding over the node port (rpc.go, rpcpeer.go, nodeport.go):
+//     requests a follower sends the leader and the leader's answers; the
+//     port itself (listener, connection kinds, hello, mutual TLS between
+//     members, framing) is package nodeport;
 //   - the leader's duties (leader.go, clock.go, provider_sync.go):
 //     staleness of observers, expiry of overrides, the cluster clock;
 //   - the health bridge (heartbeat.go): job heartbeats committed through

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/seed3787e6f1/detour/controller/nodeport"
 )
 
 // Errors of membership changes. Check them with errors.Is.
@@ -264,7 +264,7 @@ func mustJSON(v any) []byte {
 // call sends one request to a member's node port on a connection of
 // its own and reads the reply.
 func (s *Store) call(ctx context.Context, id, addr string, req rpcRequest) (rpcResponse, error) {
-	c, err := s.mux.DialMember(ctx, id, addr, connRPC)
+	c, err := s.mux.DialMember(ctx, id, addr, nodeport.KindRPC)
 	if err != nil {
 		return rpcResponse{}, err
 	}
@@ -278,10 +278,10 @@ func (s *Store) exchange(ctx context.Context, c net.Conn, req rpcRequest) (rpcRe
 	}
 	req.From = s.cfg.NodeID
 	var resp rpcResponse
-	if err := writeFrame(c, req); err != nil {
+	if err := nodeport.WriteFrame(c, req); err != nil {
 		return resp, err
 	}
-	if err := readFrame(c, &resp); err != nil {
+	if err := nodeport.ReadFrame(c, &resp); err != nil {
 		return resp, err
 	}
 	return resp, nil
@@ -538,12 +538,12 @@ func loseWhat(canLose int) string {
 // the node id, is refused before it is added.
 func (s *Store) probeCandidate(ctx context.Context, id, addr string) (NodeStats, error) {
 	var st NodeStats
-	c, err := s.dialCandidate(ctx, id, addr)
-	var hs handshakeError
+	c, err := s.mux.DialCandidate(ctx, id, addr)
+	var hs nodeport.HandshakeError
 	switch {
 	case errors.As(err, &hs):
 		return st, fmt.Errorf("%w: %w: the node at %s answers but fails the TLS check (%w); give it a certificate of this cluster's CA naming %s, and --peers naming this cluster's members; nothing was changed",
-			ErrRejected, ErrUnreachable, addr, hs.err, NodeURI(id))
+			ErrRejected, ErrUnreachable, addr, hs.Err, nodeport.NodeURI(id))
 	case err != nil:
 		return st, fmt.Errorf("%w: %w: nothing answers at %s (%w); start it first with --node-id %s --raft-addr %s and check the address and the firewall; nothing was changed",
 			ErrRejected, ErrUnreachable, addr, err, id, addr)
@@ -563,33 +563,6 @@ func (s *Store) probeCandidate(ctx context.Context, id, addr string) (NodeStats,
 	}
 	return st, nil
 }
-
-// dialCandidate opens an RPC connection to a node that is not a member
-// yet: under TLS its certificate must chain to the CA and name id (node
-// URI) or addr's host.
-func (s *Store) dialCandidate(ctx context.Context, id, addr string) (net.Conn, error) {
-	m := s.mux
-	c, err := m.dial(ctx, addr)
-	if err != nil {
-		return nil, err
-	}
-	if m.auth != nil {
-		cand := &peerAuth{members: func() []raft.Server { return []raft.Server{{ID: raft.ServerID(id), Address: raft.ServerAddress(addr)}} }, roots: m.auth.roots}
-		tc := tls.Client(c, cand.clientTLS(m.tls, id, addr))
-		if err := tc.HandshakeContext(ctx); err != nil {
-			c.Close()
-			return nil, handshakeError{err}
-		}
-		c = tc
-	}
-	return m.hello(ctx, c, connRPC, addr) // states this cluster's ID
-}
-
-// handshakeError is a node that answered but failed the TLS handshake.
-type handshakeError struct{ err error }
-
-func (e handshakeError) Error() string { return "TLS handshake: " + e.err.Error() }
-func (e handshakeError) Unwrap() error { return e.err }
 
 // Member health, as the leader's probes see it.
 

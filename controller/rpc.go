@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/seed3787e6f1/detour/controller/nodeport"
 )
 
 // Operations a follower forwards to the leader.
@@ -170,7 +171,7 @@ func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (r
 		p.drop()
 	}
 	if p.c == nil {
-		c, err := s.mux.DialMember(cctx, id, addr, connRPC)
+		c, err := s.mux.DialMember(cctx, id, addr, nodeport.KindRPC)
 		if err != nil {
 			return true, res, fmt.Errorf("forward to leader %s: %w", addr, err)
 		}
@@ -181,15 +182,15 @@ func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (r
 	}
 	defer abortOnLeaderChange(p.c, moved)()
 	req.From = s.cfg.NodeID
-	if err := writeFrame(p.c, req); err != nil {
-		if errors.Is(err, ErrMessageTooLarge) {
+	if err := nodeport.WriteFrame(p.c, req); err != nil {
+		if errors.Is(err, nodeport.ErrMessageTooLarge) {
 			return false, res, fmt.Errorf("%w: %w", ErrRejected, err) // nothing was sent
 		}
 		p.drop()
 		return true, res, fmt.Errorf("forward to leader %s: %w", addr, err)
 	}
 	var resp rpcResponse
-	if err := readFrame(p.c, &resp); err != nil {
+	if err := nodeport.ReadFrame(p.c, &resp); err != nil {
 		p.drop()
 		// The leader may have applied it; the retry is idempotent
 		// enough for every command (a repeated report changes nothing
@@ -213,23 +214,23 @@ const rpcIdle = 2 * time.Minute
 
 // serveRPC answers forwarded requests from peer (the authenticated
 // member, none for plaintext) on one connection until the peer closes it
-// or it idles. A message over MaxRPCMessage is answered with a refusal
+// or it idles. A message over nodeport.MaxMessage is answered with a refusal
 // and ends the connection, unread.
 func (s *Store) serveRPC(c net.Conn, peer []string) {
 	defer c.Close()
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(rpcIdle))
 		var req rpcRequest
-		if err := readFrame(c, &req); err != nil {
-			if errors.Is(err, ErrMessageTooLarge) {
+		if err := nodeport.ReadFrame(c, &req); err != nil {
+			if errors.Is(err, nodeport.ErrMessageTooLarge) {
 				s.logger.Warn("node port: forwarded message refused", "remote", c.RemoteAddr().String(), "peer", peer, "err", err)
 				_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-				_ = writeFrame(c, rpcResponse{Rejected: err.Error(), Code: "too_large"})
+				_ = nodeport.WriteFrame(c, rpcResponse{Rejected: err.Error(), Code: "too_large"})
 			}
 			return
 		}
 		_ = c.SetDeadline(time.Now().Add(applyTimeout + 2*time.Second))
-		if err := writeFrame(c, s.answerRPC(req, peer)); err != nil {
+		if err := nodeport.WriteFrame(c, s.answerRPC(req, peer)); err != nil {
 			return
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/seed3787e6f1/detour/controller/nodeport"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -109,7 +110,7 @@ type StoreConfig struct {
 	TLS *tls.Config
 	// Listener and Dial replace the TCP defaults (tests inject faults).
 	Listener net.Listener
-	Dial     DialFunc
+	Dial     nodeport.DialFunc
 	Timing   Timing
 	// Seed is proposed by the first leader of a cluster without a spec.
 	Seed   *spec.Spec
@@ -139,7 +140,7 @@ type Store struct {
 	logger *slog.Logger
 	fsm    *FSM
 	raft   *raft.Raft
-	mux    *Mux
+	mux    *nodeport.Mux
 	bolt   *raftboltdb.BoltStore
 	logs   *logStore // the log store Raft writes to: bolt, watched
 	trans  *raft.NetworkTransport
@@ -227,7 +228,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		}
 	}
 	var rf atomic.Pointer[raft.Raft] // for the mux, which starts first
-	s.mux = NewMux(ln, cfg.TLS, membersOf(&rf, cfg.Peers), cfg.Dial, cfg.Logger.With("component", "node-port"))
+	s.mux = nodeport.NewMux(ln, cfg.TLS, membersOf(&rf, cfg.Peers), cfg.Dial, cfg.Logger.With("component", "node-port"))
 	s.mux.SetClusterID(s.identity.get)
 	adv, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
 	if err != nil || adv.Port == 0 {
@@ -235,7 +236,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	}
 	s.cfg.RaftAddr = adv.String()
 	s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  &raftLayer{m: s.mux, advertise: adv},
+		Stream:  s.mux.RaftLayer(adv),
 		MaxPool: 3,
 		Timeout: 10 * time.Second,
 		Logger:  hlog,

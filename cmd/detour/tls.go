@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/controller/nodeport"
 	"github.com/spf13/cobra"
 )
 
@@ -200,7 +200,7 @@ Writes DIR/ID.pem and DIR/ID-key.pem (0600); --force replaces them
 			out := cmd.OutOrStdout()
 			if r.node != "" {
 				fmt.Fprintf(out, "issued node certificate for %s (%s, SANs %s; serverAuth, clientAuth), valid %d days:\n  %s (tls_cert)\n  %s (tls_key, 0600)\n",
-					r.node, controller.NodeURI(r.node), strings.Join(r.addresses, ", "), days, certPath, keyPath)
+					r.node, nodeport.NodeURI(r.node), strings.Join(r.addresses, ", "), days, certPath, keyPath)
 				return nil
 			}
 			fmt.Fprintf(out, "issued operator certificate for %s (clientAuth), valid %d days:\n  %s\n  %s (0600)\n", r.operator, days, certPath, keyPath)
@@ -318,7 +318,7 @@ func certTemplate(r certRequest, now time.Time) (*x509.Certificate, error) {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 		return tmpl, nil
 	}
-	uri, err := url.Parse(controller.NodeURI(r.node))
+	uri, err := url.Parse(nodeport.NodeURI(r.node))
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/controller/nodeport"
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/internal/testutil"
 )
@@ -66,7 +66,7 @@ func TestTLSCreateFiles(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(ca)
 	node := readCert(t, filepath.Join(pki, "us-east-1.pem"))
-	if len(node.URIs) != 1 || node.URIs[0].String() != controller.NodeURI("us-east-1") {
+	if len(node.URIs) != 1 || node.URIs[0].String() != nodeport.NodeURI("us-east-1") {
 		t.Errorf("node URIs: %v", node.URIs)
 	}
 	if fmt.Sprint(node.IPAddresses) != "[10.1.0.5 ::1]" || fmt.Sprint(node.DNSNames) != "[node1.example.net]" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/controller/nodeport"
 )
 
 // Deps are a node's injected dependencies, apart from its settings: what
@@ -17,7 +18,7 @@ type Deps struct {
 	// Listener and Dial replace the node port's listener and dialer
 	// (fault injection).
 	Listener net.Listener
-	Dial     controller.DialFunc
+	Dial     nodeport.DialFunc
 	// SourceIP is the address health probes leave from.
 	SourceIP net.IP
 	// Now is this node's wall clock (skewed to show it rules nothing).

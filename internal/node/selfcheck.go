@@ -14,7 +14,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/controller/nodeport"
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/seed3787e6f1/detour/spec"
 )
@@ -145,10 +145,10 @@ func checkNodeCert(caFile, certFile, keyFile, nodeID, addr string) []error {
 
 // nameProblem says why cert does not name node id at addr, or "".
 func nameProblem(cert *x509.Certificate, id, addr string) string {
-	uri := controller.NodeURI(id)
+	uri := nodeport.NodeURI(id)
 	var named []string
 	for _, u := range cert.URIs {
-		if s := u.String(); strings.HasPrefix(s, controller.NodeURIPrefix) {
+		if s := u.String(); strings.HasPrefix(s, nodeport.NodeURIPrefix) {
 			named = append(named, s)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/controller/nodeport"
 )
 
 // ErrPartitioned is what a dial across a cut returns.
@@ -82,7 +82,7 @@ func (f *Faults) Listener(id string, ln net.Listener) net.Listener {
 }
 
 // Dialer returns node id's dialer.
-func (f *Faults) Dialer(id string) controller.DialFunc {
+func (f *Faults) Dialer(id string) nodeport.DialFunc {
 	d := &net.Dialer{}
 	return func(ctx context.Context, addr string) (net.Conn, error) {
 		f.mu.Lock()

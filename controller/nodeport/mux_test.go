@@ -1,4 +1,4 @@
-package controller
+package nodeport
 
 import (
 	"context"
@@ -25,11 +25,11 @@ func TestMuxCloseClosesAcceptedConnections(t *testing.T) {
 		_, err := io.Copy(io.Discard, c) // a handler reading until the end
 		rpcDone <- err
 	})
-	layer := &raftLayer{m: m}
+	layer := m.RaftLayer(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	raftPeer, err := m.Dial(ctx, ln.Addr().String(), connRaft)
+	raftPeer, err := m.Dial(ctx, ln.Addr().String(), KindRaft)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestMuxCloseClosesAcceptedConnections(t *testing.T) {
 	raftRead := make(chan error, 1)
 	go func() { _, err := accepted.Read(make([]byte, 1)); raftRead <- err }()
 
-	rpcPeer, err := m.Dial(ctx, ln.Addr().String(), connRPC)
+	rpcPeer, err := m.Dial(ctx, ln.Addr().String(), KindRPC)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package controller
+package nodeport
 
 import (
 	"crypto/tls"
@@ -8,7 +8,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -26,14 +25,15 @@ const NodeURIPrefix = "spiffe://detour/node/"
 // NodeURI is the URI SAN a node's certificate carries for node id.
 func NodeURI(id string) string { return NodeURIPrefix + id }
 
-// memberList returns the servers a node accepts as peers: the current Raft
-// configuration, or the initial voters while there is none.
-type memberList func() []raft.Server
+// Members returns the servers a node accepts as peers: the current Raft
+// configuration, or the initial voters while there is none. It is called
+// on every handshake, so a removed member is refused from then on.
+type Members func() []raft.Server
 
 // peerAuth decides which certificates name a member, for both ends of a
 // node-port connection.
 type peerAuth struct {
-	members memberList
+	members Members
 	roots   *x509.CertPool
 }
 
@@ -191,22 +191,4 @@ func (a *peerAuth) peerOf(c net.Conn) []string {
 	}
 	ids, _ := identify(cs.PeerCertificates[0], a.members())
 	return ids
-}
-
-// membersOf reads the members from r once it is set: the latest Raft
-// configuration, or the initial voters while it has no servers (a node
-// waiting to be added trusts the cluster it was told to join).
-func membersOf(r *atomic.Pointer[raft.Raft], initial []Peer) memberList {
-	return func() []raft.Server {
-		if rf := r.Load(); rf != nil {
-			if f := rf.GetConfiguration(); f.Error() == nil && len(f.Configuration().Servers) > 0 {
-				return f.Configuration().Servers
-			}
-		}
-		out := make([]raft.Server, 0, len(initial))
-		for _, p := range initial {
-			out = append(out, raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address)})
-		}
-		return out
-	}
 }

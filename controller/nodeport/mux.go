@@ -1,4 +1,4 @@
-package controller
+package nodeport
 
 import (
 	"context"
@@ -16,27 +16,32 @@ import (
 )
 
 // Connection kinds on the node-to-node port: the first byte of every
-// connection says what follows, so Raft and forwarded proposals share one
+// connection says what follows, so Raft and forwarded requests share one
 // port (and one TLS setup).
 const (
-	connRaft byte = 'R'
-	connRPC  byte = 'C'
+	// KindRaft carries hashicorp/raft's NetworkTransport protocol; the
+	// mux hands it to Raft through RaftLayer.
+	KindRaft byte = 'R'
+	// KindRPC carries framed requests (WriteFrame, ReadFrame) answered
+	// by the handler given to Serve.
+	KindRPC byte = 'C'
 )
 
-// handshakeTimeout bounds how long an accepted connection may take to
-// finish TLS and say what it is: one that sends nothing is closed after it.
-const handshakeTimeout = 5 * time.Second
+// HandshakeTimeout bounds how long an accepted connection may take to
+// finish TLS and the hello: one that sends nothing is closed after it. A
+// dialling node waits as long for the peer's verdict.
+const HandshakeTimeout = 5 * time.Second
 
-// maxPendingPerHost bounds the connections one host may hold open while
+// MaxPendingPerHost bounds the connections one host may hold open while
 // they authenticate: a flood from one address cannot tie up a node, nor
 // keep other hosts' members out.
-const maxPendingPerHost = 32
+const MaxPendingPerHost = 32
 
 // DialFunc opens a connection to a peer. Tests wrap it to inject faults.
 type DialFunc func(ctx context.Context, addr string) (net.Conn, error)
 
 // Mux accepts node-to-node connections and hands each to Raft or to the
-// RPC handler by its first byte.
+// RPC handler by its first byte; it also dials peers' node ports.
 type Mux struct {
 	ln     net.Listener
 	tls    *tls.Config
@@ -58,14 +63,15 @@ type Mux struct {
 	// of waiting for the peer to hang up.
 	liveMu sync.Mutex
 	live   map[*liveConn]struct{}
-	// cluster says this node's cluster ID (see clusterid.go).
+	// cluster says this node's cluster ID (see hello.go).
 	cluster atomic.Pointer[func() string]
 }
 
-// NewMux serves node-to-node traffic on ln. With tlsCfg set, every
-// connection (accepted and dialled) is mutual TLS between members: members
-// lists them, and a peer whose certificate names none is refused.
-func NewMux(ln net.Listener, tlsCfg *tls.Config, members func() []raft.Server, dial DialFunc, logger *slog.Logger) *Mux {
+// NewMux serves node-to-node traffic on ln once Serve is called. With
+// tlsCfg set, every connection (accepted and dialled) is mutual TLS
+// between members: members lists them, and a peer whose certificate
+// names none is refused. dial nil means plain TCP.
+func NewMux(ln net.Listener, tlsCfg *tls.Config, members Members, dial DialFunc, logger *slog.Logger) *Mux {
 	if dial == nil {
 		d := &net.Dialer{}
 		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
@@ -78,8 +84,10 @@ func NewMux(ln net.Listener, tlsCfg *tls.Config, members func() []raft.Server, d
 	return m
 }
 
-// Serve accepts until Close; rpc handles forwarded proposals from the
-// members it is given (none for plaintext).
+// Serve accepts until Close. rpc serves each KindRPC connection, on the
+// accepting goroutine of that connection, until it returns; peer names
+// the member the certificate authenticated (several IDs when members
+// share the host it names), none for plaintext. rpc owns c and closes it.
 func (m *Mux) Serve(rpc func(c net.Conn, peer []string)) {
 	m.rpc = rpc
 	m.wg.Add(1)
@@ -122,13 +130,13 @@ func (m *Mux) route(raw net.Conn) {
 		return // closing
 	}
 	switch kind {
-	case connRaft:
+	case KindRaft:
 		select {
 		case m.raftCh <- c:
 		case <-m.closing:
 			c.Close()
 		}
-	case connRPC:
+	case KindRPC:
 		if m.rpc == nil {
 			c.Close()
 			return
@@ -141,12 +149,12 @@ func (m *Mux) route(raw net.Conn) {
 }
 
 // authenticate runs TLS (when set) and reads the connection's kind, both
-// within handshakeTimeout, then gives up raw's authenticating slot. It
+// within HandshakeTimeout, then gives up raw's authenticating slot. It
 // closes the connection when it returns !ok.
 func (m *Mux) authenticate(raw net.Conn) (c net.Conn, peer []string, kind byte, ok bool) {
 	defer m.release(raw)
 	c = raw
-	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	_ = c.SetDeadline(time.Now().Add(HandshakeTimeout))
 	if m.server != nil {
 		tc := tls.Server(c, m.server)
 		if err := tc.Handshake(); err != nil {
@@ -167,7 +175,7 @@ func (m *Mux) authenticate(raw net.Conn) (c net.Conn, peer []string, kind byte, 
 		c.Close()
 		return nil, nil, 0, false
 	}
-	if !m.acceptHello(c, peer) || b[0] == connHello {
+	if !m.acceptHello(c, peer) || b[0] == kindHello {
 		c.Close()
 		return nil, nil, 0, false
 	}
@@ -176,7 +184,7 @@ func (m *Mux) authenticate(raw net.Conn) (c net.Conn, peer []string, kind byte, 
 }
 
 // admit counts c among its host's authenticating connections, unless
-// that host has maxPendingPerHost already.
+// that host has MaxPendingPerHost already.
 func (m *Mux) admit(c net.Conn) bool {
 	host := remoteHost(c)
 	m.pendingMu.Lock()
@@ -184,7 +192,7 @@ func (m *Mux) admit(c net.Conn) bool {
 	if m.pending == nil {
 		m.pending = map[string]int{}
 	}
-	if m.pending[host] >= maxPendingPerHost {
+	if m.pending[host] >= MaxPendingPerHost {
 		return false
 	}
 	m.pending[host]++
@@ -227,10 +235,10 @@ func (m *Mux) DialMember(ctx context.Context, id, addr string, kind byte) (net.C
 }
 
 // hello states the connection's kind and this node's cluster ID on c
-// and reads the peer's verdict, within handshakeTimeout (the peer
+// and reads the peer's verdict, within HandshakeTimeout (the peer
 // answers at once); c is closed when it fails.
 func (m *Mux) hello(ctx context.Context, c net.Conn, kind byte, addr string) (net.Conn, error) {
-	deadline := time.Now().Add(handshakeTimeout)
+	deadline := time.Now().Add(HandshakeTimeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
@@ -260,6 +268,34 @@ func (m *Mux) dialConn(ctx context.Context, id, addr string) (net.Conn, error) {
 	}
 	return c, nil
 }
+
+// DialCandidate opens a KindRPC connection to a node that is not a
+// member yet, to ask it who it is before it is added: under TLS its
+// certificate must chain to the CA and name id (node URI) or addr's
+// host. A node that answers but fails the TLS check is a HandshakeError.
+func (m *Mux) DialCandidate(ctx context.Context, id, addr string) (net.Conn, error) {
+	c, err := m.dial(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	if m.auth != nil {
+		only := func() []raft.Server { return []raft.Server{{ID: raft.ServerID(id), Address: raft.ServerAddress(addr)}} }
+		cand := &peerAuth{members: only, roots: m.auth.roots}
+		tc := tls.Client(c, cand.clientTLS(m.tls, id, addr))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, HandshakeError{Err: err}
+		}
+		c = tc
+	}
+	return m.hello(ctx, c, KindRPC, addr) // states this cluster's ID
+}
+
+// HandshakeError is a node that answered but failed the TLS handshake.
+type HandshakeError struct{ Err error }
+
+func (e HandshakeError) Error() string { return "TLS handshake: " + e.Err.Error() }
+func (e HandshakeError) Unwrap() error { return e.Err }
 
 // Close stops accepting and closes the connections accepted.
 func (m *Mux) Close() error {
@@ -316,7 +352,14 @@ func (c *liveConn) Close() error {
 // Addr is the node port's address.
 func (m *Mux) Addr() net.Addr { return m.ln.Addr() }
 
-// raftLayer is the raft.StreamLayer over the mux.
+// RaftLayer is the raft.StreamLayer over the mux: it accepts the
+// KindRaft connections and dials peers with KindRaft. advertise is the
+// address Raft states as this node's, nil meaning the listener's.
+// Closing it closes the mux.
+func (m *Mux) RaftLayer(advertise net.Addr) raft.StreamLayer {
+	return &raftLayer{m: m, advertise: advertise}
+}
+
 type raftLayer struct {
 	m         *Mux
 	advertise net.Addr
@@ -343,5 +386,5 @@ func (l *raftLayer) Addr() net.Addr {
 func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return l.m.Dial(ctx, string(addr), connRaft)
+	return l.m.Dial(ctx, string(addr), KindRaft)
 }

@@ -1,4 +1,4 @@
-package controller
+package nodeport
 
 import (
 	"context"
@@ -74,7 +74,7 @@ func TestDialVerifiesTheMemberItDials(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	right, _ := startMux(t, peerTLS(t, ca, y1c, y1k), func() []raft.Server { return servers("x-1", serverAddr, "y-1", "127.0.0.1:1") })
-	c, err := right.Dial(ctx, serverAddr, connRPC)
+	c, err := right.Dial(ctx, serverAddr, KindRPC)
 	if err != nil {
 		t.Fatalf("dialling the member at its address: %v", err)
 	}
@@ -90,12 +90,12 @@ func TestDialVerifiesTheMemberItDials(t *testing.T) {
 
 	// This dialler's configuration says the address is z-1's.
 	wrong, _ := startMux(t, peerTLS(t, ca, y1c, y1k), func() []raft.Server { return servers("z-1", serverAddr, "y-1", "127.0.0.1:1") })
-	_, err = wrong.Dial(ctx, serverAddr, connRPC)
+	_, err = wrong.Dial(ctx, serverAddr, KindRPC)
 	if !errors.Is(err, ErrNotMember) || !strings.Contains(err.Error(), "belongs to z-1, but its certificate names x-1") {
 		t.Errorf("dialling z-1's address and meeting x-1: %v", err)
 	}
 	// An address no member has.
-	_, err = wrong.Dial(ctx, "127.0.0.1:2", connRPC)
+	_, err = wrong.Dial(ctx, "127.0.0.1:2", KindRPC)
 	if err == nil {
 		t.Error("dialled an address that is no member's")
 	}
@@ -103,12 +103,12 @@ func TestDialVerifiesTheMemberItDials(t *testing.T) {
 	// leader's address resolved. Dialled by ID, it is x-1.
 	_, port, _ := net.SplitHostPort(serverAddr)
 	byName, _ := startMux(t, peerTLS(t, ca, y1c, y1k), func() []raft.Server { return servers("x-1", "localhost:"+port, "y-1", "127.0.0.1:1") })
-	if c, err := byName.DialMember(ctx, "x-1", serverAddr, connRPC); err != nil {
+	if c, err := byName.DialMember(ctx, "x-1", serverAddr, KindRPC); err != nil {
 		t.Errorf("dialling x-1 by ID at its resolved address: %v", err)
 	} else {
 		c.Close()
 	}
-	if _, err := byName.DialMember(ctx, "y-1", serverAddr, connRPC); !errors.Is(err, ErrNotMember) {
+	if _, err := byName.DialMember(ctx, "y-1", serverAddr, KindRPC); !errors.Is(err, ErrNotMember) {
 		t.Errorf("dialling y-1 and meeting x-1: %v", err)
 	}
 }
@@ -158,20 +158,5 @@ func TestIdentify(t *testing.T) {
 				t.Errorf("got %v %v, want %v", got, err, c.want)
 			}
 		})
-	}
-}
-
-// via quotes a claim that could pass for a chain of hops.
-func TestVia(t *testing.T) {
-	for claim, want := range map[string]string{
-		"alice":                  "alice via b-1",
-		"":                       "unknown via b-1",
-		"alice via a-1":          `"alice via a-1" via b-1`,
-		"bob\nvia a-1":           `"bob\nvia a-1" via b-1`,
-		strings.Repeat("x", 200): strings.Repeat("x", maxAuthor) + " via b-1",
-	} {
-		if got := via(claim, "b-1"); got != want {
-			t.Errorf("via(%q) = %q, want %q", claim, got, want)
-		}
 	}
 }

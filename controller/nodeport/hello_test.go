@@ -1,4 +1,4 @@
-package controller
+package nodeport
 
 import (
 	"bytes"
@@ -59,7 +59,7 @@ func TestHelloRefusesAnotherCluster(t *testing.T) {
 	defer cancel()
 	a, aLog, aAccepted := plainMux(t, "c-aaaa")
 	b, bLog, _ := plainMux(t, "c-bbbb")
-	_, err := b.Dial(ctx, a.Addr().String(), connRPC)
+	_, err := b.Dial(ctx, a.Addr().String(), KindRPC)
 	if !errors.Is(err, ErrOtherCluster) || !strings.Contains(err.Error(), "is of cluster c-aaaa, this node of cluster c-bbbb") {
 		t.Fatalf("dialling another cluster's node: %v", err)
 	}
@@ -80,7 +80,7 @@ func TestHelloRefusesAnotherCluster(t *testing.T) {
 	}
 	for _, id := range []string{"", "c-aaaa"} {
 		c, _, _ := plainMux(t, id)
-		conn, err := c.Dial(ctx, a.Addr().String(), connRPC)
+		conn, err := c.Dial(ctx, a.Addr().String(), KindRPC)
 		if err != nil {
 			t.Fatalf("a node of cluster %q: %v", id, err)
 		}
