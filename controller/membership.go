@@ -904,6 +904,9 @@ func (s *Store) MembersHealth(ctx context.Context) ([]MemberInfo, Quorum) {
 			m.AppliedIndex = p.Applied
 		}
 		m.Role = role(*m)
+		if leaderID == "" && m.Role == "follower" {
+			m.Role = roleWithoutLeader(m.ID == s.cfg.NodeID, s)
+		}
 		if m.Voter {
 			q.Voters++
 			if m.Reachability != "unreachable" && (q.Known || m.ID == s.cfg.NodeID) {
@@ -928,6 +931,18 @@ func role(m MemberInfo) string {
 		return "non-voter"
 	}
 	return "follower"
+}
+
+// roleWithoutLeader is a voter's role when no leader is known: this
+// node's own Raft state (candidate, most often), and "unknown" for the
+// others, whose state this node cannot see. Calling them followers
+// would hide that the cluster has no leader.
+func roleWithoutLeader(self bool, s *Store) string {
+	if !self {
+		return "unknown"
+	}
+	state, _ := s.RaftState()
+	return strings.ToLower(state)
 }
 
 // VotersAfterLoss says how the control plane fares when the members
