@@ -408,7 +408,7 @@ func (s *Store) leave(ctx context.Context, r memberRequest) (string, error) {
 		}
 		if cost := removeCost(r.ID, voters, up, gone); cost != "" {
 			if !r.Force {
-				return "", fmt.Errorf("%w: %s; add a replacement first (detour members add), or give --force", ErrNeedsForce, cost)
+				return "", fmt.Errorf("%w: %s; to replace it, add the new node first (detour members add, which needs --force too: a 4th voter), then remove this one; or remove it now with --force", ErrNeedsForce, cost)
 			}
 			forced = cost
 		}
