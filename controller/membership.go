@@ -542,7 +542,7 @@ func (s *Store) probeCandidate(ctx context.Context, id, addr string) (NodeStats,
 	var hs handshakeError
 	switch {
 	case errors.As(err, &hs):
-		return st, fmt.Errorf("%w: %w: the node at %s answers but fails the TLS check (%w); give it a certificate of this cluster's CA naming %s, and --peers naming this cluster's members; nothing was changed",
+		return st, fmt.Errorf("%w: %w: the node at %s answers but fails the TLS check (%w); give it a certificate of this cluster's CA naming %s, and --peers naming this cluster's members (a node that bootstrapped a cluster of its own refuses every other cluster's nodes: its log says \"peer refused\"; restart it on an empty data dir); nothing was changed",
 			ErrRejected, ErrUnreachable, addr, hs.err, NodeURI(id))
 	case err != nil:
 		return st, fmt.Errorf("%w: %w: nothing answers at %s (%w); start it first with --node-id %s --raft-addr %s and check the address and the firewall; nothing was changed",
@@ -582,7 +582,19 @@ func (s *Store) dialCandidate(ctx context.Context, id, addr string) (net.Conn, e
 		}
 		c = tc
 	}
-	return m.hello(ctx, c, connRPC, addr) // states this cluster's ID
+	hc, err := m.hello(ctx, c, connRPC, addr) // states this cluster's ID
+	if isRemoteAlert(err) {
+		// Under TLS 1.3 a server that refuses this node's certificate
+		// says so on the first read, after the client's handshake.
+		return nil, handshakeError{err}
+	}
+	return hc, err
+}
+
+// isRemoteAlert reports whether err is a TLS alert the peer sent.
+func isRemoteAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
 }
 
 // handshakeError is a node that answered but failed the TLS handshake.
