@@ -408,7 +408,7 @@ func (s *Store) leave(ctx context.Context, r memberRequest) (string, error) {
 		}
 		if cost := removeCost(r.ID, voters, up, gone); cost != "" {
 			if !r.Force {
-				return "", fmt.Errorf("%w: %s; add a replacement first (detour members add), or give --force", ErrNeedsForce, cost)
+				return "", fmt.Errorf("%w: %s; to replace it, add the new node first (detour members add, which needs --force too: a 4th voter), then remove this one; or remove it now with --force", ErrNeedsForce, cost)
 			}
 			forced = cost
 		}
@@ -542,7 +542,7 @@ func (s *Store) probeCandidate(ctx context.Context, id, addr string) (NodeStats,
 	var hs nodeport.HandshakeError
 	switch {
 	case errors.As(err, &hs):
-		return st, fmt.Errorf("%w: %w: the node at %s answers but fails the TLS check (%w); give it a certificate of this cluster's CA naming %s, and --peers naming this cluster's members; nothing was changed",
+		return st, fmt.Errorf("%w: %w: the node at %s answers but fails the TLS check (%w); give it a certificate of this cluster's CA naming %s, and --peers naming this cluster's members (a node that bootstrapped a cluster of its own refuses every other cluster's nodes: its log says \"peer refused\"; restart it on an empty data dir); nothing was changed",
 			ErrRejected, ErrUnreachable, addr, hs.Err, nodeport.NodeURI(id))
 	case err != nil:
 		return st, fmt.Errorf("%w: %w: nothing answers at %s (%w); start it first with --node-id %s --raft-addr %s and check the address and the firewall; nothing was changed",
@@ -877,6 +877,9 @@ func (s *Store) MembersHealth(ctx context.Context) ([]MemberInfo, Quorum) {
 			m.AppliedIndex = p.Applied
 		}
 		m.Role = role(*m)
+		if leaderID == "" && m.Role == "follower" {
+			m.Role = roleWithoutLeader(m.ID == s.cfg.NodeID, s)
+		}
 		if m.Voter {
 			q.Voters++
 			if m.Reachability != "unreachable" && (q.Known || m.ID == s.cfg.NodeID) {
@@ -901,6 +904,18 @@ func role(m MemberInfo) string {
 		return "non-voter"
 	}
 	return "follower"
+}
+
+// roleWithoutLeader is a voter's role when no leader is known: this
+// node's own Raft state (candidate, most often), and "unknown" for the
+// others, whose state this node cannot see. Calling them followers
+// would hide that the cluster has no leader.
+func roleWithoutLeader(self bool, s *Store) string {
+	if !self {
+		return "unknown"
+	}
+	state, _ := s.RaftState()
+	return strings.ToLower(state)
 }
 
 // VotersAfterLoss says how the control plane fares when the members

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,11 @@ type MinorityStatus struct {
 	// After is how long without contact cuts a node off.
 	After   string `json:"after"`
 	Message string `json:"message,omitempty"`
+	// Answers are what this node's DNS server answers while cut off in
+	// minority_mode local: the records evaluated over its own health
+	// checks. The rest of the status is the cluster's last replicated
+	// view, which these may contradict.
+	Answers []Decision `json:"answers,omitempty"`
 }
 
 // Minority watches a node's contact with the leader. Once it had none
@@ -134,6 +140,9 @@ func (m *Minority) Status() MinorityStatus {
 	}
 	m.mu.Lock()
 	st.Since = m.since
+	if m.opts.Mode == MinorityLocal {
+		st.Answers = slices.Clone(m.last)
+	}
 	m.mu.Unlock()
 	st.Message = fmt.Sprintf("this node is cut off from the cluster's leader (no contact for over %s, since %s); information may be out of date; DNS: %s",
 		m.opts.After, st.Since.UTC().Format(time.RFC3339), m.modeText())
@@ -324,7 +333,11 @@ func (m *Minority) rebuild() {
 			moved = append(moved, fmt.Sprintf("%s %s: %s (cluster's last: %s)", d.Name, d.Type, describe(d), describe(cluster[i])))
 		}
 	}
-	m.opts.Logger.Warn("cut off: answering from this node's own health view", "differs_from_cluster", strings.Join(moved, "; "))
+	differs := strings.Join(moved, "; ")
+	if differs == "" {
+		differs = "nothing: the same answers as the cluster's last"
+	}
+	m.opts.Logger.Warn("cut off: answering from this node's own health view", "differs_from_cluster", differs)
 }
 
 // localHealth is this node's own verdicts, by pool/address.

@@ -168,7 +168,8 @@ func (n *Notifier) autoResolve(ctx context.Context, now time.Time) {
 	if !ok || now.Sub(since) < after {
 		return
 	}
-	msg := fmt.Sprintf("Resolved automatically: every service has been served normally since %s (%s).", since.UTC().Format(timeText), after)
+	// Customers read it: the auto_resolve setting is no news to them.
+	msg := fmt.Sprintf("Resolved automatically: every service has been served normally since %s.", since.UTC().Format(timeText))
 	n.proposeIncident(ctx, &controller.IncidentCommand{Action: controller.IncidentActionResolve, ID: open.ID, Message: msg, Author: AutoAuthor}, "auto-resolve")
 }
 

@@ -122,6 +122,9 @@ func TestAutoIncidentAgreesWithServices(t *testing.T) {
 	if r.ID != id || len(r.Updates) != 3 || !strings.HasPrefix(r.Updates[2].Message, "Resolved automatically") {
 		t.Fatalf("resolved incident %+v, want %s resolved automatically", r, id)
 	}
+	if m := r.Updates[2].Message; !strings.HasSuffix(m, " UTC.") {
+		t.Errorf("the resolution reads %q: customers want the time it is back since, not the auto_resolve setting", m)
+	}
 	if w := automaticWords(r); len(w) != 1 || !strings.Contains(w[0], "served from us-east again since") {
 		t.Errorf("resolved incident's word %q, want served from us-east again", w)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 )
 
 // forbiddenTargets are the networks a node's probes stay away from unless
@@ -48,8 +49,9 @@ func ForbiddenTarget(ip netip.Addr) bool {
 // lintCheckTargets warns about endpoints whose probe address is a literal
 // forbidden address, once per address: each node refuses to probe it
 // unless its own check_allow_networks allows it, so the spec alone cannot
-// say whether the check will run.
-func (s *Spec) lintCheckTargets() []Problem {
+// say whether the check will run. Addresses in allowed (a node's
+// check_allow_networks) are left out.
+func (s *Spec) lintCheckTargets(allowed []netip.Prefix) []Problem {
 	checks := map[string]*Check{}
 	for i := range s.Checks {
 		checks[s.Checks[i].Name] = &s.Checks[i]
@@ -68,7 +70,7 @@ func (s *Spec) lintCheckTargets() []Problem {
 				host, _, _ = net.SplitHostPort(ep.CheckAddress)
 			}
 			ip, err := netip.ParseAddr(host)
-			if err != nil || !ForbiddenTarget(ip) {
+			if err != nil || !ForbiddenTarget(ip) || slices.ContainsFunc(allowed, func(n netip.Prefix) bool { return n.Contains(ip.Unmap()) }) {
 				continue
 			}
 			if paths[ip] == nil {

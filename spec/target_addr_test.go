@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -38,5 +39,33 @@ func TestLintForbiddenCheckTargets(t *testing.T) {
 				t.Errorf("lints %v, want one starting %q", found, c.want)
 			}
 		})
+	}
+}
+
+// A node that allows the address (its check_allow_networks) is not told
+// at start that nodes refuse to probe it; other forbidden addresses are
+// still named.
+func TestLintAllowingLeavesOutAllowedTargets(t *testing.T) {
+	doc := checkDoc("    type: http") // probes 127.0.0.1:8080
+	s, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(ps []Problem) (n int) {
+		for _, p := range ps {
+			if strings.Contains(p.Message, "nodes refuse to probe it") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(s.Lint()); n != 1 {
+		t.Fatalf("Lint: %d target warnings, want 1", n)
+	}
+	if n := count(s.LintAllowing([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})); n != 0 {
+		t.Errorf("LintAllowing(127.0.0.0/8): %d target warnings, want 0", n)
+	}
+	if n := count(s.LintAllowing([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")})); n != 1 {
+		t.Errorf("LintAllowing(10.0.0.0/8): %d target warnings, want 1", n)
 	}
 }

@@ -283,6 +283,9 @@ func (c *client) attempt(ctx context.Context, base, method, path string, body []
 	if err != nil {
 		return nil, &endpointError{base: base, timeout: c.timeout, err: fmt.Errorf("reading the reply: %w", err)}
 	}
+	if speaksHTTPS(base, resp.StatusCode, data) {
+		return nil, &endpointError{base: base, timeout: c.timeout, err: errSpeaksHTTPS}
+	}
 	return &reply{status: resp.StatusCode, statusText: resp.Status, body: data}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -130,6 +131,15 @@ func TestClientSkipsBlackHoledEndpoint(t *testing.T) {
 	code, out = runCLI("status", "--api", strings.Replace(live, "http://", "https://", 1))
 	if code != 1 || !strings.Contains(out, "it speaks plain HTTP, not HTTPS: use an http:// URL") {
 		t.Errorf("https to a plain-HTTP node: exit %d:\n%s", code, out)
+	}
+	// http:// to an HTTPS node (the Go TLS server's own 400): named, and
+	// the next endpoint is tried, as the request never reached the API.
+	tlsNode := httptest.NewTLSServer(http.NotFoundHandler())
+	defer tlsNode.Close()
+	plainToTLS := strings.Replace(tlsNode.URL, "https://", "http://", 1)
+	code, out = runCLI("status", "--api", plainToTLS+","+live)
+	if code != 0 || !strings.Contains(out, plainToTLS+": it speaks HTTPS, not plain HTTP: use an https:// URL") {
+		t.Errorf("http to an HTTPS node, then a live one: exit %d:\n%s", code, out)
 	}
 	code, out = runCLI("status", "--api", hole+",http://127.0.0.1:1", "--timeout", "1s")
 	if code != 1 || !strings.Contains(out, "no detour API answered (2 tried)") || !strings.Contains(out, "127.0.0.1:1: connection refused") {

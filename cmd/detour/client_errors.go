@@ -7,11 +7,23 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
 	"time"
 )
+
+// errSpeaksHTTPS means an http:// URL reached an HTTPS node: Go's TLS
+// server answered the plain request with a 400 of its own, so the
+// request never reached the API and nothing was applied.
+var errSpeaksHTTPS = errors.New("the node speaks HTTPS")
+
+// speaksHTTPS recognises that 400 on an http:// endpoint.
+func speaksHTTPS(base string, status int, body []byte) bool {
+	return status == http.StatusBadRequest && strings.HasPrefix(base, "http://") &&
+		strings.Contains(string(body), "Client sent an HTTP request to an HTTPS server")
+}
 
 // endpointError is why one --api endpoint gave no answer.
 type endpointError struct {
@@ -41,7 +53,7 @@ func hint(err error) string {
 	var ue x509.UnknownAuthorityError
 	var he x509.HostnameError
 	switch {
-	case errors.As(err, &ue), errors.As(err, &he), isTLSRecord(err):
+	case errors.As(err, &ue), errors.As(err, &he), isTLSRecord(err), errors.Is(err, errSpeaksHTTPS):
 		return "" // explain already says what to do
 	}
 	return "; is a node running there? set --api or DETOUR_API (several, comma separated, are tried in order)"
@@ -72,6 +84,8 @@ func explain(err error, timeout time.Duration) string {
 		return fmt.Sprintf("the node refused the TLS handshake (%v): does it want a client certificate from its CA (--client-cert, --client-key)?", err)
 	case isTLSRecord(err):
 		return "it speaks plain HTTP, not HTTPS: use an http:// URL"
+	case errors.Is(err, errSpeaksHTTPS):
+		return "it speaks HTTPS, not plain HTTP: use an https:// URL (with --ca-cert FILE for the cluster's CA)"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused (nothing listens there)"
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):

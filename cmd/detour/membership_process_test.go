@@ -162,6 +162,25 @@ pools:
 		t.Errorf("status without a leader: exit %d, stderr %s\n%s", code, errOut, out)
 	}
 	waitHTTP(t, west+"/v1/ready", http.StatusServiceUnavailable, 10*time.Second)
+
+	// What the cut-off node says of itself (issue 14.3): not its
+	// replicated "fresh" marks and "follower" roles, which it cannot
+	// vouch for, but what its DNS server answers from its own checks.
+	_, out, _ = cli("status", "--api", west)
+	for _, want := range []string{"THIS NODE IS CUT OFF", "unknown (cut off)",
+		"DNS ANSWERS OF THIS NODE (cut off, minority_mode local", "www.example.test. A → 198.51.100.10  pool web-us-west"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status of the cut-off node lacks %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "-1 ") && (strings.Contains(line, "follower") || strings.Contains(line, " fresh")) {
+			t.Errorf("the cut-off node shows a member it cannot see as: %s", line)
+		}
+	}
+	if !strings.Contains(out, "us-west-1  us-west") || !strings.Contains(out, "candidate") {
+		t.Errorf("the cut-off node does not show itself as a candidate:\n%s", out)
+	}
 }
 
 // waitCLI runs a client command until it exits code with want in its

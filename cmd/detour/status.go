@@ -146,7 +146,12 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 	fresh := map[string]string{}
 	for _, o := range st.Observers {
 		fresh[o.ID] = p.good("fresh")
-		if !o.Fresh {
+		switch {
+		case st.Minority.CutOff:
+			// Freshness is the leader's judgement, which a cut-off node
+			// cannot hear: its last replicated mark proves nothing.
+			fresh[o.ID] = p.warn("unknown (cut off)")
+		case !o.Fresh:
 			fresh[o.ID] = p.bad("stale") + " (last report " + o.LastReport.UTC().Format(time.RFC3339) + ")"
 		}
 	}
@@ -162,7 +167,7 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 	tw.Flush()
 	fmt.Fprintln(w, "  "+quorumLine(st.Quorum, p))
 
-	fmt.Fprintln(w, "\n"+p.bold("HEALTH"))
+	fmt.Fprintln(w, "\n"+p.bold("HEALTH")+cutOffNote(st.Minority, p))
 	for _, dc := range st.Datacenters {
 		state := p.good("up")
 		if !dc.Up {
@@ -200,7 +205,8 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 		}
 	}
 
-	fmt.Fprintln(w, "\n"+p.bold("RECORDS"))
+	printMinorityAnswers(w, st.Minority, p)
+	fmt.Fprintln(w, "\n"+p.bold("RECORDS")+cutOffNote(st.Minority, p))
 	for _, r := range st.Records {
 		ans := strings.Join(r.Answers, ", ")
 		if ans == "" {

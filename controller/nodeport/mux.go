@@ -288,7 +288,19 @@ func (m *Mux) DialCandidate(ctx context.Context, id, addr string) (net.Conn, err
 		}
 		c = tc
 	}
-	return m.hello(ctx, c, KindRPC, addr) // states this cluster's ID
+	hc, err := m.hello(ctx, c, KindRPC, addr) // states this cluster's ID
+	if isRemoteAlert(err) {
+		// Under TLS 1.3 a server that refuses this node's certificate
+		// says so on the first read, after the client's handshake.
+		return nil, HandshakeError{Err: err}
+	}
+	return hc, err
+}
+
+// isRemoteAlert reports whether err is a TLS alert the peer sent.
+func isRemoteAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
 }
 
 // HandshakeError is a node that answered but failed the TLS handshake.

@@ -190,7 +190,7 @@ func LoadFile(path string) (Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
-			return c, fmt.Errorf("%w %s:\n  %s", ErrNodeFile, path, strings.Join(te.Errors, "\n  "))
+			return c, fmt.Errorf("%w %s:\n  %s", ErrNodeFile, path, strings.Join(friendlyFileErrors(te.Errors), "\n  "))
 		}
 		return c, fmt.Errorf("node config %s: %w", path, err)
 	}

@@ -66,7 +66,8 @@ func (c *Config) preflight(logger *slog.Logger) (*loaded, error) {
 		if l.seed, err = loadSpec(*c); err != nil {
 			problems = append(problems, fmt.Errorf("--spec %s: %w", c.Spec, err))
 		} else {
-			for _, p := range l.seed.Lint() {
+			allowed, _ := c.checkAllowNetworks() // a bad setting is among problems
+			for _, p := range l.seed.LintAllowing(allowed) {
 				logger.Warn("spec lint", "path", p.Path, "msg", p.Message)
 			}
 		}

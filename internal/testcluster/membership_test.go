@@ -308,6 +308,10 @@ func TestMinorityLocalMovesOffDeadSite(t *testing.T) {
 		took := c.WaitAnswer(m, expected("us-east"), 15*time.Second)
 		t.Logf("%s answers %s %s after site 1 died", m.ID, expected("us-east"), took.Round(time.Millisecond))
 	}
+	// Its status names what its DNS server answers, off the dead site.
+	if m := minorityOf(t, cut); len(m.Answers) == 0 || strings.Join(m.Answers[0].Answers, ",") != expected("us-east") {
+		t.Errorf("the cut-off node's status gives its own answers as %+v, want %s first", m.Answers, expected("us-east"))
+	}
 
 	c.Faults.Heal(cut.ID)
 	took = waitReady(t, cut, http.StatusOK, 15*time.Second)
