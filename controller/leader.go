@@ -24,6 +24,10 @@ func (s *Store) registerLeaderDuties() {
 	s.OnLeader("observer-liveness", s.watchObservers)
 	s.OnLeader("override-expiry", s.expireOverrides)
 	s.OnLeader("halt-handover", s.handOverWhenHalted)
+	s.OnLeader("spec-activation", func(ctx context.Context) error {
+		s.activateStaged(ctx) // stage.go
+		return nil
+	})
 	s.OnLeader("membership", func(ctx context.Context) error {
 		defer s.health.reset()
 		s.promoteLoop(ctx) // membership.go

@@ -217,9 +217,9 @@ func (f *FSM) compileDone(index uint64) (*compileJob, <-chan struct{}) {
 // activateTick bounds how late a new leader notices a staged spec.
 const activateTick = 200 * time.Millisecond
 
-// activateStaged runs for the store's life: while this node leads and a
-// spec is staged whose compile finished here, it proposes activate_spec
-// (again after a while if the first was lost).
+// activateStaged is a leader task (leader.go): while a spec is staged
+// whose compile finished here, it proposes activate_spec (again after a
+// while if the first was lost). A new leader's term starts it again.
 func (s *Store) activateStaged(ctx context.Context) {
 	t := time.NewTicker(activateTick)
 	defer t.Stop()

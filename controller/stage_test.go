@@ -214,7 +214,12 @@ func TestBigSpecApplyKeepsApplyingAndReading(t *testing.T) {
 	}
 	t.Logf("%d records: stage %s, compile %s (off the apply path), activate %s; %d reports applied meanwhile, longest %s; longest read %s",
 		records, stageTook, j.took.Round(time.Millisecond), activateTook.Round(time.Millisecond), reports, maxReport, maxRead)
-	const bound = 200 * time.Millisecond // generous: a loaded machine; the figures are in docs/benchmarks.md
+	// Generous: a loaded machine, three times wider under the race
+	// detector; the figures are in docs/benchmarks.md.
+	bound := 200 * time.Millisecond
+	if testutil.Race {
+		bound *= 3
+	}
 	if stageTook > bound || activateTook > bound || maxReport > bound || maxRead > bound {
 		t.Errorf("over %s: stage %s, activate %s, longest report %s, longest read %s", bound, stageTook, activateTook, maxReport, maxRead)
 	}

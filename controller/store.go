@@ -320,11 +320,6 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	}()
 	go func() {
 		defer s.wg.Done()
-		s.activateStaged(ctx)
-	}()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
 		s.keepClusterID(ctx)
 	}()
 	ok = true
