@@ -130,7 +130,11 @@ func TestFailoverDuringBigSpecApply(t *testing.T) {
 	if testutil.Race {
 		scale = 3
 	}
-	if budget := scale * (interval*fall + time.Second); took > budget {
+	// The target is interval x fall + 1 s (3 s here), met in the plain
+	// runs (2.2-2.6 s, docs/benchmarks.md); a test asserts twice that,
+	// so that a loaded machine does not fail it, while an apply that
+	// stalled failover (the whole compile, 8-9 s) still does.
+	if budget := scale * 2 * (interval*fall + time.Second); took > budget {
 		t.Errorf("failover took %s during the big apply, want within %s", took, budget)
 	}
 	if err, _ := statusErr.Load().(error); err != nil {
