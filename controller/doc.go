@@ -4,11 +4,10 @@
 //
 // It holds, today in one package:
 //
-//   - the policy (policy.go): a pure function from a spec, endpoint
-//     health and pins to each health-driven record's Decision (failover,
-//     weighted, all-healthy; fallback, fail open or no data when nothing
-//     is healthy), so every node derives the same answers from the same
-//     state;
+//   - the bridge to the policy (policy.go, answers.go): package policy
+//     decides each health-driven record's Decision, plain answer groups
+//     with no DNS types; policy.go names its types here and answers.go
+//     turns decisions into the DNS server's answers;
 //   - the state machine (state.go, command.go, consensus.go, incident.go,
 //     observer.go): the replicated State changed only by applying
 //     Commands (spec changes, observer reports and liveness, drains and
