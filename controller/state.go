@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -40,7 +39,8 @@ type State struct {
 	Members     map[string]*Member         `json:"members"`
 	Events      []Event                    `json:"events"`
 	NextEvent   uint64                     `json:"next_event"`
-	Versions    dnsserver.Versions         `json:"versions,omitempty"`
+	// Serials are the zones' SOA serials, by origin (serials.go).
+	Serials map[string]ZoneSerial `json:"versions,omitempty"`
 	// Incidents by ID; NextIncident numbers them.
 	Incidents    map[string]*Incident `json:"incidents,omitempty"`
 	NextIncident uint64               `json:"next_incident,omitempty"`
@@ -88,6 +88,9 @@ type State struct {
 	health    map[string]EndpointHealth
 	decisions []Decision
 	cause     CommandType // of the command being applied, for holdFailbacks
+	// digests are spec.ZoneDigests of digestsOf, for updateSerials.
+	digests   map[string]string
+	digestsOf *spec.Spec
 }
 
 // ObserverRecord is what the cluster knows of one node's checks.
@@ -149,6 +152,7 @@ func (st *State) apply(c *Command) (Result, error) {
 	if err := checkPayload(def, c); err != nil {
 		return Result{}, err
 	}
+	before := st.decisions
 	res, err := def.apply(st, c, now)
 	if err != nil {
 		return Result{}, err
@@ -161,6 +165,7 @@ func (st *State) apply(c *Command) (Result, error) {
 	if def.movesAnswers {
 		st.cause = c.Type
 		st.derive(true)
+		st.updateSerials(before)
 	}
 	return res, nil
 }
