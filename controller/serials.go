@@ -1,36 +1,37 @@
 package controller
 
+import "github.com/seed3787e6f1/detour/spec"
+
 // Zone serials are replicated state, numbered from replicated data only:
 // a zone's serial rises when the answer of a health-driven record in it
-// changes (decisions are plain data) or when the spec defines the zone
-// differently (spec.ZoneDigests), never from how a DNS library renders
+// changes (decisions are plain data) or when a spec change defines the
+// zone differently (spec.SameZone), never from how a DNS library renders
 // records, so replicas of any version agree. The DNS server serves the
 // serial it is given.
 
-// ZoneSerial is a zone's SOA serial and the spec digest it numbers.
+// ZoneSerial is a zone's SOA serial. Older versions stored a hash of the
+// zone's DNS content beside it ("hash"), which this version ignores: it
+// goes on from the stored serial.
 type ZoneSerial struct {
 	Serial uint32 `json:"serial"`
-	// Digest is the zone's spec.ZoneDigests entry when Serial was last
-	// set. Empty in snapshots of versions that numbered serials from
-	// their DNS content: the serial is kept, and the digest adopted.
-	Digest string `json:"digest,omitempty"`
 }
 
 // updateSerials moves the zone serials on after an apply that may have
-// moved answers: before are the decisions before it. A zone whose definition or answers changed gets
-// the next serial; the others keep theirs; the zones the spec no longer
-// has are forgotten. The map is replaced, never changed in place: views
-// share it.
-func (st *State) updateSerials(before []Decision) {
+// moved answers: before are the decisions before it, specBefore the spec
+// in force before it. A zone whose definition or answers changed gets
+// the next serial, a new zone the clock's; the others keep theirs; the
+// zones the spec no longer has are forgotten. The map is replaced, never
+// changed in place: views share it.
+func (st *State) updateSerials(before []Decision, specBefore *spec.Spec) {
 	if st.spec == nil {
 		return
 	}
-	if st.digestsOf != st.spec {
-		// A spec compiled in the background comes with its digests
-		// (FSM.compiled); one set in force directly is digested here.
-		st.digests, st.digestsOf = st.spec.ZoneDigests(), st.spec
-	}
 	bump := map[string]bool{}
+	if st.spec != specBefore {
+		for _, z := range st.spec.Zones {
+			bump[z.Name] = !st.spec.SameZone(specBefore, z.Name)
+		}
+	}
 	old := make(map[string]Decision, len(before))
 	for _, d := range before {
 		old[holdKey(d.Name, d.Type)] = d
@@ -42,22 +43,18 @@ func (st *State) updateSerials(before []Decision) {
 			}
 		}
 	}
-	next, changed := make(map[string]ZoneSerial, len(st.digests)), len(st.Serials) != len(st.digests)
-	for origin, digest := range st.digests {
-		v, ok := st.Serials[origin]
+	zones := st.spec.CompiledZones()
+	next, changed := make(map[string]ZoneSerial, len(zones)), len(st.Serials) != len(zones)
+	for _, z := range zones {
+		v, ok := st.Serials[z.Name]
 		switch {
 		case !ok:
-			v = ZoneSerial{Serial: st.clockSerial(), Digest: digest}
-		case v.Digest == "":
-			v.Digest = digest // numbered by an older version: keep its serial
-			if bump[origin] {
-				v.Serial = st.nextSerial(v.Serial)
-			}
-		case v.Digest != digest || bump[origin]:
-			v = ZoneSerial{Serial: st.nextSerial(v.Serial), Digest: digest}
+			v = ZoneSerial{Serial: st.clockSerial()}
+		case bump[z.Name]:
+			v = ZoneSerial{Serial: st.nextSerial(v.Serial)}
 		}
-		changed = changed || v != st.Serials[origin]
-		next[origin] = v
+		changed = changed || !ok || v != st.Serials[z.Name]
+		next[z.Name] = v
 	}
 	if changed {
 		st.Serials = next
@@ -65,11 +62,9 @@ func (st *State) updateSerials(before []Decision) {
 }
 
 // adoptSerials numbers the zones of the spec in force without moving
-// any serial on: after a restore, for the zones a snapshot of an older
-// version numbered (or did not).
-func (st *State) adoptSerials() {
-	st.updateSerials(st.decisions)
-}
+// any serial on: after a restore, the zones a snapshot numbered keep
+// their serials, and the others start from the clock.
+func (st *State) adoptSerials() { st.updateSerials(st.decisions, st.spec) }
 
 // clockSerial is a new zone's first serial: the state's clock in Unix
 // seconds, so that a zone removed and added again does not go back.

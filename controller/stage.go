@@ -146,10 +146,8 @@ type compileJob struct {
 	yaml  []byte
 	spec  *spec.Spec
 	zones *dnsserver.ZoneSet
-	// digests are the spec's zone digests (serials.go).
-	digests map[string]string
-	err     error
-	took    time.Duration
+	err   error
+	took  time.Duration
 }
 
 // startCompile starts compiling sg unless its job runs already. Called
@@ -180,9 +178,6 @@ func (f *FSM) startCompile() {
 		if err == nil {
 			j.zones, err = dnsserver.NewZoneSet(s)
 		}
-		if err == nil {
-			j.digests = s.ZoneDigests() // for the serials, off the apply path
-		}
 		j.spec, j.err, j.took = s, err, time.Since(start)
 	}()
 }
@@ -198,7 +193,6 @@ func (f *FSM) compiled(sg *StagedSpec) (*spec.Spec, []byte, error) {
 		return nil, nil, j.err
 	}
 	f.ready = j
-	f.st.digests, f.st.digestsOf = j.digests, j.spec
 	return j.spec, j.yaml, nil
 }
 

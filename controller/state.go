@@ -88,9 +88,6 @@ type State struct {
 	health    map[string]EndpointHealth
 	decisions []Decision
 	cause     CommandType // of the command being applied, for holdFailbacks
-	// digests are spec.ZoneDigests of digestsOf, for updateSerials.
-	digests   map[string]string
-	digestsOf *spec.Spec
 }
 
 // ObserverRecord is what the cluster knows of one node's checks.
@@ -152,7 +149,7 @@ func (st *State) apply(c *Command) (Result, error) {
 	if err := checkPayload(def, c); err != nil {
 		return Result{}, err
 	}
-	before := st.decisions
+	before, specBefore := st.decisions, st.spec
 	res, err := def.apply(st, c, now)
 	if err != nil {
 		return Result{}, err
@@ -165,7 +162,7 @@ func (st *State) apply(c *Command) (Result, error) {
 	if def.movesAnswers {
 		st.cause = c.Type
 		st.derive(true)
-		st.updateSerials(before)
+		st.updateSerials(before, specBefore)
 	}
 	return res, nil
 }

@@ -29,20 +29,16 @@ quorum: %s
 `, static, port, ttl, quorum)
 }
 
-func TestZoneDigests(t *testing.T) {
-	digests := func(yaml string) map[string]string {
+func TestSameZone(t *testing.T) {
+	parse := func(yaml string) *Spec {
 		t.Helper()
 		s, err := Parse([]byte(yaml))
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := s.ZoneDigests()
-		if len(d) != 2 || d["example.test."] == "" || d["other.test."] == "" {
-			t.Fatalf("digests %v, want one per zone", d)
-		}
-		return d
+		return s
 	}
-	base := digests(digestSpec(`txt 300 IN TXT "v1"`, 30, 80, "majority"))
+	base := parse(digestSpec(`txt 300 IN TXT "v1"`, 30, 80, "majority"))
 	cases := []struct {
 		name    string
 		yaml    string
@@ -55,14 +51,19 @@ func TestZoneDigests(t *testing.T) {
 		{"a TTL of example.test's record", digestSpec(`txt 300 IN TXT "v1"`, 60, 80, "majority"), "example.test."},
 	}
 	for _, c := range cases {
-		got := digests(c.yaml)
-		for zone, d := range got {
-			if moved := d != base[zone]; moved != (zone == c.changed) {
-				t.Errorf("%s: %s digest moved = %v", c.name, zone, moved)
+		next := parse(c.yaml)
+		for _, zone := range []string{"example.test.", "other.test."} {
+			if same := next.SameZone(base, zone); same == (zone == c.changed) {
+				t.Errorf("%s: %s SameZone = %v", c.name, zone, same)
 			}
 		}
 	}
-	if (&Spec{}).ZoneDigests() != nil {
-		t.Error("an unvalidated spec has digests")
+	for name, other := range map[string]*Spec{"nil": nil, "unvalidated": {Zones: base.Zones}} {
+		if base.SameZone(other, "example.test.") || other.SameZone(base, "example.test.") {
+			t.Errorf("a zone is the same as in a %s spec", name)
+		}
+	}
+	if base.SameZone(base, "nowhere.test.") {
+		t.Error("a zone the spec lacks is the same")
 	}
 }
