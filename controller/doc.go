@@ -4,17 +4,17 @@
 //
 // It holds, today in one package:
 //
-//   - the policy (policy.go): a pure function from a spec, endpoint
-//     health and pins to each health-driven record's Decision (failover,
-//     weighted, all-healthy; fallback, fail open or no data when nothing
-//     is healthy), so every node derives the same answers from the same
-//     state;
+//   - the bridge to the policy (policy.go, answers.go): package policy
+//     decides each health-driven record's Decision, plain answer groups
+//     with no DNS types; policy.go names its types here and answers.go
+//     turns decisions into the DNS server's answers;
 //   - the state machine (state.go, command.go, consensus.go, incident.go,
-//     observer.go): the replicated State changed only by applying
+//     observer.go, serials.go): the replicated State changed only by applying
 //     Commands (spec changes, observer reports and liveness, drains and
 //     pins, members, heartbeats, incidents, notification cursors,
 //     provider states), with the consensus of fresh observers under the
-//     spec's quorum rule and the drains laid over it;
+//     spec's quorum rule and the drains laid over it, and the zones' SOA
+//     serials numbered from the decisions and the spec alone;
 //   - the Raft store (fsm.go, store.go, logstore.go, datadir.go,
 //     halt.go): the FSM adapting the State to hashicorp/raft and
 //     publishing DNS answers after each apply, the Store that opens,

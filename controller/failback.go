@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/seed3787e6f1/detour/dnsserver"
+	"github.com/seed3787e6f1/detour/policy"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -117,12 +117,12 @@ func (st *State) newHold(r *spec.Record, prev, now Decision) *FailbackHold {
 
 // heldDecision is the record's answer from the held pool, or why the
 // hold no longer applies.
-func (st *State) heldDecision(r *spec.Record, hold *FailbackHold, h Health, policy Decision) (Decision, string) {
-	at, want := poolIndex(r, hold.Pool), poolIndex(r, policy.Pool)
+func (st *State) heldDecision(r *spec.Record, hold *FailbackHold, h Health, chosen Decision) (Decision, string) {
+	at, want := poolIndex(r, hold.Pool), poolIndex(r, chosen.Pool)
 	switch {
 	case at < 0:
 		return Decision{}, "the pool is no longer one of the record's"
-	case policy.Fallback || want < 0 || want >= at:
+	case chosen.Fallback || want < 0 || want >= at:
 		return Decision{}, "the earlier pools are unhealthy again"
 	}
 	var p *spec.Pool
@@ -131,18 +131,18 @@ func (st *State) heldDecision(r *spec.Record, hold *FailbackHold, h Health, poli
 			p = &st.spec.Pools[i]
 		}
 	}
-	ps := evaluatePool(p, h)
-	if !ps.healthy {
-		return Decision{}, "it is unhealthy: " + ps.summary()
+	ps := policy.EvaluatePool(p, h)
+	if !ps.Healthy {
+		return Decision{}, "it is unhealthy: " + ps.Summary()
 	}
-	d := Decision{Name: r.Name, Type: r.Type, Pool: p.Name, Answers: answerAddrs(r, ps.up)}
+	d := Decision{Name: r.Name, Type: r.Type, Pool: p.Name, Answers: policy.AnswerAddrs(r, ps.Up), TTL: r.TTL}
 	d.Reason = fmt.Sprintf("held on pool %s: pool %s is healthy again since %s; failback ", p.Name, hold.Preferred, hold.Since.UTC().Format(time.RFC3339))
 	if hold.Until.IsZero() {
 		d.Reason += "is manual (detour failover " + r.Name + " --release)"
 	} else {
 		d.Reason += "at " + hold.Until.UTC().Format(time.RFC3339)
 	}
-	d.variants = []dnsserver.Variant{{Weight: 1, RRs: records(r, d.Answers)}}
+	d.Groups = policy.Single(d.Answers)
 	return d, ""
 }
 

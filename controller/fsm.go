@@ -217,18 +217,17 @@ func (f *FSM) publish(specChanged bool) error {
 			go debug.FreeOSMemory()
 		}
 	}
-	snap, err := dnsserver.BuildFrom(f.zones, DynamicAnswers(f.st.decisions), f.st.Versions, f.st.Now)
+	snap, err := dnsserver.BuildSerials(f.zones, DynamicAnswers(f.st.decisions), f.st.serialNumbers(), f.st.Now)
 	if err != nil {
 		return fmt.Errorf("build answers: %w", err)
 	}
-	f.st.Versions = snap.Versions()
 	f.answers.Store(snap)
 	return nil
 }
 
 func sameDecisions(a, b []Decision) bool {
 	return slices.EqualFunc(a, b, func(x, y Decision) bool {
-		return x.Name == y.Name && x.Type == y.Type && x.SameAnswer(y)
+		return x.Name == y.Name && x.Type == y.Type && x.SameAnswer(y) && x.SameRecords(y)
 	})
 }
 
@@ -296,6 +295,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		st.Members = map[string]*Member{}
 	}
 	st.derive(false)
+	st.adoptSerials()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st.compile = f.compiled

@@ -93,7 +93,7 @@ func buildView(prev *View, st *State, d dirt) *View {
 		observers: prev.observers, overrides: prev.overrides, members: prev.members,
 		incidents: prev.incidents, cursors: prev.cursors, providers: prev.providers,
 		events:    st.Events[:len(st.Events):len(st.Events)],
-		nextEvent: st.NextEvent, nextIncident: st.NextIncident, versions: st.Versions,
+		nextEvent: st.NextEvent, nextIncident: st.NextIncident, versions: st.Serials,
 		health: st.health, decisions: st.decisions, extra: extraOf(st),
 		changed: make(chan struct{}),
 	}

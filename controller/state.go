@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -40,7 +39,8 @@ type State struct {
 	Members     map[string]*Member         `json:"members"`
 	Events      []Event                    `json:"events"`
 	NextEvent   uint64                     `json:"next_event"`
-	Versions    dnsserver.Versions         `json:"versions,omitempty"`
+	// Serials are the zones' SOA serials, by origin (serials.go).
+	Serials map[string]ZoneSerial `json:"versions,omitempty"`
 	// Incidents by ID; NextIncident numbers them.
 	Incidents    map[string]*Incident `json:"incidents,omitempty"`
 	NextIncident uint64               `json:"next_incident,omitempty"`
@@ -149,6 +149,7 @@ func (st *State) apply(c *Command) (Result, error) {
 	if err := checkPayload(def, c); err != nil {
 		return Result{}, err
 	}
+	before, specBefore := st.decisions, st.spec
 	res, err := def.apply(st, c, now)
 	if err != nil {
 		return Result{}, err
@@ -161,6 +162,7 @@ func (st *State) apply(c *Command) (Result, error) {
 	if def.movesAnswers {
 		st.cause = c.Type
 		st.derive(true)
+		st.updateSerials(before, specBefore)
 	}
 	return res, nil
 }
@@ -289,7 +291,7 @@ func (st *State) setOverride(o *Override, now time.Time) (*Override, error) {
 	case OverridePin:
 		r := st.record(c.Record, c.Type)
 		if r == nil {
-			return nil, fmt.Errorf("%w: %s %s (records: %s)", ErrUnknownRecord, c.Record, c.Type, st.recordNames())
+			return nil, st.unknownRecord(c.Record, c.Type)
 		}
 		c.Record, c.Type = r.Name, r.Type
 		found := false
@@ -401,71 +403,34 @@ func (st *State) removeMember(m *Member, now time.Time) error {
 	return nil
 }
 
-// resolveTarget says whether name is a datacenter, a pool or an endpoint.
+// resolveTarget says whether name is a datacenter, a pool or an endpoint
+// (spec.ResolveTarget).
 func (st *State) resolveTarget(name string) (string, error) {
-	s := st.spec
-	if pool, addr, ok := strings.Cut(name, "/"); ok {
-		for _, p := range s.Pools {
-			if p.Name != pool {
-				continue
-			}
-			for _, ep := range p.Endpoints {
-				if ep.Address == addr {
-					return "endpoint", nil
-				}
-			}
-			return "", fmt.Errorf("%w: pool %s has no endpoint %s", ErrUnknownTarget, pool, addr)
-		}
-		return "", fmt.Errorf("%w: pool %q", ErrUnknownTarget, pool)
+	t, err := st.spec.ResolveTarget(name)
+	if te, ok := errors.AsType[*spec.TargetError](err); ok {
+		return "", fmt.Errorf("%w: %s", ErrUnknownTarget, te.Detail())
+	} else if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrUnknownTarget, err)
 	}
-	isDC, isPool := false, false
-	for _, d := range s.Datacenters {
-		isDC = isDC || d.Name == name
-	}
-	for _, p := range s.Pools {
-		isPool = isPool || p.Name == name
-	}
-	switch {
-	case isDC && isPool:
-		return "", fmt.Errorf("%w: %q is both a datacenter and a pool; rename one", ErrUnknownTarget, name)
-	case isDC:
-		return "datacenter", nil
-	case isPool:
-		return "pool", nil
-	}
-	var dcs, pools []string
-	for _, d := range s.Datacenters {
-		dcs = append(dcs, d.Name)
-	}
-	for _, p := range s.Pools {
-		pools = append(pools, p.Name)
-	}
-	return "", fmt.Errorf("%w: %q (datacenters: %s; pools: %s; endpoints: pool/address)", ErrUnknownTarget, name, strings.Join(dcs, ", "), strings.Join(pools, ", "))
+	return t.Kind, nil
 }
 
 // record finds a health-driven record by name (any form) and type (empty:
-// the only record of that name).
+// the only record of that name), or nil (spec.FindRecord).
 func (st *State) record(name, typ string) *spec.Record {
-	name = strings.ToLower(strings.TrimSuffix(name, ".")) + "."
-	var found *spec.Record
-	for i := range st.spec.Records {
-		r := &st.spec.Records[i]
-		if r.Name == name && (typ == "" || strings.EqualFold(r.Type, typ)) {
-			if found != nil {
-				return nil // ambiguous without a type
-			}
-			found = r
-		}
-	}
-	return found
+	r, _ := st.spec.FindRecord(name, typ)
+	return r
 }
 
-func (st *State) recordNames() string {
-	var n []string
-	for _, r := range st.spec.Records {
-		n = append(n, r.Name+" "+r.Type)
+// unknownRecord is the error for a record name and type the spec does not
+// resolve to one record.
+func (st *State) unknownRecord(name, typ string) error {
+	_, err := st.spec.FindRecord(name, typ)
+	var records []string
+	if re, ok := errors.AsType[*spec.RecordError](err); ok {
+		records = re.Records
 	}
-	return strings.Join(n, ", ")
+	return fmt.Errorf("%w: %s %s (records: %s)", ErrUnknownRecord, name, typ, strings.Join(records, ", "))
 }
 
 func (st *State) event(now time.Time, kind, subject, msg string) {

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -44,7 +43,7 @@ type View struct {
 	events       []Event // len == cap: appends by the state never reach it
 	nextEvent    uint64
 	nextIncident uint64
-	versions     dnsserver.Versions
+	versions     map[string]ZoneSerial
 
 	health    map[string]EndpointHealth
 	decisions []Decision
@@ -356,7 +355,7 @@ func (v *View) state(x snapshotExtra) *State {
 	return &State{
 		SpecYAML: v.specYAML, SpecVersion: v.specVersion, Staged: v.staged,
 		Observers: v.observers, Overrides: v.overrides, Members: v.members,
-		Events: v.events, NextEvent: v.nextEvent, Versions: v.versions,
+		Events: v.events, NextEvent: v.nextEvent, Serials: v.versions,
 		Incidents: v.incidents, NextIncident: v.nextIncident,
 		Providers: v.providers, Cursors: v.cursors,
 		Holds: v.extra.holds, ClusterID: v.extra.clusterID, Joining: v.extra.joining,

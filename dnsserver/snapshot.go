@@ -84,6 +84,26 @@ func (s *Snapshot) Versions() Versions {
 
 // BuildFrom is Build with the previous zone versions given directly.
 func BuildFrom(zs *ZoneSet, dyn []DynamicAnswer, prev Versions, now time.Time) (*Snapshot, error) {
+	return build(zs, dyn, now, func(origin string, hash uint64) uint32 {
+		return nextSerial(prev, origin, hash, now)
+	})
+}
+
+// BuildSerials makes a snapshot whose zones have the serials given, by
+// origin: for a replicated state machine that numbers serials itself,
+// from its own data. A zone without one gets the clock's (Unix time).
+func BuildSerials(zs *ZoneSet, dyn []DynamicAnswer, serials map[string]uint32, now time.Time) (*Snapshot, error) {
+	return build(zs, dyn, now, func(origin string, _ uint64) uint32 {
+		if serial, ok := serials[origin]; ok {
+			return serial
+		}
+		return uint32(now.Unix())
+	})
+}
+
+// build makes a snapshot, asking serial for each zone's serial given
+// the hash of its content.
+func build(zs *ZoneSet, dyn []DynamicAnswer, now time.Time, serial func(origin string, hash uint64) uint32) (*Snapshot, error) {
 	s := &Snapshot{
 		zs:      zs,
 		dynamic: map[string][]DynamicAnswer{},
@@ -125,7 +145,7 @@ func BuildFrom(zs *ZoneSet, dyn []DynamicAnswer, prev Versions, now time.Time) (
 		}
 		s.hashes[origin] = h.Sum64()
 		soa := *z.soa
-		soa.Serial = nextSerial(prev, origin, s.hashes[origin], now)
+		soa.Serial = serial(origin, s.hashes[origin])
 		s.soa[origin] = &soa
 	}
 	s.overlay = make(map[string]*packed, len(zs.overlayKeys))

@@ -231,28 +231,18 @@ func (s *Server) checkTarget(w http.ResponseWriter, target string) bool {
 		writeError(w, http.StatusServiceUnavailable, "the cluster has no spec yet: apply one with `detour spec apply FILE`")
 		return false
 	}
-	var dcs, pools []string
-	for _, d := range sp.Datacenters {
-		dcs = append(dcs, d.Name)
+	_, err := sp.ResolveTarget(target)
+	te, ok := errors.AsType[*spec.TargetError](err)
+	switch {
+	case err == nil || (ok && te.Ambiguous):
+		return true // an ambiguous name is the cluster's to refuse, naming both
+	case !ok:
+		writeError(w, http.StatusNotFound, "%v", err)
+	case te.Address != "" && !te.NoPool:
+		writeError(w, http.StatusNotFound, "pool %s has no endpoint %s (endpoints: %s)", te.Pool, te.Address, strings.Join(te.Endpoints, ", "))
+	default:
+		writeError(w, http.StatusNotFound, "%q is not a datacenter, pool or pool/address (datacenters: %s; pools: %s)", target, strings.Join(te.Datacenters, ", "), strings.Join(te.Pools, ", "))
 	}
-	for _, p := range sp.Pools {
-		pools = append(pools, p.Name)
-		if pool, addr, ok := strings.Cut(target, "/"); ok && pool == p.Name {
-			var addrs []string
-			for _, ep := range p.Endpoints {
-				if ep.Address == addr {
-					return true
-				}
-				addrs = append(addrs, ep.Address)
-			}
-			writeError(w, http.StatusNotFound, "pool %s has no endpoint %s (endpoints: %s)", pool, addr, strings.Join(addrs, ", "))
-			return false
-		}
-	}
-	if contains(dcs, target) || contains(pools, target) {
-		return true
-	}
-	writeError(w, http.StatusNotFound, "%q is not a datacenter, pool or pool/address (datacenters: %s; pools: %s)", target, strings.Join(dcs, ", "), strings.Join(pools, ", "))
 	return false
 }
 
@@ -268,23 +258,17 @@ func (s *Server) checkRecord(w http.ResponseWriter, name, typ string) (*spec.Rec
 		writeError(w, http.StatusServiceUnavailable, "the cluster has no spec yet: apply one with `detour spec apply FILE`")
 		return nil, false
 	}
-	want := strings.ToLower(strings.TrimSuffix(name, ".")) + "."
-	var found []*spec.Record
-	var names []string
-	for i := range sp.Records {
-		rec := &sp.Records[i]
-		names = append(names, rec.Name+" "+rec.Type)
-		if rec.Name == want && (typ == "" || strings.EqualFold(rec.Type, typ)) {
-			found = append(found, rec)
-		}
-	}
-	switch len(found) {
-	case 1:
-		return found[0], true
-	case 0:
-		writeError(w, http.StatusNotFound, "no health-driven record %s %s (records: %s)", want, typ, strings.Join(names, ", "))
+	rec, err := sp.FindRecord(name, typ)
+	re, ok := errors.AsType[*spec.RecordError](err)
+	switch {
+	case err == nil:
+		return rec, true
+	case !ok:
+		writeError(w, http.StatusNotFound, "%v", err)
+	case re.Ambiguous:
+		writeError(w, http.StatusBadRequest, "%s has records of several types: name one with type (--type)", re.Name)
 	default:
-		writeError(w, http.StatusBadRequest, "%s has records of several types: name one with type (--type)", want)
+		writeError(w, http.StatusNotFound, "no health-driven record %s %s (records: %s)", re.Name, typ, strings.Join(re.Records, ", "))
 	}
 	return nil, false
 }

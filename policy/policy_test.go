@@ -1,4 +1,4 @@
-package controller
+package policy
 
 import (
 	"slices"
@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/miekg/dns"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -14,7 +13,7 @@ import (
 // Endpoints absent from it are unknown (so up).
 type healthMap map[string]EndpointHealth
 
-func (m healthMap) Endpoint(pool, addr string) EndpointHealth { return m[targetKey(pool, addr)] }
+func (m healthMap) Endpoint(pool, addr string) EndpointHealth { return m[pool+"/"+addr] }
 
 var (
 	hUp   = EndpointHealth{Known: true, Up: true}
@@ -70,7 +69,7 @@ func policySpec() *spec.Spec {
 
 // decisionOf evaluates s under h and pins and returns the decision for
 // record name.
-func decisionOf(t *testing.T, s *spec.Spec, h Health, pins map[string]*Override, name string) Decision {
+func decisionOf(t *testing.T, s *spec.Spec, h Health, pins map[string]Pin, name string) Decision {
 	t.Helper()
 	for _, d := range EvaluatePinned(s, h, pins) {
 		if d.Name == name {
@@ -81,15 +80,12 @@ func decisionOf(t *testing.T, s *spec.Spec, h Health, pins map[string]*Override,
 	return Decision{}
 }
 
-// variantRRs renders a decision's variants as "weight: rr; rr" lines.
-func variantRRs(d Decision) []string {
+// groupLines renders a decision's groups as "weight | answer | answer"
+// lines.
+func groupLines(d Decision) []string {
 	var out []string
-	for _, v := range d.variants {
-		var rrs []string
-		for _, rr := range v.RRs {
-			rrs = append(rrs, strings.ReplaceAll(rr.String(), "\t", " "))
-		}
-		out = append(out, strings.Join(append([]string{strconv.Itoa(int(v.Weight))}, rrs...), " | "))
+	for _, g := range d.Groups {
+		out = append(out, strings.Join(append([]string{strconv.Itoa(int(g.Weight))}, g.Answers...), " | "))
 	}
 	return out
 }
@@ -100,20 +96,20 @@ func TestPolicyTable(t *testing.T) {
 		answers  []string
 		fallback bool
 		reason   []string // substrings the reason must hold
-		variants []string // when set, the variants exactly
+		groups   []string // when set, the answer groups exactly
 	}
 	cases := []struct {
 		name   string
 		record string
 		health healthMap
-		pins   map[string]*Override
+		pins   map[string]Pin
 		want   want
 	}{
 		// failover
 		{"failover: nothing known, first pool counted up", "fo.example.", nil, nil, want{
 			pool: "east", answers: []string{"192.0.2.10", "192.0.2.11"},
-			reason:   []string{"first pool east: 2/2 endpoints not checked yet, counted as up"},
-			variants: []string{"1 | fo.example. 30 IN A 192.0.2.10 | fo.example. 30 IN A 192.0.2.11"}}},
+			reason: []string{"first pool east: 2/2 endpoints not checked yet, counted as up"},
+			groups: []string{"1 | 192.0.2.10 | 192.0.2.11"}}},
 		{"failover: first pool healthy and checked", "fo.example.", healthMap{"east/192.0.2.10": hUp, "east/192.0.2.11": hUp}, nil, want{
 			pool: "east", answers: []string{"192.0.2.10", "192.0.2.11"}, reason: []string{"first pool east is healthy (2/2 up)"}}},
 		{"failover: one endpoint of the first pool down is left out", "fo.example.", healthMap{"east/192.0.2.10": hDown, "east/192.0.2.11": hUp}, nil, want{
@@ -134,7 +130,7 @@ func TestPolicyTable(t *testing.T) {
 		{"failover: all down answers the fallback", "fb.example.", healthMap{
 			"east/192.0.2.10": hDown, "east/192.0.2.11": hDown, "west/198.51.100.10": hDown, "west/198.51.100.11": hDown}, nil, want{
 			fallback: true, answers: []string{"192.0.2.99"}, reason: []string{"answering the fallback"},
-			variants: []string{"1 | fb.example. 30 IN A 192.0.2.99"}}},
+			groups: []string{"1 | 192.0.2.99"}}},
 		{"failover: all down answers no data", "nd.example.", healthMap{
 			"east/192.0.2.10": hDown, "east/192.0.2.11": hDown, "west/198.51.100.10": hDown, "west/198.51.100.11": hDown}, nil, want{
 			fallback: true, answers: nil, reason: []string{"answering no data (on_all_down: nodata)"}}},
@@ -142,8 +138,7 @@ func TestPolicyTable(t *testing.T) {
 		{"weighted: both weighted pools healthy, weight 0 left out", "w.example.", nil, nil, want{
 			pool: "east,west", answers: []string{"192.0.2.10", "192.0.2.11", "198.51.100.10", "198.51.100.11"},
 			reason: []string{"weighted over healthy pools: east (weight 3), west (weight 1)"},
-			variants: []string{"3 | w.example. 30 IN A 192.0.2.10 | w.example. 30 IN A 192.0.2.11",
-				"1 | w.example. 30 IN A 198.51.100.10 | w.example. 30 IN A 198.51.100.11"}}},
+			groups: []string{"3 | 192.0.2.10 | 192.0.2.11", "1 | 198.51.100.10 | 198.51.100.11"}}},
 		{"weighted: an unhealthy pool drops out", "w.example.", healthMap{"east/192.0.2.10": hDown, "east/192.0.2.11": hDown}, nil, want{
 			pool: "west", answers: []string{"198.51.100.10", "198.51.100.11"},
 			reason: []string{"weighted over healthy pools: west (weight 1)", "unhealthy: east 0/2 up"}}},
@@ -153,7 +148,7 @@ func TestPolicyTable(t *testing.T) {
 			reason: []string{"no healthy pool", "failing open"}}},
 		{"weighted CNAME: one target per pool", "wcn.example.", nil, nil, want{
 			pool: "cn-east,cn-west", answers: []string{"east.example.net.", "west.example.net."},
-			variants: []string{"2 | wcn.example. 60 IN CNAME east.example.net.", "1 | wcn.example. 60 IN CNAME west.example.net."}}},
+			groups: []string{"2 | east.example.net.", "1 | west.example.net."}}},
 		{"weighted CNAME: all down answers no data", "wcn.example.", healthMap{
 			"cn-east/east.example.net.": hDown, "cn-east/east2.example.net.": hDown, "cn-west/west.example.net.": hDown}, nil, want{
 			fallback: true, reason: []string{"nodata"}}},
@@ -170,34 +165,34 @@ func TestPolicyTable(t *testing.T) {
 		// AAAA
 		{"AAAA: failover serves IPv6 records", "v6.example.", healthMap{"east6/2001:db8::10": hDown}, nil, want{
 			pool: "east6", answers: []string{"2001:db8::11"},
-			variants: []string{"1 | v6.example. 60 IN AAAA 2001:db8::11"}}},
+			groups: []string{"1 | 2001:db8::11"}}},
 		{"AAAA: all down answers the IPv6 fallback", "v6.example.", healthMap{
 			"east6/2001:db8::10": hDown, "east6/2001:db8::11": hDown, "west6/2001:db8:1::10": hDown}, nil, want{
-			fallback: true, answers: []string{"2001:db8::99"}, variants: []string{"1 | v6.example. 60 IN AAAA 2001:db8::99"}}},
+			fallback: true, answers: []string{"2001:db8::99"}, groups: []string{"1 | 2001:db8::99"}}},
 		// CNAME
 		{"CNAME: failover answers one target", "cn.example.", nil, nil, want{
 			pool: "cn-east", answers: []string{"east.example.net."},
-			variants: []string{"1 | cn.example. 60 IN CNAME east.example.net."}}},
+			groups: []string{"1 | east.example.net."}}},
 		{"CNAME: second pool when the first is down", "cn.example.", healthMap{
 			"cn-east/east.example.net.": hDown, "cn-east/east2.example.net.": hDown}, nil, want{
 			pool: "cn-west", answers: []string{"west.example.net."}}},
 		// pins
 		{"pin: answers the pinned pool whatever the health", "fo.example.", nil,
-			map[string]*Override{"fo.example./A": {Kind: OverridePin, Pool: "west", Author: "alice", Reason: "migration"}}, want{
+			map[string]Pin{"fo.example./A": {Pool: "west", Author: "alice", Reason: "migration"}}, want{
 				pool: "west", answers: []string{"198.51.100.10", "198.51.100.11"},
 				reason: []string{"pinned to pool west by alice: migration"}}},
 		{"pin: only the pinned pool's healthy endpoints", "fo.example.", healthMap{"west/198.51.100.10": hDown},
-			map[string]*Override{"fo.example./A": {Kind: OverridePin, Pool: "west", Reason: "r"}}, want{
+			map[string]Pin{"fo.example./A": {Pool: "west", Reason: "r"}}, want{
 				pool: "west", answers: []string{"198.51.100.11"}, reason: []string{"pinned to pool west by unknown: r"}}},
 		{"pin: a pinned pool with nothing up answers all of it", "fo.example.", healthMap{"west/198.51.100.10": hDown, "west/198.51.100.11": hDown},
-			map[string]*Override{"fo.example./A": {Kind: OverridePin, Pool: "west", Reason: "r"}}, want{
+			map[string]Pin{"fo.example./A": {Pool: "west", Reason: "r"}}, want{
 				pool: "west", answers: []string{"198.51.100.10", "198.51.100.11"},
 				reason: []string{"no endpoint of the pool is up, answering all of them"}}},
 		{"pin: CNAME pin answers one target", "cn.example.", nil,
-			map[string]*Override{"cn.example./CNAME": {Kind: OverridePin, Pool: "cn-east", Reason: "r"}}, want{
+			map[string]Pin{"cn.example./CNAME": {Pool: "cn-east", Reason: "r"}}, want{
 				pool: "cn-east", answers: []string{"east.example.net."}}},
 		{"pin: to a pool the spec no longer has is ignored", "fo.example.", healthMap{"east/192.0.2.10": hUp, "east/192.0.2.11": hUp},
-			map[string]*Override{"fo.example./A": {Kind: OverridePin, Pool: "gone", Reason: "r"}}, want{
+			map[string]Pin{"fo.example./A": {Pool: "gone", Reason: "r"}}, want{
 				pool: "east", answers: []string{"192.0.2.10", "192.0.2.11"}, reason: []string{"first pool east is healthy"}}},
 	}
 	s := policySpec()
@@ -217,39 +212,24 @@ func TestPolicyTable(t *testing.T) {
 					t.Errorf("reason %q lacks %q", d.Reason, sub)
 				}
 			}
-			if tc.want.variants != nil {
-				if got := variantRRs(d); !slices.Equal(got, tc.want.variants) {
-					t.Errorf("variants:\n got %q\nwant %q", got, tc.want.variants)
+			// Every row: the groups serve exactly the answers, with the
+			// record's TTL.
+			var flat []string
+			for _, g := range d.Groups {
+				flat = append(flat, g.Answers...)
+			}
+			if !slices.Equal(flat, d.Answers) {
+				t.Errorf("groups %q do not serve the answers %q", groupLines(d), d.Answers)
+			}
+			if want := recordTTL(s, d.Name); d.TTL != want {
+				t.Errorf("TTL = %d, want %d", d.TTL, want)
+			}
+			if tc.want.groups != nil {
+				if got := groupLines(d); !slices.Equal(got, tc.want.groups) {
+					t.Errorf("groups:\n got %q\nwant %q", got, tc.want.groups)
 				}
 			}
 		})
-	}
-}
-
-// TestRecordsSkipsUnparsableAddresses covers the guard in records: an
-// address that does not parse (validation keeps them out) yields no RR.
-func TestRecordsSkipsUnparsableAddresses(t *testing.T) {
-	r := &spec.Record{Name: "x.example.", Type: "A", TTL: 5}
-	if got := records(r, []string{"not-an-ip", "192.0.2.1"}); len(got) != 1 {
-		t.Fatalf("records = %v, want only 192.0.2.1", got)
-	}
-	r.Type = "TXT" // not a health-driven type: nothing
-	if got := records(r, []string{"192.0.2.1"}); len(got) != 0 {
-		t.Fatalf("records of a TXT record = %v, want none", got)
-	}
-}
-
-func TestDynamicAnswersCarryTypeAndVariants(t *testing.T) {
-	ds := Evaluate(policySpec(), AllUp{})
-	das := DynamicAnswers(ds)
-	if len(das) != len(ds) {
-		t.Fatalf("%d dynamic answers for %d decisions", len(das), len(ds))
-	}
-	for i, da := range das {
-		if da.Name != ds[i].Name || dns.TypeToString[da.Type] != ds[i].Type || len(da.Variants) != len(ds[i].variants) {
-			t.Errorf("answer %d = %s %s (%d variants), want %s %s (%d)", i, da.Name, dns.TypeToString[da.Type],
-				len(da.Variants), ds[i].Name, ds[i].Type, len(ds[i].variants))
-		}
 	}
 }
 
@@ -268,5 +248,43 @@ func TestSameAnswer(t *testing.T) {
 		if got := a.SameAnswer(c.b); got != c.same {
 			t.Errorf("case %d: SameAnswer = %v, want %v", i, got, c.same)
 		}
+	}
+}
+
+func recordTTL(s *spec.Spec, name string) uint32 {
+	for _, r := range s.Records {
+		if r.Name == name {
+			return r.TTL
+		}
+	}
+	return 0
+}
+
+func TestSameRecords(t *testing.T) {
+	a := Decision{TTL: 30, Pool: "east", Groups: []AnswerGroup{{Weight: 3, Answers: []string{"192.0.2.10"}}, {Weight: 1, Answers: []string{"198.51.100.10"}}}}
+	cases := []struct {
+		name string
+		b    Decision
+		same bool
+	}{
+		{"same groups, other pool and reason", Decision{TTL: 30, Pool: "west", Reason: "x", Groups: []AnswerGroup{{Weight: 3, Answers: []string{"192.0.2.10"}}, {Weight: 1, Answers: []string{"198.51.100.10"}}}}, true},
+		{"another weight", Decision{TTL: 30, Groups: []AnswerGroup{{Weight: 2, Answers: []string{"192.0.2.10"}}, {Weight: 1, Answers: []string{"198.51.100.10"}}}}, false},
+		{"another address", Decision{TTL: 30, Groups: []AnswerGroup{{Weight: 3, Answers: []string{"192.0.2.11"}}, {Weight: 1, Answers: []string{"198.51.100.10"}}}}, false},
+		{"a group fewer", Decision{TTL: 30, Groups: []AnswerGroup{{Weight: 3, Answers: []string{"192.0.2.10"}}}}, false},
+		{"another TTL", Decision{TTL: 60, Groups: a.Groups}, false},
+		{"no data", Decision{TTL: 30}, false},
+	}
+	for _, c := range cases {
+		if got := a.SameRecords(c.b); got != c.same {
+			t.Errorf("%s: SameRecords = %v, want %v", c.name, got, c.same)
+		}
+	}
+}
+
+func TestEvaluateIsUnpinned(t *testing.T) {
+	s := policySpec()
+	got, want := Evaluate(s, AllUp{}), EvaluatePinned(s, AllUp{}, nil)
+	if len(got) != len(s.Records) || !slices.EqualFunc(got, want, func(a, b Decision) bool { return a.SameAnswer(b) && a.SameRecords(b) }) {
+		t.Fatalf("Evaluate = %v, want %v (one per record)", got, want)
 	}
 }
