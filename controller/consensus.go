@@ -196,19 +196,7 @@ func (st *State) derive(log bool) {
 
 func isDown(h EndpointHealth) bool { return h.Known && !h.Up }
 
-func describe(d Decision) string {
-	a := strings.Join(d.Answers, ", ")
-	if a == "" {
-		a = "no data"
-	}
-	switch {
-	case d.Fallback:
-		return a + " (fallback)"
-	case d.Pool != "":
-		return a + " (pool " + d.Pool + ")"
-	}
-	return a
-}
+func describe(d Decision) string { return d.Phrase() }
 
 // Decisions returns every record's current answer and why.
 func (st *State) Decisions() []Decision { return slices.Clone(st.decisions) }

@@ -78,6 +78,26 @@ func (d Decision) SameRecords(o Decision) bool {
 	})
 }
 
+// Phrase says an answer in one phrase, as the event log and the API's
+// refusals write it: "192.0.2.10, 192.0.2.11 (pool web-us-east)", "192.0.2.99
+// (fallback)", "no data".
+func Phrase(answers []string, pool string, fallback bool) string {
+	a := strings.Join(answers, ", ")
+	if a == "" {
+		a = "no data"
+	}
+	switch {
+	case fallback:
+		return a + " (fallback)"
+	case pool != "":
+		return a + " (pool " + pool + ")"
+	}
+	return a
+}
+
+// Phrase says d's answer in one phrase (see the function Phrase).
+func (d Decision) Phrase() string { return Phrase(d.Answers, d.Pool, d.Fallback) }
+
 // Single is one group of weight 1 answering addrs.
 func Single(addrs []string) []AnswerGroup {
 	return []AnswerGroup{{Weight: 1, Answers: addrs}}

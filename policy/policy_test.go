@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seed3787e6f1/detour/internal/testutil/fixture"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -22,50 +23,8 @@ var (
 	hDownBare = EndpointHealth{Known: true, Up: false}
 )
 
-// policySpec is three pools in three datacenters, two endpoints each, and
-// one record per policy and answer type, so that every table row picks
-// a record and a health map.
-func policySpec() *spec.Spec {
-	ep := func(a ...string) []spec.Endpoint {
-		out := make([]spec.Endpoint, len(a))
-		for i, x := range a {
-			out[i] = spec.Endpoint{Address: x}
-		}
-		return out
-	}
-	refs := func(names ...string) []spec.PoolRef {
-		out := make([]spec.PoolRef, len(names))
-		for i, n := range names {
-			out[i] = spec.PoolRef{Pool: n}
-		}
-		return out
-	}
-	return &spec.Spec{
-		Datacenters: []spec.Datacenter{{Name: "us-east"}, {Name: "us-west"}, {Name: "eu-west"}},
-		Pools: []spec.Pool{
-			{Name: "east", Datacenter: "us-east", MinHealthy: 1, Endpoints: ep("192.0.2.10", "192.0.2.11")},
-			{Name: "west", Datacenter: "us-west", MinHealthy: 1, Endpoints: ep("198.51.100.10", "198.51.100.11")},
-			{Name: "eu", Datacenter: "eu-west", MinHealthy: 2, Endpoints: ep("203.0.113.10", "203.0.113.11")},
-			{Name: "east6", Datacenter: "us-east", MinHealthy: 1, Endpoints: ep("2001:db8::10", "2001:db8::11")},
-			{Name: "west6", Datacenter: "us-west", MinHealthy: 1, Endpoints: ep("2001:db8:1::10")},
-			{Name: "cn-east", Datacenter: "us-east", MinHealthy: 1, Endpoints: ep("east.example.net.", "east2.example.net.")},
-			{Name: "cn-west", Datacenter: "us-west", MinHealthy: 1, Endpoints: ep("west.example.net.")},
-		},
-		Records: []spec.Record{
-			{Name: "fo.example.", Type: "A", TTL: 30, Policy: spec.PolicyFailover, Pools: refs("east", "west", "eu"), OnAllDown: spec.AllDownAll},
-			{Name: "fb.example.", Type: "A", TTL: 30, Policy: spec.PolicyFailover, Pools: refs("east", "west"), OnAllDown: spec.AllDownFallback, Fallback: []string{"192.0.2.99"}},
-			{Name: "nd.example.", Type: "A", TTL: 30, Policy: spec.PolicyFailover, Pools: refs("east", "west"), OnAllDown: spec.AllDownNoData},
-			{Name: "def.example.", Type: "A", TTL: 30, Pools: refs("east", "west")}, // no policy, no on_all_down: failover, all
-			{Name: "w.example.", Type: "A", TTL: 30, Policy: spec.PolicyWeighted, Pools: []spec.PoolRef{
-				{Pool: "east", Weight: 3}, {Pool: "west", Weight: 1}, {Pool: "eu", Weight: 0}}, OnAllDown: spec.AllDownAll},
-			{Name: "ah.example.", Type: "A", TTL: 30, Policy: spec.PolicyAllHealthy, Pools: refs("east", "west", "eu"), OnAllDown: spec.AllDownNoData},
-			{Name: "v6.example.", Type: "AAAA", TTL: 60, Policy: spec.PolicyFailover, Pools: refs("east6", "west6"), OnAllDown: spec.AllDownFallback, Fallback: []string{"2001:db8::99"}},
-			{Name: "cn.example.", Type: "CNAME", TTL: 60, Policy: spec.PolicyFailover, Pools: refs("cn-east", "cn-west"), OnAllDown: spec.AllDownAll},
-			{Name: "wcn.example.", Type: "CNAME", TTL: 60, Policy: spec.PolicyWeighted, Pools: []spec.PoolRef{
-				{Pool: "cn-east", Weight: 2}, {Pool: "cn-west", Weight: 1}}, OnAllDown: spec.AllDownNoData},
-		},
-	}
-}
+// policySpec is the decision core's shared table spec (fixture.PolicySpec).
+func policySpec() *spec.Spec { return fixture.PolicySpec() }
 
 // decisionOf evaluates s under h and pins and returns the decision for
 // record name.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/policy"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -211,19 +212,7 @@ func shortHarm(ri RecordImpact) string {
 }
 
 // answerText is an answer in one phrase: "192.0.2.10 (pool web-us-east)".
-func answerText(a RecordAnswer) string {
-	ans := strings.Join(a.Answers, ", ")
-	if ans == "" {
-		ans = "no data"
-	}
-	switch {
-	case a.Fallback:
-		return ans + " (fallback)"
-	case a.Pool != "":
-		return ans + " (pool " + a.Pool + ")"
-	}
-	return ans
-}
+func answerText(a RecordAnswer) string { return policy.Phrase(a.Answers, a.Pool, a.Fallback) }
 
 // guardWrite decides whether a write goes ahead: it answers a dry run
 // with the impact, refuses a harmful change without force (409), and
