@@ -208,17 +208,7 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 	printMinorityAnswers(w, st.Minority, p)
 	fmt.Fprintln(w, "\n"+p.bold("RECORDS")+cutOffNote(st.Minority, p))
 	for _, r := range st.Records {
-		ans := strings.Join(r.Answers, ", ")
-		if ans == "" {
-			ans = "no data"
-		}
-		from := "pool " + r.Pool
-		switch {
-		case r.Fallback:
-			from = p.bad("FALLBACK")
-		case r.Pool == "":
-			from = "no pool"
-		}
+		ans, from := answerLine(r.Answers, r.Pool, r.Fallback, p)
 		if r.PinnedTo != "" {
 			from += p.warn(" (pinned)")
 		}
@@ -308,4 +298,21 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// answerLine is a record's answers and where they come from, as status
+// prints them: "no data", "pool web-us-east", FALLBACK, "no pool".
+func answerLine(answers []string, pool string, fallback bool, p palette) (ans, from string) {
+	ans = strings.Join(answers, ", ")
+	if ans == "" {
+		ans = "no data"
+	}
+	from = "pool " + pool
+	switch {
+	case fallback:
+		from = p.bad("FALLBACK")
+	case pool == "":
+		from = "no pool"
+	}
+	return ans, from
 }

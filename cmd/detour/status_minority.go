@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/seed3787e6f1/detour/controller"
 )
@@ -40,17 +39,7 @@ func printMinorityAnswers(w io.Writer, m controller.MinorityStatus, p palette) {
 	}
 	fmt.Fprintln(w, "\n"+p.bold("DNS ANSWERS OF THIS NODE")+p.warn(" (cut off, minority_mode local: from this node's own health checks)"))
 	for _, d := range m.Answers {
-		ans := strings.Join(d.Answers, ", ")
-		if ans == "" {
-			ans = "no data"
-		}
-		from := "pool " + d.Pool
-		switch {
-		case d.Fallback:
-			from = p.bad("FALLBACK")
-		case d.Pool == "":
-			from = "no pool"
-		}
+		ans, from := answerLine(d.Answers, d.Pool, d.Fallback, p)
 		fmt.Fprintf(w, "  %s %s → %s  %s\n", d.Name, d.Type, ans, from)
 		fmt.Fprintf(w, "      %s\n", p.dim(d.Reason))
 	}
