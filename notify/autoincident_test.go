@@ -197,6 +197,7 @@ func TestNoAutoIncidentForStartUpOrDrain(t *testing.T) {
 		t.Fatalf("%d incidents after a cold start, want none", n)
 	}
 
+	drainedAt := time.Now().Add(-time.Second) // the cluster's clock is the leader's
 	if err := c.Propose(c.Leader(), &controller.Command{Type: controller.CmdSetOverride, Override: &controller.Override{
 		Kind: controller.OverrideDrain, Target: "us-east", Reason: "planned maintenance", Author: "alice"}}); err != nil {
 		t.Fatal(err)
@@ -205,5 +206,20 @@ func TestNoAutoIncidentForStartUpOrDrain(t *testing.T) {
 	autoCaughtUp(t, c)
 	if n := incidents(c); n != 0 {
 		t.Fatalf("%d incidents after a planned drain, want none", n)
+	}
+	// Nor does the page's history call it a failure.
+	var drained *statuspage.HistoryEntry
+	testutil.Eventually(t, "the drain in the page's history", 10*time.Second, func() bool {
+		p := statusJSON(t, c.Live()[1])
+		for i := range p.History {
+			if strings.Contains(p.History[i].Title, "us-west") && p.History[i].Time.After(drainedAt) {
+				drained = &p.History[i]
+				return strings.Contains(drained.Title, "planned maintenance")
+			}
+		}
+		return false
+	})
+	if drained.Severity == "critical" {
+		t.Errorf("the drain is in the history as %s: %+v", drained.Severity, *drained)
 	}
 }

@@ -123,6 +123,10 @@ func buildRecord(n *Notification, s *spec.Spec) {
 		n.Title = fmt.Sprintf("%s answers from %s", n.Service, where(n))
 	case strings.HasPrefix(reason, "pinned to pool"):
 		n.Title = fmt.Sprintf("%s pinned to %s by an operator", n.Service, where(n))
+	case (n.Fallback || n.Pool == "" || n.Pool != first) && drainedOnly(reason):
+		// An operator's drain moved it, not an outage: customers and
+		// channels hear of planned work, not of a failure.
+		n.Title = fmt.Sprintf("%s moved from %s to %s for planned maintenance", n.Service, orDash(n.FromDatacenter), where(n))
 	case n.Fallback || n.Pool == "" || n.Pool != first:
 		n.Severity = SeverityCritical
 		n.Title = fmt.Sprintf("%s failed over from %s to %s", n.Service, orDash(n.FromDatacenter), where(n))
@@ -133,6 +137,13 @@ func buildRecord(n *Notification, s *spec.Spec) {
 		n.Severity = SeverityResolved
 		n.Title = fmt.Sprintf("%s is back on %s", n.Service, where(n))
 	}
+}
+
+// drainedOnly reports whether a record's move was made by drains alone:
+// every endpoint its reason names down was drained by an operator, and
+// none is down by its observers' verdicts.
+func drainedOnly(reason string) bool {
+	return strings.Contains(reason, "(drained ") && !strings.Contains(reason, "observer")
 }
 
 func where(n *Notification) string {
