@@ -14,8 +14,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/internal/api/wire"
 	"github.com/spf13/cobra"
 )
 
@@ -40,7 +40,7 @@ with --json each event is one JSON object per line.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			print := func(e controller.Event) {
+			print := func(e wire.Event) {
 				if o.json && follow {
 					b, _ := json.Marshal(e)
 					fmt.Fprintln(out, string(b))
@@ -81,7 +81,7 @@ with --json each event is one JSON object per line.`,
 // follow streams events after seq as server-sent events, reconnecting
 // (from the last event seen, to the next --api endpoint when one fails)
 // when the stream breaks, until ctx ends.
-func (c *client) follow(ctx context.Context, seq uint64, print func(controller.Event)) error {
+func (c *client) follow(ctx context.Context, seq uint64, print func(wire.Event)) error {
 	backoff := 200 * time.Millisecond
 	for i := c.answered; ; i++ {
 		err := c.streamOnce(ctx, c.bases[i%len(c.bases)], &seq, print)
@@ -100,7 +100,7 @@ func (c *client) follow(ctx context.Context, seq uint64, print func(controller.E
 	}
 }
 
-func (c *client) streamOnce(ctx context.Context, base string, seq *uint64, print func(controller.Event)) error {
+func (c *client) streamOnce(ctx context.Context, base string, seq *uint64, print func(wire.Event)) error {
 	req, err := c.request(ctx, base, "GET", "/v1/events?after="+strconv.FormatUint(*seq, 10), nil)
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ func (c *client) streamOnce(ctx context.Context, base string, seq *uint64, print
 		if !ok {
 			continue
 		}
-		var e controller.Event
+		var e wire.Event
 		if err := json.Unmarshal([]byte(data), &e); err != nil {
 			continue
 		}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/internal/api/wire"
 	"github.com/spf13/cobra"
 )
 
@@ -66,7 +66,7 @@ func newIncidentUpdateCmd() *cobra.Command {
 			case strings.TrimSpace(message) == "" && eta == "" && !clearETA:
 				return usageError{errors.New("--message (or --eta) is required: say what changed")}
 			}
-			return incidentCall(cmd, &o, "/v1/incidents/"+url.PathEscape(args[0]), api.IncidentRequest{Action: controller.IncidentActionUpdate, Message: message, ETA: eta, ClearETA: clearETA})
+			return incidentCall(cmd, &o, "/v1/incidents/"+url.PathEscape(args[0]), api.IncidentRequest{Action: wire.ActionUpdate, Message: message, ETA: eta, ClearETA: clearETA})
 		},
 	}
 	addClientFlags(cmd, &o)
@@ -87,7 +87,7 @@ func newIncidentResolveCmd() *cobra.Command {
 		Short: "Resolve an incident",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return incidentCall(cmd, &o, "/v1/incidents/"+url.PathEscape(args[0]), api.IncidentRequest{Action: controller.IncidentActionResolve, Message: message})
+			return incidentCall(cmd, &o, "/v1/incidents/"+url.PathEscape(args[0]), api.IncidentRequest{Action: wire.ActionResolve, Message: message})
 		},
 	}
 	addClientFlags(cmd, &o)
@@ -145,7 +145,7 @@ func incidentCall(cmd *cobra.Command, o *clientOpts, path string, body api.Incid
 	return nil
 }
 
-func printIncident(w io.Writer, inc *controller.Incident) {
+func printIncident(w io.Writer, inc *wire.Incident) {
 	fmt.Fprintf(w, "incident %s [%s] %s\n", inc.ID, inc.Status, inc.Title)
 	if !inc.ETA.IsZero() {
 		fmt.Fprintf(w, "  expected back %s (in %s)\n", inc.ETA.UTC().Format("2006-01-02 15:04 MST"), time.Until(inc.ETA).Round(time.Minute))

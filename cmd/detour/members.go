@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/internal/api/wire"
 
 	"github.com/seed3787e6f1/detour/internal/api"
 	"github.com/spf13/cobra"
@@ -144,7 +144,7 @@ func doneCall(cmd *cobra.Command, o *clientOpts, method, path string, body any) 
 
 // roleText is a member's role; a member the leader cannot reach is
 // never shown as a follower.
-func roleText(m controller.MemberInfo, p palette) string {
+func roleText(m wire.MemberInfo, p palette) string {
 	r := firstOf(m.Role, "follower")
 	switch {
 	case m.Role == "unreachable":
@@ -155,7 +155,7 @@ func roleText(m controller.MemberInfo, p palette) string {
 	return r
 }
 
-func reachText(m controller.MemberInfo, p palette) string {
+func reachText(m wire.MemberInfo, p palette) string {
 	switch m.Reachability {
 	case "reachable":
 		return p.good("yes")
@@ -171,7 +171,7 @@ func reachText(m controller.MemberInfo, p palette) string {
 	return p.warn("unknown")
 }
 
-func lastContact(m controller.MemberInfo) string {
+func lastContact(m wire.MemberInfo) string {
 	switch {
 	case m.Reachability == "reachable" && m.LastContactMS <= 0:
 		return "now"
@@ -183,7 +183,7 @@ func lastContact(m controller.MemberInfo) string {
 
 // quorumLine is the control plane in one line: "quorum: 2/3 voters up,
 // can lose 0 more".
-func quorumLine(q controller.Quorum, p palette) string {
+func quorumLine(q wire.Quorum, p palette) string {
 	switch {
 	case !q.OK:
 		return "quorum: " + p.bad(q.Summary)

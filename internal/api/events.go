@@ -8,19 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/internal/api/wire"
 )
 
 // MaxWait bounds a long poll of GET /v1/events?wait=.
 const MaxWait = 60 * time.Second
-
-// EventsResponse is GET /v1/events.
-type EventsResponse struct {
-	Events []controller.Event `json:"events"`
-	// Last is the sequence number to pass as ?after= next time.
-	Last      uint64    `json:"last"`
-	Freshness Freshness `json:"freshness"`
-}
 
 // events serves the audit log: events after ?after= (default all kept),
 // at most ?limit=; ?wait=DUR long-polls until there is one; with Accept:
@@ -89,11 +81,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 
 // eventsAfter returns the events after seq and a channel closed at the
 // next change, taken together so that nothing falls between them.
-func (s *Server) eventsAfter(seq uint64) ([]controller.Event, <-chan struct{}) {
+func (s *Server) eventsAfter(seq uint64) ([]wire.Event, <-chan struct{}) {
 	view := s.store.FSM().View()
-	out, changed := view.EventsAfter(seq), view.Changed()
-	if out == nil {
-		out = []controller.Event{}
+	evs, changed := view.EventsAfter(seq), view.Changed()
+	out := make([]wire.Event, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, wireEvent(e))
 	}
 	return out, changed
 }

@@ -10,54 +10,19 @@ import (
 	"time"
 
 	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/internal/api/wire"
 )
 
 // MaxETA bounds how far ahead an incident's expected resolution may be.
 const MaxETA = 30 * 24 * time.Hour
 
-// IncidentRequest is the body of POST /v1/incidents (open) and POST
-// /v1/incidents/{id} (update or resolve).
-type IncidentRequest struct {
-	// Action is update (default) or resolve for /v1/incidents/{id};
-	// opening takes none.
-	Action  string `json:"action,omitempty"`
-	Title   string `json:"title,omitempty"`
-	Message string `json:"message,omitempty"`
-	// ETA is when service is expected back: a Go duration from now
-	// ("2h") or an RFC 3339 time.
-	ETA      string `json:"eta,omitempty"`
-	ClearETA bool   `json:"clear_eta,omitempty"`
-}
-
-// IncidentResult is the reply to an open, update or resolve: the
-// incident as this node holds it once it has applied the change.
-type IncidentResult struct {
-	Message string `json:"message"`
-	// ID is the incident's, as the cluster numbered it.
-	ID       string               `json:"id,omitempty"`
-	Incident *controller.Incident `json:"incident,omitempty"`
-	// Index is the log index of the latest change in the state the
-	// incident is read from; WriteIndex is the change's own (see
-	// OverrideResult).
-	Index      uint64 `json:"index"`
-	WriteIndex uint64 `json:"write_index"`
-}
-
-// IncidentsResponse is GET /v1/incidents: open incidents first, then the
-// resolved ones, newest first in each.
-type IncidentsResponse struct {
-	Incidents []*controller.Incident `json:"incidents"`
-	// Index is the log index of the latest change in the state shown.
-	Index     uint64    `json:"index"`
-	Freshness Freshness `json:"freshness"`
-}
-
 func (s *Server) incidents(w http.ResponseWriter, _ *http.Request) {
-	out := []*controller.Incident{}
+	out := []*wire.Incident{}
 	view := s.store.FSM().View()
 	index := view.Index()
 	for _, inc := range view.Incidents() {
-		out = append(out, inc)
+		w := wireIncident(*inc)
+		out = append(out, &w)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if (out[i].Status == "open") != (out[j].Status == "open") {
@@ -154,7 +119,8 @@ func (s *Server) incidentDone(w http.ResponseWriter, msg string, res controller.
 	view := s.store.FSM().View()
 	out.Index = view.Index()
 	if inc, ok := view.Incident(res.Incident); ok && res.Incident != "" {
-		out.Incident = &inc
+		w := wireIncident(inc)
+		out.Incident = &w
 	}
 	out.Message = msg + behind(out.Index, res.Index)
 	writeJSON(w, http.StatusOK, out)

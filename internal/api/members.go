@@ -9,35 +9,9 @@ import (
 	"github.com/seed3787e6f1/detour/controller"
 )
 
-// MembersResponse is GET /v1/members.
-type MembersResponse struct {
-	Members []controller.MemberInfo `json:"members"`
-	// Quorum is how many voters are up and how many more may fail.
-	Quorum    controller.Quorum `json:"quorum"`
-	Freshness Freshness         `json:"freshness"`
-}
-
-// AddMember is the body of POST /v1/members.
-type AddMember struct {
-	ID      string `json:"id"`
-	Address string `json:"address"`
-	// Nonvoter adds a node that serves DNS but does not vote.
-	Nonvoter bool `json:"nonvoter,omitempty"`
-	// Force adds a voter that makes the number of voters even.
-	Force bool `json:"force,omitempty"`
-}
-
-// Done is the reply to a write that has nothing more to say.
-type Done struct {
-	Message string `json:"message"`
-}
-
 func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 	ms, q := s.store.MembersHealth(r.Context())
-	if ms == nil {
-		ms = []controller.MemberInfo{}
-	}
-	writeJSON(w, http.StatusOK, MembersResponse{Members: ms, Quorum: q, Freshness: s.freshness()})
+	writeJSON(w, http.StatusOK, MembersResponse{Members: wireMembers(ms), Quorum: wireQuorum(q), Freshness: s.freshness()})
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/internal/api/wire"
 	"github.com/seed3787e6f1/detour/internal/node"
 )
 
@@ -28,14 +28,14 @@ func applyNotifying(t *testing.T, base string, hooks [][2]string) {
 
 // cursorsWhen polls /v1/status with a read token until ok holds for the
 // notification cursors of every name given.
-func cursorsWhen(t *testing.T, base string, names []string, ok func(controller.NotifyCursor) bool) map[string]controller.NotifyCursor {
+func cursorsWhen(t *testing.T, base string, names []string, ok func(wire.NotifyCursor) bool) map[string]wire.NotifyCursor {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var st api.Status
 		code, body := call(t, base, "GET", "/v1/status", tokRead, nil)
 		if code == http.StatusOK && json.Unmarshal(body, &st) == nil {
-			got := map[string]controller.NotifyCursor{}
+			got := map[string]wire.NotifyCursor{}
 			for _, c := range st.Notifications {
 				if ok(c) {
 					got[c.Channel] = c
@@ -69,7 +69,7 @@ func TestNotificationCannotReachMetadataOrOwnAPI(t *testing.T) {
 	}
 	applyNotifying(t, base, hooks)
 	refused := "target address 127.0.0.1 is not allowed by this node's notify_allow_networks (nothing was sent)"
-	got := cursorsWhen(t, base, []string{"metadata", "self"}, func(c controller.NotifyCursor) bool {
+	got := cursorsWhen(t, base, []string{"metadata", "self"}, func(c wire.NotifyCursor) bool {
 		return strings.Contains(c.Error, refused)
 	})
 	for name, c := range got {
@@ -86,7 +86,7 @@ func TestNotificationAllowedNetworkDelivers(t *testing.T) {
 	addr, conns := metadataStandIn(t)
 	_, base := startNode(t, specText(t), testTokens())
 	applyNotifying(t, base, [][2]string{{"metadata", "http://" + addr + "/latest/meta-data/"}})
-	cursorsWhen(t, base, []string{"metadata"}, func(c controller.NotifyCursor) bool {
+	cursorsWhen(t, base, []string{"metadata"}, func(c wire.NotifyCursor) bool {
 		return c.Seq > 0 && c.Error == ""
 	})
 	if conns.Load() == 0 {

@@ -15,63 +15,9 @@ import (
 // a spec change.
 const MaxOverride = 30 * 24 * time.Hour
 
-// DrainRequest is the body of POST /v1/overrides/drain and /undrain.
-type DrainRequest struct {
-	// Target is a datacenter, a pool, or pool/address.
-	Target string `json:"target"`
-	Reason string `json:"reason,omitempty"`
-	// For is how long the drain holds (Go duration); empty holds until
-	// undrained.
-	For string `json:"for,omitempty"`
-	// Guard: dry_run and force (drain only; see guard_impact.go).
-	Guard
-}
-
-// PinRequest is the body of POST /v1/overrides/pin and /release.
-type PinRequest struct {
-	Record string `json:"record"`
-	// Type is the record's type; empty means the only record of that
-	// name.
-	Type   string `json:"type,omitempty"`
-	Pool   string `json:"pool,omitempty"`
-	Reason string `json:"reason,omitempty"`
-	For    string `json:"for,omitempty"`
-	// Guard: dry_run and force (pin only; see guard_impact.go).
-	Guard
-}
-
-// OverridesResponse is GET /v1/overrides.
-type OverridesResponse struct {
-	Overrides []*controller.Override `json:"overrides"`
-	// Index is the log index of the latest change in the state shown.
-	Index     uint64    `json:"index"`
-	Freshness Freshness `json:"freshness"`
-}
-
-// OverrideResult is the reply to a drain, undrain, pin or release: the
-// change as applied and the records' answers right after it, read on
-// the node that answers once it has applied the change.
-type OverrideResult struct {
-	Message string         `json:"message"`
-	Records []RecordStatus `json:"records"`
-	// Override is the override as the cluster stored it (drain, pin: its
-	// created and expires times in the cluster's clock) or removed
-	// (undrain, release).
-	Override *controller.Override `json:"override,omitempty"`
-	// Index is the log index of the latest change in the state the
-	// records show; WriteIndex is the change's own. Index below
-	// WriteIndex means this node had not applied the change in time,
-	// and the message says so.
-	Index      uint64 `json:"index"`
-	WriteIndex uint64 `json:"write_index"`
-}
-
 func (s *Server) overrides(w http.ResponseWriter, _ *http.Request) {
-	out := []*controller.Override{}
 	view := s.store.FSM().View()
-	for _, o := range view.Overrides() {
-		out = append(out, &o)
-	}
+	out := wireOverrides(view.Overrides())
 	writeJSON(w, http.StatusOK, OverridesResponse{Overrides: out, Index: view.Index(), Freshness: s.freshness()})
 }
 
@@ -178,7 +124,7 @@ func (s *Server) overrideCommit(w http.ResponseWriter, r *http.Request, c *contr
 	}
 	st := s.buildStatus()
 	writeJSON(w, http.StatusOK, OverrideResult{Message: msg + behind(st.Index, res.Index), Records: st.Records,
-		Override: res.Override, Index: st.Index, WriteIndex: res.Index})
+		Override: wireOverridePtr(res.Override), Index: st.Index, WriteIndex: res.Index})
 }
 
 // releaseFailback ends a failback hold (failback_after, failback:

@@ -6,14 +6,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/seed3787e6f1/detour/internal/api/wire"
 	"github.com/seed3787e6f1/detour/providers"
 )
-
-// PlanResponse is GET /v1/providers/plan: what each provider would be
-// told to change, nothing written.
-type PlanResponse struct {
-	Plans []providers.Plan `json:"plans"`
-}
 
 // planTimeout bounds reading every provider for a plan.
 const planTimeout = 20 * time.Second
@@ -34,8 +29,9 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	if plans == nil {
-		plans = []providers.Plan{}
+	out := convertSlice(plans, wirePlan)
+	if out == nil {
+		out = []wire.Plan{}
 	}
-	writeJSON(w, http.StatusOK, PlanResponse{Plans: plans})
+	writeJSON(w, http.StatusOK, PlanResponse{Plans: out})
 }

@@ -15,19 +15,6 @@ import (
 // thousands of records, and anything larger is a mistake or an attack.
 const MaxBody = 1 << 20
 
-// Error is every error the API returns, as JSON. Message says what was
-// wrong and what to do; Problems lists each problem of a refused spec.
-type Error struct {
-	Error    string    `json:"error"`
-	Problems []Problem `json:"problems,omitempty"`
-}
-
-// Problem is one problem of a spec, with its path.
-type Problem struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
-
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -73,19 +60,6 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "the body is not valid JSON for this request: %v", err)
 	}
 	return false
-}
-
-// Freshness says how current a node's reads are: a follower serves its
-// own state, which trails the leader by the age of its last contact.
-type Freshness struct {
-	Node      string `json:"node"`
-	RaftState string `json:"raft_state"`
-	LeaderID  string `json:"leader_id"`
-	Leader    string `json:"leader_address"`
-	// LastContactMS is the age of the last contact with the leader in
-	// milliseconds: 0 on the leader, -1 when never.
-	LastContactMS float64 `json:"last_contact_ms"`
-	AppliedIndex  uint64  `json:"applied_index"`
 }
 
 func (s *Server) freshness() Freshness {

@@ -20,6 +20,7 @@ import (
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/health"
+	"github.com/seed3787e6f1/detour/internal/api/wire"
 	"github.com/seed3787e6f1/detour/providers"
 	"github.com/seed3787e6f1/detour/spec"
 )
@@ -285,29 +286,30 @@ func IsLoopback(host string) bool {
 }
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, wire.Health{Status: "ok"})
 }
 
 func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
+	fresh := s.freshness()
 	if err := s.store.Problem(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, map[string]any{"status": "not ready", "why": err.Error(), "freshness": s.freshness()}))
+		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, wire.Ready{Status: "not ready", Why: err.Error(), Freshness: &fresh}))
 		return
 	}
 	if m := s.minority.Status(); m.CutOff {
-		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, map[string]any{"status": "not ready", "why": "cut off: " + m.Message, "freshness": s.freshness()}))
+		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, wire.Ready{Status: "not ready", Why: "cut off: " + m.Message, Freshness: &fresh}))
 		return
 	}
 	if !s.ready.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, map[string]any{"status": "not ready",
-			"why": "waiting for a leader, the spec and the first round of checks", "freshness": s.freshness()}))
+		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, wire.Ready{Status: "not ready",
+			Why: "waiting for a leader, the spec and the first round of checks", Freshness: &fresh}))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.readyFor(r, map[string]any{"status": "ready", "freshness": s.freshness()}))
+	writeJSON(w, http.StatusOK, s.readyFor(r, wire.Ready{Status: "ready", Freshness: &fresh}))
 }
 
 func (s *Server) records(w http.ResponseWriter, _ *http.Request) {
 	ds, index := s.store.FSM().DecisionsAt()
-	writeJSON(w, http.StatusOK, map[string]any{"records": ds, "index": index, "freshness": s.freshness()})
+	writeJSON(w, http.StatusOK, wire.RecordsResponse{Records: convertSlice(ds, wireDecision), Index: index, Freshness: s.freshness()})
 }
 
 // retryAfter is what a write refused for this node's own trouble (a
