@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/internal/api/wire"
 )
 
 // cutOffNote marks a section of the status of a cut-off node as the
 // cluster's last replicated view: the node cannot know what the
 // cluster decided since.
-func cutOffNote(m controller.MinorityStatus, p palette) string {
+func cutOffNote(m wire.MinorityStatus, p palette) string {
 	if !m.CutOff {
 		return ""
 	}
@@ -20,16 +20,16 @@ func cutOffNote(m controller.MinorityStatus, p palette) string {
 // printMinorityAnswers prints what a cut-off node's DNS server answers
 // by its minority mode, which may differ from the cluster's last
 // answers listed under RECORDS.
-func printMinorityAnswers(w io.Writer, m controller.MinorityStatus, p palette) {
+func printMinorityAnswers(w io.Writer, m wire.MinorityStatus, p palette) {
 	if !m.CutOff {
 		return
 	}
 	switch m.Mode {
-	case controller.MinorityServfail:
+	case "servfail": // the node settings' minority_mode values
 		fmt.Fprintln(w, "\n"+p.bold("DNS ANSWERS OF THIS NODE")+p.warn(" (cut off, minority_mode servfail)"))
 		fmt.Fprintln(w, "  SERVFAIL for every query, so resolvers ask another nameserver")
 		return
-	case controller.MinorityLast:
+	case "last":
 		fmt.Fprintln(w, "\n"+p.bold("DNS ANSWERS OF THIS NODE")+p.warn(" (cut off, minority_mode last)"))
 		fmt.Fprintln(w, "  the cluster's last answers, as under RECORDS")
 		return

@@ -75,7 +75,8 @@ func wireQuorum(q controller.Quorum) wire.Quorum {
 }
 
 func wireMinority(m controller.MinorityStatus) wire.MinorityStatus {
-	return wire.MinorityStatus{CutOff: m.CutOff, Mode: m.Mode, Since: m.Since, After: m.After, Message: m.Message}
+	return wire.MinorityStatus{CutOff: m.CutOff, Mode: m.Mode, Since: m.Since, After: m.After, Message: m.Message,
+		Answers: convertSlice(m.Answers, wireDecision)}
 }
 
 // wireCursor converts a delivery cursor. Drop is a command's field only

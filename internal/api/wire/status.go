@@ -156,4 +156,9 @@ type MinorityStatus struct {
 	// After is how long without contact cuts a node off.
 	After   string `json:"after"`
 	Message string `json:"message,omitempty"`
+	// Answers are what this node's DNS server answers while cut off in
+	// minority_mode local: the records evaluated over its own health
+	// checks. The rest of the status is the cluster's last replicated
+	// view, which these may contradict.
+	Answers []Decision `json:"answers,omitempty"`
 }
