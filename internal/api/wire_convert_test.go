@@ -43,7 +43,7 @@ var conversions = []conversion{
 	// Drop is a command's word; the state keeps Dropped and LastDropped.
 	convOf(wireCursor, "Drop"),
 	convOf(wireProviderSync),
-	convOf(wireDecision),
+	convOf(wireDecision, "TTL", "Groups"), // the answer groups are what DNS serves, not the API
 	convOf(wirePlan),
 	convOf(wireChange),
 	convOf(func(r providers.RRset) wire.RRset { return *wireRRset(&r) }),
