@@ -59,6 +59,12 @@ its author.`,
 				return err
 			}
 			fmt.Fprintln(out, quorumLine(res.Quorum, p))
+			if res.Minority.CutOff {
+				// As status does: the table is this node's last view.
+				fmt.Fprintln(cmd.ErrOrStderr(), p.bad("!! THIS NODE IS CUT OFF; INFORMATION MAY BE OUT OF DATE"))
+				fmt.Fprintln(cmd.ErrOrStderr(), p.bad("!! "+res.Minority.Message))
+				return exitCode(1)
+			}
 			return nil
 		},
 	}

@@ -11,7 +11,7 @@ import (
 
 func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 	ms, q := s.store.MembersHealth(r.Context())
-	writeJSON(w, http.StatusOK, MembersResponse{Members: wireMembers(ms), Quorum: wireQuorum(q), Freshness: s.freshness()})
+	writeJSON(w, http.StatusOK, MembersResponse{Members: wireMembers(ms), Quorum: wireQuorum(q), Minority: s.minorityStatus(), Freshness: s.freshness()})
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {

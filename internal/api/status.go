@@ -1,16 +1,27 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/seed3787e6f1/detour/internal/api/wire"
+)
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	st := s.buildStatus()
 	members, q := s.store.MembersHealth(r.Context())
 	st.Members, st.Quorum = wireMembers(members), wireQuorum(q)
-	st.Minority = wireMinority(s.minority.Status())
-	if st.Minority.Mode == "" {
-		st.Minority.Mode = "none"
-	}
+	st.Minority = s.minorityStatus()
 	writeJSON(w, http.StatusOK, st)
+}
+
+// minorityStatus is whether this node is cut off, "none" for the mode of
+// a node without minority mode.
+func (s *Server) minorityStatus() wire.MinorityStatus {
+	m := wireMinority(s.minority.Status())
+	if m.Mode == "" {
+		m.Mode = "none"
+	}
+	return m
 }
 
 func (s *Server) buildStatus() Status {

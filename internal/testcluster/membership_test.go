@@ -264,7 +264,13 @@ func statusPage(t *testing.T, m *Member) string {
 
 func minorityOf(t *testing.T, m *Member) controller.MinorityStatus {
 	t.Helper()
-	resp, err := http.Get("http://" + m.Node.APIAddr() + "/v1/status")
+	return minorityAt(t, m, "/v1/status")
+}
+
+// minorityAt reads the minority section of the reply at path.
+func minorityAt(t *testing.T, m *Member, path string) controller.MinorityStatus {
+	t.Helper()
+	resp, err := http.Get("http://" + m.Node.APIAddr() + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,6 +299,9 @@ func TestMinorityLocalMovesOffDeadSite(t *testing.T) {
 	}
 	if m := minorityOf(t, cut); !m.CutOff || m.Mode != controller.MinorityLocal {
 		t.Errorf("status says %+v", m)
+	}
+	if m := minorityAt(t, cut, "/v1/members"); !m.CutOff {
+		t.Errorf("members says %+v: the members table of a cut-off node is its last view", m)
 	}
 	if _, body, _ := get(t, cut, "/metrics"); !strings.Contains(body, "\ndetour_minority_mode 1\n") {
 		t.Error("/metrics does not say detour_minority_mode 1 on the cut-off node")

@@ -4,8 +4,11 @@ package wire
 type MembersResponse struct {
 	Members []MemberInfo `json:"members"`
 	// Quorum is how many voters are up and how many more may fail.
-	Quorum    Quorum    `json:"quorum"`
-	Freshness Freshness `json:"freshness"`
+	Quorum Quorum `json:"quorum"`
+	// Minority says whether the node asked is cut off from the leader:
+	// then the table is its last view, and the CLI warns.
+	Minority  MinorityStatus `json:"minority"`
+	Freshness Freshness      `json:"freshness"`
 }
 
 // AddMember is the body of POST /v1/members.
