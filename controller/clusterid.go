@@ -115,32 +115,24 @@ func (s *Store) ClusterID() string { return s.identity.get() }
 // dir's, for a cluster of one bootstrapped with it, else a new one); on
 // every node it writes the replicated ID to the data dir once applied.
 func (s *Store) keepClusterID(ctx context.Context) {
-	t := time.NewTicker(dutyTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		var applied string
-		s.fsm.read(func(st *State) { applied = st.ClusterID })
+	every(ctx, dutyTick, func() bool {
+		applied := s.fsm.View().ClusterID()
 		local := s.identity.get()
 		switch {
 		case applied != "" && local == "":
 			if err := writeClusterID(s.cfg.DataDir, applied); err != nil {
 				s.logger.Error("keeping the cluster ID", "err", err)
-				continue
+				return true
 			}
 			s.identity.set(applied)
 			s.logger.Info("joined cluster", "cluster_id", applied)
-			return
+			return false
 		case applied != "" && applied != local:
 			s.logger.Error("the replicated cluster ID differs from the data dir's: the data dir was mixed with another cluster's",
 				"replicated", applied, "data_dir", local, "file", filepath.Join(s.cfg.DataDir, clusterIDFile))
-			return
+			return false
 		case applied != "":
-			return
+			return false
 		case s.IsLeader():
 			id := local
 			if id == "" {
@@ -153,5 +145,6 @@ func (s *Store) keepClusterID(ctx context.Context) {
 				s.logger.Debug("committing the cluster ID", "err", err)
 			}
 		}
-	}
+		return true
+	})
 }

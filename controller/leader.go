@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 )
@@ -38,47 +37,29 @@ func (s *Store) registerLeaderDuties() {
 // duties runs for the store's life on every node: it registers the
 // node as a member and drops the seed once the cluster holds a spec.
 func (s *Store) duties(ctx context.Context) {
-	t := time.NewTicker(dutyTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	every(ctx, dutyTick, func() bool {
+		if s.fsm.Halted() == nil {
+			s.dropSeed()
+			s.register(ctx)
 		}
-		if s.fsm.Halted() != nil {
-			continue
-		}
-		s.dropSeed()
-		s.register(ctx)
-	}
+		return true
+	})
 }
 
 // dropSeed forgets the seed spec once the cluster holds one: the
 // replicated spec wins from then on, and for a big zone the seed is a
 // second compiled copy of it.
 func (s *Store) dropSeed() {
-	if s.seed.Load() == nil {
-		return
+	if s.seed.Load() != nil && s.fsm.View().Spec() != nil {
+		s.seed.Store(nil)
 	}
-	s.fsm.read(func(st *State) {
-		if st.spec != nil {
-			s.seed.Store(nil)
-		}
-	})
 }
 
 // register proposes this node's member record when the FSM lacks it or has
 // it wrong.
 func (s *Store) register(ctx context.Context) {
 	me := Member{ID: s.cfg.NodeID, Datacenter: s.cfg.Datacenter, RaftAddr: s.cfg.RaftAddr, APIAddr: s.cfg.APIAddr, DNSAddr: s.cfg.DNSAddr}
-	same := false
-	s.fsm.read(func(st *State) {
-		if m := st.Members[me.ID]; m != nil && *m == me {
-			same = true
-		}
-	})
-	if same {
+	if m, ok := s.fsm.View().Member(me.ID); ok && m == me {
 		return
 	}
 	if _, addr := s.Leader(); addr == "" {
@@ -95,25 +76,20 @@ func (s *Store) register(ctx context.Context) {
 // state machine is halted: its state stands still, and duties judged on
 // it (staleness, expiry) would be wrong.
 func (s *Store) handOverWhenHalted(ctx context.Context) error {
-	t := time.NewTicker(dutyTick)
-	defer t.Stop()
 	var handed time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	every(ctx, dutyTick, func() bool {
 		h := s.fsm.Halted()
 		if h == nil || time.Since(handed) < handOverEvery {
-			continue
+			return true
 		}
 		handed = time.Now()
 		s.logger.Error("this node's state machine is halted: handing leadership over", "halt", h.Reason)
 		if err := s.raft.LeadershipTransfer().Error(); err != nil {
 			s.logger.Warn("handing leadership over", "err", err)
 		}
-	}
+		return true
+	})
+	return nil
 }
 
 // seedSpec proposes the seed spec when the cluster has none. An error
@@ -126,9 +102,7 @@ func (s *Store) seedSpec(ctx context.Context) error {
 	// The leader registers first, as every node does: a new cluster's
 	// log then starts with its members, before any spec or event.
 	s.register(ctx)
-	need := false
-	s.fsm.read(func(st *State) { need = st.spec == nil })
-	if !need {
+	if s.fsm.View().Spec() != nil {
 		return nil
 	}
 	yaml, err := seed.Marshal()
@@ -155,34 +129,19 @@ func (s *Store) seedSpec(ctx context.Context) error {
 
 // expireOverrides ends overrides whose time is up in the leader's clock.
 func (s *Store) expireOverrides(ctx context.Context) error {
-	t := time.NewTicker(dutyTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	every(ctx, dutyTick, func() bool {
 		now, err := s.leaderTime()
-		if err != nil || s.fsm.Halted() != nil {
-			continue
-		}
-		due := false
-		s.fsm.read(func(st *State) {
-			for _, o := range st.Overrides {
-				due = due || (!o.Expires.IsZero() && !o.Expires.After(now))
-			}
-			due = due || st.holdsDue(now) // failback holds end by the same sweep
-		})
-		if !due {
-			continue
+		if err != nil || s.fsm.Halted() != nil || !s.fsm.View().expiryDue(now) {
+			return true
 		}
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
 		if _, err := s.Propose(cctx, &Command{Type: CmdExpireOverrides}); err != nil {
 			s.logger.Warn("expiring overrides", "err", err)
 		}
-		cancel()
-	}
+		return true
+	})
+	return nil
 }
 
 // silence is one observer the leader found silent too long.
@@ -268,18 +227,15 @@ func (s *Store) markStale(ctx context.Context, since time.Time) {
 // observers heard from most recently should be the ones still counted.
 func (s *Store) silentObservers(now, since time.Time) []silence {
 	var out []silence
-	s.fsm.read(func(st *State) {
-		for _, id := range slices.Sorted(maps.Keys(st.Observers)) {
-			o := st.Observers[id]
-			heard := o.LastReport
-			if heard.Before(since) {
-				heard = since
-			}
-			if o.Fresh && now.Sub(heard) > s.cfg.Timing.StaleAfter {
-				out = append(out, silence{id: id, lastReport: o.LastReport, age: now.Sub(o.LastReport)})
-			}
+	for _, o := range s.fsm.View().Observers() {
+		heard := o.LastReport
+		if heard.Before(since) {
+			heard = since
 		}
-	})
+		if o.Fresh && now.Sub(heard) > s.cfg.Timing.StaleAfter {
+			out = append(out, silence{id: o.ID, lastReport: o.LastReport, age: now.Sub(o.LastReport)})
+		}
+	}
 	slices.SortStableFunc(out, func(a, b silence) int { return a.lastReport.Compare(b.lastReport) })
 	return out
 }

@@ -642,19 +642,12 @@ func (h *memberHealth) reset() {
 // joining members that have caught up. It acts only while this node
 // leads.
 func (s *Store) promoteLoop(ctx context.Context) {
-	t := time.NewTicker(probeEvery)
-	defer t.Stop()
 	var announced uint64
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, probeEvery, func() bool {
 		if !s.IsLeader() || s.fsm.Halted() != nil {
 			s.health.reset()
 			announced = 0
-			continue
+			return true
 		}
 		s.probeMembers(ctx) // first: the announcement waits for every member to know it
 		if term := s.raft.CurrentTerm(); term != announced {
@@ -665,7 +658,8 @@ func (s *Store) promoteLoop(ctx context.Context) {
 			cancel()
 		}
 		s.promoteCaughtUp(ctx)
-	}
+		return true
+	})
 }
 
 // probeMembers asks every other member for its stats, all at once.
@@ -738,13 +732,7 @@ func (s *Store) probeMembers(ctx context.Context) {
 // promoteCaughtUp makes voters of the joining members that have been
 // reachable and caught up for promoteAfter.
 func (s *Store) promoteCaughtUp(ctx context.Context) {
-	var joining map[string]Joining
-	s.fsm.read(func(st *State) {
-		joining = map[string]Joining{}
-		for id, j := range st.Joining {
-			joining[id] = *j
-		}
-	})
+	joining := s.fsm.View().Joining()
 	if len(joining) == 0 {
 		return
 	}
@@ -845,17 +833,12 @@ func (s *Store) MembersHealth(ctx context.Context) ([]MemberInfo, Quorum) {
 			q.Known = true
 		}
 	}
-	var joining map[string]bool
-	s.fsm.read(func(st *State) {
-		joining = map[string]bool{}
-		for id := range st.Joining {
-			joining[id] = true
-		}
-	})
+	joining := s.fsm.View().Joining()
 	now := time.Now()
 	for i := range members {
 		m := &members[i]
-		m.Promoting = joining[m.ID] && !m.Voter
+		_, promoting := joining[m.ID]
+		m.Promoting = promoting && !m.Voter
 		m.LastContactMS = -1
 		p, seen := table[m.ID]
 		switch {

@@ -187,16 +187,10 @@ func (m *Minority) ServFail() bool {
 
 // Run judges contact every tick until ctx ends.
 func (m *Minority) Run(ctx context.Context) {
-	t := time.NewTicker(minorityTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, minorityTick, func() bool {
 		m.step(ctx)
-	}
+		return true
+	})
 }
 
 func (m *Minority) step(ctx context.Context) {

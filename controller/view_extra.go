@@ -86,3 +86,14 @@ func snapshotExtraOf(st *State) snapshotExtra {
 // caller's own (the overrides it points to are the view's: read them
 // only).
 func (v *View) Pins() map[string]*Override { return pinsOf(v.overrides) }
+
+// expiryDue reports whether an override or a fail-back hold has run out
+// at now: the leader's sweep then commits expire_overrides.
+func (v *View) expiryDue(now time.Time) bool {
+	for _, o := range v.overrides {
+		if !o.Expires.IsZero() && !o.Expires.After(now) {
+			return true
+		}
+	}
+	return v.HoldsDue(now) // fail-back holds end by the same sweep
+}
