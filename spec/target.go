@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -98,7 +99,7 @@ func (s *Spec) ResolveTarget(name string) (Target, error) {
 		e.NoPool = true
 		return Target{}, e
 	}
-	isDC, isPool := contains(e.Datacenters, name), contains(e.Pools, name)
+	isDC, isPool := slices.Contains(e.Datacenters, name), slices.Contains(e.Pools, name)
 	switch {
 	case isDC && isPool:
 		e.Ambiguous = true
@@ -149,20 +150,8 @@ func (s *Spec) FindRecord(name, typ string) (*Record, error) {
 			found = r
 		}
 	}
-	switch {
-	case e.Ambiguous:
-		return nil, e
-	case found == nil:
+	if e.Ambiguous || found == nil {
 		return nil, e
 	}
 	return found, nil
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

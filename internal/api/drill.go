@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/seed3787e6f1/detour/controller"
@@ -82,7 +83,7 @@ func (s *Server) drill(w http.ResponseWriter, r *http.Request) {
 	for _, d := range sp.Datacenters {
 		dcs = append(dcs, d.Name)
 	}
-	if !contains(dcs, req.Lose) {
+	if !slices.Contains(dcs, req.Lose) {
 		writeError(w, http.StatusBadRequest, "datacenter %q is not in the spec (datacenters: %s)", req.Lose, strings.Join(dcs, ", "))
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,7 +77,7 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) {
 	for _, ref := range rec.Pools {
 		pools = append(pools, ref.Pool)
 	}
-	if !contains(pools, req.Pool) {
+	if !slices.Contains(pools, req.Pool) {
 		writeError(w, http.StatusNotFound, "pool %q is not one of %s's pools (%s)", req.Pool, rec.Name, strings.Join(pools, ", "))
 		return
 	}
@@ -217,13 +218,4 @@ func (s *Server) checkRecord(w http.ResponseWriter, name, typ string) (*spec.Rec
 		writeError(w, http.StatusNotFound, "no health-driven record %s %s (records: %s)", re.Name, typ, strings.Join(re.Records, ", "))
 	}
 	return nil, false
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
