@@ -66,38 +66,7 @@ func TestThreeAgentProcesses(t *testing.T) {
 	ids := []string{"us-east-1", "us-west-1", "eu-west-1"}
 	dcs := []string{"us-east", "us-west", "eu-west"}
 	answers := []string{"192.0.2.10", "198.51.100.10", "203.0.113.10"}
-	var sites []*httptest.Server
-	for range ids {
-		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
-		t.Cleanup(s.Close)
-		sites = append(sites, s)
-	}
-	var pools strings.Builder
-	for i, dc := range dcs {
-		fmt.Fprintf(&pools, "  - {name: web-%s, datacenter: %s, check: web, endpoints: [{address: %s, check_address: %q}]}\n", dc, dc, answers[i], sites[i].Listener.Addr().String())
-	}
-	specText := `zones:
-  - name: example.test
-    soa: {mname: ns1.example.test., rname: hostmaster.example.test.}
-    nameservers: [ns1.example.test.]
-    static: "ns1 IN A 127.0.0.1\n"
-datacenters: [{name: us-east}, {name: us-west}, {name: eu-west}]
-checks:
-  - {name: web, type: http, path: /healthz, expect_body: ok, interval: 500ms, timeout: 250ms, rise: 2, fall: 2}
-pools:
-` + pools.String() + `records:
-  - {name: www.example.test, type: A, ttl: 1, pools: [web-us-east, web-us-west, web-eu-west], fallback: [192.0.2.99]}
-`
-	specFile := filepath.Join(dir, "spec.yaml")
-	if err := os.WriteFile(specFile, []byte(specText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var peers []string
-	raft := make([]string, len(ids))
-	for i, id := range ids {
-		raft[i] = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
-		peers = append(peers, id+"@"+raft[i])
-	}
+	specFile, sites, raft, peers := threeSiteCluster(t, dir, ids, dcs, answers)
 	procs := make([]*agentProc, len(ids))
 	for i, id := range ids {
 		dns := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
@@ -180,4 +149,42 @@ pools:
 	if !strings.Contains(procs[0].logs(), "rejoining with existing state") {
 		t.Errorf("the restarted node did not rejoin with its state:\n%s", procs[0].logs())
 	}
+}
+
+// threeSiteCluster writes the spec of the agent-process tests into dir:
+// www.example.test failing over across one site per datacenter (started
+// here, on loopback, answering "ok"), each answering answers[i]. It
+// returns the spec file, the sites, and each node's Raft address and
+// --peers entry.
+func threeSiteCluster(t *testing.T, dir string, ids, dcs, answers []string) (specFile string, sites []*httptest.Server, raft, peers []string) {
+	t.Helper()
+	var pools strings.Builder
+	for i, dc := range dcs {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+		t.Cleanup(s.Close)
+		sites = append(sites, s)
+		fmt.Fprintf(&pools, "  - {name: web-%s, datacenter: %s, check: web, endpoints: [{address: %s, check_address: %q}]}\n", dc, dc, answers[i], s.Listener.Addr().String())
+	}
+	specText := `zones:
+  - name: example.test
+    soa: {mname: ns1.example.test., rname: hostmaster.example.test.}
+    nameservers: [ns1.example.test.]
+    static: "ns1 IN A 127.0.0.1\n"
+datacenters: [{name: us-east}, {name: us-west}, {name: eu-west}]
+checks:
+  - {name: web, type: http, path: /healthz, expect_body: ok, interval: 500ms, timeout: 250ms, rise: 2, fall: 2}
+pools:
+` + pools.String() + `records:
+  - {name: www.example.test, type: A, ttl: 1, pools: [web-us-east, web-us-west, web-eu-west], fallback: [192.0.2.99]}
+`
+	specFile = filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(specText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raft = make([]string, len(ids))
+	for i, id := range ids {
+		raft[i] = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+		peers = append(peers, id+"@"+raft[i])
+	}
+	return specFile, sites, raft, peers
 }
