@@ -38,17 +38,8 @@ API_PORT=$((PORT_BASE + 2))
 DNSPERF_ARGS=${DNSPERF_ARGS:-"-c 2 -q 100 -t 1"}
 KNOT_UDP_WORKERS=${KNOT_UDP_WORKERS:-1}
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-need() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] || { echo "dns-qps: $1 is not installed (apt-get install $2)" >&2; exit 1; }; }
+BENCH=dns-qps
+. "$(dirname "$0")/lib.sh"
 need knotd knot
 need dnsperf dnsperf
 need dig bind9-dnsutils

@@ -29,17 +29,8 @@ DETOUR_OPEN_PORT=$((PORT_BASE + 3))
 API_PORT=$((PORT_BASE + 4))
 API_OPEN_PORT=$((PORT_BASE + 5))
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-need() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] || { echo "rrl: $1 is not installed (apt-get install $2)" >&2; exit 1; }; }
+BENCH=rrl
+. "$(dirname "$0")/lib.sh"
 need knotd knot
 need dig bind9-dnsutils
 KNOTD=$(command -v knotd || echo /usr/sbin/knotd)
