@@ -25,8 +25,11 @@ var (
 // bare.
 func validateRoute53(p *Provider, path string, e *Error) {
 	p.ZoneID = strings.TrimPrefix(p.ZoneID, "/hostedzone/")
-	if !route53ZoneID.MatchString(p.ZoneID) {
-		e.add(path+".zone_id", "%s is not a Route 53 hosted zone ID (upper-case letters and digits, e.g. Z0123456789ABCDEFGHIJ)", quoteOrMissing(p.ZoneID))
+	switch {
+	case p.ZoneID == "":
+		e.add(path+".zone_id", "is required for route53 (the hosted zone ID, e.g. Z0123456789ABCDEFGHIJ)")
+	case !route53ZoneID.MatchString(p.ZoneID):
+		e.add(path+".zone_id", "%q is not a Route 53 hosted zone ID (upper-case letters and digits, e.g. Z0123456789ABCDEFGHIJ)", p.ZoneID)
 	}
 	if p.Region != "" && !route53Region.MatchString(p.Region) {
 		e.add(path+".region", "%q is not an AWS region name (e.g. us-east-1)", p.Region)
