@@ -207,6 +207,11 @@ func (s *Server) Put(zoneID string, r RRSet) {
 	defer s.mu.Unlock()
 	r.Name = CanonicalName(r.Name)
 	r.Values = slices.Clone(r.Values)
+	if r.Alias != nil {
+		a := *r.Alias
+		a.DNSName = CanonicalName(a.DNSName)
+		r.Alias = &a
+	}
 	s.zones[zoneID].sets[r.key()] = &r
 }
 

@@ -33,6 +33,10 @@ type Zone struct {
 	Records []dns.RR
 	// Notes are about the zone as a whole.
 	Notes []string
+	// Nameservers are written as nameservers: when the records have no
+	// NS at the apex, and name the SOA when there is none; empty means
+	// ns1.<zone>, to be changed.
+	Nameservers []string
 	// skipped are comments about left-out records, by owner name.
 	skipped map[string][]string
 }
@@ -129,6 +133,7 @@ func (z *Zone) render(b *strings.Builder) []string {
 	for _, n := range z.Notes {
 		fmt.Fprintf(b, "    # %s\n", n)
 	}
+	z.renderApex(b)
 	b.WriteString("    static: |\n")
 	recs := slices.Clone(z.Records)
 	// The SOA first, then the apex NS, then the rest in their order.
@@ -146,11 +151,14 @@ func (z *Zone) render(b *strings.Builder) []string {
 			addrs[n+" "+dns.Type(t).String()]++
 		}
 	}
+	var only []string // names with comments and no records
 	for n := range z.skipped {
 		if _, ok := byName[n]; !ok {
-			order = append(order, n)
+			only = append(only, n)
 		}
 	}
+	slices.Sort(only)
+	order = append(order, only...)
 	var hints []string
 	for _, n := range order {
 		for _, why := range z.skipped[n] {
@@ -197,4 +205,28 @@ func relative(name, origin string) string {
 		return "@"
 	}
 	return strings.TrimSuffix(name, "."+origin)
+}
+
+// renderApex writes soa: and nameservers: when the records lack an SOA
+// or apex NS records (Cloudflare lists neither).
+func (z *Zone) renderApex(b *strings.Builder) {
+	hasSOA, hasNS := false, false
+	for _, rr := range z.Records {
+		h := rr.Header()
+		hasSOA = hasSOA || h.Rrtype == dns.TypeSOA
+		hasNS = hasNS || (h.Rrtype == dns.TypeNS && h.Name == z.Name)
+	}
+	ns := z.Nameservers
+	if len(ns) == 0 {
+		ns = []string{"ns1." + z.Name}
+	}
+	for i := range ns {
+		ns[i] = dns.CanonicalName(ns[i])
+	}
+	if !hasSOA {
+		fmt.Fprintf(b, "    soa: {mname: %s, rname: hostmaster.%s}  # the source had no SOA: check these\n", ns[0], z.Name)
+	}
+	if !hasNS {
+		fmt.Fprintf(b, "    nameservers: [%s]  # the source had no NS at the apex: detour's nameservers go here\n", strings.Join(ns, ", "))
+	}
 }
