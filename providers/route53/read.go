@@ -62,9 +62,11 @@ func (p *Provider) Read(ctx context.Context, want []providers.Key) ([]providers.
 	owners := map[string]types.ResourceRecordSet{} // by owner TXT name
 	simple := map[providers.Key]types.ResourceRecordSet{}
 	other := map[providers.Key]bool{} // weighted, alias...: never ours
+	atName := map[string][]string{}   // types at each name
 	for _, s := range sets {
 		name := unescape(aws.ToString(s.Name))
 		typ := string(s.Type)
+		atName[name] = append(atName[name], typ)
 		if typ == "TXT" && strings.HasPrefix(name, OwnerPrefix) {
 			owners[name] = s
 			continue
@@ -97,6 +99,8 @@ func (p *Provider) Read(ctx context.Context, want []providers.Key) ([]providers.
 	for _, k := range want {
 		o, ok := owners[OwnerName(k)]
 		switch {
+		case cnameClash(k, atName[k.Name]):
+			foreign[k] = "a CNAME cannot share its name with other record sets, and " + k.Name + " holds " + strings.Join(atName[k.Name], ", ")
 		case other[k]:
 			foreign[k] = "routing-policy record sets share its name and type"
 		case ok && !p.ours(o):
@@ -109,6 +113,18 @@ func (p *Provider) Read(ctx context.Context, want []providers.Key) ([]providers.
 	p.foreign, p.orphans = foreign, orphans
 	p.mu.Unlock()
 	return out, nil
+}
+
+// cnameClash reports whether a record set k cannot be created beside the
+// types already at its name: a CNAME beside anything, anything beside a
+// CNAME. Record sets of k's own type are not a clash (they are k).
+func cnameClash(k providers.Key, at []string) bool {
+	for _, t := range at {
+		if t != k.Type && (t == "CNAME" || k.Type == "CNAME") {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Provider) ours(txt types.ResourceRecordSet) bool {

@@ -234,6 +234,7 @@ func TestForeignRecordSetsUntouched(t *testing.T) {
 		{Name: "_detour-a.www2.example.test", Type: "TXT", TTL: 300, Values: []string{`"heritage=detour,detour/owner=other"`}}, // another cluster's
 		{Name: "www2.example.test", Type: "A", TTL: 60, Values: []string{"203.0.113.9"}},
 		{Name: "_detour-a.mail.example.test", Type: "TXT", TTL: 300, Values: []string{`"v=something else"`}},
+		{Name: "www4.example.test", Type: "CNAME", TTL: 300, Values: []string{"elsewhere.test."}}, // where detour wants an A
 	}
 	for _, r := range foreign {
 		emu.Put(zoneID, r)
@@ -247,7 +248,7 @@ func TestForeignRecordSetsUntouched(t *testing.T) {
 			before[l] = true
 		}
 	}
-	h := start(t, emu, 4, "1s")
+	h := start(t, emu, 5, "1s")
 	testutil.Eventually(t, "sync of what detour may write", 10*time.Second, func() bool {
 		return has(emu, "www3.example.test. A 30 192.0.2.1,192.0.2.2", "app.example.test. CNAME 120 a.origin.test.") &&
 			!slices.ContainsFunc(contents(emu), func(l string) bool { return strings.Contains(l, "old.example.test") })
@@ -255,7 +256,8 @@ func TestForeignRecordSetsUntouched(t *testing.T) {
 	testutil.Eventually(t, "conflicts reported", 10*time.Second, func() bool {
 		s := h.m.Status()[0]
 		return !s.InSync && strings.Contains(s.LastError, "not detour's") && strings.Contains(s.LastError, "www0.example.test. A (it has no ownership record _detour-a.www0.example.test.)") &&
-			strings.Contains(s.LastError, "www1.example.test. A (routing-policy") && strings.Contains(s.LastError, "www2.example.test. A (its ownership record _detour-a.www2.example.test. names another owner)")
+			strings.Contains(s.LastError, "www1.example.test. A (routing-policy") && strings.Contains(s.LastError, "www2.example.test. A (its ownership record _detour-a.www2.example.test. names another owner)") &&
+			strings.Contains(s.LastError, "www4.example.test. A (a CNAME cannot share its name with other record sets, and www4.example.test. holds CNAME)")
 	})
 	time.Sleep(1500 * time.Millisecond) // a drift re-read and retries pass too
 	now := contents(emu)
