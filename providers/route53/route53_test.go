@@ -510,3 +510,30 @@ func TestPlanWritesNothing(t *testing.T) {
 		t.Error("plan changed the zone")
 	}
 }
+
+func TestLeaderChangeNoDuplicates(t *testing.T) {
+	emu := newEmu(t)
+	h := start(t, emu, 2, "1m")
+	testutil.Eventually(t, "first sync", 10*time.Second, func() bool { return inSync(h.m) && len(contents(emu)) == 6 })
+	l2 := &providertest.Leader{}
+	m2 := h.manager(t, l2)
+	h.leader.Set(false)
+	testutil.Eventually(t, "old leader stops", 10*time.Second, func() bool { return !h.m.Status()[0].Active })
+	oldReqs := h.built[0].Requests()
+	h.src.Set("www0.example.test.", "A", "198.51.100.1")
+	time.Sleep(100 * time.Millisecond)
+	if has(emu, "www0.example.test. A 30 198.51.100.1") {
+		t.Fatal("a change was written with no leader")
+	}
+	l2.Set(true)
+	testutil.Eventually(t, "new leader syncs", 10*time.Second, func() bool { return inSync(m2) && has(emu, "www0.example.test. A 30 198.51.100.1") })
+	if n := len(contents(emu)); n != 6 {
+		t.Errorf("zone holds %d sets, want 6:\n%s", n, strings.Join(contents(emu), "\n"))
+	}
+	if got := h.built[0].Requests(); got != oldReqs {
+		t.Errorf("the old leader sent %d requests after losing leadership", got-oldReqs)
+	}
+	if s := m2.Status()[0]; s.Errors != 0 {
+		t.Errorf("new leader status = %+v: its first sync should find detour's sets and update, not collide", s)
+	}
+}
