@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -222,9 +223,16 @@ func (p *Provider) Requests() uint64 { return p.requests.Load() }
 func (p *Provider) Client() *r53.Client { return p.client }
 
 // Normalize drops Cloudflare's proxy flag, which Route 53 has no place
-// for, so that a proxied record does not rewrite forever.
+// for, and writes addresses as Read does (canonical IPv6 text), so that
+// neither rewrites a record forever.
 func (p *Provider) Normalize(rr providers.RRset) providers.RRset {
 	rr.Proxied = false
+	vals := make([]string, len(rr.Values))
+	for i, v := range rr.Values {
+		vals[i] = canonicalValue(rr.Type, v)
+	}
+	slices.Sort(vals)
+	rr.Values = slices.Compact(vals)
 	return rr
 }
 

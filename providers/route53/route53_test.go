@@ -537,3 +537,14 @@ func TestLeaderChangeNoDuplicates(t *testing.T) {
 		t.Errorf("new leader status = %+v: its first sync should find detour's sets and update, not collide", s)
 	}
 }
+
+func TestNormalize(t *testing.T) {
+	p, err := route53.New(context.Background(), testConfig(newEmu(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.Normalize(providers.RRset{Key: providers.Key{Name: "v6.example.test.", Type: "AAAA"}, Values: []string{"2001:DB8:0::1", "2001:db8::1"}, Proxied: true})
+	if !slices.Equal(got.Values, []string{"2001:db8::1"}) || got.Proxied {
+		t.Errorf("normalized = %+v, want one canonical address, not proxied", got)
+	}
+}
