@@ -254,6 +254,14 @@ type Provider struct {
 	TSIGSecretEnv string `yaml:"tsig_secret_env" json:"tsig_secret_env,omitempty"`
 
 	DriftInterval Duration `yaml:"drift_interval" json:"drift_interval,omitempty"`
+
+	// route53 (zone_id is the hosted zone ID, base_url an endpoint
+	// override; credentials come from the AWS SDK's default chain).
+	// Region is the SDK's signing region; empty means us-east-1.
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
+	// OwnerID names this cluster in the ownership TXT records next to
+	// the record sets it manages; empty means "detour".
+	OwnerID string `yaml:"owner_id,omitempty" json:"owner_id,omitempty"`
 }
 
 // Duration is a time.Duration written in Go syntax ("500ms", "2s").
