@@ -17,11 +17,13 @@ import (
 //	go build -ldflags "-X github.com/seed3787e6f1/detour/internal/buildinfo.version=1.2.3
 //	  -X github.com/seed3787e6f1/detour/internal/buildinfo.buildTime=2026-01-02T15:04:05Z" ./cmd/detour
 //
-// They are the linker's only way in, hence package variables; nothing
-// writes them at run time.
+// revision counts only where the toolchain recorded none (a git worktree,
+// whose .git is a file, or -buildvcs=false). They are the linker's only
+// way in, hence package variables; nothing writes them at run time.
 var (
 	version   string
 	buildTime string
+	revision  string
 )
 
 // Info is what a binary knows about its own build.
@@ -61,6 +63,9 @@ func fromBuildInfo(bi *debug.BuildInfo, ok bool) Info {
 	}
 	if version != "" {
 		in.Version = version
+	}
+	if in.Revision == "" {
+		in.Revision = revision
 	}
 	in.BuildTime = buildTime
 	if in.BuildTime == "" {

@@ -16,6 +16,7 @@ func TestFromBuildInfo(t *testing.T) {
 		bi              *debug.BuildInfo
 		ok              bool
 		injVer, injTime string
+		injRev          string
 		want            Info
 	}{
 		{name: "no build info", want: Info{Version: "(devel)"}},
@@ -25,11 +26,15 @@ func TestFromBuildInfo(t *testing.T) {
 			want: Info{Version: "1.4.0-1", Revision: "abc123", VCSTime: "2026-11-30T10:00:00Z", Modified: true, BuildTime: "2026-12-01T00:00:00Z", GoVersion: "go1.26.8"}},
 		{name: "empty module version", bi: &debug.BuildInfo{GoVersion: "go1.26.8"}, ok: true,
 			want: Info{Version: "(devel)", GoVersion: "go1.26.8"}},
+		{name: "revision injected where the toolchain had none", bi: &debug.BuildInfo{GoVersion: "go1.26.8"}, ok: true, injRev: "def456",
+			want: Info{Version: "(devel)", Revision: "def456", GoVersion: "go1.26.8"}},
+		{name: "the toolchain's revision wins", bi: stamped, ok: true, injRev: "def456",
+			want: Info{Version: "v1.4.0", Revision: "abc123", VCSTime: "2026-11-30T10:00:00Z", Modified: true, BuildTime: "2026-11-30T10:00:00Z", GoVersion: "go1.26.8"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			version, buildTime = tt.injVer, tt.injTime
-			t.Cleanup(func() { version, buildTime = "", "" })
+			version, buildTime, revision = tt.injVer, tt.injTime, tt.injRev
+			t.Cleanup(func() { version, buildTime, revision = "", "", "" })
 			if got := fromBuildInfo(tt.bi, tt.ok); got != tt.want {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
