@@ -100,6 +100,7 @@ func (n *Node) start(files *loaded) error {
 	if err := n.startAPI(files, registry); err != nil {
 		return err
 	}
+	registry.MustRegister(newOpsMetrics(n, files.tls)) // alerting rules' metrics (ops)
 	if err := n.startStatus(); err != nil {
 		return err
 	}
