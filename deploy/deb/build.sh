@@ -53,6 +53,9 @@ install -D -m 0644 "$here/etc/node.yaml" "$stage/etc/detour/node.yaml"
 install -D -m 0644 "$here/etc/spec.yaml" "$stage/etc/detour/spec.yaml"
 install -D -m 0600 "$here/etc/default" "$stage/etc/default/detour"
 install -D -m 0644 docs/install.md "$stage/usr/share/doc/detour/install.md"
+install -D -m 0644 docs/monitoring.md "$stage/usr/share/doc/detour/monitoring.md"
+install -D -m 0644 deploy/prometheus/detour-rules.yml "$stage/usr/share/doc/detour/examples/prometheus/detour-rules.yml"
+install -D -m 0644 deploy/grafana/detour.json "$stage/usr/share/doc/detour/examples/grafana/detour.json"
 
 mkdir -p "$stage/DEBIAN"
 for s in postinst prerm postrm; do install -m 0755 "$here/$s" "$stage/DEBIAN/$s"; done
