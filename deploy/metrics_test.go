@@ -157,7 +157,7 @@ func TestRulesAndDashboardUseExportedMetrics(t *testing.T) {
 	for series, want := range map[string]float64{"detour_ready": 1, "detour_raft_voters": 1, "detour_raft_voters_up": 1,
 		`detour_raft_voter_reachable{member="n-1"}`: 1, `detour_observer_fresh{observer="n-1"}`: 1,
 		`detour_notify_channel_failing{channel="ops-webhook"}`: 0, `detour_notify_dropped_total{channel="ops-webhook"}`: 0,
-		`detour_tls_cert_expiry_timestamp_seconds{cert="node"}`: float64(certNotAfter(t, certFile).Unix()),
+		`detour_tls_cert_expiry_timestamp_seconds{cert="node"}`:       float64(certNotAfter(t, certFile).Unix()),
 		`detour_record_fallback{record="www.example.test.",type="A"}`: 1} {
 		if got, ok := values[series]; !ok || got != want {
 			t.Errorf("%s = %v (exported: %v), want %v\n%s", series, got, ok, want, grepDetour(metrics))
