@@ -51,7 +51,8 @@ func newAgentCmd() *cobra.Command {
 			}
 			logger, err := logging.New(cmd.ErrOrStderr(), final.LogFormat, level)
 			if err != nil {
-				return fmt.Errorf("--log-format: %w", err)
+				problems = append(problems, fmt.Errorf("--log-format: %w", err))
+				logger, _ = logging.New(cmd.ErrOrStderr(), logging.FormatText, level)
 			}
 			if len(problems) > 0 {
 				// With the node's own checks: every problem in one round.
