@@ -5,22 +5,20 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/seed3787e6f1/detour/controller/nodeport"
+	"github.com/seed3787e6f1/detour/internal/logging"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -209,7 +207,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if cfg.WrapLogStore != nil {
 		s.logs.LogStore = cfg.WrapLogStore(s.bolt)
 	}
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{cfg.Logger.With("component", "raft")}})
+	hlog := logging.Hclog(cfg.Logger.With("component", "raft"), logging.HclogOptions{Quiet: logging.RaftQuiet()})
 	fileSnaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, hlog)
 	if err != nil {
 		return nil, fmt.Errorf("controller: snapshots: %w", err)
@@ -576,21 +574,3 @@ func (s *Store) closeResources() {
 		s.bolt.Close()
 	}
 }
-
-// slogWriter turns hclog's lines into slog records.
-type slogWriter struct{ l *slog.Logger }
-
-func (w slogWriter) Write(p []byte) (int, error) {
-	line := strings.TrimSpace(string(p))
-	level := slog.LevelInfo
-	switch {
-	case strings.Contains(line, "[ERROR]"):
-		level = slog.LevelError
-	case strings.Contains(line, "[WARN]"):
-		level = slog.LevelWarn
-	}
-	w.l.Log(context.Background(), level, line)
-	return len(p), nil
-}
-
-var _ io.Writer = slogWriter{}

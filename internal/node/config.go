@@ -165,6 +165,11 @@ type Config struct {
 	MinorityAfter spec.Duration `yaml:"minority_after"`
 	MinorityMode  string        `yaml:"minority_mode"`
 
+	// Logs (ops): LogFormat is how the agent writes its log on stderr:
+	// "text" (default, logfmt-like) or "json" (one object a line).
+	// hashicorp/raft's lines go through the same logger.
+	LogFormat string `yaml:"log_format"`
+
 	// Deps are what the node is given rather than told: listeners,
 	// dialers, clocks and hooks (tests, the demo). No node file or flag
 	// sets them.

@@ -16,6 +16,7 @@ import (
 	"github.com/seed3787e6f1/detour/examples"
 	"github.com/seed3787e6f1/detour/health"
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/internal/buildinfo"
 	"github.com/seed3787e6f1/detour/notify"
 	"github.com/seed3787e6f1/detour/notify/statuspage"
 	"github.com/seed3787e6f1/detour/providers"
@@ -91,13 +92,15 @@ func (n *Node) start(files *loaded) error {
 	// One registry per node, never the global one: /metrics shows this
 	// node only, and tests run many nodes in one process.
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildinfo.Read().Collector())
 	if err := n.newChecks(registry); err != nil {
 		return err
 	}
 	if err := n.startAPI(files, registry); err != nil {
 		return err
 	}
+	registry.MustRegister(newOpsMetrics(n, files.tls)) // alerting rules' metrics (ops)
 	if err := n.startStatus(); err != nil {
 		return err
 	}
