@@ -163,8 +163,8 @@ func (s *Spec) validateNearest(e *Error, r *Record, path string, pools map[strin
 
 // validateGeoRules checks a geo record's rules and fills its pools.
 func (s *Spec) validateGeoRules(e *Error, r *Record, path string, pools map[string]*Pool) {
-	if len(r.Geo) == 0 {
-		e.add(path+".geo", "policy geo needs at least one rule (geo: [{match: [default], pools: [...]}])")
+	if len(r.Geo) == 0 || !slices.Contains(r.Geo[len(r.Geo)-1].Match, GeoDefault) {
+		e.add(path+".geo", "policy geo needs a last rule matching default (geo: [..., {match: [default], pools: [...]}]): clients the database does not place, providers and secondaries get its answer")
 	}
 	given := len(r.Pools) > 0
 	var union []string

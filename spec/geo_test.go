@@ -88,7 +88,8 @@ func TestGeoSpecErrors(t *testing.T) {
 		{"no match", "match: [continent:EU]", "match: []", "records[1].geo[0].match", "at least one match"},
 		{"default not last", "match: [continent:EU]", "match: [default]", "records[1].geo[0].match[0]", "never reached"},
 		{"bad on_all_down", "on_all_down: fallback}", "on_all_down: all}", "records[1].geo[0].on_all_down", "next, fallback"},
-		{"no rules", "    geo:\n      - {match: [continent:EU], pools: [peu], on_all_down: fallback}\n      - {match: [country:us, country:CA], pools: [pus, peu]}\n      - {match: [default], pools: [pus, pap]}\n", "", "records[1].geo", "at least one rule"},
+		{"no rules", "    geo:\n      - {match: [continent:EU], pools: [peu], on_all_down: fallback}\n      - {match: [country:us, country:CA], pools: [pus, peu]}\n      - {match: [default], pools: [pus, pap]}\n", "", "records[1].geo", "needs a last rule matching default"},
+		{"no default rule", "match: [default]", "match: [continent:AS]", "records[1].geo", "needs a last rule matching default"},
 		{"geo without policy geo", "policy: nearest, pools: [pus, peu, pap]", "policy: failover, pools: [pus], geo: [{match: [default], pools: [pus]}]", "records[0].geo", "is for policy geo"},
 		{"pool outside record's", "    policy: geo\n", "    policy: geo\n    pools: [peu, pus]\n", "records[1].geo[2].pools[1]", "not among the record's pools"},
 	}
