@@ -45,12 +45,12 @@ var ErrTooLarge = errors.New("geoip: database file is too large")
 // hash (so nodes answering differently can be spotted), when it was
 // loaded, and the last error.
 type Status struct {
-	Path    string    `json:"path,omitempty"`
-	SHA256  string    `json:"sha256,omitempty"`
-	Size    int64     `json:"size,omitempty"`
-	Type    string    `json:"type,omitempty"`
-	Loaded  time.Time `json:"loaded,omitzero"`
-	Error   string    `json:"error,omitempty"`
+	Path   string    `json:"path,omitempty"`
+	SHA256 string    `json:"sha256,omitempty"`
+	Size   int64     `json:"size,omitempty"`
+	Type   string    `json:"type,omitempty"`
+	Loaded time.Time `json:"loaded,omitzero"`
+	Error  string    `json:"error,omitempty"`
 }
 
 // DB places addresses with the database at the path Path returns (which
