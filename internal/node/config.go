@@ -165,6 +165,10 @@ type Config struct {
 	MinorityAfter spec.Duration `yaml:"minority_after"`
 	MinorityMode  string        `yaml:"minority_mode"`
 
+	// Geo steering (geo): how often the spec's geoip.database file is
+	// checked for a change (0: 5s).
+	GeoIPPoll spec.Duration `yaml:"geoip_poll"`
+
 	// Deps are what the node is given rather than told: listeners,
 	// dialers, clocks and hooks (tests, the demo). No node file or flag
 	// sets them.

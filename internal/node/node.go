@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/dnsserver"
+	"github.com/seed3787e6f1/detour/internal/geoip"
 	"github.com/seed3787e6f1/detour/examples"
 	"github.com/seed3787e6f1/detour/health"
 	"github.com/seed3787e6f1/detour/internal/api"
@@ -43,6 +44,8 @@ type Node struct {
 
 	providers *providers.Manager
 	minority  *controller.Minority
+	// geo places DNS clients for geo records (geoip.go).
+	geo *geoip.DB
 }
 
 // Start loads the seed spec and starts the node in dependency order: the
@@ -88,6 +91,7 @@ func (n *Node) start(files *loaded) error {
 	if err := n.startStore(files.seed, files.tls); err != nil {
 		return err
 	}
+	n.startGeoIP()
 	// One registry per node, never the global one: /metrics shows this
 	// node only, and tests run many nodes in one process.
 	registry := prometheus.NewRegistry()
@@ -111,6 +115,7 @@ func (n *Node) startDNS() error {
 	dnsCfg.Getenv = specEnv(cfg.envPolicy(), spec.EnvProvider, n.logger)
 	dnsCfg.NSID = cfg.nsid()
 	dnsCfg.PeerAllow, _ = cfg.dnsPeerAllowNetworks() // Validate parsed them
+	dnsCfg.Geo = n.newGeoIP()
 	n.dns = dnsserver.NewServer(dnsCfg, &n.answers, n.logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return err
@@ -139,6 +144,7 @@ func (n *Node) startStore(seed *spec.Spec, tlsCfg *tls.Config) error {
 		Peers: ps, TLS: tlsCfg, Timing: cfg.timing(), Seed: seed, Listener: cfg.Listener, Dial: cfg.Dial,
 		Logger: n.logger.With("component", "controller"),
 		Now:    cfg.Now, SkipEntries: cfg.SkipEntries, ApplyHook: cfg.ApplyHook, WrapLogStore: cfg.WrapLogStore,
+		GeoIP: func() string { return n.geo.Status().SHA256 },
 	})
 	if err != nil {
 		return err
