@@ -36,6 +36,10 @@ const (
 	// records, by data offset: lookups of a known network cost the tree
 	// walk alone.
 	cacheSlots = 1 << 14
+	// netSlots is the size of the cache of places by client network
+	// (IPv4 /24, IPv6 /56: what resolvers send in ECS), which spares a
+	// repeated client the tree walk too.
+	netSlots = 1 << 16
 )
 
 // ErrTooLarge means the database file is over MaxSize.
@@ -73,6 +77,15 @@ type current struct {
 	size  int64
 	mtime time.Time
 	cache [cacheSlots]atomic.Pointer[cached]
+	nets  [netSlots]atomic.Pointer[netCached]
+}
+
+// netCached is the place of every address of one client network: kept
+// only when the database network holding it is no longer than the
+// client network, so that every address in it is placed alike.
+type netCached struct {
+	key   uint64
+	place dnsserver.Place
 }
 
 type cached struct {
@@ -232,7 +245,37 @@ func (d *DB) Locate(addr netip.Addr) dnsserver.Place {
 	if c == nil {
 		return dnsserver.Place{}
 	}
-	res := c.r.Lookup(addr.Unmap())
+	addr = addr.Unmap()
+	key, width := netKey(addr)
+	slot := &c.nets[(key*0x9E3779B97F4A7C15)>>(64-16)]
+	if e := slot.Load(); e != nil && e.key == key {
+		return e.place
+	}
+	pl := c.locate(addr)
+	if pl.Bits <= width {
+		slot.Store(&netCached{key: key, place: pl})
+	}
+	return pl
+}
+
+// netKey is the client network of addr (IPv4 /24, IPv6 /56) as a cache
+// key, and its prefix length.
+func netKey(addr netip.Addr) (uint64, int) {
+	if addr.Is4() {
+		a := addr.As4()
+		return 1<<63 | uint64(a[0])<<16 | uint64(a[1])<<8 | uint64(a[2]), 24
+	}
+	a := addr.As16()
+	var k uint64
+	for _, b := range a[:7] {
+		k = k<<8 | uint64(b)
+	}
+	return k, 56
+}
+
+// locate places addr with the database (the record cache aside).
+func (c *current) locate(addr netip.Addr) dnsserver.Place {
+	res := c.r.Lookup(addr)
 	if res.Err() != nil {
 		return dnsserver.Place{}
 	}

@@ -42,6 +42,9 @@ func TestLocate(t *testing.T) {
 		{"::ffff:10.1.2.3", true, "EU", "DE", 16, true},
 		{"10.9.0.77", true, "EU", "FR", 24, true},
 		{"10.9.1.5", true, "EU", "GB", 25, true},
+		// The same /24 as the one before, outside its /25: the cache by
+		// client network must not answer GB.
+		{"10.9.1.200", false, "", "", 0, false},
 		{"10.3.0.1", true, "NA", "US", 16, true},
 		{"10.6.0.1", true, "AS", "JP", 16, true},
 		{"10.10.0.1", true, "OC", "AU", 16, false},
