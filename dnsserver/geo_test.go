@@ -62,6 +62,16 @@ func (d downSet) Endpoint(pool, _ string) policy.EndpointHealth {
 // clients with the test database.
 func geoHandler(t testing.TB, down downSet) *dnsserver.Handler {
 	t.Helper()
+	path, err := geodb.WriteTemp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return geoHandlerDB(t, down, path)
+}
+
+// geoHandlerDB is geoHandler with the database at path.
+func geoHandlerDB(t testing.TB, down downSet, path string) *dnsserver.Handler {
+	t.Helper()
 	s, err := spec.Parse([]byte(geoSpecText))
 	if err != nil {
 		t.Fatal(err)
@@ -71,10 +81,6 @@ func geoHandler(t testing.TB, down downSet) *dnsserver.Handler {
 		t.Fatal(err)
 	}
 	snap, err := dnsserver.Build(zs, controller.DynamicAnswers(policy.Evaluate(s, down)), nil, time.Unix(1700000000, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path, err := geodb.WriteTemp(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
