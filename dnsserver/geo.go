@@ -3,6 +3,7 @@ package dnsserver
 import (
 	"math"
 	"net/netip"
+	"slices"
 )
 
 // Geo says how a health-driven record's answer depends on where the
@@ -169,8 +170,12 @@ func normaliseGeo(g *Geo, name string) *Geo {
 // packGeos packs, for every question whose answer involves one geo
 // record, that answer once per rule or site. Questions involving two geo
 // records, or a geo record and a weighted one, are answered with the
-// records' default answers.
-func (s *Snapshot) packGeos(keys []qkey) map[string]*geoPacked {
+// records' default answers. Without a geo record in dyn it does nothing:
+// the build of a spec without one pays nothing for it.
+func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) map[string]*geoPacked {
+	if !slices.ContainsFunc(dyn, func(d DynamicAnswer) bool { return d.Geo != nil }) {
+		return nil
+	}
 	var out map[string]*geoPacked
 	for _, k := range keys {
 		var geo *Geo

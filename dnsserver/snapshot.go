@@ -158,7 +158,7 @@ func build(zs *ZoneSet, dyn []DynamicAnswer, now time.Time, serial func(origin s
 			s.overlay[string(wireKey(nil, k.name, k.typ))] = p
 		}
 	}
-	s.geo = s.packGeos(zs.overlayKeys)
+	s.geo = s.packGeos(zs.overlayKeys, dyn)
 	return s, nil
 }
 
