@@ -2,6 +2,8 @@ package dnsserver_test
 
 import (
 	"log/slog"
+
+	"github.com/miekg/dns"
 	"strings"
 	"testing"
 
@@ -77,5 +79,32 @@ func TestGeoThroughUnboundSubnetCache(t *testing.T) {
 	}
 	if queries(srv) == before {
 		t.Error("a client outside both cached scopes was answered from the cache")
+	}
+}
+
+// A secondary transferring the zone (hidden primary) gets one answer of
+// a geo record for everyone: the one for clients not placed.
+func TestGeoTransferCarriesTheDefault(t *testing.T) {
+	text := strings.Replace(geoSpecText, "    nameservers: [ns1.geo.test.]\n", "    nameservers: [ns1.geo.test.]\n    allow_transfer: [127.0.0.2]\n", 1)
+	_, srv := startPrimary(t, text)
+	got, err := transferFrom(t, srv.Addr(), "127.0.0.2", axfrQuery("geo.test."), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shop, near []string
+	for _, rr := range got {
+		if a, ok := rr.(*dns.A); ok {
+			switch a.Hdr.Name {
+			case "shop.geo.test.":
+				shop = append(shop, a.A.String())
+			case "near.geo.test.":
+				near = append(near, a.A.String())
+			}
+		}
+	}
+	// shop's default rule answers us-east; near's datacenter order
+	// (us-east first) too.
+	if strings.Join(shop, ",") != "192.0.2.1" || strings.Join(near, ",") != "192.0.2.1" {
+		t.Errorf("AXFR holds shop %v and near %v, want 192.0.2.1 each (the default answers)", shop, near)
 	}
 }
