@@ -60,14 +60,13 @@ type Status struct {
 // DB places addresses with the database at the path Path returns (which
 // may change, with the spec), reloading it when the file changes.
 type DB struct {
-	path     func() string
-	poll     time.Duration
-	logger   *slog.Logger
-	cur      atomic.Pointer[current]
-	mu       sync.Mutex // serialises Check
-	status   atomic.Pointer[Status]
-	lastErr  string
-	onChange func(Status)
+	path    func() string
+	poll    time.Duration
+	logger  *slog.Logger
+	cur     atomic.Pointer[current]
+	mu      sync.Mutex // serialises Check
+	status  atomic.Pointer[Status]
+	lastErr string
 }
 
 // current is one loaded database and its cache.
@@ -101,9 +100,6 @@ type Options struct {
 	// Poll is how often the file is checked; 0 means DefaultPoll.
 	Poll   time.Duration
 	Logger *slog.Logger
-	// OnChange, when set, is told of every new status (a load, an
-	// error, the database dropped).
-	OnChange func(Status)
 }
 
 // New returns a DB; Run (or Check) loads the database.
@@ -117,7 +113,7 @@ func New(o Options) *DB {
 	if o.Path == nil {
 		o.Path = func() string { return "" }
 	}
-	d := &DB{path: o.Path, poll: o.Poll, logger: o.Logger, onChange: o.OnChange}
+	d := &DB{path: o.Path, poll: o.Poll, logger: o.Logger}
 	d.status.Store(&Status{})
 	return d
 }
@@ -198,12 +194,7 @@ func (d *DB) load(path string, fi os.FileInfo) error {
 	return nil
 }
 
-func (d *DB) setStatus(st Status) {
-	d.status.Store(&st)
-	if d.onChange != nil {
-		d.onChange(st)
-	}
-}
+func (d *DB) setStatus(st Status) { d.status.Store(&st) }
 
 func hashFile(path string) (string, error) {
 	f, err := os.Open(path)
