@@ -174,6 +174,10 @@ type Member struct {
 	RaftAddr   string `json:"address"`
 	APIAddr    string `json:"api_address,omitempty"`
 	DNSAddr    string `json:"dns_address,omitempty"`
+	// GeoIP is the SHA-256 of the member's geoip database, empty
+	// without one: members whose hashes differ answer geo records
+	// differently.
+	GeoIP string `json:"geoip_sha256,omitempty"`
 }
 
 // Encode serialises a command for the Raft log.

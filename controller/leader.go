@@ -59,6 +59,9 @@ func (s *Store) dropSeed() {
 // it wrong.
 func (s *Store) register(ctx context.Context) {
 	me := Member{ID: s.cfg.NodeID, Datacenter: s.cfg.Datacenter, RaftAddr: s.cfg.RaftAddr, APIAddr: s.cfg.APIAddr, DNSAddr: s.cfg.DNSAddr}
+	if s.cfg.GeoIP != nil {
+		me.GeoIP = s.cfg.GeoIP()
+	}
 	if m, ok := s.fsm.View().Member(me.ID); ok && m == me {
 		return
 	}

@@ -129,6 +129,9 @@ type StoreConfig struct {
 	// simulate a failing apply), and wrap the log store (fail writes).
 	ApplyHook    func(*Command)
 	WrapLogStore func(raft.LogStore) raft.LogStore
+	// GeoIP returns the SHA-256 of this node's geoip database (empty
+	// without one), registered with the member record (geo).
+	GeoIP func() string
 }
 
 // Store owns Raft: the log in raft-boltdb, the FSM, the node port, the

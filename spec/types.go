@@ -31,6 +31,9 @@ type Spec struct {
 	Notifications *Notifications `yaml:"notifications,omitempty" json:"notifications,omitempty"`
 	// StatusPage is what every node's status page shows.
 	StatusPage *StatusPage `yaml:"status_page,omitempty" json:"status_page,omitempty"`
+	// GeoIP names the database that places clients, for the geo and
+	// nearest policies.
+	GeoIP *GeoIP `yaml:"geoip,omitempty" json:"geoip,omitempty"`
 
 	// compiled holds what Validate derived: parsed static data per zone.
 	// It is not part of the document.
@@ -81,6 +84,8 @@ type SOA struct {
 type Datacenter struct {
 	Name        string `yaml:"name" json:"name"`
 	Description string `yaml:"description" json:"description,omitempty"`
+	// Location is where the datacenter is; the nearest policy needs it.
+	Location *Location `yaml:"location,omitempty" json:"location,omitempty"`
 }
 
 // Check describes how endpoints are probed.
@@ -182,6 +187,8 @@ type Record struct {
 	// record stays on the later pool until an operator releases it
 	// (detour failover RECORD --release).
 	Failback string `yaml:"failback,omitempty" json:"failback,omitempty"`
+	// Geo are the rules of a geo record, matched in order.
+	Geo []GeoRule `yaml:"geo,omitempty" json:"geo,omitempty"`
 }
 
 // Failback modes of a record.

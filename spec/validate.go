@@ -58,7 +58,7 @@ const (
 
 var (
 	checkTypes    = []string{CheckHTTP, CheckHTTPS, CheckTCP, CheckDNS, CheckTLS, CheckHeartbeat}
-	policies      = []string{PolicyFailover, PolicyWeighted, PolicyAllHealthy}
+	policies      = []string{PolicyFailover, PolicyWeighted, PolicyAllHealthy, PolicyNearest, PolicyGeo}
 	allDowns      = []string{AllDownFallback, AllDownAll, AllDownNoData}
 	providerTypes = []string{ProviderCloudflare, ProviderRFC2136, ProviderRoute53}
 	recordTypes   = []string{"A", "AAAA", "CNAME"}
@@ -92,6 +92,7 @@ func (s *Spec) Validate() error {
 	s.validateProbeRate(e)
 	s.validateZones(e)
 	s.validateTransfers(e)
+	s.validateGeo(e, pools)
 	s.validateRecords(e, pools)
 	s.validateProviders(e)
 	s.validateQuorum(e)

@@ -182,6 +182,8 @@ func bindNodeFlags(f *pflag.FlagSet, cfg *node.Config) {
 	f.StringVar(&cfg.MinorityMode, "minority-mode", "", "what a cut-off node answers: local (from its own checks, default), last (the cluster's last answers) or servfail")
 	// Logs (ops).
 	f.StringVar(&cfg.LogFormat, "log-format", "", "log format on stderr: text (default) or json, one object a line")
+	// Geo steering.
+	durationFlag(f, &cfg.GeoIPPoll, "geoip-poll", "how often the spec's geoip.database file is checked for a change (default 5s)")
 }
 
 // raftFlags are the node file's raft: keys.

@@ -87,6 +87,10 @@ type Options struct {
 	// Minority says whether this node is cut off from the leader
 	// (not ready, status warns); nil never is.
 	Minority *controller.Minority
+
+	// GeoIP is the node's geoip database (geo): GET /v1/geoip and
+	// /v1/explain read it; nil places nobody.
+	GeoIP GeoLocator
 }
 
 // Planner reads the providers and says what a sync would change.
@@ -97,6 +101,7 @@ type Planner interface {
 // Server is the node's HTTP API.
 type Server struct {
 	store    *controller.Store
+	geo      GeoLocator
 	beater   health.Beater
 	planner  Planner
 	tokens   *Tokens
@@ -144,6 +149,7 @@ func New(opts Options) (*Server, error) {
 	s.limiter = newAuthLimiter(opts.AuthFailures, opts.AuthWindow)
 	s.env = opts.Env
 	s.minority = opts.Minority
+	s.geo = opts.GeoIP
 	var err error
 	if s.authMetrics, err = newAuthMetrics(opts.Registry); err != nil {
 		return nil, err
@@ -206,6 +212,8 @@ func (s *Server) register() {
 	s.handle("POST /v1/drill", s.auth(ScopeRead, s.drill))
 	s.handle("GET /v1/providers/plan", s.auth(ScopeRead, s.plan))
 	s.handle(health.HeartbeatPattern, s.auth(ScopeHeartbeat, s.heartbeat))
+	s.handle("GET /v1/geoip", s.auth(ScopeRead, s.geoIPStatus))
+	s.handle("GET /v1/explain", s.auth(ScopeRead, s.explain))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route %s %s: see docs/api.md for the routes", r.Method, r.URL.Path)
 	})

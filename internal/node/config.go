@@ -169,6 +169,9 @@ type Config struct {
 	// "text" (default, logfmt-like) or "json" (one object a line).
 	// hashicorp/raft's lines go through the same logger.
 	LogFormat string `yaml:"log_format"`
+	// Geo steering (geo): how often the spec's geoip.database file is
+	// checked for a change (0: 5s).
+	GeoIPPoll spec.Duration `yaml:"geoip_poll"`
 
 	// Deps are what the node is given rather than told: listeners,
 	// dialers, clocks and hooks (tests, the demo). No node file or flag
