@@ -1,13 +1,9 @@
-package controller
+package machine
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/seed3787e6f1/detour/controller/nodeport"
-	"github.com/seed3787e6f1/detour/spec"
 )
 
 // commandDef declares one command type: everything the state machine,
@@ -176,24 +172,25 @@ func lookupCommand(t CommandType) (commandDef, bool) {
 	return commandTable[i], true
 }
 
-// known reports whether this version can apply commands of type t: the
+// Known reports whether this version can apply commands of type t: the
 // leader refuses the others before they reach the log, and a replica
-// that meets one there halts (see FSM.apply).
-func (t CommandType) known() bool {
+// that meets one there halts (ErrUnknownCommand).
+func (t CommandType) Known() bool {
 	_, ok := lookupCommand(t)
 	return ok
 }
 
-// onceOnly reports whether commands of type t carry an ID (see
+// OnceOnly reports whether commands of type t carry an ID, so that a
+// copy retried after a leader change is not applied twice (see
 // commandDef.onceOnly).
-func onceOnly(t CommandType) bool {
+func (t CommandType) OnceOnly() bool {
 	d, _ := lookupCommand(t)
 	return d.onceOnly
 }
 
-// leaderOnly reports whether commands of type t are the leader's own
-// decisions (see commandDef.leaderOnly).
-func leaderOnly(t CommandType) bool {
+// LeaderOnly reports whether commands of type t are the leader's own
+// decisions, never forwarded (see commandDef.leaderOnly).
+func (t CommandType) LeaderOnly() bool {
 	d, _ := lookupCommand(t)
 	return d.leaderOnly
 }
@@ -209,58 +206,6 @@ func movesAnswers(t CommandType) bool {
 func checkPayload(d commandDef, c *Command) error {
 	if d.payload != nil && d.payload(c) == nil {
 		return fmt.Errorf("%w: %s without its payload", ErrBadCommand, c.Type)
-	}
-	return nil
-}
-
-// wireError is a sentinel error and the code that names it on the
-// forwarding wire, so that a follower's caller can tell refusals apart
-// with errors.Is as on the leader.
-type wireError struct {
-	code string
-	err  error
-}
-
-// errorTable lists every sentinel a forwarded request can be refused
-// with. Order matters: an error that wraps several sentinels is sent as
-// the first that matches.
-var errorTable = []wireError{
-	{"unknown_target", ErrUnknownTarget},
-	{"unknown_record", ErrUnknownRecord},
-	{"unknown_incident", ErrUnknownIncident},
-	{"incident_resolved", ErrIncidentResolved},
-	{"incident_limit", ErrIncidentLimit},
-	{"not_found", ErrNotFound},
-	{"no_spec", ErrNoSpec},
-	{"spec_changed", ErrSpecChanged},
-	{"bad_command", ErrBadCommand},
-	{"invalid_spec", spec.ErrInvalid},
-	{"halted", ErrHalted},
-	{"skipped", ErrSkipped},
-	{"storage", ErrStorage},
-	{"not_leader", ErrNotLeader},
-	{"too_large", nodeport.ErrMessageTooLarge},
-	{"unreachable", ErrUnreachable},
-	{"needs_force", ErrNeedsForce},
-}
-
-// codeOf names the first sentinel err wraps, "" for none.
-func codeOf(err error) string {
-	for _, c := range errorTable {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
-	}
-	return ""
-}
-
-// sentinel is the error code names, nil for none or an unknown code (a
-// leader of a newer version).
-func sentinel(code string) error {
-	for _, c := range errorTable {
-		if c.code == code {
-			return c.err
-		}
 	}
 	return nil
 }

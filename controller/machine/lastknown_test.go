@@ -1,10 +1,8 @@
-package controller
+package machine
 
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -14,7 +12,7 @@ import (
 // registered, at t0.
 func contractState(t *testing.T, t0 time.Time) *State {
 	t.Helper()
-	yaml, err := os.ReadFile("../examples/contract/spec.yaml")
+	yaml, err := os.ReadFile("../../examples/contract/spec.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,11 +81,13 @@ func TestNoFreshObserverKeepsLastVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := NewFSM(slog.New(slog.DiscardHandler))
-	if err := f.Restore(io.NopCloser(bytes.NewReader(data))); err != nil {
+	m := New(nil)
+	restored, err := DecodeSnapshot(bytes.NewReader(data))
+	if err != nil {
 		t.Fatal(err)
 	}
-	f.read(func(r *State) {
+	m.Restore(restored)
+	m.Read(func(r *State) {
 		if got := wwwDecision(r); got != moved {
 			t.Errorf("restored from a snapshot, www answers %s, want %s", got, moved)
 		}

@@ -1,4 +1,4 @@
-package controller
+package machine
 
 import (
 	"github.com/seed3787e6f1/detour/policy"

@@ -1,4 +1,4 @@
-package controller
+package machine
 
 // Publishing the read view: after every apply, with the FSM lock held,
 // the FSM builds a new View from the state and swaps it in. The cost is
@@ -71,17 +71,6 @@ func (d *dirt) add(p part, observer string) {
 		d.observer = observer
 	}
 	d.parts |= p
-}
-
-// publishView swaps in a view of the state as it is now. Called with
-// f.mu held, after every apply.
-func (f *FSM) publishView() {
-	prev := f.view.Load()
-	v := buildView(prev, f.st, f.dirt)
-	v.appliedAt = f.appliedAt
-	f.dirt = dirt{}
-	f.view.Store(v)
-	close(prev.changed)
 }
 
 // buildView returns a view of st that shares with prev whatever d says

@@ -1,12 +1,6 @@
-package controller
+package machine
 
-import (
-	"context"
-	"fmt"
-	"maps"
-	"slices"
-	"time"
-)
+import "maps"
 
 // Result is what a committed command did: where it sits in the log and
 // what it produced. A once-only command retried after a leader change
@@ -69,48 +63,4 @@ func (st *State) firstResult(id string, at uint64) Result {
 	r = r.clone()
 	r.Duplicate = true
 	return r
-}
-
-// waitPoll is how often WaitApplied looks again when nothing signals
-// (a safety net: every apply and restore signals).
-const waitPoll = 50 * time.Millisecond
-
-// WaitApplied waits until this replica has applied the log up to index,
-// so that what it shows includes that entry: read-your-writes after a
-// Propose, on any node. Index is a command's (Result.Index): Raft's
-// own entries (configuration changes) never reach the state machine. It
-// returns ctx's error when the replica is not
-// there in time, and ErrHalted when it stopped applying short of it.
-func (f *FSM) WaitApplied(ctx context.Context, index uint64) error {
-	t := time.NewTicker(waitPoll)
-	defer t.Stop()
-	for {
-		changed := f.Changed()
-		if f.AppliedIndex() >= index {
-			return nil
-		}
-		if h := f.Halted(); h != nil {
-			return fmt.Errorf("waiting for entry %d: %w", index, h.err())
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for this node to apply entry %d (it has %d): %w", index, f.AppliedIndex(), ctx.Err())
-		case <-changed:
-		case <-t.C:
-		}
-	}
-}
-
-// WaitApplied waits until this node's state machine has applied the log
-// up to index (a Result's Index), bounded by ctx. See FSM.WaitApplied.
-func (s *Store) WaitApplied(ctx context.Context, index uint64) error {
-	return s.fsm.WaitApplied(ctx, index)
-}
-
-// DecisionsAt returns every record's answer and why, with the index of
-// the last entry applied in the state they come from.
-func (f *FSM) DecisionsAt() ([]Decision, uint64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.st.decisions), f.st.Index
 }

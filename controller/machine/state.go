@@ -1,4 +1,4 @@
-package controller
+package machine
 
 import (
 	"errors"
@@ -20,10 +20,10 @@ var (
 	ErrNotFound      = errors.New("nothing to clear")
 	ErrSpecChanged   = errors.New("the spec in force is not the version the change was made over")
 
-	// errUnknownCommand halts the replica rather than refusing: a
+	// ErrUnknownCommand halts the replica rather than refusing: a
 	// newer leader committed a command this version cannot apply, and
 	// refusing it here while newer replicas apply it would diverge.
-	errUnknownCommand = errors.New("unknown command type")
+	ErrUnknownCommand = errors.New("unknown command type")
 )
 
 // MaxEvents bounds the event log kept in the replicated state.
@@ -144,7 +144,7 @@ func (st *State) apply(c *Command) (Result, error) {
 	}
 	def, ok := lookupCommand(c.Type)
 	if !ok {
-		return Result{}, fmt.Errorf("%w %q: a newer version wrote this entry; upgrade this node", errUnknownCommand, c.Type)
+		return Result{}, fmt.Errorf("%w %q: a newer version wrote this entry; upgrade this node", ErrUnknownCommand, c.Type)
 	}
 	if err := checkPayload(def, c); err != nil {
 		return Result{}, err

@@ -1,4 +1,4 @@
-package controller
+package machine
 
 import (
 	"maps"
@@ -62,6 +62,17 @@ func emptyView() *View {
 // the view, read it, then wait on its Changed, and no change falls in
 // between.
 func (v *View) Changed() <-chan struct{} { return v.changed }
+
+// AppliedAt is when this node applied the state's latest time, on its
+// monotonic clock: local, never replicated.
+func (v *View) AppliedAt() time.Time { return v.appliedAt }
+
+// DecideWith evaluates every record of s under h (a health other than
+// the cluster's, such as one node's own) with the drains and pins in
+// force laid over it.
+func (v *View) DecideWith(s *spec.Spec, h Health) []Decision {
+	return v.EvaluatePinned(s, v.drainsOver(h, s))
+}
 
 // Index is the Raft index of the last entry this view reflects.
 func (v *View) Index() uint64 { return v.index }

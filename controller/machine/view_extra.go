@@ -1,4 +1,4 @@
-package controller
+package machine
 
 import (
 	"maps"
@@ -87,9 +87,9 @@ func snapshotExtraOf(st *State) snapshotExtra {
 // only).
 func (v *View) Pins() map[string]*Override { return pinsOf(v.overrides) }
 
-// expiryDue reports whether an override or a fail-back hold has run out
+// ExpiryDue reports whether an override or a fail-back hold has run out
 // at now: the leader's sweep then commits expire_overrides.
-func (v *View) expiryDue(now time.Time) bool {
+func (v *View) ExpiryDue(now time.Time) bool {
 	for _, o := range v.overrides {
 		if !o.Expires.IsZero() && !o.Expires.After(now) {
 			return true

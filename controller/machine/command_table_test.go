@@ -1,9 +1,8 @@
-package controller
+package machine
 
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/seed3787e6f1/detour/controller/nodeport"
 )
 
 // packageDecls parses this package's non-test sources.
@@ -55,39 +52,11 @@ func declaredCommandTypes(t *testing.T) []string {
 	return names
 }
 
-// declaredSentinels lists the package-level Err* variables made with
-// errors.New: every sentinel someone declared.
-func declaredSentinels(t *testing.T) []string {
-	var names []string
-	for _, f := range packageDecls(t) {
-		for _, d := range f.Decls {
-			gd, ok := d.(*ast.GenDecl)
-			if !ok || gd.Tok != token.VAR {
-				continue
-			}
-			for _, s := range gd.Specs {
-				vs := s.(*ast.ValueSpec)
-				for i, n := range vs.Names {
-					if i >= len(vs.Values) || !strings.HasPrefix(strings.ToLower(n.Name), "err") {
-						continue
-					}
-					if call, ok := vs.Values[i].(*ast.CallExpr); ok {
-						if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "New" {
-							names = append(names, n.Name)
-						}
-					}
-				}
-			}
-		}
-	}
-	return names
-}
-
 // tableState is a state with the contract spec and a heartbeat check, at
 // index 10.
 func tableState(t *testing.T) *State {
 	t.Helper()
-	text, err := os.ReadFile("../examples/contract/spec.yaml")
+	text, err := os.ReadFile("../../examples/contract/spec.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +82,7 @@ func tableState(t *testing.T) *State {
 // without it.
 func sampleCommands() map[CommandType]*Command {
 	return map[CommandType]*Command{
-		CmdSetSpec:          {Spec: &SetSpec{YAML: mustRead("../examples/contract/spec.yaml")}},
+		CmdSetSpec:          {Spec: &SetSpec{YAML: mustRead("../../examples/contract/spec.yaml")}},
 		CmdObserverReport:   {Report: &ObserverReport{Observer: "n1", Changes: []VerdictChange{{Pool: "web-us-east", Address: "192.0.2.10", Up: true}}}},
 		CmdObserverLiveness: {Liveness: &ObserverLiveness{Observer: "n1", Fresh: false, Reason: "silent"}},
 		CmdSetOverride:      {Override: &Override{Kind: OverrideDrain, Target: "us-east", Reason: "maintenance", For: "30m"}},
@@ -234,83 +203,4 @@ func checkCommand(t *testing.T, d commandDef, sample Command) {
 	if !bytes.Equal(before, after) {
 		t.Errorf("the retried copy changed the state")
 	}
-}
-
-// localErrors are the sentinels that never cross the forwarding wire: the
-// wrapper every refusal carries, failures of the caller's own side, and
-// the leader's passing trouble it answers with "ask again" (a clock not
-// started yet).
-var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "errUnknownCommand", "ErrSnapshotFormat", "ErrClockNotReady", "ErrOtherCluster", "ErrTaskPanicked", "ErrSpecCompiling", "errCompile"}
-
-// Every sentinel the package declares either crosses the forwarding wire
-// with its own code, or is listed as local; each one in the table comes
-// back from the wire as itself, still a refusal.
-func TestEverySentinelCrossesTheWire(t *testing.T) {
-	inTable := map[error]bool{}
-	codes := map[string]bool{}
-	for _, c := range errorTable {
-		if codes[c.code] || inTable[c.err] {
-			t.Errorf("code %q or its error is in the table twice", c.code)
-		}
-		codes[c.code], inTable[c.err] = true, true
-	}
-	byName := map[string]error{
-		"ErrNoSpec": ErrNoSpec, "ErrUnknownTarget": ErrUnknownTarget, "ErrUnknownRecord": ErrUnknownRecord,
-		"ErrBadCommand": ErrBadCommand, "ErrNotFound": ErrNotFound, "ErrSpecChanged": ErrSpecChanged,
-		"ErrUnknownIncident": ErrUnknownIncident, "ErrIncidentResolved": ErrIncidentResolved, "ErrIncidentLimit": ErrIncidentLimit,
-		"ErrHalted": ErrHalted, "ErrSkipped": ErrSkipped, "ErrStorage": ErrStorage, "ErrNotLeader": ErrNotLeader,
-		"ErrUnreachable": ErrUnreachable, "ErrNeedsForce": ErrNeedsForce,
-	}
-	declared := declaredSentinels(t)
-	if len(declared) < 10 {
-		t.Fatalf("found %d sentinels in the sources: the parse missed some", len(declared))
-	}
-	for _, name := range declared {
-		if slices.Contains(localErrors, name) {
-			continue
-		}
-		err, ok := byName[name]
-		if !ok {
-			t.Errorf("%s is a sentinel this test does not know: give it a wire code in errorTable (and a line here), or list it in localErrors", name)
-			continue
-		}
-		if !inTable[err] {
-			t.Errorf("%s has no wire code: a follower's caller cannot tell it apart", name)
-		}
-	}
-	for _, c := range errorTable {
-		t.Run(c.code, func(t *testing.T) {
-			refused := fmt.Errorf("%w: %w", ErrRejected, fmt.Errorf("%w: some detail", c.err))
-			got := overTheWire(t, rpcResponse{Rejected: trimRejected(refused), Code: codeOf(refused)})
-			if !errors.Is(got, c.err) || !errors.Is(got, ErrRejected) {
-				t.Errorf("%v came back as %v (code %q)", c.err, got, codeOf(refused))
-			}
-			if !strings.Contains(got.Error(), "some detail") {
-				t.Errorf("the message was lost: %v", got)
-			}
-			for _, other := range errorTable {
-				if other.err != c.err && errors.Is(got, other.err) {
-					t.Errorf("%v came back also as %v", c.err, other.err)
-				}
-			}
-		})
-	}
-}
-
-// overTheWire sends a refusal as the leader does and reads it back as
-// the follower does.
-func overTheWire(t *testing.T, resp rpcResponse) error {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := nodeport.WriteFrame(&buf, resp); err != nil {
-		t.Fatal(err)
-	}
-	var back rpcResponse
-	if err := nodeport.ReadFrame(&buf, &back); err != nil {
-		t.Fatal(err)
-	}
-	if back.Rejected == "" {
-		t.Fatalf("no refusal came back: %+v", back)
-	}
-	return back.refusal()
 }
