@@ -65,6 +65,27 @@ func TestNotifyCursorOnlyMovesForward(t *testing.T) {
 	}
 }
 
+// A cursor that drops an event (its receiver refused it for what it
+// is) moves past it and counts the drop with the receiver's words; a
+// later cursor keeps the count.
+func TestNotifyCursorCountsDrops(t *testing.T) {
+	st := NewState()
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for i, c := range []NotifyCursor{
+		{Channel: "hook", Seq: 0, Error: "event 1: HTTP 400 Bad Request"},
+		{Channel: "hook", Seq: 1, Drop: "event 1 (record) dropped after 3 refusals: HTTP 400 Bad Request: payload not accepted"},
+		{Channel: "hook", Seq: 2},
+	} {
+		if _, err := st.apply(&Command{Type: CmdNotifyCursor, Time: t0.Add(time.Duration(i) * time.Second), Cursor: &c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := st.Cursors["hook"]
+	if c.Seq != 2 || c.Dropped != 1 || c.Error != "" || !strings.Contains(c.LastDropped, "dropped after 3 refusals: HTTP 400 Bad Request: payload not accepted") {
+		t.Errorf("cursor %+v, want seq 2, one drop with the receiver's words, no error", c)
+	}
+}
+
 // A command that reaches the log twice (a proposal retried after the
 // leader changed under it) applies once; its second copy succeeds
 // without effect, until the ID is dedupEntries entries old. A proposer

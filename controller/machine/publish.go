@@ -1,7 +1,7 @@
 package machine
 
-// Publishing the read view: after every apply, with the FSM lock held,
-// the FSM builds a new View from the state and swaps it in. The cost is
+// Publishing the read view: after applies, under its owner's lock,
+// Machine.Publish builds a new View from the state and swaps it in. The cost is
 // what the command touched, not the size of the state: the parts a
 // command cannot have changed are shared with the previous View.
 

@@ -24,7 +24,7 @@ type View struct {
 	index, term uint64
 	now         time.Time
 	// appliedAt is when this node applied the state's latest time, on
-	// its monotonic clock (see FSM.timeNow).
+	// its monotonic clock (the Raft store's leader clock goes on from it).
 	appliedAt time.Time
 
 	spec        *spec.Spec
