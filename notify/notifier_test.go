@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/spec"
@@ -88,18 +87,6 @@ func setUp(t *testing.T, st *controller.Store, up bool) {
 	t.Helper()
 	propose(t, st, &controller.Command{Type: controller.CmdObserverReport, Report: &controller.ObserverReport{
 		Observer: "n1", Changes: []controller.VerdictChange{{Pool: "pa", Address: "192.0.2.1", Up: up, Reason: "test"}}}})
-}
-
-func wwwAnswer(st *controller.Store) string {
-	snap := st.FSM().Answers()
-	if snap == nil {
-		return ""
-	}
-	m := snap.Lookup("www.example.test.", dns.TypeA)
-	if m == nil || len(m.Answer) == 0 {
-		return ""
-	}
-	return m.Answer[0].(*dns.A).A.String()
 }
 
 func cursor(st *controller.Store, name string) controller.NotifyCursor {
