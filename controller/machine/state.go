@@ -150,6 +150,7 @@ func (st *State) apply(c *Command) (Result, error) {
 		return Result{}, err
 	}
 	before, specBefore := st.decisions, st.spec
+	defer st.trimEvents()
 	res, err := def.apply(st, c, now)
 	if err != nil {
 		return Result{}, err
@@ -436,6 +437,17 @@ func (st *State) unknownRecord(name, typ string) error {
 func (st *State) event(now time.Time, kind, subject, msg string) {
 	st.NextEvent++
 	st.Events = append(st.Events, Event{Seq: st.NextEvent, Time: now, Kind: kind, Subject: subject, Message: msg})
+	if len(st.Events) >= 2*MaxEvents {
+		st.trimEvents() // a command that logs thousands (answers moving for every record)
+	}
+}
+
+// trimEvents keeps the latest MaxEvents events. apply trims once, as it
+// ends, rather than at every event: a report that moves the answers of
+// 10,000 records logs 10,000 events, and trimming each time copied the
+// whole log each time (seconds under the FSM lock). The state after
+// apply is the same either way.
+func (st *State) trimEvents() {
 	if over := len(st.Events) - MaxEvents; over > 0 {
 		st.Events = append(st.Events[:0:0], st.Events[over:]...)
 	}
