@@ -134,7 +134,7 @@ func (s *Store) seedSpec(ctx context.Context) error {
 func (s *Store) expireOverrides(ctx context.Context) error {
 	every(ctx, dutyTick, func() bool {
 		now, err := s.leaderTime()
-		if err != nil || s.fsm.Halted() != nil || !s.fsm.View().expiryDue(now) {
+		if err != nil || s.fsm.Halted() != nil || !s.fsm.View().ExpiryDue(now) {
 			return true
 		}
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)

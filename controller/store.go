@@ -273,6 +273,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	s.startLeadership()
 	if existing {
 		s.replayCommitted(snaps)
+		s.awaitAnswers()
 	}
 	listed := len(cfg.Peers) == 0 // a cluster of one
 	for _, p := range cfg.Peers {
@@ -399,6 +400,22 @@ func (s *Store) replayCommitted(snaps raft.SnapshotStore) {
 	}
 }
 
+// startAnswersWait bounds how long a restarting node waits for the
+// answers of its restored state before it goes on (a zone of a million
+// names takes seconds to build).
+const startAnswersWait = time.Minute
+
+// awaitAnswers waits until the DNS answers of the state restored and
+// replayed are built, so that the node serves where it left off from
+// the start rather than nothing.
+func (s *Store) awaitAnswers() {
+	ctx, cancel := context.WithTimeout(context.Background(), startAnswersWait)
+	defer cancel()
+	if err := s.fsm.WaitApplied(ctx, s.fsm.AppliedIndex()); err != nil {
+		s.logger.Warn("starting before the answers of the restored state are built", "err", err)
+	}
+}
+
 // FSM returns the state machine, for reads and answers.
 func (s *Store) FSM() *FSM { return s.fsm }
 
@@ -466,7 +483,7 @@ func (s *Store) Propose(ctx context.Context, c *Command) (Result, error) {
 	// proposer's clock only serves a leader of an older version during
 	// a rolling upgrade, as it did before.
 	c.Time = s.cfg.Now().UTC()
-	if c.ID == "" && onceOnly(c.Type) {
+	if c.ID == "" && c.Type.OnceOnly() {
 		c.ID = s.commandID()
 	}
 	data, err := c.Encode()
@@ -474,7 +491,7 @@ func (s *Store) Propose(ctx context.Context, c *Command) (Result, error) {
 		return Result{}, err
 	}
 	req := rpcRequest{Op: opApply, Data: data}
-	if leaderOnly(c.Type) {
+	if c.Type.LeaderOnly() {
 		// Made from this node's own view as leader: once it no longer
 		// leads, that view may be stale, and the new leader decides
 		// from its own.
@@ -564,6 +581,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeResources() {
+	s.fsm.Close() // Raft is down: nothing applies any more
 	s.rpc.mu.Lock()
 	s.rpc.drop()
 	s.rpc.mu.Unlock()
