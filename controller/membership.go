@@ -724,8 +724,8 @@ func (s *Store) MembersHealth(ctx context.Context) ([]MemberInfo, Quorum) {
 	var table map[string]peerHealth
 	if s.IsLeader() {
 		table, q.Known = s.health.snapshot(), true
-	} else if leaderID != "" {
-		cctx, cancel := context.WithTimeout(ctx, time.Second)
+	} else if leaderID != "" && s.leaderHeardRecently() {
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.Timing.HeartbeatTimeout)
 		data, err := s.onLeaderData(cctx, opHealth, memberRequest{ID: "-"})
 		cancel()
 		if err == nil && json.Unmarshal(data, &table) == nil {
@@ -826,4 +826,15 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// leaderHeardRecently reports whether Raft heard from the leader within
+// one heartbeat timeout. A follower whose leader went quiet (killed,
+// frozen, cut off) does not ask it for member health: the answer would
+// come only at the timeout, and /v1/status, drills and scrapes would wait
+// that long on every call while an operator most needs them. Reachability
+// is then "unknown" until Raft hears from a leader again.
+func (s *Store) leaderHeardRecently() bool {
+	lc := s.raft.LastContact()
+	return !lc.IsZero() && time.Since(lc) < s.cfg.Timing.HeartbeatTimeout
 }
