@@ -67,4 +67,25 @@ func TestClusterComesUp(t *testing.T) {
 			t.Errorf("%s answers %s, want %s", n.ID, a, Answer(0))
 		}
 	}
+	// The operations the histories record work on a follower and a leader.
+	st, err := c.ReadState(c.Nodes[0])
+	if err != nil || st != (State{Pin: -1, Version: 1, TTL: 1}) {
+		t.Fatalf("initial state %+v, %v", st, err)
+	}
+	for _, step := range []struct {
+		in   OpInput
+		want Outcome
+	}{
+		{OpInput{Kind: OpDrain, Arg: 1}, Applied}, {OpInput{Kind: OpUndrain, Arg: 2}, NotFound},
+		{OpInput{Kind: OpPin, Arg: 2}, Applied}, {OpInput{Kind: OpSpec, Arg: 7}, Applied},
+		{OpInput{Kind: OpIncident, Arg: 3}, Applied}, {OpInput{Kind: OpRelease}, Applied},
+	} {
+		if out := c.Do(c.Nodes[1], step.in); out.Outcome != step.want {
+			t.Errorf("%s(%d): %+v, want outcome %d", opNames[step.in.Kind], step.in.Arg, out, step.want)
+		}
+	}
+	want := State{Drained: 2, Pin: -1, Version: 2, TTL: 7, Incidents: 8}
+	if st, err := c.ReadState(c.Nodes[1]); err != nil || st != want {
+		t.Errorf("state after the operations %+v, %v; want %+v", st, err, want)
+	}
 }
