@@ -29,10 +29,11 @@ type Violation struct {
 	T         time.Duration // since the trial's start
 	Node      string
 	What      string
+	Fault     string // the fault in force or last healed
 }
 
 func (v Violation) String() string {
-	return fmt.Sprintf("invariant %d at %s on %s: %s", v.Invariant, v.T.Round(time.Millisecond), v.Node, v.What)
+	return fmt.Sprintf("invariant %d at %s on %s (during %s): %s", v.Invariant, v.T.Round(time.Millisecond), v.Node, v.Fault, v.What)
 }
 
 // answerDC is the datacenter whose address a is, or -1.
@@ -227,12 +228,45 @@ func failovers(w *World, faults []FaultRun, samples []Sample) []Failover {
 		if f.Kind == FaultKillDC && f.Leader {
 			kind += " (leader's)"
 		}
-		fo := Failover{Kind: kind}
-		if !last.IsZero() {
-			fo.Took = last.Add(100 * time.Millisecond).Sub(f.SiteAt)
-			fo.Never = !back.IsZero() && back.Sub(last) < 200*time.Millisecond
+		if last.IsZero() {
+			continue // nobody answered it: it was not serving
 		}
-		out = append(out, fo)
+		out = append(out, Failover{Kind: kind, Took: last.Add(100 * time.Millisecond).Sub(f.SiteAt),
+			Never: !back.IsZero() && back.Sub(last) < 200*time.Millisecond})
+	}
+	return out
+}
+
+// recoveries measures, for each fault, the time from its heal to the first
+// round in which every node is ready and answers what the truth calls for
+// (-1: not within the samples).
+func recoveries(w *World, n int, faults []FaultRun, samples []Sample) []time.Duration {
+	byRound := map[int][]Sample{}
+	var rounds []int
+	for _, s := range samples {
+		if _, ok := byRound[s.Round]; !ok {
+			rounds = append(rounds, s.Round)
+		}
+		byRound[s.Round] = append(byRound[s.Round], s)
+	}
+	sort.Ints(rounds)
+	out := make([]time.Duration, len(faults))
+	for k, f := range faults {
+		out[k] = -1
+		for _, r := range rounds {
+			ss := byRound[r]
+			if ss[0].T.Before(f.Healed) || len(ss) < n {
+				continue
+			}
+			good := true
+			for _, s := range ss {
+				good = good && s.Ready == http.StatusOK && s.WWW.String() == expected(w, s.T)
+			}
+			if good {
+				out[k] = ss[0].T.Sub(f.Healed)
+				break
+			}
+		}
 	}
 	return out
 }

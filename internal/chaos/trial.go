@@ -27,7 +27,8 @@ type TrialResult struct {
 	Faults     []FaultRun
 	Failovers  []Failover
 	Violations []Violation
-	Converge   time.Duration // after the last heal; -1 when it never did
+	Converge   time.Duration // applied index, events, serials equal after the last heal; -1 never
+	Recovered  []time.Duration // per fault: heal to every node ready and right; -1 never
 	Notes      []string
 }
 
@@ -117,7 +118,6 @@ func RunTrial(cfg TrialConfig) (*TrialResult, error) {
 	if err := tr.healAll(); err != nil {
 		res.Notes = append(res.Notes, "heal: "+err.Error())
 	}
-	healed := time.Now()
 	conv, why := converge(c, 60*time.Second)
 	if conv >= 0 {
 		res.Converge = conv
@@ -133,6 +133,10 @@ func RunTrial(cfg TrialConfig) (*TrialResult, error) {
 	samples := smp.Stop()
 	res.Violations = append(res.Violations, checkTimeline(w, c, samples, start)...)
 	res.Failovers = failovers(w, res.Faults, samples)
+	res.Recovered = recoveries(w, len(c.Nodes), res.Faults, samples)
+	for i := range res.Violations {
+		res.Violations[i].Fault = faultAt(res.Faults, start.Add(res.Violations[i].T))
+	}
 	note, err := h.Linearizable(init, 60*time.Second)
 	if err != nil {
 		res.Violations = append(res.Violations, Violation{Invariant: 5, T: time.Since(start), What: err.Error()})
@@ -140,7 +144,6 @@ func RunTrial(cfg TrialConfig) (*TrialResult, error) {
 	if note != "" {
 		res.Notes = append(res.Notes, note)
 	}
-	_ = healed
 	if len(res.Violations) > 0 {
 		keepLogs = true
 		for _, v := range res.Violations {
@@ -259,4 +262,15 @@ func TrialDir(seed uint64) (string, func(), error) {
 		return "", nil, errors.Join(errors.New("chaos: scratch dir"), err)
 	}
 	return dir, func() { os.RemoveAll(filepath.Clean(dir)) }, nil
+}
+
+// faultAt is the label of the fault in force (or last healed) at t.
+func faultAt(faults []FaultRun, t time.Time) string {
+	label := "start"
+	for _, f := range faults {
+		if !f.Start.After(t) {
+			label = f.Kind
+		}
+	}
+	return label
 }
