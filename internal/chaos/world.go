@@ -61,10 +61,11 @@ func NewWorld(n int, start time.Time) *World {
 	return w
 }
 
-func (w *World) change(s []series, i, v int) {
+func (w *World) change(s []series, i, v int) { w.changeAt(s, i, v, time.Now()) }
+
+func (w *World) changeAt(s []series, i, v int, t time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	t := time.Now()
 	s[i].set(t, v)
 	w.changes = append(w.changes, t)
 }
