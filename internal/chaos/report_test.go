@@ -15,9 +15,9 @@ import (
 func TestReport(t *testing.T) {
 	rs := []TrialResult{
 		{Seed: 7, Converge: time.Second,
-			Faults:    []FaultRun{{Kind: FaultKillDC}, {Kind: FaultPartition}},
-			Recovered: []time.Duration{2 * time.Second, -1},
-			Failovers: []Failover{{Kind: FaultKillDC + " (leader's)", Took: 3 * time.Second}},
+			Faults:     []FaultRun{{Kind: FaultKillDC}, {Kind: FaultPartition}},
+			Recovered:  []time.Duration{2 * time.Second, -1},
+			Failovers:  []Failover{{Kind: FaultKillDC + " (leader's)", Took: 3 * time.Second}},
 			Violations: []Violation{{Invariant: 1, Node: "n2", What: "answers 198.51.100.1", Fault: FaultKillDC}}},
 		{Seed: 8, Converge: -1, Faults: []FaultRun{{Kind: FaultKillDC}}, Recovered: []time.Duration{time.Second}},
 	}

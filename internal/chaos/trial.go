@@ -27,7 +27,7 @@ type TrialResult struct {
 	Faults     []FaultRun
 	Failovers  []Failover
 	Violations []Violation
-	Converge   time.Duration // applied index, events, serials equal after the last heal; -1 never
+	Converge   time.Duration   // applied index, events, serials equal after the last heal; -1 never
 	Recovered  []time.Duration // per fault: heal to every node ready and right; -1 never
 	Notes      []string
 }

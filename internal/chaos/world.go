@@ -41,10 +41,10 @@ func (s *series) at(t time.Time) (int, time.Time) {
 type World struct {
 	mu      sync.Mutex
 	n       int
-	site    []series // 1 up
-	proc    []series // procRunning, procStopped, procDead
-	cutIn   []series // 1: frames to the node are dropped
-	cutOut  []series // 1: frames from the node are dropped
+	site    []series    // 1 up
+	proc    []series    // procRunning, procStopped, procDead
+	cutIn   []series    // 1: frames to the node are dropped
+	cutOut  []series    // 1: frames from the node are dropped
 	changes []time.Time // of the ground truth
 	opTimes []time.Time // of writes, called or returned
 }
