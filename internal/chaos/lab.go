@@ -109,10 +109,16 @@ func NewLab(n int) (l *Lab, err error) {
 // claimSlot takes the first free /24 slot, held by a lock file for the
 // run's life, so parallel runs never share names or addresses.
 func (l *Lab) claimSlot() error {
+	// One directory for every run, whatever its TMPDIR: /run (the lab
+	// needs root anyway).
+	dir := "/run"
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		dir = os.TempDir()
+	}
 	start := os.Getpid() % 200
 	for k := range 200 {
 		slot := 20 + (start+k)%200
-		f, err := os.OpenFile(filepath.Join(os.TempDir(), fmt.Sprintf("detour-chaos-%d.lock", slot)), os.O_CREATE|os.O_RDWR, 0o600)
+		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("detour-chaos-%d.lock", slot)), os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
 			return fmt.Errorf("chaos: slot lock: %w", err)
 		}
