@@ -21,8 +21,9 @@ const (
 	// Bound is interval x fall + one election + 1 s: how long a dead site
 	// may stay in a majority node's answers (invariants 1 and 2).
 	Bound = checkInterval*checkFall + election + time.Second
-	// quiet is how long without changes before the nodes must agree.
-	quiet = 5 * time.Second
+	// quiet is how long without changes before the nodes must agree: 5 s,
+	// or Bound when longer (a failover may rightly take that long).
+	quiet = max(5*time.Second, Bound)
 )
 
 // Violation is one broken invariant.
