@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 // Three agents in their namespaces, with mutual TLS and tokens, come up
 // ready and answer the first datacenter's address over DNS.
 func TestClusterComesUp(t *testing.T) {
+	t.Parallel() // a lab of its own; after TestChaos, which runs alone
 	requireLab(t)
 	bin := detourBin(t)
 	lab, err := NewLab(3)

@@ -22,6 +22,7 @@ func requireLab(t *testing.T) {
 // The node network carries TCP between namespaces through the switch,
 // which delays, and blocks one direction, as told.
 func TestLabNodeNetwork(t *testing.T) {
+	t.Parallel() // a lab of its own; after TestChaos, which runs alone
 	requireLab(t)
 	lab, err := NewLab(2)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 // force" from its stale replica (chaos seed 3009): it holds the spec the
 // cluster replaced, is sent that spec, and must not answer 200 unchanged.
 func TestCutOffNodeDoesNotCallStaleSpecInForce(t *testing.T) {
+	t.Parallel() // a lab of its own; after TestChaos, which runs alone
 	if testing.Short() {
 		t.Skip("runs real agents")
 	}

@@ -11,6 +11,7 @@ import (
 // leader how far it has applied, over a new TLS connection (three round
 // trips), which must fit that call's deadline.
 func TestMinorityEndsOverWAN(t *testing.T) {
+	t.Parallel() // a lab of its own; after TestChaos, which runs alone
 	if testing.Short() {
 		t.Skip("runs real agents")
 	}
