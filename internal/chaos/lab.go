@@ -16,12 +16,12 @@ package chaos
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -50,9 +50,6 @@ func (l *Lab) ServiceIP(i int) string { return fmt.Sprintf("10.78.%d.%d", l.Slot
 // NodeIP is datacenter i's address on the node network.
 func (l *Lab) NodeIP(i int) string { return fmt.Sprintf("10.77.%d.%d", l.Slot, i+1) }
 
-// probes numbers Available's trial namespaces, unique within a process.
-var probes atomic.Int64
-
 // Available says why this machine cannot run the lab, or nil.
 func Available() error {
 	if os.Geteuid() != 0 {
@@ -62,7 +59,7 @@ func Available() error {
 	if err != nil {
 		return fmt.Errorf("%w: no ip command", ErrUnavailable)
 	}
-	name := fmt.Sprintf("dchk%d-%d", os.Getpid(), probes.Add(1))
+	name := fmt.Sprintf("dchk%d-%d", os.Getpid(), rand.Uint32())
 	if out, err := exec.Command(ip, "netns", "add", name).CombinedOutput(); err != nil {
 		return fmt.Errorf("%w: ip netns add: %s", ErrUnavailable, strings.TrimSpace(string(out)))
 	}
