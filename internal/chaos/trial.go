@@ -122,7 +122,7 @@ func RunTrial(cfg TrialConfig) (*TrialResult, error) {
 	if conv >= 0 {
 		res.Converge = conv
 	} else {
-		res.Violations = append(res.Violations, Violation{Invariant: 6, T: time.Since(start), What: why})
+		res.Violations = append(res.Violations, Violation{Invariant: 6, T: time.Since(start), What: why, Fault: wholeTrial})
 	}
 	// The final reads: every node's state, after everything returned.
 	for _, n := range c.Nodes {
@@ -135,11 +135,13 @@ func RunTrial(cfg TrialConfig) (*TrialResult, error) {
 	res.Failovers = failovers(w, res.Faults, samples)
 	res.Recovered = recoveries(w, len(c.Nodes), res.Faults, samples)
 	for i := range res.Violations {
-		res.Violations[i].Fault = faultAt(res.Faults, start.Add(res.Violations[i].T))
+		if res.Violations[i].Fault == "" {
+			res.Violations[i].Fault = faultAt(res.Faults, start.Add(res.Violations[i].T))
+		}
 	}
 	note, err := h.Linearizable(init, 60*time.Second)
 	if err != nil {
-		res.Violations = append(res.Violations, Violation{Invariant: 5, T: time.Since(start), What: err.Error()})
+		res.Violations = append(res.Violations, Violation{Invariant: 5, T: time.Since(start), What: err.Error(), Fault: wholeTrial})
 	}
 	if note != "" {
 		res.Notes = append(res.Notes, note)
@@ -263,6 +265,10 @@ func TrialDir(seed uint64) (string, func(), error) {
 	}
 	return dir, func() { os.RemoveAll(filepath.Clean(dir)) }, nil
 }
+
+// wholeTrial is the fault column of the violations found over a whole
+// trial (its history, its convergence).
+const wholeTrial = "(whole trial: history, convergence)"
 
 // faultAt is the label of the fault in force (or last healed) at t.
 func faultAt(faults []FaultRun, t time.Time) string {
