@@ -14,7 +14,8 @@
 # Needs root and iproute2 (ip netns). About a minute per trial.
 #
 # Usage: bench/chaos.sh [N [FIRST [FAULTS]]]   (default: 100, the date's
-# seconds, 3). Writes docs/reliability.md's results section.
+# seconds, 3). Writes docs/reliability.md's results section; with
+# DETOUR_CHAOS_RESULTS=FILE it also keeps each trial's result (JSON lines).
 set -euo pipefail
 BENCH=chaos.sh
 . "$(dirname "$0")/lib.sh"
@@ -34,6 +35,7 @@ DETOUR_CHAOS_TRIALS=$N DETOUR_CHAOS_FIRST=$FIRST DETOUR_CHAOS_FAULTS=$FAULTS DET
 DETOUR_CHAOS_REPORT="$results" DETOUR_CHAOS_REPORT_OUT="$tmp/table.md" DETOUR_CHAOS_FIRST=$FIRST DETOUR_CHAOS_COMMIT=$commit \
 	"$tmp/chaos.test" -test.run '^TestChaosReport$' >/dev/null
 cd "$repo"
+if [ -n "${DETOUR_CHAOS_RESULTS:-}" ]; then cp "$results" "$DETOUR_CHAOS_RESULTS"; fi
 cat "$tmp/table.md"
 # Replace the results section of docs/reliability.md.
 awk -v table="$tmp/table.md" '
