@@ -50,9 +50,10 @@ func Report(results []TrialResult, firstSeed uint64, commit string, date time.Ti
 			}
 		}
 		for _, v := range r.Violations {
-			if v.Fault != "" {
-				get(v.Fault).violations++
+			if v.Fault == "" {
+				v.Fault = wholeTrial
 			}
+			get(v.Fault).violations++
 		}
 		violations += len(r.Violations)
 		if len(r.Violations) == 0 {
