@@ -30,6 +30,7 @@ func Report(results []TrialResult, firstSeed uint64, commit string, date time.Ti
 	var converge []time.Duration
 	unconverged, violations, clean := 0, 0, 0
 	for _, r := range results {
+		get(wholeTrial).trials[r.Seed] = true
 		for i, f := range r.Faults {
 			rw := get(f.Kind)
 			rw.trials[r.Seed] = true
