@@ -111,7 +111,10 @@ func step(s State, in OpInput, out OpOutput) (bool, State) {
 		return s.Pin < 0, s
 	case OpSpec:
 		if s.TTL == in.Arg {
-			return unknown || (!out.Changed && out.Version == s.Version), s
+			// Already in force. A copy sent while the same spec was
+			// staged joins it (controller's stage: "already on its
+			// way") and says changed: the version is what counts.
+			return unknown || out.Version == s.Version, s
 		}
 		s.TTL = in.Arg
 		s.Version++

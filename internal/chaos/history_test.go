@@ -29,6 +29,20 @@ func TestHistoryModel(t *testing.T) {
 	if _, err := build(pinned).Linearizable(init, 10*time.Second); err != nil {
 		t.Errorf("a correct history with the unknown pin applied: %v", err)
 	}
+	// Two applies of one spec at once: one version, both may say changed.
+	twice := NewHistory(t0)
+	twice.Record(0, OpInput{Kind: OpSpec, Arg: 4}, OpOutput{Outcome: Applied, Version: 2, Changed: true}, at(0), at(50))
+	twice.Record(1, OpInput{Kind: OpSpec, Arg: 4}, OpOutput{Outcome: Applied, Version: 2, Changed: true}, at(1), at(51))
+	twice.Record(0, OpInput{Kind: OpRead}, OpOutput{State: State{Pin: -1, Version: 2, TTL: 4}}, at(60), at(70))
+	if _, err := twice.Linearizable(init, 10*time.Second); err != nil {
+		t.Errorf("two applies of one spec: %v", err)
+	}
+	// An apply that claims a version the spec did not get is caught.
+	wrong := NewHistory(t0)
+	wrong.Record(0, OpInput{Kind: OpSpec, Arg: 4}, OpOutput{Outcome: Applied, Version: 1}, at(0), at(50))
+	if _, err := wrong.Linearizable(init, 10*time.Second); err == nil {
+		t.Error("a spec called in force at the old version passed")
+	}
 	lost := good
 	lost.Drained = 0
 	if _, err := build(lost).Linearizable(init, 10*time.Second); err == nil {
