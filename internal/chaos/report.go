@@ -99,7 +99,8 @@ func Report(results []TrialResult, firstSeed uint64, commit string, date time.Ti
 	var list []string
 	for _, r := range results {
 		for _, v := range r.Violations {
-			list = append(list, fmt.Sprintf("- seed %d: %s", r.Seed, v))
+			line, _, _ := strings.Cut(v.String(), "\n") // a history's operations stay in the log
+			list = append(list, fmt.Sprintf("- seed %d: %s", r.Seed, line))
 		}
 	}
 	if len(list) > 0 {
