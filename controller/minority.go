@@ -41,6 +41,12 @@ func ValidMinorityMode(mode string) bool {
 // minorityTick is how often a node judges whether it is cut off.
 const minorityTick = 100 * time.Millisecond
 
+// caughtUpTimeout bounds the call that asks the leader how far it has
+// applied: a new TLS connection and one exchange, three round trips, so
+// it must allow WAN round trips (and a lost SYN's retransmission), or a
+// node far from the leader never leaves minority mode.
+const caughtUpTimeout = 3 * time.Second
+
 // MinorityOptions configure a node's minority mode.
 type MinorityOptions struct {
 	// After is how long without leader contact makes the node cut off;
@@ -230,7 +236,7 @@ func (m *Minority) caughtUp(ctx context.Context) bool {
 	if id == m.store.ID() {
 		return true
 	}
-	cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	cctx, cancel := context.WithTimeout(ctx, caughtUpTimeout)
 	defer cancel()
 	resp, err := m.store.call(cctx, id, addr, rpcRequest{Op: opStats})
 	if err != nil || resp.Data == nil {

@@ -49,17 +49,25 @@ func (s *Server) awaitApplied(ctx context.Context, index uint64) {
 
 // catchUp brings this node up to what the leader has applied, at most
 // ReadYourWritesWait, before a check against local state that must not
-// be stale (is the spec sent already the one in force?). It gives up
-// quietly: the check then reads local state as it is.
-func (s *Server) catchUp(ctx context.Context) {
+// be stale (is the spec sent already the one in force?). It reports
+// whether it got there: when it gives up, local state may trail the
+// leader's, and must not be taken for the cluster's.
+func (s *Server) catchUp(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, ReadYourWritesWait)
 	defer cancel()
 	index, err := s.store.ReadIndex(ctx)
 	if err != nil {
 		s.logger.Debug("catching up with the leader", "err", err)
-		return
+		return false
 	}
-	s.awaitApplied(ctx, index)
+	if index == 0 {
+		return true // a leader of an older version said nothing of where
+	}
+	if err := s.store.WaitApplied(ctx, index); err != nil {
+		s.logger.Debug("catching up with the leader", "index", index, "err", err)
+		return false
+	}
+	return true
 }
 
 // behind is the note a write's reply carries when this node had not

@@ -68,8 +68,9 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 	}
 	// Whether this spec is already in force, or the version sent is
 	// stale, is judged on state as new as the leader's: this node's own
-	// may trail it.
-	s.catchUp(r.Context())
+	// may trail it. A node that cannot catch up (cut off from the
+	// leader) never calls the spec already in force: the commit decides.
+	caughtUp := s.catchUp(r.Context())
 	view := s.store.FSM().View()
 	cur, v, index := view.Spec(), view.SpecVersion(), view.Index()
 	if req.IfVersion != 0 && req.IfVersion < v {
@@ -81,7 +82,7 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.guardWrite(w, r, req.Guard, change{spec: sp}, "applying this spec"); !ok {
 		return
 	}
-	if cur != nil && (req.IfVersion == 0 || req.IfVersion == v) {
+	if caughtUp && cur != nil && (req.IfVersion == 0 || req.IfVersion == v) {
 		if old, err := cur.Marshal(); err == nil && bytes.Equal(old, y) {
 			writeJSON(w, http.StatusOK, SpecResponse{Version: v, YAML: string(y), Changed: false, Index: index, Freshness: s.freshness()})
 			return

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# chaos.sh: N randomised chaos trials of real agents in network namespaces
+# (internal/chaos), and their table in docs/reliability.md.
+#
+# Each trial starts three `detour agent` processes, one per datacenter
+# namespace, with mutual TLS and tokens, 40-120 ms of simulated WAN
+# latency (±10 ms, 1% loss) between them, and injects FAULTS faults drawn
+# from the trial's seed while two clients write; the timeline (every node
+# asked over DNS and the API every 100 ms) and the write history are
+# checked against the invariants of docs/reliability.md. Trial k runs seed
+# FIRST+k; a failing seed reproduces its schedule:
+#   DETOUR_CHAOS_SEED=S go test -run 'TestChaos$' -v ./internal/chaos
+#
+# Needs root and iproute2 (ip netns). About a minute per trial.
+#
+# Usage: bench/chaos.sh [N [FIRST [FAULTS]]]   (default: 100, the date's
+# seconds, 3). Writes docs/reliability.md's results section; with
+# DETOUR_CHAOS_RESULTS=FILE it also keeps each trial's result (JSON lines).
+set -euo pipefail
+BENCH=chaos.sh
+. "$(dirname "$0")/lib.sh"
+cd "$repo"
+
+N=${1:-100}
+FIRST=${2:-$(date +%s)}
+FAULTS=${3:-3}
+need ip iproute2
+commit=$(git rev-parse --short HEAD)
+results="$tmp/results.jsonl"
+go test -c -o "$tmp/chaos.test" ./internal/chaos
+cd internal/chaos # the test binary runs in its package directory, as go test does
+echo "$BENCH: $N trials from seed $FIRST, $FAULTS faults each, commit $commit" >&2
+DETOUR_CHAOS_TRIALS=$N DETOUR_CHAOS_FIRST=$FIRST DETOUR_CHAOS_FAULTS=$FAULTS DETOUR_CHAOS_OUT="$results" \
+	"$tmp/chaos.test" -test.run '^TestChaos$' -test.v -test.timeout 0 2>&1 | tee "$tmp/trials.log" >&2 || true
+DETOUR_CHAOS_REPORT="$results" DETOUR_CHAOS_REPORT_OUT="$tmp/table.md" DETOUR_CHAOS_FIRST=$FIRST DETOUR_CHAOS_COMMIT=$commit \
+	"$tmp/chaos.test" -test.run '^TestChaosReport$' >/dev/null
+cd "$repo"
+if [ -n "${DETOUR_CHAOS_RESULTS:-}" ]; then cp "$results" "$DETOUR_CHAOS_RESULTS"; fi
+cat "$tmp/table.md"
+# Replace the results section of docs/reliability.md.
+awk -v table="$tmp/table.md" '
+	/<!-- chaos:begin -->/ { print; while ((getline l < table) > 0) print l; skip = 1; next }
+	/<!-- chaos:end -->/ { skip = 0 }
+	!skip { print }
+' docs/reliability.md > "$tmp/reliability.md"
+cp "$tmp/reliability.md" docs/reliability.md
+echo "$BENCH: docs/reliability.md updated" >&2
