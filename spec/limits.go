@@ -23,10 +23,10 @@ const (
 	MaxZones       = 1_000
 	MaxDatacenters = 100
 	MaxChecks      = 1_000
-	MaxPools       = 2_000
+	MaxPools       = 30_000
 	MaxProviders   = 100
 	// MaxEndpoints bounds the endpoints of all pools together.
-	MaxEndpoints = 10_000
+	MaxEndpoints = 30_000
 	// MaxRecords bounds the health-driven records.
 	MaxRecords = 10_000
 	// MaxStaticRecords bounds the static records of all zones together,
