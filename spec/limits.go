@@ -10,9 +10,9 @@ import (
 // once. docs/spec.md (Limits) says why each number.
 const (
 	// MaxSpecBytes bounds a spec document, zone files inlined. The API
-	// takes 1 MiB bodies (MaxBody in internal/api); a larger spec, such
-	// as a zone of 1,000,000 records (24 MiB), can only seed a cluster
-	// from a node's own --spec file.
+	// takes 1 MiB plain bodies (MaxBody in internal/api); a larger spec,
+	// such as a zone of 1,000,000 records (24 MiB), comes gzip-compressed
+	// from an admin token (internal/api's upload.go).
 	MaxSpecBytes = 64 << 20
 	// MaxZoneTextBytes bounds a zone's text (static: plus the file).
 	MaxZoneTextBytes = 32 << 20

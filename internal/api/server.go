@@ -87,6 +87,12 @@ type Options struct {
 	// Minority says whether this node is cut off from the leader
 	// (not ready, status warns); nil never is.
 	Minority *controller.Minority
+
+	// Big specs (scale). MaxSpecUpload bounds a gzip-compressed spec
+	// request (apply, diff, drill) from an admin token, compressed and
+	// decompressed alike: 0 takes DefaultMaxSpecUpload, a negative value
+	// refuses compressed bodies; never more than DefaultMaxSpecUpload.
+	MaxSpecUpload int64
 }
 
 // Planner reads the providers and says what a sync would change.
@@ -123,6 +129,8 @@ type Server struct {
 	env spec.EnvPolicy // what an applied spec may name (spec_env.go)
 
 	minority *controller.Minority // cut off from the leader (members)
+
+	maxUpload int64 // a compressed spec request's bound (upload.go)
 }
 
 // New returns an API server; Start makes it listen.
@@ -144,6 +152,7 @@ func New(opts Options) (*Server, error) {
 	s.limiter = newAuthLimiter(opts.AuthFailures, opts.AuthWindow)
 	s.env = opts.Env
 	s.minority = opts.Minority
+	s.maxUpload = maxSpecUpload(opts.MaxSpecUpload)
 	var err error
 	if s.authMetrics, err = newAuthMetrics(opts.Registry); err != nil {
 		return nil, err
