@@ -135,6 +135,7 @@ func targetKey(pool, addr string) string { return pool + "/" + addr }
 // what the command did (see commandTable). An error leaves the state
 // unchanged.
 func (st *State) apply(c *Command) (Result, error) {
+	defer st.trimEvents() // events_trim.go
 	now := c.Time.UTC()
 	if now.Before(st.Now) {
 		now = st.Now // proposers' clocks differ; the state's never goes back
@@ -436,9 +437,6 @@ func (st *State) unknownRecord(name, typ string) error {
 func (st *State) event(now time.Time, kind, subject, msg string) {
 	st.NextEvent++
 	st.Events = append(st.Events, Event{Seq: st.NextEvent, Time: now, Kind: kind, Subject: subject, Message: msg})
-	if over := len(st.Events) - MaxEvents; over > 0 {
-		st.Events = append(st.Events[:0:0], st.Events[over:]...)
-	}
 }
 
 func orUnknown(s string) string {

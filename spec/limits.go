@@ -36,7 +36,7 @@ const (
 	MaxStaticRecords = 1 << 20
 	// MaxProbeRate bounds the probes each node sends per second: the sum
 	// over pools of endpoints/interval of their (active) check.
-	MaxProbeRate = 5_000
+	MaxProbeRate = 10_000
 )
 
 // Probe costs measured by the health engine's benchmark (docs/
