@@ -155,7 +155,7 @@ func TestSpecOverLimitsIsRefused(t *testing.T) {
 	}
 	cases := map[string]struct{ doc, want string }{
 		"one endpoint too many": {many(spec.MaxEndpoints-2, "10s"), fmt.Sprintf("%d is over the limit of %d", spec.MaxEndpoints+1, spec.MaxEndpoints)},
-		"probe rate":            {many(600, "100ms"), "over the limit of 5000"},
+		"probe rate":            {many(spec.MaxProbeRate/10+100, "100ms"), fmt.Sprintf("over the limit of %d", spec.MaxProbeRate)},
 		"bad ca_pem":            {strings.Replace(specText(t), "checks:\n", "checks:\n  - {name: secure, type: https, ca_pem: \"not a certificate\"}\n", 1), "checks[0].ca_pem"},
 	}
 	for name, c := range cases {
