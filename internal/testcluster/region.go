@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +39,12 @@ type regionSite struct {
 func NewRegion(t testing.TB, records int, interval time.Duration, fall int) *Region {
 	t.Helper()
 	r := &Region{Records: records, Interval: interval, Fall: fall, sites: map[string]*regionSite{}}
+	// A listener per endpoint and, with keep_alive, both ends of a
+	// connection per endpoint and node: 21,000 descriptors at 1,000
+	// records, past a common limit of 20,000.
+	if err := raiseFileLimit(uint64(30*records + 4096)); err != nil {
+		t.Fatalf("%d records need %d open files: %v", records, 30*records+4096, err)
+	}
 	for _, dc := range Datacenters {
 		s := &regionSite{srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Write([]byte("ok\n"))
@@ -224,4 +231,30 @@ func (l countingLog) StoreLogs(es []*raft.Log) error {
 		}
 	}
 	return l.LogStore.StoreLogs(es)
+}
+
+// raiseFileLimit raises this process's open-file limit to at least n: the
+// soft limit up to the hard one, and the hard one too when allowed (root).
+func raiseFileLimit(n uint64) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("open-file limit: %w", err)
+	}
+	if lim.Cur >= n {
+		return nil
+	}
+	want := lim
+	want.Cur = n
+	want.Max = max(lim.Max, n)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err == nil {
+		return nil
+	}
+	if lim.Max < n {
+		return fmt.Errorf("open-file limit %d, hard limit %d: raise it (ulimit -n)", lim.Cur, lim.Max)
+	}
+	want.Max = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		return fmt.Errorf("open-file limit: %w", err)
+	}
+	return nil
 }
