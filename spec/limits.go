@@ -10,9 +10,9 @@ import (
 // once. docs/spec.md (Limits) says why each number.
 const (
 	// MaxSpecBytes bounds a spec document, zone files inlined. The API
-	// takes 1 MiB bodies (MaxBody in internal/api); a larger spec, such
-	// as a zone of 1,000,000 records (24 MiB), can only seed a cluster
-	// from a node's own --spec file.
+	// takes 1 MiB plain bodies (MaxBody in internal/api); a larger spec,
+	// such as a zone of 1,000,000 records (24 MiB), comes gzip-compressed
+	// from an admin token (internal/api's upload.go).
 	MaxSpecBytes = 64 << 20
 	// MaxZoneTextBytes bounds a zone's text (static: plus the file).
 	MaxZoneTextBytes = 32 << 20
@@ -23,10 +23,10 @@ const (
 	MaxZones       = 1_000
 	MaxDatacenters = 100
 	MaxChecks      = 1_000
-	MaxPools       = 2_000
+	MaxPools       = 30_000
 	MaxProviders   = 100
 	// MaxEndpoints bounds the endpoints of all pools together.
-	MaxEndpoints = 10_000
+	MaxEndpoints = 30_000
 	// MaxRecords bounds the health-driven records.
 	MaxRecords = 10_000
 	// MaxStaticRecords bounds the static records of all zones together,
@@ -36,7 +36,7 @@ const (
 	MaxStaticRecords = 1 << 20
 	// MaxProbeRate bounds the probes each node sends per second: the sum
 	// over pools of endpoints/interval of their (active) check.
-	MaxProbeRate = 5_000
+	MaxProbeRate = 10_000
 )
 
 // Probe costs measured by the health engine's benchmark (docs/

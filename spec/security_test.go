@@ -166,7 +166,7 @@ func TestLimits(t *testing.T) {
 		want      string
 	}{
 		{"endpoints", pools(MaxEndpoints+1, "10s"), fmt.Sprintf("%d is over the limit of %d", MaxEndpoints+1, MaxEndpoints)},
-		{"probe rate", pools(600, "100ms"), "6000 probes per second from each node, over the limit of 5000"},
+		{"probe rate", pools(MaxProbeRate/10+100, "100ms"), fmt.Sprintf("%d probes per second from each node, over the limit of %d", MaxProbeRate+1000, MaxProbeRate)},
 		{"spec size", base + "# " + strings.Repeat("x", MaxSpecBytes) + "\n", fmt.Sprintf("over the limit of %d bytes", MaxSpecBytes)},
 	}
 	for _, c := range cases {

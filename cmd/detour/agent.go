@@ -206,6 +206,8 @@ func webFlags(f *pflag.FlagSet, cfg *node.Config) {
 	f.StringVar(&cfg.StatusNodeLabel, "status-node-label", "", "what the status page's footer calls this node (default: nothing)")
 	// API resource limits (sec-limits).
 	durationFlag(f, &cfg.APISpecWait, "api-spec-wait", fmt.Sprintf("how long a request sending a spec waits for another spec's parse before it gets 429 (default %s)", api.DefaultSpecWait))
+	// Big specs (scale).
+	f.Int64Var(&cfg.MaxSpecUpload, "max-spec-upload", 0, fmt.Sprintf("largest gzip-compressed spec request an admin token may send, in bytes, compressed or decompressed (default %d; negative: none)", api.DefaultMaxSpecUpload))
 }
 
 // durationFlag binds a Go-syntax duration flag to a spec.Duration.

@@ -41,6 +41,7 @@ func sample(t *testing.T, typ string, alt bool) string {
 		"string":      {"from-flag", "from-file"},
 		"bool":        {"true", "false"},
 		"int":         {"7", "9"},
+		"int64":       {"1048576", "2097152"},
 		"duration":    {"3s", "5s"},
 		"stringSlice": {"a,b", "c"},
 		"list":        {"10.0.0.0/8", "192.168.0.0/16"},

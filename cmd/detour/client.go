@@ -214,6 +214,9 @@ func (c *client) request(ctx context.Context, base, method, path string, body []
 		// (a browser's cross-site form cannot send this type).
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if isGzip(body) {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
@@ -234,6 +237,7 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 		if data, err = json.Marshal(body); err != nil {
 			return err
 		}
+		data = compressBig(data)
 	}
 	key := ""
 	if method != http.MethodGet {

@@ -60,7 +60,7 @@ func (l lostDC) Endpoint(pool, addr string) controller.EndpointHealth {
 
 func (s *Server) drill(w http.ResponseWriter, r *http.Request) {
 	var req DrillRequest
-	if !decode(w, r, &req) {
+	if !s.decodeSpec(w, r, &req) {
 		return
 	}
 	sp, version := s.store.FSM().Spec()

@@ -31,12 +31,15 @@ func writeError(w http.ResponseWriter, code int, format string, args ...any) {
 // decode reads a JSON body of at most MaxBody bytes into v: unknown
 // fields, trailing data, other content types and oversized bodies are
 // refused with 400 and a message, and false is returned.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+func decode(w http.ResponseWriter, r *http.Request, v any) bool { return decodeLimit(w, r, v, MaxBody) }
+
+// decodeLimit is decode with a bound of limit bytes (upload.go).
+func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		writeError(w, http.StatusBadRequest, "the body must be JSON (Content-Type: application/json), got %q", ct)
 		return false
 	}
-	body := http.MaxBytesReader(w, r.Body, MaxBody)
+	body := http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -53,7 +56,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	case err == nil:
 		return true
 	case errors.As(err, &tooBig):
-		writeError(w, http.StatusBadRequest, "the body is larger than %d bytes: nothing was changed", MaxBody)
+		writeError(w, http.StatusBadRequest, "%s", uploadLimitMessage(limit))
 	case errors.Is(err, io.EOF):
 		writeError(w, http.StatusBadRequest, "the body is empty: send a JSON object")
 	default:

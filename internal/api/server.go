@@ -91,6 +91,11 @@ type Options struct {
 	// GeoIP is the node's geoip database (geo): GET /v1/geoip and
 	// /v1/explain read it; nil places nobody.
 	GeoIP GeoLocator
+	// Big specs (scale). MaxSpecUpload bounds a gzip-compressed spec
+	// request (apply, diff, drill) from an admin token, compressed and
+	// decompressed alike: 0 takes DefaultMaxSpecUpload, a negative value
+	// refuses compressed bodies; never more than DefaultMaxSpecUpload.
+	MaxSpecUpload int64
 }
 
 // Planner reads the providers and says what a sync would change.
@@ -128,6 +133,8 @@ type Server struct {
 	env spec.EnvPolicy // what an applied spec may name (spec_env.go)
 
 	minority *controller.Minority // cut off from the leader (members)
+
+	maxUpload int64 // a compressed spec request's bound (upload.go)
 }
 
 // New returns an API server; Start makes it listen.
@@ -150,6 +157,7 @@ func New(opts Options) (*Server, error) {
 	s.env = opts.Env
 	s.minority = opts.Minority
 	s.geo = opts.GeoIP
+	s.maxUpload = maxSpecUpload(opts.MaxSpecUpload)
 	var err error
 	if s.authMetrics, err = newAuthMetrics(opts.Registry); err != nil {
 		return nil, err

@@ -58,7 +58,7 @@ func parseSpec(w http.ResponseWriter, text string) (*spec.Spec, []byte, bool) {
 
 func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 	var req SpecRequest
-	if !decode(w, r, &req) || !s.specSlot.acquire(w, r) {
+	if !s.decodeSpec(w, r, &req) || !s.specSlot.acquire(w, r) {
 		return
 	}
 	defer s.specSlot.release()
@@ -111,7 +111,7 @@ func (s *Server) applySpec(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) diffSpec(w http.ResponseWriter, r *http.Request) {
 	var req SpecRequest
-	if !decode(w, r, &req) || !s.specSlot.acquire(w, r) {
+	if !s.decodeSpec(w, r, &req) || !s.specSlot.acquire(w, r) {
 		return
 	}
 	defer s.specSlot.release()

@@ -172,6 +172,12 @@ type Config struct {
 	// Geo steering (geo): how often the spec's geoip.database file is
 	// checked for a change (0: 5s).
 	GeoIPPoll spec.Duration `yaml:"geoip_poll"`
+	// Big specs (scale): MaxSpecUpload bounds, in bytes, a spec request
+	// an admin token sends gzip-compressed (`detour spec apply` does past
+	// 1 MiB), compressed and decompressed alike. 0 means
+	// api.DefaultMaxSpecUpload (65 MiB: the largest spec a node takes);
+	// a negative value refuses compressed uploads.
+	MaxSpecUpload int64 `yaml:"max_spec_upload"`
 
 	// Deps are what the node is given rather than told: listeners,
 	// dialers, clocks and hooks (tests, the demo). No node file or flag

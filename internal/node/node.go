@@ -195,7 +195,8 @@ func (n *Node) startAPI(files *loaded, registry *prometheus.Registry) error {
 	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
 		Tokens: files.tokens, TLS: files.apiTLS, Logger: n.logger.With("component", "api"), Extra: cfg.APIExtra,
 		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D(),
-		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D(), Minority: n.minority, GeoIP: n.geo})
+		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D(), Minority: n.minority, GeoIP: n.geo,
+		MaxSpecUpload: cfg.MaxSpecUpload})
 	if err != nil {
 		return err
 	}

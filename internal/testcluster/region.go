@@ -1,0 +1,269 @@
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// Region is a cluster's worth of services for a region-wide failure:
+// Records failover records r0..rN.example.test, each with its own endpoint
+// in every datacenter (a pool per record and datacenter), each endpoint a
+// real HTTP listener on loopback. A datacenter's endpoints share one HTTP
+// server, so that they all die at once.
+type Region struct {
+	Records  int
+	Interval time.Duration
+	Fall     int
+	sites    map[string]*regionSite
+	// keepAlive is whether the check keeps its connections (when the
+	// open-file limit allows).
+	keepAlive bool
+}
+
+// regionSite is one datacenter's endpoints: a listener each, one server.
+type regionSite struct {
+	srv   *http.Server
+	addrs []string
+}
+
+// NewRegion starts the endpoints of records records in every datacenter.
+func NewRegion(t testing.TB, records int, interval time.Duration, fall int) *Region {
+	t.Helper()
+	r := &Region{Records: records, Interval: interval, Fall: fall, sites: map[string]*regionSite{}}
+	// A listener per endpoint and, with keep_alive, both ends of a
+	// connection per endpoint and node: 21,000 descriptors at 1,000
+	// records, past a common limit of 20,000. Past the limit the checks
+	// open a connection per probe (the default) instead.
+	r.keepAlive = raiseFileLimit(uint64(21*records+4096)) == nil
+	if !r.keepAlive {
+		if err := raiseFileLimit(uint64(3*records + 4096)); err != nil {
+			t.Fatalf("%d records need %d open files: %v", records, 3*records+4096, err)
+		}
+		t.Logf("%d records: the open-file limit is too low for kept connections; a connection per probe", records)
+	}
+	for _, dc := range Datacenters {
+		s := &regionSite{srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Write([]byte("ok\n"))
+		}), ReadHeaderTimeout: 5 * time.Second}}
+		for range records {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatalf("endpoint listener: %v", err)
+			}
+			s.addrs = append(s.addrs, ln.Addr().String())
+			go s.srv.Serve(ln)
+		}
+		r.sites[dc] = s
+		t.Cleanup(func() { s.srv.Close() })
+	}
+	return r
+}
+
+// Name is record i's name.
+func (r *Region) Name(i int) string { return fmt.Sprintf("r%d.example.test.", i) }
+
+// Address is what record i answers while datacenter dc serves it.
+func (r *Region) Address(dc string, i int) string {
+	for d, name := range Datacenters {
+		if name == dc {
+			return fmt.Sprintf("10.%d.%d.%d", d+1, i/256, i%256)
+		}
+	}
+	return ""
+}
+
+// SpecHook adds the region's check, pools and records to a cluster's
+// spec (Options.SpecHook). The check keeps its connections alive, as a
+// spec of this size should (`detour check` says so), when the open-file
+// limit allows.
+func (r *Region) SpecHook(text string) string {
+	var pools, records strings.Builder
+	for i := range r.Records {
+		var names []string
+		for _, dc := range Datacenters {
+			name := fmt.Sprintf("r%d-%s", i, dc)
+			names = append(names, name)
+			fmt.Fprintf(&pools, "  - {name: %s, datacenter: %s, check: region, endpoints: [{address: %s, check_address: %q}]}\n",
+				name, dc, r.Address(dc, i), r.sites[dc].addrs[i])
+		}
+		fmt.Fprintf(&records, "  - {name: %s, type: A, ttl: 1, policy: failover, pools: [%s]}\n", r.Name(i), strings.Join(names, ", "))
+	}
+	check := fmt.Sprintf("  - {name: region, type: http, path: /healthz, expect_status: [200], keep_alive: %v, interval: %s, timeout: %s, rise: 2, fall: %d}\n",
+		r.keepAlive, r.Interval, r.Interval/2, r.Fall)
+	text = strings.Replace(text, "checks:\n", "checks:\n"+check, 1)
+	text = strings.Replace(text, "records:\n", pools.String()+"records:\n", 1)
+	return text + records.String()
+}
+
+// Kill closes every endpoint of datacenter dc and their connections.
+func (r *Region) Kill(dc string) { r.sites[dc].srv.Close() }
+
+// countEndpoints is how many endpoints spec text checks.
+func countEndpoints(t testing.TB, text string) int {
+	t.Helper()
+	s, err := spec.Parse([]byte(text))
+	if err != nil {
+		t.Fatalf("cluster spec: %v", err)
+	}
+	n := 0
+	for _, p := range s.Pools {
+		n += len(p.Endpoints)
+	}
+	return n
+}
+
+// Moves records, for each member, when each of the region's records was
+// first seen answering its next pool over DNS.
+type Moves map[*Member][]time.Time
+
+// WatchMoves asks each member's DNS server for every record, again and
+// again with queriers in parallel, until each answers want(i) or timeout
+// passes; it returns when each was first seen doing so (zero: never).
+func (r *Region) WatchMoves(ms []*Member, want func(i int) string, timeout time.Duration) Moves {
+	out := Moves{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, m := range ms {
+		seen := make([]time.Time, r.Records)
+		out[m] = seen
+		var next atomic.Int64 // the next record index of this sweep
+		pending := make([]atomic.Bool, r.Records)
+		for i := range pending {
+			pending[i].Store(true)
+		}
+		left := atomic.Int64{}
+		left.Store(int64(r.Records))
+		deadline := time.Now().Add(timeout)
+		const queriers = 4
+		for range queriers {
+			wg.Go(func() {
+				r.query(m.Node.DNSAddr(), deadline, &next, pending, &left, func(i int, at time.Time, got string) bool {
+					if got != want(i) {
+						return false
+					}
+					mu.Lock()
+					seen[i] = at
+					mu.Unlock()
+					return true
+				})
+			})
+		}
+	}
+	wg.Wait()
+	return out
+}
+
+// query is one querier: it takes record indexes from next (round and
+// round) and asks for those still pending until none is or the deadline
+// passes.
+func (r *Region) query(addr string, deadline time.Time, next *atomic.Int64, pending []atomic.Bool, left *atomic.Int64, moved func(int, time.Time, string) bool) {
+	cl := &dns.Client{Timeout: time.Second}
+	co, err := cl.Dial(addr)
+	if err != nil {
+		return
+	}
+	defer co.Close()
+	q := new(dns.Msg)
+	for left.Load() > 0 && time.Now().Before(deadline) {
+		i := int(next.Add(1)-1) % r.Records
+		if !pending[i].Load() {
+			continue
+		}
+		q.SetQuestion(r.Name(i), dns.TypeA)
+		resp, _, err := cl.ExchangeWithConnContext(context.Background(), q, co)
+		if err != nil {
+			co.Close()
+			if co, err = cl.Dial(addr); err != nil {
+				return
+			}
+			continue
+		}
+		got := ""
+		for _, rr := range resp.Answer {
+			if a, ok := rr.(*dns.A); ok {
+				got = a.A.String()
+			}
+		}
+		if moved(i, time.Now(), got) && pending[i].CompareAndSwap(true, false) {
+			left.Add(-1)
+		}
+	}
+}
+
+// LogCounter counts the Raft entries a node stores, and their bytes
+// (Options.Configure sets it as the node's WrapLogStore).
+type LogCounter struct {
+	entries, bytes, largest atomic.Int64
+}
+
+// Reset zeroes the counts.
+func (l *LogCounter) Reset() { l.entries.Store(0); l.bytes.Store(0); l.largest.Store(0) }
+
+// Counts returns the entries stored since the last Reset, their data's
+// bytes, and the largest one's.
+func (l *LogCounter) Counts() (entries, bytes, largest int64) {
+	return l.entries.Load(), l.bytes.Load(), l.largest.Load()
+}
+
+// Wrap wraps a log store so that it counts.
+func (l *LogCounter) Wrap(s raft.LogStore) raft.LogStore { return countingLog{LogStore: s, c: l} }
+
+type countingLog struct {
+	raft.LogStore
+	c *LogCounter
+}
+
+func (l countingLog) StoreLog(e *raft.Log) error { return l.StoreLogs([]*raft.Log{e}) }
+
+func (l countingLog) StoreLogs(es []*raft.Log) error {
+	for _, e := range es {
+		n := int64(len(e.Data))
+		l.c.entries.Add(1)
+		l.c.bytes.Add(n)
+		for {
+			old := l.c.largest.Load()
+			if n <= old || l.c.largest.CompareAndSwap(old, n) {
+				break
+			}
+		}
+	}
+	return l.LogStore.StoreLogs(es)
+}
+
+// raiseFileLimit raises this process's open-file limit to at least n: the
+// soft limit up to the hard one, and the hard one too when allowed (root).
+func raiseFileLimit(n uint64) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("open-file limit: %w", err)
+	}
+	if lim.Cur >= n {
+		return nil
+	}
+	want := lim
+	want.Cur = n
+	want.Max = max(lim.Max, n)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err == nil {
+		return nil
+	}
+	if lim.Max < n {
+		return fmt.Errorf("open-file limit %d, hard limit %d: raise it (ulimit -n)", lim.Cur, lim.Max)
+	}
+	want.Max = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		return fmt.Errorf("open-file limit: %w", err)
+	}
+	return nil
+}
