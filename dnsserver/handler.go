@@ -53,6 +53,9 @@ type Handler struct {
 	// responses; nil sends them all. The Server sets both.
 	cookies *cookies
 	rrl     *limiter
+	// sign signs the zones with dnssec on; nil when the server has no
+	// keys (dnssec.go). The Server sets it.
+	sign *signing
 }
 
 // NewHandler returns a handler answering from src.
@@ -84,6 +87,8 @@ type Scratch struct {
 	now time.Time
 	// Stats counts what this goroutine answered.
 	Stats Stats
+	// do and co are the query's DNSSEC OK and Compact Answers OK bits.
+	do, co bool
 }
 
 // NewScratch returns working memory for one goroutine.
@@ -158,7 +163,15 @@ func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tc
 		limit = udpLimit(q, h.opts.MaxUDPSize)
 	}
 	snap := h.src.Answers()
+	sc.do, sc.co = q.do, q.co
 	if q.simple && q.qclass == dns.ClassINET && snap != nil {
+		if p, signed := snap.signedFast(q.do, sc.key); signed {
+			if p == nil {
+				return h.slow(snap, msg, q, sc, limit, client)
+			}
+			sc.out = finish(sc.out, p.choose(sc.next()), msg, q, limit, 0, -1)
+			return sc.out
+		}
 		p := snap.overlay[string(sc.key)]
 		if p == nil {
 			p = snap.zs.fast[string(sc.key)]
@@ -356,6 +369,9 @@ func (h *Handler) answer(snap *Snapshot, r *dns.Msg, sc *Scratch, ede *int) {
 		*ede = int(dns.ExtendedErrorCodeNotAuthoritative)
 	}
 	sc.wildcard = res.wildcard
+	if sc.do {
+		snap.dnssec.augment(snap, &res, qq.Name, qq.Qtype, sc.co, false)
+	}
 	r.Rcode, r.Authoritative = res.rcode, res.aa
 	r.Answer, r.Ns, r.Extra = res.answer, res.ns, res.extra
 	r.Compress = true

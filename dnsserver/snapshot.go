@@ -45,6 +45,8 @@ type Snapshot struct {
 	hashes  map[string]uint64          // content hash by origin
 	overlay map[string]*packed         // packed answers that depend on this snapshot
 	built   time.Time
+	// dnssec is the signing state of a signed snapshot (dnssec.go).
+	dnssec *signedData
 }
 
 // Build makes a snapshot from the zone set and the current answers of the

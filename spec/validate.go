@@ -91,6 +91,7 @@ func (s *Spec) Validate() error {
 	s.validateProbeRate(e)
 	s.validateZones(e)
 	s.validateTransfers(e)
+	s.validateDNSSEC(e)
 	s.validateRecords(e, pools)
 	s.validateProviders(e)
 	s.validateQuorum(e)
