@@ -175,6 +175,8 @@ func bindNodeFlags(f *pflag.FlagSet, cfg *node.Config) {
 	// Minority mode: a node cut off from the leader.
 	durationFlag(f, &cfg.MinorityAfter, "minority-after", "how long without leader contact before this node counts itself cut off (default: --raft-observer-stale-after)")
 	f.StringVar(&cfg.MinorityMode, "minority-mode", "", "what a cut-off node answers: local (from its own checks, default), last (the cluster's last answers) or servfail")
+	// DNSSEC (dnssec).
+	f.StringVar(&cfg.DNSSECKeyDir, "dnssec-key-dir", "", "directory of the zones' DNSSEC keys, the same files on every node, mode 0700 (default: <data-dir>/dnssec; see docs/security.md)")
 }
 
 // raftFlags are the node file's raft: keys.

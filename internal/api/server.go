@@ -87,6 +87,9 @@ type Options struct {
 	// Minority says whether this node is cut off from the leader
 	// (not ready, status warns); nil never is.
 	Minority *controller.Minority
+
+	// DNSSEC reports on a signed zone (dnssec.go); nil answers 404.
+	DNSSEC func(zone string) (dnsserver.DNSSECStatus, error)
 }
 
 // Planner reads the providers and says what a sync would change.
@@ -123,6 +126,8 @@ type Server struct {
 	env spec.EnvPolicy // what an applied spec may name (spec_env.go)
 
 	minority *controller.Minority // cut off from the leader (members)
+
+	dnssec func(zone string) (dnsserver.DNSSECStatus, error) // dnssec.go
 }
 
 // New returns an API server; Start makes it listen.
@@ -144,6 +149,7 @@ func New(opts Options) (*Server, error) {
 	s.limiter = newAuthLimiter(opts.AuthFailures, opts.AuthWindow)
 	s.env = opts.Env
 	s.minority = opts.Minority
+	s.dnssec = opts.DNSSEC
 	var err error
 	if s.authMetrics, err = newAuthMetrics(opts.Registry); err != nil {
 		return nil, err
@@ -206,6 +212,7 @@ func (s *Server) register() {
 	s.handle("POST /v1/drill", s.auth(ScopeRead, s.drill))
 	s.handle("GET /v1/providers/plan", s.auth(ScopeRead, s.plan))
 	s.handle(health.HeartbeatPattern, s.auth(ScopeHeartbeat, s.heartbeat))
+	s.handle("GET /v1/dnssec/{zone}", s.auth(ScopeRead, s.dnssecStatus))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route %s %s: see docs/api.md for the routes", r.Method, r.URL.Path)
 	})

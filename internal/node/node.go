@@ -111,6 +111,9 @@ func (n *Node) startDNS() error {
 	dnsCfg.Getenv = specEnv(cfg.envPolicy(), spec.EnvProvider, n.logger)
 	dnsCfg.NSID = cfg.nsid()
 	dnsCfg.PeerAllow, _ = cfg.dnsPeerAllowNetworks() // Validate parsed them
+	if err := n.dnssecKeys(&dnsCfg); err != nil {
+		return err
+	}
 	n.dns = dnsserver.NewServer(dnsCfg, &n.answers, n.logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return err
@@ -186,7 +189,8 @@ func (n *Node) startAPI(files *loaded, registry *prometheus.Registry) error {
 	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
 		Tokens: files.tokens, TLS: files.apiTLS, Logger: n.logger.With("component", "api"), Extra: cfg.APIExtra,
 		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D(),
-		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D(), Minority: n.minority})
+		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D(), Minority: n.minority,
+		DNSSEC: n.dns.DNSSECStatus})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/dnssec"
+	"github.com/spf13/cobra"
+)
+
+func newDNSSECRolloverCmd() *cobra.Command {
+	var dir, alg, parent string
+	var ttl uint32
+	cmd := &cobra.Command{
+		Use:   "rollover ZONE --dir DIR [--parent SERVER]",
+		Short: "Take the next step of ZONE's CSK rollover (double signature) in the key directory DIR",
+		Long: `A CSK rollover by double signature, in steps gated on TTLs and on the parent:
+
+  1. (no rollover under way) a new key is written to DIR, published and
+     signing beside the old one from now. Copy DIR to every node.
+  2. Once the DNSKEY TTL has passed, give the registrar the new DS
+     ('detour dnssec ds ZONE --dir DIR').
+  3. Once the new DS is visible at the parent, run this with --parent, a
+     server that answers ZONE's DS (a parent name server or a resolver):
+     the old key is set to stop signing and leave the zone when the
+     parent's DS TTL has passed. Copy DIR to every node.
+
+Each run says where the rollover stands and what to do next; a step run too
+early is refused. The steps are in the key files' timing, so every node
+holding the same files is at the same step.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return rollover(cmd, args[0], dir, alg, parent, ttl)
+		},
+	}
+	keyDirFlags(cmd, &dir, &alg, &ttl)
+	cmd.Flags().StringVar(&parent, "parent", "", "server (HOST or HOST:PORT) asked for ZONE's DS at step 3")
+	return cmd
+}
+
+func rollover(cmd *cobra.Command, zone, dir, alg, parent string, ttl uint32) error {
+	out := cmd.OutOrStdout()
+	if err := ensureKeyDir(dir); err != nil {
+		return err
+	}
+	ring, err := dnssec.LoadDir(dir)
+	if err != nil {
+		return err
+	}
+	keys, now, keyTTL := ring.Keys(zone), time.Now(), time.Duration(ttl)*time.Second
+	r := dnssec.RolloverState(keys, now, keyTTL)
+	switch {
+	case r.Step == dnssec.StepNone && len(keys) > 0 || r.Step == dnssec.StepDone:
+		k, err := dnssec.Generate(zone, alg, ttl, now)
+		if err != nil {
+			return err
+		}
+		if _, err := k.WriteFiles(dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "step 1: new key %d published and signing beside the old one from now\n", k.Tag())
+	case r.Step == dnssec.StepSubmitDS && parent != "":
+		dsTTL, err := dsAtParent(parent, zone, r.New)
+		if err != nil {
+			return err
+		}
+		old, err := dnssec.Retire(keys, now, keyTTL, dsTTL)
+		if err != nil {
+			return err
+		}
+		if _, err := old.WriteFiles(dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "step 3: the new DS is at the parent (TTL %s); old key %d signs until %s, then leaves\n", dsTTL, old.Tag(), old.Timing.Delete.UTC().Format(time.RFC3339))
+	default:
+		fmt.Fprintf(out, "step %d: %s\n", r.Step, r.Next)
+		return nil
+	}
+	keys = mustKeys(dir, zone)
+	fmt.Fprintf(out, "next: %s\n", dnssec.RolloverState(keys, now, keyTTL).Next)
+	return nil
+}
+
+func mustKeys(dir, zone string) []*dnssec.Key {
+	ring, err := dnssec.LoadDir(dir)
+	if err != nil {
+		return nil
+	}
+	return ring.Keys(zone)
+}
+
+// dsAtParent asks server for zone's DS and returns its TTL if the DS of
+// key tag is there.
+func dsAtParent(server, zone string, tag uint16) (time.Duration, error) {
+	addr := server
+	if _, _, err := net.SplitHostPort(server); err != nil {
+		addr = net.JoinHostPort(server, "53")
+	}
+	m := new(dns.Msg)
+	m.SetQuestion(dns.CanonicalName(zone), dns.TypeDS)
+	m.SetEdns0(1232, true)
+	r, _, err := (&dns.Client{Net: "tcp", Timeout: 5 * time.Second}).Exchange(m, addr)
+	if err != nil {
+		return 0, fmt.Errorf("asking %s for %s DS: %w", server, zone, err)
+	}
+	for _, rr := range r.Answer {
+		if ds, ok := rr.(*dns.DS); ok && ds.KeyTag == tag {
+			return time.Duration(max(ds.Hdr.Ttl, 1)) * time.Second, nil
+		}
+	}
+	return 0, fmt.Errorf("%s does not answer the DS of key %d for %s yet (%s, %d DS): %w", server, tag, zone, dns.RcodeToString[r.Rcode], len(r.Answer), dnssec.ErrRollover)
+}
