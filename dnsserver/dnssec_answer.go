@@ -85,7 +85,9 @@ func (s *Snapshot) signedFast(do bool, key []byte) (*packed, bool) {
 // zone is signed: DNSKEY, CDS and CDNSKEY at the apex; compact denial
 // (RFC 9824) for NXDOMAIN, NODATA and an insecure delegation; RRSIGs
 // after every authoritative RRset. co keeps the NXDOMAIN rcode (the
-// client set Compact Answers OK); keep caches new signatures.
+// client set Compact Answers OK); keep caches new signatures of RRsets
+// whose owner is a name of the zone (never a random name's: a flood of
+// them would grow the cache without bound).
 func (d *signedData) augment(s *Snapshot, res *resolution, qname string, qtype uint16, co, keep bool) {
 	if d == nil || res.refused {
 		return
