@@ -63,6 +63,12 @@ func RolloverState(keys []*Key, now time.Time, dnskeyTTL time.Duration) Rollover
 		if !k.Timing.Delete.IsZero() {
 			r.Next = fmt.Sprintf("the only key %d is set to leave at %s: the zone will go unsigned", k.Tag(), k.Timing.Delete.UTC().Format(time.RFC3339))
 		}
+		for _, gone := range keys {
+			if !gone.Timing.Delete.IsZero() && !now.Before(gone.Timing.Delete) {
+				r.Step, r.Old = StepDone, gone.Tag()
+				r.Next = fmt.Sprintf("rollover done: key %d left the zone; remove its files (%s.*) from every node when convenient", gone.Tag(), gone.BaseName())
+			}
+		}
 		return r
 	}
 	old, nw := live[0], live[len(live)-1]
@@ -72,9 +78,6 @@ func RolloverState(keys []*Key, now time.Time, dnskeyTTL time.Duration) Rollover
 	case !old.Timing.Delete.IsZero() && now.Before(old.Timing.Delete):
 		r.Step, r.At = StepRetiring, old.Timing.Delete
 		r.Next = fmt.Sprintf("nothing: the old key %d signs until %s and then leaves the zone on every node holding these key files", old.Tag(), old.Timing.Delete.UTC().Format(time.RFC3339))
-	case !old.Timing.Delete.IsZero():
-		r.Step = StepDone
-		r.Next = fmt.Sprintf("done: remove key %d's files (%s.*) from every node when convenient", old.Tag(), old.BaseName())
 	case now.Before(ready):
 		r.Step, r.At = StepWaitKey, ready
 		r.Next = fmt.Sprintf("make sure every node has key %d (copy the key directory), then wait until %s (the DNSKEY TTL) before giving the registrar the new DS", nw.Tag(), ready.UTC().Format(time.RFC3339))

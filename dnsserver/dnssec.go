@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"log/slog"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -63,6 +64,9 @@ type signing struct {
 	cache *sigCache
 	// warned remembers zones logged as unsigned for want of a key.
 	warned map[string]bool
+	// ring is the keyring the newest snapshot was signed with: a new
+	// one (a key directory read again) makes poll sign anew.
+	ring atomic.Pointer[dnssec.Keyring]
 }
 
 type derived struct {
@@ -128,6 +132,7 @@ func epochOf(now time.Time, refresh time.Duration) time.Time {
 // must be derived again.
 func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 	keys := g.keys()
+	g.ring.Store(&keys)
 	out := *inner
 	out.soa = make(map[string]*dns.SOA, len(inner.soa))
 	for o, s := range inner.soa {
@@ -328,6 +333,41 @@ func (zs *ZoneSet) signedKey(key []byte) bool {
 		off += 1 + int(key[off])
 	}
 	return false
+}
+
+// poll signs src's snapshot anew when the keys changed (a Keyring is
+// replaced, never changed in place, when its directory is read again),
+// and otherwise makes sure the signed snapshot is current: the query
+// path then rarely waits for a signing.
+func (g *signing) poll(src Source) {
+	if prev := g.ring.Load(); prev != nil {
+		if now := g.keys(); !sameRing(*prev, now) {
+			g.mu.Lock()
+			g.cur.Store(nil)
+			g.mu.Unlock()
+		}
+	}
+	src.Answers()
+}
+
+// sameRing reports whether a and b are the same keyring (the same map).
+func sameRing(a, b dnssec.Keyring) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// runSigning polls every interval until ctx ends.
+func (s *Server) runSigning() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.WatchInterval)
+	defer t.Stop()
+	for {
+		s.handler.sign.poll(s.handler.src)
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // newSigningHandler is NewHandler for a server: when it has DNSSEC keys,

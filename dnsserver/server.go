@@ -186,6 +186,10 @@ func (s *Server) Start() error {
 	s.wg.Add(2)
 	go s.acceptTCP()
 	go s.watch(first)
+	if s.handler.sign != nil {
+		s.wg.Add(1)
+		go s.runSigning()
+	}
 	s.logger.Info("dns server listening", "addr", bound.String(), "udp_workers", s.cfg.UDPWorkers)
 	return nil
 }
