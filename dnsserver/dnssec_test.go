@@ -2,15 +2,14 @@ package dnsserver_test
 
 import (
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 	"github.com/seed3787e6f1/detour/controller"
-	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/dnssec"
+	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -232,4 +231,3 @@ func countType(r *dns.Msg, t uint16) int {
 	return n
 }
 
-var _ = os.Getenv
