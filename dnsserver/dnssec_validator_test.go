@@ -1,6 +1,7 @@
 package dnsserver_test
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -86,3 +87,5 @@ func checkAD(t *testing.T, unbound, q, status, answer string, ad bool) {
 		t.Errorf("%s: no %q in\n%s", q, answer, out)
 	}
 }
+
+func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o644) }
