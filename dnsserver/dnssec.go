@@ -85,13 +85,14 @@ type signingSource struct {
 }
 
 // Answers returns the signed snapshot derived from the inner source's,
-// deriving it first when the inner one changed or the epoch ended.
+// deriving it first when the inner one changed. (poll derives it anew
+// when its time is up: the query path reads no clock.)
 func (s *signingSource) Answers() *Snapshot {
 	inner := s.inner.Answers()
 	if inner == nil || len(inner.zs.dnssec) == 0 {
 		return inner
 	}
-	if d := s.g.cur.Load(); d != nil && d.from == inner && s.g.now().Before(d.refresh) {
+	if d := s.g.cur.Load(); d != nil && d.from == inner {
 		return d.snap
 	}
 	return s.g.derive(inner)
@@ -109,7 +110,7 @@ func (g *signing) derive(inner *Snapshot) *Snapshot {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
-	if d := g.cur.Load(); d != nil && d.from == inner && now.Before(d.refresh) {
+	if d := g.cur.Load(); d != nil && d.from == inner {
 		return d.snap
 	}
 	snap, refresh := g.sign(inner, now)
@@ -144,6 +145,7 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 	id := ""
 	for _, origin := range sortedKeys(inner.zs.dnssec) {
 		settings := inner.zs.dnssec[origin]
+		refresh = minTime(refresh, nextKeyEvent(keys.Keys(origin), now))
 		zsg := newZoneSigner(origin, settings, keys.Keys(origin), now)
 		if zsg == nil {
 			g.warn(origin)
@@ -288,6 +290,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
+// nextKeyEvent is the first time after now a key is published,
+// activated, retired or removed, or the far future.
+func nextKeyEvent(keys []*dnssec.Key, now time.Time) time.Time {
+	next := now.Add(24 * time.Hour)
+	for _, k := range keys {
+		for _, at := range []time.Time{k.Timing.Publish, k.Timing.Activate, k.Timing.Inactive, k.Timing.Delete} {
+			if at.After(now) {
+				next = minTime(next, at)
+			}
+		}
+	}
+	return next
+}
+
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
 		return b
@@ -336,16 +352,22 @@ func (zs *ZoneSet) signedKey(key []byte) bool {
 }
 
 // poll signs src's snapshot anew when the keys changed (a Keyring is
-// replaced, never changed in place, when its directory is read again),
-// and otherwise makes sure the signed snapshot is current: the query
-// path then rarely waits for a signing.
+// replaced, never changed in place, when its directory is read again)
+// or its refresh time came (a new epoch, a key's timing event, a
+// minute), and otherwise makes sure the signed snapshot is current: the
+// query path then rarely waits for a signing.
 func (g *signing) poll(src Source) {
+	stale := false
 	if prev := g.ring.Load(); prev != nil {
-		if now := g.keys(); !sameRing(*prev, now) {
-			g.mu.Lock()
-			g.cur.Store(nil)
-			g.mu.Unlock()
-		}
+		stale = !sameRing(*prev, g.keys())
+	}
+	if d := g.cur.Load(); d != nil && !g.now().Before(d.refresh) {
+		stale = true
+	}
+	if stale {
+		g.mu.Lock()
+		g.cur.Store(nil)
+		g.mu.Unlock()
 	}
 	src.Answers()
 }

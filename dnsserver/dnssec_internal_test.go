@@ -38,6 +38,7 @@ func TestResignAtEpoch(t *testing.T) {
 		t.Errorf("expiration %d, want %d", sig1.Expiration, want)
 	}
 	clock.Store(epoch.Add(refresh).Add(time.Second).UnixNano())
+	h.sign.poll(h.src) // the server's signing loop
 	sig2, serial2 := sigOf()
 	if sig2.Inception != sig1.Inception+uint32(refresh/time.Second) || sig2.Signature == sig1.Signature {
 		t.Errorf("after the refresh interval: inception %d (was %d), want a new signature one epoch later", sig2.Inception, sig1.Inception)

@@ -57,6 +57,7 @@ func rollover(cmd *cobra.Command, zone, dir, alg, parent string, ttl uint32) err
 		if err != nil {
 			return err
 		}
+		newest(k, keys)
 		if _, err := k.WriteFiles(dir); err != nil {
 			return err
 		}
@@ -81,6 +82,17 @@ func rollover(cmd *cobra.Command, zone, dir, alg, parent string, ttl uint32) err
 	keys = mustKeys(dir, zone)
 	fmt.Fprintf(out, "next: %s\n", dnssec.RolloverState(keys, now, keyTTL).Next)
 	return nil
+}
+
+// newest makes k's timing later than every key of keys, so that the
+// rollover's order never rests on two keys made in the same second.
+func newest(k *dnssec.Key, keys []*dnssec.Key) {
+	for _, o := range keys {
+		if !k.Timing.Publish.After(o.Timing.Publish) {
+			at := o.Timing.Publish.Add(time.Second)
+			k.Timing.Created, k.Timing.Publish, k.Timing.Activate = at, at, at
+		}
+	}
 }
 
 func mustKeys(dir, zone string) []*dnssec.Key {
