@@ -230,4 +230,3 @@ func countType(r *dns.Msg, t uint16) int {
 	}
 	return n
 }
-
