@@ -26,8 +26,12 @@ import (
 // signedData is a derived snapshot's signing state.
 type signedData struct {
 	zones map[string]*zoneSigner // by origin: the zones signed
-	// packed holds the DO=1 answers of the fast path of signed zones.
+	// packed holds the DO=1 answers of the fast path of signed zones
+	// that depend on the snapshot (health-driven records, the SOA);
+	// static those that depend on the spec and the keys alone, shared
+	// by every snapshot signed in the same epoch with the same keys.
 	packed map[string]*packed
+	static map[string]*packed
 	cache  *sigCache
 }
 
@@ -64,9 +68,19 @@ type signing struct {
 	cache *sigCache
 	// warned remembers zones logged as unsigned for want of a key.
 	warned map[string]bool
+	// static is the signed static answers of one zone set, epoch and
+	// key set: a new snapshot of the same ones signs and packs only
+	// what depends on it.
+	static *staticSigned
 	// ring is the keyring the newest snapshot was signed with: a new
 	// one (a key directory read again) makes poll sign anew.
 	ring atomic.Pointer[dnssec.Keyring]
+}
+
+type staticSigned struct {
+	zs     *ZoneSet
+	id     string
+	packed map[string]*packed
 }
 
 type derived struct {
@@ -166,6 +180,11 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 		g.cache = &sigCache{id: id, rrsig: map[string][]dns.RR{}}
 	}
 	sd.cache = g.cache
+	fill := g.static == nil || g.static.zs != inner.zs || g.static.id != id
+	if fill {
+		g.static = &staticSigned{zs: inner.zs, id: id, packed: map[string]*packed{}}
+	}
+	sd.static = g.static.packed
 	out.dnssec = sd
 	out.overlay = make(map[string]*packed, len(inner.zs.overlayKeys))
 	for _, k := range inner.zs.overlayKeys {
@@ -173,7 +192,7 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 			out.overlay[string(wireKey(nil, k.name, k.typ))] = p
 		}
 	}
-	out.packSigned()
+	out.packSigned(fill)
 	return &out, refresh
 }
 

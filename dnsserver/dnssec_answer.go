@@ -7,8 +7,10 @@ import (
 )
 
 // packSigned packs the DO=1 answer of every name and type the fast path
-// answers in a signed zone, every variant of a weighted record signed.
-func (s *Snapshot) packSigned() {
+// answers in a signed zone, every variant of a weighted record signed:
+// those that depend on the snapshot always, the static ones (as the
+// zone set packs them for DO=0) when fill says they are not packed yet.
+func (s *Snapshot) packSigned(fill bool) {
 	for origin := range s.dnssec.zones {
 		z := s.zs.zones[origin]
 		for name, n := range z.nodes {
@@ -16,16 +18,31 @@ func (s *Snapshot) packSigned() {
 				continue
 			}
 			for _, t := range n.answerTypes() {
-				if p := s.packDO(name, t); p != nil {
-					s.dnssec.packed[string(wireKey(nil, name, t))] = p
-				}
+				s.packSignedKey(name, t, fill)
 			}
 		}
 		for _, t := range []uint16{dns.TypeSOA, dns.TypeDNSKEY, dns.TypeCDS, dns.TypeCDNSKEY} {
-			if p := s.packDO(origin, t); p != nil {
-				s.dnssec.packed[string(wireKey(nil, origin, t))] = p
-			}
+			s.packSignedKey(origin, t, fill)
 		}
+	}
+}
+
+// packSignedKey packs the DO=1 answer of name/t into the snapshot's
+// answers, or into the static ones when it depends on the spec and keys
+// alone (and fill).
+func (s *Snapshot) packSignedKey(name string, t uint16, fill bool) {
+	key := string(wireKey(nil, name, t))
+	static := s.zs.fast[key] != nil || t == dns.TypeDNSKEY || t == dns.TypeCDS || t == dns.TypeCDNSKEY
+	if static && !fill {
+		return
+	}
+	p := s.packDO(name, t)
+	switch {
+	case p == nil:
+	case static:
+		s.dnssec.static[key] = p
+	default:
+		s.dnssec.packed[key] = p
 	}
 }
 
@@ -78,7 +95,10 @@ func (s *Snapshot) signedFast(do bool, key []byte) (*packed, bool) {
 	if s.dnssec == nil {
 		return nil, true
 	}
-	return s.dnssec.packed[string(key)], true
+	if p := s.dnssec.packed[string(key)]; p != nil {
+		return p, true
+	}
+	return s.dnssec.static[string(key)], true
 }
 
 // augment makes res, the answer to qname/qtype, a DNSSEC answer when the
