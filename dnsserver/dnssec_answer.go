@@ -89,16 +89,19 @@ func (s *Snapshot) packDO(name string, t uint16) *packed {
 // whether the name is in a signed zone at all (then a miss goes to the
 // slow path, which signs online).
 func (s *Snapshot) signedFast(do bool, key []byte) (*packed, bool) {
-	if !do || s.zs.signedWire == nil || !s.zs.signedKey(key) {
+	if !do || s.zs.signedWire == nil {
 		return nil, false
 	}
-	if s.dnssec == nil {
-		return nil, true
+	// A hit is in a signed zone: the zone walk is for misses only.
+	if s.dnssec != nil {
+		if p := s.dnssec.packed[string(key)]; p != nil {
+			return p, true
+		}
+		if p := s.dnssec.static[string(key)]; p != nil {
+			return p, true
+		}
 	}
-	if p := s.dnssec.packed[string(key)]; p != nil {
-		return p, true
-	}
-	return s.dnssec.static[string(key)], true
+	return nil, s.zs.signedKey(key)
 }
 
 // augment makes res, the answer to qname/qtype, a DNSSEC answer when the
