@@ -53,7 +53,13 @@ records:
 // the server's address and the key.
 func startSigned(t testing.TB, alg string) (*controller.Local, *dnsserver.Server, *dnssec.Key) {
 	t.Helper()
-	s, err := spec.ParseLocal([]byte(signedSpec(alg)), ".")
+	return startSignedSpec(t, signedSpec(alg), alg)
+}
+
+// startSignedSpec is startSigned for any spec signing example.test.
+func startSignedSpec(t testing.TB, text, alg string) (*controller.Local, *dnsserver.Server, *dnssec.Key) {
+	t.Helper()
+	s, err := spec.ParseLocal([]byte(text), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +80,7 @@ func startSigned(t testing.TB, alg string) (*controller.Local, *dnsserver.Server
 		t.Fatalf("LoadDir: %v, %v", ring, err)
 	}
 	srv := dnsserver.NewServer(dnsserver.Config{Addr: "127.0.0.1:0", WatchInterval: 10 * time.Millisecond,
-		DNSSECKeys: func() dnssec.Keyring { return ring }}, l, slog.New(slog.DiscardHandler))
+		DNSSECKeys: func() dnssec.Keyring { return ring }, PeerAllow: loopback}, l, slog.New(slog.DiscardHandler))
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}

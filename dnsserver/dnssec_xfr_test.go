@@ -1,6 +1,7 @@
 package dnsserver_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,5 +62,33 @@ func TestSignedZoneTransferVerifies(t *testing.T) {
 				t.Errorf("serial %d did not move with the signed answer", after)
 			}
 		})
+	}
+}
+
+// TestKnotSecondaryServesSignedZone: Knot DNS as a secondary of the
+// signed zone, NOTIFYed and following by IXFR, serves answers unbound
+// validates (with the NSEC chain detour transfers, not compact denial),
+// before and after a failover.
+func TestKnotSecondaryServesSignedZone(t *testing.T) {
+	knotPort := testutil.FreePort(t)
+	text := strings.Replace(signedSpec(spec.AlgECDSAP256SHA256), "allow_transfer: [127.0.0.0/8]",
+		fmt.Sprintf("allow_transfer: [127.0.0.0/8]\n    also_notify: ['127.0.0.1:%d']", knotPort), 1)
+	l, srv, key := startSignedSpec(t, text, spec.AlgECDSAP256SHA256)
+	knot := testutil.StartKnotSecondary(t, testutil.Secondary{Zone: "example.test.", Primary: srv.Addr(), Port: knotPort})
+	waitAnswer(t, knot, "192.0.2.10", 10*time.Second)
+	unbound := testutil.StartValidatingUnbound(t, map[string]string{"example.test.": knot}, []string{key.DS().String()})
+	for _, q := range []string{"www.example.test A", "nope.example.test A", "www.example.test TXT", "c1.example.test A"} {
+		checkAD(t, unbound, q, "", "", true)
+	}
+	if err := l.SetHealth(down{"192.0.2.10": true}); err != nil {
+		t.Fatal(err)
+	}
+	waitAnswer(t, knot, "198.51.100.10", 10*time.Second)
+	testutil.Eventually(t, "unbound sees the failover", 10*time.Second, func() bool {
+		return strings.Contains(testutil.Dig(t, unbound, "+dnssec", "www.example.test", "A"), "198.51.100.10")
+	})
+	checkAD(t, unbound, "www.example.test A", "NOERROR", "198.51.100.10", true)
+	if x := srv.Transfers(); x.IXFR < 1 {
+		t.Errorf("transfers %+v: want the failover by IXFR", x)
 	}
 }
