@@ -169,9 +169,9 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 		refresh = minTime(refresh, zsg.epoch.Add(settings.Refresh.D()))
 		id += zsg.id()
 		if soa := out.soa[origin]; soa != nil {
-			if epoch := uint32(zsg.epoch.Unix()); int32(epoch-soa.Serial) > 0 {
+			if floor := uint32(serialFloor(zsg.epoch, keys.Keys(origin), now).Unix()); int32(floor-soa.Serial) > 0 {
 				c := *soa
-				c.Serial = epoch
+				c.Serial = floor
 				out.soa[origin] = &c
 			}
 		}
@@ -307,6 +307,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// serialFloor is the least serial (as Unix time) of a signed zone at
+// now: the start of the signing epoch, or the last key timing event
+// (published, activated, retired, removed) if later. The zone's records
+// change at each, and secondaries must see the serial move; every node
+// holding the same key files computes the same floor.
+func serialFloor(epoch time.Time, keys []*dnssec.Key, now time.Time) time.Time {
+	floor := epoch
+	for _, k := range keys {
+		for _, at := range []time.Time{k.Timing.Publish, k.Timing.Activate, k.Timing.Inactive, k.Timing.Delete} {
+			if !at.After(now) && at.After(floor) {
+				floor = at
+			}
+		}
+	}
+	return floor
 }
 
 // nextKeyEvent is the first time after now a key is published,

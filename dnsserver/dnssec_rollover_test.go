@@ -69,8 +69,12 @@ func TestRolloverValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serial := soaSerial(t, srv.Addr())
 	set(old, nw)
 	keysServed(2)
+	if after := soaSerial(t, srv.Addr()); after == serial || after < uint32(nw.Timing.Publish.Unix()) {
+		t.Errorf("serial %d -> %d: want it moved to the new key's publication (%d)", serial, after, nw.Timing.Publish.Unix())
+	}
 	if r := ask(t, srv.Addr(), "www.example.test.", dns.TypeA, true, false); countType(r, dns.TypeRRSIG) != 2 {
 		t.Fatalf("mid-rollover: want an RRSIG by each key:\n%s", r)
 	}
@@ -103,4 +107,14 @@ func TestDelvValidates(t *testing.T) {
 			t.Errorf("delv %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
+}
+
+// soaSerial is the serial server answers for example.test.
+func soaSerial(t *testing.T, server string) uint32 {
+	t.Helper()
+	r := ask(t, server, "example.test.", dns.TypeSOA, false, false)
+	if len(r.Answer) != 1 {
+		t.Fatalf("SOA: %s", r)
+	}
+	return r.Answer[0].(*dns.SOA).Serial
 }

@@ -13,6 +13,7 @@ import (
 func newDNSSECRolloverCmd() *cobra.Command {
 	var dir, alg, parent string
 	var ttl uint32
+	var publishIn time.Duration
 	cmd := &cobra.Command{
 		Use:   "rollover ZONE --dir DIR [--parent SERVER]",
 		Short: "Take the next step of ZONE's CSK rollover (double signature) in the key directory DIR",
@@ -32,15 +33,24 @@ early is refused. The steps are in the key files' timing, so every node
 holding the same files is at the same step.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return rollover(cmd, args[0], dir, alg, parent, ttl)
+			return rollover(cmd, rolloverArgs{zone: args[0], dir: dir, alg: alg, parent: parent, ttl: ttl, publishIn: publishIn})
 		},
 	}
 	keyDirFlags(cmd, &dir, &alg, &ttl)
 	cmd.Flags().StringVar(&parent, "parent", "", "server (HOST or HOST:PORT) asked for ZONE's DS at step 3")
+	cmd.Flags().DurationVar(&publishIn, "publish-in", 5*time.Minute, "at step 1, how long from now the new key is published: the time to copy the key directory to every node")
 	return cmd
 }
 
-func rollover(cmd *cobra.Command, zone, dir, alg, parent string, ttl uint32) error {
+// rolloverArgs are a rollover command's arguments and flags.
+type rolloverArgs struct {
+	zone, dir, alg, parent string
+	ttl                    uint32
+	publishIn              time.Duration
+}
+
+func rollover(cmd *cobra.Command, a rolloverArgs) error {
+	zone, dir, alg, parent, ttl := a.zone, a.dir, a.alg, a.parent, a.ttl
 	out := cmd.OutOrStdout()
 	if err := ensureKeyDir(dir); err != nil {
 		return err
@@ -53,7 +63,7 @@ func rollover(cmd *cobra.Command, zone, dir, alg, parent string, ttl uint32) err
 	r := dnssec.RolloverState(keys, now, keyTTL)
 	switch {
 	case r.Step == dnssec.StepNone && len(keys) > 0 || r.Step == dnssec.StepDone:
-		k, err := dnssec.Generate(zone, alg, ttl, now)
+		k, err := dnssec.Generate(zone, alg, ttl, now.Add(a.publishIn))
 		if err != nil {
 			return err
 		}
@@ -61,7 +71,8 @@ func rollover(cmd *cobra.Command, zone, dir, alg, parent string, ttl uint32) err
 		if _, err := k.WriteFiles(dir); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "step 1: new key %d published and signing beside the old one from now\n", k.Tag())
+		fmt.Fprintf(out, "step 1: new key %d written; copy %s to every node before %s, when it is published and signs beside the old one\n",
+			k.Tag(), dir, k.Timing.Publish.UTC().Format(time.RFC3339))
 	case r.Step == dnssec.StepSubmitDS && parent != "":
 		dsTTL, err := dsAtParent(parent, zone, r.New)
 		if err != nil {

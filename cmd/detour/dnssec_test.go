@@ -91,7 +91,7 @@ func TestDNSSECCommands(t *testing.T) {
 	signedBy(t, n.DNSAddr(), old)
 
 	// Step 1: a new key, signing beside the old one.
-	if code, out := runDNSSEC("dnssec", "rollover", "example.test", "--dir", dir, "--dnskey-ttl", "1"); code != 0 || !strings.Contains(out, "step 1") {
+	if code, out := runDNSSEC("dnssec", "rollover", "example.test", "--dir", dir, "--dnskey-ttl", "1", "--publish-in", "0s"); code != 0 || !strings.Contains(out, "step 1") {
 		t.Fatalf("rollover start: %d\n%s", code, out)
 	}
 	ring, _ = dnssec.LoadDir(dir)
