@@ -65,7 +65,7 @@ type Zone struct {
 	TSIGKeys []TSIGKey `yaml:"tsig_keys" json:"tsig_keys,omitempty"`
 
 	// DNSSEC signs the zone online (dnssec.go); nil serves it unsigned.
-	DNSSEC *DNSSEC `yaml:"dnssec" json:"dnssec,omitempty"`
+	DNSSEC *DNSSEC `yaml:"dnssec,omitempty" json:"dnssec,omitempty"`
 }
 
 // SOA holds the zone's start-of-authority fields. The serial is managed by
