@@ -172,8 +172,12 @@ func TestSignedAnswers(t *testing.T) {
 			if !hasNSEC(r, "nope.example.test.", `\000.nope.example.test.`, dns.TypeNXNAME) {
 				t.Errorf("NXDOMAIN with DO: no compact NSEC with NXNAME:\n%s", r)
 			}
-			if r := ask(t, addr, "nope.example.test.", dns.TypeA, true, true); r.Rcode != dns.RcodeNameError {
-				t.Errorf("with CO: rcode %s, want NXDOMAIN", dns.RcodeToString[r.Rcode])
+			if r := ask(t, addr, "nope.example.test.", dns.TypeA, true, true); r.Rcode != dns.RcodeNameError || !r.IsEdns0().Co() ||
+				!hasNSEC(r, "nope.example.test.", `\000.nope.example.test.`, dns.TypeNXNAME) {
+				t.Errorf("with CO: want NXDOMAIN, CO echoed and the compact NSEC:\n%s", r)
+			}
+			if r := ask(t, addr, "www.example.test.", dns.TypeNXNAME, true, false); r.Rcode != dns.RcodeFormatError {
+				t.Errorf("an NXNAME query: rcode %s, want FORMERR (RFC 9824 3.5)", dns.RcodeToString[r.Rcode])
 			}
 			r = ask(t, addr, "nope.example.test.", dns.TypeA, false, false)
 			if r.Rcode != dns.RcodeNameError || countType(r, dns.TypeRRSIG)+countType(r, dns.TypeNSEC) != 0 {

@@ -332,6 +332,10 @@ func (h *Handler) answer(snap *Snapshot, r *dns.Msg, sc *Scratch, ede *int) {
 	case qq.Qtype == dns.TypeOPT || qq.Qtype == dns.TypeTSIG || qq.Qtype == dns.TypeTKEY:
 		r.Rcode = dns.RcodeFormatError
 		return
+	case qq.Qtype == dns.TypeNXNAME:
+		// A meta-type of compact denial: never asked (RFC 9824 3.5).
+		r.Rcode, *ede = dns.RcodeFormatError, int(dns.ExtendedErrorCodeInvalidQueryType)
+		return
 	case qq.Qclass == dns.ClassCHAOS && h.opts.Chaos && qq.Qtype == dns.TypeTXT:
 		if txt := h.chaos(qq.Name); txt != "" {
 			r.Answer = []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: qq.Name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS}, Txt: []string{txt}}}

@@ -254,6 +254,9 @@ func appendOPT(out, msg []byte, q *query, extRcode uint8, ede int) []byte {
 	if q.do {
 		do = 0x80
 	}
+	if q.co {
+		do |= 0x40 // Compact Answers OK, echoed (RFC 9824)
+	}
 	rdlen := optSize(q, ede) - optLen
 	size := q.serverUDPSize()
 	out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT), byte(size>>8), byte(size),
