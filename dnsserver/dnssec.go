@@ -33,6 +33,8 @@ type signedData struct {
 	packed map[string]*packed
 	static map[string]*packed
 	cache  *sigCache
+	// wire maps every zone's wire name to whether it is signed.
+	wire map[string]bool
 }
 
 // zoneSigner signs one zone's RRsets for one epoch.
@@ -185,6 +187,7 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 		g.static = &staticSigned{zs: inner.zs, id: id, packed: map[string]*packed{}}
 	}
 	sd.static = g.static.packed
+	sd.zoneWire(inner.zs)
 	out.dnssec = sd
 	out.overlay = make(map[string]*packed, len(inner.zs.overlayKeys))
 	for _, k := range inner.zs.overlayKeys {
@@ -348,8 +351,7 @@ func minTime(a, b time.Time) time.Time {
 }
 
 // dnssecSettings notes the zones the spec signs: their settings by
-// origin, and for the fast path every zone's wire name, true for those
-// signed (nil when none is).
+// origin.
 func (zs *ZoneSet) dnssecSettings(s *spec.Spec) {
 	for i := range s.Zones {
 		z := &s.Zones[i]
@@ -360,23 +362,25 @@ func (zs *ZoneSet) dnssecSettings(s *spec.Spec) {
 			zs.dnssec[dns.CanonicalName(z.Name)] = z.DNSSEC
 		}
 	}
-	if zs.dnssec == nil {
-		return
-	}
-	zs.signedWire = map[string]bool{}
+}
+
+// zoneWire maps every zone's wire name to whether d signs it, for the
+// fast path.
+func (d *signedData) zoneWire(zs *ZoneSet) {
+	d.wire = make(map[string]bool, len(zs.zones))
 	for origin := range zs.zones {
 		w := wireKey(nil, origin, 0)
-		zs.signedWire[string(w[:len(w)-2])] = zs.dnssec[origin] != nil
+		d.wire[string(w[:len(w)-2])] = d.zones[origin] != nil
 	}
 }
 
 // signedKey reports whether the name of key (a wire name and type, as
-// parseQuery builds it) is in a signed zone. It walks the name's
+// parseQuery builds it) is in a zone d signs. It walks the name's
 // suffixes, longest first, so nested zones answer for their names.
-func (zs *ZoneSet) signedKey(key []byte) bool {
+func (d *signedData) signedKey(key []byte) bool {
 	end := len(key) - 2
 	for off := 0; off < end; {
-		if signed, ok := zs.signedWire[string(key[off:end])]; ok {
+		if signed, ok := d.wire[string(key[off:end])]; ok {
 			return signed
 		}
 		if key[off] == 0 {

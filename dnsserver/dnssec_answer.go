@@ -85,23 +85,22 @@ func (s *Snapshot) packDO(name string, t uint16) *packed {
 	return p
 }
 
-// signedFast returns, for a query with DO, the answer of the fast path for key, and
-// whether the name is in a signed zone at all (then a miss goes to the
-// slow path, which signs online).
+// signedFast returns, for a query with DO, the signed answer of the
+// fast path for key, and whether the name is in a zone signed now (then
+// a miss goes to the slow path, which signs online; a zone with DNSSEC
+// in its spec but no key on this node is answered unsigned, fast).
 func (s *Snapshot) signedFast(do bool, key []byte) (*packed, bool) {
-	if !do || s.zs.signedWire == nil {
+	if !do || s.dnssec == nil {
 		return nil, false
 	}
 	// A hit is in a signed zone: the zone walk is for misses only.
-	if s.dnssec != nil {
-		if p := s.dnssec.packed[string(key)]; p != nil {
-			return p, true
-		}
-		if p := s.dnssec.static[string(key)]; p != nil {
-			return p, true
-		}
+	if p := s.dnssec.packed[string(key)]; p != nil {
+		return p, true
 	}
-	return nil, s.zs.signedKey(key)
+	if p := s.dnssec.static[string(key)]; p != nil {
+		return p, true
+	}
+	return nil, s.dnssec.signedKey(key)
 }
 
 // augment makes res, the answer to qname/qtype, a DNSSEC answer when the

@@ -1,6 +1,7 @@
 package dnsserver_test
 
 import (
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -239,4 +240,37 @@ func countType(r *dns.Msg, t uint16) int {
 		}
 	}
 	return n
+}
+
+// TestSignedZoneWithoutKey: a node without a key for a zone the spec
+// signs serves it unsigned (as an unsigned zone answers, DO or not) and
+// its status says why.
+func TestSignedZoneWithoutKey(t *testing.T) {
+	s, err := spec.ParseLocal([]byte(signedSpec(spec.AlgECDSAP256SHA256)), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := controller.NewLocal(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := dnsserver.NewServer(dnsserver.Config{Addr: "127.0.0.1:0",
+		DNSSECKeys: func() dnssec.Keyring { return dnssec.Keyring{} }}, l, slog.New(slog.DiscardHandler))
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+	if r := ask(t, srv.Addr(), "www.example.test.", dns.TypeA, true, false); countType(r, dns.TypeRRSIG) != 0 || len(r.Answer) != 1 {
+		t.Errorf("without a key: %s", r)
+	}
+	if r := ask(t, srv.Addr(), "nope.example.test.", dns.TypeA, true, false); r.Rcode != dns.RcodeNameError {
+		t.Errorf("without a key: NXDOMAIN wanted, got %s", r)
+	}
+	st, err := srv.DNSSECStatus("example.test")
+	if err != nil || st.Signing || !strings.Contains(st.Problem, "unsigned") {
+		t.Errorf("status: %+v, %v", st, err)
+	}
+	if _, err := srv.DNSSECStatus("plain.test"); !errors.Is(err, dnsserver.ErrNotSigned) {
+		t.Errorf("status of an unsigned zone: %v", err)
+	}
 }

@@ -27,10 +27,9 @@ type ZoneSet struct {
 	// tsigKeys are the keys of all zones, by canonical name: those that
 	// a signed query may use.
 	tsigKeys map[string]spec.TSIGKey
-	// dnssec holds the settings of the zones signed, by origin;
-	// signedWire every zone's wire name, true when signed (dnssec.go).
-	dnssec     map[string]*spec.DNSSEC
-	signedWire map[string]bool
+	// dnssec holds the settings of the zones signed, by origin
+	// (dnssec.go).
+	dnssec map[string]*spec.DNSSEC
 }
 
 type zone struct {
