@@ -13,7 +13,7 @@ import (
 func DynamicAnswers(ds []Decision) []dnsserver.DynamicAnswer {
 	out := make([]dnsserver.DynamicAnswer, 0, len(ds))
 	for _, d := range ds {
-		da := dnsserver.DynamicAnswer{Name: d.Name, Type: dns.StringToType[d.Type]}
+		da := dnsserver.DynamicAnswer{Name: d.Name, Type: dns.StringToType[d.Type], Geo: geoAnswer(d)}
 		for _, g := range d.Groups {
 			da.Variants = append(da.Variants, dnsserver.Variant{Weight: g.Weight, RRs: records(d, g)})
 		}

@@ -103,7 +103,7 @@ func (s *Store) stamp(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadCommand, err)
 	}
-	if !c.Type.known() {
+	if !c.Type.Known() {
 		return nil, fmt.Errorf("%w: unknown command type %q", ErrBadCommand, c.Type)
 	}
 	if c.Time, err = s.leaderTime(); err != nil {

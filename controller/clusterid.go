@@ -23,16 +23,6 @@ import (
 // when it opens a node-port connection (nodeport's hello); a peer of
 // another cluster is refused on both ends. See docs/cluster.md.
 
-// CmdClusterID records the cluster's ID. The first one applied stands;
-// later copies (a leader that proposed before it applied an earlier
-// one) change nothing.
-const CmdClusterID CommandType = "cluster_id"
-
-// ClusterIDCommand is CmdClusterID's payload.
-type ClusterIDCommand struct {
-	ID string `json:"id"`
-}
-
 // ErrOtherCluster means a data dir or a peer belongs to another cluster
 // than this node's: the node port's sentinel, so that a refused peer and
 // a mixed data dir are the same error to callers.
@@ -77,17 +67,6 @@ func writeClusterID(dir, id string) error {
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, clusterIDFile)); err != nil {
 		return fmt.Errorf("controller: cluster ID: %w", err)
-	}
-	return nil
-}
-
-// applyClusterID applies CmdClusterID: the first ID stands.
-func (st *State) applyClusterID(c *ClusterIDCommand) error {
-	if c == nil || c.ID == "" || len(c.ID) > maxClusterID {
-		return fmt.Errorf("%w: cluster_id without a valid ID", ErrBadCommand)
-	}
-	if st.ClusterID == "" {
-		st.ClusterID = c.ID
 	}
 	return nil
 }

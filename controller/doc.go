@@ -1,35 +1,35 @@
-// Package controller is a detour node's replicated core: it turns the
-// spec and what the nodes observe of endpoint health into the answers
-// detour serves, and keeps every node of a cluster agreeing on them.
+// Package controller is a detour node's Raft store: it puts the
+// replicated state machine (package machine) behind hashicorp/raft and
+// turns what it holds into the DNS answers the node serves.
 //
-// It holds, today in one package:
+// It holds:
 //
-//   - the bridge to the policy (policy.go, answers.go): package policy
-//     decides each health-driven record's Decision, plain answer groups
-//     with no DNS types; policy.go names its types here and answers.go
-//     turns decisions into the DNS server's answers;
-//   - the state machine (state.go, command.go, consensus.go, incident.go,
-//     observer.go, serials.go): the replicated State changed only by applying
-//     Commands (spec changes, observer reports and liveness, drains and
-//     pins, members, heartbeats, incidents, notification cursors,
-//     provider states), with the consensus of fresh observers under the
-//     spec's quorum rule and the drains laid over it, and the zones' SOA
-//     serials numbered from the decisions and the spec alone;
-//   - the Raft store (fsm.go, store.go, logstore.go, datadir.go,
-//     halt.go): the FSM adapting the State to hashicorp/raft and
-//     publishing DNS answers after each apply, the Store that opens,
-//     replays and closes a node's Raft, and the halt that stops a replica
-//     from applying what it cannot;
-//   - forwarding over the node port (rpc.go, rpcpeer.go, nodeport.go):
-//     requests a follower sends the leader and the leader's answers; the
-//     port itself (listener, connection kinds, hello, mutual TLS between
-//     members, framing) is package nodeport;
-//   - the leader's duties (leader.go, clock.go, provider_sync.go):
+//   - the FSM (fsm.go, halt.go, stage.go, publisher.go, wait.go): the
+//     adapter of machine.Machine to raft.FSM, the halt that stops a
+//     replica from applying what it cannot, the background compile of
+//     staged specs, and the publisher that builds the DNS answers of
+//     each new View off the apply path;
+//   - the Store (store.go, datadir.go, logstore.go, clusterid.go):
+//     opening, replaying and closing a node's Raft, its data dir and
+//     log store, the cluster's identity;
+//   - forwarding over the node port (rpc.go, rpcpeer.go, nodeport.go,
+//     readindex.go, wire_errors.go, membership.go): requests a follower
+//     sends the leader, the leader's answers, membership changes; the
+//     port itself (listener, connection kinds, hello, mutual TLS,
+//     framing) is package nodeport;
+//   - the leader's terms and duties (term.go, leadertasks.go,
+//     leaderwatch.go, leader.go, clock.go, tick.go):
+//     tasks started on gaining leadership and stopped on losing it,
 //     staleness of observers, expiry of overrides, the cluster clock;
-//   - the health bridge (heartbeat.go): job heartbeats committed through
-//     the cluster and coalesced per target;
-//   - Local (local.go): the single-node controller without Raft.
+//   - the minority mode (minority.go): a node cut off from the quorum
+//     answering from its own checks, when configured to;
+//   - the bridges to the health engine (observer.go, heartbeat.go) and
+//     to the DNS server (answers.go), and Local (local.go): the
+//     single-node controller without Raft.
 //
-// Apply reads nothing but the command and the state, so every replica
-// holds the same state.
+// The state machine's names (Command, State, View, the command types,
+// the sentinel errors) are also declared here (machine_names.go), so
+// callers need import only controller. DESIGN.md says what the Raft
+// store relies on: determinism, replay on restart, connection kinds,
+// read-your-writes, what a leader does.
 package controller

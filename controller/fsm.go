@@ -12,33 +12,29 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/seed3787e6f1/detour/controller/machine"
 	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
-// bigZoneNames is the zone size from which a spec change returns freed
-// memory to the OS at once.
-const bigZoneNames = 100_000
-
-// FSM adapts the State to Raft and publishes the DNS answers that follow
-// from it. Apply is deterministic; publishing is a pointer swap.
+// FSM adapts the state machine (package machine) to Raft and hands
+// each new View to the publisher, which builds the DNS answers from it
+// outside the lock. Apply is deterministic; publishing the view is a
+// pointer swap.
 type FSM struct {
 	logger *slog.Logger
 
 	// mu is held by Apply, Restore and Snapshot only: readers use the
 	// View, published after every apply, and never take it.
-	mu    sync.Mutex
-	st    *State
-	zones *dnsserver.ZoneSet
-	dirt  dirt // what the applies since the last view changed
+	mu sync.Mutex
+	m  *machine.Machine
 	// job compiles the staged spec; ready is the compile of the spec in
-	// force, whose zone set publish takes (stage.go).
+	// force, whose zone set the publisher takes (stage.go).
 	job, ready *compileJob
 
-	view    atomic.Pointer[View]
 	offered atomic.Pointer[offered] // see FSM.offer
-	answers atomic.Pointer[dnsserver.Snapshot]
 	onBeat  atomic.Pointer[func(check, endpoint string, at time.Time)]
+	pub     *publisher // builds the DNS answers (publisher.go)
 
 	// appliedAt is when this node applied the state's latest time, on
 	// its monotonic clock: a new leader's clock goes on from there.
@@ -54,25 +50,30 @@ type FSM struct {
 // last beat itself.
 func (f *FSM) OnHeartbeat(fn func(check, endpoint string, at time.Time)) { f.onBeat.Store(&fn) }
 
-// NewFSM returns an FSM with empty state.
+// NewFSM returns an FSM with empty state and starts its publisher;
+// Close stops it.
 func NewFSM(logger *slog.Logger) *FSM {
-	f := &FSM{logger: logger, st: NewState()}
-	f.st.compile = f.compiled
-	f.view.Store(emptyView())
+	f := &FSM{logger: logger}
+	f.m = machine.New(f.compiled)
+	f.pub = startPublisher(logger, f.publishFailed)
 	return f
 }
 
+// Close stops the publisher, after the last Apply: the answers stay as
+// they were last built.
+func (f *FSM) Close() { f.pub.close() }
+
 // View returns the latest read view. It never blocks.
-func (f *FSM) View() *View { return f.view.Load() }
+func (f *FSM) View() *View { return f.m.View() }
 
 // timeNow is the state's time carried forward by the time passed since
 // this node applied it; ok is false while the state has no time.
 func (f *FSM) timeNow() (t time.Time, ok bool) {
 	v := f.View()
-	if v.now.IsZero() {
+	if v.Now().IsZero() {
 		return time.Time{}, false
 	}
-	return v.now.Add(time.Since(v.appliedAt)), true
+	return v.Now().Add(time.Since(v.AppliedAt())), true
 }
 
 // Apply implements raft.FSM. It returns the command's Result, or the
@@ -101,22 +102,22 @@ func (f *FSM) apply(l *raft.Log) (resp any) {
 	if h := f.halt.Load(); h != nil {
 		return h.err()
 	}
-	if l.Index != 0 && l.Index <= f.st.Index {
+	prevIndex, prevTerm := f.m.Applied()
+	if l.Index != 0 && l.Index <= prevIndex {
 		return nil
 	}
 	if l.Index != 0 && slices.Contains(f.hooks.Skip, l.Index) {
-		f.st.Index, f.st.Term = l.Index, l.Term
+		f.m.SetApplied(l.Index, l.Term)
 		f.logger.Warn("skipping a log entry as the operator asked (--skip-entry)", "index", l.Index, "term", l.Term)
 		return fmt.Errorf("%w: entry %d", ErrSkipped, l.Index)
 	}
-	prevIndex, prevTerm := f.st.Index, f.st.Term
 	defer func() {
 		if r := recover(); r != nil {
 			resp = f.haltAt(l, prevIndex, prevTerm, fmt.Sprintf("panic: %v", r), debug.Stack())
 		}
 	}()
 	if l.Index != 0 {
-		f.st.Index, f.st.Term = l.Index, l.Term
+		f.m.SetApplied(l.Index, l.Term)
 	}
 	c, err := DecodeCommand(l.Data)
 	if err != nil {
@@ -127,15 +128,14 @@ func (f *FSM) apply(l *raft.Log) (resp any) {
 	if f.hooks.BeforeApply != nil {
 		f.hooks.BeforeApply(c)
 	}
-	specV, before, nowBefore := f.st.SpecVersion, f.st.decisions, f.st.Now
-	res, err := f.st.apply(c)
-	if errors.Is(err, errUnknownCommand) || errors.Is(err, errCompile) {
+	nowBefore := f.m.Now()
+	res, err := f.m.Apply(c)
+	if errors.Is(err, machine.ErrUnknownCommand) || errors.Is(err, machine.ErrCompile) {
 		return f.haltAt(l, prevIndex, prevTerm, err.Error(), nil)
 	} else if err != nil {
 		return err
 	}
-	f.dirt.add(touches(c))
-	if !f.st.Now.Equal(nowBefore) {
+	if !f.m.Now().Equal(nowBefore) {
 		f.appliedAt = time.Now()
 	}
 	if c.Type == CmdHeartbeat {
@@ -145,24 +145,16 @@ func (f *FSM) apply(l *raft.Log) (resp any) {
 			(*fn)(c.Beat.Check, c.Beat.Endpoint, f.hooks.now())
 		}
 	}
-	if f.st.SpecVersion != specV || !sameDecisions(before, f.st.decisions) || f.answers.Load() == nil {
-		if err := f.publish(f.st.SpecVersion != specV); err != nil {
-			return f.haltAt(l, prevIndex, prevTerm, err.Error(), nil)
-		}
-	}
 	return res
 }
 
 // AppliedIndex is the Raft index of the last entry applied.
-func (f *FSM) AppliedIndex() uint64 {
-	index, _ := f.applied()
-	return index
-}
+func (f *FSM) AppliedIndex() uint64 { return f.View().Index() }
 
 // applied is the index and term of the last entry applied.
 func (f *FSM) applied() (index, term uint64) {
 	v := f.View()
-	return v.index, v.term
+	return v.Index(), v.Term()
 }
 
 // replay applies the log entries after from, up to last, which must have
@@ -182,7 +174,8 @@ func (f *FSM) replay(from, last, lastTerm uint64, get func(uint64, *raft.Log) er
 		return 0, fmt.Errorf("the entry at %d has term %d, the note says %d", last, end.Term, lastTerm)
 	}
 	n := 0
-	for i := max(from, f.st.Index) + 1; i <= last; i++ {
+	held, _ := f.m.Applied()
+	for i := max(from, held) + 1; i <= last; i++ {
 		var l raft.Log
 		if err := get(i, &l); err != nil {
 			return n, err
@@ -195,61 +188,47 @@ func (f *FSM) replay(from, last, lastTerm uint64, get func(uint64, *raft.Log) er
 	return n, nil
 }
 
-// publish rebuilds the answer snapshot. Called with mu held. An error
-// leaves the answers as they were.
-func (f *FSM) publish(specChanged bool) error {
-	if f.st.spec == nil {
-		return nil
+// publishView publishes the machine's view of the state as it is now
+// and hands it to the publisher, with the zone set compiled for its
+// spec when this node has it. Called with f.mu held, after every apply.
+func (f *FSM) publishView() {
+	v := f.m.Publish(f.appliedAt)
+	var zs *dnsserver.ZoneSet
+	if j := f.ready; j != nil && j.spec == v.Spec() {
+		zs = j.zones
 	}
-	if specChanged || f.zones == nil {
-		zs := f.readyZones()
-		if zs == nil {
-			var err error
-			if zs, err = dnsserver.NewZoneSet(f.st.spec); err != nil {
-				return fmt.Errorf("compile zones: %w", err)
-			}
-		}
-		f.zones = zs
-		if zs.Names() >= bigZoneNames {
-			// Compiling a big spec leaves hundreds of megabytes of
-			// garbage that the runtime would keep mapped for minutes;
-			// hand it back now, off the apply path.
-			go debug.FreeOSMemory()
-		}
-	}
-	snap, err := dnsserver.BuildSerials(f.zones, DynamicAnswers(f.st.decisions), f.st.serialNumbers(), f.st.Now)
-	if err != nil {
-		return fmt.Errorf("build answers: %w", err)
-	}
-	f.answers.Store(snap)
-	return nil
+	f.pub.offer(v, zs)
 }
 
-func sameDecisions(a, b []Decision) bool {
-	return slices.EqualFunc(a, b, func(x, y Decision) bool {
-		return x.Name == y.Name && x.Type == y.Type && x.SameAnswer(y) && x.SameRecords(y)
-	})
+// publishFailed halts the replica whose answers for view v would not
+// build: it keeps serving the answers it had.
+func (f *FSM) publishFailed(v *View, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.halt.Load() != nil {
+		return
+	}
+	h := &Halt{Index: v.Index(), Term: v.Term(), Reason: err.Error(), At: f.hooks.now().UTC()}
+	f.halt.Store(h)
+	f.logger.Error("halted: the answers of the state at this entry will not build; serving the last answers, not ready until repaired", "index", h.Index, "term", h.Term, "reason", h.Reason)
 }
 
 // Answers returns the current DNS answers, or nil before the cluster has a
 // spec. It never blocks.
-func (f *FSM) Answers() *dnsserver.Snapshot { return f.answers.Load() }
+func (f *FSM) Answers() *dnsserver.Snapshot { return f.pub.answers() }
+
+// PublishedIndex is the index of the view the DNS answers were last
+// built from: at most AppliedIndex, and behind it while the publisher
+// builds.
+func (f *FSM) PublishedIndex() uint64 { return f.pub.current().index }
 
 // Changed returns a channel closed at the next apply: the latest view's.
-func (f *FSM) Changed() <-chan struct{} { return f.View().changed }
-
-// read calls fn with the state locked, for the state machine's own
-// use; everything else reads the View.
-func (f *FSM) read(fn func(st *State)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fn(f.st)
-}
+func (f *FSM) Changed() <-chan struct{} { return f.View().Changed() }
 
 // Spec returns the spec in force and its version.
 func (f *FSM) Spec() (*spec.Spec, uint64) {
 	v := f.View()
-	return v.spec, v.specVersion
+	return v.Spec(), v.SpecVersion()
 }
 
 // Decisions returns every record's answer and why.
@@ -266,47 +245,24 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		// past the entries this state lacks: they would be lost.
 		return nil, fmt.Errorf("controller: snapshot: %w", h.err())
 	}
-	return &fsmSnapshot{view: f.View(), extra: snapshotExtraOf(f.st)}, nil
+	return &fsmSnapshot{snap: f.m.Capture()}, nil
 }
 
-// Restore implements raft.FSM.
+// Restore implements raft.FSM: it decodes the snapshot outside the
+// lock, then swaps the state in.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	st, err := decodeSnapshot(rc)
+	st, err := machine.DecodeSnapshot(rc)
 	if err != nil {
 		return fmt.Errorf("controller: restore: %w", err)
 	}
-	if len(st.SpecYAML) > 0 {
-		s, err := spec.Parse(st.SpecYAML)
-		if err != nil {
-			return fmt.Errorf("controller: restore: the snapshot's spec: %w", err)
-		}
-		st.spec = s
-	}
-	for _, m := range []*map[string]*ObserverRecord{&st.Observers} {
-		if *m == nil {
-			*m = map[string]*ObserverRecord{}
-		}
-	}
-	if st.Overrides == nil {
-		st.Overrides = map[string]*Override{}
-	}
-	if st.Members == nil {
-		st.Members = map[string]*Member{}
-	}
-	st.derive(false)
-	st.adoptSerials()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	st.compile = f.compiled
-	f.st, f.zones, f.appliedAt, f.job, f.ready = st, nil, time.Now(), nil, nil
-	f.dirt.add(partAll, "")
+	f.m.Restore(st)
+	f.appliedAt, f.job, f.ready = time.Now(), nil, nil
 	if h := f.halt.Swap(nil); h != nil {
-		f.logger.Warn("restored a snapshot: applying again", "was_halted_at", h.Index, "snapshot_index", st.Index)
-	}
-	if err := f.publish(true); err != nil {
-		// Failing here would stop the node from starting at all.
-		f.haltAt(&raft.Log{Index: st.Index, Term: st.Term}, st.Index, st.Term, "restore: "+err.Error(), nil)
+		index, _ := f.m.Applied()
+		f.logger.Warn("restored a snapshot: applying again", "was_halted_at", h.Index, "snapshot_index", index)
 	}
 	f.startCompile()
 	f.publishView()
@@ -316,14 +272,13 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 // fsmSnapshot is a view captured for raft: immutable, so encoding it
 // needs no lock.
 type fsmSnapshot struct {
-	view  *View
-	extra snapshotExtra
+	snap *machine.Snapshot
 }
 
 // Persist implements raft.FSMSnapshot: it encodes the view in the
 // state's format, outside the FSM lock.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	data, err := encodeSnapshot(s.view.state(s.extra))
+	data, err := s.snap.Encode()
 	if err == nil {
 		_, err = sink.Write(data)
 	}
@@ -336,3 +291,11 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 
 // Release implements raft.FSMSnapshot.
 func (s *fsmSnapshot) Release() {}
+
+// read calls fn with the state locked, for tests that need more than
+// the View.
+func (f *FSM) read(fn func(st *State)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.m.Read(fn)
+}

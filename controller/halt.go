@@ -59,7 +59,7 @@ func (h FSMHooks) now() time.Time {
 // entry is refused until the node restarts (with the entry skipped) or
 // restores a snapshot. Called with mu held; returns the entry's result.
 func (f *FSM) haltAt(l *raft.Log, prevIndex, prevTerm uint64, reason string, stack []byte) error {
-	f.st.Index, f.st.Term = prevIndex, prevTerm
+	f.m.SetApplied(prevIndex, prevTerm)
 	h := &Halt{Index: l.Index, Term: l.Term, Reason: reason, At: f.hooks.now().UTC()}
 	f.halt.Store(h)
 	attrs := []any{"index", l.Index, "term", l.Term, "reason", reason}

@@ -201,7 +201,7 @@ func TestDataDirPrivate(t *testing.T) {
 // a snapshot restores a state the cluster agrees on; then it applies
 // again.
 func TestHaltedFSMRestoresFromSnapshot(t *testing.T) {
-	f := NewFSM(slog.New(slog.DiscardHandler))
+	f := testFSM(t)
 	f.hooks.BeforeApply = func(c *Command) {
 		if c.Report != nil && c.Report.Observer == "poison" {
 			panic("simulated")
@@ -211,7 +211,7 @@ func TestHaltedFSMRestoresFromSnapshot(t *testing.T) {
 		b, _ := (&Command{Type: CmdObserverReport, Time: time.Now(), Report: &ObserverReport{Observer: obs}}).Encode()
 		return &raft.Log{Index: i, Term: 1, Type: raft.LogCommand, Data: b}
 	}
-	healthy := NewFSM(slog.New(slog.DiscardHandler))
+	healthy := testFSM(t)
 	for i, obs := range []string{"a", "poison", "b"} {
 		healthy.Apply(entry(uint64(i+1), obs))
 		resp := f.Apply(entry(uint64(i+1), obs))

@@ -59,6 +59,9 @@ func (s *Store) dropSeed() {
 // it wrong.
 func (s *Store) register(ctx context.Context) {
 	me := Member{ID: s.cfg.NodeID, Datacenter: s.cfg.Datacenter, RaftAddr: s.cfg.RaftAddr, APIAddr: s.cfg.APIAddr, DNSAddr: s.cfg.DNSAddr}
+	if s.cfg.GeoIP != nil {
+		me.GeoIP = s.cfg.GeoIP()
+	}
 	if m, ok := s.fsm.View().Member(me.ID); ok && m == me {
 		return
 	}
@@ -131,7 +134,7 @@ func (s *Store) seedSpec(ctx context.Context) error {
 func (s *Store) expireOverrides(ctx context.Context) error {
 	every(ctx, dutyTick, func() bool {
 		now, err := s.leaderTime()
-		if err != nil || s.fsm.Halted() != nil || !s.fsm.View().expiryDue(now) {
+		if err != nil || s.fsm.Halted() != nil || !s.fsm.View().ExpiryDue(now) {
 			return true
 		}
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)

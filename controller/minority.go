@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seed3787e6f1/detour/dnsserver"
 	"github.com/seed3787e6f1/detour/health"
-	"github.com/seed3787e6f1/detour/spec"
 )
 
 // Minority modes: what a node cut off from the leader answers.
@@ -286,25 +285,16 @@ func (m *Minority) rebuild() {
 		case health.Down:
 			h = EndpointHealth{Known: true, Up: false, Reason: "this node's own check (cut off): " + v.LastReason}
 		}
-		local[targetKey(v.Target.Pool, v.Target.Address)] = h
+		local[v.Target.Pool+"/"+v.Target.Address] = h
 	}
-	var (
-		ds      []Decision
-		cluster []Decision
-		zs      *dnsserver.ZoneSet
-		sp      *spec.Spec
-	)
-	m.store.fsm.read(func(st *State) {
-		sp, zs = st.spec, m.store.fsm.zones
-		if sp == nil || zs == nil {
-			return
-		}
-		ds = EvaluatePinned(sp, st.drainsOver(local, sp), st.pins())
-		cluster = st.decisions
-	})
+	// The spec and zones the answers were last built from, and the
+	// drains and pins in force.
+	pub := m.store.fsm.pub.current()
+	sp, zs := pub.spec, pub.zones
 	if sp == nil || zs == nil {
 		return
 	}
+	ds, cluster := m.store.fsm.View().DecideWith(sp, local), pub.decisions
 	m.mu.Lock()
 	same := m.last != nil && sameDecisions(m.last, ds)
 	m.mu.Unlock()
@@ -324,7 +314,7 @@ func (m *Minority) rebuild() {
 	var moved []string
 	for i, d := range ds {
 		if i < len(cluster) && !cluster[i].SameAnswer(d) {
-			moved = append(moved, fmt.Sprintf("%s %s: %s (cluster's last: %s)", d.Name, d.Type, describe(d), describe(cluster[i])))
+			moved = append(moved, fmt.Sprintf("%s %s: %s (cluster's last: %s)", d.Name, d.Type, d.Phrase(), cluster[i].Phrase()))
 		}
 	}
 	differs := strings.Join(moved, "; ")
@@ -338,4 +328,4 @@ func (m *Minority) rebuild() {
 type localHealth map[string]EndpointHealth
 
 // Endpoint implements Health.
-func (l localHealth) Endpoint(pool, addr string) EndpointHealth { return l[targetKey(pool, addr)] }
+func (l localHealth) Endpoint(pool, addr string) EndpointHealth { return l[pool+"/"+addr] }

@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/seed3787e6f1/detour/health"
@@ -78,20 +77,18 @@ func (o *Observer) report(ctx context.Context, force bool) {
 	if !o.store.IsVoter(id) {
 		return // non-voters serve DNS; they do not vote on health
 	}
-	held := map[string]Verdict{}
+	held := map[[2]string]Verdict{}
 	view := o.store.fsm.View()
-	if ob := view.observers[id]; ob != nil {
-		for k, v := range ob.Verdicts {
-			held[k] = *v
-		}
+	for _, v := range view.Verdicts(id) {
+		held[[2]string{v.Pool, v.Address}] = v.Verdict
 	}
 	if view.Spec() == nil {
 		return
 	}
 	var changes []VerdictChange
-	seen := map[string]bool{}
+	seen := map[[2]string]bool{}
 	for _, v := range o.engine.View() {
-		k := targetKey(v.Target.Pool, v.Target.Address)
+		k := [2]string{v.Target.Pool, v.Target.Address}
 		seen[k] = true
 		if v.Verdict == health.Unknown {
 			continue
@@ -105,8 +102,7 @@ func (o *Observer) report(ctx context.Context, force bool) {
 	}
 	for k := range held {
 		if !seen[k] {
-			pool, addr, _ := strings.Cut(k, "/")
-			changes = append(changes, VerdictChange{Pool: pool, Address: addr, Forget: true})
+			changes = append(changes, VerdictChange{Pool: k[0], Address: k[1], Forget: true})
 		}
 	}
 	if len(changes) == 0 && !force {

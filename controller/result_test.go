@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 // when its context ends, and says so at once when the replica halted
 // short of it.
 func TestWaitApplied(t *testing.T) {
-	f := NewFSM(slog.New(slog.DiscardHandler))
+	f := testFSM(t)
 	f.hooks.BeforeApply = func(c *Command) {
 		if c.Report.Observer == "poison" {
 			panic("simulated")

@@ -334,6 +334,8 @@ type MemberInfo struct {
 	Leader     bool   `json:"leader"`
 	APIAddr    string `json:"api_address,omitempty"`
 	DNSAddr    string `json:"dns_address,omitempty"`
+	// GeoIP is the SHA-256 of the member's geoip database (geo).
+	GeoIP string `json:"geoip_sha256,omitempty"`
 
 	// Health, as the leader's probes see it (MembersHealth): Role is
 	// leader, follower, non-voter, joining or unreachable;
@@ -358,7 +360,7 @@ func (s *Store) Members() ([]MemberInfo, error) {
 	for _, srv := range f.Configuration().Servers {
 		m := MemberInfo{ID: string(srv.ID), Address: string(srv.Address), Voter: srv.Suffrage == raft.Voter, Leader: string(srv.ID) == leaderID}
 		if reg, ok := v.Member(m.ID); ok {
-			m.Datacenter, m.APIAddr, m.DNSAddr = reg.Datacenter, reg.APIAddr, reg.DNSAddr
+			m.Datacenter, m.APIAddr, m.DNSAddr, m.GeoIP = reg.Datacenter, reg.APIAddr, reg.DNSAddr, reg.GeoIP
 		}
 		out = append(out, m)
 	}

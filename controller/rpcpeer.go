@@ -26,7 +26,7 @@ func vouch(req rpcRequest, peer []string) (rpcRequest, error) {
 	if err != nil {
 		return req, fmt.Errorf("%w: %w: %w", ErrRejected, ErrBadCommand, err)
 	}
-	if leaderOnly(c.Type) {
+	if c.Type.LeaderOnly() {
 		return req, fmt.Errorf("%w: %w: %s is the leader's own decision; no node forwards it", ErrRejected, ErrBadCommand, c.Type)
 	}
 	if err := bindSender(c, peer); err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"strings"
 	"testing"
@@ -47,7 +46,7 @@ type serialRig struct {
 }
 
 func newSerialRig(t *testing.T) *serialRig {
-	return &serialRig{t: t, f: NewFSM(slog.New(slog.DiscardHandler)), now: time.Date(2026, 12, 1, 15, 4, 0, 0, time.UTC)}
+	return &serialRig{t: t, f: testFSM(t), now: time.Date(2026, 12, 1, 15, 4, 0, 0, time.UTC)}
 }
 
 // apply applies c at the next index, one second after the last.
@@ -87,6 +86,7 @@ func (r *serialRig) report(verdicts map[string]bool) {
 // serve them.
 func (r *serialRig) serials() map[string]uint32 {
 	r.t.Helper()
+	caughtUp(r.t, r.f)
 	got := r.f.View().Serials()
 	for _, zone := range []string{"example.test.", "other.test."} {
 		if served := r.f.Answers().Serial(zone); served != got[zone] {
@@ -113,7 +113,7 @@ func (r *serialRig) snapshot() []byte {
 // restore makes a replica of the rig from a snapshot.
 func (r *serialRig) restore(data []byte) *serialRig {
 	r.t.Helper()
-	c := &serialRig{t: r.t, f: NewFSM(slog.New(slog.DiscardHandler)), idx: r.idx, now: r.now}
+	c := &serialRig{t: r.t, f: testFSM(r.t), idx: r.idx, now: r.now}
 	if err := c.f.Restore(io.NopCloser(bytes.NewReader(data))); err != nil {
 		r.t.Fatal(err)
 	}

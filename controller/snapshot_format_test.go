@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,7 @@ import (
 // had one) restores as format 1; one of a format newer than this version
 // reads is refused with a clear error, and the replica keeps its state.
 func TestSnapshotFormat(t *testing.T) {
-	src := NewFSM(slog.New(slog.DiscardHandler))
+	src := testFSM(t)
 	b, _ := (&Command{Type: CmdObserverReport, Time: time.Now(), Report: &ObserverReport{Observer: "a"}}).Encode()
 	src.Apply(&raft.Log{Index: 7, Term: 1, Type: raft.LogCommand, Data: b})
 	snap, err := src.Snapshot()
@@ -33,7 +32,7 @@ func TestSnapshotFormat(t *testing.T) {
 	}
 
 	restore := func(data string) (*FSM, error) {
-		f := NewFSM(slog.New(slog.DiscardHandler))
+		f := testFSM(t)
 		return f, f.Restore(io.NopCloser(bytes.NewBufferString(data)))
 	}
 	for name, data := range map[string]string{

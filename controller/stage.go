@@ -31,7 +31,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -39,104 +38,10 @@ import (
 	"github.com/seed3787e6f1/detour/spec"
 )
 
-// CmdActivateSpec puts the staged spec in force, or drops it.
-const CmdActivateSpec CommandType = "activate_spec"
-
 // ErrSpecCompiling means a spec was committed but is not yet in force on
 // the proposing node when its caller stopped waiting: it goes in force
 // once compiled (or is dropped, with an event, if it cannot be).
 var ErrSpecCompiling = errors.New("the spec is committed but not yet in force on this node (compiling)")
-
-// errCompile halts a replica that could not compile a spec the leader
-// compiled: it cannot apply what the others apply.
-var errCompile = errors.New("the staged spec does not compile here")
-
-// StagedSpec is a spec committed but not yet in force.
-type StagedSpec struct {
-	// YAML or YAMLGzip is the spec as committed; View.Staged leaves
-	// them out.
-	YAML     []byte `json:"yaml,omitempty"`
-	YAMLGzip []byte `json:"yaml_gzip,omitempty"`
-	Author   string `json:"author,omitempty"`
-	// Version is the version the spec gets in force.
-	Version uint64 `json:"version"`
-	// Index is the log index of the set_spec entry that staged it: what
-	// activate_spec names.
-	Index uint64 `json:"index"`
-}
-
-// ActivateSpec puts the spec staged at Index in force or, with Error
-// set (the leader could not compile it), drops it.
-type ActivateSpec struct {
-	Index uint64 `json:"index"`
-	Error string `json:"error,omitempty"`
-}
-
-// specRefusal is the last staged spec dropped, for the proposer waiting
-// for it. It is not replicated: only a live waiter needs it.
-type specRefusal struct {
-	staged *StagedSpec
-	reason string
-}
-
-// stage is set_spec's apply: check the version, keep the bytes.
-func (st *State) stage(c *SetSpec, now time.Time) error {
-	if c == nil {
-		return fmt.Errorf("%w: set_spec without a spec", ErrBadCommand)
-	}
-	if c.IfVersion != nil && *c.IfVersion != st.SpecVersion {
-		return fmt.Errorf("%w: version %d is in force, not %d", ErrSpecChanged, st.SpecVersion, *c.IfVersion)
-	}
-	if sg := st.Staged; sg != nil {
-		if sg.same(c) {
-			return nil // the same spec again: already on its way
-		}
-		return fmt.Errorf("%w: version %d is being compiled and activated; apply again once it is in force", ErrSpecChanged, sg.Version)
-	}
-	if st.compile == nil {
-		// A bare state (tests, tools): no background, no second step.
-		if c.YAMLGzip != nil {
-			y, err := (&StagedSpec{YAMLGzip: c.YAMLGzip}).text()
-			if err != nil {
-				return err
-			}
-			cc := *c
-			cc.YAML, cc.YAMLGzip = y, nil
-			c = &cc
-		}
-		return st.setSpec(c, now)
-	}
-	st.Staged = &StagedSpec{YAML: c.YAML, YAMLGzip: c.YAMLGzip, Author: c.Author, Version: st.SpecVersion + 1, Index: st.Index}
-	return nil
-}
-
-// activate is activate_spec's apply.
-func (st *State) activate(a *ActivateSpec, now time.Time) error {
-	if a == nil {
-		return fmt.Errorf("%w: activate_spec without a target", ErrBadCommand)
-	}
-	sg := st.Staged
-	if sg == nil || sg.Index != a.Index {
-		return fmt.Errorf("%w: no spec staged at entry %d", ErrNotFound, a.Index)
-	}
-	st.Staged = nil
-	if a.Error != "" {
-		st.refused = &specRefusal{staged: sg, reason: a.Error}
-		st.event(now, "spec", fmt.Sprintf("v%d", sg.Version), fmt.Sprintf("spec version %d not applied: the leader could not compile it: %s", sg.Version, a.Error))
-		return nil
-	}
-	s, yaml, err := st.compile(sg)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errCompile, err)
-	}
-	st.SpecYAML, st.spec, st.SpecVersion = yaml, s, sg.Version
-	by := ""
-	if sg.Author != "" {
-		by = " by " + sg.Author
-	}
-	st.event(now, "spec", fmt.Sprintf("v%d", st.SpecVersion), fmt.Sprintf("spec version %d applied%s", st.SpecVersion, by))
-	return nil
-}
 
 // compileJob compiles one staged spec in the background.
 type compileJob struct {
@@ -153,7 +58,7 @@ type compileJob struct {
 // startCompile starts compiling sg unless its job runs already. Called
 // with f.mu held after every apply and restore.
 func (f *FSM) startCompile() {
-	sg := f.st.Staged
+	sg := f.m.Staged()
 	if sg == nil || (f.job != nil && f.job.index == sg.Index) {
 		return
 	}
@@ -164,7 +69,7 @@ func (f *FSM) startCompile() {
 		defer close(j.done)
 		start := time.Now()
 		var s *spec.Spec
-		yaml, err := staged.text()
+		yaml, err := staged.Text()
 		if err != nil {
 			j.err = err
 			return
@@ -228,7 +133,7 @@ func (s *Store) activateStaged(ctx context.Context) {
 	for {
 		v := s.fsm.View()
 		var wait <-chan struct{}
-		if sg := v.staged; sg != nil && s.IsLeader() && (sg.Index != sent || time.Since(sentAt) > 5*time.Second) {
+		if sg := v.Staged(); sg != nil && s.IsLeader() && (sg.Index != sent || time.Since(sentAt) > 5*time.Second) {
 			var j *compileJob
 			j, wait = s.fsm.compileDone(sg.Index)
 			if j != nil {
@@ -263,13 +168,14 @@ func (s *Store) awaitSpec(ctx context.Context, c *SetSpec, yaml []byte) error {
 	var index uint64 // of the staging entry, once seen
 	for {
 		v := s.fsm.View()
-		switch sg := v.staged; {
-		case sg != nil && (sg.Index == index || index == 0 && sg.same(c)):
+		reason, refused := v.Refused(index, c)
+		switch sg := v.Staged(); {
+		case sg != nil && (sg.Index == index || index == 0 && v.StagedIs(c)):
 			index = sg.Index
-		case index == 0 && bytes.Equal(v.specYAML, yaml):
+		case index == 0 && v.InForce(yaml):
 			return nil
-		case v.refused != nil && (v.refused.staged.Index == index || index == 0 && v.refused.staged.same(c)):
-			return fmt.Errorf("%w: %s", ErrRejected, v.refused.reason)
+		case refused:
+			return fmt.Errorf("%w: %s", ErrRejected, reason)
 		case index != 0:
 			return nil // activated (or a later spec replaced it)
 		}
@@ -281,22 +187,6 @@ func (s *Store) awaitSpec(ctx context.Context, c *SetSpec, yaml []byte) error {
 	}
 }
 
-// readyZones is the zone set compiled with the spec in force, or nil.
-// Called with f.mu held.
-func (f *FSM) readyZones() *dnsserver.ZoneSet {
-	if j := f.ready; j != nil && j.spec == f.st.spec {
-		return j.zones
-	}
-	return nil
-}
-
-// ParsedSpec is a SetSpec of a spec the caller has parsed and validated
-// already: yaml must be sp.Marshal(). Proposing it spares the proposer
-// parsing it again, and its replica compiling it from the text.
-func ParsedSpec(sp *spec.Spec, yaml []byte, author string) *SetSpec {
-	return &SetSpec{YAML: yaml, Author: author, parsed: sp}
-}
-
 // checkSpec parses and validates a set_spec's spec on the proposing
 // node, before it reaches the log: an invalid spec is refused here, and
 // the spec parsed is offered to this replica's compile.
@@ -304,7 +194,7 @@ func (s *Store) checkSpec(c *Command) (*offered, error) {
 	if c.Type != CmdSetSpec || c.Spec == nil {
 		return nil, nil
 	}
-	sp := c.Spec.parsed
+	sp := c.Spec.Parsed()
 	if sp == nil {
 		var err error
 		if sp, err = spec.Parse(c.Spec.YAML); err != nil {
@@ -341,31 +231,6 @@ func gzipText(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("controller: compressing the spec: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// text returns the staged spec's text, inflated when it came gzipped (at
-// most spec.MaxSpecBytes).
-func (sg *StagedSpec) text() ([]byte, error) {
-	if sg.YAMLGzip == nil {
-		return sg.YAML, nil
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(sg.YAMLGzip))
-	if err != nil {
-		return nil, fmt.Errorf("%w: the spec's gzip: %w", ErrBadCommand, err)
-	}
-	b, err := io.ReadAll(io.LimitReader(zr, spec.MaxSpecBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: the spec's gzip: %w", ErrBadCommand, err)
-	}
-	if len(b) > spec.MaxSpecBytes {
-		return nil, fmt.Errorf("%w: the spec is over %d bytes", ErrBadCommand, spec.MaxSpecBytes)
-	}
-	return b, nil
-}
-
-// same reports whether c is the spec staged, as committed.
-func (sg *StagedSpec) same(c *SetSpec) bool {
-	return bytes.Equal(sg.YAML, c.YAML) && bytes.Equal(sg.YAMLGzip, c.YAMLGzip)
 }
 
 // offered is a spec this node parsed before proposing it.

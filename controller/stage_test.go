@@ -3,7 +3,6 @@ package controller
 import (
 	"bytes"
 	"io"
-	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -46,7 +45,7 @@ func fsmLog(t testing.TB, index uint64, at time.Time, c *Command) *raft.Log {
 // position; a refused activation drops the spec; a second spec is
 // refused while one is staged; a snapshot carries the staged spec.
 func TestStagedSpec(t *testing.T) {
-	f := NewFSM(slog.New(slog.DiscardHandler))
+	f := testFSM(t)
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	y, err := contractSpec(t).Marshal()
 	if err != nil {
@@ -75,6 +74,7 @@ func TestStagedSpec(t *testing.T) {
 	if resp := f.Apply(fsmLog(t, 4, t0, &Command{Type: CmdActivateSpec, Activate: &ActivateSpec{Index: 1}})); isErr(resp) {
 		t.Fatal(resp)
 	}
+	caughtUp(t, f)
 	v = f.View()
 	if v.Spec() == nil || v.SpecVersion() != 1 || v.Staged() != nil || f.Answers() == nil {
 		t.Fatalf("after activate_spec: version %d, staged %+v, answers %v", v.SpecVersion(), v.Staged(), f.Answers() != nil)
@@ -84,7 +84,7 @@ func TestStagedSpec(t *testing.T) {
 	}
 
 	// The snapshot taken while staged restores staged, and compiles.
-	g := NewFSM(slog.New(slog.DiscardHandler))
+	g := testFSM(t)
 	restore(t, g, snap)
 	if gv := g.View(); gv.Staged() == nil || gv.Spec() != nil || gv.Index() != 3 {
 		t.Fatalf("restored: staged %+v, index %d", gv.Staged(), gv.Index())
@@ -128,7 +128,7 @@ func TestBigSpecApplyKeepsApplyingAndReading(t *testing.T) {
 		t.Skip("compiles 200,000 records")
 	}
 	const records = 200_000
-	f := NewFSM(slog.New(slog.DiscardHandler))
+	f := testFSM(t)
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	small, err := contractSpec(t).Marshal()
 	if err != nil {
@@ -143,7 +143,7 @@ func TestBigSpecApplyKeepsApplyingAndReading(t *testing.T) {
 		return time.Since(start), resp
 	}
 	activate := func() {
-		sg := f.View().staged
+		sg := f.View().Staged()
 		for j, wait := f.compileDone(sg.Index); j == nil; j, wait = f.compileDone(sg.Index) {
 			<-wait
 		}
@@ -187,7 +187,7 @@ func TestBigSpecApplyKeepsApplyingAndReading(t *testing.T) {
 	reports := 0
 	up := false
 	for {
-		j, _ := f.compileDone(f.View().staged.Index)
+		j, _ := f.compileDone(f.View().Staged().Index)
 		if j != nil {
 			break
 		}
@@ -203,12 +203,13 @@ func TestBigSpecApplyKeepsApplyingAndReading(t *testing.T) {
 		up = !up
 		time.Sleep(10 * time.Millisecond)
 	}
-	j, _ := f.compileDone(f.View().staged.Index)
+	j, _ := f.compileDone(f.View().Staged().Index)
 	start := time.Now()
 	activate()
 	activateTook := time.Since(start)
 	stop.Store(true)
 	wg.Wait()
+	caughtUp(t, f)
 	if v := f.View(); v.SpecVersion() != 2 || f.Answers().Serial("big.test.") == 0 {
 		t.Fatalf("the big spec is not in force: version %d", v.SpecVersion())
 	}

@@ -5,22 +5,20 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/seed3787e6f1/detour/controller/nodeport"
+	"github.com/seed3787e6f1/detour/internal/logging"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -131,6 +129,9 @@ type StoreConfig struct {
 	// simulate a failing apply), and wrap the log store (fail writes).
 	ApplyHook    func(*Command)
 	WrapLogStore func(raft.LogStore) raft.LogStore
+	// GeoIP returns the SHA-256 of this node's geoip database (empty
+	// without one), registered with the member record (geo).
+	GeoIP func() string
 }
 
 // Store owns Raft: the log in raft-boltdb, the FSM, the node port, the
@@ -209,7 +210,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if cfg.WrapLogStore != nil {
 		s.logs.LogStore = cfg.WrapLogStore(s.bolt)
 	}
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{cfg.Logger.With("component", "raft")}})
+	hlog := logging.Hclog(cfg.Logger.With("component", "raft"), logging.HclogOptions{Quiet: logging.RaftQuiet()})
 	fileSnaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, hlog)
 	if err != nil {
 		return nil, fmt.Errorf("controller: snapshots: %w", err)
@@ -272,6 +273,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	s.startLeadership()
 	if existing {
 		s.replayCommitted(snaps)
+		s.awaitAnswers()
 	}
 	listed := len(cfg.Peers) == 0 // a cluster of one
 	for _, p := range cfg.Peers {
@@ -398,6 +400,22 @@ func (s *Store) replayCommitted(snaps raft.SnapshotStore) {
 	}
 }
 
+// startAnswersWait bounds how long a restarting node waits for the
+// answers of its restored state before it goes on (a zone of a million
+// names takes seconds to build).
+const startAnswersWait = time.Minute
+
+// awaitAnswers waits until the DNS answers of the state restored and
+// replayed are built, so that the node serves where it left off from
+// the start rather than nothing.
+func (s *Store) awaitAnswers() {
+	ctx, cancel := context.WithTimeout(context.Background(), startAnswersWait)
+	defer cancel()
+	if err := s.fsm.WaitApplied(ctx, s.fsm.AppliedIndex()); err != nil {
+		s.logger.Warn("starting before the answers of the restored state are built", "err", err)
+	}
+}
+
 // FSM returns the state machine, for reads and answers.
 func (s *Store) FSM() *FSM { return s.fsm }
 
@@ -465,7 +483,7 @@ func (s *Store) Propose(ctx context.Context, c *Command) (Result, error) {
 	// proposer's clock only serves a leader of an older version during
 	// a rolling upgrade, as it did before.
 	c.Time = s.cfg.Now().UTC()
-	if c.ID == "" && onceOnly(c.Type) {
+	if c.ID == "" && c.Type.OnceOnly() {
 		c.ID = s.commandID()
 	}
 	data, err := c.Encode()
@@ -473,7 +491,7 @@ func (s *Store) Propose(ctx context.Context, c *Command) (Result, error) {
 		return Result{}, err
 	}
 	req := rpcRequest{Op: opApply, Data: data}
-	if leaderOnly(c.Type) {
+	if c.Type.LeaderOnly() {
 		// Made from this node's own view as leader: once it no longer
 		// leads, that view may be stale, and the new leader decides
 		// from its own.
@@ -563,6 +581,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeResources() {
+	s.fsm.Close() // Raft is down: nothing applies any more
 	s.rpc.mu.Lock()
 	s.rpc.drop()
 	s.rpc.mu.Unlock()
@@ -576,21 +595,3 @@ func (s *Store) closeResources() {
 		s.bolt.Close()
 	}
 }
-
-// slogWriter turns hclog's lines into slog records.
-type slogWriter struct{ l *slog.Logger }
-
-func (w slogWriter) Write(p []byte) (int, error) {
-	line := strings.TrimSpace(string(p))
-	level := slog.LevelInfo
-	switch {
-	case strings.Contains(line, "[ERROR]"):
-		level = slog.LevelError
-	case strings.Contains(line, "[WARN]"):
-		level = slog.LevelWarn
-	}
-	w.l.Log(context.Background(), level, line)
-	return len(p), nil
-}
-
-var _ io.Writer = slogWriter{}

@@ -38,6 +38,9 @@ type Options struct {
 	// that ask for it with an empty NSID option; empty sends none. At
 	// most MaxNSIDLen bytes: longer is cut.
 	NSID string
+	// Geo places clients for geo and nearest records; nil answers every
+	// client as one the database does not know.
+	Geo Locator
 }
 
 // Handler answers DNS messages from the current snapshot. It is safe for
@@ -172,6 +175,9 @@ func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tc
 			sc.out = finish(sc.out, p.choose(sc.next()), msg, q, limit, 0, -1)
 			return sc.out
 		}
+		if out := h.geoFast(snap, msg, q, sc, limit, client); out != nil {
+			return out
+		}
 		p := snap.overlay[string(sc.key)]
 		if p == nil {
 			p = snap.zs.fast[string(sc.key)]
@@ -213,7 +219,7 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 	case opts > 1:
 		r.Rcode = dns.RcodeFormatError
 		q.edns = false
-	case q.badCookie:
+	case q.badCookie, q.badECS:
 		r.Rcode = dns.RcodeFormatError
 	case q.edns && q.version != 0:
 		// BADVERS is rcode 16: 1 in the OPT's extended rcode, 0 here.

@@ -30,5 +30,8 @@ func optRR(q *query, msg []byte, ede int) *dns.OPT {
 	if q.nsidVal != "" {
 		o.Option = append(o.Option, &dns.EDNS0_NSID{Code: dns.EDNS0NSID, Nsid: hex.EncodeToString([]byte(q.nsidVal))})
 	}
+	if e := ecsOption(q); e != nil {
+		o.Option = append(o.Option, e)
+	}
 	return o
 }

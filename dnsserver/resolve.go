@@ -32,6 +32,10 @@ type resolver struct {
 
 	dependsOnSnapshot bool
 	weightedSeen      int
+	// geoPick chooses the variants of a geo record (nil, or false: its
+	// own); geoSeen counts the geo records met.
+	geoPick func(g *Geo) ([]Variant, bool)
+	geoSeen int
 }
 
 // resolve answers qname/qtype in class IN. qname is lower case and fully
@@ -159,17 +163,18 @@ func (r *resolver) rrs(z *zone, n *node, t uint16) []dns.RR {
 			return nil
 		}
 		d := r.snap.dynamic[z.origin][i]
-		switch len(d.Variants) {
+		variants := r.geoVariants(&d)
+		switch len(variants) {
 		case 0:
 			return nil
 		case 1:
-			return d.Variants[0].RRs
+			return variants[0].RRs
 		}
 		r.weightedSeen++
 		if r.pick == nil {
-			return d.Variants[0].RRs
+			return variants[0].RRs
 		}
-		return d.Variants[r.pick(d.Variants)].RRs
+		return variants[r.pick(variants)].RRs
 	}
 	return n.rrset(t)
 }

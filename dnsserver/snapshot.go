@@ -34,6 +34,9 @@ type DynamicAnswer struct {
 	Name     string // fully qualified, lower case
 	Type     uint16
 	Variants []Variant
+	// Geo, when set, makes the answer depend on where the client is;
+	// Variants are then the answer for clients not placed.
+	Geo *Geo
 }
 
 // Snapshot is an immutable view of everything the server answers. Build a
@@ -44,6 +47,7 @@ type Snapshot struct {
 	soa     map[string]*dns.SOA        // live SOA (with serial) by origin
 	hashes  map[string]uint64          // content hash by origin
 	overlay map[string]*packed         // packed answers that depend on this snapshot
+	geo     map[string]*geoPacked      // packed per-client answers of geo records; nil without any
 	built   time.Time
 	// dnssec is the signing state of a signed snapshot (dnssec.go).
 	dnssec *signedData
@@ -156,6 +160,7 @@ func build(zs *ZoneSet, dyn []DynamicAnswer, now time.Time, serial func(origin s
 			s.overlay[string(wireKey(nil, k.name, k.typ))] = p
 		}
 	}
+	s.geo = s.packGeos(zs.overlayKeys, dyn)
 	return s, nil
 }
 
@@ -188,7 +193,7 @@ func (n *node) dynIndex(t uint16) (int, bool) {
 
 // normalise sets owner names and types and drops empty variants.
 func normalise(d DynamicAnswer, name string) DynamicAnswer {
-	out := DynamicAnswer{Name: name, Type: d.Type}
+	out := DynamicAnswer{Name: name, Type: d.Type, Geo: normaliseGeo(d.Geo, name)}
 	for _, v := range d.Variants {
 		if len(v.RRs) == 0 {
 			continue

@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"encoding/binary"
+	"net/netip"
 
 	"github.com/miekg/dns"
 )
@@ -63,6 +64,16 @@ type query struct {
 	// maxUDP is the server's UDP payload size, told in the reply's OPT;
 	// 0 means DefaultMaxUDPSize.
 	maxUDP uint16
+
+	// ecs: the query carried a well-formed Client Subnet option (RFC
+	// 7871) at ecsOff (its data, ecsLen bytes), for ecsAddr/ecsSource;
+	// ecsScope is the reply's scope. badECS marks a malformed one
+	// (FORMERR).
+	ecs                 bool
+	ecsOff, ecsLen      int
+	ecsSource, ecsScope uint8
+	ecsAddr             netip.Addr
+	badECS              bool
 }
 
 // parseQuery reads the header, question and OPT record of msg into q
@@ -158,6 +169,10 @@ func (q *query) options(msg []byte, off int) bool {
 		if code == dns.EDNS0NSID {
 			q.nsid = true
 		}
+		if code == dns.EDNS0SUBNET && !q.parseECS(msg, off+4, l) {
+			q.badECS = true
+			return false
+		}
 		if code == dns.EDNS0COOKIE && q.cookie == 0 {
 			// A client cookie alone, or with a server cookie of 8 to
 			// 32 bytes (RFC 7873 4).
@@ -222,7 +237,7 @@ func optSize(q *query, ede int) int {
 	if q.nsidVal != "" {
 		n += 4 + len(q.nsidVal)
 	}
-	return n
+	return n + q.ecsSize()
 }
 
 // truncate cuts reply out (without OPT) to its header and question, and
@@ -269,6 +284,7 @@ func appendOPT(out, msg []byte, q *query, extRcode uint8, ede int) []byte {
 		out = append(out, 0, byte(dns.EDNS0NSID), 0, byte(len(q.nsidVal)))
 		out = append(out, q.nsidVal...)
 	}
+	out = appendECS(out, msg, q)
 	ar := binary.BigEndian.Uint16(out[10:])
 	binary.BigEndian.PutUint16(out[10:], ar+1)
 	return out

@@ -3,20 +3,14 @@ package notify
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/spec"
@@ -93,18 +87,6 @@ func setUp(t *testing.T, st *controller.Store, up bool) {
 	t.Helper()
 	propose(t, st, &controller.Command{Type: controller.CmdObserverReport, Report: &controller.ObserverReport{
 		Observer: "n1", Changes: []controller.VerdictChange{{Pool: "pa", Address: "192.0.2.1", Up: up, Reason: "test"}}}})
-}
-
-func wwwAnswer(st *controller.Store) string {
-	snap := st.FSM().Answers()
-	if snap == nil {
-		return ""
-	}
-	m := snap.Lookup("www.example.test.", dns.TypeA)
-	if m == nil || len(m.Answer) == 0 {
-		return ""
-	}
-	return m.Answer[0].(*dns.A).A.String()
 }
 
 func cursor(st *controller.Store, name string) controller.NotifyCursor {
@@ -237,113 +219,5 @@ func TestDeliverToEveryChannel(t *testing.T) {
 	}
 	if !sawFailover {
 		t.Errorf("no failover mail among %d", len(msgs))
-	}
-}
-
-// A dead webhook, a Slack answering 500 and an SMTP server refusing the
-// login are retried and their errors show in the cursors, while a good
-// channel and the DNS answers carry on. Once fixed, they catch up.
-func TestFailingChannelsDoNotBlock(t *testing.T) {
-	good := newReceiver(t, webhookCheck("k"), "ok")
-	slack := newReceiver(t, slackCheck, "ok")
-	slack.Fail.Store(500)
-	ms := newMailServer(t, "detour", "right")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadURL := "http://" + ln.Addr().String() + "/hook"
-	ln.Close() // nothing listens there any more
-	text := baseSpec + fmt.Sprintf(`notifications:
-  channels:
-    - {name: good, type: webhook, url: %q, secret_env: K}
-    - {name: dead, type: webhook, url: %q}
-    - {name: chat, type: slack, url: %q}
-`, good.URL(), deadURL, slack.URL()) + emailChannel("mail", ms, "detour")
-	st := openStore(t, text)
-	startNotifier(t, st, map[string]string{"K": "k", "SMTP_PASSWORD": "wrong"}, ms)
-
-	setUp(t, st, false)
-	last := lastSeq(st)
-	testutil.Eventually(t, "the good channel to deliver everything", 10*time.Second, func() bool { return cursor(st, "good").Seq == last })
-	if got := wwwAnswer(st); got != "192.0.2.2" {
-		t.Errorf("www answers %q during the notification failures, want 192.0.2.2", got)
-	}
-	for name, want := range map[string]string{"dead": "connection refused", "chat": "HTTP 500", "mail": "AUTH"} {
-		testutil.Eventually(t, name+"'s error in its cursor", 10*time.Second, func() bool { return strings.Contains(cursor(st, name).Error, want) })
-		if c := cursor(st, name); c.Seq >= last {
-			t.Errorf("%s: cursor %d moved past undelivered events (last %d)", name, c.Seq, last)
-		}
-	}
-	testutil.Eventually(t, "retries", 10*time.Second, func() bool { return slack.hits.Load() >= 3 && ms.logins.Load() >= 3 })
-
-	// Fix two of them: they catch up and their errors clear.
-	slack.Fail.Store(0)
-	ms.Password.Store("wrong")
-	for _, name := range []string{"chat", "mail"} {
-		testutil.Eventually(t, name+" to catch up", 15*time.Second, func() bool { c := cursor(st, name); return c.Seq == last && c.Error == "" })
-	}
-	if c := cursor(st, "dead"); c.Error == "" || c.Seq >= last {
-		t.Errorf("the dead webhook's cursor: %+v", c)
-	}
-	if _, _, bad := slack.accepted(); len(bad) > 0 {
-		t.Errorf("slack refused: %v", bad)
-	}
-}
-
-// An event a receiver refuses for what it is (HTTP 400) is sent three
-// times, then dropped and counted, so that the events after it are not
-// held back forever; a refusal of the channel itself (401) is not.
-func TestRefusedEventIsDropped(t *testing.T) {
-	var (
-		mu       sync.Mutex
-		refuse   string // the first event's ID
-		refusals atomic.Int64
-	)
-	hook := newReceiver(t, func(body []byte, h http.Header) (string, error) {
-		id, err := webhookCheck("k")(body, h)
-		if err != nil {
-			return id, err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if refuse == "" {
-			refuse = id
-		}
-		if id == refuse {
-			refusals.Add(1)
-			return id, errors.New("payload not accepted")
-		}
-		return id, nil
-	}, "ok")
-	locked := newReceiver(t, webhookCheck("k"), "ok")
-	locked.Fail.Store(http.StatusUnauthorized)
-	text := baseSpec + fmt.Sprintf(`notifications:
-  channels:
-    - {name: hook, type: webhook, url: %q, secret_env: K}
-    - {name: locked, type: webhook, url: %q, secret_env: K}
-`, hook.URL(), locked.URL())
-	st := openStore(t, text)
-	startNotifier(t, st, map[string]string{"K": "k"}, nil)
-
-	setUp(t, st, false)
-	testutil.Eventually(t, "the refused event dropped", 10*time.Second, func() bool { return cursor(st, "hook").Dropped == 1 })
-	setUp(t, st, true) // more events after the dropped one
-	last := lastSeq(st)
-	testutil.Eventually(t, "the events after it delivered", 10*time.Second, func() bool { c := cursor(st, "hook"); return c.Seq == last && c.Error == "" })
-	c := cursor(st, "hook")
-	if c.Dropped != 1 || !strings.Contains(c.LastDropped, "dropped after 3 refusals: HTTP 400 Bad Request: payload not accepted") {
-		t.Errorf("cursor %+v, want one drop with the receiver's words", c)
-	}
-	if n := refusals.Load(); n != 3 {
-		t.Errorf("the refused event was sent %d times, want 3", n)
-	}
-	ids, _, _ := hook.accepted()
-	if len(ids) == 0 || slices.Contains(ids, refuse) {
-		t.Errorf("accepted %v; want the later events and not the refused %s", ids, refuse)
-	}
-	testutil.Eventually(t, "the locked channel retried", 10*time.Second, func() bool { return locked.hits.Load() >= 4 })
-	if c := cursor(st, "locked"); c.Dropped != 0 || c.Seq >= last || !strings.Contains(c.Error, "HTTP 401") {
-		t.Errorf("locked channel's cursor %+v: a 401 must hold the events, not drop them", c)
 	}
 }

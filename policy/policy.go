@@ -62,18 +62,31 @@ type Decision struct {
 	TTL uint32 `json:"-"`
 	// Groups are what is served: none answers no data.
 	Groups []AnswerGroup `json:"-"`
+
+	// GeoPolicy is geo or nearest for a record answered by where the
+	// client is, and Geo its answers per rule or pool; Answers and
+	// Groups above are then those of clients the database does not
+	// place. Empty for every other record, and for a pinned one.
+	GeoPolicy string      `json:"geo_policy,omitempty"`
+	Geo       []GeoAnswer `json:"geo,omitempty"`
 }
 
 // SameAnswer reports whether d and o answer alike: the same pool, the
 // same addresses, both on the fallback or neither.
 func (d Decision) SameAnswer(o Decision) bool {
-	return d.Pool == o.Pool && d.Fallback == o.Fallback && slices.Equal(d.Answers, o.Answers)
+	return d.Pool == o.Pool && d.Fallback == o.Fallback && slices.Equal(d.Answers, o.Answers) && sameGeo(d.Geo, o.Geo)
 }
 
 // SameRecords reports whether d and o serve the same records: the same
 // TTL and the same groups with the same weights, in the same order.
 func (d Decision) SameRecords(o Decision) bool {
-	return d.TTL == o.TTL && slices.EqualFunc(d.Groups, o.Groups, func(a, b AnswerGroup) bool {
+	return d.TTL == o.TTL && sameGroups(d.Groups, o.Groups) && slices.EqualFunc(d.Geo, o.Geo, func(a, b GeoAnswer) bool {
+		return a.Pass == b.Pass && sameGroups(a.Groups, b.Groups)
+	})
+}
+
+func sameGroups(a, b []AnswerGroup) bool {
+	return slices.EqualFunc(a, b, func(a, b AnswerGroup) bool {
 		return a.Weight == b.Weight && slices.Equal(a.Answers, b.Answers)
 	})
 }
@@ -162,6 +175,10 @@ func EvaluatePinned(s *spec.Spec, h Health, pins map[string]Pin) []Decision {
 		r := &s.Records[i]
 		if pin, ok := pins[r.Name+"/"+r.Type]; ok && pools[pin.Pool] != nil {
 			out = append(out, pinned(r, pools[pin.Pool], h, pin))
+			continue
+		}
+		if r.IsGeo() {
+			out = append(out, decideGeo(s, r, pools, h))
 			continue
 		}
 		out = append(out, decide(r, pools, h))

@@ -15,7 +15,7 @@ var ErrNotAllowed = fmt.Errorf("%w: not allowed by this node", ErrConfig)
 
 // officialBaseURLs are the endpoints each provider type may call without
 // the node listing them.
-var officialBaseURLs = map[string]string{spec.ProviderCloudflare: spec.CloudflareBaseURL}
+var officialBaseURLs = map[string]string{spec.ProviderCloudflare: spec.CloudflareBaseURL, spec.ProviderRoute53: spec.Route53BaseURL}
 
 // Access is what a node lets the spec's providers reach. A spec is
 // written by whoever holds an admin token, and a plan is triggered by

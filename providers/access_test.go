@@ -38,6 +38,9 @@ func TestAccessCheck(t *testing.T) {
 		{"listed host:port", allow, cf("DETOUR_CF", "https://gw2.internal.test:8443/"), true},
 		{"listed host, other port", allow, cf("DETOUR_CF", "https://gw2.internal.test:9443/"), false},
 		{"user info", allow, cf("DETOUR_CF", "http://x@cf-gw.internal.test/"), false},
+		{"route53 official endpoint", Access{}, spec.Provider{Type: spec.ProviderRoute53, BaseURL: spec.Route53BaseURL}, true},
+		{"route53 elsewhere", Access{}, spec.Provider{Type: spec.ProviderRoute53, BaseURL: "https://capture.example/"}, false},
+		{"cloudflare at route53's endpoint", Access{}, cf("DETOUR_CF", spec.Route53BaseURL), false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package providers pushes the answers of detour's health-driven records to
 // DNS services that serve them instead of, or beside, detour's own servers:
-// Cloudflare, any RFC 2136 server. One package per provider implements the
+// Cloudflare, AWS Route 53, any RFC 2136 server. One package per provider implements the
 // small Provider interface; the Manager runs one reconciler per provider of
 // the spec, on the Raft leader only.
 //

@@ -65,6 +65,7 @@ func (s *Spec) lint(allowed []netip.Prefix) []Problem {
 	out = append(out, s.lintProbeLoad()...)
 	out = append(out, s.lintEnvNames()...)
 	out = append(out, s.lintZoneTTLs()...)
+	out = append(out, s.lintGeo()...)
 	return out
 }
 

@@ -31,6 +31,9 @@ type Spec struct {
 	Notifications *Notifications `yaml:"notifications,omitempty" json:"notifications,omitempty"`
 	// StatusPage is what every node's status page shows.
 	StatusPage *StatusPage `yaml:"status_page,omitempty" json:"status_page,omitempty"`
+	// GeoIP names the database that places clients, for the geo and
+	// nearest policies.
+	GeoIP *GeoIP `yaml:"geoip,omitempty" json:"geoip,omitempty"`
 
 	// compiled holds what Validate derived: parsed static data per zone.
 	// It is not part of the document.
@@ -84,6 +87,8 @@ type SOA struct {
 type Datacenter struct {
 	Name        string `yaml:"name" json:"name"`
 	Description string `yaml:"description" json:"description,omitempty"`
+	// Location is where the datacenter is; the nearest policy needs it.
+	Location *Location `yaml:"location,omitempty" json:"location,omitempty"`
 }
 
 // Check describes how endpoints are probed.
@@ -185,6 +190,8 @@ type Record struct {
 	// record stays on the later pool until an operator releases it
 	// (detour failover RECORD --release).
 	Failback string `yaml:"failback,omitempty" json:"failback,omitempty"`
+	// Geo are the rules of a geo record, matched in order.
+	Geo []GeoRule `yaml:"geo,omitempty" json:"geo,omitempty"`
 }
 
 // Failback modes of a record.
@@ -257,6 +264,14 @@ type Provider struct {
 	TSIGSecretEnv string `yaml:"tsig_secret_env" json:"tsig_secret_env,omitempty"`
 
 	DriftInterval Duration `yaml:"drift_interval" json:"drift_interval,omitempty"`
+
+	// route53 (zone_id is the hosted zone ID, base_url an endpoint
+	// override; credentials come from the AWS SDK's default chain).
+	// Region is the SDK's signing region; empty means us-east-1.
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
+	// OwnerID names this cluster in the ownership TXT records next to
+	// the record sets it manages; empty means "detour".
+	OwnerID string `yaml:"owner_id,omitempty" json:"owner_id,omitempty"`
 }
 
 // Duration is a time.Duration written in Go syntax ("500ms", "2s").

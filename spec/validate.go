@@ -53,13 +53,14 @@ const (
 
 	ProviderCloudflare = "cloudflare"
 	ProviderRFC2136    = "rfc2136"
+	ProviderRoute53    = "route53"
 )
 
 var (
 	checkTypes    = []string{CheckHTTP, CheckHTTPS, CheckTCP, CheckDNS, CheckTLS, CheckHeartbeat}
-	policies      = []string{PolicyFailover, PolicyWeighted, PolicyAllHealthy}
+	policies      = []string{PolicyFailover, PolicyWeighted, PolicyAllHealthy, PolicyNearest, PolicyGeo}
 	allDowns      = []string{AllDownFallback, AllDownAll, AllDownNoData}
-	providerTypes = []string{ProviderCloudflare, ProviderRFC2136}
+	providerTypes = []string{ProviderCloudflare, ProviderRFC2136, ProviderRoute53}
 	recordTypes   = []string{"A", "AAAA", "CNAME"}
 	tsigAlgs      = map[string]string{
 		"hmac-sha1":   dns.HmacSHA1,
@@ -91,6 +92,7 @@ func (s *Spec) Validate() error {
 	s.validateProbeRate(e)
 	s.validateZones(e)
 	s.validateTransfers(e)
+	s.validateGeo(e, pools)
 	s.validateDNSSEC(e)
 	s.validateRecords(e, pools)
 	s.validateProviders(e)
@@ -626,6 +628,8 @@ func (s *Spec) validateProviders(e *Error) {
 					e.add(path+".tsig_secret_env", "is required with tsig_key: the environment variable holding the base64 secret")
 				}
 			}
+		case ProviderRoute53:
+			validateRoute53(p, path, e)
 		default:
 			e.add(path+".type", "%s (types: %s)", quoteOrMissing(p.Type), strings.Join(providerTypes, ", "))
 		}

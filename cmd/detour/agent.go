@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/internal/logging"
 	"github.com/seed3787e6f1/detour/internal/node"
 	"github.com/seed3787e6f1/detour/spec"
 	"github.com/spf13/cobra"
@@ -44,10 +45,14 @@ func newAgentCmd() *cobra.Command {
 			if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
 				return usageError{err}
 			}
-			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			final, problems, err := a.settings(cmd)
 			if err != nil {
 				return err
+			}
+			logger, err := logging.New(cmd.ErrOrStderr(), final.LogFormat, level)
+			if err != nil {
+				problems = append(problems, fmt.Errorf("--log-format: %w", err))
+				logger, _ = logging.New(cmd.ErrOrStderr(), logging.FormatText, level)
 			}
 			if len(problems) > 0 {
 				// With the node's own checks: every problem in one round.
@@ -175,6 +180,10 @@ func bindNodeFlags(f *pflag.FlagSet, cfg *node.Config) {
 	// Minority mode: a node cut off from the leader.
 	durationFlag(f, &cfg.MinorityAfter, "minority-after", "how long without leader contact before this node counts itself cut off (default: --raft-observer-stale-after)")
 	f.StringVar(&cfg.MinorityMode, "minority-mode", "", "what a cut-off node answers: local (from its own checks, default), last (the cluster's last answers) or servfail")
+	// Logs (ops).
+	f.StringVar(&cfg.LogFormat, "log-format", "", "log format on stderr: text (default) or json, one object a line")
+	// Geo steering.
+	durationFlag(f, &cfg.GeoIPPoll, "geoip-poll", "how often the spec's geoip.database file is checked for a change (default 5s)")
 	// DNSSEC (dnssec).
 	f.StringVar(&cfg.DNSSECKeyDir, "dnssec-key-dir", "", "directory of the zones' DNSSEC keys, the same files on every node, mode 0700 (default: <data-dir>/dnssec; see docs/security.md)")
 }

@@ -75,6 +75,7 @@ answer, or pinned into the lost datacenter. Nothing is changed.`,
 					}
 					fmt.Fprintf(out, "  %s %s %s: %s → %s  %s\n", mark, r.Name, r.Type, now, after, from)
 					fmt.Fprintf(out, "         %s\n", p.dim(r.Reason))
+					printGeo(out, r.GeoPolicy, r.Geo, p)
 				}
 				cp := p.good(res.ControlPlane.Summary)
 				if !res.ControlPlane.QuorumKept {

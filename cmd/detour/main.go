@@ -92,6 +92,7 @@ and answers DNS accordingly, so traffic leaves a dead datacenter within seconds.
 	root.AddCommand(newAgentCmd(), newCheckCmd(), newVersionCmd(), newDemoCmd(), newPlanCmd(),
 		newStatusCmd(), newDrainCmd(), newUndrainCmd(), newFailoverCmd(), newEventsCmd(),
 		newSpecCmd(), newDrillCmd(), newMembersCmd(), newIncidentCmd(), newTLSCmd())
+	root.AddCommand(newExplainCmd())
 	root.AddCommand(newDNSSECCmd())
 	return root
 }

@@ -13,21 +13,22 @@ import (
 
 func newSpecCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "spec get | apply FILE | diff FILE",
+		Use:   "spec get | apply FILE | diff FILE | import SOURCE",
 		Short: "Read or replace the cluster's spec",
 		Long: `The cluster holds one spec, replicated through Raft: every node answers from it.
 get prints it; diff FILE shows what applying FILE would change; apply FILE
 validates it, shows the changes and replaces the spec in force (a spec
-applied by someone else in between is refused, not overwritten).`,
+applied by someone else in between is refused, not overwritten). import
+turns a zone file, a Route 53 or a Cloudflare zone into a spec to review.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usageError{errors.New("spec needs a subcommand: get, apply FILE or diff FILE")}
+				return usageError{errors.New("spec needs a subcommand: get, apply FILE, diff FILE or import SOURCE")}
 			}
-			return usageError{fmt.Errorf("unknown spec subcommand %q (get, apply, diff)", args[0])}
+			return usageError{fmt.Errorf("unknown spec subcommand %q (get, apply, diff, import)", args[0])}
 		},
 		RunE: func(*cobra.Command, []string) error { return nil },
 	}
-	cmd.AddCommand(newSpecGetCmd(), newSpecApplyCmd(), newSpecDiffCmd())
+	cmd.AddCommand(newSpecGetCmd(), newSpecApplyCmd(), newSpecDiffCmd(), newSpecImportCmd())
 	return cmd
 }
 

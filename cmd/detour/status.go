@@ -113,6 +113,9 @@ func judge(st api.Status) (int, string) {
 			warn = append(warn, m.ID+" unreachable")
 		}
 	}
+	if ids := geoIPDiffers(st.Members); len(ids) > 0 {
+		warn = append(warn, "geoip database differs on "+strings.Join(ids, ", "))
+	}
 	if q.CanLose == 0 && q.Voters > 1 {
 		warn = append(warn, "no voter failure left to survive")
 	}
@@ -166,6 +169,7 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "  "+quorumLine(st.Quorum, p))
+	printGeoIP(w, st.Members, p)
 
 	fmt.Fprintln(w, "\n"+p.bold("HEALTH")+cutOffNote(st.Minority, p))
 	for _, dc := range st.Datacenters {
@@ -214,6 +218,7 @@ func printStatus(w io.Writer, st api.Status, p palette) {
 		}
 		fmt.Fprintf(w, "  %s %s → %s  %s\n", r.Name, r.Type, ans, from)
 		fmt.Fprintf(w, "      %s\n", p.dim(r.Reason))
+		printGeo(w, r.GeoPolicy, r.Geo, p)
 	}
 
 	fmt.Fprintln(w, "\n"+p.bold("OVERRIDES"))

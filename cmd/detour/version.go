@@ -2,22 +2,18 @@ package main
 
 import (
 	"fmt"
-	"runtime/debug"
 
+	"github.com/seed3787e6f1/detour/internal/buildinfo"
 	"github.com/spf13/cobra"
 )
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, VCS revision, build time and Go version",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := "devel"
-			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-				v = bi.Main.Version
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "detour", v)
+			fmt.Fprint(cmd.OutOrStdout(), buildinfo.Read().Text())
 			return nil
 		},
 	}

@@ -102,7 +102,8 @@ func (s *Server) drill(w http.ResponseWriter, r *http.Request) {
 	now := view.EvaluatePinned(sp, view.HealthWithout(sp, nil))
 	after := view.EvaluatePinned(sp, lostDC{inner: view.HealthWithout(sp, gone), dc: req.Lose, poolDC: poolDC})
 	for i, d := range after {
-		dr := DrillRecord{RecordStatus: RecordStatus{Name: d.Name, Type: d.Type, Answers: d.Answers, Pool: d.Pool, Reason: d.Reason, Fallback: d.Fallback},
+		dr := DrillRecord{RecordStatus: RecordStatus{Name: d.Name, Type: d.Type, Answers: d.Answers, Pool: d.Pool, Reason: d.Reason, Fallback: d.Fallback,
+			GeoPolicy: d.GeoPolicy, Geo: convertSlice(d.Geo, wireGeoAnswer)},
 			Now: now[i].Answers, Survives: true}
 		if dr.Answers == nil {
 			dr.Answers = []string{}

@@ -17,7 +17,9 @@ import (
 // what it would do. The check runs here, on the node that takes the
 // request, so every client is protected, not only the CLI: the change is
 // applied hypothetically to the state in force (its health, drains and
-// pins), as a drill applies the loss of a datacenter.
+// pins), as a drill applies the loss of a datacenter. The callers catch
+// up with the leader first (catchUp), so a follower judges the state
+// the leader holds, not its own possibly older copy.
 
 // change is a write the guard evaluates before it is made.
 type change struct {

@@ -28,7 +28,13 @@ func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, ok := s.checkOverride(w, req.Reason, req.For)
-	if !ok || !s.checkTarget(w, req.Target) {
+	if !ok {
+		return
+	}
+	// The target and the guard are judged on state as new as the
+	// leader's, not this node's possibly older copy.
+	s.catchUp(r.Context())
+	if !s.checkTarget(w, req.Target) {
 		return
 	}
 	note, ok := s.guardWrite(w, r, req.Guard, change{drain: req.Target}, "draining "+req.Target)
@@ -69,6 +75,7 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "pool is required: the pool to pin %s to (--to POOL)", req.Record)
 		return
 	}
+	s.catchUp(r.Context()) // the record and the guard are judged on state as new as the leader's
 	rec, ok := s.checkRecord(w, req.Record, req.Type)
 	if !ok {
 		return

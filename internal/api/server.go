@@ -88,6 +88,9 @@ type Options struct {
 	// (not ready, status warns); nil never is.
 	Minority *controller.Minority
 
+	// GeoIP is the node's geoip database (geo): GET /v1/geoip and
+	// /v1/explain read it; nil places nobody.
+	GeoIP GeoLocator
 	// DNSSEC reports on a signed zone (dnssec.go); nil answers 404.
 	DNSSEC func(zone string) (dnsserver.DNSSECStatus, error)
 }
@@ -100,6 +103,7 @@ type Planner interface {
 // Server is the node's HTTP API.
 type Server struct {
 	store    *controller.Store
+	geo      GeoLocator
 	beater   health.Beater
 	planner  Planner
 	tokens   *Tokens
@@ -149,6 +153,7 @@ func New(opts Options) (*Server, error) {
 	s.limiter = newAuthLimiter(opts.AuthFailures, opts.AuthWindow)
 	s.env = opts.Env
 	s.minority = opts.Minority
+	s.geo = opts.GeoIP
 	s.dnssec = opts.DNSSEC
 	var err error
 	if s.authMetrics, err = newAuthMetrics(opts.Registry); err != nil {
@@ -212,6 +217,8 @@ func (s *Server) register() {
 	s.handle("POST /v1/drill", s.auth(ScopeRead, s.drill))
 	s.handle("GET /v1/providers/plan", s.auth(ScopeRead, s.plan))
 	s.handle(health.HeartbeatPattern, s.auth(ScopeHeartbeat, s.heartbeat))
+	s.handle("GET /v1/geoip", s.auth(ScopeRead, s.geoIPStatus))
+	s.handle("GET /v1/explain", s.auth(ScopeRead, s.explain))
 	s.handle("GET /v1/dnssec/{zone}", s.auth(ScopeRead, s.dnssecStatus))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route %s %s: see docs/api.md for the routes", r.Method, r.URL.Path)

@@ -92,6 +92,7 @@ func (s *Server) buildStatus() Status {
 		if pin, ok := view.Pin(d.Name, d.Type); ok {
 			rs.PinnedTo = pin.Pool
 		}
+		rs.GeoPolicy, rs.Geo = d.GeoPolicy, convertSlice(d.Geo, wireGeoAnswer)
 		st.Records = append(st.Records, rs)
 	}
 	return st

@@ -56,7 +56,7 @@ func wireEvent(e controller.Event) wire.Event {
 
 func wireMember(m controller.MemberInfo) wire.MemberInfo {
 	return wire.MemberInfo{ID: m.ID, Datacenter: m.Datacenter, Address: m.Address, Voter: m.Voter, Leader: m.Leader,
-		APIAddr: m.APIAddr, DNSAddr: m.DNSAddr, Role: m.Role, Reachability: m.Reachability, LastContactMS: m.LastContactMS,
+		APIAddr: m.APIAddr, DNSAddr: m.DNSAddr, GeoIP: m.GeoIP, Role: m.Role, Reachability: m.Reachability, LastContactMS: m.LastContactMS,
 		AppliedIndex: m.AppliedIndex, Promoting: m.Promoting, Error: m.Error}
 }
 
@@ -91,7 +91,8 @@ func wireProviderSync(p controller.ProviderSync) wire.ProviderSync {
 }
 
 func wireDecision(d controller.Decision) wire.Decision {
-	return wire.Decision{Name: d.Name, Type: d.Type, Pool: d.Pool, Answers: d.Answers, Reason: d.Reason, Fallback: d.Fallback}
+	return wire.Decision{Name: d.Name, Type: d.Type, Pool: d.Pool, Answers: d.Answers, Reason: d.Reason, Fallback: d.Fallback,
+		GeoPolicy: d.GeoPolicy, Geo: convertSlice(d.Geo, wireGeoAnswer)}
 }
 
 func wirePlan(p providers.Plan) wire.Plan {

@@ -44,6 +44,7 @@ var conversions = []conversion{
 	convOf(wireCursor, "Drop"),
 	convOf(wireProviderSync),
 	convOf(wireDecision, "TTL", "Groups"), // the answer groups are what DNS serves, not the API
+	convOf(wireGeoAnswer, "Groups"),
 	convOf(wirePlan),
 	convOf(wireChange),
 	convOf(func(r providers.RRset) wire.RRset { return *wireRRset(&r) }),

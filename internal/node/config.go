@@ -165,6 +165,14 @@ type Config struct {
 	MinorityAfter spec.Duration `yaml:"minority_after"`
 	MinorityMode  string        `yaml:"minority_mode"`
 
+	// Logs (ops): LogFormat is how the agent writes its log on stderr:
+	// "text" (default, logfmt-like) or "json" (one object a line).
+	// hashicorp/raft's lines go through the same logger.
+	LogFormat string `yaml:"log_format"`
+	// Geo steering (geo): how often the spec's geoip.database file is
+	// checked for a change (0: 5s).
+	GeoIPPoll spec.Duration `yaml:"geoip_poll"`
+
 	// DNSSEC (dnssec): the directory holding the zones' signing keys,
 	// K<zone>+<alg>+<tag>.key and .private as `detour dnssec keygen`
 	// writes them, the same files on every node; empty means

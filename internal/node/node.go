@@ -16,6 +16,8 @@ import (
 	"github.com/seed3787e6f1/detour/examples"
 	"github.com/seed3787e6f1/detour/health"
 	"github.com/seed3787e6f1/detour/internal/api"
+	"github.com/seed3787e6f1/detour/internal/buildinfo"
+	"github.com/seed3787e6f1/detour/internal/geoip"
 	"github.com/seed3787e6f1/detour/notify"
 	"github.com/seed3787e6f1/detour/notify/statuspage"
 	"github.com/seed3787e6f1/detour/providers"
@@ -43,6 +45,8 @@ type Node struct {
 
 	providers *providers.Manager
 	minority  *controller.Minority
+	// geo places DNS clients for geo records (geoip.go).
+	geo *geoip.DB
 }
 
 // Start loads the seed spec and starts the node in dependency order: the
@@ -88,16 +92,19 @@ func (n *Node) start(files *loaded) error {
 	if err := n.startStore(files.seed, files.tls); err != nil {
 		return err
 	}
+	n.startGeoIP()
 	// One registry per node, never the global one: /metrics shows this
 	// node only, and tests run many nodes in one process.
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildinfo.Read().Collector())
 	if err := n.newChecks(registry); err != nil {
 		return err
 	}
 	if err := n.startAPI(files, registry); err != nil {
 		return err
 	}
+	registry.MustRegister(newOpsMetrics(n, files.tls)) // alerting rules' metrics (ops)
 	if err := n.startStatus(); err != nil {
 		return err
 	}
@@ -111,6 +118,7 @@ func (n *Node) startDNS() error {
 	dnsCfg.Getenv = specEnv(cfg.envPolicy(), spec.EnvProvider, n.logger)
 	dnsCfg.NSID = cfg.nsid()
 	dnsCfg.PeerAllow, _ = cfg.dnsPeerAllowNetworks() // Validate parsed them
+	dnsCfg.Geo = n.newGeoIP()
 	if err := n.dnssecKeys(&dnsCfg); err != nil {
 		return err
 	}
@@ -142,6 +150,7 @@ func (n *Node) startStore(seed *spec.Spec, tlsCfg *tls.Config) error {
 		Peers: ps, TLS: tlsCfg, Timing: cfg.timing(), Seed: seed, Listener: cfg.Listener, Dial: cfg.Dial,
 		Logger: n.logger.With("component", "controller"),
 		Now:    cfg.Now, SkipEntries: cfg.SkipEntries, ApplyHook: cfg.ApplyHook, WrapLogStore: cfg.WrapLogStore,
+		GeoIP: func() string { return n.geo.Status().SHA256 },
 	})
 	if err != nil {
 		return err
@@ -189,7 +198,7 @@ func (n *Node) startAPI(files *loaded, registry *prometheus.Registry) error {
 	n.api, err = api.New(api.Options{Store: n.store, Planner: n.providers, Beater: controller.NewBeats(n.store), DNSStats: n.dns.Stats, DNSTransfers: n.dns.Transfers, Registry: registry,
 		Tokens: files.tokens, TLS: files.apiTLS, Logger: n.logger.With("component", "api"), Extra: cfg.APIExtra,
 		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D(),
-		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D(), Minority: n.minority,
+		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D(), Minority: n.minority, GeoIP: n.geo,
 		DNSSEC: n.dns.DNSSECStatus})
 	if err != nil {
 		return err

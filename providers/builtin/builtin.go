@@ -8,6 +8,7 @@ import (
 	"github.com/seed3787e6f1/detour/providers"
 	"github.com/seed3787e6f1/detour/providers/cloudflare"
 	"github.com/seed3787e6f1/detour/providers/rfc2136"
+	"github.com/seed3787e6f1/detour/providers/route53"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -18,5 +19,6 @@ func Builders(dnsPeers []netip.Prefix) map[string]providers.Builder {
 	return map[string]providers.Builder{
 		spec.ProviderCloudflare: cloudflare.Build,
 		spec.ProviderRFC2136:    rfc2136.Builder(dnsPeers),
+		spec.ProviderRoute53:    route53.Build,
 	}
 }

@@ -27,7 +27,7 @@ var bodies = []any{
 	wire.EventsResponse{}, wire.Event{},
 	wire.MembersResponse{},
 	wire.SpecResponse{}, wire.SpecDiff{},
-	wire.DrillResult{}, wire.Impact{}, wire.PlanResponse{},
+	wire.DrillResult{}, wire.Impact{}, wire.PlanResponse{}, wire.Explain{}, wire.GeoIPStatus{},
 	// requests
 	wire.DrainRequest{}, wire.PinRequest{}, wire.IncidentRequest{},
 	wire.SpecRequest{}, wire.DrillRequest{}, wire.AddMember{},

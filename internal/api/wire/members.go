@@ -30,6 +30,9 @@ type MemberInfo struct {
 	Leader     bool   `json:"leader"`
 	APIAddr    string `json:"api_address,omitempty"`
 	DNSAddr    string `json:"dns_address,omitempty"`
+	// GeoIP is the SHA-256 of the member's geoip database; members
+	// whose hashes differ answer geo records differently.
+	GeoIP string `json:"geoip_sha256,omitempty"`
 
 	// Health, as the leader's probes see it: Role is leader, follower,
 	// non-voter, joining or unreachable; Reachability is reachable,

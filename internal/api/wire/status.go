@@ -94,6 +94,10 @@ type RecordStatus struct {
 	Fallback bool     `json:"fallback"`
 	// PinnedTo is the pool an operator pinned the record to.
 	PinnedTo string `json:"pinned_to,omitempty"`
+	// GeoPolicy (geo, nearest) and Geo: a record answered by where the
+	// client is; Answers above are then for clients not placed.
+	GeoPolicy string      `json:"geo_policy,omitempty"`
+	Geo       []GeoAnswer `json:"geo,omitempty"`
 }
 
 // RecordsResponse is GET /v1/records: every record's decision.
@@ -117,6 +121,9 @@ type Decision struct {
 	Reason  string   `json:"reason"`
 	// Fallback is true when no pool was healthy.
 	Fallback bool `json:"fallback,omitempty"`
+	// GeoPolicy and Geo: as in RecordStatus.
+	GeoPolicy string      `json:"geo_policy,omitempty"`
+	Geo       []GeoAnswer `json:"geo,omitempty"`
 }
 
 // NotifyCursor is what the leader delivered on one notification

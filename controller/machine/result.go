@@ -1,0 +1,66 @@
+package machine
+
+import "maps"
+
+// Result is what a committed command did: where it sits in the log and
+// what it produced. A once-only command retried after a leader change
+// (the same Command.ID) answers with the first copy's result.
+type Result struct {
+	// Index is the Raft log index of the entry that applied the
+	// command. A node that has applied Index shows the change.
+	Index uint64 `json:"index"`
+	// SpecVersion is the version a set_spec made.
+	SpecVersion uint64 `json:"spec_version,omitempty"`
+	// Override is the override a set_override stored (its Created and
+	// Expires in the cluster's clock), or the one a clear_override
+	// removed.
+	Override *Override `json:"override,omitempty"`
+	// Incident is the ID of the incident an incident command opened,
+	// updated or resolved.
+	Incident string `json:"incident,omitempty"`
+	// Duplicate is true when this copy of a once-only command was a
+	// retry: it changed nothing, the result is the first copy's.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// clone returns a copy that shares nothing with r.
+func (r Result) clone() Result {
+	r.Override = r.Override.clone()
+	return r
+}
+
+// clone returns a copy of o, nil for nil.
+func (o *Override) clone() *Override {
+	if o == nil {
+		return nil
+	}
+	c := *o
+	return &c
+}
+
+// rememberResult keeps what the once-only command id produced, for a
+// retried copy; forgotten with its ID (see remember).
+func (st *State) rememberResult(id string, r Result) {
+	st.remember(id)
+	if st.Results == nil {
+		st.Results = map[string]Result{}
+	}
+	maps.DeleteFunc(st.Results, func(k string, _ Result) bool {
+		_, kept := st.Applied[k]
+		return !kept
+	})
+	st.Results[id] = r.clone()
+}
+
+// firstResult is the result of the command id, already applied at index
+// at. Entries applied by an older version kept no result: the index is
+// all there is.
+func (st *State) firstResult(id string, at uint64) Result {
+	r, ok := st.Results[id]
+	if !ok {
+		r = Result{Index: at}
+	}
+	r = r.clone()
+	r.Duplicate = true
+	return r
+}

@@ -1,0 +1,281 @@
+package dnsserver
+
+import (
+	"math"
+	"net/netip"
+	"slices"
+)
+
+// Geo says how a health-driven record's answer depends on where the
+// client is. A DynamicAnswer's own Variants are then the answer for
+// clients the database does not place; Geo holds the others, each
+// packed once per snapshot so that a query costs one database lookup.
+type Geo struct {
+	// Rules (policy geo) are tried in order; the first that matches the
+	// client and does not pass answers.
+	Rules []GeoRule
+	// Sites (policy nearest) are tried by distance from the client; the
+	// nearest that does not pass answers.
+	Sites []GeoSite
+}
+
+// GeoRule is one rule of a geo record.
+type GeoRule struct {
+	// Continents and Countries are upper-case codes; Default matches
+	// every client.
+	Continents, Countries []string
+	Default               bool
+	// Pass sends matching clients on to the next matching rule.
+	Pass     bool
+	Variants []Variant
+}
+
+// GeoSite is one pool of a nearest record, where its datacenter is.
+type GeoSite struct {
+	Lat, Lon float64
+	// Pass: the pool is down; clients go to the next nearest.
+	Pass     bool
+	Variants []Variant
+}
+
+// Place is where the database puts a client address.
+type Place struct {
+	// Known is false for an address the database does not hold.
+	Known bool
+	// Continent and Country are upper-case codes ("EU", "DE"), zero
+	// when unknown.
+	Continent, Country [2]byte
+	// HasLocation says Vec holds the place as a unit vector (see
+	// UnitVector): the nearest policy needs it.
+	HasLocation bool
+	Vec         [3]float64
+	// Bits is the prefix length of the database network holding the
+	// address: the scope of a tailored answer.
+	Bits int
+}
+
+// Locator places client addresses. Locate is called once per query to
+// a geo record and must be safe for concurrent use and cheap.
+type Locator interface {
+	Locate(addr netip.Addr) Place
+}
+
+// UnitVector turns a latitude and longitude (degrees) into a point on
+// the unit sphere: the larger the dot product of two such points, the
+// shorter the great circle between them, so the nearest site costs
+// three multiplications per site and no trigonometry per query.
+func UnitVector(lat, lon float64) [3]float64 {
+	sla, cla := math.Sincos(lat * math.Pi / 180)
+	slo, clo := math.Sincos(lon * math.Pi / 180)
+	return [3]float64{cla * clo, cla * slo, sla}
+}
+
+// Code2 turns a two-letter code into a Place's form.
+func Code2(s string) [2]byte {
+	if len(s) != 2 {
+		return [2]byte{}
+	}
+	return [2]byte{s[0], s[1]}
+}
+
+// geoPacked holds a geo record's packed answers for one (name, type):
+// one per rule or site, the resolution of the question with that rule's
+// or site's answer in place of the record's.
+type geoPacked struct {
+	rules []packedRule
+	sites []packedSite
+	def   *packed // clients not placed
+}
+
+type packedRule struct {
+	continents, countries [][2]byte
+	def, pass             bool
+	p                     *packed
+}
+
+type packedSite struct {
+	vec  [3]float64
+	pass bool
+	p    *packed
+}
+
+// pick returns the packed answer for a client at pl.
+func (g *geoPacked) pick(pl Place) *packed {
+	if g.rules != nil {
+		for i := range g.rules {
+			r := &g.rules[i]
+			if !r.matches(pl) {
+				continue
+			}
+			if r.pass {
+				continue
+			}
+			return r.p
+		}
+		return g.def
+	}
+	if !pl.HasLocation {
+		return g.def
+	}
+	best, bestDot := -1, -2.0
+	for i := range g.sites {
+		s := &g.sites[i]
+		if s.pass {
+			continue
+		}
+		if d := s.vec[0]*pl.Vec[0] + s.vec[1]*pl.Vec[1] + s.vec[2]*pl.Vec[2]; d > bestDot {
+			best, bestDot = i, d
+		}
+	}
+	if best < 0 {
+		return g.def
+	}
+	return g.sites[best].p
+}
+
+func (r *packedRule) matches(pl Place) bool {
+	if r.def {
+		return true
+	}
+	for _, c := range r.continents {
+		if c == pl.Continent {
+			return pl.Continent != [2]byte{}
+		}
+	}
+	for _, c := range r.countries {
+		if c == pl.Country {
+			return pl.Country != [2]byte{}
+		}
+	}
+	return false
+}
+
+// normaliseGeo copies g with its variants' owner names set to name.
+func normaliseGeo(g *Geo, name string) *Geo {
+	if g == nil {
+		return nil
+	}
+	out := &Geo{}
+	for _, r := range g.Rules {
+		r.Variants = normalise(DynamicAnswer{Variants: r.Variants}, name).Variants
+		out.Rules = append(out.Rules, r)
+	}
+	for _, s := range g.Sites {
+		s.Variants = normalise(DynamicAnswer{Variants: s.Variants}, name).Variants
+		out.Sites = append(out.Sites, s)
+	}
+	return out
+}
+
+// packGeos packs, for every question whose answer involves one geo
+// record, that answer once per rule or site. Questions involving two geo
+// records, or a geo record and a weighted one, are answered with the
+// records' default answers. Without a geo record in dyn it does nothing:
+// the build of a spec without one pays nothing for it.
+func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) map[string]*geoPacked {
+	if !slices.ContainsFunc(dyn, func(d DynamicAnswer) bool { return d.Geo != nil }) {
+		return nil
+	}
+	var out map[string]*geoPacked
+	for _, k := range keys {
+		var geo *Geo
+		r := &resolver{zs: s.zs, snap: s, geoPick: func(g *Geo) ([]Variant, bool) { geo = g; return nil, false }}
+		r.resolve(k.name, k.typ)
+		if r.geoSeen != 1 || r.weightedSeen > 0 {
+			continue
+		}
+		key := string(wireKey(nil, k.name, k.typ))
+		gp := s.packGeo(k, geo, s.overlay[key])
+		if gp == nil {
+			continue
+		}
+		if out == nil {
+			out = map[string]*geoPacked{}
+		}
+		out[key] = gp
+	}
+	return out
+}
+
+// packGeo packs question k once per rule or site of geo; def is the
+// question's default answer.
+func (s *Snapshot) packGeo(k qkey, geo *Geo, def *packed) *geoPacked {
+	if def == nil {
+		return nil
+	}
+	packWith := func(v []Variant) *packed {
+		r := &resolver{zs: s.zs, snap: s, geoPick: func(*Geo) ([]Variant, bool) { return v, true }}
+		res := r.resolve(k.name, k.typ)
+		if w := packResolution(&res, k.name, k.typ, nil); w != nil {
+			return &packed{wire: w}
+		}
+		return nil
+	}
+	gp := &geoPacked{def: def}
+	for _, r := range geo.Rules {
+		pr := packedRule{def: r.Default, pass: r.Pass, p: packWith(r.Variants)}
+		for _, c := range r.Continents {
+			pr.continents = append(pr.continents, Code2(c))
+		}
+		for _, c := range r.Countries {
+			pr.countries = append(pr.countries, Code2(c))
+		}
+		if pr.p == nil {
+			return nil
+		}
+		gp.rules = append(gp.rules, pr)
+	}
+	for _, st := range geo.Sites {
+		ps := packedSite{vec: UnitVector(st.Lat, st.Lon), pass: st.Pass, p: packWith(st.Variants)}
+		if ps.p == nil {
+			return nil
+		}
+		gp.sites = append(gp.sites, ps)
+	}
+	return gp
+}
+
+// geoVariants is what the resolver answers for a geo record: the
+// variants geoPick chose, or the record's own.
+func (r *resolver) geoVariants(d *DynamicAnswer) []Variant {
+	if d.Geo == nil {
+		return d.Variants
+	}
+	r.geoSeen++
+	if r.geoPick != nil {
+		if v, ok := r.geoPick(d.Geo); ok {
+			return v
+		}
+	}
+	return d.Variants
+}
+
+// geoFast answers a fast-path query for a geo record from the packed
+// answer of where the client is, or returns nil for any other question.
+// The client is the ECS address when the query has one (RFC 7871), else
+// the source address.
+func (h *Handler) geoFast(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit int, client netip.Addr) []byte {
+	if snap.geo == nil {
+		return nil
+	}
+	g := snap.geo[string(sc.key)]
+	if g == nil {
+		return nil
+	}
+	p := g.def
+	addr := client
+	if q.ecs {
+		addr = q.ecsAddr
+	}
+	// A SOURCE PREFIX-LENGTH of 0 asks for an answer that does not
+	// depend on the client (RFC 7871 7.1.2): the default, scope 0.
+	if h.opts.Geo != nil && addr.IsValid() && !(q.ecs && q.ecsSource == 0) {
+		pl := h.opts.Geo.Locate(addr)
+		p = g.pick(pl)
+		// The answer holds for the database's network; never claim
+		// more bits than the client sent (the rest were padding).
+		q.ecsScope = uint8(min(pl.Bits, int(q.ecsSource)))
+	}
+	sc.out = finish(sc.out, p.choose(sc.next()), msg, q, limit, 0, -1)
+	return sc.out
+}

@@ -1,0 +1,304 @@
+// Package geoip places client addresses with a MaxMind DB file (City or
+// Country layout), memory-mapped, and reloads it when the file changes.
+//
+// The file is replaced, never rewritten in place (a rename, as
+// geoipupdate does): a reader keeps the old mapping until nothing uses
+// it, so queries in flight during a reload are answered from the old
+// database and never touch unmapped memory.
+package geoip
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/oschwald/maxminddb-golang/v2"
+	"github.com/seed3787e6f1/detour/dnsserver"
+)
+
+// Defaults and bounds.
+const (
+	// DefaultPoll is how often the file is checked for a change.
+	DefaultPoll = 5 * time.Second
+	// MaxSize bounds the file read and mapped: GeoLite2-City is about
+	// 60 MB, GeoIP2-City about 130 MB.
+	MaxSize = 1 << 30
+	// cacheSlots is the size of the per-database cache of decoded
+	// records, by data offset: lookups of a known network cost the tree
+	// walk alone.
+	cacheSlots = 1 << 14
+	// netSlots is the size of the cache of places by client network
+	// (IPv4 /24, IPv6 /56: what resolvers send in ECS), which spares a
+	// repeated client the tree walk too.
+	netSlots = 1 << 16
+)
+
+// ErrTooLarge means the database file is over MaxSize.
+var ErrTooLarge = errors.New("geoip: database file is too large")
+
+// Status is what a node says of its database: which file, its content
+// hash (so nodes answering differently can be spotted), when it was
+// loaded, and the last error.
+type Status struct {
+	Path   string    `json:"path,omitempty"`
+	SHA256 string    `json:"sha256,omitempty"`
+	Size   int64     `json:"size,omitempty"`
+	Type   string    `json:"type,omitempty"`
+	Loaded time.Time `json:"loaded,omitzero"`
+	Error  string    `json:"error,omitempty"`
+}
+
+// DB places addresses with the database at the path Path returns (which
+// may change, with the spec), reloading it when the file changes.
+type DB struct {
+	path    func() string
+	poll    time.Duration
+	logger  *slog.Logger
+	cur     atomic.Pointer[current]
+	mu      sync.Mutex // serialises Check
+	status  atomic.Pointer[Status]
+	lastErr string
+}
+
+// current is one loaded database and its cache.
+type current struct {
+	r     *maxminddb.Reader
+	path  string
+	size  int64
+	mtime time.Time
+	cache [cacheSlots]atomic.Pointer[cached]
+	nets  [netSlots]atomic.Pointer[netCached]
+}
+
+// netCached is the place of every address of one client network: kept
+// only when the database network holding it is no longer than the
+// client network, so that every address in it is placed alike.
+type netCached struct {
+	key   uint64
+	place dnsserver.Place
+}
+
+type cached struct {
+	off   uintptr
+	place dnsserver.Place
+}
+
+// Options configure a DB.
+type Options struct {
+	// Path returns the database's path; empty means none (nothing is
+	// placed).
+	Path func() string
+	// Poll is how often the file is checked; 0 means DefaultPoll.
+	Poll   time.Duration
+	Logger *slog.Logger
+}
+
+// New returns a DB; Run (or Check) loads the database.
+func New(o Options) *DB {
+	if o.Poll <= 0 {
+		o.Poll = DefaultPoll
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Path == nil {
+		o.Path = func() string { return "" }
+	}
+	d := &DB{path: o.Path, poll: o.Poll, logger: o.Logger}
+	d.status.Store(&Status{})
+	return d
+}
+
+// Run checks the file every poll interval until ctx ends.
+func (d *DB) Run(ctx context.Context) {
+	t := time.NewTicker(d.poll)
+	defer t.Stop()
+	for {
+		d.Check()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Status returns what the node says of its database.
+func (d *DB) Status() Status { return *d.status.Load() }
+
+// Check loads the database when its path, size or modification time
+// changed since the last load. A file that cannot be read or parsed
+// leaves the previous database in use and is reported in Status.
+func (d *DB) Check() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	path := d.path()
+	cur := d.cur.Load()
+	if path == "" {
+		if cur != nil || d.Status().Path != "" {
+			d.cur.Store(nil)
+			d.setStatus(Status{})
+		}
+		return
+	}
+	fi, err := os.Stat(path)
+	if err == nil && cur != nil && cur.path == path && cur.size == fi.Size() && cur.mtime.Equal(fi.ModTime()) {
+		return
+	}
+	if err == nil {
+		err = d.load(path, fi)
+	}
+	if err != nil {
+		st := d.Status()
+		if cur == nil || cur.path != path {
+			st = Status{Path: path}
+		}
+		st.Error = err.Error()
+		if st.Error != d.lastErr {
+			d.logger.Error("geoip database", "path", path, "err", err)
+		}
+		d.lastErr = st.Error
+		d.setStatus(st)
+	}
+}
+
+// load maps the file and hashes it, then swaps it in.
+func (d *DB) load(path string, fi os.FileInfo) error {
+	if fi.Size() > MaxSize {
+		return fmt.Errorf("%w: %d bytes (at most %d)", ErrTooLarge, fi.Size(), MaxSize)
+	}
+	r, err := maxminddb.Open(path)
+	if err != nil {
+		return fmt.Errorf("geoip: %w", err)
+	}
+	sum, err := hashFile(path)
+	if err != nil {
+		return err
+	}
+	d.cur.Store(&current{r: r, path: path, size: fi.Size(), mtime: fi.ModTime()})
+	// The old reader is not closed: queries may still use it; the
+	// runtime unmaps it when nothing refers to it.
+	d.lastErr = ""
+	st := Status{Path: path, SHA256: sum, Size: fi.Size(), Type: r.Metadata.DatabaseType, Loaded: time.Now()}
+	d.logger.Info("geoip database loaded", "path", path, "sha256", sum, "type", st.Type, "size", st.Size)
+	d.setStatus(st)
+	return nil
+}
+
+func (d *DB) setStatus(st Status) { d.status.Store(&st) }
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("geoip: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(f, MaxSize+1)); err != nil {
+		return "", fmt.Errorf("geoip: reading %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// record is what is read of a database entry: the City layout's fields
+// (a Country database has no location).
+type record struct {
+	Continent struct {
+		Code string `maxminddb:"code"`
+	} `maxminddb:"continent"`
+	Country struct {
+		ISOCode string `maxminddb:"iso_code"`
+	} `maxminddb:"country"`
+	RegisteredCountry struct {
+		ISOCode string `maxminddb:"iso_code"`
+	} `maxminddb:"registered_country"`
+	Location struct {
+		Latitude  *float64 `maxminddb:"latitude"`
+		Longitude *float64 `maxminddb:"longitude"`
+	} `maxminddb:"location"`
+}
+
+// Locate places addr: its continent, country, location and the prefix
+// length of the database network holding it. Without a database, or for
+// an address it does not hold, the place is unknown (Known false); Bits
+// is then the length of the empty network, or 0 without a database.
+func (d *DB) Locate(addr netip.Addr) dnsserver.Place {
+	c := d.cur.Load()
+	if c == nil {
+		return dnsserver.Place{}
+	}
+	addr = addr.Unmap()
+	key, width := netKey(addr)
+	slot := &c.nets[(key*0x9E3779B97F4A7C15)>>(64-16)]
+	if e := slot.Load(); e != nil && e.key == key {
+		return e.place
+	}
+	pl := c.locate(addr)
+	if pl.Bits <= width {
+		slot.Store(&netCached{key: key, place: pl})
+	}
+	return pl
+}
+
+// netKey is the client network of addr (IPv4 /24, IPv6 /56) as a cache
+// key, and its prefix length.
+func netKey(addr netip.Addr) (uint64, int) {
+	if addr.Is4() {
+		a := addr.As4()
+		return 1<<63 | uint64(a[0])<<16 | uint64(a[1])<<8 | uint64(a[2]), 24
+	}
+	a := addr.As16()
+	var k uint64
+	for _, b := range a[:7] {
+		k = k<<8 | uint64(b)
+	}
+	return k, 56
+}
+
+// locate places addr with the database (the record cache aside).
+func (c *current) locate(addr netip.Addr) dnsserver.Place {
+	res := c.r.Lookup(addr)
+	if res.Err() != nil {
+		return dnsserver.Place{}
+	}
+	bits := res.Prefix().Bits()
+	if !res.Found() {
+		return dnsserver.Place{Bits: max(bits, 0)}
+	}
+	off := res.Offset()
+	slot := &c.cache[(off*0x9E3779B1)>>7%cacheSlots]
+	if e := slot.Load(); e != nil && e.off == off {
+		pl := e.place
+		pl.Bits = bits
+		return pl
+	}
+	var rec record
+	if err := res.Decode(&rec); err != nil {
+		return dnsserver.Place{Bits: bits}
+	}
+	pl := placeOf(&rec)
+	slot.Store(&cached{off: off, place: pl})
+	pl.Bits = bits
+	return pl
+}
+
+func placeOf(rec *record) dnsserver.Place {
+	country := rec.Country.ISOCode
+	if country == "" {
+		country = rec.RegisteredCountry.ISOCode
+	}
+	pl := dnsserver.Place{Known: true, Continent: dnsserver.Code2(rec.Continent.Code), Country: dnsserver.Code2(country)}
+	if la, lo := rec.Location.Latitude, rec.Location.Longitude; la != nil && lo != nil {
+		pl.HasLocation, pl.Vec = true, dnsserver.UnitVector(*la, *lo)
+	}
+	return pl
+}
