@@ -56,6 +56,9 @@ type Handler struct {
 	// responses; nil sends them all. The Server sets both.
 	cookies *cookies
 	rrl     *limiter
+	// sign signs the zones with dnssec on; nil when the server has no
+	// keys (dnssec.go). The Server sets it.
+	sign *signing
 }
 
 // NewHandler returns a handler answering from src.
@@ -87,6 +90,8 @@ type Scratch struct {
 	now time.Time
 	// Stats counts what this goroutine answered.
 	Stats Stats
+	// do and co are the query's DNSSEC OK and Compact Answers OK bits.
+	do, co bool
 }
 
 // NewScratch returns working memory for one goroutine.
@@ -161,7 +166,15 @@ func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tc
 		limit = udpLimit(q, h.opts.MaxUDPSize)
 	}
 	snap := h.src.Answers()
+	sc.do, sc.co = q.do, q.co
 	if q.simple && q.qclass == dns.ClassINET && snap != nil {
+		if p, signed := snap.signedFast(q.do, sc.key); signed {
+			if p == nil {
+				return h.slow(snap, msg, q, sc, limit, client)
+			}
+			sc.out = finish(sc.out, p.choose(sc.next()), msg, q, limit, 0, -1)
+			return sc.out
+		}
 		if out := h.geoFast(snap, msg, q, sc, limit, client); out != nil {
 			return out
 		}
@@ -325,6 +338,10 @@ func (h *Handler) answer(snap *Snapshot, r *dns.Msg, sc *Scratch, ede *int) {
 	case qq.Qtype == dns.TypeOPT || qq.Qtype == dns.TypeTSIG || qq.Qtype == dns.TypeTKEY:
 		r.Rcode = dns.RcodeFormatError
 		return
+	case qq.Qtype == dns.TypeNXNAME:
+		// A meta-type of compact denial: never asked (RFC 9824 3.5).
+		r.Rcode, *ede = dns.RcodeFormatError, int(dns.ExtendedErrorCodeInvalidQueryType)
+		return
 	case qq.Qclass == dns.ClassCHAOS && h.opts.Chaos && qq.Qtype == dns.TypeTXT:
 		if txt := h.chaos(qq.Name); txt != "" {
 			r.Answer = []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: qq.Name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS}, Txt: []string{txt}}}
@@ -362,6 +379,9 @@ func (h *Handler) answer(snap *Snapshot, r *dns.Msg, sc *Scratch, ede *int) {
 		*ede = int(dns.ExtendedErrorCodeNotAuthoritative)
 	}
 	sc.wildcard = res.wildcard
+	if sc.do {
+		snap.dnssec.augment(snap, &res, qq.Name, qq.Qtype, sc.co, true)
+	}
 	r.Rcode, r.Authoritative = res.rcode, res.aa
 	r.Answer, r.Ns, r.Extra = res.answer, res.ns, res.extra
 	r.Compress = true

@@ -88,6 +88,9 @@ func (s *Server) journalChange(prev, cur *Snapshot, origin string) {
 	}
 	var del, add []dns.RR
 	switch {
+	case cur.dnssec.signs(origin) || prev.dnssec.signs(origin):
+		// Signed: signatures and NSECs move with the data.
+		del, add = diffRecords(prev.Records(origin)[1:], cur.Records(origin)[1:])
 	case prev.zs == cur.zs:
 		// Same spec: only the health-driven answers can differ.
 		del, add = diffRecords(prev.dynamicRecords(origin), cur.dynamicRecords(origin))

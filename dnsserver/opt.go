@@ -17,6 +17,9 @@ func optRR(q *query, msg []byte, ede int) *dns.OPT {
 	if q.do {
 		o.SetDo()
 	}
+	if q.co {
+		o.SetCo(true)
+	}
 	if ede >= 0 {
 		o.Option = append(o.Option, &dns.EDNS0_EDE{InfoCode: uint16(ede)})
 	}

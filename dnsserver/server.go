@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seed3787e6f1/detour/dnssec"
 )
 
 // Server defaults. The TCP limits keep one client from holding every
@@ -60,6 +62,10 @@ type Config struct {
 	// PeerAllow lists networks NOTIFY may go to although refused by
 	// default (spec.ForbiddenTarget: loopback, link-local, metadata...).
 	PeerAllow []netip.Prefix
+	// DNSSECKeys returns the node's DNSSEC keys (it is called again
+	// every minute: a key directory may be reloaded behind it); nil
+	// serves every zone unsigned. See dnssec.go.
+	DNSSECKeys func() dnssec.Keyring
 	Options
 }
 
@@ -124,7 +130,7 @@ func NewServer(cfg Config, src Source, logger *slog.Logger) *Server {
 		ctx:     ctx,
 		cancel:  cancel,
 		cfg:     cfg,
-		handler: NewHandler(src, cfg.Options),
+		handler: newSigningHandler(src, cfg, logger),
 		logger:  logger,
 		conns:   map[net.Conn]*tcpConn{},
 		perIP:   map[netip.Addr]int{},
@@ -180,6 +186,10 @@ func (s *Server) Start() error {
 	s.wg.Add(2)
 	go s.acceptTCP()
 	go s.watch(first)
+	if s.handler.sign != nil {
+		s.wg.Add(1)
+		go s.runSigning()
+	}
 	s.logger.Info("dns server listening", "addr", bound.String(), "udp_workers", s.cfg.UDPWorkers)
 	return nil
 }

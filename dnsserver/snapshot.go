@@ -49,6 +49,8 @@ type Snapshot struct {
 	overlay map[string]*packed         // packed answers that depend on this snapshot
 	geo     map[string]*geoPacked      // packed per-client answers of geo records; nil without any
 	built   time.Time
+	// dnssec is the signing state of a signed snapshot (dnssec.go).
+	dnssec *signedData
 }
 
 // Build makes a snapshot from the zone set and the current answers of the

@@ -62,7 +62,8 @@ func (s *Snapshot) Records(zone string) []dns.RR {
 	}
 	out := []dns.RR{s.soa[origin]}
 	out = append(out, z.staticRecords()...)
-	return append(out, s.dynamicRecords(origin)...)
+	out = append(out, s.dynamicRecords(origin)...)
+	return s.dnssec.signZone(s, z, out)
 }
 
 // staticRecords lists the zone's static records, by owner name.

@@ -43,6 +43,7 @@ type query struct {
 	version  uint8
 	udpSize  uint16
 	do       bool
+	co       bool // Compact Answers OK (RFC 9824)
 
 	// cookie is the offset in the message of the COOKIE option's data
 	// (0: none) and cookieLen its length; badCookie marks one of a
@@ -140,6 +141,7 @@ func parseQuery(msg []byte, key []byte, q *query) (k []byte, ok bool) {
 		q.udpSize = binary.BigEndian.Uint16(msg[off+3:])
 		q.version = msg[off+6]
 		q.do = msg[off+7]&0x80 != 0
+		q.co = msg[off+7]&0x40 != 0
 		rdlen := int(binary.BigEndian.Uint16(msg[off+9:]))
 		off += optLen + rdlen
 		if off != len(msg) || !q.options(msg, off-rdlen) {
@@ -267,6 +269,9 @@ func appendOPT(out, msg []byte, q *query, extRcode uint8, ede int) []byte {
 	if q.do {
 		do = 0x80
 	}
+	if q.co {
+		do |= 0x40 // Compact Answers OK, echoed (RFC 9824)
+	}
 	rdlen := optSize(q, ede) - optLen
 	size := q.serverUDPSize()
 	out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT), byte(size>>8), byte(size),
@@ -323,6 +328,7 @@ func (q *query) findOPT(msg []byte) {
 			q.udpSize = binary.BigEndian.Uint16(msg[off+3:])
 			q.version = msg[off+6]
 			q.do = msg[off+7]&0x80 != 0
+			q.co = msg[off+7]&0x40 != 0
 			q.options(msg[:end], off+optLen)
 			return
 		}

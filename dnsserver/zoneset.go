@@ -27,6 +27,9 @@ type ZoneSet struct {
 	// tsigKeys are the keys of all zones, by canonical name: those that
 	// a signed query may use.
 	tsigKeys map[string]spec.TSIGKey
+	// dnssec holds the settings of the zones signed, by origin
+	// (dnssec.go).
+	dnssec map[string]*spec.DNSSEC
 }
 
 type zone struct {
@@ -79,6 +82,7 @@ func NewZoneSet(s *spec.Spec) (*ZoneSet, error) {
 	}
 	zs.prepack()
 	zs.xfr, zs.tsigKeys = transferSettings(s)
+	zs.dnssecSettings(s)
 	return zs, nil
 }
 

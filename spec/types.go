@@ -66,6 +66,9 @@ type Zone struct {
 	// TSIGKeys are the keys AllowTransfer and AlsoNotify name; their
 	// secrets are read from each node's environment.
 	TSIGKeys []TSIGKey `yaml:"tsig_keys" json:"tsig_keys,omitempty"`
+
+	// DNSSEC signs the zone online (dnssec.go); nil serves it unsigned.
+	DNSSEC *DNSSEC `yaml:"dnssec,omitempty" json:"dnssec,omitempty"`
 }
 
 // SOA holds the zone's start-of-authority fields. The serial is managed by

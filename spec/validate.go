@@ -93,6 +93,7 @@ func (s *Spec) Validate() error {
 	s.validateZones(e)
 	s.validateTransfers(e)
 	s.validateGeo(e, pools)
+	s.validateDNSSEC(e)
 	s.validateRecords(e, pools)
 	s.validateProviders(e)
 	s.validateQuorum(e)

@@ -184,6 +184,8 @@ func bindNodeFlags(f *pflag.FlagSet, cfg *node.Config) {
 	f.StringVar(&cfg.LogFormat, "log-format", "", "log format on stderr: text (default) or json, one object a line")
 	// Geo steering.
 	durationFlag(f, &cfg.GeoIPPoll, "geoip-poll", "how often the spec's geoip.database file is checked for a change (default 5s)")
+	// DNSSEC (dnssec).
+	f.StringVar(&cfg.DNSSECKeyDir, "dnssec-key-dir", "", "directory of the zones' DNSSEC keys, the same files on every node, mode 0700 (default: <data-dir>/dnssec; see docs/security.md)")
 }
 
 // raftFlags are the node file's raft: keys.

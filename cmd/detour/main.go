@@ -93,6 +93,7 @@ and answers DNS accordingly, so traffic leaves a dead datacenter within seconds.
 		newStatusCmd(), newDrainCmd(), newUndrainCmd(), newFailoverCmd(), newEventsCmd(),
 		newSpecCmd(), newDrillCmd(), newMembersCmd(), newIncidentCmd(), newTLSCmd())
 	root.AddCommand(newExplainCmd())
+	root.AddCommand(newDNSSECCmd())
 	return root
 }
 

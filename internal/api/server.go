@@ -96,6 +96,8 @@ type Options struct {
 	// decompressed alike: 0 takes DefaultMaxSpecUpload, a negative value
 	// refuses compressed bodies; never more than DefaultMaxSpecUpload.
 	MaxSpecUpload int64
+	// DNSSEC reports on a signed zone (dnssec.go); nil answers 404.
+	DNSSEC func(zone string) (dnsserver.DNSSECStatus, error)
 }
 
 // Planner reads the providers and says what a sync would change.
@@ -135,6 +137,7 @@ type Server struct {
 	minority *controller.Minority // cut off from the leader (members)
 
 	maxUpload int64 // a compressed spec request's bound (upload.go)
+	dnssec func(zone string) (dnsserver.DNSSECStatus, error) // dnssec.go
 }
 
 // New returns an API server; Start makes it listen.
@@ -158,6 +161,7 @@ func New(opts Options) (*Server, error) {
 	s.minority = opts.Minority
 	s.geo = opts.GeoIP
 	s.maxUpload = maxSpecUpload(opts.MaxSpecUpload)
+	s.dnssec = opts.DNSSEC
 	var err error
 	if s.authMetrics, err = newAuthMetrics(opts.Registry); err != nil {
 		return nil, err
@@ -222,6 +226,7 @@ func (s *Server) register() {
 	s.handle(health.HeartbeatPattern, s.auth(ScopeHeartbeat, s.heartbeat))
 	s.handle("GET /v1/geoip", s.auth(ScopeRead, s.geoIPStatus))
 	s.handle("GET /v1/explain", s.auth(ScopeRead, s.explain))
+	s.handle("GET /v1/dnssec/{zone}", s.auth(ScopeRead, s.dnssecStatus))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route %s %s: see docs/api.md for the routes", r.Method, r.URL.Path)
 	})

@@ -179,6 +179,12 @@ type Config struct {
 	// a negative value refuses compressed uploads.
 	MaxSpecUpload int64 `yaml:"max_spec_upload"`
 
+	// DNSSEC (dnssec): the directory holding the zones' signing keys,
+	// K<zone>+<alg>+<tag>.key and .private as `detour dnssec keygen`
+	// writes them, the same files on every node; empty means
+	// <data_dir>/dnssec. It must be closed to group and others (0700).
+	DNSSECKeyDir string `yaml:"dnssec_key_dir"`
+
 	// Deps are what the node is given rather than told: listeners,
 	// dialers, clocks and hooks (tests, the demo). No node file or flag
 	// sets them.

@@ -119,6 +119,9 @@ func (n *Node) startDNS() error {
 	dnsCfg.NSID = cfg.nsid()
 	dnsCfg.PeerAllow, _ = cfg.dnsPeerAllowNetworks() // Validate parsed them
 	dnsCfg.Geo = n.newGeoIP()
+	if err := n.dnssecKeys(&dnsCfg); err != nil {
+		return err
+	}
 	n.dns = dnsserver.NewServer(dnsCfg, &n.answers, n.logger.With("component", "dns"))
 	if err := n.dns.Start(); err != nil {
 		return err
@@ -196,7 +199,7 @@ func (n *Node) startAPI(files *loaded, registry *prometheus.Registry) error {
 		Tokens: files.tokens, TLS: files.apiTLS, Logger: n.logger.With("component", "api"), Extra: cfg.APIExtra,
 		Names: cfg.APINames, AuthFailures: cfg.APIAuthFailures, AuthWindow: cfg.APIAuthWindow.D(),
 		Env: cfg.envPolicy(), SpecWait: cfg.APISpecWait.D(), Minority: n.minority, GeoIP: n.geo,
-		MaxSpecUpload: cfg.MaxSpecUpload})
+		MaxSpecUpload: cfg.MaxSpecUpload, DNSSEC: n.dns.DNSSECStatus})
 	if err != nil {
 		return err
 	}
