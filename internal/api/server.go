@@ -136,8 +136,8 @@ type Server struct {
 
 	minority *controller.Minority // cut off from the leader (members)
 
-	maxUpload int64 // a compressed spec request's bound (upload.go)
-	dnssec func(zone string) (dnsserver.DNSSECStatus, error) // dnssec.go
+	maxUpload int64                                             // a compressed spec request's bound (upload.go)
+	dnssec    func(zone string) (dnsserver.DNSSECStatus, error) // dnssec.go
 }
 
 // New returns an API server; Start makes it listen.
