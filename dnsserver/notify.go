@@ -173,6 +173,7 @@ func (n *notifier) run(k notifyKey, kick chan struct{}) {
 			}
 			if err == nil {
 				log.Debug("notify acknowledged", "serial", serial)
+				n.follow(k, serial, kick, log)
 				break
 			}
 			if attempt == notifyAttempts {
