@@ -54,10 +54,12 @@ type Place struct {
 	Bits int
 }
 
-// Locator places client addresses. Locate is called once per query to
-// a geo record and must be safe for concurrent use and cheap.
+// Locator places client addresses. LocateInto is called once per query
+// to a geo record and must be safe for concurrent use and cheap: it sets
+// *pl to where addr is (a Place is filled in place rather than returned:
+// copying one costs more than the rest of a cached lookup).
 type Locator interface {
-	Locate(addr netip.Addr) Place
+	LocateInto(addr netip.Addr, pl *Place)
 }
 
 // UnitVector turns a latitude and longitude (degrees) into a point on
@@ -100,7 +102,7 @@ type packedSite struct {
 }
 
 // pick returns the packed answer for a client at pl.
-func (g *geoPacked) pick(pl Place) *packed {
+func (g *geoPacked) pick(pl *Place) *packed {
 	if g.rules != nil {
 		for i := range g.rules {
 			r := &g.rules[i]
@@ -133,7 +135,7 @@ func (g *geoPacked) pick(pl Place) *packed {
 	return g.sites[best].p
 }
 
-func (r *packedRule) matches(pl Place) bool {
+func (r *packedRule) matches(pl *Place) bool {
 	if r.def {
 		return true
 	}
@@ -270,7 +272,8 @@ func (h *Handler) geoFast(snap *Snapshot, msg []byte, q *query, sc *Scratch, lim
 	// A SOURCE PREFIX-LENGTH of 0 asks for an answer that does not
 	// depend on the client (RFC 7871 7.1.2): the default, scope 0.
 	if h.opts.Geo != nil && addr.IsValid() && !(q.ecs && q.ecsSource == 0) {
-		pl := h.opts.Geo.Locate(addr)
+		pl := &sc.place
+		h.opts.Geo.LocateInto(addr, pl)
 		p = g.pick(pl)
 		// The answer holds for the database's network; never claim
 		// more bits than the client sent (the rest were padding).

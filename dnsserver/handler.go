@@ -87,6 +87,8 @@ type Scratch struct {
 	now time.Time
 	// Stats counts what this goroutine answered.
 	Stats Stats
+	// place is room for where a geo query's client is (geo.go).
+	place Place
 }
 
 // NewScratch returns working memory for one goroutine.

@@ -39,7 +39,8 @@ const (
 	// netSlots is the size of the cache of places by client network
 	// (IPv4 /24, IPv6 /56: what resolvers send in ECS), which spares a
 	// repeated client the tree walk too.
-	netSlots = 1 << 16
+	netSlots = 1 << netBits
+	netBits  = 16
 )
 
 // ErrTooLarge means the database file is over MaxSize.
@@ -75,21 +76,14 @@ type current struct {
 	path  string
 	size  int64
 	mtime time.Time
-	cache [cacheSlots]atomic.Pointer[cached]
-	nets  [netSlots]atomic.Pointer[netCached]
-}
-
-// netCached is the place of every address of one client network: kept
-// only when the database network holding it is no longer than the
-// client network, so that every address in it is placed alike.
-type netCached struct {
-	key   uint64
-	place dnsserver.Place
-}
-
-type cached struct {
-	off   uintptr
-	place dnsserver.Place
+	// cache holds decoded records by their offset in the file, nets
+	// places by client network: kept only when the database network
+	// holding it is no longer than the client network, so that every
+	// address in it is placed alike. Both are fixed size and allocation
+	// free (see slot): a flood of new client networks evicts, never
+	// grows them.
+	cache [cacheSlots]slot
+	nets  [netSlots]slot
 }
 
 // Options configure a DB.
@@ -232,21 +226,28 @@ type record struct {
 // an address it does not hold, the place is unknown (Known false); Bits
 // is then the length of the empty network, or 0 without a database.
 func (d *DB) Locate(addr netip.Addr) dnsserver.Place {
+	var pl dnsserver.Place
+	d.LocateInto(addr, &pl)
+	return pl
+}
+
+// LocateInto is Locate setting *pl, the dnsserver.Locator interface.
+func (d *DB) LocateInto(addr netip.Addr, pl *dnsserver.Place) {
 	c := d.cur.Load()
 	if c == nil {
-		return dnsserver.Place{}
+		*pl = dnsserver.Place{}
+		return
 	}
 	addr = addr.Unmap()
 	key, width := netKey(addr)
-	slot := &c.nets[(key*0x9E3779B97F4A7C15)>>(64-16)]
-	if e := slot.Load(); e != nil && e.key == key {
-		return e.place
+	s := &c.nets[(key*0x9E3779B97F4A7C15)>>(64-netBits)]
+	if s.load(key, pl) {
+		return
 	}
-	pl := c.locate(addr)
+	c.locate(addr, pl)
 	if pl.Bits <= width {
-		slot.Store(&netCached{key: key, place: pl})
+		s.store(key, pl)
 	}
-	return pl
 }
 
 // netKey is the client network of addr (IPv4 /24, IPv6 /56) as a cache
@@ -265,30 +266,29 @@ func netKey(addr netip.Addr) (uint64, int) {
 }
 
 // locate places addr with the database (the record cache aside).
-func (c *current) locate(addr netip.Addr) dnsserver.Place {
+func (c *current) locate(addr netip.Addr, pl *dnsserver.Place) {
 	res := c.r.Lookup(addr)
 	if res.Err() != nil {
-		return dnsserver.Place{}
+		*pl = dnsserver.Place{}
+		return
 	}
 	bits := res.Prefix().Bits()
 	if !res.Found() {
-		return dnsserver.Place{Bits: max(bits, 0)}
+		*pl = dnsserver.Place{Bits: max(bits, 0)}
+		return
 	}
-	off := res.Offset()
-	slot := &c.cache[(off*0x9E3779B1)>>7%cacheSlots]
-	if e := slot.Load(); e != nil && e.off == off {
-		pl := e.place
-		pl.Bits = bits
-		return pl
+	off := uint64(res.Offset())
+	s := &c.cache[(off*0x9E3779B1)>>7%cacheSlots]
+	if !s.load(off, pl) {
+		var rec record
+		if err := res.Decode(&rec); err != nil {
+			*pl = dnsserver.Place{Bits: bits}
+			return
+		}
+		*pl = placeOf(&rec)
+		s.store(off, pl)
 	}
-	var rec record
-	if err := res.Decode(&rec); err != nil {
-		return dnsserver.Place{Bits: bits}
-	}
-	pl := placeOf(&rec)
-	slot.Store(&cached{off: off, place: pl})
 	pl.Bits = bits
-	return pl
 }
 
 func placeOf(rec *record) dnsserver.Place {
