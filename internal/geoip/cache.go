@@ -29,6 +29,7 @@ const (
 	metaContinentShift = 8
 	metaCountryShift   = 24
 	metaBitsShift      = 40
+	metaSubShift       = 48
 )
 
 // packMeta is pl without its vector, as one word.
@@ -45,30 +46,32 @@ func packMeta(pl *dnsserver.Place) uint64 {
 	return m | uint64(uint8(pl.Bits))<<metaBitsShift
 }
 
-// store puts pl in s under key.
-func (s *slot) store(key uint64, pl *dnsserver.Place) {
+// store puts pl in s under key; sub is the last octet of an IPv4
+// database network longer than the /24 key (0 otherwise).
+func (s *slot) store(key uint64, sub uint8, pl *dnsserver.Place) {
 	seq := s.seq.Load()
 	if seq&1 != 0 || !s.seq.CompareAndSwap(seq, seq+1) {
 		return
 	}
 	s.key.Store(key)
-	s.meta.Store(packMeta(pl))
+	s.meta.Store(packMeta(pl) | uint64(sub)<<metaSubShift)
 	for i := range s.vec {
 		s.vec[i].Store(math.Float64bits(pl.Vec[i]))
 	}
 	s.seq.Store(seq + 2)
 }
 
-// load fills pl from s if it holds key, and reports whether it did.
-func (s *slot) load(key uint64, pl *dnsserver.Place) bool {
+// load fills pl from s if it holds key, and reports whether it did and
+// the sub it was stored with.
+func (s *slot) load(key uint64, pl *dnsserver.Place) (uint8, bool) {
 	seq := s.seq.Load()
 	if seq&1 != 0 || s.key.Load() != key {
-		return false
+		return 0, false
 	}
 	m := s.meta.Load()
 	v0, v1, v2 := s.vec[0].Load(), s.vec[1].Load(), s.vec[2].Load()
 	if m&metaValid == 0 || s.seq.Load() != seq {
-		return false
+		return 0, false
 	}
 	// Field by field: a composite literal is built aside and copied.
 	pl.Known = m&metaKnown != 0
@@ -77,5 +80,5 @@ func (s *slot) load(key uint64, pl *dnsserver.Place) bool {
 	pl.HasLocation = m&metaLocation != 0
 	pl.Vec[0], pl.Vec[1], pl.Vec[2] = math.Float64frombits(v0), math.Float64frombits(v1), math.Float64frombits(v2)
 	pl.Bits = int(uint8(m >> metaBitsShift))
-	return true
+	return uint8(m >> metaSubShift), true
 }

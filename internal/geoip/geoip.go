@@ -241,13 +241,24 @@ func (d *DB) LocateInto(addr netip.Addr, pl *dnsserver.Place) {
 	addr = addr.Unmap()
 	key, width := netKey(addr)
 	s := &c.nets[(key*0x9E3779B97F4A7C15)>>(64-netBits)]
-	if s.load(key, pl) {
+	if sub, ok := s.load(key, pl); ok && (pl.Bits <= width || subOf(addr, pl.Bits) == sub) {
 		return
 	}
 	c.locate(addr, pl)
-	if pl.Bits <= width {
-		s.store(key, pl)
+	switch {
+	case pl.Bits <= width:
+		s.store(key, 0, pl)
+	case addr.Is4():
+		// A network inside the /24 (a /25 to /32): kept with its last
+		// octet, and answers only the addresses inside it.
+		s.store(key, subOf(addr, pl.Bits), pl)
 	}
+}
+
+// subOf is the last octet of the IPv4 network of addr that is bits long
+// (bits over 24).
+func subOf(addr netip.Addr, bits int) uint8 {
+	return addr.As4()[3] & ^uint8(0xFF>>(bits-24))
 }
 
 // netKey is the client network of addr (IPv4 /24, IPv6 /56) as a cache
@@ -279,14 +290,14 @@ func (c *current) locate(addr netip.Addr, pl *dnsserver.Place) {
 	}
 	off := uint64(res.Offset())
 	s := &c.cache[(off*0x9E3779B1)>>7%cacheSlots]
-	if !s.load(off, pl) {
+	if _, ok := s.load(off, pl); !ok {
 		var rec record
 		if err := res.Decode(&rec); err != nil {
 			*pl = dnsserver.Place{Bits: bits}
 			return
 		}
 		*pl = placeOf(&rec)
-		s.store(off, pl)
+		s.store(off, 0, pl)
 	}
 	pl.Bits = bits
 }

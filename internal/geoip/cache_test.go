@@ -1,0 +1,130 @@
+package geoip
+
+import (
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seed3787e6f1/detour/dnsserver"
+)
+
+// A flood of client networks never seen before costs no allocation per
+// address, and the heap does not grow with it: the caches are fixed
+// size and evict.
+func TestLocateFloodDoesNotAllocate(t *testing.T) {
+	d, _, _ := newDB(t)
+	var pl dnsserver.Place
+	// Decode every record once (the record cache fills from the file,
+	// which is bounded); after that nothing may allocate.
+	for i := range uint32(1 << 16) {
+		d.LocateInto(floodAddr(i), &pl)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	next := uint32(0)
+	// Three times the cache's slots, in networks not placed before
+	// (172.16.0.0/12 is not in the database: the empty network) and
+	// 10.0.0.0/8 again, evicted since.
+	allocs := testing.AllocsPerRun(3*netSlots, func() {
+		next++
+		if next&1 == 0 {
+			d.LocateInto(netip.AddrFrom4([4]byte{172, 16 | byte(next>>16)&15, byte(next >> 8), byte(next)}), &pl)
+		} else {
+			d.LocateInto(floodAddr(next), &pl)
+		}
+	})
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if allocs != 0 {
+		t.Errorf("%v allocations per new client network, want 0", allocs)
+	}
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 1<<20 {
+		t.Errorf("the heap grew %d bytes over a flood of %d networks", grew, 3*netSlots)
+	}
+}
+
+// A database network inside a /24 (10.9.1.0/25) is cached under the /24
+// with its last octet: the addresses inside it are answered from the
+// cache, the others of the /24 are not answered as if inside it.
+func TestLocateCachesNetworksInsideA24(t *testing.T) {
+	d, _, _ := newDB(t)
+	in, out := netip.MustParseAddr("10.9.1.5"), netip.MustParseAddr("10.9.1.200")
+	for range 3 {
+		if pl := d.Locate(in); string(pl.Country[:]) != "GB" || pl.Bits != 25 {
+			t.Fatalf("%s: %+v", in, pl)
+		}
+		if pl := d.Locate(netip.MustParseAddr("10.9.1.0")); string(pl.Country[:]) != "GB" || pl.Bits != 25 {
+			t.Fatalf("10.9.1.0: %+v", pl)
+		}
+		if pl := d.Locate(out); pl.Known {
+			t.Fatalf("%s: %+v", out, pl)
+		}
+	}
+	// The last store was 10.9.1.200's (not placed, a network longer than
+	// /24 too); place 10.9.1.5 again and look in its slot.
+	d.Locate(in)
+	c := d.cur.Load()
+	key, _ := netKey(in)
+	var pl dnsserver.Place
+	if sub, ok := c.nets[(key*0x9E3779B97F4A7C15)>>(64-netBits)].load(key, &pl); !ok || sub != 0 || pl.Bits != 25 {
+		t.Errorf("10.9.1.0/25 is not cached under its /24: %v %d %+v", ok, sub, pl)
+	}
+}
+
+// Readers of a slot that writers keep changing see one whole entry or a
+// miss, never a mix of two.
+func TestSlotConcurrent(t *testing.T) {
+	var s slot
+	placeFor := func(k uint64) dnsserver.Place {
+		return dnsserver.Place{Known: k&1 == 0, Continent: [2]byte{byte(k), byte(k >> 8)}, Country: [2]byte{byte(k >> 16), 'X'},
+			HasLocation: true, Vec: [3]float64{float64(k), -float64(k), float64(k) / 3}, Bits: int(k % 129)}
+	}
+	var writers, readers sync.WaitGroup
+	var done atomic.Bool
+	var running, hits atomic.Int64
+	for range 2 {
+		readers.Go(func() {
+			running.Add(1)
+			var pl dnsserver.Place
+			for i := 0; i < 2_000_000 && !done.Load(); i++ {
+				k := s.key.Load() // the key a writer stored last, or is storing
+				sub, ok := s.load(k, &pl)
+				if !ok {
+					continue
+				}
+				if want := placeFor(k); pl != want || sub != uint8(k) {
+					t.Errorf("read %d: key %d gave %+v sub %d, want %+v", i, k, pl, sub, want)
+					return
+				}
+				hits.Add(1)
+			}
+		})
+	}
+	for w := range 2 {
+		writers.Go(func() {
+			for i := 0; i < 1000 && running.Load() < 2; i++ {
+				time.Sleep(time.Millisecond) // the readers start
+			}
+			for i := range uint64(20000) {
+				k := i*2 + uint64(w) + 1
+				pl := placeFor(k)
+				s.store(k, uint8(k), &pl)
+				if i%16 == 0 {
+					runtime.Gosched()
+				}
+			}
+		})
+	}
+	writers.Wait()
+	done.Store(true)
+	readers.Wait()
+	var pl dnsserver.Place
+	if k := s.key.Load(); !func() bool { _, ok := s.load(k, &pl); return ok }() || pl != placeFor(k) {
+		t.Errorf("after the writers: key %d gave %+v", k, pl)
+	}
+	t.Logf("%d concurrent reads hit", hits.Load())
+}
