@@ -86,7 +86,9 @@ func Code2(s string) [2]byte {
 type geoPacked struct {
 	rules []packedRule
 	sites []packedSite
-	def   *packed // clients not placed
+	// live are the sites that do not pass, the only ones pick looks at.
+	live []packedSite
+	def  *packed // clients not placed
 }
 
 type packedRule struct {
@@ -116,23 +118,17 @@ func (g *geoPacked) pick(pl *Place) *packed {
 		}
 		return g.def
 	}
-	if !pl.HasLocation {
+	if !pl.HasLocation || len(g.live) == 0 {
 		return g.def
 	}
-	best, bestDot := -1, -2.0
-	for i := range g.sites {
-		s := &g.sites[i]
-		if s.pass {
-			continue
-		}
+	best, bestDot := g.live[0].p, -2.0
+	for i := range g.live {
+		s := &g.live[i]
 		if d := s.vec[0]*pl.Vec[0] + s.vec[1]*pl.Vec[1] + s.vec[2]*pl.Vec[2]; d > bestDot {
-			best, bestDot = i, d
+			best, bestDot = s.p, d
 		}
 	}
-	if best < 0 {
-		return g.def
-	}
-	return g.sites[best].p
+	return best
 }
 
 func (r *packedRule) matches(pl *Place) bool {
@@ -233,6 +229,9 @@ func (s *Snapshot) packGeo(k qkey, geo *Geo, def *packed) *geoPacked {
 			return nil
 		}
 		gp.sites = append(gp.sites, ps)
+		if !ps.pass {
+			gp.live = append(gp.live, ps)
+		}
 	}
 	return gp
 }
