@@ -80,6 +80,38 @@ func Code2(s string) [2]byte {
 	return [2]byte{s[0], s[1]}
 }
 
+// geoIndex holds the packed answers of a snapshot's geo records, by the
+// question's key, in a table of 256 short lists indexed by a hash of a
+// few bytes of the key: a query for any other name usually finds its
+// list empty, a geo query compares one key, and neither hashes the
+// whole key as a map lookup would (a few ns every query would pay).
+type geoIndex struct {
+	slots [256][]geoEntry
+}
+
+type geoEntry struct {
+	key string
+	g   *geoPacked
+}
+
+// slotOf is key's list in a geoIndex.
+func slotOf(key []byte) uint8 {
+	if len(key) < 2 {
+		return 0
+	}
+	return uint8(uint(len(key))*131 + uint(key[1])*31 + uint(key[len(key)-1]))
+}
+
+// get returns the packed answers for key, or nil.
+func (x *geoIndex) get(key []byte) *geoPacked {
+	for _, e := range x.slots[slotOf(key)] {
+		if e.key == string(key) {
+			return e.g
+		}
+	}
+	return nil
+}
+
 // geoPacked holds a geo record's packed answers for one (name, type):
 // one per rule or site, the resolution of the question with that rule's
 // or site's answer in place of the record's.
@@ -170,11 +202,11 @@ func normaliseGeo(g *Geo, name string) *Geo {
 // records, or a geo record and a weighted one, are answered with the
 // records' default answers. Without a geo record in dyn it does nothing:
 // the build of a spec without one pays nothing for it.
-func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) map[string]*geoPacked {
+func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) *geoIndex {
 	if !slices.ContainsFunc(dyn, func(d DynamicAnswer) bool { return d.Geo != nil }) {
 		return nil
 	}
-	var out map[string]*geoPacked
+	var out *geoIndex
 	for _, k := range keys {
 		var geo *Geo
 		r := &resolver{zs: s.zs, snap: s, geoPick: func(g *Geo) ([]Variant, bool) { geo = g; return nil, false }}
@@ -188,9 +220,10 @@ func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) map[string]*geoPac
 			continue
 		}
 		if out == nil {
-			out = map[string]*geoPacked{}
+			out = &geoIndex{}
 		}
-		out[key] = gp
+		b := slotOf([]byte(key))
+		out.slots[b] = append(out.slots[b], geoEntry{key: key, g: gp})
 	}
 	return out
 }
@@ -259,7 +292,7 @@ func (h *Handler) geoFast(snap *Snapshot, msg []byte, q *query, sc *Scratch, lim
 	if snap.geo == nil {
 		return nil
 	}
-	g := snap.geo[string(sc.key)]
+	g := snap.geo.get(sc.key)
 	if g == nil {
 		return nil
 	}
