@@ -241,7 +241,7 @@ func (d *DB) LocateInto(addr netip.Addr, pl *dnsserver.Place) {
 	addr = addr.Unmap()
 	key, width := netKey(addr)
 	s := &c.nets[(key*0x9E3779B97F4A7C15)>>(64-netBits)]
-	if sub, ok := s.load(key, pl); ok && (pl.Bits <= width || subOf(addr, pl.Bits) == sub) {
+	if sub, ok := s.load(key, pl); ok && (pl.Bits <= width || addr.Is4() && subOf(addr, pl.Bits) == sub) {
 		return
 	}
 	c.locate(addr, pl)
