@@ -2,6 +2,7 @@ package geoip
 
 import (
 	"net/netip"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seed3787e6f1/detour/dnsserver"
+	"github.com/seed3787e6f1/detour/internal/testutil/geodb"
 )
 
 // A flood of client networks never seen before costs no allocation per
@@ -127,4 +129,53 @@ func TestSlotConcurrent(t *testing.T) {
 		t.Errorf("after the writers: key %d gave %+v", k, pl)
 	}
 	t.Logf("%d concurrent reads hit", hits.Load())
+}
+
+// Two sibling networks of one place (10.20.0.0/17 and 10.20.128.0/17,
+// records that differ in a field detour does not read) are one /16 to a
+// reply's scope; a sibling of another place, or split in the file, is
+// not merged.
+func TestLocateWidensToSiblingsOfOneRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "geo.mmdb")
+	fr := geodb.Network{Continent: "EU", Country: "FR", Lat: 48.86, Lon: 2.35}
+	// Postal codes make records of one place that the writer keeps apart.
+	nets := []geodb.Network{
+		{CIDR: "10.20.0.0/17", Postal: "1"}, {CIDR: "10.20.128.0/17", Postal: "2"}, // one /16 of FR
+		{CIDR: "10.30.0.0/17", Postal: "1"}, {CIDR: "10.30.128.0/18", Postal: "2"}, {CIDR: "10.30.192.0/18", Postal: "3"}, // FR, the second half split
+		{CIDR: "10.40.0.0/17", Postal: "1"}, {CIDR: "10.40.128.0/17", Country: "DE"}, // FR and DE
+	}
+	for i := range nets {
+		n := fr
+		n.CIDR, n.Postal = nets[i].CIDR, nets[i].Postal
+		if nets[i].Country != "" {
+			n.Country = nets[i].Country
+		}
+		nets[i] = n
+	}
+	if err := geodb.Write(path, nets); err != nil {
+		t.Fatal(err)
+	}
+	d := New(Options{Path: func() string { return path }})
+	d.Check()
+	if res := d.cur.Load().r.Lookup(netip.MustParseAddr("10.20.5.5")); res.Prefix().Bits() != 17 {
+		t.Fatalf("the writer merged the /17s itself (%v): the test proves nothing", res.Prefix())
+	}
+	for _, c := range []struct {
+		addr    string
+		bits    int
+		country string
+	}{
+		{"10.20.5.5", 16, "FR"}, {"10.20.200.1", 16, "FR"},
+		// From the whole /17 the split sibling stops the climb (narrower
+		// than it could be); from a /18 its sibling /18 and then the /17
+		// are single networks of the place.
+		{"10.30.5.5", 17, "FR"}, {"10.30.130.1", 16, "FR"}, {"10.30.200.1", 16, "FR"},
+		{"10.40.5.5", 17, "FR"}, {"10.40.200.1", 17, "DE"},
+	} {
+		for range 2 { // the second from the cache
+			if pl := d.Locate(netip.MustParseAddr(c.addr)); pl.Bits != c.bits || string(pl.Country[:]) != c.country {
+				t.Errorf("%s: bits %d country %s, want %d %s", c.addr, pl.Bits, pl.Country[:], c.bits, c.country)
+			}
+		}
+	}
 }

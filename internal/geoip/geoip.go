@@ -288,18 +288,74 @@ func (c *current) locate(addr netip.Addr, pl *dnsserver.Place) {
 		*pl = dnsserver.Place{Bits: max(bits, 0)}
 		return
 	}
+	if !c.placeOf(res, pl) {
+		*pl = dnsserver.Place{Bits: bits}
+		return
+	}
+	pl.Bits = c.widen(addr, bits, pl)
+}
+
+// placeOf sets *pl (Bits aside) to the place of a found result, from the
+// record cache or decoded, and reports false if it cannot be decoded.
+func (c *current) placeOf(res maxminddb.Result, pl *dnsserver.Place) bool {
 	off := uint64(res.Offset())
 	s := &c.cache[(off*0x9E3779B1)>>7%cacheSlots]
-	if _, ok := s.load(off, pl); !ok {
-		var rec record
-		if err := res.Decode(&rec); err != nil {
-			*pl = dnsserver.Place{Bits: bits}
-			return
-		}
-		*pl = placeOf(&rec)
-		s.store(off, 0, pl)
+	if _, ok := s.load(off, pl); ok {
+		return true
 	}
-	pl.Bits = bits
+	var rec record
+	if err := res.Decode(&rec); err != nil {
+		return false
+	}
+	*pl = placeOf(&rec)
+	s.store(off, 0, pl)
+	return true
+}
+
+// maxWiden bounds how many levels widen climbs: a tree walk each, on a
+// cache miss only.
+const maxWiden = 8
+
+// widen returns the length of the widest network around addr's (bits
+// long, placed at pl) whose addresses are all placed alike: while the
+// sibling of the network so far is a single database network placed as
+// pl is (another record, such as another postal code of the same city),
+// their parent is. Any geo record then answers all of it alike, health
+// whatever, so a reply's scope may be the wider network (RFC 7871 7.2.1)
+// and resolvers cache fewer copies. A sibling split in the file stops
+// the climb: the scope is then narrower than it could be, never wrong.
+// (Siblings of one record are merged by the writer already.)
+func (c *current) widen(addr netip.Addr, bits int, pl *dnsserver.Place) int {
+	var sib dnsserver.Place
+	for range maxWiden {
+		if bits == 0 {
+			break
+		}
+		res := c.r.Lookup(flipBit(addr, bits-1))
+		if res.Err() != nil || !res.Found() || res.Prefix().Bits() != bits || !c.placeOf(res, &sib) || !samePlace(&sib, pl) {
+			break
+		}
+		bits--
+	}
+	return bits
+}
+
+// samePlace reports whether a and b are one place, their networks aside.
+func samePlace(a, b *dnsserver.Place) bool {
+	return a.Known == b.Known && a.Continent == b.Continent && a.Country == b.Country && a.HasLocation == b.HasLocation && a.Vec == b.Vec
+}
+
+// flipBit is addr with bit i (from the left) flipped: an address in the
+// sibling of its network that is i+1 bits long.
+func flipBit(addr netip.Addr, i int) netip.Addr {
+	if addr.Is4() {
+		a := addr.As4()
+		a[i/8] ^= 0x80 >> (i % 8)
+		return netip.AddrFrom4(a)
+	}
+	a := addr.As16()
+	a[i/8] ^= 0x80 >> (i % 8)
+	return netip.AddrFrom16(a)
 }
 
 func placeOf(rec *record) dnsserver.Place {
