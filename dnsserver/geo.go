@@ -54,10 +54,12 @@ type Place struct {
 	Bits int
 }
 
-// Locator places client addresses. Locate is called once per query to
-// a geo record and must be safe for concurrent use and cheap.
+// Locator places client addresses. LocateInto is called once per query
+// to a geo record and must be safe for concurrent use and cheap: it sets
+// *pl to where addr is (a Place is filled in place rather than returned:
+// copying one costs more than the rest of a cached lookup).
 type Locator interface {
-	Locate(addr netip.Addr) Place
+	LocateInto(addr netip.Addr, pl *Place)
 }
 
 // UnitVector turns a latitude and longitude (degrees) into a point on
@@ -78,13 +80,47 @@ func Code2(s string) [2]byte {
 	return [2]byte{s[0], s[1]}
 }
 
+// geoIndex holds the packed answers of a snapshot's geo records, by the
+// question's key, in a table of 256 short lists indexed by a hash of a
+// few bytes of the key: a query for any other name usually finds its
+// list empty, a geo query compares one key, and neither hashes the
+// whole key as a map lookup would (a few ns every query would pay).
+type geoIndex struct {
+	slots [256][]geoEntry
+}
+
+type geoEntry struct {
+	key string
+	g   *geoPacked
+}
+
+// slotOf is key's list in a geoIndex.
+func slotOf(key []byte) uint8 {
+	if len(key) < 2 {
+		return 0
+	}
+	return uint8(uint(len(key))*131 + uint(key[1])*31 + uint(key[len(key)-1]))
+}
+
+// get returns the packed answers for key, or nil.
+func (x *geoIndex) get(key []byte) *geoPacked {
+	for _, e := range x.slots[slotOf(key)] {
+		if e.key == string(key) {
+			return e.g
+		}
+	}
+	return nil
+}
+
 // geoPacked holds a geo record's packed answers for one (name, type):
 // one per rule or site, the resolution of the question with that rule's
 // or site's answer in place of the record's.
 type geoPacked struct {
 	rules []packedRule
 	sites []packedSite
-	def   *packed // clients not placed
+	// live are the sites that do not pass, the only ones pick looks at.
+	live []packedSite
+	def  *packed // clients not placed
 }
 
 type packedRule struct {
@@ -100,7 +136,7 @@ type packedSite struct {
 }
 
 // pick returns the packed answer for a client at pl.
-func (g *geoPacked) pick(pl Place) *packed {
+func (g *geoPacked) pick(pl *Place) *packed {
 	if g.rules != nil {
 		for i := range g.rules {
 			r := &g.rules[i]
@@ -114,26 +150,20 @@ func (g *geoPacked) pick(pl Place) *packed {
 		}
 		return g.def
 	}
-	if !pl.HasLocation {
+	if !pl.HasLocation || len(g.live) == 0 {
 		return g.def
 	}
-	best, bestDot := -1, -2.0
-	for i := range g.sites {
-		s := &g.sites[i]
-		if s.pass {
-			continue
-		}
+	best, bestDot := g.live[0].p, -2.0
+	for i := range g.live {
+		s := &g.live[i]
 		if d := s.vec[0]*pl.Vec[0] + s.vec[1]*pl.Vec[1] + s.vec[2]*pl.Vec[2]; d > bestDot {
-			best, bestDot = i, d
+			best, bestDot = s.p, d
 		}
 	}
-	if best < 0 {
-		return g.def
-	}
-	return g.sites[best].p
+	return best
 }
 
-func (r *packedRule) matches(pl Place) bool {
+func (r *packedRule) matches(pl *Place) bool {
 	if r.def {
 		return true
 	}
@@ -172,11 +202,11 @@ func normaliseGeo(g *Geo, name string) *Geo {
 // records, or a geo record and a weighted one, are answered with the
 // records' default answers. Without a geo record in dyn it does nothing:
 // the build of a spec without one pays nothing for it.
-func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) map[string]*geoPacked {
+func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) *geoIndex {
 	if !slices.ContainsFunc(dyn, func(d DynamicAnswer) bool { return d.Geo != nil }) {
 		return nil
 	}
-	var out map[string]*geoPacked
+	var out *geoIndex
 	for _, k := range keys {
 		var geo *Geo
 		r := &resolver{zs: s.zs, snap: s, geoPick: func(g *Geo) ([]Variant, bool) { geo = g; return nil, false }}
@@ -190,9 +220,10 @@ func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) map[string]*geoPac
 			continue
 		}
 		if out == nil {
-			out = map[string]*geoPacked{}
+			out = &geoIndex{}
 		}
-		out[key] = gp
+		b := slotOf([]byte(key))
+		out.slots[b] = append(out.slots[b], geoEntry{key: key, g: gp})
 	}
 	return out
 }
@@ -231,6 +262,9 @@ func (s *Snapshot) packGeo(k qkey, geo *Geo, def *packed) *geoPacked {
 			return nil
 		}
 		gp.sites = append(gp.sites, ps)
+		if !ps.pass {
+			gp.live = append(gp.live, ps)
+		}
 	}
 	return gp
 }
@@ -258,7 +292,7 @@ func (h *Handler) geoFast(snap *Snapshot, msg []byte, q *query, sc *Scratch, lim
 	if snap.geo == nil {
 		return nil
 	}
-	g := snap.geo[string(sc.key)]
+	g := snap.geo.get(sc.key)
 	if g == nil {
 		return nil
 	}
@@ -270,7 +304,8 @@ func (h *Handler) geoFast(snap *Snapshot, msg []byte, q *query, sc *Scratch, lim
 	// A SOURCE PREFIX-LENGTH of 0 asks for an answer that does not
 	// depend on the client (RFC 7871 7.1.2): the default, scope 0.
 	if h.opts.Geo != nil && addr.IsValid() && !(q.ecs && q.ecsSource == 0) {
-		pl := h.opts.Geo.Locate(addr)
+		pl := &sc.place
+		h.opts.Geo.LocateInto(addr, pl)
 		p = g.pick(pl)
 		// The answer holds for the database's network; never claim
 		// more bits than the client sent (the rest were padding).

@@ -92,6 +92,8 @@ type Scratch struct {
 	Stats Stats
 	// do and co are the query's DNSSEC OK and Compact Answers OK bits.
 	do, co bool
+	// place is room for where a geo query's client is (geo.go).
+	place Place
 }
 
 // NewScratch returns working memory for one goroutine.

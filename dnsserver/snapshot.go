@@ -47,7 +47,7 @@ type Snapshot struct {
 	soa     map[string]*dns.SOA        // live SOA (with serial) by origin
 	hashes  map[string]uint64          // content hash by origin
 	overlay map[string]*packed         // packed answers that depend on this snapshot
-	geo     map[string]*geoPacked      // packed per-client answers of geo records; nil without any
+	geo     *geoIndex                  // packed per-client answers of geo records; nil without any
 	built   time.Time
 	// dnssec is the signing state of a signed snapshot (dnssec.go).
 	dnssec *signedData

@@ -39,7 +39,8 @@ const (
 	// netSlots is the size of the cache of places by client network
 	// (IPv4 /24, IPv6 /56: what resolvers send in ECS), which spares a
 	// repeated client the tree walk too.
-	netSlots = 1 << 16
+	netSlots = 1 << netBits
+	netBits  = 16
 )
 
 // ErrTooLarge means the database file is over MaxSize.
@@ -75,21 +76,14 @@ type current struct {
 	path  string
 	size  int64
 	mtime time.Time
-	cache [cacheSlots]atomic.Pointer[cached]
-	nets  [netSlots]atomic.Pointer[netCached]
-}
-
-// netCached is the place of every address of one client network: kept
-// only when the database network holding it is no longer than the
-// client network, so that every address in it is placed alike.
-type netCached struct {
-	key   uint64
-	place dnsserver.Place
-}
-
-type cached struct {
-	off   uintptr
-	place dnsserver.Place
+	// cache holds decoded records by their offset in the file, nets
+	// places by client network: kept only when the database network
+	// holding it is no longer than the client network, so that every
+	// address in it is placed alike. Both are fixed size and allocation
+	// free (see slot): a flood of new client networks evicts, never
+	// grows them.
+	cache [cacheSlots]slot
+	nets  [netSlots]slot
 }
 
 // Options configure a DB.
@@ -232,21 +226,39 @@ type record struct {
 // an address it does not hold, the place is unknown (Known false); Bits
 // is then the length of the empty network, or 0 without a database.
 func (d *DB) Locate(addr netip.Addr) dnsserver.Place {
+	var pl dnsserver.Place
+	d.LocateInto(addr, &pl)
+	return pl
+}
+
+// LocateInto is Locate setting *pl, the dnsserver.Locator interface.
+func (d *DB) LocateInto(addr netip.Addr, pl *dnsserver.Place) {
 	c := d.cur.Load()
 	if c == nil {
-		return dnsserver.Place{}
+		*pl = dnsserver.Place{}
+		return
 	}
 	addr = addr.Unmap()
 	key, width := netKey(addr)
-	slot := &c.nets[(key*0x9E3779B97F4A7C15)>>(64-16)]
-	if e := slot.Load(); e != nil && e.key == key {
-		return e.place
+	s := &c.nets[(key*0x9E3779B97F4A7C15)>>(64-netBits)]
+	if sub, ok := s.load(key, pl); ok && (pl.Bits <= width || addr.Is4() && subOf(addr, pl.Bits) == sub) {
+		return
 	}
-	pl := c.locate(addr)
-	if pl.Bits <= width {
-		slot.Store(&netCached{key: key, place: pl})
+	c.locate(addr, pl)
+	switch {
+	case pl.Bits <= width:
+		s.store(key, 0, pl)
+	case addr.Is4():
+		// A network inside the /24 (a /25 to /32): kept with its last
+		// octet, and answers only the addresses inside it.
+		s.store(key, subOf(addr, pl.Bits), pl)
 	}
-	return pl
+}
+
+// subOf is the last octet of the IPv4 network of addr that is bits long
+// (bits over 24).
+func subOf(addr netip.Addr, bits int) uint8 {
+	return addr.As4()[3] & ^uint8(0xFF>>(bits-24))
 }
 
 // netKey is the client network of addr (IPv4 /24, IPv6 /56) as a cache
@@ -265,30 +277,85 @@ func netKey(addr netip.Addr) (uint64, int) {
 }
 
 // locate places addr with the database (the record cache aside).
-func (c *current) locate(addr netip.Addr) dnsserver.Place {
+func (c *current) locate(addr netip.Addr, pl *dnsserver.Place) {
 	res := c.r.Lookup(addr)
 	if res.Err() != nil {
-		return dnsserver.Place{}
+		*pl = dnsserver.Place{}
+		return
 	}
 	bits := res.Prefix().Bits()
 	if !res.Found() {
-		return dnsserver.Place{Bits: max(bits, 0)}
+		*pl = dnsserver.Place{Bits: max(bits, 0)}
+		return
 	}
-	off := res.Offset()
-	slot := &c.cache[(off*0x9E3779B1)>>7%cacheSlots]
-	if e := slot.Load(); e != nil && e.off == off {
-		pl := e.place
-		pl.Bits = bits
-		return pl
+	if !c.placeOf(res, pl) {
+		*pl = dnsserver.Place{Bits: bits}
+		return
+	}
+	pl.Bits = c.widen(addr, bits, pl)
+}
+
+// placeOf sets *pl (Bits aside) to the place of a found result, from the
+// record cache or decoded, and reports false if it cannot be decoded.
+func (c *current) placeOf(res maxminddb.Result, pl *dnsserver.Place) bool {
+	off := uint64(res.Offset())
+	s := &c.cache[(off*0x9E3779B1)>>7%cacheSlots]
+	if _, ok := s.load(off, pl); ok {
+		return true
 	}
 	var rec record
 	if err := res.Decode(&rec); err != nil {
-		return dnsserver.Place{Bits: bits}
+		return false
 	}
-	pl := placeOf(&rec)
-	slot.Store(&cached{off: off, place: pl})
-	pl.Bits = bits
-	return pl
+	*pl = placeOf(&rec)
+	s.store(off, 0, pl)
+	return true
+}
+
+// maxWiden bounds how many levels widen climbs: a tree walk each, on a
+// cache miss only.
+const maxWiden = 8
+
+// widen returns the length of the widest network around addr's (bits
+// long, placed at pl) whose addresses are all placed alike: while the
+// sibling of the network so far is a single database network placed as
+// pl is (another record, such as another postal code of the same city),
+// their parent is. Any geo record then answers all of it alike, health
+// whatever, so a reply's scope may be the wider network (RFC 7871 7.2.1)
+// and resolvers cache fewer copies. A sibling split in the file stops
+// the climb: the scope is then narrower than it could be, never wrong.
+// (Siblings of one record are merged by the writer already.)
+func (c *current) widen(addr netip.Addr, bits int, pl *dnsserver.Place) int {
+	var sib dnsserver.Place
+	for range maxWiden {
+		if bits == 0 {
+			break
+		}
+		res := c.r.Lookup(flipBit(addr, bits-1))
+		if res.Err() != nil || !res.Found() || res.Prefix().Bits() != bits || !c.placeOf(res, &sib) || !samePlace(&sib, pl) {
+			break
+		}
+		bits--
+	}
+	return bits
+}
+
+// samePlace reports whether a and b are one place, their networks aside.
+func samePlace(a, b *dnsserver.Place) bool {
+	return a.Known == b.Known && a.Continent == b.Continent && a.Country == b.Country && a.HasLocation == b.HasLocation && a.Vec == b.Vec
+}
+
+// flipBit is addr with bit i (from the left) flipped: an address in the
+// sibling of its network that is i+1 bits long.
+func flipBit(addr netip.Addr, i int) netip.Addr {
+	if addr.Is4() {
+		a := addr.As4()
+		a[i/8] ^= 0x80 >> (i % 8)
+		return netip.AddrFrom4(a)
+	}
+	a := addr.As16()
+	a[i/8] ^= 0x80 >> (i % 8)
+	return netip.AddrFrom16(a)
 }
 
 func placeOf(rec *record) dnsserver.Place {

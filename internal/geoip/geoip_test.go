@@ -145,3 +145,24 @@ func BenchmarkLocate(b *testing.B) {
 		d.Locate(addrs[i%len(addrs)])
 	}
 }
+
+// BenchmarkLocateFlood places an address of a new /24 each time: the
+// tree walk and the cache store, as under a flood of new clients.
+func BenchmarkLocateFlood(b *testing.B) {
+	path, err := geodb.WriteTemp(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := New(Options{Path: func() string { return path }})
+	d.Check()
+	b.ReportAllocs()
+	for i := uint32(0); b.Loop(); i++ {
+		d.Locate(floodAddr(i))
+	}
+}
+
+// floodAddr is an address in the i-th /24 of 10.0.0.0/8 (and on past
+// it, wrapping over 10/8 every 65,536).
+func floodAddr(i uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 7})
+}

@@ -22,6 +22,10 @@ type Network struct {
 	Lat, Lon  float64
 	// NoLocation leaves location out, as a Country database does.
 	NoLocation bool
+	// Postal, when set, is written as postal.code (which detour does not
+	// read): networks that differ only in it are different records of
+	// one place, which the writer does not merge.
+	Postal string
 }
 
 // Networks are the networks Write puts in the database by default.
@@ -88,6 +92,9 @@ func record(n Network) mmdbtype.Map {
 	m := mmdbtype.Map{
 		"continent": mmdbtype.Map{"code": mmdbtype.String(n.Continent)},
 		"country":   mmdbtype.Map{"iso_code": mmdbtype.String(n.Country)},
+	}
+	if n.Postal != "" {
+		m["postal"] = mmdbtype.Map{"code": mmdbtype.String(n.Postal)}
 	}
 	if !n.NoLocation {
 		m["location"] = mmdbtype.Map{"latitude": mmdbtype.Float64(n.Lat), "longitude": mmdbtype.Float64(n.Lon)}
