@@ -185,7 +185,7 @@ func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) map[string]*geoPac
 			continue
 		}
 		key := string(wireKey(nil, k.name, k.typ))
-		gp := s.packGeo(k, geo, s.overlay[key])
+		gp := s.packGeo(k, geo, s.overlay[key], false)
 		if gp == nil {
 			continue
 		}
@@ -198,14 +198,18 @@ func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) map[string]*geoPac
 }
 
 // packGeo packs question k once per rule or site of geo; def is the
-// question's default answer.
-func (s *Snapshot) packGeo(k qkey, geo *Geo, def *packed) *geoPacked {
+// question's default answer. do packs the answers signed, for queries
+// with DO (geo_signed.go).
+func (s *Snapshot) packGeo(k qkey, geo *Geo, def *packed, do bool) *geoPacked {
 	if def == nil {
 		return nil
 	}
 	packWith := func(v []Variant) *packed {
 		r := &resolver{zs: s.zs, snap: s, geoPick: func(*Geo) ([]Variant, bool) { return v, true }}
 		res := r.resolve(k.name, k.typ)
+		if do {
+			s.dnssec.augment(s, &res, k.name, k.typ, false, true)
+		}
 		if w := packResolution(&res, k.name, k.typ, nil); w != nil {
 			return &packed{wire: w}
 		}
@@ -253,12 +257,13 @@ func (r *resolver) geoVariants(d *DynamicAnswer) []Variant {
 // geoFast answers a fast-path query for a geo record from the packed
 // answer of where the client is, or returns nil for any other question.
 // The client is the ECS address when the query has one (RFC 7871), else
-// the source address.
-func (h *Handler) geoFast(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit int, client netip.Addr) []byte {
-	if snap.geo == nil {
+// the source address. geos is the snapshot's geo answers, or their
+// signed copies for a query with DO in a signed zone.
+func (h *Handler) geoFast(geos map[string]*geoPacked, msg []byte, q *query, sc *Scratch, limit int, client netip.Addr) []byte {
+	if geos == nil {
 		return nil
 	}
-	g := snap.geo[string(sc.key)]
+	g := geos[string(sc.key)]
 	if g == nil {
 		return nil
 	}
