@@ -35,6 +35,9 @@ type signedData struct {
 	cache  *sigCache
 	// wire maps every zone's wire name to whether it is signed.
 	wire map[string]bool
+	// geo holds the DO=1 answers of geo records in signed zones: every
+	// rule's and site's answer signed (geo_signed.go).
+	geo *geoIndex
 }
 
 // zoneSigner signs one zone's RRsets for one epoch.
@@ -196,6 +199,7 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 		}
 	}
 	out.packSigned(fill)
+	out.packSignedGeos(inner)
 	return &out, refresh
 }
 

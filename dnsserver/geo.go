@@ -112,6 +112,12 @@ func (x *geoIndex) get(key []byte) *geoPacked {
 	return nil
 }
 
+// put adds key's packed answers.
+func (x *geoIndex) put(key string, g *geoPacked) {
+	b := slotOf([]byte(key))
+	x.slots[b] = append(x.slots[b], geoEntry{key: key, g: g})
+}
+
 // geoPacked holds a geo record's packed answers for one (name, type):
 // one per rule or site, the resolution of the question with that rule's
 // or site's answer in place of the record's.
@@ -215,28 +221,31 @@ func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) *geoIndex {
 			continue
 		}
 		key := string(wireKey(nil, k.name, k.typ))
-		gp := s.packGeo(k, geo, s.overlay[key])
+		gp := s.packGeo(k, geo, s.overlay[key], false)
 		if gp == nil {
 			continue
 		}
 		if out == nil {
 			out = &geoIndex{}
 		}
-		b := slotOf([]byte(key))
-		out.slots[b] = append(out.slots[b], geoEntry{key: key, g: gp})
+		out.put(key, gp)
 	}
 	return out
 }
 
 // packGeo packs question k once per rule or site of geo; def is the
-// question's default answer.
-func (s *Snapshot) packGeo(k qkey, geo *Geo, def *packed) *geoPacked {
+// question's default answer. do packs the answers signed, for queries
+// with DO (geo_signed.go).
+func (s *Snapshot) packGeo(k qkey, geo *Geo, def *packed, do bool) *geoPacked {
 	if def == nil {
 		return nil
 	}
 	packWith := func(v []Variant) *packed {
 		r := &resolver{zs: s.zs, snap: s, geoPick: func(*Geo) ([]Variant, bool) { return v, true }}
 		res := r.resolve(k.name, k.typ)
+		if do {
+			s.dnssec.augment(s, &res, k.name, k.typ, false, true)
+		}
 		if w := packResolution(&res, k.name, k.typ, nil); w != nil {
 			return &packed{wire: w}
 		}
@@ -287,12 +296,13 @@ func (r *resolver) geoVariants(d *DynamicAnswer) []Variant {
 // geoFast answers a fast-path query for a geo record from the packed
 // answer of where the client is, or returns nil for any other question.
 // The client is the ECS address when the query has one (RFC 7871), else
-// the source address.
-func (h *Handler) geoFast(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit int, client netip.Addr) []byte {
-	if snap.geo == nil {
+// the source address. geos is the snapshot's geo answers, or their
+// signed copies for a query with DO in a signed zone.
+func (h *Handler) geoFast(geos *geoIndex, msg []byte, q *query, sc *Scratch, limit int, client netip.Addr) []byte {
+	if geos == nil {
 		return nil
 	}
-	g := snap.geo.get(sc.key)
+	g := geos.get(sc.key)
 	if g == nil {
 		return nil
 	}

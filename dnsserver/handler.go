@@ -171,13 +171,16 @@ func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tc
 	sc.do, sc.co = q.do, q.co
 	if q.simple && q.qclass == dns.ClassINET && snap != nil {
 		if p, signed := snap.signedFast(q.do, sc.key); signed {
+			if out := h.geoFast(snap.dnssec.geo, msg, q, sc, limit, client); out != nil {
+				return out
+			}
 			if p == nil {
 				return h.slow(snap, msg, q, sc, limit, client)
 			}
 			sc.out = finish(sc.out, p.choose(sc.next()), msg, q, limit, 0, -1)
 			return sc.out
 		}
-		if out := h.geoFast(snap, msg, q, sc, limit, client); out != nil {
+		if out := h.geoFast(snap.geo, msg, q, sc, limit, client); out != nil {
 			return out
 		}
 		p := snap.overlay[string(sc.key)]
