@@ -148,42 +148,6 @@ func StartKnotWith(t testing.TB, opts KnotOptions, zones map[string]string) stri
 	return runDaemon(t, dir, "knot.conf", conf.String(), port, knotd, "-c")
 }
 
-// StartUnbound runs a recursive resolver with stub zones pointing at
-// detour (or any server): stubs maps zone -> server address.
-func StartUnbound(t testing.TB, stubs map[string]string) string {
-	t.Helper()
-	unbound := Require(t, "unbound")
-	dir := t.TempDir()
-	port := FreePort(t)
-	var conf strings.Builder
-	fmt.Fprintf(&conf, `server:
-  interface: 127.0.0.1
-  port: %d
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "%s"
-  pidfile: "%s/unbound.pid"
-  use-syslog: no
-  logfile: ""
-  verbosity: 1
-  do-ip6: no
-  do-not-query-localhost: no
-  module-config: "iterator"
-  access-control: 127.0.0.0/8 allow
-  local-zone: "test." nodefault
-  root-hints: ""
-  num-threads: 1
-  cache-min-ttl: 0
-  serve-expired: no
-`, port, dir, dir)
-	for zone, addr := range stubs {
-		host, p, _ := net.SplitHostPort(addr)
-		fmt.Fprintf(&conf, "stub-zone:\n  name: %q\n  stub-addr: %s@%s\n", zone, host, p)
-	}
-	return runDaemon(t, dir, "unbound.conf", conf.String(), port, unbound, "-d", "-c")
-}
-
 // runDaemon writes conf to dir/name, starts daemon with args and the
 // configuration's path last, and returns its address on 127.0.0.1:port
 // once it answers DNS.
