@@ -160,7 +160,8 @@ func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (r
 	cctx, cancel := context.WithTimeout(ctx, applyTimeout+time.Second)
 	defer cancel()
 	moved := s.lead.leaderMoved() // before reading the leader: a change after aborts
-	go func() {                   // a dial to a frozen leader (TCP accepted, TLS unanswered) too
+	// A dial to a frozen leader (TCP accepted, TLS unanswered) too.
+	go func() {
 		select {
 		case <-moved:
 			cancel()
