@@ -76,7 +76,9 @@ func (o *Observer) Run(ctx context.Context) {
 		case <-retry:
 		}
 		retry, moved, owed = nil, nil, false
-		if err := o.report(ctx, force); err != nil && ctx.Err() == nil {
+		// A node with a problem (halted, log failing) refuses at once:
+		// its ticks retry, not a loop of warnings.
+		if err := o.report(ctx, force); err != nil && ctx.Err() == nil && o.store.Problem() == nil {
 			owed = force
 			retry, moved = time.After(retryPause), o.store.lead.leaderMoved()
 		}
