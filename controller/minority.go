@@ -95,6 +95,12 @@ type Minority struct {
 
 	entered prometheus.Counter
 	rebuilt prometheus.Counter
+
+	// The pause detector (pause.go).
+	lastTick atomic.Int64 // sinceStart at the last tick, 0 before the first
+	stale    atomic.Bool  // paused and not caught up since
+	resumed  time.Time    // when the pause was noticed; under mu
+	paused   prometheus.Counter
 }
 
 // NewMinority returns the minority watcher of store; Run drives it.
@@ -116,6 +122,8 @@ func NewMinority(store *Store, opts MinorityOptions) (*Minority, error) {
 		Help: "Times this node was cut off from the cluster's leader for longer than minority_after."})
 	m.rebuilt = prometheus.NewCounter(prometheus.CounterOpts{Name: "detour_minority_local_answers_total",
 		Help: "Answer sets this node built from its own health view while cut off (minority_mode local)."})
+	m.paused = prometheus.NewCounter(prometheus.CounterOpts{Name: "detour_paused_total",
+		Help: "Times this node noticed it had not run for a while (a paused VM or process) and answered SERVFAIL until it caught up."})
 	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "detour_minority_mode",
 		Help: "1 while this node is cut off from the cluster's leader (see minority_mode), else 0."},
 		func() float64 {
@@ -125,7 +133,7 @@ func NewMinority(store *Store, opts MinorityOptions) (*Minority, error) {
 			return 0
 		})
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.entered, m.rebuilt, gauge} {
+		for _, c := range []prometheus.Collector{m.entered, m.rebuilt, m.paused, gauge} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("minority metrics: %w", err)
 			}
@@ -171,6 +179,9 @@ func (m *Minority) CutOff() bool { return m != nil && m.cut.Load() }
 // answers while cut off: override is false when the cluster's answers
 // stand (in contact, or mode last); snap is nil for SERVFAIL.
 func (m *Minority) Answers() (snap *dnsserver.Snapshot, override bool) {
+	if m.pausedNow() {
+		return nil, true // SERVFAIL: state older than a pause (pause.go)
+	}
 	if m == nil || !m.cut.Load() {
 		return nil, false
 	}
@@ -187,7 +198,7 @@ func (m *Minority) Answers() (snap *dnsserver.Snapshot, override bool) {
 
 // ServFail reports whether the DNS server should answer SERVFAIL.
 func (m *Minority) ServFail() bool {
-	return m != nil && m.cut.Load() && m.opts.Mode == MinorityServfail
+	return m.pausedNow() || m != nil && m.cut.Load() && m.opts.Mode == MinorityServfail
 }
 
 // Run judges contact every tick until ctx ends.
@@ -199,6 +210,7 @@ func (m *Minority) Run(ctx context.Context) {
 }
 
 func (m *Minority) step(ctx context.Context) {
+	m.notePause()
 	inContact := m.inContact()
 	switch {
 	case !m.cut.Load() && !inContact:
@@ -206,6 +218,7 @@ func (m *Minority) step(ctx context.Context) {
 	case m.cut.Load() && inContact && m.caughtUp(ctx):
 		m.leave()
 	}
+	m.endPause(ctx, inContact)
 	if m.cut.Load() && m.opts.Mode == MinorityLocal {
 		m.rebuild()
 	}

@@ -2,6 +2,8 @@ package controller
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -39,18 +41,23 @@ func (o *Observer) Transition(health.Transition) {
 }
 
 // Run reports until ctx ends, and keeps the engine's targets in step
-// with the replicated spec.
+// with the replicated spec. A report that did not commit is sent again as
+// soon as this node learns of another leader (or after retryPause), not
+// on the next tick: after a failover it is on the critical path.
 func (o *Observer) Run(ctx context.Context) {
 	t := time.NewTicker(o.store.cfg.Timing.ReportInterval)
 	defer t.Stop()
 	var specVersion uint64
+	var retry <-chan time.Time // set while a report is owed
+	var moved <-chan struct{}  // the same
+	owed := false              // a failed report was forced
 	for {
 		changed := o.store.fsm.Changed()
 		if s, v := o.store.fsm.Spec(); s != nil && v != specVersion {
 			o.engine.Update(s)
 			specVersion = v
 		}
-		force := false
+		force := owed
 		select {
 		case <-ctx.Done():
 			return
@@ -65,25 +72,94 @@ func (o *Observer) Run(ctx context.Context) {
 			}
 		case <-t.C:
 			force = true
+		case <-moved:
+		case <-retry:
 		}
-		o.report(ctx, force)
+		retry, moved, owed = nil, nil, false
+		// A node with a problem (halted, log failing) refuses at once:
+		// its ticks retry, not a loop of warnings.
+		if err := o.report(ctx, force); err != nil && ctx.Err() == nil && o.store.Problem() == nil {
+			owed = force
+			retry, moved = time.After(retryPause), o.store.lead.leaderMoved()
+		}
 	}
 }
 
+// retryPause is how long a report that did not commit waits before it is
+// sent again when no other leader becomes known meanwhile.
+const retryPause = 250 * time.Millisecond
+
+// errLeaderMoved abandons a report in flight: the leader it went to is
+// no longer the one this node knows.
+var errLeaderMoved = errors.New("the leader changed")
+
 // report proposes what differs between the engine and the cluster's
-// record of this node; with force, even nothing.
-func (o *Observer) report(ctx context.Context, force bool) {
+// record of this node; with force, even nothing. A report in flight when
+// this node learns of another leader is abandoned and made again at once
+// from the latest verdicts, for the new leader.
+func (o *Observer) report(ctx context.Context, force bool) error {
 	id := o.store.ID()
 	if !o.store.IsVoter(id) {
-		return // non-voters serve DNS; they do not vote on health
+		return nil // non-voters serve DNS; they do not vote on health
 	}
+	var err error
+	for range maxResends {
+		moved := o.store.lead.leaderMoved() // before the changes are read
+		changes, ok := o.changes(id)
+		if !ok || (len(changes) == 0 && !force) {
+			return nil
+		}
+		if err = o.propose(ctx, id, changes, moved); !errors.Is(err, errLeaderMoved) {
+			break
+		}
+	}
+	if err != nil {
+		o.logger.Warn("health report not committed; sending it again on a leader change or shortly", "err", err)
+	}
+	return err
+}
+
+// maxResends bounds the reports made again at once after a leader change
+// (a flapping leadership would otherwise keep the loop from its ticks).
+const maxResends = 4
+
+// propose commits one report, abandoning it with errLeaderMoved once
+// moved closes. Its deadline is the time within which a follower stands
+// for election when its leader went quiet: past it the report is made
+// again from the latest verdicts rather than held for one leader.
+func (o *Observer) propose(ctx context.Context, id string, changes []VerdictChange, moved <-chan struct{}) error {
+	tm := o.store.cfg.Timing
+	cctx, cancel := context.WithTimeout(ctx, max(2*tm.HeartbeatTimeout+tm.ElectionTimeout, time.Second))
+	defer cancel()
+	mctx, abandon := context.WithCancelCause(cctx)
+	defer abandon(nil)
+	go func() {
+		select {
+		case <-moved:
+			abandon(errLeaderMoved)
+		case <-mctx.Done():
+		}
+	}()
+	_, err := o.store.Propose(mctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: id, Changes: changes}})
+	if err != nil && errors.Is(context.Cause(mctx), errLeaderMoved) {
+		return fmt.Errorf("report of %d changes: %w", len(changes), errLeaderMoved)
+	}
+	if err != nil {
+		return fmt.Errorf("report of %d changes: %w", len(changes), err)
+	}
+	return nil
+}
+
+// changes lists what differs between the engine's verdicts and the
+// cluster's record of this node; false before a spec is in force.
+func (o *Observer) changes(id string) ([]VerdictChange, bool) {
 	held := map[[2]string]Verdict{}
 	view := o.store.fsm.View()
 	for _, v := range view.Verdicts(id) {
 		held[[2]string{v.Pool, v.Address}] = v.Verdict
 	}
 	if view.Spec() == nil {
-		return
+		return nil, false
 	}
 	var changes []VerdictChange
 	seen := map[[2]string]bool{}
@@ -105,12 +181,5 @@ func (o *Observer) report(ctx context.Context, force bool) {
 			changes = append(changes, VerdictChange{Pool: k[0], Address: k[1], Forget: true})
 		}
 	}
-	if len(changes) == 0 && !force {
-		return
-	}
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if _, err := o.store.Propose(cctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: id, Changes: changes}}); err != nil {
-		o.logger.Warn("health report not committed; retrying on the next tick", "changes", len(changes), "err", err)
-	}
+	return changes, true
 }

@@ -160,6 +160,14 @@ func (s *Store) forward(ctx context.Context, id, addr string, req rpcRequest) (r
 	cctx, cancel := context.WithTimeout(ctx, applyTimeout+time.Second)
 	defer cancel()
 	moved := s.lead.leaderMoved() // before reading the leader: a change after aborts
+	// A dial to a frozen leader (TCP accepted, TLS unanswered) too.
+	go func() {
+		select {
+		case <-moved:
+			cancel()
+		case <-cctx.Done():
+		}
+	}()
 	p := &s.rpc
 	if !p.mu.TryLock() {
 		p = &rpcConn{}

@@ -509,6 +509,11 @@ func (s *Store) Propose(ctx context.Context, c *Command) (Result, error) {
 	if c.Type == CmdSetSpec && c.Spec != nil {
 		// In force here before the caller reads it (stage.go): the
 		// result is the activation's, not the staging's.
+		if res.StagedAt != 0 {
+			// The version this command made, once its own staging
+			// entry was activated here (spec_await.go).
+			return s.awaitStaged(ctx, res)
+		}
 		if err := s.awaitSpec(ctx, c.Spec, yaml); err != nil {
 			return res, err
 		}

@@ -55,6 +55,10 @@ var commandTable = []commandDef{
 			// Staged: in force once compiled, at its activate_spec
 			// entry (stage.go); Propose waits for that.
 			err := st.stage(c.Spec, now)
+			if sg := st.Staged; err == nil && sg != nil {
+				// The version it made, not the one still in force.
+				return Result{SpecVersion: sg.Version, StagedAt: sg.Index}, nil
+			}
 			return Result{SpecVersion: st.SpecVersion}, err
 		},
 	},

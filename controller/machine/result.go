@@ -9,7 +9,8 @@ type Result struct {
 	// Index is the Raft log index of the entry that applied the
 	// command. A node that has applied Index shows the change.
 	Index uint64 `json:"index"`
-	// SpecVersion is the version a set_spec made.
+	// SpecVersion is the version a set_spec made: the version its spec
+	// gets when the activate_spec that follows puts it in force.
 	SpecVersion uint64 `json:"spec_version,omitempty"`
 	// Override is the override a set_override stored (its Created and
 	// Expires in the cluster's clock), or the one a clear_override
@@ -21,6 +22,11 @@ type Result struct {
 	// Duplicate is true when this copy of a once-only command was a
 	// retry: it changed nothing, the result is the first copy's.
 	Duplicate bool `json:"duplicate,omitempty"`
+	// StagedAt is the entry that staged a set_spec's spec (its own, or
+	// an earlier one of the same text it joined): its activation puts
+	// version SpecVersion in force. 0 when the spec went in force at once
+	// (a state without background compiles), or from an older leader.
+	StagedAt uint64 `json:"staged_at,omitempty"`
 }
 
 // clone returns a copy that shares nothing with r.

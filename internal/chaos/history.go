@@ -63,6 +63,11 @@ type State struct {
 	Version   int   // spec version
 	TTL       int   // app's TTL in the spec in force
 	Incidents uint64
+	// Extra is how many more versions there may be than Version: applies
+	// of the spec in force without an answer, each of which may have
+	// committed (a node that cannot catch up leaves the decision to the
+	// commit, and a commit of the text in force makes a new version).
+	Extra int
 }
 
 // model is porcupine's model of the state.
@@ -110,22 +115,53 @@ func step(s State, in OpInput, out OpOutput) (bool, State) {
 		}
 		return s.Pin < 0, s
 	case OpSpec:
-		if s.TTL == in.Arg {
-			// Already in force. A copy sent while the same spec was
-			// staged joins it (controller's stage: "already on its
-			// way") and says changed: the version is what counts.
-			return unknown || out.Version == s.Version, s
-		}
-		s.TTL = in.Arg
-		s.Version++
-		return unknown || (out.Changed && out.Version == s.Version), s
+		return stepSpec(s, in, out)
 	case OpIncident:
 		s.Incidents |= 1 << in.Arg
 		return true, s
 	case OpRead:
-		return out.State == s, s
+		got := out.State
+		ok := got.Version >= s.Version && got.Version <= s.Version+s.Extra
+		got.Version, got.Extra = s.Version, s.Extra
+		if ok && got == s {
+			s.Version = out.State.Version
+			return true, s
+		}
+		return false, s
 	}
 	return false, s
+}
+
+// stepSpec is a spec apply. One whose spec is in force already either
+// finds it so (changed false, the version in force) or, from a node that
+// could not catch up with the leader, commits it: that makes the next
+// version, or joins a copy of the same spec still staged (controller's
+// stage: "already on its way", its version); both say changed. Without
+// an answer it may have done either.
+func stepSpec(s State, in OpInput, out OpOutput) (bool, State) {
+	unknown := out.Outcome == Unknown
+	within := func(lo, hi int) bool { return out.Version >= lo && out.Version <= hi }
+	if s.TTL == in.Arg {
+		if unknown {
+			s.Extra++
+			return true, s
+		}
+		hi := s.Version + s.Extra
+		if out.Changed {
+			hi++
+		}
+		ok := within(s.Version, hi)
+		s.Version = max(s.Version, out.Version)
+		return ok, s
+	}
+	s.TTL = in.Arg
+	if unknown {
+		s.Version++
+		return true, s
+	}
+	ok := out.Changed && within(s.Version+1, s.Version+1+s.Extra)
+	s.Version = max(s.Version+1, out.Version)
+	return ok, s
 }
 
 // History records operations as they are called and return.

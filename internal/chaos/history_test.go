@@ -43,6 +43,24 @@ func TestHistoryModel(t *testing.T) {
 	if _, err := wrong.Linearizable(init, 10*time.Second); err == nil {
 		t.Error("a spec called in force at the old version passed")
 	}
+	// Seed 4006: an apply of the spec in force lost in a restart, then
+	// another from a node that could not catch up: each commit made a
+	// version, and the second said so.
+	again := NewHistory(t0)
+	again.Record(0, OpInput{Kind: OpSpec, Arg: 1}, OpOutput{Outcome: Unknown}, at(0), time.Time{})
+	again.Record(1, OpInput{Kind: OpSpec, Arg: 1}, OpOutput{Outcome: Applied, Version: 3, Changed: true}, at(10), at(50))
+	again.Record(1, OpInput{Kind: OpRead}, OpOutput{State: State{Pin: -1, Version: 3, TTL: 1}}, at(60), at(70))
+	if _, err := again.Linearizable(init, 10*time.Second); err != nil {
+		t.Errorf("applies of the spec in force that made versions: %v", err)
+	}
+	// Seed 3028: an apply that made version 3 but replied version 2.
+	early := NewHistory(t0)
+	early.Record(0, OpInput{Kind: OpSpec, Arg: 4}, OpOutput{Outcome: Applied, Version: 2, Changed: true}, at(0), at(10))
+	early.Record(1, OpInput{Kind: OpSpec, Arg: 4}, OpOutput{Outcome: Applied, Version: 2, Changed: true}, at(20), at(50))
+	early.Record(1, OpInput{Kind: OpRead}, OpOutput{State: State{Pin: -1, Version: 3, TTL: 4}}, at(60), at(70))
+	if _, err := early.Linearizable(init, 10*time.Second); err == nil {
+		t.Error("an apply that replied an earlier version than it made passed")
+	}
 	lost := good
 	lost.Drained = 0
 	if _, err := build(lost).Linearizable(init, 10*time.Second); err == nil {
