@@ -585,6 +585,11 @@ func (s *Store) Close() error {
 	return err
 }
 
+// handlersGrace bounds how long Close waits for the node port's
+// connection handlers (a request in progress) before closing the log
+// store under them.
+const handlersGrace = 5 * time.Second
+
 func (s *Store) closeResources() {
 	s.fsm.Close() // Raft is down: nothing applies any more
 	s.rpc.mu.Lock()
@@ -595,6 +600,9 @@ func (s *Store) closeResources() {
 	}
 	if s.mux != nil {
 		s.mux.Close()
+		if !s.mux.WaitHandlers(handlersGrace) {
+			s.logger.Warn("node port: a connection handler did not return; closing the log store anyway")
+		}
 	}
 	if s.bolt != nil {
 		s.bolt.Close()

@@ -63,6 +63,10 @@ type Mux struct {
 	// of waiting for the peer to hang up.
 	liveMu sync.Mutex
 	live   map[*liveConn]struct{}
+	// handlers counts the live connections their handler has not closed
+	// yet (Raft's transport and the RPC handler close theirs as they
+	// return): see WaitHandlers.
+	handlers sync.WaitGroup
 	// cluster says this node's cluster ID (see hello.go).
 	cluster atomic.Pointer[func() string]
 }
@@ -331,7 +335,8 @@ func (m *Mux) Close() error {
 // closed.
 type liveConn struct {
 	net.Conn
-	m *Mux
+	m    *Mux
+	once sync.Once
 }
 
 // track adds c to the live connections; it closes c and returns nil
@@ -350,6 +355,7 @@ func (m *Mux) track(c net.Conn) net.Conn {
 		m.live = map[*liveConn]struct{}{}
 	}
 	m.live[lc] = struct{}{}
+	m.handlers.Add(1)
 	return lc
 }
 
@@ -358,7 +364,30 @@ func (c *liveConn) Close() error {
 	c.m.liveMu.Lock()
 	delete(c.m.live, c)
 	c.m.liveMu.Unlock()
+	c.once.Do(c.m.handlers.Done)
 	return c.Conn.Close()
+}
+
+// WaitHandlers waits, at most timeout, until every connection handed to
+// Raft or the RPC handler has been closed by its handler, and says
+// whether they all were. Close only closes the sockets under them: a
+// handler in the middle of a request finishes it first. The store calls
+// this between closing the mux and closing its log store, because
+// hashicorp/raft handles a heartbeat on the transport's goroutine, which
+// Raft's Shutdown does not wait for: a heartbeat in flight would write
+// the term to a closed store and panic (hashicorp/raft#717).
+func (m *Mux) WaitHandlers(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		m.handlers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
 }
 
 // Addr is the node port's address.
