@@ -61,10 +61,9 @@ records:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var peers []Peer
-	for _, id := range c.ids {
-		peers = append(peers, Peer{ID: id, Address: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))})
-		c.addrs = append(c.addrs, peers[len(peers)-1].Address)
+	peers, lns := heldPeers(t, c.ids)
+	for _, p := range peers {
+		c.addrs = append(c.addrs, p.Address)
 	}
 	tokens := &api.Tokens{}
 	tokens.Add("oncall", api.ScopeOperate, operateToken)
@@ -74,7 +73,7 @@ records:
 		c.certs[id] = [2]string{cert, key}
 		n, err := Start(Config{NodeID: id, Datacenter: string(rune('a' + i)), RaftAddr: peers[i].Address, Peers: peers,
 			DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, id), Spec: specFile,
-			TLSCA: c.ca.CAFile, TLSCert: cert, TLSKey: key, Tokens: tokens, Timing: steadyTiming}, logger.With("node", id))
+			TLSCA: c.ca.CAFile, TLSCert: cert, TLSKey: key, Tokens: tokens, Timing: steadyTiming, Deps: Deps{Listener: lns[i]}}, logger.With("node", id))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -36,16 +35,13 @@ records:
 		t.Fatal(err)
 	}
 	ids := []string{"a-1", "b-1", "c-1"}
-	var peers []Peer
-	for _, id := range ids {
-		peers = append(peers, Peer{ID: id, Address: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))})
-	}
+	peers, lns := heldPeers(t, ids)
 	var nodes []*Node
 	for i, id := range ids {
 		cert, key := ca.Issue(t, id)
 		n, err := Start(Config{NodeID: id, Datacenter: string(rune('a' + i)), RaftAddr: peers[i].Address, Peers: peers,
 			DNSAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, id), Spec: specFile,
-			TLSCA: ca.CAFile, TLSCert: cert, TLSKey: key, Timing: DevTiming}, slog.New(slog.DiscardHandler))
+			TLSCA: ca.CAFile, TLSCert: cert, TLSKey: key, Timing: DevTiming, Deps: Deps{Listener: lns[i]}}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,4 +94,22 @@ records:
 		t.Error("a plaintext peer got an answer")
 	}
 	pc.Close()
+}
+
+// heldPeers returns a peer for each id with its node port's listener,
+// bound now and handed to the node (Deps.Listener): a port picked free
+// and bound later can be taken by another test in between.
+func heldPeers(t *testing.T, ids []string) ([]Peer, []net.Listener) {
+	t.Helper()
+	var peers []Peer
+	var lns []net.Listener
+	for _, id := range ids {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		peers = append(peers, Peer{ID: id, Address: ln.Addr().String()})
+	}
+	return peers, lns
 }
