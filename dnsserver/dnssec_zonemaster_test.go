@@ -1,0 +1,210 @@
+package dnsserver_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/dnssec"
+	"github.com/seed3787e6f1/detour/dnsserver"
+	"github.com/seed3787e6f1/detour/internal/testutil"
+	"github.com/seed3787e6f1/detour/spec"
+)
+
+// zonemasterAddrs are loopback addresses the Zonemaster test may serve
+// on: Zonemaster queries name servers on port 53 only, so detour must
+// listen there, on an address nothing else uses.
+var zonemasterAddrs = []string{"127.53.17.1", "127.53.17.2", "127.53.17.3"}
+
+// zonemasterSpec is signedSpec with ns1 at addr, where detour answers.
+func zonemasterSpec(addr string) string {
+	return strings.Replace(signedSpec(spec.AlgECDSAP256SHA256), "ns1      IN A 127.0.0.1", "ns1      IN A "+addr, 1)
+}
+
+// zonemasterResult is one entry of zonemaster-cli's JSON output.
+type zonemasterResult struct {
+	Level    string         `json:"level"`
+	Module   string         `json:"module"`
+	Testcase string         `json:"testcase"`
+	Tag      string         `json:"tag"`
+	Args     map[string]any `json:"args"`
+}
+
+// startZonemasterTarget serves zonemasterSpec signed with the keys in
+// ring on port 53 of the first free address of zonemasterAddrs.
+func startZonemasterTarget(t *testing.T, ring *atomic.Pointer[dnssec.Keyring]) (*controller.Local, *dnsserver.Server, string) {
+	t.Helper()
+	host := freePort53(t)
+	s, err := spec.ParseLocal([]byte(zonemasterSpec(host)), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := controller.NewLocal(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := dnsserver.NewServer(dnsserver.Config{Addr: net.JoinHostPort(host, "53"), WatchInterval: 10 * time.Millisecond,
+		DNSSECKeys: func() dnssec.Keyring { return *ring.Load() }, PeerAllow: loopback}, l, slog.New(slog.DiscardHandler))
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+	return l, srv, host
+}
+
+// freePort53 returns the first of zonemasterAddrs whose port 53 is free
+// for UDP and TCP, and skips the test when binding port 53 is not
+// allowed (not root) and CI is not set.
+func freePort53(t *testing.T) string {
+	t.Helper()
+	for _, host := range zonemasterAddrs {
+		addr := net.JoinHostPort(host, "53")
+		u, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			continue
+		}
+		l, err := net.Listen("tcp", addr)
+		u.Close()
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return host
+	}
+	t.Fatalf("port 53 is taken or not allowed on all of %v (Zonemaster asks port 53 only; run as root)", zonemasterAddrs)
+	return ""
+}
+
+// runZonemaster runs zonemaster-cli's DNSSEC test cases against
+// example.test in undelegated mode (its name server given with --ns and
+// its DS with --ds) and returns its results at INFO or above. The root
+// hints name host too, which refuses the root zone: no query leaves the
+// machine.
+func runZonemaster(t *testing.T, zm, host string, ds []*dns.DS) []zonemasterResult {
+	t.Helper()
+	hints := filepath.Join(t.TempDir(), "hints")
+	if err := writeFile(hints, ". 3600000 NS a.root.test.\na.root.test. 3600000 A "+host+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--json-stream", "--no-progress", "--level", "INFO", "--no-ipv6", "--hints", hints,
+		"--test", "DNSSEC", "--ns", "ns1.example.test/" + host}
+	for _, d := range ds {
+		args = append(args, "--ds", fmt.Sprintf("%d,%d,%d,%s", d.KeyTag, d.Algorithm, d.DigestType, d.Digest))
+	}
+	args = append(args, "example.test")
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, zm, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("zonemaster-cli %s: %v\n%s\n%s", strings.Join(args, " "), err, out.String(), errOut.String())
+	}
+	var res []zonemasterResult
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var r zonemasterResult
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("zonemaster-cli output %q: %v", line, err)
+		}
+		res = append(res, r)
+	}
+	return res
+}
+
+// zonemasterSigned are the INFO results that show Zonemaster saw the
+// zone signed: its key's algorithm checked, the RRSIGs of the DNSKEY and
+// SOA RRsets timed, NSEC denial and the CDS/CDNSKEY RRsets found.
+var zonemasterSigned = []string{"ALGORITHM_OK", "RRSIG_EXPIRATION", "DS10_HAS_NSEC", "DS15_HAS_CDS_AND_CDNSKEY"}
+
+// checkZonemaster runs Zonemaster with ds as the delegation's DS and
+// wants no result at NOTICE or above (every DNSSEC test case's finding
+// concerns signing) and the zonemasterSigned results.
+func checkZonemaster(t *testing.T, zm, host, step string, ds ...*dns.DS) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, r := range runZonemaster(t, zm, host, ds) {
+		seen[r.Tag] = true
+		switch r.Level {
+		case "INFO", "DEBUG":
+		case "NOTICE", "WARNING":
+			t.Logf("%s: Zonemaster %s %s: %s %v", step, r.Level, r.Testcase, r.Tag, r.Args)
+			t.Errorf("%s: Zonemaster %s about signing: %s %s", step, r.Level, r.Testcase, r.Tag)
+		default:
+			t.Errorf("%s: Zonemaster %s %s: %s %v", step, r.Level, r.Testcase, r.Tag, r.Args)
+		}
+	}
+	for _, tag := range zonemasterSigned {
+		if !seen[tag] {
+			t.Errorf("%s: Zonemaster did not report %s: it did not see the zone signed", step, tag)
+		}
+	}
+}
+
+// TestZonemasterFindsNoErrors runs Zonemaster's DNSSEC test cases
+// against the signed zone before and after a failover and in the middle
+// of a CSK rollover (both keys published and signing, with the old DS,
+// then with both), and wants no finding. A DS of no key served must give
+// an ERROR: the check can fail.
+func TestZonemasterFindsNoErrors(t *testing.T) {
+	zm := testutil.Require(t, "zonemaster-cli")
+	old, err := dnssec.Generate("example.test", spec.AlgECDSAP256SHA256, 3600, time.Now().Add(-48*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ring atomic.Pointer[dnssec.Keyring]
+	ring.Store(&dnssec.Keyring{"example.test.": {old}})
+	l, srv, host := startZonemasterTarget(t, &ring)
+	checkZonemaster(t, zm, host, "before", old.DS())
+
+	if err := l.SetHealth(down{"192.0.2.10": true}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, "failover", 5*time.Second, func() bool {
+		r := ask(t, srv.Addr(), "www.example.test.", dns.TypeA, true, false)
+		return len(r.Answer) > 0 && strings.Contains(r.Answer[0].String(), "198.51.100.10")
+	})
+	checkZonemaster(t, zm, host, "after-failover", old.DS())
+
+	nw, err := dnssec.Generate("example.test", spec.AlgECDSAP256SHA256, 3600, time.Now().Add(-time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring.Store(&dnssec.Keyring{"example.test.": {old, nw}})
+	testutil.Eventually(t, "both keys served", 5*time.Second, func() bool {
+		return countType(ask(t, srv.Addr(), "example.test.", dns.TypeDNSKEY, true, false), dns.TypeDNSKEY) == 2
+	})
+	checkZonemaster(t, zm, host, "mid-rollover-old-DS", old.DS())
+	checkZonemaster(t, zm, host, "mid-rollover-both-DS", old.DS(), nw.DS())
+
+	other, err := dnssec.Generate("example.test", spec.AlgECDSAP256SHA256, 3600, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := 0
+	for _, r := range runZonemaster(t, zm, host, []*dns.DS{other.DS()}) {
+		if r.Level == "ERROR" || r.Level == "CRITICAL" {
+			bad++
+		}
+	}
+	if bad == 0 {
+		t.Error("a DS of no served key: Zonemaster reports no error")
+	}
+}
