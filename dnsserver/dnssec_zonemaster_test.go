@@ -87,23 +87,17 @@ func freePort53(t *testing.T) string {
 	return ""
 }
 
-// runZonemaster runs zonemaster-cli's DNSSEC test cases against
-// example.test in undelegated mode (its name server given with --ns and
-// its DS with --ds) and returns its results at INFO or above. The root
-// hints name host too, which refuses the root zone: no query leaves the
-// machine.
-func runZonemaster(t *testing.T, zm, host string, ds []*dns.DS) []zonemasterResult {
+// runZonemaster runs zonemaster-cli's DNSSEC test cases on example.test
+// with root hints naming root and returns its results at INFO or above.
+// args add the delegation (--ns, --ds) when root does not hold it.
+func runZonemaster(t *testing.T, zm, root string, args ...string) []zonemasterResult {
 	t.Helper()
 	hints := filepath.Join(t.TempDir(), "hints")
-	if err := writeFile(hints, ". 3600000 NS a.root.test.\na.root.test. 3600000 A "+host+"\n"); err != nil {
+	if err := writeFile(hints, ". 3600000 NS a.root.test.\na.root.test. 3600000 A "+root+"\n"); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--json-stream", "--no-progress", "--level", "INFO", "--no-ipv6", "--hints", hints,
-		"--test", "DNSSEC", "--ns", "ns1.example.test/" + host}
-	for _, d := range ds {
-		args = append(args, "--ds", fmt.Sprintf("%d,%d,%d,%s", d.KeyTag, d.Algorithm, d.DigestType, d.Digest))
-	}
-	args = append(args, "example.test")
+	args = append([]string{"--json-stream", "--no-progress", "--level", "INFO", "--no-ipv6", "--hints", hints,
+		"--test", "DNSSEC"}, append(args, "example.test")...)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, zm, args...)
@@ -129,40 +123,105 @@ func runZonemaster(t *testing.T, zm, host string, ds []*dns.DS) []zonemasterResu
 	return res
 }
 
+// undelegated runs Zonemaster in undelegated mode: the name server given
+// with --ns, the DS with --ds. The root hints name host too, which
+// refuses the root zone: no query leaves the machine.
+func undelegated(t *testing.T, zm, host string, ds []*dns.DS) []zonemasterResult {
+	t.Helper()
+	args := []string{"--ns", "ns1.example.test/" + host}
+	for _, d := range ds {
+		args = append(args, "--ds", fmt.Sprintf("%d,%d,%d,%s", d.KeyTag, d.Algorithm, d.DigestType, d.Digest))
+	}
+	return runZonemaster(t, zm, host, args...)
+}
+
+// delegated runs Zonemaster as on the Internet, from a root zone served
+// by Knot DNS on port 53 of another loopback address, which delegates
+// example.test to host with ds.
+func delegated(t *testing.T, zm, host string, ds []*dns.DS) []zonemasterResult {
+	t.Helper()
+	knotd := testutil.Require(t, "knotd")
+	root := freePort53(t)
+	dir := t.TempDir()
+	zone := fmt.Sprintf(`. 3600 IN SOA a.root.test. hostmaster.root.test. 1 3600 600 86400 60
+. 3600 IN NS a.root.test.
+a.root.test. 3600 IN A %s
+example.test. 3600 IN NS ns1.example.test.
+ns1.example.test. 3600 IN A %s
+`, root, host)
+	for _, d := range ds {
+		zone += d.String() + "\n"
+	}
+	conf := fmt.Sprintf(`server:
+  listen: %s@53
+  rundir: %s
+log:
+  - target: stderr
+    any: warning
+database:
+  storage: %s/db
+template:
+  - id: default
+    storage: %s
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: .
+    file: root.zone
+`, root, dir, dir, dir)
+	if err := writeFile(filepath.Join(dir, "root.zone"), zone); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(filepath.Join(dir, "knot.conf"), conf); err != nil {
+		t.Fatal(err)
+	}
+	testutil.StartDaemon(t, knotd, "-c", filepath.Join(dir, "knot.conf"))
+	testutil.WaitDNS(t, net.JoinHostPort(root, "53"), 10*time.Second)
+	return runZonemaster(t, zm, root)
+}
+
 // zonemasterSigned are the INFO results that show Zonemaster saw the
 // zone signed: its key's algorithm checked, the RRSIGs of the DNSKEY and
 // SOA RRsets timed, NSEC denial and the CDS/CDNSKEY RRsets found.
 var zonemasterSigned = []string{"ALGORITHM_OK", "RRSIG_EXPIRATION", "DS10_HAS_NSEC", "DS15_HAS_CDS_AND_CDNSKEY"}
 
-// checkZonemaster runs Zonemaster with ds as the delegation's DS and
-// wants no result at NOTICE or above (every DNSSEC test case's finding
-// concerns signing) and the zonemasterSigned results.
+// checkZonemaster runs Zonemaster undelegated and delegated with ds as
+// the delegation's DS and wants no result at NOTICE or above (every
+// DNSSEC test case's finding concerns signing) and the zonemasterSigned
+// results.
 func checkZonemaster(t *testing.T, zm, host, step string, ds ...*dns.DS) {
 	t.Helper()
-	seen := map[string]bool{}
-	for _, r := range runZonemaster(t, zm, host, ds) {
-		seen[r.Tag] = true
-		switch r.Level {
-		case "INFO", "DEBUG":
-		case "NOTICE", "WARNING":
-			t.Logf("%s: Zonemaster %s %s: %s %v", step, r.Level, r.Testcase, r.Tag, r.Args)
-			t.Errorf("%s: Zonemaster %s about signing: %s %s", step, r.Level, r.Testcase, r.Tag)
-		default:
-			t.Errorf("%s: Zonemaster %s %s: %s %v", step, r.Level, r.Testcase, r.Tag, r.Args)
-		}
-	}
-	for _, tag := range zonemasterSigned {
-		if !seen[tag] {
-			t.Errorf("%s: Zonemaster did not report %s: it did not see the zone signed", step, tag)
-		}
+	for _, mode := range []struct {
+		name string
+		run  func(*testing.T, string, string, []*dns.DS) []zonemasterResult
+	}{{"undelegated", undelegated}, {"delegated", delegated}} {
+		t.Run(step+"/"+mode.name, func(t *testing.T) {
+			seen := map[string]bool{}
+			for _, r := range mode.run(t, zm, host, ds) {
+				seen[r.Tag] = true
+				switch r.Level {
+				case "INFO", "DEBUG":
+				case "NOTICE", "WARNING":
+					t.Errorf("Zonemaster %s about signing: %s %s %v", r.Level, r.Testcase, r.Tag, r.Args)
+				default:
+					t.Errorf("Zonemaster %s %s: %s %v", r.Level, r.Testcase, r.Tag, r.Args)
+				}
+			}
+			for _, tag := range zonemasterSigned {
+				if !seen[tag] {
+					t.Errorf("Zonemaster did not report %s: it did not see the zone signed", tag)
+				}
+			}
+		})
 	}
 }
 
 // TestZonemasterFindsNoErrors runs Zonemaster's DNSSEC test cases
 // against the signed zone before and after a failover and in the middle
 // of a CSK rollover (both keys published and signing, with the old DS,
-// then with both), and wants no finding. A DS of no key served must give
-// an ERROR: the check can fail.
+// then with both), undelegated and delegated from a local root, and
+// wants no finding. A DS of no key served must give an ERROR: the check
+// can fail.
 func TestZonemasterFindsNoErrors(t *testing.T) {
 	zm := testutil.Require(t, "zonemaster-cli")
 	old, err := dnssec.Generate("example.test", spec.AlgECDSAP256SHA256, 3600, time.Now().Add(-48*time.Hour))
@@ -198,13 +257,18 @@ func TestZonemasterFindsNoErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := 0
-	for _, r := range runZonemaster(t, zm, host, []*dns.DS{other.DS()}) {
-		if r.Level == "ERROR" || r.Level == "CRITICAL" {
-			bad++
-		}
-	}
-	if bad == 0 {
-		t.Error("a DS of no served key: Zonemaster reports no error")
+	for name, run := range map[string]func(*testing.T, string, string, []*dns.DS) []zonemasterResult{
+		"undelegated": undelegated, "delegated": delegated} {
+		t.Run("wrong-DS/"+name, func(t *testing.T) {
+			bad := 0
+			for _, r := range run(t, zm, host, []*dns.DS{other.DS()}) {
+				if r.Level == "ERROR" || r.Level == "CRITICAL" {
+					bad++
+				}
+			}
+			if bad == 0 {
+				t.Error("a DS of no served key: Zonemaster reports no error")
+			}
+		})
 	}
 }
