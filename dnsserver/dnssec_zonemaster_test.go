@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os/exec"
@@ -24,13 +25,21 @@ import (
 )
 
 // zonemasterAddrs are loopback addresses the Zonemaster test may serve
-// on: Zonemaster queries name servers on port 53 only, so detour must
-// listen there, on an address nothing else uses.
-var zonemasterAddrs = []string{"127.53.17.1", "127.53.17.2", "127.53.17.3"}
+// on: Zonemaster queries name servers on port 53 only, so the three
+// nodes and the root must listen there, on addresses nothing else uses.
+var zonemasterAddrs = []string{"127.53.17.1", "127.53.17.2", "127.53.17.3", "127.53.17.4", "127.53.17.5"}
 
-// zonemasterSpec is signedSpec with ns1 at addr, where detour answers.
-func zonemasterSpec(addr string) string {
-	return strings.Replace(signedSpec(spec.AlgECDSAP256SHA256), "ns1      IN A 127.0.0.1", "ns1      IN A "+addr, 1)
+// zonemasterSpec is signedSpec served by ns1, ns2 and ns3 at hosts, one
+// node each.
+func zonemasterSpec(hosts []string) string {
+	text := signedSpec(spec.AlgECDSAP256SHA256)
+	text = strings.Replace(text, "nameservers: [ns1.example.test.]",
+		"nameservers: [ns1.example.test., ns2.example.test., ns3.example.test.]", 1)
+	glue := ""
+	for i, h := range hosts {
+		glue += fmt.Sprintf("ns%d      IN A %s\n      ", i+1, h)
+	}
+	return strings.Replace(text, "ns1      IN A 127.0.0.1\n      ", glue, 1)
 }
 
 // zonemasterResult is one entry of zonemaster-cli's JSON output.
@@ -42,49 +51,72 @@ type zonemasterResult struct {
 	Args     map[string]any `json:"args"`
 }
 
-// startZonemasterTarget serves zonemasterSpec signed with the keys in
-// ring on port 53 of the first free address of zonemasterAddrs.
-func startZonemasterTarget(t *testing.T, ring *atomic.Pointer[dnssec.Keyring]) (*controller.Local, *dnsserver.Server, string) {
-	t.Helper()
-	host := freePort53(t)
-	s, err := spec.ParseLocal([]byte(zonemasterSpec(host)), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := controller.NewLocal(s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := dnsserver.NewServer(dnsserver.Config{Addr: net.JoinHostPort(host, "53"), WatchInterval: 10 * time.Millisecond,
-		DNSSECKeys: func() dnssec.Keyring { return *ring.Load() }, PeerAllow: loopback}, l, slog.New(slog.DiscardHandler))
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
-	return l, srv, host
+// zonemasterNode is one of the three nodes serving the signed zone.
+type zonemasterNode struct {
+	local *controller.Local
+	srv   *dnsserver.Server
+	host  string
 }
 
-// freePort53 returns the first of zonemasterAddrs whose port 53 is free
-// for UDP and TCP, and skips the test when binding port 53 is not
-// allowed (not root) and CI is not set.
-func freePort53(t *testing.T) string {
+// startZonemasterNodes serves zonemasterSpec signed with the keys in
+// ring from three nodes (their own controller, the same keys), each on
+// port 53 of a free address of zonemasterAddrs.
+func startZonemasterNodes(t *testing.T, ring *atomic.Pointer[dnssec.Keyring]) ([]zonemasterNode, []string) {
 	t.Helper()
+	hosts := freePorts53(t, 3)
+	s, err := spec.ParseLocal([]byte(zonemasterSpec(hosts)), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []zonemasterNode
+	for _, host := range hosts {
+		l, err := controller.NewLocal(s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := dnsserver.NewServer(dnsserver.Config{Addr: net.JoinHostPort(host, "53"), WatchInterval: 10 * time.Millisecond,
+			DNSSECKeys: func() dnssec.Keyring { return *ring.Load() }, PeerAllow: loopback}, l, slog.New(slog.DiscardHandler))
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+		nodes = append(nodes, zonemasterNode{l, srv, host})
+	}
+	return nodes, hosts
+}
+
+// freePorts53 returns n of zonemasterAddrs whose port 53 is free for
+// UDP and TCP.
+func freePorts53(t *testing.T, n int) []string {
+	t.Helper()
+	var hosts []string
+	var held []io.Closer
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
 	for _, host := range zonemasterAddrs {
+		if len(hosts) == n {
+			break
+		}
 		addr := net.JoinHostPort(host, "53")
 		u, err := net.ListenPacket("udp", addr)
 		if err != nil {
 			continue
 		}
+		held = append(held, u)
 		l, err := net.Listen("tcp", addr)
-		u.Close()
 		if err != nil {
 			continue
 		}
-		l.Close()
-		return host
+		held = append(held, l)
+		hosts = append(hosts, host)
 	}
-	t.Fatalf("port 53 is taken or not allowed on all of %v (Zonemaster asks port 53 only; run as root)", zonemasterAddrs)
-	return ""
+	if len(hosts) < n {
+		t.Fatalf("port 53 is taken or not allowed on %v (Zonemaster asks port 53 only; run as root)", zonemasterAddrs)
+	}
+	return hosts
 }
 
 // runZonemaster runs zonemaster-cli's DNSSEC test cases on example.test
@@ -123,32 +155,36 @@ func runZonemaster(t *testing.T, zm, root string, args ...string) []zonemasterRe
 	return res
 }
 
-// undelegated runs Zonemaster in undelegated mode: the name server given
-// with --ns, the DS with --ds. The root hints name host too, which
-// refuses the root zone: no query leaves the machine.
-func undelegated(t *testing.T, zm, host string, ds []*dns.DS) []zonemasterResult {
+// undelegated runs Zonemaster in undelegated mode: the name servers
+// given with --ns, the DS with --ds. The root hints name the first
+// node, which refuses the root zone: no query leaves the machine.
+func undelegated(t *testing.T, zm string, hosts []string, ds []*dns.DS) []zonemasterResult {
 	t.Helper()
-	args := []string{"--ns", "ns1.example.test/" + host}
+	var args []string
+	for i, h := range hosts {
+		args = append(args, "--ns", fmt.Sprintf("ns%d.example.test/%s", i+1, h))
+	}
 	for _, d := range ds {
 		args = append(args, "--ds", fmt.Sprintf("%d,%d,%d,%s", d.KeyTag, d.Algorithm, d.DigestType, d.Digest))
 	}
-	return runZonemaster(t, zm, host, args...)
+	return runZonemaster(t, zm, hosts[0], args...)
 }
 
 // delegated runs Zonemaster as on the Internet, from a root zone served
 // by Knot DNS on port 53 of another loopback address, which delegates
-// example.test to host with ds.
-func delegated(t *testing.T, zm, host string, ds []*dns.DS) []zonemasterResult {
+// example.test to the nodes at hosts with ds.
+func delegated(t *testing.T, zm string, hosts []string, ds []*dns.DS) []zonemasterResult {
 	t.Helper()
 	knotd := testutil.Require(t, "knotd")
-	root := freePort53(t)
+	root := freePorts53(t, 1)[0]
 	dir := t.TempDir()
 	zone := fmt.Sprintf(`. 3600 IN SOA a.root.test. hostmaster.root.test. 1 3600 600 86400 60
 . 3600 IN NS a.root.test.
 a.root.test. 3600 IN A %s
-example.test. 3600 IN NS ns1.example.test.
-ns1.example.test. 3600 IN A %s
-`, root, host)
+`, root)
+	for i, h := range hosts {
+		zone += fmt.Sprintf("example.test. 3600 IN NS ns%d.example.test.\nns%d.example.test. 3600 IN A %s\n", i+1, i+1, h)
+	}
 	for _, d := range ds {
 		zone += d.String() + "\n"
 	}
@@ -188,17 +224,24 @@ var zonemasterSigned = []string{"ALGORITHM_OK", "RRSIG_EXPIRATION", "DS10_HAS_NS
 // checkZonemaster runs Zonemaster undelegated and delegated with ds as
 // the delegation's DS and wants no result at NOTICE or above (every
 // DNSSEC test case's finding concerns signing) and the zonemasterSigned
-// results.
-func checkZonemaster(t *testing.T, zm, host, step string, ds ...*dns.DS) {
+// results, NSEC found on every node.
+func checkZonemaster(t *testing.T, zm string, hosts []string, step string, ds ...*dns.DS) {
 	t.Helper()
 	for _, mode := range []struct {
 		name string
-		run  func(*testing.T, string, string, []*dns.DS) []zonemasterResult
+		run  func(*testing.T, string, []string, []*dns.DS) []zonemasterResult
 	}{{"undelegated", undelegated}, {"delegated", delegated}} {
 		t.Run(step+"/"+mode.name, func(t *testing.T) {
 			seen := map[string]bool{}
-			for _, r := range mode.run(t, zm, host, ds) {
+			for _, r := range mode.run(t, zm, hosts, ds) {
 				seen[r.Tag] = true
+				if r.Tag == "DS10_HAS_NSEC" {
+					for _, h := range hosts {
+						if list, _ := r.Args["ns_ip_list"].(string); !strings.Contains(list+";", h+";") {
+							t.Errorf("Zonemaster did not check node %s: %s %v", h, r.Tag, r.Args)
+						}
+					}
+				}
 				switch r.Level {
 				case "INFO", "DEBUG":
 				case "NOTICE", "WARNING":
@@ -217,7 +260,8 @@ func checkZonemaster(t *testing.T, zm, host, step string, ds ...*dns.DS) {
 }
 
 // TestZonemasterFindsNoErrors runs Zonemaster's DNSSEC test cases
-// against the signed zone before and after a failover and in the middle
+// against the signed zone served by three nodes before and after a
+// failover and in the middle
 // of a CSK rollover (both keys published and signing, with the old DS,
 // then with both), undelegated and delegated from a local root, and
 // wants no finding. A DS of no key served must give an ERROR: the check
@@ -230,38 +274,42 @@ func TestZonemasterFindsNoErrors(t *testing.T) {
 	}
 	var ring atomic.Pointer[dnssec.Keyring]
 	ring.Store(&dnssec.Keyring{"example.test.": {old}})
-	l, srv, host := startZonemasterTarget(t, &ring)
-	checkZonemaster(t, zm, host, "before", old.DS())
+	nodes, hosts := startZonemasterNodes(t, &ring)
+	checkZonemaster(t, zm, hosts, "before", old.DS())
 
-	if err := l.SetHealth(down{"192.0.2.10": true}); err != nil {
-		t.Fatal(err)
+	for _, n := range nodes {
+		if err := n.local.SetHealth(down{"192.0.2.10": true}); err != nil {
+			t.Fatal(err)
+		}
+		testutil.Eventually(t, "failover on "+n.host, 5*time.Second, func() bool {
+			r := ask(t, n.srv.Addr(), "www.example.test.", dns.TypeA, true, false)
+			return len(r.Answer) > 0 && strings.Contains(r.Answer[0].String(), "198.51.100.10")
+		})
 	}
-	testutil.Eventually(t, "failover", 5*time.Second, func() bool {
-		r := ask(t, srv.Addr(), "www.example.test.", dns.TypeA, true, false)
-		return len(r.Answer) > 0 && strings.Contains(r.Answer[0].String(), "198.51.100.10")
-	})
-	checkZonemaster(t, zm, host, "after-failover", old.DS())
+	checkZonemaster(t, zm, hosts, "after-failover", old.DS())
 
 	nw, err := dnssec.Generate("example.test", spec.AlgECDSAP256SHA256, 3600, time.Now().Add(-time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ring.Store(&dnssec.Keyring{"example.test.": {old, nw}})
-	testutil.Eventually(t, "both keys served", 5*time.Second, func() bool {
-		return countType(ask(t, srv.Addr(), "example.test.", dns.TypeDNSKEY, true, false), dns.TypeDNSKEY) == 2
-	})
-	checkZonemaster(t, zm, host, "mid-rollover-old-DS", old.DS())
-	checkZonemaster(t, zm, host, "mid-rollover-both-DS", old.DS(), nw.DS())
+	for _, n := range nodes {
+		testutil.Eventually(t, "both keys served by "+n.host, 5*time.Second, func() bool {
+			return countType(ask(t, n.srv.Addr(), "example.test.", dns.TypeDNSKEY, true, false), dns.TypeDNSKEY) == 2
+		})
+	}
+	checkZonemaster(t, zm, hosts, "mid-rollover-old-DS", old.DS())
+	checkZonemaster(t, zm, hosts, "mid-rollover-both-DS", old.DS(), nw.DS())
 
 	other, err := dnssec.Generate("example.test", spec.AlgECDSAP256SHA256, 3600, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, run := range map[string]func(*testing.T, string, string, []*dns.DS) []zonemasterResult{
+	for name, run := range map[string]func(*testing.T, string, []string, []*dns.DS) []zonemasterResult{
 		"undelegated": undelegated, "delegated": delegated} {
 		t.Run("wrong-DS/"+name, func(t *testing.T) {
 			bad := 0
-			for _, r := range run(t, zm, host, []*dns.DS{other.DS()}) {
+			for _, r := range run(t, zm, hosts, []*dns.DS{other.DS()}) {
 				if r.Level == "ERROR" || r.Level == "CRITICAL" {
 					bad++
 				}
