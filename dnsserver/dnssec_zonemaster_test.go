@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -86,7 +87,8 @@ func startZonemasterNodes(t *testing.T, ring *atomic.Pointer[dnssec.Keyring]) ([
 }
 
 // freePorts53 returns n of zonemasterAddrs whose port 53 is free for
-// UDP and TCP.
+// UDP and TCP. Without them (not root, or taken) the test is skipped,
+// except under CI, where it fails, as testutil.Require does.
 func freePorts53(t *testing.T, n int) []string {
 	t.Helper()
 	var hosts []string
@@ -114,7 +116,11 @@ func freePorts53(t *testing.T, n int) []string {
 		hosts = append(hosts, host)
 	}
 	if len(hosts) < n {
-		t.Fatalf("port 53 is taken or not allowed on %v (Zonemaster asks port 53 only; run as root)", zonemasterAddrs)
+		msg := fmt.Sprintf("port 53 is taken or not allowed on %v (Zonemaster asks port 53 only; run as root)", zonemasterAddrs)
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 	return hosts
 }
