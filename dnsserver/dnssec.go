@@ -198,6 +198,7 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 			out.overlay[string(wireKey(nil, k.name, k.typ))] = p
 		}
 	}
+	out.packApexPlain()
 	out.packSigned(fill)
 	out.packSignedGeos(inner)
 	return &out, refresh

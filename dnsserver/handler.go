@@ -386,6 +386,8 @@ func (h *Handler) answer(snap *Snapshot, r *dns.Msg, sc *Scratch, ede *int) {
 	sc.wildcard = res.wildcard
 	if sc.do {
 		snap.dnssec.augment(snap, &res, qq.Name, qq.Qtype, sc.co, true)
+	} else {
+		snap.dnssec.apexPlain(&res, qq.Name, qq.Qtype)
 	}
 	r.Rcode, r.Authoritative = res.rcode, res.aa
 	r.Answer, r.Ns, r.Extra = res.answer, res.ns, res.extra
