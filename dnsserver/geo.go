@@ -123,22 +123,18 @@ func (x *geoIndex) put(key string, g *geoPacked) {
 // or site's answer in place of the record's.
 type geoPacked struct {
 	rules []packedRule
-	sites []packedSite
-	// live are the sites that do not pass, the only ones pick looks at.
-	live []packedSite
-	def  *packed // clients not placed
+	// liveVec and liveP are the sites that do not pass, the only ones
+	// pick looks at, in the record's order: where each is, and its
+	// answer (two flat arrays: the loop reads vectors only).
+	liveVec [][3]float64
+	liveP   []*packed
+	def     *packed // clients not placed
 }
 
 type packedRule struct {
 	continents, countries [][2]byte
 	def, pass             bool
 	p                     *packed
-}
-
-type packedSite struct {
-	vec  [3]float64
-	pass bool
-	p    *packed
 }
 
 // pick returns the packed answer for a client at pl.
@@ -156,17 +152,28 @@ func (g *geoPacked) pick(pl *Place) *packed {
 		}
 		return g.def
 	}
-	if !pl.HasLocation || len(g.live) == 0 {
+	return g.nearest(pl)
+}
+
+// nearest returns the answer of the live site nearest to pl: the first
+// of the largest dot products, the record's order breaking ties.
+func (g *geoPacked) nearest(pl *Place) *packed {
+	ps := g.liveP
+	if !pl.HasLocation || len(ps) == 0 {
 		return g.def
 	}
-	best, bestDot := g.live[0].p, -2.0
-	for i := range g.live {
-		s := &g.live[i]
-		if d := s.vec[0]*pl.Vec[0] + s.vec[1]*pl.Vec[1] + s.vec[2]*pl.Vec[2]; d > bestDot {
-			best, bestDot = s.p, d
+	if len(ps) == 1 {
+		return ps[0]
+	}
+	vs := g.liveVec[:len(ps)]
+	x, y, z := pl.Vec[0], pl.Vec[1], pl.Vec[2]
+	best, bestDot := 0, vs[0][0]*x+vs[0][1]*y+vs[0][2]*z
+	for i := 1; i < len(vs); i++ {
+		if d := vs[i][0]*x + vs[i][1]*y + vs[i][2]*z; d > bestDot {
+			best, bestDot = i, d
 		}
 	}
-	return best
+	return ps[best]
 }
 
 func (r *packedRule) matches(pl *Place) bool {
@@ -266,13 +273,13 @@ func (s *Snapshot) packGeo(k qkey, geo *Geo, def *packed, do bool) *geoPacked {
 		gp.rules = append(gp.rules, pr)
 	}
 	for _, st := range geo.Sites {
-		ps := packedSite{vec: UnitVector(st.Lat, st.Lon), pass: st.Pass, p: packWith(st.Variants)}
-		if ps.p == nil {
+		p := packWith(st.Variants)
+		if p == nil {
 			return nil
 		}
-		gp.sites = append(gp.sites, ps)
-		if !ps.pass {
-			gp.live = append(gp.live, ps)
+		if !st.Pass {
+			gp.liveVec = append(gp.liveVec, UnitVector(st.Lat, st.Lon))
+			gp.liveP = append(gp.liveP, p)
 		}
 	}
 	return gp
