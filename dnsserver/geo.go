@@ -137,22 +137,20 @@ type packedRule struct {
 	p                     *packed
 }
 
-// pick returns the packed answer for a client at pl.
-func (g *geoPacked) pick(pl *Place) *packed {
-	if g.rules != nil {
-		for i := range g.rules {
-			r := &g.rules[i]
-			if !r.matches(pl) {
-				continue
-			}
-			if r.pass {
-				continue
-			}
-			return r.p
+// byRules returns the answer of the first rule that matches pl and does
+// not pass, or the default.
+func (g *geoPacked) byRules(pl *Place) *packed {
+	for i := range g.rules {
+		r := &g.rules[i]
+		if !r.matches(pl) {
+			continue
 		}
-		return g.def
+		if r.pass {
+			continue
+		}
+		return r.p
 	}
-	return g.nearest(pl)
+	return g.def
 }
 
 // nearest returns the answer of the live site nearest to pl: the first
@@ -323,7 +321,11 @@ func (h *Handler) geoFast(geos *geoIndex, msg []byte, q *query, sc *Scratch, lim
 	if h.opts.Geo != nil && addr.IsValid() && !(q.ecs && q.ecsSource == 0) {
 		pl := &sc.place
 		h.opts.Geo.LocateInto(addr, pl)
-		p = g.pick(pl)
+		if g.rules != nil {
+			p = g.byRules(pl)
+		} else {
+			p = g.nearest(pl)
+		}
 		// The answer holds for the database's network; never claim
 		// more bits than the client sent (the rest were padding).
 		q.ecsScope = uint8(min(pl.Bits, int(q.ecsSource)))
