@@ -314,7 +314,7 @@ func (h *Handler) geoFast(geos *geoIndex, msg []byte, q *query, sc *Scratch, lim
 	p := g.def
 	addr := client
 	if q.ecs {
-		addr = q.ecsAddr
+		addr = q.ecsAddr()
 	}
 	// A SOURCE PREFIX-LENGTH of 0 asks for an answer that does not
 	// depend on the client (RFC 7871 7.1.2): the default, scope 0.
