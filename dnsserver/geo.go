@@ -167,9 +167,15 @@ func (g *geoPacked) nearest(pl *Place) *packed {
 	x, y, z := pl.Vec[0], pl.Vec[1], pl.Vec[2]
 	best, bestDot := 0, vs[0][0]*x+vs[0][1]*y+vs[0][2]*z
 	for i := 1; i < len(vs); i++ {
-		if d := vs[i][0]*x + vs[i][1]*y + vs[i][2]*z; d > bestDot {
-			best, bestDot = i, d
+		d := vs[i][0]*x + vs[i][1]*y + vs[i][2]*z
+		// Two selections (a conditional move, max) rather than a branch
+		// the processor would guess wrong for every other client.
+		gt := 0
+		if d > bestDot {
+			gt = 1
 		}
+		best += gt * (i - best)
+		bestDot = max(bestDot, d)
 	}
 	return ps[best]
 }
