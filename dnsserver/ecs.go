@@ -26,7 +26,6 @@ func (q *query) parseECS(msg []byte, off, l int) bool {
 	family := binary.BigEndian.Uint16(msg[off:])
 	source, scope := msg[off+2], msg[off+3]
 	addr := msg[off+4 : off+l]
-	var full [16]byte
 	width := 0
 	switch family {
 	case ecsFamilyIPv4:
@@ -42,14 +41,22 @@ func (q *query) parseECS(msg []byte, off, l int) bool {
 	if len(addr) > 0 && source%8 != 0 && addr[len(addr)-1]&(0xFF>>(source%8)) != 0 {
 		return false
 	}
-	copy(full[:], addr)
-	if width == 32 {
-		q.ecsAddr = netip.AddrFrom4([4]byte(full[:4]))
-	} else {
-		q.ecsAddr = netip.AddrFrom16(full)
+	// Byte by byte: at most 16, cheaper than a call to copy them.
+	for i, b := range addr {
+		q.ecsIP[i&15] = b
 	}
-	q.ecs, q.ecsOff, q.ecsLen, q.ecsSource = true, off, l, source
+	q.ecs, q.ecs6, q.ecsOff, q.ecsLen, q.ecsSource = true, width == 128, off, l, source
 	return true
+}
+
+// ecsAddr is the address of q's ECS option (its bits beyond the source
+// prefix zero). It is kept as bytes and made an address only when
+// needed: storing an address in q costs more than making one.
+func (q *query) ecsAddr() netip.Addr {
+	if q.ecs6 {
+		return netip.AddrFrom16(q.ecsIP)
+	}
+	return netip.AddrFrom4([4]byte(q.ecsIP[:4]))
 }
 
 // ecsSize is the length of the ECS option a reply to q carries: the
@@ -81,8 +88,8 @@ func ecsOption(q *query) *dns.EDNS0_SUBNET {
 	if !q.ecs {
 		return nil
 	}
-	e := &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, SourceNetmask: q.ecsSource, SourceScope: q.ecsScope, Family: ecsFamilyIPv4, Address: q.ecsAddr.AsSlice()}
-	if q.ecsAddr.Is6() {
+	e := &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, SourceNetmask: q.ecsSource, SourceScope: q.ecsScope, Family: ecsFamilyIPv4, Address: q.ecsAddr().AsSlice()}
+	if q.ecs6 {
 		e.Family = ecsFamilyIPv6
 	}
 	return e

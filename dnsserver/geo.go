@@ -123,10 +123,12 @@ func (x *geoIndex) put(key string, g *geoPacked) {
 // or site's answer in place of the record's.
 type geoPacked struct {
 	rules []packedRule
-	sites []packedSite
-	// live are the sites that do not pass, the only ones pick looks at.
-	live []packedSite
-	def  *packed // clients not placed
+	// liveVec and liveP are the sites that do not pass, the only ones
+	// pick looks at, in the record's order: where each is, and its
+	// answer (two flat arrays: the loop reads vectors only).
+	liveVec [][3]float64
+	liveP   []*packed
+	def     *packed // clients not placed
 }
 
 type packedRule struct {
@@ -135,38 +137,47 @@ type packedRule struct {
 	p                     *packed
 }
 
-type packedSite struct {
-	vec  [3]float64
-	pass bool
-	p    *packed
+// byRules returns the answer of the first rule that matches pl and does
+// not pass, or the default.
+func (g *geoPacked) byRules(pl *Place) *packed {
+	for i := range g.rules {
+		r := &g.rules[i]
+		if !r.matches(pl) {
+			continue
+		}
+		if r.pass {
+			continue
+		}
+		return r.p
+	}
+	return g.def
 }
 
-// pick returns the packed answer for a client at pl.
-func (g *geoPacked) pick(pl *Place) *packed {
-	if g.rules != nil {
-		for i := range g.rules {
-			r := &g.rules[i]
-			if !r.matches(pl) {
-				continue
-			}
-			if r.pass {
-				continue
-			}
-			return r.p
-		}
+// nearest returns the answer of the live site nearest to pl: the first
+// of the largest dot products, the record's order breaking ties.
+func (g *geoPacked) nearest(pl *Place) *packed {
+	ps := g.liveP
+	if !pl.HasLocation || len(ps) == 0 {
 		return g.def
 	}
-	if !pl.HasLocation || len(g.live) == 0 {
-		return g.def
+	if len(ps) == 1 {
+		return ps[0]
 	}
-	best, bestDot := g.live[0].p, -2.0
-	for i := range g.live {
-		s := &g.live[i]
-		if d := s.vec[0]*pl.Vec[0] + s.vec[1]*pl.Vec[1] + s.vec[2]*pl.Vec[2]; d > bestDot {
-			best, bestDot = s.p, d
+	vs := g.liveVec[:len(ps)]
+	x, y, z := pl.Vec[0], pl.Vec[1], pl.Vec[2]
+	best, bestDot := 0, vs[0][0]*x+vs[0][1]*y+vs[0][2]*z
+	for i := 1; i < len(vs); i++ {
+		d := vs[i][0]*x + vs[i][1]*y + vs[i][2]*z
+		// Two selections (a conditional move, max) rather than a branch
+		// the processor would guess wrong for every other client.
+		gt := 0
+		if d > bestDot {
+			gt = 1
 		}
+		best += gt * (i - best)
+		bestDot = max(bestDot, d)
 	}
-	return best
+	return ps[best]
 }
 
 func (r *packedRule) matches(pl *Place) bool {
@@ -266,13 +277,13 @@ func (s *Snapshot) packGeo(k qkey, geo *Geo, def *packed, do bool) *geoPacked {
 		gp.rules = append(gp.rules, pr)
 	}
 	for _, st := range geo.Sites {
-		ps := packedSite{vec: UnitVector(st.Lat, st.Lon), pass: st.Pass, p: packWith(st.Variants)}
-		if ps.p == nil {
+		p := packWith(st.Variants)
+		if p == nil {
 			return nil
 		}
-		gp.sites = append(gp.sites, ps)
-		if !ps.pass {
-			gp.live = append(gp.live, ps)
+		if !st.Pass {
+			gp.liveVec = append(gp.liveVec, UnitVector(st.Lat, st.Lon))
+			gp.liveP = append(gp.liveP, p)
 		}
 	}
 	return gp
@@ -309,14 +320,18 @@ func (h *Handler) geoFast(geos *geoIndex, msg []byte, q *query, sc *Scratch, lim
 	p := g.def
 	addr := client
 	if q.ecs {
-		addr = q.ecsAddr
+		addr = q.ecsAddr()
 	}
 	// A SOURCE PREFIX-LENGTH of 0 asks for an answer that does not
 	// depend on the client (RFC 7871 7.1.2): the default, scope 0.
 	if h.opts.Geo != nil && addr.IsValid() && !(q.ecs && q.ecsSource == 0) {
 		pl := &sc.place
 		h.opts.Geo.LocateInto(addr, pl)
-		p = g.pick(pl)
+		if g.rules != nil {
+			p = g.byRules(pl)
+		} else {
+			p = g.nearest(pl)
+		}
 		// The answer holds for the database's network; never claim
 		// more bits than the client sent (the rest were padding).
 		q.ecsScope = uint8(min(pl.Bits, int(q.ecsSource)))

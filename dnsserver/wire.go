@@ -2,7 +2,6 @@ package dnsserver
 
 import (
 	"encoding/binary"
-	"net/netip"
 
 	"github.com/miekg/dns"
 )
@@ -68,11 +67,13 @@ type query struct {
 	// ecs: the query carried a well-formed Client Subnet option (RFC
 	// 7871) at ecsOff (its data, ecsLen bytes), for ecsAddr/ecsSource;
 	// ecsScope is the reply's scope. badECS marks a malformed one
-	// (FORMERR).
+	// (FORMERR). ecsIP is the address's bytes (padded with zeros),
+	// IPv6 when ecs6.
 	ecs                 bool
 	ecsOff, ecsLen      int
 	ecsSource, ecsScope uint8
-	ecsAddr             netip.Addr
+	ecsIP               [16]byte
+	ecs6                bool
 	badECS              bool
 }
 
