@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# dns-qps.sh: queries per second per server CPU-second, detour vs Knot DNS.
+# dns-qps.sh: queries per second per server CPU-second, detour vs Knot DNS,
+# gdnsd and PowerDNS.
 #
-# Serves the same 1,000-record zone with Knot DNS and with detour on
-# loopback, pins the server to core 0 and dnsperf to core 1, runs dnsperf
+# Serves the same 1,000-record zone with Knot DNS, with detour, and, when
+# they are installed, with gdnsd and PowerDNS (bind backend) on loopback, pins the server to core 0 and dnsperf to core 1, runs dnsperf
 # against each for a fixed time, and prints qps, server CPU and qps per
 # server CPU-second. dnsperf on one core cannot always saturate a server on
 # the other, so raw qps says little; qps per CPU-second is the figure that
@@ -14,12 +15,23 @@
 # exist (NXDOMAIN with the SOA in authority). Queries carry EDNS0 (-e), as
 # resolvers' queries do.
 #
+# gdnsd (3.x) does not follow a CNAME to its target inside the zone: it
+# answers the 3% CNAME queries with the CNAME alone, a slightly smaller
+# answer than the others give.
+#
+# Needs (Debian): knot, dnsperf, bind9-dnsutils, util-linux, Go to build
+# detour; optional peers: gdnsd, pdns-server + pdns-backend-bind (install
+# them with a policy-rc.d that exits 101 so they do not start as services).
+#
 # Usage: bench/dns-qps.sh [seconds [rounds]]
-#   (default: 3 rounds of 10 s per server, alternating; about 70 s in all)
+#   (default: 3 rounds of 10 s per server, in turn; about 70 s in all for
+#   two servers, 130 s for four)
 # Environment: DETOUR (binary; default: build ./cmd/detour into the temp
 # dir), SERVER_CPU (default 0), CLIENT_CPU (default 1), PORT_BASE (default
 # 25300), DNSPERF_ARGS (dnsperf's load flags, see below), KNOT_UDP_WORKERS
-# (default 1: one serving thread per pinned core, as detour has).
+# (default 1: one serving thread per pinned core, as detour has; gdnsd gets
+# as many), MODE (udp, the default, or tcp: dnsperf -m), PEERS (default
+# "gdnsd pdns": the optional peers to run when installed; "" for Knot only).
 set -euo pipefail
 
 DURATION=${1:-10}
@@ -30,6 +42,10 @@ PORT_BASE=${PORT_BASE:-25300}
 KNOT_PORT=$PORT_BASE
 DETOUR_PORT=$((PORT_BASE + 1))
 API_PORT=$((PORT_BASE + 2))
+GDNSD_PORT=$((PORT_BASE + 3))
+PDNS_PORT=$((PORT_BASE + 4))
+MODE=${MODE:-udp}
+PEERS=${PEERS-gdnsd pdns}
 # Clients (sockets) and outstanding queries. More than about 100 in flight
 # overflows Knot's UDP receive buffer (the kernel default, 208 KiB), and
 # every lost query then holds a dnsperf slot until it times out (-t 1),
@@ -45,6 +61,8 @@ need dnsperf dnsperf
 need dig bind9-dnsutils
 need taskset util-linux
 KNOTD=$(command -v knotd || echo /usr/sbin/knotd)
+# has NAME PROGRAM: whether an optional peer is asked for and installed.
+has() { [[ " $PEERS " == *" $1 "* ]] && { command -v "$2" >/dev/null || [ -x "/usr/sbin/$2" ]; }; }
 
 # --- the zone: SOA, NS and 998 more records = 1,000 -----------------------
 zone=bench.test
@@ -101,6 +119,21 @@ zone:
   - domain: $zone
     file: $zone.zone
 EOF
+mkdir -p "$tmp/gdnsd/zones" "$tmp/gdnsd/run" "$tmp/gdnsd/state"
+cp "$tmp/$zone.zone" "$tmp/gdnsd/zones/$zone"
+cat >"$tmp/gdnsd/config" <<EOF
+options => {
+  listen => [ 127.0.0.1 ]
+  dns_port => $GDNSD_PORT
+  udp_threads => $KNOT_UDP_WORKERS
+  tcp_threads => 1
+  run_dir => $tmp/gdnsd/run
+  state_dir => $tmp/gdnsd/state
+}
+EOF
+mkdir -p "$tmp/pdns"
+touch "$tmp/pdns/pdns.conf"
+echo "zone \"$zone\" { type master; file \"$tmp/$zone.zone\"; };" >"$tmp/pdns/named.conf"
 cat >"$tmp/spec.yaml" <<EOF
 zones:
   - name: $zone
@@ -133,7 +166,7 @@ declare -A queries ticks
 run() {
 	local name=$1 port=$2 pid=$3 t0 t1 out qps lost
 	t0=$(cpu_ticks "$pid")
-	out=$(taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$tmp/queries" -e -l "$DURATION" $DNSPERF_ARGS)
+	out=$(taskset -c "$CLIENT_CPU" dnsperf -m "$MODE" -s 127.0.0.1 -p "$port" -d "$tmp/queries" -e -l "$DURATION" $DNSPERF_ARGS)
 	t1=$(cpu_ticks "$pid")
 	qps=$(awk '/Queries per second/ { print $4 }' <<<"$out")
 	lost=$(awk '/Queries lost/ { print $3 }' <<<"$out")
@@ -150,38 +183,72 @@ report() {
 	printf "%-7s %8.0f qps  %5s%% CPU  %7s qps/CPU-s  (%s)\n" "$1" "$2" "$cpu" "$per_cpu" "$5"
 }
 
-echo "zone: $records records; queries: 80% A, 8% AAAA, 4% MX, 3% CNAME, 5% NXDOMAIN; EDNS0"
+echo "zone: $records records; queries: 80% A, 8% AAAA, 4% MX, 3% CNAME, 5% NXDOMAIN; EDNS0; $MODE"
 echo "server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU ($DNSPERF_ARGS), $ROUNDS rounds of ${DURATION}s each"
 
+# names, ports and PIDs of the servers, in the order they run
+names=() ports=()
+declare -A pid_of
+start() { # NAME PORT PID
+	names+=("$1")
+	ports+=("$2")
+	pid_of[$1]=$3
+	pids+=("$3")
+}
+
 taskset -c "$SERVER_CPU" "$KNOTD" -c "$tmp/knot/knot.conf" 2>"$tmp/knot.log" &
-knot_pid=$!
-pids+=("$knot_pid")
+start knot "$KNOT_PORT" $!
 
 # GOMAXPROCS=1: the process may use one core only, so more Ps would only add
 # scheduler hand-offs and idle spinning between threads fighting for it, and
 # the server starts one UDP worker per P.
 GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$DETOUR" agent --dev --spec "$tmp/spec.yaml" \
 	--dns-addr "127.0.0.1:$DETOUR_PORT" --api-addr "127.0.0.1:$API_PORT" 2>"$tmp/detour.log" &
-detour_pid=$!
-pids+=("$detour_pid")
-wait_dns "$KNOT_PORT"
-wait_dns "$DETOUR_PORT"
+start detour "$DETOUR_PORT" $!
 
-# Warm up (caches, the Go runtime), then alternate the servers round by
-# round, so that whatever else the machine does falls on both alike; an
-# idle server on the same core costs nothing.
-for port in "$KNOT_PORT" "$DETOUR_PORT"; do
-	taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$tmp/queries" -e -l 2 $DNSPERF_ARGS >/dev/null
+if has gdnsd gdnsd; then
+	taskset -c "$SERVER_CPU" "$(command -v gdnsd || echo /usr/sbin/gdnsd)" -c "$tmp/gdnsd" start 2>"$tmp/gdnsd.log" &
+	start gdnsd "$GDNSD_PORT" $!
+else
+	echo "gdnsd: skipped (not installed, or not in PEERS)"
+fi
+
+if has pdns pdns_server; then
+	# PowerDNS as shipped (packet cache on), one receiver and one
+	# distributor thread, no security-status poll over the network.
+	taskset -c "$SERVER_CPU" "$(command -v pdns_server || echo /usr/sbin/pdns_server)" \
+		--config-dir="$tmp/pdns" --socket-dir="$tmp/pdns" --launch=bind \
+		--bind-config="$tmp/pdns/named.conf" --local-address=127.0.0.1 \
+		--local-port="$PDNS_PORT" --daemon=no --guardian=no --disable-syslog \
+		--receiver-threads=1 --distributor-threads=1 --webserver=no \
+		--security-poll-suffix= 2>"$tmp/pdns.log" &
+	start pdns "$PDNS_PORT" $!
+else
+	echo "pdns: skipped (not installed, or not in PEERS)"
+fi
+for port in "${ports[@]}"; do wait_dns "$port"; done
+
+# Warm up (caches, the Go runtime), then take the servers in turn round by
+# round, so that whatever else the machine does falls on all alike; an idle
+# server on the same core costs nothing.
+for port in "${ports[@]}"; do
+	taskset -c "$CLIENT_CPU" dnsperf -m "$MODE" -s 127.0.0.1 -p "$port" -d "$tmp/queries" -e -l 2 $DNSPERF_ARGS >/dev/null
 done
 for r in $(seq "$ROUNDS"); do
-	run knot "$KNOT_PORT" "$knot_pid"
-	run detour "$DETOUR_PORT" "$detour_pid"
+	for i in "${!names[@]}"; do
+		run "${names[$i]}" "${ports[$i]}" "${pid_of[${names[$i]}]}"
+	done
 done
 
 echo "--- all rounds"
 total=$((ROUNDS * DURATION))
-report knot $((queries[knot] / total)) "${ticks[knot]}" "$total" "${queries[knot]} queries"
-knot_per_cpu=$per_cpu
-report detour $((queries[detour] / total)) "${ticks[detour]}" "$total" "${queries[detour]} queries"
-detour_per_cpu=$per_cpu
-awk -v d="$detour_per_cpu" -v k="$knot_per_cpu" 'BEGIN { printf "qps per server CPU-second, detour / Knot: %.2fx\n", d / k }'
+declare -A per
+for n in "${names[@]}"; do
+	report "$n" $((queries[$n] / total)) "${ticks[$n]}" "$total" "${queries[$n]} queries"
+	per[$n]=$per_cpu
+done
+declare -A label=([knot]=Knot [gdnsd]=gdnsd [pdns]=PowerDNS)
+for n in "${names[@]}"; do
+	[ "$n" = detour ] && continue
+	awk -v d="${per[detour]}" -v k="${per[$n]}" -v l="${label[$n]}" 'BEGIN { printf "qps per server CPU-second, detour / %s: %.2fx\n", l, d / k }'
+done
