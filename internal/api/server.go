@@ -312,17 +312,8 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	fresh := s.freshness()
-	if err := s.store.Problem(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, wire.Ready{Status: "not ready", Why: err.Error(), Freshness: &fresh}))
-		return
-	}
-	if m := s.minority.Status(); m.CutOff {
-		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, wire.Ready{Status: "not ready", Why: "cut off: " + m.Message, Freshness: &fresh}))
-		return
-	}
-	if !s.ready.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, wire.Ready{Status: "not ready",
-			Why: "waiting for a leader, the spec and the first round of checks", Freshness: &fresh}))
+	if why := s.notReady(); why != "" {
+		writeJSON(w, http.StatusServiceUnavailable, s.readyFor(r, wire.Ready{Status: "not ready", Why: why, Freshness: &fresh}))
 		return
 	}
 	writeJSON(w, http.StatusOK, s.readyFor(r, wire.Ready{Status: "ready", Freshness: &fresh}))

@@ -30,14 +30,9 @@ func TestJoinOfAnotherClustersNodeNamesTheCause(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { lone.Close(context.Background()) })
+	testutil.Eventually(t, "the lone node to lead its own cluster", 30*time.Second, lone.Store().IsLeader)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for !lone.Store().IsLeader() {
-		if ctx.Err() != nil {
-			t.Fatal("the lone node did not lead its own cluster")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	via := c.nodes[c.follower(t)].Store()
 	_, err = via.Join(ctx, controller.JoinRequest{ID: "x-1", Addr: addr, Voter: false, Author: "alice"})
 	if !errors.Is(err, controller.ErrUnreachable) {
