@@ -177,14 +177,9 @@ func (p *Provider) checkZone(ctx context.Context) error {
 // list reads every record set of the hosted zone, following
 // IsTruncated/NextRecordName/NextRecordType/NextRecordIdentifier.
 func (p *Provider) list(ctx context.Context) ([]types.ResourceRecordSet, error) {
-	return ListAll(ctx, p.client, p.cfg.HostedZoneID, p.cfg.PageSize)
-}
-
-// ListAll reads every record set of a hosted zone with paging.
-func ListAll(ctx context.Context, c *r53.Client, zoneID string, pageSize int32) ([]types.ResourceRecordSet, error) {
-	pages := r53.NewListResourceRecordSetsPaginator(c, &r53.ListResourceRecordSetsInput{
-		HostedZoneId: aws.String(zoneID),
-		MaxItems:     aws.Int32(pageSize),
+	pages := r53.NewListResourceRecordSetsPaginator(p.client, &r53.ListResourceRecordSetsInput{
+		HostedZoneId: aws.String(p.cfg.HostedZoneID),
+		MaxItems:     aws.Int32(p.cfg.PageSize),
 	})
 	var out []types.ResourceRecordSet
 	for pages.HasMorePages() {

@@ -219,9 +219,6 @@ func (c *pacedClient) Do(req *http.Request) (*http.Response, error) {
 // Requests returns how many requests were sent, retries included.
 func (p *Provider) Requests() uint64 { return p.requests.Load() }
 
-// Client returns the SDK client (for spec import).
-func (p *Provider) Client() *r53.Client { return p.client }
-
 // Normalize drops Cloudflare's proxy flag, which Route 53 has no place
 // for, and writes addresses as Read does (canonical IPv6 text), so that
 // neither rewrites a record forever.
