@@ -133,12 +133,23 @@ func (p *Provider) ours(txt types.ResourceRecordSet) bool {
 
 func (p *Provider) rrset(k providers.Key, s, owner types.ResourceRecordSet) providers.RRset {
 	rr := providers.RRset{Key: k, TTL: uint32(aws.ToInt64(s.TTL)), Handle: &handle{set: s, owner: owner}}
-	for _, r := range s.ResourceRecords {
-		rr.Values = append(rr.Values, canonicalValue(k.Type, aws.ToString(r.Value)))
+	vals := make([]string, len(s.ResourceRecords))
+	for i, r := range s.ResourceRecords {
+		vals[i] = aws.ToString(r.Value)
 	}
-	slices.Sort(rr.Values)
-	rr.Values = slices.Compact(rr.Values)
+	rr.Values = canonicalValues(k.Type, vals)
 	return rr
+}
+
+// canonicalValues is vals in canonical text (canonicalValue), sorted,
+// without repeats, in a new slice.
+func canonicalValues(typ string, vals []string) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = canonicalValue(typ, v)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // canonicalValue writes a value as the spec's decisions do: addresses in

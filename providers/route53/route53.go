@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -224,12 +223,7 @@ func (p *Provider) Requests() uint64 { return p.requests.Load() }
 // neither rewrites a record forever.
 func (p *Provider) Normalize(rr providers.RRset) providers.RRset {
 	rr.Proxied = false
-	vals := make([]string, len(rr.Values))
-	for i, v := range rr.Values {
-		vals[i] = canonicalValue(rr.Type, v)
-	}
-	slices.Sort(vals)
-	rr.Values = slices.Compact(vals)
+	rr.Values = canonicalValues(rr.Type, rr.Values)
 	return rr
 }
 
