@@ -172,17 +172,26 @@ func (p *Provider) checkZone(ctx context.Context) error {
 	if ok {
 		return nil
 	}
-	out, err := p.client.GetHostedZone(ctx, &r53.GetHostedZoneInput{Id: aws.String(p.cfg.HostedZoneID)})
+	got, err := p.zoneName(ctx)
 	if err != nil {
-		return wrap("get hosted zone "+p.cfg.HostedZoneID, err)
+		return err
 	}
-	if got := dns.CanonicalName(unescape(aws.ToString(out.HostedZone.Name))); got != p.cfg.Zone {
+	if got != p.cfg.Zone {
 		return fmt.Errorf("%w: hosted zone %s is %s, not the spec's zone %s", providers.ErrConfig, p.cfg.HostedZoneID, got, p.cfg.Zone)
 	}
 	p.mu.Lock()
 	p.zoneOK = true
 	p.mu.Unlock()
 	return nil
+}
+
+// zoneName asks Route 53 for the hosted zone's name, canonical.
+func (p *Provider) zoneName(ctx context.Context) (string, error) {
+	out, err := p.client.GetHostedZone(ctx, &r53.GetHostedZoneInput{Id: aws.String(p.cfg.HostedZoneID)})
+	if err != nil {
+		return "", wrap("get hosted zone "+p.cfg.HostedZoneID, err)
+	}
+	return dns.CanonicalName(unescape(aws.ToString(out.HostedZone.Name))), nil
 }
 
 // list reads every record set of the hosted zone, following
