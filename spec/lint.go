@@ -13,13 +13,11 @@ const MaxDynamicTTL = 300
 
 // Lint reports what is valid but likely a mistake, from outages others
 // have lived through. It expects a validated spec.
-func (s *Spec) Lint() []Problem { return s.lint(nil) }
+func (s *Spec) Lint() []Problem { return s.LintAllowing(nil) }
 
 // LintAllowing is Lint for a node whose check_allow_networks are allowed:
 // it leaves out the warnings about probe addresses that node may reach.
-func (s *Spec) LintAllowing(allowed []netip.Prefix) []Problem { return s.lint(allowed) }
-
-func (s *Spec) lint(allowed []netip.Prefix) []Problem {
+func (s *Spec) LintAllowing(allowed []netip.Prefix) []Problem {
 	var out []Problem
 	add := func(path, format string, args ...any) {
 		out = append(out, Problem{Path: path, Message: fmt.Sprintf(format, args...)})

@@ -21,8 +21,7 @@ func FromRoute53(zone string, sets []types.ResourceRecordSet, from string) *Zone
 	owned := map[string]bool{}
 	for _, s := range sets {
 		name := route53.UnescapeName(aws.ToString(s.Name))
-		if s.Type == types.RRTypeTxt && strings.HasPrefix(name, route53.OwnerPrefix) && len(s.ResourceRecords) == 1 &&
-			route53.IsOwnerRecord(aws.ToString(s.ResourceRecords[0].Value)) {
+		if isR53Owner(name, s) {
 			typ, target, _ := strings.Cut(strings.TrimPrefix(name, route53.OwnerPrefix), ".")
 			owned[dns.CanonicalName(target)+" "+strings.ToUpper(typ)] = true
 			z.Skip(name, "detour's ownership record (Route 53 provider): not imported")
@@ -41,7 +40,7 @@ func FromRoute53(zone string, sets []types.ResourceRecordSet, from string) *Zone
 		case s.AliasTarget != nil:
 			z.Skip(name, fmt.Sprintf("%s alias to %s not imported: detour has no alias records; write the target's addresses here, or a CNAME below the apex",
 				typ, aws.ToString(s.AliasTarget.DNSName)))
-		case typ == "TXT" && strings.HasPrefix(name, route53.OwnerPrefix) && len(s.ResourceRecords) == 1 && route53.IsOwnerRecord(aws.ToString(s.ResourceRecords[0].Value)):
+		case isR53Owner(name, s): // skipped above
 		default:
 			for _, r := range s.ResourceRecords {
 				addText(z, fmt.Sprintf("%s %d IN %s %s", name, aws.ToInt64(s.TTL), typ, aws.ToString(r.Value)))
@@ -50,6 +49,13 @@ func FromRoute53(zone string, sets []types.ResourceRecordSet, from string) *Zone
 	}
 	z.Notes = append(z.Notes, "the SOA and apex NS records are Route 53's: put detour's nameservers there before delegating the zone to detour")
 	return z
+}
+
+// isR53Owner reports whether s, named name, is an ownership record of
+// detour's Route 53 provider.
+func isR53Owner(name string, s types.ResourceRecordSet) bool {
+	return s.Type == types.RRTypeTxt && strings.HasPrefix(name, route53.OwnerPrefix) && len(s.ResourceRecords) == 1 &&
+		route53.IsOwnerRecord(aws.ToString(s.ResourceRecords[0].Value))
 }
 
 func r53Values(s types.ResourceRecordSet) string {

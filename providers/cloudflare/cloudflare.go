@@ -227,36 +227,47 @@ func (p *Provider) Read(ctx context.Context, _ []providers.Key) ([]providers.RRs
 	params.Comment.Present = true
 	params.PerPage.Value, params.PerPage.Present = float64(p.cfg.PerPage), true
 	sets := map[providers.Key][]record{}
-	for page := 1; ; page++ {
-		params.Page.Value, params.Page.Present = float64(page), true
-		res, err := p.records.List(ctx, params)
-		if err != nil {
-			return nil, fmt.Errorf("list records: %w", err)
+	err := p.list(ctx, params, func(r cfdns.RecordResponse) {
+		if r.Comment != Marker { // a gateway ignoring the filter must not make us owners
+			return
 		}
-		for _, r := range res.Result {
-			if r.Comment != Marker { // a gateway ignoring the filter must not make us owners
-				continue
-			}
-			typ := string(r.Type)
-			if typ != "A" && typ != "AAAA" && typ != "CNAME" {
-				continue
-			}
-			content := r.Content
-			if typ == "CNAME" {
-				content = dns.CanonicalName(content)
-			}
-			k := providers.Key{Name: dns.CanonicalName(r.Name), Type: typ}
-			sets[k] = append(sets[k], record{ID: r.ID, Content: content, TTL: uint32(r.TTL), Proxied: r.Proxied})
+		typ := string(r.Type)
+		if typ != "A" && typ != "AAAA" && typ != "CNAME" {
+			return
 		}
-		if len(res.Result) < p.cfg.PerPage || lastPage(res.ResultInfo.JSON.RawJSON(), page) {
-			break
+		content := r.Content
+		if typ == "CNAME" {
+			content = dns.CanonicalName(content)
 		}
+		k := providers.Key{Name: dns.CanonicalName(r.Name), Type: typ}
+		sets[k] = append(sets[k], record{ID: r.ID, Content: content, TTL: uint32(r.TTL), Proxied: r.Proxied})
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := make([]providers.RRset, 0, len(sets))
 	for k, recs := range sets {
 		out = append(out, rrset(k, recs))
 	}
 	return out, nil
+}
+
+// list pages through the records params selects, calling each for every
+// one.
+func (p *Provider) list(ctx context.Context, params cfdns.RecordListParams, each func(cfdns.RecordResponse)) error {
+	for page := 1; ; page++ {
+		params.Page.Value, params.Page.Present = float64(page), true
+		res, err := p.records.List(ctx, params)
+		if err != nil {
+			return fmt.Errorf("list records: %w", err)
+		}
+		for _, r := range res.Result {
+			each(r)
+		}
+		if len(res.Result) < p.cfg.PerPage || lastPage(res.ResultInfo.JSON.RawJSON(), page) {
+			return nil
+		}
+	}
 }
 
 // lastPage reads total_pages from result_info, which the SDK does not

@@ -2,7 +2,6 @@ package cloudflare
 
 import (
 	"context"
-	"fmt"
 
 	cfdns "github.com/cloudflare/cloudflare-go/v6/dns"
 )
@@ -23,18 +22,12 @@ func (p *Provider) Export(ctx context.Context) ([]ExportedRecord, error) {
 	params.ZoneID.Value, params.ZoneID.Present = p.cfg.ZoneID, true
 	params.PerPage.Value, params.PerPage.Present = float64(p.cfg.PerPage), true
 	var out []ExportedRecord
-	for page := 1; ; page++ {
-		params.Page.Value, params.Page.Present = float64(page), true
-		res, err := p.records.List(ctx, params)
-		if err != nil {
-			return nil, fmt.Errorf("list records: %w", err)
-		}
-		for _, r := range res.Result {
-			out = append(out, ExportedRecord{Name: r.Name, Type: string(r.Type), Content: r.Content, TTL: int(r.TTL),
-				Proxied: r.Proxied, Priority: int(r.Priority), Comment: r.Comment})
-		}
-		if len(res.Result) < p.cfg.PerPage || lastPage(res.ResultInfo.JSON.RawJSON(), page) {
-			return out, nil
-		}
+	err := p.list(ctx, params, func(r cfdns.RecordResponse) {
+		out = append(out, ExportedRecord{Name: r.Name, Type: string(r.Type), Content: r.Content, TTL: int(r.TTL),
+			Proxied: r.Proxied, Priority: int(r.Priority), Comment: r.Comment})
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }

@@ -3,10 +3,7 @@ package route53
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	r53 "github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
-	"github.com/miekg/dns"
 )
 
 // Export reads every record set of the hosted zone cfg names (cfg.Zone
@@ -19,15 +16,15 @@ func Export(ctx context.Context, cfg Config) (string, []types.ResourceRecordSet,
 	if err != nil {
 		return "", nil, err
 	}
-	z, err := p.client.GetHostedZone(ctx, &r53.GetHostedZoneInput{Id: aws.String(p.cfg.HostedZoneID)})
+	name, err := p.zoneName(ctx)
 	if err != nil {
-		return "", nil, wrap("get hosted zone "+p.cfg.HostedZoneID, err)
+		return "", nil, err
 	}
 	sets, err := p.list(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	return dns.CanonicalName(UnescapeName(aws.ToString(z.HostedZone.Name))), sets, nil
+	return name, sets, nil
 }
 
 // UnescapeName undoes Route 53's \ooo escapes in a name and lower-cases

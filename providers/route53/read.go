@@ -133,12 +133,23 @@ func (p *Provider) ours(txt types.ResourceRecordSet) bool {
 
 func (p *Provider) rrset(k providers.Key, s, owner types.ResourceRecordSet) providers.RRset {
 	rr := providers.RRset{Key: k, TTL: uint32(aws.ToInt64(s.TTL)), Handle: &handle{set: s, owner: owner}}
-	for _, r := range s.ResourceRecords {
-		rr.Values = append(rr.Values, canonicalValue(k.Type, aws.ToString(r.Value)))
+	vals := make([]string, len(s.ResourceRecords))
+	for i, r := range s.ResourceRecords {
+		vals[i] = aws.ToString(r.Value)
 	}
-	slices.Sort(rr.Values)
-	rr.Values = slices.Compact(rr.Values)
+	rr.Values = canonicalValues(k.Type, vals)
 	return rr
+}
+
+// canonicalValues is vals in canonical text (canonicalValue), sorted,
+// without repeats, in a new slice.
+func canonicalValues(typ string, vals []string) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = canonicalValue(typ, v)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // canonicalValue writes a value as the spec's decisions do: addresses in
@@ -161,11 +172,11 @@ func (p *Provider) checkZone(ctx context.Context) error {
 	if ok {
 		return nil
 	}
-	out, err := p.client.GetHostedZone(ctx, &r53.GetHostedZoneInput{Id: aws.String(p.cfg.HostedZoneID)})
+	got, err := p.zoneName(ctx)
 	if err != nil {
-		return wrap("get hosted zone "+p.cfg.HostedZoneID, err)
+		return err
 	}
-	if got := dns.CanonicalName(unescape(aws.ToString(out.HostedZone.Name))); got != p.cfg.Zone {
+	if got != p.cfg.Zone {
 		return fmt.Errorf("%w: hosted zone %s is %s, not the spec's zone %s", providers.ErrConfig, p.cfg.HostedZoneID, got, p.cfg.Zone)
 	}
 	p.mu.Lock()
@@ -174,17 +185,21 @@ func (p *Provider) checkZone(ctx context.Context) error {
 	return nil
 }
 
+// zoneName asks Route 53 for the hosted zone's name, canonical.
+func (p *Provider) zoneName(ctx context.Context) (string, error) {
+	out, err := p.client.GetHostedZone(ctx, &r53.GetHostedZoneInput{Id: aws.String(p.cfg.HostedZoneID)})
+	if err != nil {
+		return "", wrap("get hosted zone "+p.cfg.HostedZoneID, err)
+	}
+	return dns.CanonicalName(unescape(aws.ToString(out.HostedZone.Name))), nil
+}
+
 // list reads every record set of the hosted zone, following
 // IsTruncated/NextRecordName/NextRecordType/NextRecordIdentifier.
 func (p *Provider) list(ctx context.Context) ([]types.ResourceRecordSet, error) {
-	return ListAll(ctx, p.client, p.cfg.HostedZoneID, p.cfg.PageSize)
-}
-
-// ListAll reads every record set of a hosted zone with paging.
-func ListAll(ctx context.Context, c *r53.Client, zoneID string, pageSize int32) ([]types.ResourceRecordSet, error) {
-	pages := r53.NewListResourceRecordSetsPaginator(c, &r53.ListResourceRecordSetsInput{
-		HostedZoneId: aws.String(zoneID),
-		MaxItems:     aws.Int32(pageSize),
+	pages := r53.NewListResourceRecordSetsPaginator(p.client, &r53.ListResourceRecordSetsInput{
+		HostedZoneId: aws.String(p.cfg.HostedZoneID),
+		MaxItems:     aws.Int32(p.cfg.PageSize),
 	})
 	var out []types.ResourceRecordSet
 	for pages.HasMorePages() {

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -219,20 +218,12 @@ func (c *pacedClient) Do(req *http.Request) (*http.Response, error) {
 // Requests returns how many requests were sent, retries included.
 func (p *Provider) Requests() uint64 { return p.requests.Load() }
 
-// Client returns the SDK client (for spec import).
-func (p *Provider) Client() *r53.Client { return p.client }
-
 // Normalize drops Cloudflare's proxy flag, which Route 53 has no place
 // for, and writes addresses as Read does (canonical IPv6 text), so that
 // neither rewrites a record forever.
 func (p *Provider) Normalize(rr providers.RRset) providers.RRset {
 	rr.Proxied = false
-	vals := make([]string, len(rr.Values))
-	for i, v := range rr.Values {
-		vals[i] = canonicalValue(rr.Type, v)
-	}
-	slices.Sort(vals)
-	rr.Values = slices.Compact(vals)
+	rr.Values = canonicalValues(rr.Type, rr.Values)
 	return rr
 }
 
