@@ -15,23 +15,17 @@ type (
 	ClearOverride    = machine.ClearOverride
 	ClusterIDCommand = machine.ClusterIDCommand
 	Command          = machine.Command
-	CommandType      = machine.CommandType
 	Event            = machine.Event
 	FailbackHold     = machine.FailbackHold
 	Heartbeat        = machine.Heartbeat
 	Incident         = machine.Incident
 	IncidentCommand  = machine.IncidentCommand
 	IncidentUpdate   = machine.IncidentUpdate
-	Joining          = machine.Joining
-	LastVerdict      = machine.LastVerdict
 	Member           = machine.Member
 	MembershipChange = machine.MembershipChange
 	NotifyCursor     = machine.NotifyCursor
-	ObserverInfo     = machine.ObserverInfo
 	ObserverLiveness = machine.ObserverLiveness
-	ObserverRecord   = machine.ObserverRecord
 	ObserverReport   = machine.ObserverReport
-	ObserverVerdict  = machine.ObserverVerdict
 	Override         = machine.Override
 	ProviderSync     = machine.ProviderSync
 	Result           = machine.Result
@@ -42,7 +36,6 @@ type (
 	Verdict          = machine.Verdict
 	VerdictChange    = machine.VerdictChange
 	View             = machine.View
-	ZoneSerial       = machine.ZoneSerial
 	AllUp            = machine.AllUp
 	Decision         = machine.Decision
 	EndpointHealth   = machine.EndpointHealth
@@ -77,16 +70,12 @@ const (
 	MaxIncidentMessage    = machine.MaxIncidentMessage
 	MaxIncidentUpdates    = machine.MaxIncidentUpdates
 	MaxOpenIncidents      = machine.MaxOpenIncidents
-	MaxResolvedIncidents  = machine.MaxResolvedIncidents
-	MaxIncidentServices   = machine.MaxIncidentServices
-	MaxEvents             = machine.MaxEvents
 	MemberAdd             = machine.MemberAdd
 	MemberPromote         = machine.MemberPromote
 	MemberRemove          = machine.MemberRemove
 	MemberStepDown        = machine.MemberStepDown
 	MemberLeader          = machine.MemberLeader
 	NeverSeenUp           = machine.NeverSeenUp
-	SnapshotFormat        = machine.SnapshotFormat
 )
 
 // The state machine's sentinel errors: the same values, so errors.Is
@@ -103,9 +92,6 @@ var (
 	ErrIncidentLimit    = machine.ErrIncidentLimit
 	ErrSnapshotFormat   = machine.ErrSnapshotFormat
 )
-
-// NewState returns an empty state.
-func NewState() *State { return machine.NewState() }
 
 // DecodeCommand parses a Raft log entry.
 func DecodeCommand(b []byte) (*Command, error) { return machine.DecodeCommand(b) }

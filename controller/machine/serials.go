@@ -79,15 +79,6 @@ func (st *State) nextSerial(old uint32) uint32 {
 	return old + 1
 }
 
-// serialNumbers is the serial of every zone, for the DNS server.
-func (st *State) serialNumbers() map[string]uint32 {
-	out := make(map[string]uint32, len(st.Serials))
-	for origin, v := range st.Serials {
-		out[origin] = v.Serial
-	}
-	return out
-}
-
 // Serials returns the serial of every zone of the spec in force.
 func (v *View) Serials() map[string]uint32 {
 	out := make(map[string]uint32, len(v.versions))
