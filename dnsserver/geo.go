@@ -225,10 +225,8 @@ func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) *geoIndex {
 	}
 	var out *geoIndex
 	for _, k := range keys {
-		var geo *Geo
-		r := &resolver{zs: s.zs, snap: s, geoPick: func(g *Geo) ([]Variant, bool) { geo = g; return nil, false }}
-		r.resolve(k.name, k.typ)
-		if r.geoSeen != 1 || r.weightedSeen > 0 {
+		geo := s.geoOf(k)
+		if geo == nil {
 			continue
 		}
 		key := string(wireKey(nil, k.name, k.typ))
