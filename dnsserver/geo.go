@@ -252,10 +252,7 @@ func (s *Snapshot) packGeo(k qkey, geo *Geo, def *packed, do bool) *geoPacked {
 	packWith := func(v []Variant) *packed {
 		r := &resolver{zs: s.zs, snap: s, geoPick: func(*Geo) ([]Variant, bool) { return v, true }}
 		res := r.resolve(k.name, k.typ)
-		if do {
-			s.dnssec.augment(s, &res, k.name, k.typ, false, true)
-		}
-		if w := packResolution(&res, k.name, k.typ, nil); w != nil {
+		if w := s.packRes(&res, k.name, k.typ, do); w != nil {
 			return &packed{wire: w}
 		}
 		return nil
