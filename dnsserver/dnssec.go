@@ -2,8 +2,9 @@ package dnsserver
 
 import (
 	"log/slog"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -162,7 +163,7 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 	// Derived again every minute at least: keys may come or go.
 	refresh := now.Add(time.Minute)
 	id := ""
-	for _, origin := range sortedKeys(inner.zs.dnssec) {
+	for _, origin := range slices.Sorted(maps.Keys(inner.zs.dnssec)) {
 		settings := inner.zs.dnssec[origin]
 		refresh = minTime(refresh, nextKeyEvent(keys.Keys(origin), now))
 		zsg := newZoneSigner(origin, settings, keys.Keys(origin), now)
@@ -306,15 +307,6 @@ func rrsetKey(rrset []dns.RR) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // serialFloor is the least serial (as Unix time) of a signed zone at

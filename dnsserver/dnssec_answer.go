@@ -1,7 +1,7 @@
 package dnsserver
 
 import (
-	"sort"
+	"slices"
 
 	"github.com/miekg/dns"
 )
@@ -167,13 +167,8 @@ func (d *signedData) nsec(s *Snapshot, z *zone, name string, n *node, ttl uint32
 // compactNSEC is an NSEC at name covering nothing but name: its next
 // name is \000.name, the least name after it (RFC 9824).
 func compactNSEC(name string, ttl uint32, types []uint16) *dns.NSEC {
-	sort.Slice(types, func(i, j int) bool { return types[i] < types[j] })
-	out := types[:0]
-	for i, t := range types {
-		if i == 0 || t != types[i-1] {
-			out = append(out, t)
-		}
-	}
+	slices.Sort(types)
+	out := slices.Compact(types)
 	return &dns.NSEC{
 		Hdr:        dns.RR_Header{Name: name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: ttl},
 		NextDomain: `\000.` + name,
