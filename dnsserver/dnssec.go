@@ -164,9 +164,9 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 	refresh := now.Add(time.Minute)
 	id := ""
 	for _, origin := range slices.Sorted(maps.Keys(inner.zs.dnssec)) {
-		settings := inner.zs.dnssec[origin]
-		refresh = minTime(refresh, nextKeyEvent(keys.Keys(origin), now))
-		zsg := newZoneSigner(origin, settings, keys.Keys(origin), now)
+		settings, zkeys := inner.zs.dnssec[origin], keys.Keys(origin)
+		refresh = minTime(refresh, nextKeyEvent(zkeys, now))
+		zsg := newZoneSigner(origin, settings, zkeys, now)
 		if zsg == nil {
 			g.warn(origin)
 			continue
@@ -175,7 +175,7 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 		refresh = minTime(refresh, zsg.epoch.Add(settings.Refresh.D()))
 		id += zsg.id()
 		if soa := out.soa[origin]; soa != nil {
-			if floor := uint32(serialFloor(zsg.epoch, keys.Keys(origin), now).Unix()); int32(floor-soa.Serial) > 0 {
+			if floor := uint32(serialFloor(zsg.epoch, zkeys, now).Unix()); int32(floor-soa.Serial) > 0 {
 				c := *soa
 				c.Serial = floor
 				out.soa[origin] = &c
