@@ -2,8 +2,9 @@ package dnsserver
 
 import (
 	"log/slog"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -162,10 +163,10 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 	// Derived again every minute at least: keys may come or go.
 	refresh := now.Add(time.Minute)
 	id := ""
-	for _, origin := range sortedKeys(inner.zs.dnssec) {
-		settings := inner.zs.dnssec[origin]
-		refresh = minTime(refresh, nextKeyEvent(keys.Keys(origin), now))
-		zsg := newZoneSigner(origin, settings, keys.Keys(origin), now)
+	for _, origin := range slices.Sorted(maps.Keys(inner.zs.dnssec)) {
+		settings, zkeys := inner.zs.dnssec[origin], keys.Keys(origin)
+		refresh = minTime(refresh, nextKeyEvent(zkeys, now))
+		zsg := newZoneSigner(origin, settings, zkeys, now)
 		if zsg == nil {
 			g.warn(origin)
 			continue
@@ -174,7 +175,7 @@ func (g *signing) sign(inner *Snapshot, now time.Time) (*Snapshot, time.Time) {
 		refresh = minTime(refresh, zsg.epoch.Add(settings.Refresh.D()))
 		id += zsg.id()
 		if soa := out.soa[origin]; soa != nil {
-			if floor := uint32(serialFloor(zsg.epoch, keys.Keys(origin), now).Unix()); int32(floor-soa.Serial) > 0 {
+			if floor := uint32(serialFloor(zsg.epoch, zkeys, now).Unix()); int32(floor-soa.Serial) > 0 {
 				c := *soa
 				c.Serial = floor
 				out.soa[origin] = &c
@@ -306,15 +307,6 @@ func rrsetKey(rrset []dns.RR) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // serialFloor is the least serial (as Unix time) of a signed zone at

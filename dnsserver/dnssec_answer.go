@@ -1,7 +1,7 @@
 package dnsserver
 
 import (
-	"sort"
+	"slices"
 
 	"github.com/miekg/dns"
 )
@@ -50,39 +50,7 @@ func (s *Snapshot) packSignedKey(name string, t uint16, fill bool) {
 // packed. Answers the fast path does not take (several weighted RRsets)
 // are left to the slow path.
 func (s *Snapshot) packDO(name string, t uint16) *packed {
-	var choices []Variant
-	r := &resolver{zs: s.zs, snap: s, pick: func(v []Variant) int {
-		if choices == nil {
-			choices = v
-		}
-		return 0
-	}}
-	res := r.resolve(name, t)
-	if r.weightedSeen > 1 {
-		return nil
-	}
-	if r.weightedSeen == 0 {
-		s.dnssec.augment(s, &res, name, t, false, true)
-		if w := packResolution(&res, name, t, nil); w != nil {
-			return &packed{wire: w}
-		}
-		return nil
-	}
-	p := &packed{}
-	var total uint32
-	for i := range choices {
-		r := &resolver{zs: s.zs, snap: s, pick: func([]Variant) int { return i }}
-		res := r.resolve(name, t)
-		s.dnssec.augment(s, &res, name, t, false, true)
-		w := packResolution(&res, name, t, nil)
-		if w == nil {
-			return nil
-		}
-		total += choices[i].Weight
-		p.variants = append(p.variants, packedVariant{cum: total, wire: w})
-	}
-	p.wire = p.variants[0].wire
-	return p
+	return s.packAs(name, t, true)
 }
 
 // signedFast returns, for a query with DO, the signed answer of the
@@ -199,13 +167,8 @@ func (d *signedData) nsec(s *Snapshot, z *zone, name string, n *node, ttl uint32
 // compactNSEC is an NSEC at name covering nothing but name: its next
 // name is \000.name, the least name after it (RFC 9824).
 func compactNSEC(name string, ttl uint32, types []uint16) *dns.NSEC {
-	sort.Slice(types, func(i, j int) bool { return types[i] < types[j] })
-	out := types[:0]
-	for i, t := range types {
-		if i == 0 || t != types[i-1] {
-			out = append(out, t)
-		}
-	}
+	slices.Sort(types)
+	out := slices.Compact(types)
 	return &dns.NSEC{
 		Hdr:        dns.RR_Header{Name: name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: ttl},
 		NextDomain: `\000.` + name,

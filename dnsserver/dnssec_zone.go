@@ -1,6 +1,8 @@
 package dnsserver
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -55,7 +57,7 @@ func (d *signedData) signZone(s *Snapshot, z *zone, recs []dns.RR) []dns.RR {
 	for _, name := range names {
 		cut := z.findCut(name)
 		glue := cut != nil && cut.name != name
-		for _, t := range sortedTypes(sets[name]) {
+		for _, t := range slices.Sorted(maps.Keys(sets[name])) {
 			set := sets[name][t]
 			if t != dns.TypeSOA {
 				out = append(out, set...)
@@ -71,21 +73,12 @@ func (d *signedData) signZone(s *Snapshot, z *zone, recs []dns.RR) []dns.RR {
 		nsec := &dns.NSEC{
 			Hdr:        dns.RR_Header{Name: name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: ttl},
 			NextDomain: chain[next%len(chain)],
-			TypeBitMap: append(sortedTypes(sets[name]), dns.TypeRRSIG, dns.TypeNSEC),
+			TypeBitMap: append(slices.Sorted(maps.Keys(sets[name])), dns.TypeRRSIG, dns.TypeNSEC),
 		}
-		sort.Slice(nsec.TypeBitMap, func(i, j int) bool { return nsec.TypeBitMap[i] < nsec.TypeBitMap[j] })
+		slices.Sort(nsec.TypeBitMap)
 		out = append(out, nsec)
 		out = append(out, zsg.sigs(d.cache, []dns.RR{nsec}, true)...)
 	}
-	return out
-}
-
-func sortedTypes(m map[uint16][]dns.RR) []uint16 {
-	out := make([]uint16, 0, len(m))
-	for t := range m {
-		out = append(out, t)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
 

@@ -225,10 +225,8 @@ func (s *Snapshot) packGeos(keys []qkey, dyn []DynamicAnswer) *geoIndex {
 	}
 	var out *geoIndex
 	for _, k := range keys {
-		var geo *Geo
-		r := &resolver{zs: s.zs, snap: s, geoPick: func(g *Geo) ([]Variant, bool) { geo = g; return nil, false }}
-		r.resolve(k.name, k.typ)
-		if r.geoSeen != 1 || r.weightedSeen > 0 {
+		geo := s.geoOf(k)
+		if geo == nil {
 			continue
 		}
 		key := string(wireKey(nil, k.name, k.typ))
@@ -254,10 +252,7 @@ func (s *Snapshot) packGeo(k qkey, geo *Geo, def *packed, do bool) *geoPacked {
 	packWith := func(v []Variant) *packed {
 		r := &resolver{zs: s.zs, snap: s, geoPick: func(*Geo) ([]Variant, bool) { return v, true }}
 		res := r.resolve(k.name, k.typ)
-		if do {
-			s.dnssec.augment(s, &res, k.name, k.typ, false, true)
-		}
-		if w := packResolution(&res, k.name, k.typ, nil); w != nil {
+		if w := s.packRes(&res, k.name, k.typ, do); w != nil {
 			return &packed{wire: w}
 		}
 		return nil

@@ -97,6 +97,13 @@ func (n *node) answerTypes() []uint16 {
 // It returns nil when the answer involves more than one weighted RRset
 // (answered by the slow path).
 func (s *Snapshot) pack(name string, t uint16) *packed {
+	return s.packAs(name, t, false)
+}
+
+// packAs is pack, the answers signed when do (for queries with DO, see
+// packDO). Answers the fast path does not take (several weighted
+// RRsets) are left to the slow path.
+func (s *Snapshot) packAs(name string, t uint16, do bool) *packed {
 	var choices []Variant
 	r := &resolver{zs: s.zs, snap: s, pick: func(v []Variant) int {
 		if choices == nil {
@@ -107,7 +114,7 @@ func (s *Snapshot) pack(name string, t uint16) *packed {
 	res := r.resolve(name, t)
 	switch {
 	case r.weightedSeen == 0:
-		w := packResolution(&res, name, t, nil)
+		w := s.packRes(&res, name, t, do)
 		if w == nil {
 			return nil
 		}
@@ -120,7 +127,7 @@ func (s *Snapshot) pack(name string, t uint16) *packed {
 	for i := range choices {
 		r := &resolver{zs: s.zs, snap: s, pick: func([]Variant) int { return i }}
 		res := r.resolve(name, t)
-		w := packResolution(&res, name, t, nil)
+		w := s.packRes(&res, name, t, do)
 		if w == nil {
 			return nil
 		}
@@ -129,6 +136,14 @@ func (s *Snapshot) pack(name string, t uint16) *packed {
 	}
 	p.wire = p.variants[0].wire
 	return p
+}
+
+// packRes packs res, the answer to name/t, signing it first when do.
+func (s *Snapshot) packRes(res *resolution, name string, t uint16, do bool) []byte {
+	if do {
+		s.dnssec.augment(s, res, name, t, false, true)
+	}
+	return packResolution(res, name, t, nil)
 }
 
 // packResolution packs res as a response to name/type, or returns nil if
