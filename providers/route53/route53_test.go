@@ -318,7 +318,12 @@ func TestRateLimitedAPIWithoutClientLimiter(t *testing.T) {
 	// no limiter of its own must still get through on the retryer.
 	emu := newEmu(t)
 	emu.SetRateLimit(route53.RequestsPerSecond, 2)
-	p, err := route53.New(context.Background(), testConfig(emu))
+	cfg := testConfig(emu)
+	// The retryer's backoff is jittered in [0, MaxBackoff): five attempts
+	// can all land inside one 200 ms token interval (it failed so in CI).
+	// Enough attempts that the sum of their backoffs surely spans one.
+	cfg.MaxAttempts = 20
+	p, err := route53.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
