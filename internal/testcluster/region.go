@@ -42,14 +42,16 @@ type regionSite struct {
 func NewRegion(t testing.TB, records int, interval time.Duration, fall int) *Region {
 	t.Helper()
 	r := &Region{Records: records, Interval: interval, Fall: fall, sites: map[string]*regionSite{}}
-	// A listener per endpoint and, with keep_alive, both ends of a
-	// connection per endpoint and node: 21,000 descriptors at 1,000
-	// records, past a common limit of 20,000. Past the limit the checks
-	// open a connection per probe (the default) instead.
-	r.keepAlive = raiseFileLimit(uint64(21*records+4096)) == nil
+	// Every endpoint of a datacenter is checked at that datacenter's one
+	// listener: each still has its own probes and, with keep_alive, its
+	// own connection from every node (both ends: 18 descriptors per record
+	// at three nodes), but not a listener of its own, so 1,000 records fit
+	// under a common limit of 20,000 open files. Past the limit the
+	// checks open a connection per probe (the default) instead.
+	r.keepAlive = raiseFileLimit(uint64(18*records+1024)) == nil
 	if !r.keepAlive {
-		if err := raiseFileLimit(uint64(3*records + 4096)); err != nil {
-			t.Fatalf("%d records need %d open files: %v", records, 3*records+4096, err)
+		if err := raiseFileLimit(uint64(1024)); err != nil {
+			t.Fatalf("%d records need %d open files: %v", records, 1024, err)
 		}
 		t.Logf("%d records: the open-file limit is too low for kept connections; a connection per probe", records)
 	}
@@ -57,13 +59,13 @@ func NewRegion(t testing.TB, records int, interval time.Duration, fall int) *Reg
 		s := &regionSite{srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Write([]byte("ok\n"))
 		}), ReadHeaderTimeout: 5 * time.Second}}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("endpoint listener: %v", err)
+		}
+		go s.srv.Serve(ln)
 		for range records {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatalf("endpoint listener: %v", err)
-			}
 			s.addrs = append(s.addrs, ln.Addr().String())
-			go s.srv.Serve(ln)
 		}
 		r.sites[dc] = s
 		t.Cleanup(func() { s.srv.Close() })
