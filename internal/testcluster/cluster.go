@@ -150,12 +150,14 @@ func New(t testing.TB, opts Options) *Cluster {
 		c.start(m, lns[i], logger.With("node", m.ID))
 	}
 	t.Cleanup(c.Close)
+	// A big spec (SpecHook) takes longer: it is compiled on every node,
+	// its endpoints' first probes spread over an interval, and three
+	// nodes probe them on one machine.
+	settle := 20*time.Second + time.Duration(c.endpoints)*10*time.Millisecond
 	for _, m := range c.Members {
-		c.WaitAnswer(m, Answers["us-east"], 20*time.Second)
+		c.WaitAnswer(m, Answers["us-east"], settle)
 	}
-	// A big spec (SpecHook) takes longer: its endpoints' first probes
-	// spread over an interval, and three nodes probe them on one machine.
-	c.waitSettled(20*time.Second + time.Duration(c.endpoints)*10*time.Millisecond)
+	c.waitSettled(settle)
 	return c
 }
 
