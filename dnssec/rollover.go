@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -60,6 +61,10 @@ func RolloverState(keys []*Key, now time.Time, dnskeyTTL time.Duration) Rollover
 	}
 	r := sepRollover(SEPKeys(keys), now, dnskeyTTL)
 	r.Kind = kind
+	if kind == RoleKSK {
+		// Keys split: the rollover command rolls the ZSK unless told.
+		r.Next = strings.ReplaceAll(r.Next, "--dir DIR", "--dir DIR --ksk")
+	}
 	return r
 }
 

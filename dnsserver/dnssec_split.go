@@ -31,10 +31,14 @@ func splitStatus(st *DNSSECStatus, snap *Snapshot, settings *spec.DNSSEC, keys [
 	if len(dnssec.ZSKs(keys)) > 0 {
 		r := dnssec.ZSKRolloverState(keys, now)
 		st.ZSKRollover = &r
+		if n := shortRetirement(keys, now, st.MaxTTL); n != "" {
+			st.Notice = n
+			return
+		}
 	}
 	switch {
 	case st.KeyScheme == spec.KeysSplit && zsk == 0 && sep > 0:
-		st.Notice = "dnssec.keys is split, but no ZSK of the zone signs on this node: its KSK signs everything, as a CSK ('detour dnssec rollover' cannot make the split; see docs/dns-server.md, DNSSEC)"
+		st.Notice = "dnssec.keys is split, but no ZSK of the zone signs on this node: its KSK signs everything, as a CSK (add a ZSK with 'detour dnssec keygen ZONE --dir DIR --keys split', and copy DIR to every node)"
 	case st.KeyScheme == spec.KeysSplit && sep == 0 && zsk > 0:
 		st.Notice = "dnssec.keys is split, but no KSK of the zone signs on this node: its ZSK signs the DNSKEY RRset too, and no DS can point at it"
 	case st.KeyScheme == spec.KeysCSK && zsk > 0:
@@ -58,4 +62,21 @@ func (s *Snapshot) maxTTL(zone string) uint32 {
 		ttl = max(ttl, rr.Header().Ttl)
 	}
 	return ttl
+}
+
+// shortRetirement warns when a ZSK that stopped signing, or will, leaves
+// the DNSKEY RRset before the zone's largest TTL has passed since: a
+// cache may then hold a signature by it that no key validates.
+func shortRetirement(keys []*dnssec.Key, now time.Time, maxTTL uint32) string {
+	for _, k := range dnssec.ZSKs(keys) {
+		t := k.Timing
+		if t.Inactive.IsZero() || t.Delete.IsZero() || !now.Before(t.Delete) {
+			continue
+		}
+		if gap := t.Delete.Sub(t.Inactive); gap < time.Duration(maxTTL)*time.Second {
+			return fmt.Sprintf("ZSK %d leaves the DNSKEY RRset %s after it stops signing, less than the zone's largest TTL (%ds): validators may hold its signatures after it is gone (set its Delete timing later, or start the rollover with --max-zone-ttl %d)",
+				k.Tag(), gap, maxTTL, maxTTL)
+		}
+	}
+	return ""
 }

@@ -153,3 +153,59 @@ func TestZSKRolloverWithoutPrepublicationFails(t *testing.T) {
 		t.Errorf("a ZSK signing before its DNSKEY RRset is cached must fail validation; unbound answered:\n%s", out)
 	}
 }
+
+// TestZSKRolloverMidwayDNSViz has DNSViz look at the zone in the two
+// middle steps of a ZSK rollover, held there (TTLs of an hour): the new
+// ZSK published beside the old one that signs, then the new one signing
+// with the old one still published. Neither is an error or a warning.
+// Status names the step, and warns of an old ZSK set to leave before
+// the zone's largest TTL has passed.
+func TestZSKRolloverMidwayDNSViz(t *testing.T) {
+	dnsviz := testutil.Require(t, "dnsviz")
+	text := strings.Replace(signedSpec(spec.AlgECDSAP256SHA256), "algorithm: ecdsap256sha256}", "algorithm: ecdsap256sha256, keys: split}", 1)
+	now := time.Now().Truncate(time.Second)
+	ksk, old := splitKeys(t, spec.AlgECDSAP256SHA256, now.Add(-48*time.Hour))
+	nw, err := dnssec.GenerateZSK("example.test", spec.AlgECDSAP256SHA256, 3600, now.Add(-2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ring atomic.Pointer[dnssec.Keyring]
+	// Step 2: the new ZSK published, signing in an hour.
+	nw.Timing.Activate = now.Add(time.Hour)
+	o := *old
+	o.Timing.Inactive, o.Timing.Delete = nw.Timing.Activate, nw.Timing.Activate.Add(2*time.Hour)
+	setKeys(&ring, ksk, &o, nw)
+	_, srv := keyedServer(t, text, &ring)
+	check := func(step int, signer *dnssec.Key) {
+		t.Helper()
+		testutil.Eventually(t, fmt.Sprintf("step %d served", step), 5*time.Second, func() bool {
+			tags := sigTags(ask(t, srv.Addr(), "www.example.test.", dns.TypeA, true, false), dns.TypeA)
+			return len(tags) == 1 && tags[0] == signer.Tag()
+		})
+		st, err := srv.DNSSECStatus("example.test")
+		if err != nil || st.ZSKRollover == nil || st.ZSKRollover.Step != step || st.Notice != "" {
+			t.Errorf("status at step %d: %v %+v", step, err, st)
+		}
+		dnsvizGrok(t, dnsviz, srv.Addr(), ksk, fmt.Sprintf("ZSK rollover step %d", step))
+	}
+	check(dnssec.ZSKStepPublished, &o)
+
+	// Step 3: the new ZSK signs; the old one leaves in two hours.
+	n2 := *nw
+	n2.Timing.Activate = now.Add(-time.Hour)
+	o2 := *old
+	o2.Timing.Inactive, o2.Timing.Delete = n2.Timing.Activate, now.Add(2*time.Hour)
+	setKeys(&ring, ksk, &o2, &n2)
+	check(dnssec.ZSKStepSwitched, nw)
+
+	// The old ZSK set to leave 10 minutes after it stopped signing, in a
+	// zone whose records live an hour: status warns.
+	o3 := o2
+	o3.Timing.Delete = o3.Timing.Inactive.Add(10 * time.Minute).Add(time.Hour)
+	o3.Timing.Inactive = o3.Timing.Delete.Add(-10 * time.Minute)
+	setKeys(&ring, ksk, &o3, &n2)
+	testutil.Eventually(t, "status warns of a short retirement", 5*time.Second, func() bool {
+		st, err := srv.DNSSECStatus("example.test")
+		return err == nil && strings.Contains(st.Notice, "less than the zone's largest TTL")
+	})
+}
