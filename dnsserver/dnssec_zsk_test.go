@@ -209,3 +209,53 @@ func TestZSKRolloverMidwayDNSViz(t *testing.T) {
 		return err == nil && strings.Contains(st.Notice, "less than the zone's largest TTL")
 	})
 }
+
+// TestZonemasterSplitKeys runs Zonemaster's DNSSEC test cases against
+// the zone signed with a KSK and a ZSK by three nodes, and in the two
+// middle steps of a ZSK rollover (new ZSK published beside the signing
+// one; new ZSK signing, old one still published), undelegated and
+// delegated from a local root, with the KSK's DS: no finding.
+func TestZonemasterSplitKeys(t *testing.T) {
+	zm := testutil.Require(t, "zonemaster-cli")
+	now := time.Now().Truncate(time.Second)
+	ksk, old := splitKeys(t, spec.AlgECDSAP256SHA256, now.Add(-48*time.Hour))
+	var ring atomic.Pointer[dnssec.Keyring]
+	setKeys(&ring, ksk, old)
+	nodes, hosts := startZonemasterNodes(t, &ring, spec.KeysSplit)
+	served := func(step string, signer *dnssec.Key, keys int) {
+		t.Helper()
+		for _, n := range nodes {
+			testutil.Eventually(t, step+" served by "+n.host, 5*time.Second, func() bool {
+				tags := sigTags(ask(t, n.srv.Addr(), "www.example.test.", dns.TypeA, true, false), dns.TypeA)
+				k := ask(t, n.srv.Addr(), "example.test.", dns.TypeDNSKEY, true, false)
+				return len(tags) == 1 && tags[0] == signer.Tag() && countType(k, dns.TypeDNSKEY) == keys
+			})
+		}
+	}
+	for _, n := range nodes {
+		if st, err := n.srv.DNSSECStatus("example.test"); err != nil || st.KeyScheme != spec.KeysSplit || st.Notice != "" {
+			t.Fatalf("status: %v %+v", err, st)
+		}
+	}
+	served("split", old, 2)
+	checkZonemaster(t, zm, hosts, "split", ksk.DS())
+
+	nw, err := dnssec.GenerateZSK("example.test", spec.AlgECDSAP256SHA256, 3600, now.Add(-2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw.Timing.Activate = now.Add(time.Hour)
+	o := *old
+	o.Timing.Inactive, o.Timing.Delete = nw.Timing.Activate, nw.Timing.Activate.Add(2*time.Hour)
+	setKeys(&ring, ksk, &o, nw)
+	served("zsk-published", old, 3)
+	checkZonemaster(t, zm, hosts, "zsk-published", ksk.DS())
+
+	n2 := *nw
+	n2.Timing.Activate = now.Add(-time.Hour)
+	o2 := *old
+	o2.Timing.Inactive, o2.Timing.Delete = n2.Timing.Activate, now.Add(2*time.Hour)
+	setKeys(&ring, ksk, &o2, &n2)
+	served("zsk-switched", nw, 3)
+	checkZonemaster(t, zm, hosts, "zsk-switched", ksk.DS())
+}
