@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// A CSK (or, keys split, KSK) rollover by double signature, driven by the keys' timing alone
-// so that every node holding the same key files is at the same step:
+// A CSK (or, keys split, KSK) rollover by double signature, driven by
+// the keys' timing alone so that every node holding the same key files
+// is at the same step:
 //
 //  1. Start: a new CSK is published and signs beside the old one (both
 //     sign everything; the DNSKEY RRset holds both).
