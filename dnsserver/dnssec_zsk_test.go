@@ -75,7 +75,7 @@ func TestZSKRolloverValidates(t *testing.T) {
 		t.Fatalf("status before: %v %+v", err, st)
 	}
 	nw, old := startZSKRollover(t, &ring, ksk, zsk, dnssec.ZSKPlan{
-		PublishIn: 2 * time.Second, DNSKEYTTL: 2 * time.Second, MaxTTL: time.Duration(st.MaxTTL) * time.Second, Propagation: time.Second,
+		PublishIn: 3 * time.Second, DNSKEYTTL: 2 * time.Second, MaxTTL: time.Duration(st.MaxTTL) * time.Second, Propagation: 2 * time.Second,
 	})
 	// Each step: who signs the zone's data, how many keys the DNSKEY
 	// RRset holds.
@@ -129,22 +129,19 @@ func TestZSKRolloverValidates(t *testing.T) {
 
 // TestZSKRolloverWithoutPrepublicationFails is the control of
 // TestZSKRolloverValidates: the same resolver, a new ZSK that signs the
-// moment it is published (no wait for the DNSKEY TTL). Unbound holds
-// the DNSKEY RRset without it and cannot validate the new signatures:
-// the wait is what keeps validation whole.
+// moment it is published (no wait for the DNSKEY TTL, here 30 s).
+// Unbound holds the DNSKEY RRset without it and cannot validate the new
+// signatures: the wait is what keeps validation whole.
 func TestZSKRolloverWithoutPrepublicationFails(t *testing.T) {
 	ksk, zsk := splitKeys(t, spec.AlgECDSAP256SHA256, time.Now().Add(-time.Hour))
 	var ring atomic.Pointer[dnssec.Keyring]
 	setKeys(&ring, ksk, zsk)
-	_, srv := keyedServer(t, shortTTLSpec, &ring)
+	_, srv := keyedServer(t, strings.Replace(shortTTLSpec, "dnskey_ttl: 2", "dnskey_ttl: 30", 1), &ring)
 	unbound := testutil.StartCachingValidatingUnbound(t, map[string]string{"example.test.": srv.Addr()}, []string{ksk.DS().String()})
-	nw, _ := startZSKRollover(t, &ring, ksk, zsk, dnssec.ZSKPlan{PublishIn: 2 * time.Second, MaxTTL: 2 * time.Second})
-	// Just before the switch, unbound caches the DNSKEY RRset (2 s).
-	for time.Until(nw.Timing.Publish) > 300*time.Millisecond {
-		time.Sleep(50 * time.Millisecond)
-	}
+	// Unbound caches the DNSKEY RRset (30 s) with the old ZSK alone.
 	checkAD(t, unbound, "n0.wild.example.test A", "NOERROR", "", true)
-	testutil.Eventually(t, "the new ZSK signs", 5*time.Second, func() bool {
+	nw, _ := startZSKRollover(t, &ring, ksk, zsk, dnssec.ZSKPlan{PublishIn: time.Second, MaxTTL: 2 * time.Second})
+	testutil.Eventually(t, "the new ZSK signs", 10*time.Second, func() bool {
 		tags := sigTags(ask(t, srv.Addr(), "n1.wild.example.test.", dns.TypeA, true, false), dns.TypeA)
 		return len(tags) == 1 && tags[0] == nw.Tag()
 	})
