@@ -1,10 +1,12 @@
 package dnsserver_test
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -177,4 +179,57 @@ func axfrVerifies(t *testing.T, server, want string, csk bool) {
 	if out, err := exec.Command(kzonecheck, "--dnssec", "on", "-o", "example.test.", file).CombinedOutput(); err != nil {
 		t.Errorf("kzonecheck --dnssec on: %v\n%s", err, out)
 	}
+}
+
+// TestKSKRolloverValidates rolls the KSK of a split zone by double
+// signature under unbound: before, with the old KSK's DS; in the middle
+// (both KSKs sign the DNSKEY RRset; the ZSK signs the rest, unchanged),
+// with either DS; after the old KSK left, with the new one's.
+func TestKSKRolloverValidates(t *testing.T) {
+	text := strings.Replace(signedSpec(spec.AlgECDSAP256SHA256), "algorithm: ecdsap256sha256}", "algorithm: ecdsap256sha256, keys: split}", 1)
+	old, zsk := splitKeys(t, spec.AlgECDSAP256SHA256, time.Now().Add(-48*time.Hour))
+	var ring atomic.Pointer[dnssec.Keyring]
+	setKeys(&ring, old, zsk)
+	_, srv := keyedServer(t, text, &ring)
+	validates := func(step string, anchor *dnssec.Key) {
+		t.Helper()
+		unbound := testutil.StartValidatingUnbound(t, map[string]string{"example.test.": srv.Addr()}, []string{anchor.DS().String()})
+		for _, q := range []string{"www.example.test A", "nope.example.test A", "example.test DNSKEY", "example.test CDS"} {
+			t.Run(step+"/"+strings.ReplaceAll(q, " ", "_"), func(t *testing.T) {
+				checkAD(t, unbound, q, "", "", true)
+			})
+		}
+	}
+	signers := func(keyset []uint16, zone uint16) {
+		t.Helper()
+		testutil.Eventually(t, "the DNSKEY RRset and the data signed as expected", 5*time.Second, func() bool {
+			k := sigTags(ask(t, srv.Addr(), "example.test.", dns.TypeDNSKEY, true, false), dns.TypeDNSKEY)
+			slices.Sort(k)
+			a := sigTags(ask(t, srv.Addr(), "www.example.test.", dns.TypeA, true, false), dns.TypeA)
+			return fmt.Sprint(k) == fmt.Sprint(keyset) && len(a) == 1 && a[0] == zone
+		})
+	}
+	signers([]uint16{old.Tag()}, zsk.Tag())
+	validates("before", old)
+
+	nw, err := dnssec.Generate("example.test", spec.AlgECDSAP256SHA256, 3600, time.Now().Add(-time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	setKeys(&ring, old, zsk, nw)
+	both := []uint16{old.Tag(), nw.Tag()}
+	slices.Sort(both)
+	signers(both, zsk.Tag())
+	st, err := srv.DNSSECStatus("example.test")
+	if err != nil || st.Rollover.Kind != dnssec.RoleKSK || st.Rollover.Step != dnssec.StepWaitKey || !strings.Contains(st.Rollover.Next, "DS") {
+		t.Errorf("status mid-rollover: %v %+v", err, st.Rollover)
+	}
+	validates("middle-old-DS", old)
+	validates("middle-new-DS", nw)
+
+	retired := *old
+	retired.Timing.Inactive, retired.Timing.Delete = time.Now(), time.Now()
+	setKeys(&ring, &retired, zsk, nw)
+	signers([]uint16{nw.Tag()}, zsk.Tag())
+	validates("after", nw)
 }
