@@ -233,3 +233,33 @@ func TestKSKRolloverValidates(t *testing.T) {
 	signers([]uint16{nw.Tag()}, zsk.Tag())
 	validates("after", nw)
 }
+
+// TestSplitKeysNotice: when the key files do not match dnssec.keys the
+// keys there sign by their flags and status says so.
+func TestSplitKeysNotice(t *testing.T) {
+	ksk, zsk := splitKeys(t, spec.AlgECDSAP256SHA256, time.Now().Add(-time.Hour))
+	split := strings.Replace(signedSpec(spec.AlgECDSAP256SHA256), "algorithm: ecdsap256sha256}", "algorithm: ecdsap256sha256, keys: split}", 1)
+	for _, c := range []struct {
+		name, spec string
+		keys       []*dnssec.Key
+		notice     string
+		dataSigner uint16
+	}{
+		{"csk spec, split keys", signedSpec(spec.AlgECDSAP256SHA256), []*dnssec.Key{ksk, zsk}, "dnssec.keys is csk", zsk.Tag()},
+		{"split spec, a CSK alone", split, []*dnssec.Key{ksk}, "no ZSK of the zone signs", ksk.Tag()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var ring atomic.Pointer[dnssec.Keyring]
+			setKeys(&ring, c.keys...)
+			_, srv := keyedServer(t, c.spec, &ring)
+			testutil.Eventually(t, "signed", 5*time.Second, func() bool {
+				tags := sigTags(ask(t, srv.Addr(), "www.example.test.", dns.TypeA, true, false), dns.TypeA)
+				return len(tags) == 1 && tags[0] == c.dataSigner
+			})
+			st, err := srv.DNSSECStatus("example.test")
+			if err != nil || !st.Signing || !strings.Contains(st.Notice, c.notice) {
+				t.Errorf("status: %v, notice %q, want %q", err, st.Notice, c.notice)
+			}
+		})
+	}
+}
