@@ -28,7 +28,11 @@ func (k *Key) BaseName() string {
 // key's files are overwritten (that is how its timing changes).
 func (k *Key) WriteFiles(dir string) (string, error) {
 	base := filepath.Join(dir, k.BaseName())
-	pub := fmt.Sprintf("; This is a key-signing key, keyid %d, for %s\n%s\n", k.Tag(), k.Zone, k.DNSKEY.String())
+	kind := "key-signing"
+	if !k.SEP() {
+		kind = "zone-signing"
+	}
+	pub := fmt.Sprintf("; This is a %s key, keyid %d, for %s\n%s\n", kind, k.Tag(), k.Zone, k.DNSKEY.String())
 	if err := writeFile(base+".key", []byte(pub), 0o644); err != nil {
 		return "", err
 	}

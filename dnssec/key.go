@@ -22,7 +22,9 @@ var (
 )
 
 // Key is one signing key of a zone: a CSK (flags 257, SEP), signing the
-// DNSKEY RRset and the zone's data alike.
+// DNSKEY RRset and the zone's data alike, or, with keys split, a KSK
+// (257) signing the DNSKEY RRset or a ZSK (256) signing the rest
+// (split.go).
 type Key struct {
 	Zone   string // fully qualified, lower case
 	DNSKEY *dns.DNSKEY
@@ -90,7 +92,7 @@ func Algorithm(name string) (uint8, error) {
 	return 0, fmt.Errorf("dnssec: %q: %w", name, ErrAlgorithm)
 }
 
-// Generate makes a new CSK for zone with the algorithm named as in the
+// Generate makes a new CSK (or KSK: the same key) for zone with the algorithm named as in the
 // spec (ecdsap256sha256 or ed25519), published and active from now.
 func Generate(zone, algorithm string, ttl uint32, now time.Time) (*Key, error) {
 	alg, err := Algorithm(algorithm)

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
-// A CSK rollover by double signature, driven by the keys' timing alone
-// so that every node holding the same key files is at the same step:
+// A CSK (or, keys split, KSK) rollover by double signature, driven by
+// the keys' timing alone so that every node holding the same key files
+// is at the same step:
 //
 //  1. Start: a new CSK is published and signs beside the old one (both
 //     sign everything; the DNSKEY RRset holds both).
@@ -19,6 +21,10 @@ import (
 //     leave when the old DS has left every cache (the parent's DS TTL
 //     from then): Inactive and Delete at that time.
 //  4. Done when that time has passed.
+//
+// With keys split the same steps roll the KSK: the new KSK signs the
+// DNSKEY RRset beside the old one. The ZSK rolls by pre-publication
+// (zsk.go).
 
 // Rollover steps.
 const (
@@ -34,6 +40,8 @@ var ErrRollover = errors.New("rollover step not possible now")
 
 // Rollover is where a zone's rollover stands.
 type Rollover struct {
+	// Kind is the keys rolled: csk, ksk or zsk (RoleCSK...).
+	Kind string `json:"kind,omitempty"`
 	Step int    `json:"step"`
 	Old  uint16 `json:"old_key,omitempty"`
 	New  uint16 `json:"new_key,omitempty"`
@@ -44,9 +52,25 @@ type Rollover struct {
 	Next string `json:"next"`
 }
 
-// RolloverState reads the rollover's step from the zone's keys at now.
-// dnskeyTTL is the DNSKEY RRset's TTL.
+// RolloverState reads the step of the rollover of the zone's CSK or KSK
+// (its keys with the SEP flag) from the zone's keys at now. dnskeyTTL is
+// the DNSKEY RRset's TTL.
 func RolloverState(keys []*Key, now time.Time, dnskeyTTL time.Duration) Rollover {
+	kind := RoleCSK
+	if len(ZSKs(keys)) > 0 {
+		kind = RoleKSK
+	}
+	r := sepRollover(SEPKeys(keys), now, dnskeyTTL)
+	r.Kind = kind
+	if kind == RoleKSK {
+		// Keys split: the rollover command rolls the ZSK unless told.
+		r.Next = strings.ReplaceAll(r.Next, "--dir DIR", "--dir DIR --ksk")
+	}
+	return r
+}
+
+// sepRollover is RolloverState for the SEP keys.
+func sepRollover(keys []*Key, now time.Time, dnskeyTTL time.Duration) Rollover {
 	var live []*Key
 	for _, k := range keys {
 		if k.Published(now) || now.Before(k.Timing.Publish) {
@@ -93,6 +117,7 @@ func RolloverState(keys []*Key, now time.Time, dnskeyTTL time.Duration) Rollover
 // the old DS). The caller checked that the new DS is at the parent.
 func Retire(keys []*Key, now time.Time, dnskeyTTL, dsTTL time.Duration) (*Key, error) {
 	r := RolloverState(keys, now, dnskeyTTL)
+	keys = SEPKeys(keys)
 	if r.Step != StepSubmitDS {
 		return nil, fmt.Errorf("dnssec: at step %d: %s: %w", r.Step, r.Next, ErrRollover)
 	}

@@ -43,10 +43,13 @@ type signedData struct {
 
 // zoneSigner signs one zone's RRsets for one epoch.
 type zoneSigner struct {
-	origin   string
-	keys     []*dnssec.Key // those that sign
-	dnskey   []dns.RR      // the DNSKEY RRset: published keys
-	cds      []dns.RR      // CDS and CDNSKEY of the signing keys
+	origin string
+	// keyset signs the DNSKEY, CDS and CDNSKEY RRsets, zsk the rest:
+	// the same keys (CSKs) unless the zone's keys are split.
+	keyset   []*dnssec.Key
+	zsk      []*dnssec.Key
+	dnskey   []dns.RR // the DNSKEY RRset: published keys
+	cds      []dns.RR // CDS and CDNSKEY of the keys that sign the keyset
 	cdnskey  []dns.RR
 	incept   uint32
 	expire   uint32
@@ -227,6 +230,7 @@ func newZoneSigner(origin string, settings *spec.DNSSEC, keys []*dnssec.Key, now
 		expire: uint32(epoch.Add(settings.Validity.D()).Unix()),
 	}
 	alg, _ := dnssec.Algorithm(settings.Algorithm)
+	var active []*dnssec.Key
 	for _, k := range keys {
 		if !k.Published(now) {
 			continue
@@ -235,17 +239,30 @@ func newZoneSigner(origin string, settings *spec.DNSSEC, keys []*dnssec.Key, now
 		dk.Hdr.Ttl = settings.DNSKEYTTL
 		z.dnskey = append(z.dnskey, &dk)
 		if k.Active(now) && k.DNSKEY.Algorithm == alg {
-			z.keys = append(z.keys, k)
-			ds := dk.ToDS(dns.SHA256).ToCDS()
-			z.cds = append(z.cds, ds)
-			c := dk.ToCDNSKEY()
-			z.cdnskey = append(z.cdnskey, c)
+			active = append(active, k)
 		}
 	}
-	if len(z.keys) == 0 {
+	if len(active) == 0 {
 		return nil
 	}
+	z.keyset, z.zsk = dnssec.Roles(active)
+	for _, k := range z.keyset {
+		dk := *k.DNSKEY
+		dk.Hdr.Ttl = settings.DNSKEYTTL
+		z.cds = append(z.cds, dk.ToDS(dns.SHA256).ToCDS())
+		z.cdnskey = append(z.cdnskey, dk.ToCDNSKEY())
+	}
 	return z
+}
+
+// signers returns the keys that sign an RRset of type t: the keyset's
+// for DNSKEY, CDS and CDNSKEY, the ZSKs' for the rest.
+func (z *zoneSigner) signers(t uint16) []*dnssec.Key {
+	switch t {
+	case dns.TypeDNSKEY, dns.TypeCDS, dns.TypeCDNSKEY:
+		return z.keyset
+	}
+	return z.zsk
 }
 
 // id names the zone's signing: epoch and keys.
@@ -256,15 +273,20 @@ func (z *zoneSigner) id() string {
 	for _, rr := range z.dnskey {
 		b.WriteString(rr.String())
 	}
-	for _, k := range z.keys {
+	for _, k := range z.keyset {
+		b.WriteString(k.BaseName())
+	}
+	b.WriteByte('/')
+	for _, k := range z.zsk {
 		b.WriteString(k.BaseName())
 	}
 	return b.String()
 }
 
-// sigs returns the RRSIGs of rrset (one per signing key), from the cache
-// when it holds them; keep stores new ones there (answers made at build
-// time: the names and variants of the zone, not a random name's).
+// sigs returns the RRSIGs of rrset (one per key that signs its type),
+// from the cache when it holds them; keep stores new ones there
+// (answers made at build time: the names and variants of the zone, not
+// a random name's).
 func (z *zoneSigner) sigs(c *sigCache, rrset []dns.RR, keep bool) []dns.RR {
 	var key string
 	if c != nil {
@@ -276,8 +298,9 @@ func (z *zoneSigner) sigs(c *sigCache, rrset []dns.RR, keep bool) []dns.RR {
 			return s
 		}
 	}
-	out := make([]dns.RR, 0, len(z.keys))
-	for _, k := range z.keys {
+	keys := z.signers(rrset[0].Header().Rrtype)
+	out := make([]dns.RR, 0, len(keys))
+	for _, k := range keys {
 		sig := &dns.RRSIG{
 			Hdr:        dns.RR_Header{Ttl: rrset[0].Header().Ttl},
 			Algorithm:  k.DNSKEY.Algorithm,

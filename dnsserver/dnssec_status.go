@@ -39,11 +39,24 @@ type DNSSECStatus struct {
 	Rollover dnssec.Rollover `json:"rollover"`
 	// Checked is this node's clock when it answered.
 	Checked time.Time `json:"checked"`
+	// KeyScheme is the spec's dnssec.keys: csk or split.
+	KeyScheme string `json:"key_scheme"`
+	// ZSKRollover is the step of a ZSK rollover (pre-publication), for
+	// a zone whose keys are split.
+	ZSKRollover *dnssec.Rollover `json:"zsk_rollover,omitempty"`
+	// MaxTTL is the largest TTL of the zone's records now (negative
+	// answers' included): what a ZSK rollover waits for after the
+	// switch ('detour dnssec rollover --max-zone-ttl').
+	MaxTTL uint32 `json:"max_ttl"`
+	// Notice says when the key files do not match the spec's keys.
+	Notice string `json:"notice,omitempty"`
 }
 
 // DNSSECKey is one key of a zone, public parts and timing.
 type DNSSECKey struct {
-	Tag       uint16    `json:"tag"`
+	Tag uint16 `json:"tag"`
+	// Role is csk, ksk or zsk.
+	Role      string    `json:"role"`
 	Algorithm string    `json:"algorithm"`
 	Flags     uint16    `json:"flags"`
 	State     string    `json:"state"`
@@ -72,9 +85,10 @@ func (s *Server) DNSSECStatus(zone string) (DNSSECStatus, error) {
 	}
 	keys := g.keys().Keys(origin)
 	for _, k := range keys {
-		st.Keys = append(st.Keys, keyStatus(k, now))
+		st.Keys = append(st.Keys, keyStatus(k, keys, now))
 	}
 	st.Rollover = dnssec.RolloverState(keys, now, time.Duration(settings.DNSKEYTTL)*time.Second)
+	splitStatus(&st, snap, settings, keys, now)
 	zsg := snap.dnssec.zones[origin]
 	if zsg == nil {
 		st.Problem = "no key of the zone's algorithm is active on this node: the zone is served unsigned (see docs/security.md, DNSSEC keys)"
@@ -88,11 +102,17 @@ func (s *Server) DNSSECStatus(zone string) (DNSSECStatus, error) {
 	return st, nil
 }
 
-func keyStatus(k *dnssec.Key, now time.Time) DNSSECKey {
-	return DNSSECKey{
-		Tag: k.Tag(), Algorithm: dns.AlgorithmToString[k.DNSKEY.Algorithm], Flags: k.DNSKEY.Flags, State: k.State(now),
+// keyStatus is k's status among the zone's keys: a ZSK has no DS (no
+// registrar should hold one).
+func keyStatus(k *dnssec.Key, keys []*dnssec.Key, now time.Time) DNSSECKey {
+	ks := DNSSECKey{
+		Tag: k.Tag(), Role: dnssec.Role(k, keys), Algorithm: dns.AlgorithmToString[k.DNSKEY.Algorithm], Flags: k.DNSKEY.Flags, State: k.State(now),
 		Created: k.Timing.Created, Publish: k.Timing.Publish, Activate: k.Timing.Activate,
 		Inactive: k.Timing.Inactive, Delete: k.Timing.Delete,
-		DNSKEY: k.DNSKEY.String(), DS: k.DS().String(),
+		DNSKEY: k.DNSKEY.String(),
 	}
+	if k.SEP() {
+		ks.DS = k.DS().String()
+	}
+	return ks
 }

@@ -31,9 +31,9 @@ import (
 var zonemasterAddrs = []string{"127.53.17.1", "127.53.17.2", "127.53.17.3", "127.53.17.4", "127.53.17.5"}
 
 // zonemasterSpec is signedSpec served by ns1, ns2 and ns3 at hosts, one
-// node each.
-func zonemasterSpec(hosts []string) string {
-	text := signedSpec(spec.AlgECDSAP256SHA256)
+// node each, with dnssec.keys keys.
+func zonemasterSpec(hosts []string, keys string) string {
+	text := strings.Replace(signedSpec(spec.AlgECDSAP256SHA256), "algorithm: ecdsap256sha256}", "algorithm: ecdsap256sha256, keys: "+keys+"}", 1)
 	text = strings.Replace(text, "nameservers: [ns1.example.test.]",
 		"nameservers: [ns1.example.test., ns2.example.test., ns3.example.test.]", 1)
 	glue := ""
@@ -59,13 +59,13 @@ type zonemasterNode struct {
 	host  string
 }
 
-// startZonemasterNodes serves zonemasterSpec signed with the keys in
-// ring from three nodes (their own controller, the same keys), each on
-// port 53 of a free address of zonemasterAddrs.
-func startZonemasterNodes(t *testing.T, ring *atomic.Pointer[dnssec.Keyring]) ([]zonemasterNode, []string) {
+// startZonemasterNodes serves zonemasterSpec (with dnssec.keys keys)
+// signed with the keys in ring from three nodes (their own controller,
+// the same keys), each on port 53 of a free address of zonemasterAddrs.
+func startZonemasterNodes(t *testing.T, ring *atomic.Pointer[dnssec.Keyring], keys string) ([]zonemasterNode, []string) {
 	t.Helper()
 	hosts := freePorts53(t, 3)
-	s, err := spec.ParseLocal([]byte(zonemasterSpec(hosts)), ".")
+	s, err := spec.ParseLocal([]byte(zonemasterSpec(hosts, keys)), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestZonemasterFindsNoErrors(t *testing.T) {
 	}
 	var ring atomic.Pointer[dnssec.Keyring]
 	ring.Store(&dnssec.Keyring{"example.test.": {old}})
-	nodes, hosts := startZonemasterNodes(t, &ring)
+	nodes, hosts := startZonemasterNodes(t, &ring, spec.KeysCSK)
 	checkZonemaster(t, zm, hosts, "before", old.DS())
 
 	for _, n := range nodes {

@@ -12,6 +12,11 @@ const (
 	// NSECCompact is compact denial of existence (RFC 9824): the only
 	// denial detour serves online.
 	NSECCompact = "compact"
+	// KeysCSK is one combined signing key per zone (the default);
+	// KeysSplit a key-signing key (KSK) for the DNSKEY RRset and a
+	// zone-signing key (ZSK) for the rest.
+	KeysCSK   = "csk"
+	KeysSplit = "split"
 )
 
 // DNSSEC defaults: signatures valid 14 days, refreshed after 7, their
@@ -46,6 +51,12 @@ type DNSSEC struct {
 	// DNSKEYTTL is the TTL of the DNSKEY, CDS and CDNSKEY RRsets
 	// (default 3600): what a rollover waits for.
 	DNSKEYTTL uint32 `yaml:"dnskey_ttl" json:"dnskey_ttl,omitempty"`
+	// Keys is csk (default: one combined signing key) or split (a KSK
+	// signing the DNSKEY, CDS and CDNSKEY RRsets, a ZSK the rest). The
+	// key files say which key is which (the KSK has the SEP flag); this
+	// says which the zone is meant to have, and status warns when the
+	// key directory does not match it.
+	Keys string `yaml:"keys" json:"keys,omitempty"`
 }
 
 // On reports whether d signs its zone.
@@ -71,6 +82,12 @@ func (s *Spec) validateDNSSEC(e *Error) {
 		}
 		if d.NSEC != NSECCompact {
 			e.add(path+".nsec", "%q (only %s: compact denial of existence, RFC 9824)", d.NSEC, NSECCompact)
+		}
+		if d.Keys == "" {
+			d.Keys = KeysCSK
+		}
+		if d.Keys != KeysCSK && d.Keys != KeysSplit {
+			e.add(path+".keys", "%q (keys: %s or %s)", d.Keys, KeysCSK, KeysSplit)
 		}
 		d.fillDefaults()
 		switch {

@@ -25,7 +25,7 @@ func TestDNSSECSettings(t *testing.T) {
 	}
 	d := s.Zones[0].DNSSEC
 	if !d.On() || d.Algorithm != AlgECDSAP256SHA256 || d.NSEC != NSECCompact || d.Validity.D() != 14*24*time.Hour ||
-		d.Refresh.D() != 7*24*time.Hour || d.Backdate.D() != time.Hour || d.DNSKEYTTL != 3600 {
+		d.Refresh.D() != 7*24*time.Hour || d.Backdate.D() != time.Hour || d.DNSKEYTTL != 3600 || d.Keys != KeysCSK {
 		t.Errorf("defaults: %+v", d)
 	}
 	// The settings travel with the spec (through the Raft log) intact.
@@ -48,6 +48,10 @@ func TestDNSSECSettings(t *testing.T) {
 	if plain.SameZone(s, "example.test.") || plain.Zones[0].DNSSEC.On() {
 		t.Error("a zone signed and the same zone unsigned are the same zone")
 	}
+	split, err := Parse([]byte(strings.Replace(dnssecZone, "%s", "{enabled: true, keys: split}", 1)))
+	if err != nil || split.Zones[0].DNSSEC.Keys != KeysSplit {
+		t.Errorf("keys: split: %v", err)
+	}
 	for _, bad := range []struct{ yaml, path string }{
 		{"{enabled: true, algorithm: rsasha256}", "zones[0].dnssec.algorithm"},
 		{"{enabled: true, nsec: nsec3}", "zones[0].dnssec.nsec"},
@@ -55,7 +59,7 @@ func TestDNSSECSettings(t *testing.T) {
 		{"{enabled: true, refresh: 200h}", "zones[0].dnssec.refresh"},
 		{"{enabled: true, inception_backdate: 48h}", "zones[0].dnssec.inception_backdate"},
 		{"{enabled: true, dnskey_ttl: 100000}", "zones[0].dnssec.dnskey_ttl"},
-		{"{enabled: true, keys: x}", "field keys not found"},
+		{"{enabled: true, keys: ksk}", "zones[0].dnssec.keys"},
 	} {
 		_, err := Parse([]byte(strings.Replace(dnssecZone, "%s", bad.yaml, 1)))
 		var se *Error

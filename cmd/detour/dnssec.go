@@ -81,19 +81,25 @@ func printDNSSECStatus(out io.Writer, st dnsserver.DNSSECStatus) {
 		state = p.bad("NOT SIGNED: " + st.Problem)
 	}
 	fmt.Fprintf(out, "zone %s: %s\n", st.Zone, state)
-	fmt.Fprintf(out, "algorithm %s, denial %s, serial %d, DNSKEY TTL %ds\n", st.Algorithm, st.Denial, st.Serial, st.DNSKEYTTL)
+	fmt.Fprintf(out, "algorithm %s, keys %s, denial %s, serial %d, DNSKEY TTL %ds, largest TTL %ds\n", st.Algorithm, st.KeyScheme, st.Denial, st.Serial, st.DNSKEYTTL, st.MaxTTL)
+	if st.Notice != "" {
+		fmt.Fprintf(out, "%s\n", p.bad("notice: "+st.Notice))
+	}
 	if st.Signing {
 		fmt.Fprintf(out, "signatures made %s, valid %s to %s (validity %s), next refresh %s (every %s)\n",
 			stamp(st.Epoch), stamp(st.Inception), stamp(st.Expiration), st.Validity, stamp(st.NextRefresh), st.Refresh)
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tALGORITHM\tFLAGS\tSTATE\tPUBLISH\tACTIVATE\tINACTIVE\tDELETE")
+	fmt.Fprintln(tw, "KEY\tROLE\tALGORITHM\tFLAGS\tSTATE\tPUBLISH\tACTIVATE\tINACTIVE\tDELETE")
 	for _, k := range st.Keys {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", k.Tag, k.Algorithm, k.Flags, k.State,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", k.Tag, k.Role, k.Algorithm, k.Flags, k.State,
 			stamp(k.Publish), stamp(k.Activate), stamp(k.Inactive), stamp(k.Delete))
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(out, "rollover: step %d; next: %s\n", st.Rollover.Step, st.Rollover.Next)
+	fmt.Fprintf(out, "%s rollover: step %d; next: %s\n", st.Rollover.Kind, st.Rollover.Step, st.Rollover.Next)
+	if z := st.ZSKRollover; z != nil {
+		fmt.Fprintf(out, "zsk rollover: step %d; next: %s\n", z.Step, z.Next)
+	}
 }
 
 // stamp is a time for a table: "-" when zero.
@@ -118,7 +124,7 @@ func newDNSSECDSCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				for _, k := range ring.Keys(args[0]) {
+				for _, k := range dnssec.SEPKeys(ring.Keys(args[0])) {
 					fmt.Fprintf(out, "; key %d: %s\n%s\n", k.Tag(), k.State(time.Now()), k.DS())
 				}
 				return nil
@@ -131,7 +137,7 @@ func newDNSSECDSCmd() *cobra.Command {
 				return printJSON(out, st.Keys)
 			}
 			for _, k := range st.Keys {
-				if k.State != "removed" {
+				if k.State != "removed" && k.DS != "" {
 					fmt.Fprintf(out, "; key %d: %s\n%s\n", k.Tag, k.State, k.DS)
 				}
 			}
@@ -144,40 +150,28 @@ func newDNSSECDSCmd() *cobra.Command {
 }
 
 func newDNSSECKeygenCmd() *cobra.Command {
-	var dir, alg string
-	var ttl uint32
+	var a keygenArgs
 	cmd := &cobra.Command{
-		Use:   "keygen ZONE --dir DIR",
-		Short: "Make ZONE's first signing key (a CSK) in the key directory DIR",
-		Long: `keygen writes a new combined signing key (CSK) for ZONE into DIR, in BIND's
+		Use:   "keygen ZONE --dir DIR [--keys csk|split]",
+		Short: "Make ZONE's first signing key (a CSK), or a KSK and a ZSK, in the key directory DIR",
+		Long: `keygen writes a new combined signing key (CSK) for ZONE into DIR, or with
+--keys split a key-signing key (KSK) and a zone-signing key (ZSK), in BIND's
 format (K<zone>+<alg>+<tag>.key and .private, mode 0600; DIR is made 0700).
 Copy DIR to every node's --dnssec-key-dir: every node must sign with the same
-key. It refuses a zone that has a key already: use 'detour dnssec rollover'.`,
+keys. It refuses a zone that has a key already (use 'detour dnssec
+rollover'), except --keys split on a zone with a CSK alone: that adds a ZSK,
+published --publish-in from now and signing once the DNSKEY TTL and
+--propagation have passed (the CSK then signs the DNSKEY RRset alone: a KSK).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ensureKeyDir(dir); err != nil {
-				return err
-			}
-			ring, err := dnssec.LoadDir(dir)
-			if err != nil {
-				return err
-			}
-			if keys := ring.Keys(args[0]); len(keys) > 0 {
-				return fmt.Errorf("%s has key %d in %s already: a second key is a rollover ('detour dnssec rollover')", args[0], keys[0].Tag(), dir)
-			}
-			k, err := dnssec.Generate(args[0], alg, ttl, time.Now())
-			if err != nil {
-				return err
-			}
-			path, err := k.WriteFiles(dir)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "key %d written to %s\nits DS, for the registrar once every node signs:\n%s\n", k.Tag(), path, k.DS())
-			return nil
+			a.zone = args[0]
+			return keygen(cmd, a)
 		},
 	}
-	keyDirFlags(cmd, &dir, &alg, &ttl)
+	keyDirFlags(cmd, &a.dir, &a.alg, &a.ttl)
+	cmd.Flags().StringVar(&a.scheme, "keys", spec.KeysCSK, "csk or split: the zone's dnssec.keys")
+	cmd.Flags().DurationVar(&a.publishIn, "publish-in", 5*time.Minute, "a ZSK added to a CSK zone: how long from now it is published (the time to copy DIR to every node)")
+	cmd.Flags().DurationVar(&a.propagation, "propagation", time.Hour, "a ZSK added to a CSK zone: the margin after the DNSKEY TTL before it signs")
 	return cmd
 }
 

@@ -11,13 +11,16 @@ import (
 )
 
 func newDNSSECRolloverCmd() *cobra.Command {
-	var dir, alg, parent string
-	var ttl uint32
-	var publishIn time.Duration
+	var a rolloverArgs
 	cmd := &cobra.Command{
-		Use:   "rollover ZONE --dir DIR [--parent SERVER]",
-		Short: "Take the next step of ZONE's CSK rollover (double signature) in the key directory DIR",
-		Long: `A CSK rollover by double signature, in steps gated on TTLs and on the parent:
+		Use:   "rollover ZONE --dir DIR [--parent SERVER] [--ksk]",
+		Short: "Take the next step of ZONE's key rollover (CSK or KSK: double signature; ZSK: pre-publication) in the key directory DIR",
+		Long: `A zone with one key (a CSK) rolls it by double signature, in steps gated on
+TTLs and on the parent; a zone whose keys are split rolls its ZSK by
+pre-publication, or with --ksk its KSK by double signature (the same steps
+as a CSK's).
+
+CSK or KSK:
 
   1. (no rollover under way) a new key is written to DIR, published and
      signing beside the old one from now. Copy DIR to every node.
@@ -28,25 +31,37 @@ func newDNSSECRolloverCmd() *cobra.Command {
      the old key is set to stop signing and leave the zone when the
      parent's DS TTL has passed. Copy DIR to every node.
 
+ZSK (pre-publication), in one run: the new ZSK is written, published
+--publish-in from now, signs in place of the old one once the DNSKEY TTL and
+--propagation have passed, and the old one leaves once --max-zone-ttl (the
+zone's largest TTL: 'detour dnssec status' shows it) and --propagation have
+passed after that. Copy DIR to every node before the new ZSK is published;
+the steps are then taken by every node at the times in the key files.
+
 Each run says where the rollover stands and what to do next; a step run too
 early is refused. The steps are in the key files' timing, so every node
 holding the same files is at the same step.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return rollover(cmd, rolloverArgs{zone: args[0], dir: dir, alg: alg, parent: parent, ttl: ttl, publishIn: publishIn})
+			a.zone = args[0]
+			return rollover(cmd, a)
 		},
 	}
-	keyDirFlags(cmd, &dir, &alg, &ttl)
-	cmd.Flags().StringVar(&parent, "parent", "", "server (HOST or HOST:PORT) asked for ZONE's DS at step 3")
-	cmd.Flags().DurationVar(&publishIn, "publish-in", 5*time.Minute, "at step 1, how long from now the new key is published: the time to copy the key directory to every node")
+	keyDirFlags(cmd, &a.dir, &a.alg, &a.ttl)
+	cmd.Flags().StringVar(&a.parent, "parent", "", "server (HOST or HOST:PORT) asked for ZONE's DS at step 3")
+	cmd.Flags().DurationVar(&a.publishIn, "publish-in", 5*time.Minute, "at step 1, how long from now the new key is published: the time to copy the key directory to every node")
+	cmd.Flags().BoolVar(&a.ksk, "ksk", false, "keys split: roll the KSK (double signature) rather than the ZSK")
+	cmd.Flags().Uint32Var(&a.maxTTL, "max-zone-ttl", 86400, "ZSK rollover: the zone's largest TTL, in seconds, that the old ZSK stays published for after the switch")
+	cmd.Flags().DurationVar(&a.propagation, "propagation", time.Hour, "ZSK rollover: the margin added to each wait (secondaries following, clocks apart)")
 	return cmd
 }
 
 // rolloverArgs are a rollover command's arguments and flags.
 type rolloverArgs struct {
 	zone, dir, alg, parent string
-	ttl                    uint32
-	publishIn              time.Duration
+	ttl, maxTTL            uint32
+	publishIn, propagation time.Duration
+	ksk                    bool
 }
 
 func rollover(cmd *cobra.Command, a rolloverArgs) error {
@@ -60,9 +75,12 @@ func rollover(cmd *cobra.Command, a rolloverArgs) error {
 		return err
 	}
 	keys, now, keyTTL := ring.Keys(zone), time.Now(), time.Duration(ttl)*time.Second
+	if len(dnssec.ZSKs(keys)) > 0 && !a.ksk {
+		return zskRollover(cmd, a, keys, now)
+	}
 	r := dnssec.RolloverState(keys, now, keyTTL)
 	switch {
-	case r.Step == dnssec.StepNone && len(keys) > 0 || r.Step == dnssec.StepDone:
+	case r.Step == dnssec.StepNone && len(dnssec.SEPKeys(keys)) > 0 || r.Step == dnssec.StepDone:
 		k, err := dnssec.Generate(zone, alg, ttl, now.Add(a.publishIn))
 		if err != nil {
 			return err
