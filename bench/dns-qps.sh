@@ -31,7 +31,9 @@
 # 25300), DNSPERF_ARGS (dnsperf's load flags, see below), KNOT_UDP_WORKERS
 # (default 1: one serving thread per pinned core, as detour has; gdnsd gets
 # as many), MODE (udp, the default, or tcp: dnsperf -m), PEERS (default
-# "gdnsd pdns": the optional peers to run when installed; "" for Knot only).
+# "gdnsd pdns": the optional peers to run when installed; "" for Knot only),
+# DETOUR_ALT (a second detour binary, run beside the first as "alt": an A/B
+# of a change in one run, under the same load).
 set -euo pipefail
 
 DURATION=${1:-10}
@@ -44,6 +46,8 @@ DETOUR_PORT=$((PORT_BASE + 1))
 API_PORT=$((PORT_BASE + 2))
 GDNSD_PORT=$((PORT_BASE + 3))
 PDNS_PORT=$((PORT_BASE + 4))
+ALT_PORT=$((PORT_BASE + 5))
+ALT_API_PORT=$((PORT_BASE + 6))
 MODE=${MODE:-udp}
 PEERS=${PEERS-gdnsd pdns}
 # Clients (sockets) and outstanding queries. More than about 100 in flight
@@ -206,6 +210,12 @@ GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$DETOUR" agent --dev --spec "$tmp/spec.ya
 	--dns-addr "127.0.0.1:$DETOUR_PORT" --api-addr "127.0.0.1:$API_PORT" 2>"$tmp/detour.log" &
 start detour "$DETOUR_PORT" $!
 
+if [ -n "${DETOUR_ALT:-}" ]; then
+	GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$DETOUR_ALT" agent --dev --spec "$tmp/spec.yaml" \
+		--dns-addr "127.0.0.1:$ALT_PORT" --api-addr "127.0.0.1:$ALT_API_PORT" 2>"$tmp/alt.log" &
+	start alt "$ALT_PORT" $!
+fi
+
 if has gdnsd gdnsd; then
 	taskset -c "$SERVER_CPU" "$(command -v gdnsd || echo /usr/sbin/gdnsd)" -c "$tmp/gdnsd" start 2>"$tmp/gdnsd.log" &
 	start gdnsd "$GDNSD_PORT" $!
@@ -247,7 +257,7 @@ for n in "${names[@]}"; do
 	report "$n" $((queries[$n] / total)) "${ticks[$n]}" "$total" "${queries[$n]} queries"
 	per[$n]=$per_cpu
 done
-declare -A label=([knot]=Knot [gdnsd]=gdnsd [pdns]=PowerDNS)
+declare -A label=([knot]=Knot [gdnsd]=gdnsd [pdns]=PowerDNS [alt]=alt)
 for n in "${names[@]}"; do
 	[ "$n" = detour ] && continue
 	awk -v d="${per[detour]}" -v k="${per[$n]}" -v l="${label[$n]}" 'BEGIN { printf "qps per server CPU-second, detour / %s: %.2fx\n", l, d / k }'

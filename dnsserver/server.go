@@ -172,6 +172,7 @@ func (s *Server) Start() error {
 	bound := s.udp.LocalAddr().(*net.UDPAddr)
 	_ = s.udp.SetReadBuffer(4 << 20)
 	_ = s.udp.SetWriteBuffer(4 << 20)
+	tuneUDP(s.udp, s.handler.opts.MaxUDPSize, s.logger)
 	for i := 0; i < s.cfg.UDPWorkers; i++ {
 		sc := s.newScratch()
 		s.wg.Add(1)
