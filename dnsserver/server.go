@@ -93,6 +93,7 @@ type Server struct {
 	// ones are folded into tcpDone.
 	tcpScratch map[*Scratch]struct{}
 	tcpDone    Totals
+	tcpStreams sync.Pool // *tcpStream: buffers of closed connections
 	conns      map[net.Conn]*tcpConn
 	perIP      map[netip.Addr]int // open TCP connections by client (IPv6: /64)
 	tcpShed    uint64             // TCP connections closed over a limit
