@@ -161,7 +161,7 @@ func (s *Server) Start() error {
 			return fmt.Errorf("dns: %w", err)
 		}
 		bound := s.udp.LocalAddr().(*net.UDPAddr)
-		s.tcp, err = net.ListenTCP("tcp", &net.TCPAddr{IP: bound.IP, Port: bound.Port, Zone: bound.Zone})
+		s.tcp, err = listenTCP(&net.TCPAddr{IP: bound.IP, Port: bound.Port, Zone: bound.Zone})
 		if err == nil {
 			break
 		}
