@@ -40,8 +40,11 @@
 # one query per connection, by bench/tcpconn with TCP1_ARGS (default
 # "-c 16": 16 connections at once; dnsperf's -O num-queries-per-conn=1
 # reconnects too slowly to load a server);
-# mix: a UDP dnsperf (-c 2 -q 90) and a pipelined TCP one (-c 1 -q 10) at
-# once, about 10% of the queries over TCP (the share is printed).
+# mix: a UDP dnsperf and a pipelined TCP one at once, at fixed rates of
+# MIX_QPS (default 20000) in all, 10% of it over TCP (the share reached is
+# printed). Fixed rates, because left free the TCP share depends on each
+# server's latency: dnsperf does not set TCP_NODELAY, so with few queries
+# in flight its own Nagle delays decide how many go over TCP.
 set -euo pipefail
 
 DURATION=${1:-10}
@@ -68,7 +71,12 @@ TCP1_ARGS=${TCP1_ARGS:-"-c 16"}
 case $MODE in
 udp | tcp) ;;
 tcp1) DNSPERF_ARGS="$TCP1_ARGS" ;;
-mix) DNSPERF_ARGS="-c 2 -q 90 -t 1 / -c 1 -q 10 -t 1" ;;
+mix)
+	MIX_QPS=${MIX_QPS:-20000}
+	MIX_UDP="-c 2 -q 90 -t 1 -Q $((MIX_QPS * 9 / 10))"
+	MIX_TCP="-c 2 -q 50 -t 1 -Q $((MIX_QPS / 10))"
+	DNSPERF_ARGS="UDP $MIX_UDP, TCP $MIX_TCP"
+	;;
 *) echo "dns-qps: MODE $MODE: want udp, tcp, tcp1 or mix" >&2; exit 1 ;;
 esac
 KNOT_UDP_WORKERS=${KNOT_UDP_WORKERS:-1}
@@ -208,8 +216,8 @@ perf_load() {
 	local args=(-s 127.0.0.1 -p "$1" -d "$tmp/queries" -e -l "$2")
 	case $MODE in
 	mix)
-		taskset -c "$CLIENT_CPU" dnsperf -m tcp "${args[@]}" -c 1 -q 10 -t 1 >"$tmp/out.tcp" &
-		taskset -c "$CLIENT_CPU" dnsperf -m udp "${args[@]}" -c 2 -q 90 -t 1
+		taskset -c "$CLIENT_CPU" dnsperf -m tcp "${args[@]}" $MIX_TCP >"$tmp/out.tcp" &
+		taskset -c "$CLIENT_CPU" dnsperf -m udp "${args[@]}" $MIX_UDP
 		wait $!
 		cat "$tmp/out.tcp"
 		;;
