@@ -204,6 +204,11 @@ func (s *Server) readTCP(c net.Conn, st *tcpStream) error {
 		st.partial = true
 		_ = c.SetReadDeadline(time.Now().Add(s.cfg.TCPIOTimeout))
 	}
+	// Shutdown cancels s.ctx before it wakes readers with a deadline in
+	// the past: a deadline set above, after that wake-up, is caught here.
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
 	if err := st.fill(c); err != nil {
 		return err
 	}
