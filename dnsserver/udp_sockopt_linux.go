@@ -23,10 +23,20 @@ import (
 //
 // An operator who raised MaxUDPSize past 1232 may want bigger replies
 // fragmented: the socket is then left as it was.
+//
+// On a wildcard address it also asks for each datagram's destination, so
+// that replies leave from it (wildcardUDP).
 func tuneUDP(c *net.UDPConn, maxUDP int, logger *slog.Logger) {
-	if maxUDP > DefaultMaxUDPSize {
-		return
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.IsUnspecified() && !wildcardUDP(c) {
+		logger.Warn("dns udp: cannot learn the destination of queries on a wildcard address: replies leave from the route's address")
 	}
+	if maxUDP <= DefaultMaxUDPSize {
+		dontFragment(c, logger)
+	}
+}
+
+// dontFragment sets IP_PMTUDISC_PROBE (see tuneUDP).
+func dontFragment(c *net.UDPConn, logger *slog.Logger) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return
