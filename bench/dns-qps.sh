@@ -30,8 +30,21 @@
 # dir), SERVER_CPU (default 0), CLIENT_CPU (default 1), PORT_BASE (default
 # 25300), DNSPERF_ARGS (dnsperf's load flags, see below), KNOT_UDP_WORKERS
 # (default 1: one serving thread per pinned core, as detour has; gdnsd gets
-# as many), MODE (udp, the default, or tcp: dnsperf -m), PEERS (default
-# "gdnsd pdns": the optional peers to run when installed; "" for Knot only).
+# as many), MODE (see below), PEERS (default
+# "gdnsd pdns": the optional peers to run when installed; "" for Knot only),
+# DETOUR_ALT (a second detour binary, run beside the first as "alt": an A/B
+# of a change in one run, under the same load).
+#
+# MODE: udp (the default); tcp: pipelined, dnsperf -m tcp keeps each
+# client's connection open with up to -q queries in flight on them; tcp1:
+# one query per connection, by bench/tcpconn with TCP1_ARGS (default
+# "-c 16": 16 connections at once; dnsperf's -O num-queries-per-conn=1
+# reconnects too slowly to load a server);
+# mix: a UDP dnsperf and a pipelined TCP one at once, at fixed rates of
+# MIX_QPS (default 20000) in all, 10% of it over TCP (the share reached is
+# printed). Fixed rates, because left free the TCP share depends on each
+# server's latency: dnsperf does not set TCP_NODELAY, so with few queries
+# in flight its own Nagle delays decide how many go over TCP.
 set -euo pipefail
 
 DURATION=${1:-10}
@@ -44,6 +57,8 @@ DETOUR_PORT=$((PORT_BASE + 1))
 API_PORT=$((PORT_BASE + 2))
 GDNSD_PORT=$((PORT_BASE + 3))
 PDNS_PORT=$((PORT_BASE + 4))
+ALT_PORT=$((PORT_BASE + 5))
+ALT_API_PORT=$((PORT_BASE + 6))
 MODE=${MODE:-udp}
 PEERS=${PEERS-gdnsd pdns}
 # Clients (sockets) and outstanding queries. More than about 100 in flight
@@ -52,6 +67,18 @@ PEERS=${PEERS-gdnsd pdns}
 # which wrecks the run. dnsperf on one core does not always keep the server
 # busy, which is why qps per CPU-second, not qps, is the comparison.
 DNSPERF_ARGS=${DNSPERF_ARGS:-"-c 2 -q 100 -t 1"}
+TCP1_ARGS=${TCP1_ARGS:-"-c 16"}
+case $MODE in
+udp | tcp) ;;
+tcp1) DNSPERF_ARGS="$TCP1_ARGS" ;;
+mix)
+	MIX_QPS=${MIX_QPS:-20000}
+	MIX_UDP="-c 2 -q 90 -t 1 -Q $((MIX_QPS * 9 / 10))"
+	MIX_TCP="-c 2 -q 50 -t 1 -Q $((MIX_QPS / 10))"
+	DNSPERF_ARGS="UDP $MIX_UDP, TCP $MIX_TCP"
+	;;
+*) echo "dns-qps: MODE $MODE: want udp, tcp, tcp1 or mix" >&2; exit 1 ;;
+esac
 KNOT_UDP_WORKERS=${KNOT_UDP_WORKERS:-1}
 
 BENCH=dns-qps
@@ -145,6 +172,9 @@ if [ -z "$DETOUR" ]; then
 	(cd "$repo" && go build -o "$tmp/detour" ./cmd/detour)
 	DETOUR=$tmp/detour
 fi
+if [ "$MODE" = tcp1 ]; then
+	(cd "$repo" && go build -o "$tmp/tcpconn" ./bench/tcpconn)
+fi
 
 wait_dns() { # port
 	for _ in $(seq 100); do
@@ -164,15 +194,36 @@ hz=$(getconf CLK_TCK)
 # totals of NAME.
 declare -A queries ticks
 run() {
-	local name=$1 port=$2 pid=$3 t0 t1 out qps lost
+	local name=$1 port=$2 pid=$3 t0 t1 out qps lost note
 	t0=$(cpu_ticks "$pid")
-	out=$(taskset -c "$CLIENT_CPU" dnsperf -m "$MODE" -s 127.0.0.1 -p "$port" -d "$tmp/queries" -e -l "$DURATION" $DNSPERF_ARGS)
+	perf_load "$port" "$DURATION" >"$tmp/out"
 	t1=$(cpu_ticks "$pid")
-	qps=$(awk '/Queries per second/ { print $4 }' <<<"$out")
-	lost=$(awk '/Queries lost/ { print $3 }' <<<"$out")
+	out=$(cat "$tmp/out")
+	qps=$(awk '/Queries per second/ { q += $4 } END { print q }' <<<"$out")
+	lost=$(awk '/Queries lost/ { l += $3 } END { print l }' <<<"$out")
+	note="lost $lost"
+	if [ "$MODE" = mix ]; then
+		note="$note, TCP $(awk '/Queries per second/ { q[++n] = $4 } END { printf "%.1f%%", q[2] / (q[1] + q[2]) * 100 }' <<<"$out")"
+	fi
 	queries[$name]=$(awk -v a="${queries[$name]:-0}" -v q="$qps" -v d="$DURATION" 'BEGIN { printf "%.0f", a + q * d }')
 	ticks[$name]=$((${ticks[$name]:-0} + t1 - t0))
-	report "$name" "$qps" $((t1 - t0)) "$DURATION" "lost $lost"
+	report "$name" "$qps" $((t1 - t0)) "$DURATION" "$note"
+}
+
+# perf_load PORT SECONDS: the dnsperf load of MODE against PORT; in mix
+# mode the UDP run's output comes first, the TCP run's second.
+perf_load() {
+	local args=(-s 127.0.0.1 -p "$1" -d "$tmp/queries" -e -l "$2")
+	case $MODE in
+	mix)
+		taskset -c "$CLIENT_CPU" dnsperf -m tcp "${args[@]}" $MIX_TCP >"$tmp/out.tcp" &
+		taskset -c "$CLIENT_CPU" dnsperf -m udp "${args[@]}" $MIX_UDP
+		wait $!
+		cat "$tmp/out.tcp"
+		;;
+	tcp1) taskset -c "$CLIENT_CPU" "$tmp/tcpconn" -s "127.0.0.1:$1" -d "$tmp/queries" -l "$2" $DNSPERF_ARGS ;;
+	*) taskset -c "$CLIENT_CPU" dnsperf -m "$MODE" "${args[@]}" $DNSPERF_ARGS ;;
+	esac
 }
 
 # report NAME QPS TICKS SECONDS NOTE: one line of figures; sets per_cpu.
@@ -199,12 +250,22 @@ start() { # NAME PORT PID
 taskset -c "$SERVER_CPU" "$KNOTD" -c "$tmp/knot/knot.conf" 2>"$tmp/knot.log" &
 start knot "$KNOT_PORT" $!
 
+# Every query comes from 127.0.0.1: detour's limit of TCP connections per
+# client address (16) would shed most of tcp1's 200; Knot, gdnsd and
+# PowerDNS have no such limit by default.
+DETOUR_FLAGS=(--dns-tcp-max-conns-per-ip 1024)
 # GOMAXPROCS=1: the process may use one core only, so more Ps would only add
 # scheduler hand-offs and idle spinning between threads fighting for it, and
 # the server starts one UDP worker per P.
 GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$DETOUR" agent --dev --spec "$tmp/spec.yaml" \
-	--dns-addr "127.0.0.1:$DETOUR_PORT" --api-addr "127.0.0.1:$API_PORT" 2>"$tmp/detour.log" &
+	--dns-addr "127.0.0.1:$DETOUR_PORT" --api-addr "127.0.0.1:$API_PORT" "${DETOUR_FLAGS[@]}" 2>"$tmp/detour.log" &
 start detour "$DETOUR_PORT" $!
+
+if [ -n "${DETOUR_ALT:-}" ]; then
+	GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$DETOUR_ALT" agent --dev --spec "$tmp/spec.yaml" \
+		--dns-addr "127.0.0.1:$ALT_PORT" --api-addr "127.0.0.1:$ALT_API_PORT" "${DETOUR_FLAGS[@]}" 2>"$tmp/alt.log" &
+	start alt "$ALT_PORT" $!
+fi
 
 if has gdnsd gdnsd; then
 	taskset -c "$SERVER_CPU" "$(command -v gdnsd || echo /usr/sbin/gdnsd)" -c "$tmp/gdnsd" start 2>"$tmp/gdnsd.log" &
@@ -232,7 +293,7 @@ for port in "${ports[@]}"; do wait_dns "$port"; done
 # round, so that whatever else the machine does falls on all alike; an idle
 # server on the same core costs nothing.
 for port in "${ports[@]}"; do
-	taskset -c "$CLIENT_CPU" dnsperf -m "$MODE" -s 127.0.0.1 -p "$port" -d "$tmp/queries" -e -l 2 $DNSPERF_ARGS >/dev/null
+	perf_load "$port" 2 >/dev/null
 done
 for r in $(seq "$ROUNDS"); do
 	for i in "${!names[@]}"; do
@@ -247,7 +308,7 @@ for n in "${names[@]}"; do
 	report "$n" $((queries[$n] / total)) "${ticks[$n]}" "$total" "${queries[$n]} queries"
 	per[$n]=$per_cpu
 done
-declare -A label=([knot]=Knot [gdnsd]=gdnsd [pdns]=PowerDNS)
+declare -A label=([knot]=Knot [gdnsd]=gdnsd [pdns]=PowerDNS [alt]=alt)
 for n in "${names[@]}"; do
 	[ "$n" = detour ] && continue
 	awk -v d="${per[detour]}" -v k="${per[$n]}" -v l="${label[$n]}" 'BEGIN { printf "qps per server CPU-second, detour / %s: %.2fx\n", l, d / k }'

@@ -93,6 +93,7 @@ type Server struct {
 	// ones are folded into tcpDone.
 	tcpScratch map[*Scratch]struct{}
 	tcpDone    Totals
+	tcpStreams sync.Pool // *tcpStream: buffers of closed connections
 	conns      map[net.Conn]*tcpConn
 	perIP      map[netip.Addr]int // open TCP connections by client (IPv6: /64)
 	tcpShed    uint64             // TCP connections closed over a limit
@@ -160,7 +161,7 @@ func (s *Server) Start() error {
 			return fmt.Errorf("dns: %w", err)
 		}
 		bound := s.udp.LocalAddr().(*net.UDPAddr)
-		s.tcp, err = net.ListenTCP("tcp", &net.TCPAddr{IP: bound.IP, Port: bound.Port, Zone: bound.Zone})
+		s.tcp, err = listenTCP(&net.TCPAddr{IP: bound.IP, Port: bound.Port, Zone: bound.Zone})
 		if err == nil {
 			break
 		}
@@ -172,6 +173,7 @@ func (s *Server) Start() error {
 	bound := s.udp.LocalAddr().(*net.UDPAddr)
 	_ = s.udp.SetReadBuffer(4 << 20)
 	_ = s.udp.SetWriteBuffer(4 << 20)
+	tuneUDP(s.udp, s.handler.opts.MaxUDPSize, s.logger)
 	for i := 0; i < s.cfg.UDPWorkers; i++ {
 		sc := s.newScratch()
 		s.wg.Add(1)

@@ -3,7 +3,6 @@ package dnsserver
 import (
 	"encoding/binary"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"time"
@@ -167,7 +166,8 @@ func (s *Server) setIdle(c net.Conn, idle bool) {
 
 // serveTCP answers length-prefixed messages until the client closes, goes
 // idle, is too slow to send a query or take a reply, or the server shuts
-// down.
+// down. Queries are read in batches and the replies to a batch leave in
+// one write (tcp_stream.go).
 func (s *Server) serveTCP(c net.Conn) {
 	defer s.wg.Done()
 	defer func() {
@@ -175,58 +175,61 @@ func (s *Server) serveTCP(c net.Conn) {
 		c.Close()
 	}()
 	addr := remoteAddr(c)
-	sc := NewScratch(uint64(time.Now().UnixNano()))
-	s.mu.Lock()
-	s.tcpScratch[sc] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.tcpScratch, sc)
-		s.tcpDone.add(&sc.Stats)
-		s.mu.Unlock()
-	}()
-	buf := make([]byte, 65535)
-	for first := true; ; first = false {
-		if !first {
-			s.setIdle(c, true)
+	st := s.getTCPStream()
+	defer s.putTCPStream(st)
+	for {
+		for msg, ok := st.next(); ok; msg, ok = st.next() {
+			if !s.answerTCP(c, st, msg, addr) {
+				return
+			}
 		}
-		msg, err := s.readTCP(c, buf)
-		if err != nil {
-			return
-		}
-		if !s.answerTCP(c, msg, addr, sc) {
+		if st.flush(c, s.cfg.TCPIOTimeout) != nil || s.readTCP(c, st) != nil {
 			return
 		}
 	}
 }
 
-// readTCP reads one length-prefixed message into buf. The client has the
-// idle timeout to start it and the I/O timeout to finish it: a client
-// trickling bytes cannot hold the connection.
-func (s *Server) readTCP(c net.Conn, buf []byte) ([]byte, error) {
-	var lenbuf [2]byte
-	_ = c.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-	if _, err := io.ReadFull(c, lenbuf[:1]); err != nil {
-		return nil, err
+// readTCP reads more of the client's queries. The client has the idle
+// timeout, from the last reply, to start a query and the I/O timeout to
+// finish it: a client trickling bytes cannot hold the connection.
+func (s *Server) readTCP(c net.Conn, st *tcpStream) error {
+	idle := st.r == st.w
+	switch {
+	case idle:
+		if st.answered {
+			s.setIdle(c, true) // admitTCP marked a new connection idle
+		}
+		_ = c.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+	case !st.partial:
+		st.partial = true
+		_ = c.SetReadDeadline(time.Now().Add(s.cfg.TCPIOTimeout))
 	}
-	s.setIdle(c, false)
-	_ = c.SetReadDeadline(time.Now().Add(s.cfg.TCPIOTimeout))
-	if _, err := io.ReadFull(c, lenbuf[1:]); err != nil {
-		return nil, err
+	// Shutdown cancels s.ctx before it wakes readers with a deadline in
+	// the past: a deadline set above, after that wake-up, is caught here.
+	if err := s.ctx.Err(); err != nil {
+		return err
 	}
-	n := int(binary.BigEndian.Uint16(lenbuf[:]))
-	if _, err := io.ReadFull(c, buf[:n]); err != nil {
-		return nil, err
+	if err := st.fill(c); err != nil {
+		return err
 	}
-	return buf[:n], nil
+	if idle {
+		s.setIdle(c, false)
+	}
+	return nil
 }
 
-// answerTCP answers msg on c; false means the connection is done.
-func (s *Server) answerTCP(c net.Conn, msg []byte, addr netip.Addr, sc *Scratch) bool {
+// answerTCP answers msg on c, queueing the reply in st; false means the
+// connection is done.
+func (s *Server) answerTCP(c net.Conn, st *tcpStream, msg []byte, addr netip.Addr) bool {
+	sc := st.sc
+	st.answered = true
 	if qtype := transferQtype(msg, sc); qtype != 0 {
 		// Zone transfers take several messages and the client's
 		// address: they never reach the handler. A whole zone may
 		// take a while to leave: each message has the idle timeout.
+		if st.flush(c, s.cfg.TCPIOTimeout) != nil {
+			return false
+		}
 		first, err := s.transfer(msg, addr, func(m []byte) error {
 			return writeTCP(c, m, s.cfg.TCPIdleTimeout)
 		})
@@ -235,11 +238,37 @@ func (s *Server) answerTCP(c net.Conn, msg []byte, addr netip.Addr, sc *Scratch)
 		}
 		return err == nil
 	}
-	reply := s.handler.ServeFrom(msg, sc, addr, true)
-	if reply == nil {
-		return true
+	if reply := s.handler.ServeFrom(msg, sc, addr, true); reply != nil {
+		st.add(reply)
 	}
-	return writeTCP(c, reply, s.cfg.TCPIOTimeout) == nil
+	if len(st.out) >= tcpOutFlush {
+		return st.flush(c, s.cfg.TCPIOTimeout) == nil
+	}
+	return true
+}
+
+// getTCPStream takes a connection's buffers from the pool, or makes them,
+// and counts its replies in Stats while it is open.
+func (s *Server) getTCPStream() *tcpStream {
+	st, _ := s.tcpStreams.Get().(*tcpStream)
+	if st == nil {
+		st = newTCPStream(uint64(time.Now().UnixNano()))
+	}
+	s.mu.Lock()
+	s.tcpScratch[st.sc] = struct{}{}
+	s.mu.Unlock()
+	return st
+}
+
+// putTCPStream folds a closed connection's counters into the totals and
+// returns its buffers to the pool.
+func (s *Server) putTCPStream(st *tcpStream) {
+	s.mu.Lock()
+	delete(s.tcpScratch, st.sc)
+	s.tcpDone.add(&st.sc.Stats)
+	s.mu.Unlock()
+	st.reset()
+	s.tcpStreams.Put(st)
 }
 
 // writeTCP writes msg with its length prefix within timeout.

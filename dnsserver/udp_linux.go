@@ -44,6 +44,13 @@ type udpBatch struct {
 	wiov [udpBatchSize]unix.Iovec
 	wbuf [udpBatchSize][]byte
 
+	// wild: the socket is bound to the unspecified address, and each
+	// datagram's destination comes in rctl and goes back in wctl as the
+	// reply's source (udp_pktinfo_linux.go).
+	wild bool
+	rctl [udpBatchSize][pktinfoWords]uint64
+	wctl [udpBatchSize][pktinfoWords]uint64
+
 	// Results of the RawConn callbacks, which are stored once so that
 	// passing them allocates nothing.
 	nr, nw, w    int
@@ -59,6 +66,9 @@ func (s *Server) serveUDP(sc *Scratch) {
 		return
 	}
 	b := &udpBatch{s: s, sc: sc, rc: rc}
+	if a, ok := s.udp.LocalAddr().(*net.UDPAddr); ok && a.IP.IsUnspecified() {
+		b.wild = true
+	}
 	for i := range udpBatchSize {
 		// 64 KiB so that no datagram is cut short, as with one buffer
 		// per worker before; pages the kernel never writes stay unmapped.
@@ -96,10 +106,25 @@ func (s *Server) serveUDP(sc *Scratch) {
 			b.wiov[w].SetLen(len(b.wbuf[w]))
 			b.whdr[w].hdr.Name = b.rhdr[i].hdr.Name
 			b.whdr[w].hdr.Namelen = b.rhdr[i].hdr.Namelen
+			if b.wild {
+				b.source(i, w)
+			}
 			w++
 		}
 		b.write(w)
 	}
+}
+
+// source makes reply w leave from the address datagram i was sent to.
+func (b *udpBatch) source(i, w int) {
+	n := replyPktinfo(words(&b.wctl[w]), words(&b.rctl[i])[:b.rhdr[i].hdr.Controllen])
+	if n == 0 {
+		b.whdr[w].hdr.Control = nil
+		b.whdr[w].hdr.SetControllen(0)
+		return
+	}
+	b.whdr[w].hdr.Control = &words(&b.wctl[w])[0]
+	b.whdr[w].hdr.SetControllen(n)
 }
 
 // client is the address datagram i came from, read from its raw sockaddr
@@ -120,6 +145,10 @@ func (b *udpBatch) read() (int, error) {
 	for i := range b.rhdr {
 		b.rhdr[i].hdr.Namelen = unix.SizeofSockaddrInet6
 		b.rhdr[i].hdr.Flags = 0
+		if b.wild {
+			b.rhdr[i].hdr.Control = &words(&b.rctl[i])[0]
+			b.rhdr[i].hdr.SetControllen(pktinfoWords * 8)
+		}
 	}
 	b.nr, b.rerr = 0, nil
 	if err := b.rc.Read(b.recvF); err != nil {
