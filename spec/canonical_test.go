@@ -2,10 +2,10 @@ package spec
 
 import (
 	"bytes"
-	"errors"
-	"path/filepath"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 )
