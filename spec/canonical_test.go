@@ -143,3 +143,30 @@ func compiledZonesText(t *testing.T, s *Spec) string {
 	}
 	return b.String()
 }
+
+// The canonical JSON is YAML too (a spec's text in the log is YAML):
+// Parse reads it into the same spec, so a node may commit it as a
+// spec's text (the seed) and every version parses it.
+func TestCanonicalJSONParses(t *testing.T) {
+	for _, file := range canonicalExamples {
+		s, err := Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := s.CanonicalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Parse(j)
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		if j2, _ := p.CanonicalJSON(); !bytes.Equal(j, j2) {
+			t.Errorf("%s: parsed from its canonical JSON as YAML, the spec differs:\n%s\n%s", file, j, j2)
+		}
+		if a, b := compiledZonesText(t, s), compiledZonesText(t, p); a != b {
+			t.Errorf("%s: the zones compiled differ:\n%s\n%s", file, a, b)
+		}
+	}
+}
