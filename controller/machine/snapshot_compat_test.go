@@ -8,8 +8,9 @@ import (
 )
 
 // format1Fixture is a snapshot in format 1 (the state as JSON), written
-// by the version before format 2 from richState; nodes upgrade one at a
-// time, so a new version restores it.
+// from richState by the format-1 encoder of the version before format 2
+// (commit "machine: a format-1 snapshot fixture"); nodes upgrade one at
+// a time, so a new version restores it.
 const format1Fixture = "testdata/snapshot-format1.json"
 
 // richState is a state with something in every part a snapshot holds:
@@ -42,21 +43,109 @@ func richState(t *testing.T) *State {
 	return st
 }
 
-// TestWriteFormat1Fixture writes the format-1 fixture with this
-// version's encoder: run once, by the last version that wrote format 1.
-func TestWriteFormat1Fixture(t *testing.T) {
-	if os.Getenv("DETOUR_WRITE_FORMAT1") == "" {
-		t.Skip("DETOUR_WRITE_FORMAT1 unset")
-	}
-	st := richState(t)
-	b, err := encodeSnapshot(st)
+// A snapshot of format 1, written by the version before, restores into
+// the state a replica that applied the same commands holds: the same
+// snapshot in the current format, the same answers, serials, events,
+// verdicts and last known verdicts.
+func TestRestoreFormat1(t *testing.T) {
+	old, err := os.ReadFile(format1Fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	out.Write(b)
-	out.WriteByte('\n')
-	if err := os.WriteFile(format1Fixture, out.Bytes(), 0o644); err != nil {
+	restored, err := DecodeSnapshot(bytes.NewReader(old))
+	if err != nil {
 		t.Fatal(err)
 	}
+	want := richState(t)
+	a, err := encodeSnapshot(restored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := encodeSnapshot(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("restored from format 1, the state differs from the one applied:\n%s\n%s", a, b)
+	}
+	if got, w := describeAll(restored.Decisions()), describeAll(want.Decisions()); got != w {
+		t.Errorf("answers restored %s, want %s", got, w)
+	}
+	if len(restored.LastKnown) != 3 || len(restored.Observers["a"].Verdicts) != 3 || restored.Observers["c"].Fresh {
+		t.Errorf("restored verdicts: last known %v, a's %d, c fresh %v", restored.LastKnown, len(restored.Observers["a"].Verdicts), restored.Observers["c"].Fresh)
+	}
+}
+
+// A snapshot of format 2 restores into the state it was taken of, and
+// reuses the spec of the restoring machine when it is the same.
+func TestSnapshotRoundTrip(t *testing.T) {
+	st := richState(t)
+	m := New(nil)
+	m.Restore(st)
+	m.Publish(time.Now())
+	data, err := m.Capture().Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte(`{"format":2,`)) {
+		t.Fatalf("a snapshot does not start with its format: %.40s", data)
+	}
+	fresh, err := DecodeSnapshot(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := encodeSnapshot(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again, data) {
+		t.Errorf("restored and written again, the snapshot differs:\n%s\n%s", data, again)
+	}
+	if fresh.Spec() == st.Spec() {
+		t.Error("a state restored without a machine shares the spec")
+	}
+	if got, want := describeAll(fresh.Decisions()), describeAll(st.Decisions()); got != want {
+		t.Errorf("answers restored %s, want %s", got, want)
+	}
+	over, err := m.DecodeSnapshot(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if over.Spec() != st.Spec() {
+		t.Error("restored over a machine holding the same spec, the spec was read again")
+	}
+	if !m.View().InForce(st.SpecYAML) || m.View().InForce([]byte("zones: []")) {
+		t.Error("InForce does not tell the spec in force by its text")
+	}
+}
+
+// A format-2 snapshot cut short or with a body changed is refused, never
+// half read.
+func TestSnapshotBodyRefused(t *testing.T) {
+	st := richState(t)
+	data, err := encodeSnapshot(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nl := bytes.IndexByte(data, '\n')
+	for name, b := range map[string][]byte{
+		"cut":       data[:len(data)-3],
+		"no body":   data[:nl],
+		"extra":     append(bytes.Clone(data), 0),
+		"no spec":   append(bytes.Clone(data[:nl+1]), 0, 0, 0, 0),
+		"bad index": append(bytes.Clone(data[:len(data)-1]), 0x7f),
+		"bad flags": append(bytes.Clone(data[:len(data)-2]), 0x40, 0),
+	} {
+		if _, err := DecodeSnapshot(bytes.NewReader(b)); err == nil {
+			t.Errorf("%s: restored", name)
+		}
+	}
+}
+
+func describeAll(ds []Decision) string {
+	var b bytes.Buffer
+	for _, d := range ds {
+		b.WriteString(d.Name + " " + describe(d) + "; ")
+	}
+	return b.String()
 }

@@ -32,7 +32,11 @@ const MaxEvents = 1000
 // State is the replicated state. Only apply changes it, and apply reads
 // nothing but the command, so every replica holds the same state.
 type State struct {
-	SpecYAML    []byte                     `json:"spec_yaml,omitempty"`
+	SpecYAML []byte `json:"spec_yaml,omitempty"`
+	// SpecHash names the spec in force by the SHA-256 of its text as
+	// committed (hex): snapshots of format 2 carry the spec itself in
+	// its canonical JSON, not the text (snapshot_v2.go).
+	SpecHash    string                     `json:"spec_sha256,omitempty"`
 	SpecVersion uint64                     `json:"spec_version"`
 	Observers   map[string]*ObserverRecord `json:"observers"`
 	Overrides   map[string]*Override       `json:"overrides"`
@@ -175,17 +179,17 @@ func (st *State) apply(c *Command) (Result, error) {
 const dedupEntries = 50_000
 
 // remember notes that command id was applied at the current index and
-// forgets IDs older than dedupEntries entries.
+// forgets IDs older than dedupEntries entries. The map is replaced, never
+// changed in place: views share it (a snapshot reads it from the view).
 func (st *State) remember(id string) {
-	if st.Applied == nil {
-		st.Applied = map[string]uint64{}
-	}
+	next := make(map[string]uint64, len(st.Applied)+1)
 	for k, at := range st.Applied {
-		if st.Index-at > dedupEntries {
-			delete(st.Applied, k)
+		if st.Index-at <= dedupEntries {
+			next[k] = at
 		}
 	}
-	st.Applied[id] = st.Index
+	next[id] = st.Index
+	st.Applied = next
 }
 
 func (st *State) setSpec(c *SetSpec, now time.Time) error {
@@ -199,7 +203,7 @@ func (st *State) setSpec(c *SetSpec, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	st.SpecYAML, st.spec = c.YAML, s
+	st.SpecYAML, st.SpecHash, st.spec = c.YAML, specHash(c.YAML), s
 	st.SpecVersion++
 	by := ""
 	if c.Author != "" {

@@ -28,7 +28,7 @@ type View struct {
 	appliedAt time.Time
 
 	spec        *spec.Spec
-	specYAML    []byte
+	specHash    string
 	specVersion uint64
 	staged      *StagedSpec
 	refused     *specRefusal
@@ -48,6 +48,11 @@ type View struct {
 	health    map[string]EndpointHealth
 	decisions []Decision
 	extra     viewExtra
+	// The state's own maps, which it replaces rather than changes (see
+	// remember, keep): what a snapshot needs beyond the rest.
+	applied   map[string]uint64
+	results   map[string]Result
+	lastKnown map[string]LastVerdict
 
 	// changed is closed when a newer view replaces this one.
 	changed chan struct{}
@@ -358,19 +363,4 @@ func copyValues[T any](m map[string]*T) map[string]*T {
 		out[k] = &c
 	}
 	return out
-}
-
-// state is the view in the state's encoding, for a snapshot: it shares
-// the view's maps, so it is only read.
-func (v *View) state(x snapshotExtra) *State {
-	return &State{
-		SpecYAML: v.specYAML, SpecVersion: v.specVersion, Staged: v.staged,
-		Observers: v.observers, Overrides: v.overrides, Members: v.members,
-		Events: v.events, NextEvent: v.nextEvent, Serials: v.versions,
-		Incidents: v.incidents, NextIncident: v.nextIncident,
-		Providers: v.providers, Cursors: v.cursors,
-		Holds: v.extra.holds, ClusterID: v.extra.clusterID, Joining: v.extra.joining,
-		LeaderID: v.extra.leaderID, NonVoters: v.extra.nonVoters,
-		Now: v.now, Applied: x.applied, Results: x.results, LastKnown: x.lastKnown, Index: v.index, Term: v.term,
-	}
 }
