@@ -172,7 +172,7 @@ func (st *State) derive(log bool) {
 		}
 	}
 	h := st.withDrains(c)
-	decisions := st.holdFailbacks(EvaluatePinned(st.spec, h, st.pins()), h, log)
+	decisions := st.holdFailbacksOf(EvaluatePinned(st.spec, h, st.pins()), h, log, nil)
 	st.keep(c, health)
 	if log {
 		old := map[string]Decision{}
@@ -181,14 +181,7 @@ func (st *State) derive(log bool) {
 		}
 		for _, d := range decisions {
 			o, ok := old[d.Name+"/"+d.Type]
-			if ok && o.SameAnswer(d) {
-				continue
-			}
-			was := "nothing"
-			if ok {
-				was = describe(o)
-			}
-			st.event(st.Now, "record", d.Name+" "+d.Type, fmt.Sprintf("%s %s now answers %s (was %s): %s", d.Name, d.Type, describe(d), was, d.Reason))
+			st.logRecord(o, ok, d)
 		}
 	}
 	st.health, st.decisions = health, decisions

@@ -92,6 +92,13 @@ type State struct {
 	health    map[string]EndpointHealth
 	decisions []Decision
 	cause     CommandType // of the command being applied, for holdFailbacks
+	// delta is what the report being applied changed, when only its
+	// endpoints' verdicts changed (derive_some.go); ix indexes the spec
+	// in force for it.
+	delta *verdictDelta
+	ix    *specIndex
+	// fullDerive makes every apply derive everything (tests compare).
+	fullDerive bool
 }
 
 // ObserverRecord is what the cluster knows of one node's checks.
@@ -155,6 +162,7 @@ func (st *State) apply(c *Command) (Result, error) {
 	}
 	before, specBefore := st.decisions, st.spec
 	defer st.trimEvents()
+	st.delta = nil
 	res, err := def.apply(st, c, now)
 	if err != nil {
 		return Result{}, err
@@ -166,7 +174,12 @@ func (st *State) apply(c *Command) (Result, error) {
 	}
 	if def.movesAnswers {
 		st.cause = c.Type
-		st.derive(true)
+		if d := st.delta; d != nil && st.spec != nil && st.spec == specBefore && !st.fullDerive {
+			st.deriveSome(d)
+		} else {
+			st.derive(true)
+		}
+		st.delta = nil
 		st.updateSerials(before, specBefore)
 	}
 	return res, nil
@@ -218,6 +231,13 @@ func (st *State) report(r *ObserverReport, now time.Time) error {
 		return fmt.Errorf("%w: report without an observer", ErrBadCommand)
 	}
 	o := st.Observers[r.Observer]
+	if o != nil && o.Fresh {
+		// Only these endpoints' verdicts change: derive_some.go.
+		st.delta = &verdictDelta{keys: make([]string, 0, len(r.Changes))}
+		for _, ch := range r.Changes {
+			st.delta.keys = append(st.delta.keys, targetKey(ch.Pool, ch.Address))
+		}
+	}
 	if o == nil {
 		o = &ObserverRecord{Verdicts: map[string]*Verdict{}}
 		st.Observers[r.Observer] = o
