@@ -90,8 +90,8 @@ func (st *State) deriveSome(d *verdictDelta) {
 	slices.Sort(ords)
 	ords = slices.Compact(ords)
 	c := st.rememberVerdicts(st.consensus())
-	var health map[string]EndpointHealth // copied on the first change: views share it
-	moved := map[string]bool{}           // pools an endpoint of which changed health
+	changed := false           // st.health, which no view shares
+	moved := map[string]bool{} // pools an endpoint of which changed health
 	for _, o := range ords {
 		ep := ix.endpoints[o]
 		h, was := c.Endpoint(ep.pool, ep.addr), st.health[ep.key]
@@ -104,18 +104,16 @@ func (st *State) deriveSome(d *verdictDelta) {
 		case wasDown && !isDown:
 			st.event(st.Now, "endpoint", ep.key, fmt.Sprintf("%s is up again", ep.key))
 		}
-		if health == nil {
-			health = make(map[string]EndpointHealth, len(st.health)+1)
-			maps.Copy(health, st.health)
+		if st.health == nil {
+			st.health = map[string]EndpointHealth{}
 		}
-		health[ep.key] = h
-		moved[ep.pool] = true
+		st.health[ep.key] = h
+		changed, moved[ep.pool] = true, true
 	}
 	st.keepSome(c, ix, ords)
-	if health == nil {
+	if !changed {
 		return // no endpoint's health changed: no decision can have
 	}
-	st.health = health
 	recs := st.recordsMoved(ix, moved)
 	if len(recs) == 0 {
 		return

@@ -83,7 +83,7 @@ func buildView(prev *View, st *State, d dirt) *View {
 		incidents: prev.incidents, cursors: prev.cursors, providers: prev.providers,
 		events:    st.Events[:len(st.Events):len(st.Events)],
 		nextEvent: st.NextEvent, nextIncident: st.NextIncident, versions: st.Serials,
-		health: st.health, decisions: st.decisions, extra: extraOf(st),
+		decisions: st.decisions, extra: extraOf(st),
 		applied: st.Applied, results: st.Results, lastKnown: st.LastKnown,
 		changed: make(chan struct{}),
 	}

@@ -88,7 +88,8 @@ type State struct {
 	// background compile); nil puts a spec in force as it applies.
 	compile func(*StagedSpec) (*spec.Spec, []byte, error)
 	refused *specRefusal
-	// derived from the above, to tell what changed
+	// derived from the above, to tell what changed; no view holds
+	// health (deriveSome changes it in place), decisions are replaced
 	health    map[string]EndpointHealth
 	decisions []Decision
 	cause     CommandType // of the command being applied, for holdFailbacks
@@ -172,7 +173,10 @@ func (st *State) apply(c *Command) (Result, error) {
 	if c.ID != "" {
 		st.rememberResult(c.ID, res)
 	}
-	if def.movesAnswers {
+	// Staging a spec (set_spec with a compiler) changes nothing derive
+	// reads: the spec goes in force at its activate_spec.
+	staged := c.Type == CmdSetSpec && st.spec == specBefore
+	if def.movesAnswers && !staged {
 		st.cause = c.Type
 		if d := st.delta; d != nil && st.spec != nil && st.spec == specBefore && !st.fullDerive {
 			st.deriveSome(d)
@@ -255,12 +259,15 @@ func (st *State) report(r *ObserverReport, now time.Time) error {
 			delete(o.Verdicts, k)
 			continue
 		}
-		v := o.Verdicts[k]
-		if v == nil || v.Up != ch.Up {
-			v = &Verdict{Since: now, First: v == nil}
-			o.Verdicts[k] = v
+		// A verdict stored is never changed: a new one replaces it, so
+		// that views share the verdicts they did not see change.
+		old := o.Verdicts[k]
+		v := &Verdict{Since: now, First: old == nil}
+		if old != nil && old.Up == ch.Up {
+			v.Since, v.First = old.Since, old.First
 		}
 		v.Up, v.Reason, v.Latency = ch.Up, ch.Reason, ch.Latency
+		o.Verdicts[k] = v
 	}
 	return nil
 }

@@ -45,7 +45,6 @@ type View struct {
 	nextIncident uint64
 	versions     map[string]ZoneSerial
 
-	health    map[string]EndpointHealth
 	decisions []Decision
 	extra     viewExtra
 	// The state's own maps, which it replaces rather than changes (see
@@ -344,12 +343,9 @@ func copyIncident(inc *Incident) Incident {
 }
 
 func copyObserver(o *ObserverRecord) *ObserverRecord {
-	c := &ObserverRecord{Fresh: o.Fresh, LastReport: o.LastReport, Verdicts: make(map[string]*Verdict, len(o.Verdicts))}
-	for k, v := range o.Verdicts {
-		vc := *v
-		c.Verdicts[k] = &vc
-	}
-	return c
+	// The state replaces a verdict, never changes it (report): the
+	// view shares them.
+	return &ObserverRecord{Fresh: o.Fresh, LastReport: o.LastReport, Verdicts: maps.Clone(o.Verdicts)}
 }
 
 // copyValues copies a map of pointers to structs: the view's own.
