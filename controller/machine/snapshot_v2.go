@@ -95,11 +95,13 @@ func encodeV2(v *View, cache *specJSONCache) ([]byte, error) {
 			return nil, err
 		}
 	}
-	w := &bodyWriter{b: make([]byte, 0, len(head)+len(sj)+64*len(v.lastKnown)+64)}
+	tab, entries := verdicts(v.observers, v.lastKnown)
+	w := &bodyWriter{b: make([]byte, 0, len(head)+len(sj)+len(tab)+len(entries)+32)}
 	w.b = append(w.b, head...)
 	w.b = append(w.b, '\n')
 	w.bytes(sj)
-	w.verdicts(v.observers, v.lastKnown)
+	w.b = append(w.b, tab...)
+	w.b = append(w.b, entries...)
 	return w.b, nil
 }
 
@@ -144,19 +146,26 @@ func (t *strtab) id(s string) uint64 {
 	return i
 }
 
-// verdicts writes the string table, then every observer's verdicts (by
-// observer ID and endpoint key, so that equal states write equal bytes),
-// then the last known verdicts.
-func (w *bodyWriter) verdicts(obs map[string]*ObserverRecord, last map[string]LastVerdict) {
-	tab := &strtab{ids: map[string]uint64{}}
-	e := &bodyWriter{}
+// verdicts encodes the string table, and every observer's verdicts (by
+// observer ID and endpoint key, so that equal states write equal bytes)
+// followed by the last known verdicts, which the table's numbers name.
+func verdicts(obs map[string]*ObserverRecord, last map[string]LastVerdict) (table, entries []byte) {
+	n := len(last)
+	for _, o := range obs {
+		n += len(o.Verdicts)
+	}
+	tab := &strtab{ids: make(map[string]uint64, len(last)+64)}
+	e := &bodyWriter{b: make([]byte, 0, 24*n+64)}
 	ids := slices.Sorted(maps.Keys(obs))
+	// Every observer judges about the same endpoints, those the last
+	// known verdicts hold: their keys are sorted once.
+	known := slices.Sorted(maps.Keys(last))
 	e.uvarint(uint64(len(ids)))
 	for _, id := range ids {
 		vs := obs[id].Verdicts
 		e.str(id)
 		e.uvarint(uint64(len(vs)))
-		for _, k := range slices.Sorted(maps.Keys(vs)) {
+		for _, k := range sortedKeys(vs, known) {
 			v := vs[k]
 			flags := byte(0)
 			if v.Up {
@@ -178,7 +187,7 @@ func (w *bodyWriter) verdicts(obs map[string]*ObserverRecord, last map[string]La
 		}
 	}
 	e.uvarint(uint64(len(last)))
-	for _, k := range slices.Sorted(maps.Keys(last)) {
+	for _, k := range known {
 		v := last[k]
 		flags := byte(0)
 		if v.Up {
@@ -188,11 +197,31 @@ func (w *bodyWriter) verdicts(obs map[string]*ObserverRecord, last map[string]La
 		e.b = append(e.b, flags)
 		e.uvarint(tab.id(v.Reason))
 	}
+	size := 0
+	for _, s := range tab.list {
+		size += len(s) + 2
+	}
+	w := &bodyWriter{b: make([]byte, 0, size+10)}
 	w.uvarint(uint64(len(tab.list)))
 	for _, s := range tab.list {
 		w.str(s)
 	}
-	w.b = append(w.b, e.b...)
+	return w.b, e.b
+}
+
+// sortedKeys returns m's keys in order: those of sorted that m holds
+// when they are all of them, else m's own keys sorted.
+func sortedKeys(m map[string]*Verdict, sorted []string) []string {
+	out := make([]string, 0, len(m))
+	for _, k := range sorted {
+		if _, ok := m[k]; ok {
+			out = append(out, k)
+		}
+	}
+	if len(out) == len(m) {
+		return out
+	}
+	return slices.Sorted(maps.Keys(m))
 }
 
 // decodeV2Body reads a format-2 body into st, whose header is read: the
