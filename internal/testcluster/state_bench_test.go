@@ -12,7 +12,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -79,12 +78,9 @@ func BenchmarkStateSize(b *testing.B) {
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
 
 	var snapT, persistT, restoreT, parseT, applyT time.Duration
-	// CPU of the whole process over each step: the step, and whatever
-	// runs beside it (the probes of 3N endpoints, the publisher).
-	var snapCPU, restoreCPU, applyCPU time.Duration
 	var size int
 	for i := 0; i < b.N; i++ {
-		start, cpu := time.Now(), processCPU()
+		start := time.Now()
 		snap, err := store.FSM().Snapshot()
 		if err != nil {
 			b.Fatal(err)
@@ -95,16 +91,14 @@ func BenchmarkStateSize(b *testing.B) {
 			b.Fatal(err)
 		}
 		persistT += time.Since(start)
-		snapCPU += processCPU() - cpu
 		size = sink.Len()
 
-		start, cpu = time.Now(), processCPU()
+		start = time.Now()
 		f := controller.NewFSM(slog.New(slog.DiscardHandler))
 		if err := f.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
 			b.Fatal(err)
 		}
 		restoreT += time.Since(start)
-		restoreCPU += processCPU() - cpu
 		if got := len(f.View().Verdicts("bench-b")); got != endpoints {
 			b.Fatalf("restored %d verdicts of bench-b, want %d", got, endpoints)
 		}
@@ -113,7 +107,7 @@ func BenchmarkStateSize(b *testing.B) {
 		// (which commits the text it received), through Raft until in
 		// force.
 		y := []byte(stateSpec(records, uint32(i%2+2)))
-		start, cpu = time.Now(), processCPU()
+		start = time.Now()
 		sp, err := spec.Parse(y)
 		if err != nil {
 			b.Fatal(err)
@@ -126,7 +120,6 @@ func BenchmarkStateSize(b *testing.B) {
 			b.Fatal(err)
 		}
 		applyT += time.Since(start)
-		applyCPU += processCPU() - cpu
 	}
 	per := func(d time.Duration) float64 { return d.Seconds() / float64(b.N) }
 	b.ReportMetric(float64(size)/(1<<20), "snapshot-MiB")
@@ -135,9 +128,6 @@ func BenchmarkStateSize(b *testing.B) {
 	b.ReportMetric(per(restoreT), "restore-s")
 	b.ReportMetric(per(parseT), "parse-s")
 	b.ReportMetric(per(applyT), "apply-s")
-	b.ReportMetric(per(snapCPU), "snapshot-cpu-s")
-	b.ReportMetric(per(restoreCPU), "restore-cpu-s")
-	b.ReportMetric(per(applyCPU), "apply-cpu-s")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -189,13 +179,4 @@ func rssKB() int {
 		}
 	}
 	return 0
-}
-
-// processCPU is the CPU this process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
