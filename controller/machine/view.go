@@ -16,10 +16,10 @@ import (
 //
 // Publishing is copy-on-write: a new View shares with the previous one
 // every part the command did not touch, and copies from the state only
-// what it did (one observer's verdicts for a report, the overrides for a
-// drain). Derived data (health, decisions) and the spec are replaced
-// whole by the state machine, never changed in place, so they are
-// shared as they are.
+// what it did (one observer's map of verdicts for a report, the
+// overrides for a drain). The decisions, the spec, each verdict, the last
+// known verdicts and the once-only results are replaced by the state
+// machine, never changed in place, so they are shared as they are.
 type View struct {
 	index, term uint64
 	now         time.Time
