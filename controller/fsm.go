@@ -24,8 +24,8 @@ import (
 type FSM struct {
 	logger *slog.Logger
 
-	// mu is held by Apply, Restore and Snapshot only: readers use the
-	// View, published after every apply, and never take it.
+	// mu is held by Apply and Restore only: readers and snapshots use
+	// the View, published after every apply, and never take it.
 	mu sync.Mutex
 	m  *machine.Machine
 	// job compiles the staged spec; ready is the compile of the spec in
@@ -234,12 +234,12 @@ func (f *FSM) Spec() (*spec.Spec, uint64) {
 // Decisions returns every record's answer and why.
 func (f *FSM) Decisions() []Decision { return f.View().Decisions() }
 
-// Snapshot implements raft.FSM: it captures the view (and the IDs of
-// the commands applied lately, which the view leaves out) under the
-// lock; Persist encodes them outside it, while applies go on.
+// Snapshot implements raft.FSM: it captures the published view, which
+// holds all a snapshot needs and never changes, without the lock (a
+// snapshot neither waits for an apply nor holds one up); Persist encodes
+// it while applies go on. Raft calls it between applies, so the view is
+// of the last entry applied.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if h := f.halt.Load(); h != nil {
 		// Raft would label the snapshot with its own applied index,
 		// past the entries this state lacks: they would be lost.
@@ -252,7 +252,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // lock, then swaps the state in.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	st, err := machine.DecodeSnapshot(rc)
+	st, err := f.m.DecodeSnapshot(rc)
 	if err != nil {
 		return fmt.Errorf("controller: restore: %w", err)
 	}

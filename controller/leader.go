@@ -108,7 +108,10 @@ func (s *Store) seedSpec(ctx context.Context) error {
 	if s.fsm.View().Spec() != nil {
 		return nil
 	}
-	yaml, err := seed.Marshal()
+	// The canonical JSON is YAML that every version parses into this
+	// spec, and a hundred times cheaper to write than Marshal's YAML
+	// for a big spec (spec/canonical.go).
+	yaml, err := seed.CanonicalJSON()
 	if err != nil {
 		s.logger.Error("seeding the spec", "err", err)
 		return nil // the same spec will not marshal next time either

@@ -27,9 +27,12 @@ func TestSnapshotFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	current := sink.buf.String()
-	if !strings.HasPrefix(current, `{"format":1,`) {
+	if !strings.HasPrefix(current, `{"format":2,`) {
 		t.Fatalf("a snapshot does not start with its format: %.60s", current)
 	}
+	// Format 1, the state as JSON, as the versions before wrote it:
+	// with its number, and from before snapshots were numbered.
+	v1 := `{"format":1,"spec_version":0,"observers":{"a":{"fresh":true,"last_report":"2026-12-01T12:00:00Z","verdicts":{}}},"overrides":{},"members":{},"events":[],"next_event":1,"now":"2026-12-01T12:00:00Z","index":7,"term":1}`
 
 	restore := func(data string) (*FSM, error) {
 		f := testFSM(t)
@@ -37,7 +40,8 @@ func TestSnapshotFormat(t *testing.T) {
 	}
 	for name, data := range map[string]string{
 		"current":     current,
-		"unversioned": strings.Replace(current, `"format":1,`, "", 1),
+		"format 1":    v1,
+		"unversioned": strings.Replace(v1, `"format":1,`, "", 1),
 	} {
 		f, err := restore(data)
 		if err != nil {
@@ -49,9 +53,9 @@ func TestSnapshotFormat(t *testing.T) {
 		}
 	}
 
-	f, err := restore(strings.Replace(current, `"format":1,`, `"format":2,`, 1))
-	if !errors.Is(err, ErrSnapshotFormat) || !strings.Contains(err.Error(), "format 2") || !strings.Contains(err.Error(), "upgrade") {
-		t.Errorf("a format-2 snapshot: %v, want ErrSnapshotFormat naming the format and the fix", err)
+	f, err := restore(strings.Replace(current, `"format":2,`, `"format":3,`, 1))
+	if !errors.Is(err, ErrSnapshotFormat) || !strings.Contains(err.Error(), "format 3") || !strings.Contains(err.Error(), "upgrade") {
+		t.Errorf("a format-3 snapshot: %v, want ErrSnapshotFormat naming the format and the fix", err)
 	}
 	if f.AppliedIndex() != 0 {
 		t.Errorf("the refused snapshot changed the state: index %d", f.AppliedIndex())

@@ -67,7 +67,7 @@ func declaredSentinels(t *testing.T) []string {
 // wrapper every refusal carries, failures of the caller's own side, and
 // the leader's passing trouble it answers with "ask again" (a clock not
 // started yet), and an observer's own abandoned report.
-var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "ErrUnknownCommand", "ErrSnapshotFormat", "ErrClockNotReady", "ErrOtherCluster", "ErrTaskPanicked", "ErrSpecCompiling", "ErrCompile", "errLeaderMoved"}
+var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "ErrUnknownCommand", "ErrSnapshotFormat", "ErrClockNotReady", "ErrOtherCluster", "ErrTaskPanicked", "ErrSpecCompiling", "ErrCompile", "errLeaderMoved", "errSnapshotBody"}
 
 // Every sentinel the package declares either crosses the forwarding wire
 // with its own code, or is listed as local; each one in the table comes

@@ -166,22 +166,10 @@ func Evaluate(s *spec.Spec, h Health) []Decision { return EvaluatePinned(s, h, n
 // "name/type") answers from that pool whatever the health says. A pin to
 // a pool the spec does not have is ignored.
 func EvaluatePinned(s *spec.Spec, h Health, pins map[string]Pin) []Decision {
-	pools := map[string]*spec.Pool{}
-	for i := range s.Pools {
-		pools[s.Pools[i].Name] = &s.Pools[i]
-	}
+	pools := Pools(s)
 	out := make([]Decision, 0, len(s.Records))
 	for i := range s.Records {
-		r := &s.Records[i]
-		if pin, ok := pins[r.Name+"/"+r.Type]; ok && pools[pin.Pool] != nil {
-			out = append(out, pinned(r, pools[pin.Pool], h, pin))
-			continue
-		}
-		if r.IsGeo() {
-			out = append(out, decideGeo(s, r, pools, h))
-			continue
-		}
-		out = append(out, decide(r, pools, h))
+		out = append(out, EvaluateRecord(s, &s.Records[i], pools, h, pins))
 	}
 	return out
 }

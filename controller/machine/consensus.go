@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/seed3787e6f1/detour/policy"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -172,7 +173,16 @@ func (st *State) derive(log bool) {
 		}
 	}
 	h := st.withDrains(c)
-	decisions := st.holdFailbacks(EvaluatePinned(st.spec, h, st.pins()), h, log)
+	// The spec's index serves the reports that follow (deriveSome):
+	// built here, with the spec's first derivation, not by the first
+	// failover.
+	ix := st.index()
+	pins := policyPins(st.pins())
+	decisions := make([]Decision, len(st.spec.Records))
+	for i := range st.spec.Records {
+		decisions[i] = policy.EvaluateRecord(st.spec, &st.spec.Records[i], ix.pools, h, pins)
+	}
+	decisions = st.holdFailbacksOf(decisions, h, log, nil)
 	st.keep(c, health)
 	if log {
 		old := map[string]Decision{}
@@ -181,14 +191,7 @@ func (st *State) derive(log bool) {
 		}
 		for _, d := range decisions {
 			o, ok := old[d.Name+"/"+d.Type]
-			if ok && o.SameAnswer(d) {
-				continue
-			}
-			was := "nothing"
-			if ok {
-				was = describe(o)
-			}
-			st.event(st.Now, "record", d.Name+" "+d.Type, fmt.Sprintf("%s %s now answers %s (was %s): %s", d.Name, d.Type, describe(d), was, d.Reason))
+			st.logRecord(o, ok, d)
 		}
 	}
 	st.health, st.decisions = health, decisions

@@ -47,26 +47,41 @@ func healthCause(t CommandType) bool {
 	return false
 }
 
-// holdFailbacks applies the failback holds to the policy's decisions ds
-// (one per record, in spec order) under health h. With log set (the
+// holdFailbacksOf applies the failback holds to the policy's decisions
+// ds (one per record, in spec order) under health h. With log set (the
 // apply of a command), it makes the holds a health change calls for and
-// drops the ones that no longer apply, logging both.
-func (st *State) holdFailbacks(ds []Decision, h Health, log bool) []Decision {
-	old := map[string]Decision{}
-	for _, d := range st.decisions {
-		old[holdKey(d.Name, d.Type)] = d
+// drops the ones that no longer apply, logging both. only, when not nil,
+// are the records to look at (in spec order): the others' decisions and
+// holds stay as they are, and st.decisions is of the same spec as ds.
+func (st *State) holdFailbacksOf(ds []Decision, h Health, log bool, only []int) []Decision {
+	var old map[string]Decision
+	if only == nil {
+		old = map[string]Decision{}
+		for _, d := range st.decisions {
+			old[holdKey(d.Name, d.Type)] = d
+		}
 	}
 	pins := st.pins()
 	kept := map[string]bool{}
-	for i := range st.spec.Records {
+	looked := map[string]bool{} // with only: the holds it may drop
+	for n := 0; n < len(st.spec.Records) && (only == nil || n < len(only)); n++ {
+		i := n
+		if only != nil {
+			i = only[n]
+		}
 		r := &st.spec.Records[i]
 		k := holdKey(r.Name, r.Type)
+		looked[k] = true
 		if i >= len(ds) || !r.HoldsFailback() || pins[k] != nil {
 			continue
 		}
 		hold := st.Holds[k]
 		if hold == nil && log && healthCause(st.cause) {
-			hold = st.newHold(r, old[k], ds[i])
+			prev := old[k]
+			if only != nil {
+				prev = st.decisions[i]
+			}
+			hold = st.newHold(r, prev, ds[i])
 		}
 		if hold == nil {
 			continue
@@ -86,7 +101,7 @@ func (st *State) holdFailbacks(ds []Decision, h Health, log bool) []Decision {
 	}
 	if log {
 		for _, k := range slices.Sorted(maps.Keys(st.Holds)) {
-			if !kept[k] {
+			if !kept[k] && (only == nil || looked[k]) {
 				delete(st.Holds, k)
 			}
 		}

@@ -22,3 +22,9 @@ func decisionOf(t *testing.T, s *spec.Spec, h Health, pins map[string]*Override,
 	t.Fatalf("no decision for %s", name)
 	return Decision{}
 }
+
+// encodeSnapshot writes st as a snapshot of the current format, as the
+// owner writes a captured view: equal states write equal bytes.
+func encodeSnapshot(st *State) ([]byte, error) {
+	return encodeV2(buildView(emptyView(), st, dirt{parts: partAll}), &specJSONCache{})
+}

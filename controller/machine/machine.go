@@ -23,13 +23,15 @@ type Machine struct {
 	st   *State
 	dirt dirt // what the applies since the last Publish changed
 	view atomic.Pointer[View]
+	// specJSON keeps the spec's canonical JSON between snapshots.
+	specJSON *specJSONCache
 }
 
 // New returns a machine with an empty state. compile, when not nil,
 // compiles staged specs (see StagedSpec); nil puts a spec in force as
 // set_spec applies.
 func New(compile Compiler) *Machine {
-	m := &Machine{st: NewState()}
+	m := &Machine{st: NewState(), specJSON: &specJSONCache{}}
 	m.st.compile = compile
 	m.view.Store(emptyView())
 	return m
@@ -82,22 +84,23 @@ func (m *Machine) Publish(appliedAt time.Time) *View {
 	return v
 }
 
-// Snapshot is a state captured for a snapshot: the published view and
-// the bookkeeping the view leaves out. It is immutable: Encode needs no
-// lock.
+// Snapshot is a state captured for a snapshot: the published view,
+// which holds everything a snapshot needs. It is immutable: Encode needs
+// no lock.
 type Snapshot struct {
 	view  *View
-	extra snapshotExtra
+	cache *specJSONCache
 }
 
-// Capture captures the state as of the last Publish, cheaply (the view
-// is shared, the bookkeeping copied shallowly).
+// Capture captures the state as of the last Publish. It reads only the
+// published view, never the state, so it needs no lock and costs
+// nothing: a snapshot never holds up an apply, nor waits for one.
 func (m *Machine) Capture() *Snapshot {
-	return &Snapshot{view: m.View(), extra: snapshotExtraOf(m.st)}
+	return &Snapshot{view: m.View(), cache: m.specJSON}
 }
 
 // Encode serialises the snapshot in the current SnapshotFormat.
-func (s *Snapshot) Encode() ([]byte, error) { return encodeSnapshot(s.view.state(s.extra)) }
+func (s *Snapshot) Encode() ([]byte, error) { return encodeV2(s.view, s.cache) }
 
 // Index is the log index the snapshot holds the state up to.
 func (s *Snapshot) Index() uint64 { return s.view.index }
@@ -105,20 +108,43 @@ func (s *Snapshot) Index() uint64 { return s.view.index }
 // DecodeSnapshot reads a snapshot into a state ready for Restore: its
 // spec parsed, health, decisions and serials derived. It is the heavy
 // half of a restore and takes no lock.
-func DecodeSnapshot(r io.Reader) (*State, error) {
-	st, err := decodeSnapshot(r)
+func DecodeSnapshot(r io.Reader) (*State, error) { return decodeSnapshotOver(r, nil) }
+
+// DecodeSnapshot is the package's DecodeSnapshot that takes the spec
+// from the machine's view instead of reading it again when the snapshot
+// holds the same one (a follower sent a snapshot of the spec it has). It
+// reads only the view: no lock.
+func (m *Machine) DecodeSnapshot(r io.Reader) (*State, error) {
+	return decodeSnapshotOver(r, m.View())
+}
+
+// decodeSnapshotOver is DecodeSnapshot, reusing cur's spec when it is
+// the snapshot's (cur may be nil).
+func decodeSnapshotOver(r io.Reader, cur *View) (*State, error) {
+	st, sj, err := readSnapshot(r)
 	if err != nil {
 		return nil, err
 	}
-	if len(st.SpecYAML) > 0 {
-		s, err := spec.Parse(st.SpecYAML)
-		if err != nil {
+	switch {
+	case st.SpecHash == "":
+	case cur != nil && cur.spec != nil && cur.specHash == st.SpecHash:
+		st.spec = cur.spec // immutable: shared as views share it
+	case sj != nil:
+		if st.spec, err = spec.DecodeCanonical(sj); err != nil {
 			return nil, fmt.Errorf("the snapshot's spec: %w", err)
 		}
-		st.spec = s
+	default:
+		if st.spec, err = spec.Parse(st.SpecYAML); err != nil {
+			return nil, fmt.Errorf("the snapshot's spec: %w", err)
+		}
 	}
 	if st.Observers == nil {
 		st.Observers = map[string]*ObserverRecord{}
+	}
+	for _, o := range st.Observers {
+		if o.Verdicts == nil {
+			o.Verdicts = map[string]*Verdict{}
+		}
 	}
 	if st.Overrides == nil {
 		st.Overrides = map[string]*Override{}

@@ -78,12 +78,13 @@ func (d *dirt) add(p part, observer string) {
 func buildView(prev *View, st *State, d dirt) *View {
 	v := &View{
 		index: st.Index, term: st.Term, now: st.Now,
-		spec: st.spec, specYAML: st.SpecYAML, specVersion: st.SpecVersion, staged: st.Staged, refused: st.refused,
+		spec: st.spec, specHash: st.SpecHash, specVersion: st.SpecVersion, staged: st.Staged, refused: st.refused,
 		observers: prev.observers, overrides: prev.overrides, members: prev.members,
 		incidents: prev.incidents, cursors: prev.cursors, providers: prev.providers,
 		events:    st.Events[:len(st.Events):len(st.Events)],
 		nextEvent: st.NextEvent, nextIncident: st.NextIncident, versions: st.Serials,
-		health: st.health, decisions: st.decisions, extra: extraOf(st),
+		decisions: st.decisions, extra: extraOf(st),
+		applied: st.Applied, results: st.Results, lastKnown: st.LastKnown,
 		changed: make(chan struct{}),
 	}
 	if d.parts&partObservers != 0 {

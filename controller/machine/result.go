@@ -1,7 +1,5 @@
 package machine
 
-import "maps"
-
 // Result is what a committed command did: where it sits in the log and
 // what it produced. A once-only command retried after a leader change
 // (the same Command.ID) answers with the first copy's result.
@@ -46,16 +44,17 @@ func (o *Override) clone() *Override {
 
 // rememberResult keeps what the once-only command id produced, for a
 // retried copy; forgotten with its ID (see remember).
+// Like Applied, the map is replaced, never changed in place.
 func (st *State) rememberResult(id string, r Result) {
 	st.remember(id)
-	if st.Results == nil {
-		st.Results = map[string]Result{}
+	next := make(map[string]Result, len(st.Applied))
+	for k, res := range st.Results {
+		if _, kept := st.Applied[k]; kept {
+			next[k] = res
+		}
 	}
-	maps.DeleteFunc(st.Results, func(k string, _ Result) bool {
-		_, kept := st.Applied[k]
-		return !kept
-	})
-	st.Results[id] = r.clone()
+	next[id] = r.clone()
+	st.Results = next
 }
 
 // firstResult is the result of the command id, already applied at index

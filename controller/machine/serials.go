@@ -32,15 +32,9 @@ func (st *State) updateSerials(before []Decision, specBefore *spec.Spec) {
 			bump[z.Name] = !st.spec.SameZone(specBefore, z.Name)
 		}
 	}
-	old := make(map[string]Decision, len(before))
-	for _, d := range before {
-		old[holdKey(d.Name, d.Type)] = d
-	}
-	for _, d := range st.decisions {
-		if o, ok := old[holdKey(d.Name, d.Type)]; !ok || !o.SameRecords(d) {
-			if z := st.spec.ZoneFor(d.Name); z != nil {
-				bump[z.Name] = true
-			}
+	for _, d := range st.movedRecords(before, specBefore) {
+		if z := st.spec.ZoneFor(d.Name); z != nil {
+			bump[z.Name] = true
 		}
 	}
 	zones := st.spec.CompiledZones()
@@ -84,6 +78,31 @@ func (v *View) Serials() map[string]uint32 {
 	out := make(map[string]uint32, len(v.versions))
 	for origin, zv := range v.versions {
 		out[origin] = zv.Serial
+	}
+	return out
+}
+
+// movedRecords returns the decisions that serve other records than
+// before, the decisions under specBefore. Under the same spec the
+// decisions are in the same order, and compared one by one.
+func (st *State) movedRecords(before []Decision, specBefore *spec.Spec) []Decision {
+	var out []Decision
+	if st.spec == specBefore && len(before) == len(st.decisions) {
+		for i, d := range st.decisions {
+			if !before[i].SameRecords(d) {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	old := make(map[string]Decision, len(before))
+	for _, d := range before {
+		old[holdKey(d.Name, d.Type)] = d
+	}
+	for _, d := range st.decisions {
+		if o, ok := old[holdKey(d.Name, d.Type)]; !ok || !o.SameRecords(d) {
+			out = append(out, d)
+		}
 	}
 	return out
 }

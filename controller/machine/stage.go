@@ -121,7 +121,7 @@ func (st *State) activate(a *ActivateSpec, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCompile, err)
 	}
-	st.SpecYAML, st.spec, st.SpecVersion = yaml, s, sg.Version
+	st.SpecYAML, st.SpecHash, st.spec, st.SpecVersion = yaml, specHash(yaml), s, sg.Version
 	by := ""
 	if sg.Author != "" {
 		by = " by " + sg.Author
@@ -164,8 +164,9 @@ func (c *SetSpec) Parsed() *spec.Spec { return c.parsed }
 // StagedIs reports whether the spec staged is c, as committed.
 func (v *View) StagedIs(c *SetSpec) bool { return v.staged != nil && v.staged.same(c) }
 
-// InForce reports whether yaml is the text of the spec in force.
-func (v *View) InForce(yaml []byte) bool { return bytes.Equal(v.specYAML, yaml) }
+// InForce reports whether yaml is the text of the spec in force (by its
+// SHA-256: a state restored from a snapshot has the spec, not its text).
+func (v *View) InForce(yaml []byte) bool { return v.specHash != "" && v.specHash == specHash(yaml) }
 
 // Refused reports whether the last staged spec dropped (the leader
 // could not compile it) is the one staged at index or, index 0, is c;

@@ -32,7 +32,11 @@ const MaxEvents = 1000
 // State is the replicated state. Only apply changes it, and apply reads
 // nothing but the command, so every replica holds the same state.
 type State struct {
-	SpecYAML    []byte                     `json:"spec_yaml,omitempty"`
+	SpecYAML []byte `json:"spec_yaml,omitempty"`
+	// SpecHash names the spec in force by the SHA-256 of its text as
+	// committed (hex): snapshots of format 2 carry the spec itself in
+	// its canonical JSON, not the text (snapshot_v2.go).
+	SpecHash    string                     `json:"spec_sha256,omitempty"`
 	SpecVersion uint64                     `json:"spec_version"`
 	Observers   map[string]*ObserverRecord `json:"observers"`
 	Overrides   map[string]*Override       `json:"overrides"`
@@ -84,10 +88,18 @@ type State struct {
 	// background compile); nil puts a spec in force as it applies.
 	compile func(*StagedSpec) (*spec.Spec, []byte, error)
 	refused *specRefusal
-	// derived from the above, to tell what changed
+	// derived from the above, to tell what changed; no view holds
+	// health (deriveSome changes it in place), decisions are replaced
 	health    map[string]EndpointHealth
 	decisions []Decision
 	cause     CommandType // of the command being applied, for holdFailbacks
+	// delta is what the report being applied changed, when only its
+	// endpoints' verdicts changed (derive_some.go); ix indexes the spec
+	// in force for it.
+	delta *verdictDelta
+	ix    *specIndex
+	// fullDerive makes every apply derive everything (tests compare).
+	fullDerive bool
 }
 
 // ObserverRecord is what the cluster knows of one node's checks.
@@ -151,6 +163,7 @@ func (st *State) apply(c *Command) (Result, error) {
 	}
 	before, specBefore := st.decisions, st.spec
 	defer st.trimEvents()
+	st.delta = nil
 	res, err := def.apply(st, c, now)
 	if err != nil {
 		return Result{}, err
@@ -160,9 +173,17 @@ func (st *State) apply(c *Command) (Result, error) {
 	if c.ID != "" {
 		st.rememberResult(c.ID, res)
 	}
-	if def.movesAnswers {
+	// Staging a spec (set_spec with a compiler) changes nothing derive
+	// reads: the spec goes in force at its activate_spec.
+	staged := c.Type == CmdSetSpec && st.spec == specBefore
+	if def.movesAnswers && !staged {
 		st.cause = c.Type
-		st.derive(true)
+		if d := st.delta; d != nil && st.spec != nil && st.spec == specBefore && !st.fullDerive {
+			st.deriveSome(d)
+		} else {
+			st.derive(true)
+		}
+		st.delta = nil
 		st.updateSerials(before, specBefore)
 	}
 	return res, nil
@@ -175,17 +196,17 @@ func (st *State) apply(c *Command) (Result, error) {
 const dedupEntries = 50_000
 
 // remember notes that command id was applied at the current index and
-// forgets IDs older than dedupEntries entries.
+// forgets IDs older than dedupEntries entries. The map is replaced, never
+// changed in place: views share it (a snapshot reads it from the view).
 func (st *State) remember(id string) {
-	if st.Applied == nil {
-		st.Applied = map[string]uint64{}
-	}
+	next := make(map[string]uint64, len(st.Applied)+1)
 	for k, at := range st.Applied {
-		if st.Index-at > dedupEntries {
-			delete(st.Applied, k)
+		if st.Index-at <= dedupEntries {
+			next[k] = at
 		}
 	}
-	st.Applied[id] = st.Index
+	next[id] = st.Index
+	st.Applied = next
 }
 
 func (st *State) setSpec(c *SetSpec, now time.Time) error {
@@ -199,7 +220,7 @@ func (st *State) setSpec(c *SetSpec, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	st.SpecYAML, st.spec = c.YAML, s
+	st.SpecYAML, st.SpecHash, st.spec = c.YAML, specHash(c.YAML), s
 	st.SpecVersion++
 	by := ""
 	if c.Author != "" {
@@ -214,6 +235,13 @@ func (st *State) report(r *ObserverReport, now time.Time) error {
 		return fmt.Errorf("%w: report without an observer", ErrBadCommand)
 	}
 	o := st.Observers[r.Observer]
+	if o != nil && o.Fresh {
+		// Only these endpoints' verdicts change: derive_some.go.
+		st.delta = &verdictDelta{keys: make([]string, 0, len(r.Changes))}
+		for _, ch := range r.Changes {
+			st.delta.keys = append(st.delta.keys, targetKey(ch.Pool, ch.Address))
+		}
+	}
 	if o == nil {
 		o = &ObserverRecord{Verdicts: map[string]*Verdict{}}
 		st.Observers[r.Observer] = o
@@ -231,12 +259,15 @@ func (st *State) report(r *ObserverReport, now time.Time) error {
 			delete(o.Verdicts, k)
 			continue
 		}
-		v := o.Verdicts[k]
-		if v == nil || v.Up != ch.Up {
-			v = &Verdict{Since: now, First: v == nil}
-			o.Verdicts[k] = v
+		// A verdict stored is never changed: a new one replaces it, so
+		// that views share the verdicts they did not see change.
+		old := o.Verdicts[k]
+		v := &Verdict{Since: now, First: old == nil}
+		if old != nil && old.Up == ch.Up {
+			v.Since, v.First = old.Since, old.First
 		}
 		v.Up, v.Reason, v.Latency = ch.Up, ch.Reason, ch.Latency
+		o.Verdicts[k] = v
 	}
 	return nil
 }

@@ -16,10 +16,10 @@ import (
 //
 // Publishing is copy-on-write: a new View shares with the previous one
 // every part the command did not touch, and copies from the state only
-// what it did (one observer's verdicts for a report, the overrides for a
-// drain). Derived data (health, decisions) and the spec are replaced
-// whole by the state machine, never changed in place, so they are
-// shared as they are.
+// what it did (one observer's map of verdicts for a report, the
+// overrides for a drain). The decisions, the spec, each verdict, the last
+// known verdicts and the once-only results are replaced by the state
+// machine, never changed in place, so they are shared as they are.
 type View struct {
 	index, term uint64
 	now         time.Time
@@ -28,7 +28,7 @@ type View struct {
 	appliedAt time.Time
 
 	spec        *spec.Spec
-	specYAML    []byte
+	specHash    string
 	specVersion uint64
 	staged      *StagedSpec
 	refused     *specRefusal
@@ -45,9 +45,13 @@ type View struct {
 	nextIncident uint64
 	versions     map[string]ZoneSerial
 
-	health    map[string]EndpointHealth
 	decisions []Decision
 	extra     viewExtra
+	// The state's own maps, which it replaces rather than changes (see
+	// remember, keep): what a snapshot needs beyond the rest.
+	applied   map[string]uint64
+	results   map[string]Result
+	lastKnown map[string]LastVerdict
 
 	// changed is closed when a newer view replaces this one.
 	changed chan struct{}
@@ -339,12 +343,9 @@ func copyIncident(inc *Incident) Incident {
 }
 
 func copyObserver(o *ObserverRecord) *ObserverRecord {
-	c := &ObserverRecord{Fresh: o.Fresh, LastReport: o.LastReport, Verdicts: make(map[string]*Verdict, len(o.Verdicts))}
-	for k, v := range o.Verdicts {
-		vc := *v
-		c.Verdicts[k] = &vc
-	}
-	return c
+	// The state replaces a verdict, never changes it (report): the
+	// view shares them.
+	return &ObserverRecord{Fresh: o.Fresh, LastReport: o.LastReport, Verdicts: maps.Clone(o.Verdicts)}
 }
 
 // copyValues copies a map of pointers to structs: the view's own.
@@ -358,19 +359,4 @@ func copyValues[T any](m map[string]*T) map[string]*T {
 		out[k] = &c
 	}
 	return out
-}
-
-// state is the view in the state's encoding, for a snapshot: it shares
-// the view's maps, so it is only read.
-func (v *View) state(x snapshotExtra) *State {
-	return &State{
-		SpecYAML: v.specYAML, SpecVersion: v.specVersion, Staged: v.staged,
-		Observers: v.observers, Overrides: v.overrides, Members: v.members,
-		Events: v.events, NextEvent: v.nextEvent, Serials: v.versions,
-		Incidents: v.incidents, NextIncident: v.nextIncident,
-		Providers: v.providers, Cursors: v.cursors,
-		Holds: v.extra.holds, ClusterID: v.extra.clusterID, Joining: v.extra.joining,
-		LeaderID: v.extra.leaderID, NonVoters: v.extra.nonVoters,
-		Now: v.now, Applied: x.applied, Results: x.results, LastKnown: x.lastKnown, Index: v.index, Term: v.term,
-	}
 }

@@ -64,24 +64,6 @@ func (v *View) Joining() map[string]Joining {
 	return out
 }
 
-// snapshotExtra is what a snapshot needs beyond the view: the state
-// machine's bookkeeping, copied under the FSM lock when raft asks for a
-// snapshot (cheap, shallow copies of value maps), encoded outside it.
-type snapshotExtra struct {
-	applied   map[string]uint64
-	results   map[string]Result
-	lastKnown map[string]LastVerdict
-}
-
-// snapshotExtraOf copies st's bookkeeping. Called with the FSM lock held.
-func snapshotExtraOf(st *State) snapshotExtra {
-	results := make(map[string]Result, len(st.Results))
-	for id, r := range st.Results {
-		results[id] = r.clone()
-	}
-	return snapshotExtra{applied: maps.Clone(st.Applied), results: results, lastKnown: maps.Clone(st.LastKnown)}
-}
-
 // Pins returns the pins in force by "name/type", in a map of the
 // caller's own (the overrides it points to are the view's: read them
 // only).

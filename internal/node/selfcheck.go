@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -235,15 +234,11 @@ func (n *Node) compareSeed(ctx context.Context, seed *spec.Spec) error {
 // sameSpec says whether the file's spec and the cluster's, version, are
 // the same.
 func sameSpec(file, held *spec.Spec, version uint64) error {
-	a, err := file.Marshal()
+	same, err := file.Same(held)
 	if err != nil {
 		return err
 	}
-	b, err := held.Marshal()
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(a, b) {
+	if !same {
 		return fmt.Errorf("%w (version %d)", ErrSpecDrift, version)
 	}
 	return nil
