@@ -85,7 +85,7 @@ func (z *zone) staticRecords() []dns.RR {
 			out = append(out, set.rrs...)
 		}
 	}
-	return out
+	return z.withTableRecords(out)
 }
 
 // staticCount is the number of static records, without listing them.
@@ -95,6 +95,9 @@ func (z *zone) staticCount() int {
 		for _, set := range nd.rrsets {
 			n += len(set.rrs)
 		}
+	}
+	if z.static != nil {
+		n += z.static.count(z)
 	}
 	return n
 }

@@ -55,7 +55,7 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 	add := func(path, format string, args ...any) {
 		problems = append(problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 	}
-	cz := &CompiledZone{Name: z.Name, types: map[string]typeSet{}}
+	cz := &CompiledZone{Name: z.Name}
 	var rrs []dns.RR
 	for _, src := range []struct{ path, text string }{{".static", z.Static}, {".file", z.FileText}} {
 		if strings.TrimSpace(src.text) == "" {
@@ -113,12 +113,7 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 	for _, ns := range z.Nameservers {
 		rrs = append(rrs, &dns.NS{Hdr: dns.RR_Header{Name: z.Name, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: z.TTL}, Ns: ns})
 	}
-	cz.ttlMerged = mergeTTLs(rrs) // first: records that differ in TTL alone are duplicates
-	rrs = dedupe(rrs)
-	for _, rr := range rrs {
-		h := rr.Header()
-		cz.types[h.Name] = cz.types[h.Name].add(h.Rrtype)
-	}
+	rrs, cz.ttlMerged, cz.types = groupStatic(rrs)
 	if !cz.types[z.Name].has(dns.TypeNS) {
 		add(".nameservers", "at least one nameserver is required (nameservers: or NS records at the apex)")
 	}
@@ -201,75 +196,6 @@ func parseZoneText(text, origin string, ttl uint32, budget *int) ([]dns.RR, erro
 		return nil, err
 	}
 	return rrs, nil
-}
-
-// mergeTTLs gives each RRset whose records disagree on TTL the TTL of its
-// last record, as Knot DNS loads such a zone (RFC 2181 5.2 makes the
-// difference an error for the zone, and servers give the RRset one TTL
-// rather than refuse it). It returns the RRsets it changed, as
-// "name TYPE: TTL a, b -> b".
-func mergeTTLs(rrs []dns.RR) []string {
-	type key struct {
-		name string
-		typ  uint16
-	}
-	last := map[key]uint32{}
-	seen := map[key]string{}
-	var order []key
-	for _, rr := range rrs {
-		h := rr.Header()
-		k := key{h.Name, h.Rrtype}
-		if t, ok := last[k]; ok && t != h.Ttl {
-			if seen[k] == "" {
-				order = append(order, k)
-				seen[k] = strconv.FormatUint(uint64(t), 10)
-			}
-			seen[k] += ", " + strconv.FormatUint(uint64(h.Ttl), 10)
-		}
-		last[k] = h.Ttl
-	}
-	if len(order) == 0 {
-		return nil
-	}
-	for _, rr := range rrs {
-		h := rr.Header()
-		h.Ttl = last[key{h.Name, h.Rrtype}]
-	}
-	out := make([]string, len(order))
-	for i, k := range order {
-		out[i] = fmt.Sprintf("%s %s: TTL %s -> %d", k.name, dns.TypeToString[k.typ], seen[k], last[k])
-	}
-	return out
-}
-
-// dedupe drops exact duplicate records (the same text, in any case),
-// keeping order. Only records sharing a name and type can be duplicates:
-// the text of the others is never made (making it for every record was
-// a fifth of the time of compiling a big zone).
-func dedupe(rrs []dns.RR) []dns.RR {
-	type set struct {
-		name string
-		typ  uint16
-	}
-	count := make(map[set]int, len(rrs))
-	for _, rr := range rrs {
-		h := rr.Header()
-		count[set{strings.ToLower(h.Name), h.Rrtype}]++
-	}
-	seen := map[string]bool{}
-	out := rrs[:0]
-	for _, rr := range rrs {
-		h := rr.Header()
-		if count[set{strings.ToLower(h.Name), h.Rrtype}] > 1 {
-			k := strings.ToLower(rr.String())
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-		}
-		out = append(out, rr)
-	}
-	return out
 }
 
 // conflict says why a dynamic record of type typ cannot live at name, or "".
