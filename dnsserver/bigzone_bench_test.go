@@ -70,4 +70,3 @@ func TestBigZonePhases(t *testing.T) {
 	runtime.KeepAlive(s2)
 	runtime.KeepAlive(zs)
 }
-

@@ -97,17 +97,18 @@ func NewZoneSet(s *spec.Spec) (*ZoneSet, error) {
 // newZone builds a zone from its compiled form; the names rule says
 // may live in the zone set's table of static answers go there.
 func newZone(cz *spec.CompiledZone, rule *compactRule) *zone {
-	z := &zone{origin: cz.Name, nodes: make(map[string]*node, len(cz.Static))}
+	z := &zone{origin: cz.Name, nodes: map[string]*node{}}
+	static := cz.StaticRecords()
 	soa := *cz.SOA
 	soa.Hdr.Name = cz.Name
 	z.soa = &soa
 	z.addNode(cz.Name)
 	// Group the records into RRsets, in spec order, as slices of one
 	// array: a slice per RRset would cost an allocation per name.
-	index := make(map[dynKey]int, len(cz.Static))
+	index := make(map[dynKey]int, len(static))
 	var order []dynKey
 	var count []int
-	for _, rr := range cz.Static {
+	for _, rr := range static {
 		h := rr.Header()
 		k := dynKey{h.Name, h.Rrtype}
 		i, ok := index[k]
@@ -123,11 +124,11 @@ func newZone(cz *spec.CompiledZone, rule *compactRule) *zone {
 	for i, c := range count {
 		start[i+1] = start[i] + c
 	}
-	all := make([]dns.RR, len(cz.Static))
+	all := make([]dns.RR, len(static))
 	next := count[:0] // reused: records placed per RRset so far
 	next = next[:len(order)]
 	clear(next)
-	for _, rr := range cz.Static {
+	for _, rr := range static {
 		h := rr.Header()
 		i := index[dynKey{h.Name, h.Rrtype}]
 		all[start[i]+next[i]] = rr
@@ -148,7 +149,7 @@ func newZone(cz *spec.CompiledZone, rule *compactRule) *zone {
 		}
 		z.dnames = z.dnames || k.typ == dns.TypeDNAME
 	}
-	fmt.Fprintf(h, "%x\n", staticHash(cz.Static))
+	fmt.Fprintf(h, "%x\n", staticHash(static))
 	fmt.Fprintf(h, "%s %s %d %d %d %d %d", soa.Ns, soa.Mbox, soa.Hdr.Ttl, soa.Refresh, soa.Retry, soa.Expire, soa.Minttl)
 	for _, r := range cz.Dynamic {
 		t := dns.StringToType[r.Type]

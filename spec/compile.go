@@ -13,13 +13,14 @@ import (
 )
 
 // CompiledZone is a zone's data as parsed from the spec: the SOA, the
-// static records (nameservers included) and the dynamic records that live
-// in it. The SOA serial here is zero; the DNS server manages serials.
+// static records (nameservers included, StaticRecords) and the dynamic
+// records that live in it. The SOA serial here is zero; the DNS server manages serials.
 type CompiledZone struct {
 	Name    string
 	SOA     *dns.SOA
-	Static  []dns.RR
 	Dynamic []*Record
+	// static holds the static records (StaticRecords).
+	static packedRRs
 
 	// static names and types, for conflict checks
 	types map[string]typeSet
@@ -126,7 +127,7 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 		}
 	}
 	checkDNAMEs(cz, rrs, add)
-	cz.Static = rrs
+	cz.static = packRRs(rrs)
 	return cz, problems
 }
 
