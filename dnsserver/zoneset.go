@@ -103,38 +103,20 @@ func newZone(cz *spec.CompiledZone, rule *compactRule) *zone {
 	soa.Hdr.Name = cz.Name
 	z.soa = &soa
 	z.addNode(cz.Name)
-	// Group the records into RRsets, in spec order, as slices of one
-	// array: a slice per RRset would cost an allocation per name.
-	index := make(map[dynKey]int, len(static))
+	// The records of each RRset come together (StaticRecords), RRsets
+	// in spec order: an RRset is a slice of the one array, and a new
+	// RRset starts where the name or type changes.
+	all := static
 	var order []dynKey
-	var count []int
-	for _, rr := range static {
+	var start []int
+	for i, rr := range all {
 		h := rr.Header()
-		k := dynKey{h.Name, h.Rrtype}
-		i, ok := index[k]
-		if !ok {
-			i = len(order)
-			index[k] = i
+		if k := (dynKey{h.Name, h.Rrtype}); len(order) == 0 || order[len(order)-1] != k {
 			order = append(order, k)
-			count = append(count, 0)
+			start = append(start, i)
 		}
-		count[i]++
 	}
-	start := make([]int, len(order)+1)
-	for i, c := range count {
-		start[i+1] = start[i] + c
-	}
-	all := make([]dns.RR, len(static))
-	next := count[:0] // reused: records placed per RRset so far
-	next = next[:len(order)]
-	clear(next)
-	for _, rr := range static {
-		h := rr.Header()
-		i := index[dynKey{h.Name, h.Rrtype}]
-		all[start[i]+next[i]] = rr
-		next[i]++
-	}
-	index = nil
+	start = append(start, len(all))
 	h := fnv.New64a()
 	compact := rule.place(z, order, start, all, cz.Dynamic)
 	start, all = keepNodes(start, all, compact)

@@ -23,7 +23,7 @@ type CompiledZone struct {
 	static packedRRs
 
 	// static names and types, for conflict checks
-	types map[string]typeSet
+	types rrsetIndex
 	// ttlMerged lists the RRsets whose records disagreed on TTL, for
 	// Lint.
 	ttlMerged []string
@@ -115,15 +115,18 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 		rrs = append(rrs, &dns.NS{Hdr: dns.RR_Header{Name: z.Name, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: z.TTL}, Ns: ns})
 	}
 	rrs, cz.ttlMerged, cz.types = groupStatic(rrs)
-	if !cz.types[z.Name].has(dns.TypeNS) {
+	if !cz.types.has(z.Name, dns.TypeNS) {
 		add(".nameservers", "at least one nameserver is required (nameservers: or NS records at the apex)")
 	}
-	for name, types := range cz.types {
-		if types.has(dns.TypeCNAME) && len(types) > 1 {
-			add(".static", "%s has a CNAME and other records; a CNAME must stand alone", name)
+	for _, k := range cz.types.keys {
+		if k.typ != dns.TypeCNAME {
+			continue
 		}
-		if name == z.Name && types.has(dns.TypeCNAME) {
-			add(".static", "the apex %s cannot be a CNAME", name)
+		if len(cz.types.at(k.name)) > 1 {
+			add(".static", "%s has a CNAME and other records; a CNAME must stand alone", k.name)
+		}
+		if k.name == z.Name {
+			add(".static", "the apex %s cannot be a CNAME", k.name)
 		}
 	}
 	checkDNAMEs(cz, rrs, add)
@@ -145,14 +148,20 @@ func checkDNAMEs(cz *CompiledZone, rrs []dns.RR, add func(path, format string, a
 		if n > 1 {
 			add(".static", "%s has %d DNAME records; a name has at most one", name, n)
 		}
-		if name != cz.Name && cz.types[name].has(dns.TypeNS) {
+		if name != cz.Name && cz.types.has(name, dns.TypeNS) {
 			add(".static", "%s has a DNAME and NS records; a DNAME below the apex cannot be a delegation", name)
 		}
 	}
 	if len(count) == 0 {
 		return
 	}
-	for name := range cz.types {
+	seen := map[string]bool{}
+	for _, k := range cz.types.keys {
+		name := k.name
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
 		if d := cz.dnameAbove(name); d != "" {
 			add(".static", "%s is below the DNAME at %s, which redirects every name below it; a name there cannot hold records", name, d)
 		}
@@ -163,7 +172,7 @@ func checkDNAMEs(cz *CompiledZone, rrs []dns.RR, add func(path, format string, a
 // static DNAME, or "".
 func (cz *CompiledZone) dnameAbove(name string) string {
 	for off, end := dns.NextLabel(name, 0); !end && len(name[off:]) >= len(cz.Name); off, end = dns.NextLabel(name, off) {
-		if cz.types[name[off:]].has(dns.TypeDNAME) {
+		if cz.types.has(name[off:], dns.TypeDNAME) {
 			return name[off:]
 		}
 	}
@@ -201,7 +210,7 @@ func parseZoneText(text, origin string, ttl uint32, budget *int) ([]dns.RR, erro
 
 // conflict says why a dynamic record of type typ cannot live at name, or "".
 func (cz *CompiledZone) conflict(name, typ string) string {
-	types := cz.types[name]
+	types := cz.types.at(name)
 	t := dns.StringToType[typ]
 	switch {
 	case types.has(t):
@@ -217,7 +226,7 @@ func (cz *CompiledZone) conflict(name, typ string) string {
 		return fmt.Sprintf("%s is below the DNAME at %s; a name there cannot hold records", name, d)
 	}
 	for off, end := 0, false; !end && len(name[off:]) > len(cz.Name); off, end = dns.NextLabel(name, off) {
-		if cz.types[name[off:]].has(dns.TypeNS) {
+		if cz.types.has(name[off:], dns.TypeNS) {
 			return fmt.Sprintf("%s is at or below the delegation %s; the child zone's servers answer for it", name, name[off:])
 		}
 	}

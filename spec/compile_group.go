@@ -16,6 +16,7 @@ type rrsetKey struct {
 
 // rrsetGroup is what compiling learns of one static RRset.
 type rrsetGroup struct {
+	key   rrsetKey
 	count int32  // records, duplicates included
 	ttl   uint32 // of its last record
 	ttls  string // the TTLs seen, when they differ (for Lint)
@@ -25,29 +26,33 @@ type rrsetGroup struct {
 // records: each RRset takes the TTL of its last record, as Knot DNS
 // loads records whose TTLs differ (RFC 2181 5.2 makes the difference an
 // error for the zone, and servers give the RRset one TTL rather than
-// refuse it), and exact duplicates go, order kept. It returns the
-// records, the RRsets whose TTLs it merged ("name TYPE: TTL a, b -> b")
-// and the types each name holds.
+// refuse it), exact duplicates go, and the records of each RRset come
+// together, RRsets in the order they first appear, records in theirs.
+// It returns the records, the RRsets whose TTLs it merged ("name TYPE:
+// TTL a, b -> b") and the types each name holds.
 //
-// One map of RRsets and one of names, both sized up front, do the work
-// of the five a big zone used to grow: growing them was most of the time
-// of compiling a million records.
-func groupStatic(rrs []dns.RR) ([]dns.RR, []string, map[string]typeSet) {
-	groups := make(map[rrsetKey]*rrsetGroup, len(rrs))
-	slab := make([]rrsetGroup, 0, len(rrs))
-	var order []rrsetKey // RRsets whose TTLs differ, in order
-	for _, rr := range rrs {
+// One map of RRsets, sized up front, is looked up once per record, and
+// one of names once per RRset: growing five maps of a million entries
+// was most of the time of compiling a million records.
+func groupStatic(rrs []dns.RR) ([]dns.RR, []string, rrsetIndex) {
+	index := make(map[rrsetKey]int32, len(rrs))
+	groups := make([]rrsetGroup, 0, len(rrs))
+	of := make([]int32, len(rrs)) // each record's group
+	var order []int32             // groups whose TTLs differ, in order
+	for i, rr := range rrs {
 		h := rr.Header()
 		k := rrsetKey{h.Name, h.Rrtype}
-		g := groups[k]
-		if g == nil {
-			slab = append(slab, rrsetGroup{ttl: h.Ttl})
-			g = &slab[len(slab)-1]
-			groups[k] = g
+		gi, ok := index[k]
+		if !ok {
+			gi = int32(len(groups))
+			index[k] = gi
+			groups = append(groups, rrsetGroup{key: k, ttl: h.Ttl})
 		}
+		of[i] = gi
+		g := &groups[gi]
 		if g.ttl != h.Ttl {
 			if g.ttls == "" {
-				order = append(order, k)
+				order = append(order, gi)
 				g.ttls = strconv.FormatUint(uint64(g.ttl), 10)
 			}
 			g.ttls += ", " + strconv.FormatUint(uint64(h.Ttl), 10)
@@ -56,29 +61,79 @@ func groupStatic(rrs []dns.RR) ([]dns.RR, []string, map[string]typeSet) {
 		g.count++
 	}
 	var merged []string
-	for _, k := range order {
-		g := groups[k]
-		merged = append(merged, fmt.Sprintf("%s %s: TTL %s -> %d", k.name, dns.TypeToString[k.typ], g.ttls, g.ttl))
+	for _, gi := range order {
+		g := &groups[gi]
+		merged = append(merged, fmt.Sprintf("%s %s: TTL %s -> %d", g.key.name, dns.TypeToString[g.key.typ], g.ttls, g.ttl))
 	}
-	types := make(map[string]typeSet, len(groups))
+	// Drop duplicates, counting what each RRset keeps.
+	kept := make([]int32, len(groups))
 	seen := map[string]bool{}
-	out := rrs[:0]
-	for _, rr := range rrs {
-		h := rr.Header()
-		g := groups[rrsetKey{h.Name, h.Rrtype}]
-		h.Ttl = g.ttl // before the duplicate check: records that differ in TTL alone are duplicates
+	n := 0
+	for i, rr := range rrs {
+		g := &groups[of[i]]
+		rr.Header().Ttl = g.ttl // before the duplicate check: records that differ in TTL alone are duplicates
 		if g.count > 1 {
 			// Only records sharing a name and type can be duplicates:
 			// the text of the others is never made.
 			k := strings.ToLower(rr.String())
 			if seen[k] {
+				of[i] = -1
 				continue
 			}
 			seen[k] = true
 		}
-		out = append(out, rr)
-		types[h.Name] = types[h.Name].add(h.Rrtype)
+		kept[of[i]]++
+		n++
 	}
-	clear(rrs[len(out):]) // let the dropped records go
-	return out, merged, types
+	// Place each RRset's records together.
+	next := make([]int32, len(groups))
+	at := int32(0)
+	for gi, c := range kept {
+		next[gi] = at
+		at += c
+	}
+	out := make([]dns.RR, n)
+	for i, rr := range rrs {
+		if gi := of[i]; gi >= 0 {
+			out[next[gi]] = rr
+			next[gi]++
+		}
+	}
+	ix := rrsetIndex{sets: index, keys: make([]rrsetKey, 0, len(groups))}
+	for gi := range groups {
+		k := groups[gi].key
+		if kept[gi] == 0 {
+			delete(index, k) // cannot be: a record is kept of every RRset
+			continue
+		}
+		ix.keys = append(ix.keys, k)
+		ix.types = ix.types.add(k.typ)
+	}
+	return out, merged, ix
+}
+
+// rrsetIndex is the static RRsets of a zone, for conflict checks while
+// validating: a map by name and type, which the checks probe with each
+// of the zone's few types rather than keep a second map by name.
+type rrsetIndex struct {
+	sets  map[rrsetKey]int32
+	keys  []rrsetKey // in order
+	types typeSet    // every type the zone holds
+}
+
+// has says whether name holds static records of type t.
+func (ix rrsetIndex) has(name string, t uint16) bool {
+	_, ok := ix.sets[rrsetKey{name, t}]
+	return ok
+}
+
+// at returns the types name holds.
+func (ix rrsetIndex) at(name string) typeSet {
+	var out typeSet
+	for _, t := range ix.types {
+		if ix.has(name, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
