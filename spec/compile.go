@@ -73,7 +73,7 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 		}
 		for _, rr := range parsed {
 			name := dns.CanonicalName(rr.Header().Name)
-			if !dns.IsSubDomain(z.Name, name) {
+			if !inZone(z.Name, name) {
 				add(src.path, "%s %s is outside the zone %s", rr.Header().Name, dns.TypeToString[rr.Header().Rrtype], z.Name)
 				continue
 			}
@@ -194,7 +194,9 @@ var errTooManyRecords = fmt.Errorf("the zones hold more than %d static records, 
 func parseZoneText(text, origin string, ttl uint32, budget *int) ([]dns.RR, error) {
 	r := io.MultiReader(strings.NewReader("$TTL "+strconv.FormatUint(uint64(ttl), 10)+"\n"), strings.NewReader(text))
 	zp := dns.NewZoneParser(r, origin, "")
-	var rrs []dns.RR
+	// About a record a line: growing the list for a million records
+	// copied it over and over.
+	rrs := make([]dns.RR, 0, min(strings.Count(text, "\n")+1, max(*budget, 0)))
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		if *budget <= 0 {
 			return nil, errTooManyRecords

@@ -137,3 +137,15 @@ func (ix rrsetIndex) at(name string) typeSet {
 	}
 	return out
 }
+
+// inZone says whether name (canonical) is origin (canonical) or below
+// it, as dns.IsSubDomain does, by a suffix for the common name.
+func inZone(origin, name string) bool {
+	if origin == "." || name == origin {
+		return true
+	}
+	if strings.IndexByte(name, '\\') >= 0 {
+		return dns.IsSubDomain(origin, name) // escapes: a dot may not end a label
+	}
+	return len(name) > len(origin) && strings.HasSuffix(name, origin) && name[len(name)-len(origin)-1] == '.'
+}

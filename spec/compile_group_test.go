@@ -51,3 +51,16 @@ func TestStaticRecordsGrouped(t *testing.T) {
 		seen[k], last = true, k
 	}
 }
+
+// TestInZone: inZone agrees with dns.IsSubDomain.
+func TestInZone(t *testing.T) {
+	for _, c := range [][2]string{
+		{"example.test.", "example.test."}, {"example.test.", "a.example.test."}, {"example.test.", "aexample.test."},
+		{"example.test.", "test."}, {".", "a.b."}, {"example.test.", `a\.example.test.`}, {"example.test.", `a\\.example.test.`},
+		{"b.test.", `a.b\.test.`}, {"example.test.", "a.b.example.test."}, {"example.test.", "example.test.a."},
+	} {
+		if got, want := inZone(c[0], c[1]), dns.IsSubDomain(c[0], c[1]); got != want {
+			t.Errorf("inZone(%q, %q) = %v, want %v", c[0], c[1], got, want)
+		}
+	}
+}
