@@ -1,6 +1,8 @@
 package dnsserver
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"os"
 	"runtime"
@@ -45,6 +47,14 @@ func TestBigZonePhases(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("marshal %v (%d bytes)", time.Since(start), len(y))
+	for _, level := range []int{gzip.DefaultCompression, gzip.BestSpeed} {
+		start, cpu = time.Now(), cpuTime()
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, level)
+		zw.Write(y)
+		zw.Close()
+		t.Logf("gzip level %d: %v (cpu %v), %d bytes", level, time.Since(start), cpuTime()-cpu, buf.Len())
+	}
 	start, cpu = time.Now(), cpuTime()
 	s2, err := spec.Parse(y)
 	if err != nil {
