@@ -230,18 +230,3 @@ func (st *staticTable) records(z *zone) []dns.RR {
 	}
 	return out
 }
-
-// count is the number of records of z's names in the table.
-func (st *staticTable) count(z *zone) int {
-	n := 0
-	for _, s := range st.slots {
-		if s == 0 {
-			continue
-		}
-		w := st.answer(s - 1)
-		if name, _, err := dns.UnpackDomainName(w, headerLen); err == nil && z.holds(name) {
-			n += int(binary.BigEndian.Uint16(w[6:]))
-		}
-	}
-	return n
-}

@@ -96,10 +96,7 @@ func (z *zone) staticCount() int {
 			n += len(set.rrs)
 		}
 	}
-	if z.static != nil {
-		n += z.static.count(z)
-	}
-	return n
+	return n + z.tableRecords
 }
 
 // dynamicRecords lists the current answers of the zone's health-driven

@@ -49,6 +49,8 @@ type zone struct {
 	// the zones served below this one.
 	static *staticTable
 	inner  []string
+	// tableRecords is the number of the zone's records in the table.
+	tableRecords int
 }
 
 // node is one owner name. Empty non-terminals are nodes without rrsets.

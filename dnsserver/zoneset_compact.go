@@ -114,15 +114,16 @@ func (r *compactRule) place(z *zone, order []dynKey, start []int, all []dns.RR, 
 			}
 		}
 	}
-	placed := 0
-	for _, c := range compact {
+	placed, records := 0, 0
+	for i, c := range compact {
 		if c {
 			placed++
+			records += start[i+1] - start[i]
 		}
 	}
 	if placed > 0 {
 		r.table.entries += placed
-		z.static, z.inner = r.table, r.inner
+		z.static, z.inner, z.tableRecords = r.table, r.inner, records
 	}
 	return compact
 }
