@@ -50,9 +50,10 @@ func (s *Store) duties(ctx context.Context) {
 // replicated spec wins from then on, and for a big zone the seed is a
 // second compiled copy of it.
 func (s *Store) dropSeed() {
-	if s.seed.Load() != nil && s.fsm.View().Spec() != nil {
+	if seed := s.seed.Load(); seed != nil && s.fsm.View().Spec() != nil {
 		s.seed.Store(nil)
 		s.fsm.withdraw(s.seedOffer.Swap(nil))
+		freeBigSeed(seed)
 	}
 }
 

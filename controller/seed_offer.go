@@ -1,6 +1,10 @@
 package controller
 
-import "github.com/seed3787e6f1/detour/spec"
+import (
+	"runtime/debug"
+
+	"github.com/seed3787e6f1/detour/spec"
+)
 
 // offerSeed offers this node's seed spec, inlined, to the compile of
 // the spec staged next. Every node of a cluster usually starts with the
@@ -37,4 +41,19 @@ func (s *Store) seedCommand(seed *spec.Spec) (*SetSpec, error) {
 		return nil, err
 	}
 	return ParsedSpec(in, yaml, author), nil
+}
+
+// freeBigSeed returns the memory of a big seed spec just dropped to the
+// OS, off the caller's path: the publisher did so after compiling the
+// cluster's spec, but the seed (its text, its marshalled form, whatever
+// of its compile the cluster's spec does not share) became garbage
+// after that, and an idle node may not collect again for minutes.
+func freeBigSeed(seed *spec.Spec) {
+	n := 0
+	for _, cz := range seed.CompiledZones() {
+		n += cz.StaticCount()
+	}
+	if n >= bigZoneNames {
+		go debug.FreeOSMemory()
+	}
 }
