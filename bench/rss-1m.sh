@@ -125,6 +125,7 @@ sleep 8 # and again, settled
 for k in "${!ids[@]}"; do
 	rss10[${ids[$k]}]=$(kib "${pids[$k]}" VmRSS)
 	hwm[${ids[$k]}]=$(kib "${pids[$k]}" VmHWM)
+	if [ -n "${KEEP:-}" ]; then cat "/proc/${pids[$k]}/smaps_rollup" >"$tmp/${ids[$k]}.smaps"; fi
 done
 printf "records: %d (zone file %d MiB), %d node(s), load average %s\n" "$N" $(($(stat -c %s "$tmp/$zone.zone") >> 20)) "$NODES" "$(cut -d' ' -f1-3 /proc/loadavg)"
 for k in "${!ids[@]}"; do
