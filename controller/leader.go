@@ -50,8 +50,10 @@ func (s *Store) duties(ctx context.Context) {
 // replicated spec wins from then on, and for a big zone the seed is a
 // second compiled copy of it.
 func (s *Store) dropSeed() {
-	if s.seed.Load() != nil && s.fsm.View().Spec() != nil {
+	if seed := s.seed.Load(); seed != nil && s.fsm.View().Spec() != nil {
 		s.seed.Store(nil)
+		s.fsm.withdraw(s.seedOffer.Swap(nil))
+		freeBigSeed(seed)
 	}
 }
 
@@ -108,10 +110,7 @@ func (s *Store) seedSpec(ctx context.Context) error {
 	if s.fsm.View().Spec() != nil {
 		return nil
 	}
-	// The canonical JSON is YAML that every version parses into this
-	// spec, and a hundred times cheaper to write than Marshal's YAML
-	// for a big spec (spec/canonical.go).
-	yaml, err := seed.CanonicalJSON()
+	sc, err := s.seedCommand(seed)
 	if err != nil {
 		s.logger.Error("seeding the spec", "err", err)
 		return nil // the same spec will not marshal next time either
@@ -121,7 +120,8 @@ func (s *Store) seedSpec(ctx context.Context) error {
 	// Only over no spec at all: an operator's spec applied since this
 	// leader looked must not be overwritten by the seed.
 	var none uint64
-	_, err = s.Propose(cctx, &Command{Type: CmdSetSpec, Spec: &SetSpec{YAML: yaml, Author: "seed from " + s.cfg.NodeID, IfVersion: &none}})
+	sc.IfVersion = &none
+	_, err = s.Propose(cctx, &Command{Type: CmdSetSpec, Spec: sc})
 	switch {
 	case errors.Is(err, ErrSpecChanged):
 		s.logger.Info("not seeding: the cluster got a spec meanwhile")

@@ -223,7 +223,9 @@ const gzipAbove = 256 << 10
 
 func gzipText(b []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	// The fastest level: for a million records 0.2 s of CPU instead of
+	// 0.75 s, for 5.6 MB instead of 4.9 MB (bench/rss-1m.sh's zone).
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // a valid level: no error
 	if _, err := zw.Write(b); err != nil {
 		return nil, fmt.Errorf("controller: compressing the spec: %w", err)
 	}

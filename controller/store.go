@@ -158,6 +158,9 @@ type Store struct {
 
 	// seed is cfg.Seed until the cluster holds a spec (see dropSeed).
 	seed atomic.Pointer[spec.Spec]
+	// seedOffer is the seed, inlined and marshalled, offered to this
+	// replica's compile (seed_offer.go).
+	seedOffer atomic.Pointer[offered]
 	// lead runs the leader tasks of each term (term.go); its drain
 	// goroutine outlives Raft, its manager stops before Raft does.
 	lead      *leadership
@@ -189,6 +192,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	s := &Store{cfg: cfg, logger: cfg.Logger, fsm: NewFSM(cfg.Logger), nonce: strconv.FormatUint(rand.Uint64(), 36)}
 	s.fsm.hooks = FSMHooks{Skip: cfg.SkipEntries, BeforeApply: cfg.ApplyHook, Now: cfg.Now}
 	s.seed.Store(cfg.Seed)
+	s.offerSeed()
 	s.lead = newLeadership(cfg.Logger, s.openTerm)
 	s.registerLeaderDuties()
 	ok := false

@@ -20,13 +20,20 @@ func (f fixedSource) Answers() *Snapshot { return f.snap }
 // health-driven record, like bench/dns-qps.sh's zone.
 func benchHandler(tb testing.TB, n int) *Handler {
 	tb.Helper()
+	return benchHandlerWith(tb, n, "")
+}
+
+// benchHandlerWith is benchHandler with zone settings added to the
+// zone (lines indented by four spaces).
+func benchHandlerWith(tb testing.TB, n int, settings string) *Handler {
+	tb.Helper()
 	var static strings.Builder
 	static.WriteString("ns1 IN A 127.0.0.1\n")
 	for i := range n {
 		fmt.Fprintf(&static, "h%d IN A 10.%d.%d.1\n", i, i/256, i%256)
 	}
 	text := "zones:\n  - name: bench.test\n    soa: {mname: ns1.bench.test., rname: hostmaster.bench.test.}\n" +
-		"    nameservers: [ns1.bench.test.]\n    static: |\n      " +
+		"    nameservers: [ns1.bench.test.]\n" + settings + "    static: |\n      " +
 		strings.ReplaceAll(strings.TrimSpace(static.String()), "\n", "\n      ") + "\n" +
 		"datacenters: [{name: a}, {name: b}, {name: c}]\n" +
 		"pools: [{name: web, datacenter: a, endpoints: [{address: 192.0.2.10}]}]\n" +

@@ -191,6 +191,10 @@ func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tc
 			sc.out = finish(sc.out, p.choose(sc.next()), msg, q, limit, 0, -1)
 			return sc.out
 		}
+		if w := snap.zs.staticAnswer(sc.key); w != nil {
+			sc.out = finish(sc.out, w, msg, q, limit, 0, -1)
+			return sc.out
+		}
 	}
 	return h.slow(snap, msg, q, sc, limit, client)
 }

@@ -65,7 +65,7 @@ func (r *resolver) resolve(qname string, qtype uint16) resolution {
 			name = target
 			continue
 		}
-		n, owner := z.nodes[name], name
+		n, owner := z.lookup(name), name
 		if n == nil {
 			if n = z.wildcard(name); n == nil {
 				res.rcode = dns.RcodeNameError
@@ -246,7 +246,7 @@ func (r *resolver) addAddresses(z *zone, res *resolution, target string) {
 	if !dns.IsSubDomain(z.origin, target) || r.zs.findZone(target) != z {
 		return
 	}
-	n := z.nodes[target]
+	n := z.lookup(target)
 	if n == nil && z.findCut(target) == nil && z.dnameAbove(target) == nil {
 		n = z.wildcard(target)
 	}
@@ -289,7 +289,7 @@ func (z *zone) findCut(name string) *node {
 func (z *zone) wildcard(name string) *node {
 	for off, end := dns.NextLabel(name, 0); !end; off, end = dns.NextLabel(name, off) {
 		ce := name[off:]
-		if _, ok := z.nodes[ce]; ok {
+		if z.exists(ce) {
 			return z.nodes["*."+ce]
 		}
 		if len(ce) <= len(z.origin) {

@@ -85,7 +85,7 @@ func (z *zone) staticRecords() []dns.RR {
 			out = append(out, set.rrs...)
 		}
 	}
-	return out
+	return z.withTableRecords(out)
 }
 
 // staticCount is the number of static records, without listing them.
@@ -96,7 +96,7 @@ func (z *zone) staticCount() int {
 			n += len(set.rrs)
 		}
 	}
-	return n
+	return n + z.tableRecords
 }
 
 // dynamicRecords lists the current answers of the zone's health-driven

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sort"
-	"strings"
 
 	"github.com/miekg/dns"
 	"github.com/seed3787e6f1/detour/spec"
@@ -30,6 +29,9 @@ type ZoneSet struct {
 	// dnssec holds the settings of the zones signed, by origin
 	// (dnssec.go).
 	dnssec map[string]*spec.DNSSEC
+	// static holds the answers of the plain static names of every zone
+	// (static_table.go); they have no node.
+	static *staticTable
 }
 
 type zone struct {
@@ -42,6 +44,13 @@ type zone struct {
 	hash    uint64 // of the static content
 	// dnames: some name holds a DNAME, so lookups check for one above.
 	dnames bool
+	// static is the zone set's table, which holds the zone's plain
+	// names (nil when it holds none of them); inner are the origins of
+	// the zones served below this one.
+	static *staticTable
+	inner  []string
+	// tableRecords is the number of the zone's records in the table.
+	tableRecords int
 }
 
 // node is one owner name. Empty non-terminals are nodes without rrsets.
@@ -74,58 +83,49 @@ func NewZoneSet(s *spec.Spec) (*ZoneSet, error) {
 	if compiled == nil {
 		return nil, fmt.Errorf("dnsserver: %w", ErrNotValidated)
 	}
-	zs := &ZoneSet{zones: map[string]*zone{}, fast: map[string]*packed{}}
+	zs := &ZoneSet{zones: map[string]*zone{}, fast: map[string]*packed{}, static: &staticTable{}}
 	for _, cz := range compiled {
-		z := newZone(cz)
+		z := newZone(cz, zs.compactRule(s, compiled, cz))
 		zs.zones[z.origin] = z
 		zs.maxLabels = max(zs.maxLabels, dns.CountLabel(z.origin))
 	}
+	zs.static.build()
 	zs.prepack()
 	zs.xfr, zs.tsigKeys = transferSettings(s)
 	zs.dnssecSettings(s)
 	return zs, nil
 }
 
-func newZone(cz *spec.CompiledZone) *zone {
+// newZone builds a zone from its compiled form; the names rule says
+// may live in the zone set's table of static answers go there.
+func newZone(cz *spec.CompiledZone, rule *compactRule) *zone {
 	z := &zone{origin: cz.Name, nodes: map[string]*node{}}
+	static := cz.StaticRecords()
 	soa := *cz.SOA
 	soa.Hdr.Name = cz.Name
 	z.soa = &soa
 	z.addNode(cz.Name)
-	// Group the records into RRsets, in spec order, as slices of one
-	// array: a slice per RRset would cost an allocation per name.
-	index := map[dynKey]int{}
+	// The records of each RRset come together (StaticRecords), RRsets
+	// in spec order: an RRset is a slice of the one array, and a new
+	// RRset starts where the name or type changes.
+	all := static
 	var order []dynKey
-	var count []int
-	for _, rr := range cz.Static {
+	var start []int
+	for i, rr := range all {
 		h := rr.Header()
-		k := dynKey{h.Name, h.Rrtype}
-		i, ok := index[k]
-		if !ok {
-			i = len(order)
-			index[k] = i
+		if k := (dynKey{h.Name, h.Rrtype}); len(order) == 0 || order[len(order)-1] != k {
 			order = append(order, k)
-			count = append(count, 0)
+			start = append(start, i)
 		}
-		count[i]++
 	}
-	start := make([]int, len(order)+1)
-	for i, c := range count {
-		start[i+1] = start[i] + c
-	}
-	all := make([]dns.RR, len(cz.Static))
-	next := count[:0] // reused: records placed per RRset so far
-	next = next[:len(order)]
-	clear(next)
-	for _, rr := range cz.Static {
-		h := rr.Header()
-		i := index[dynKey{h.Name, h.Rrtype}]
-		all[start[i]+next[i]] = rr
-		next[i]++
-	}
-	index = nil
+	start = append(start, len(all))
 	h := fnv.New64a()
+	compact := rule.place(z, order, start, all, cz.Dynamic)
+	start, all = keepNodes(start, all, compact)
 	for i, k := range order {
+		if compact[i] {
+			continue
+		}
 		n := z.addNode(k.name)
 		n.rrsets = append(n.rrsets, rrset{typ: k.typ, rrs: all[start[i]:start[i+1]:start[i+1]]})
 		if k.typ == dns.TypeNS && k.name != z.origin {
@@ -133,15 +133,7 @@ func newZone(cz *spec.CompiledZone) *zone {
 		}
 		z.dnames = z.dnames || k.typ == dns.TypeDNAME
 	}
-	var lines []string
-	for _, rr := range cz.Static {
-		lines = append(lines, strings.ToLower(rr.String()))
-	}
-	sort.Strings(lines)
-	for _, l := range lines {
-		h.Write([]byte(l))
-		h.Write([]byte{'\n'})
-	}
+	fmt.Fprintf(h, "%x\n", staticHash(static))
 	fmt.Fprintf(h, "%s %s %d %d %d %d %d", soa.Ns, soa.Mbox, soa.Hdr.Ttl, soa.Refresh, soa.Retry, soa.Expire, soa.Minttl)
 	for _, r := range cz.Dynamic {
 		t := dns.StringToType[r.Type]

@@ -13,16 +13,17 @@ import (
 )
 
 // CompiledZone is a zone's data as parsed from the spec: the SOA, the
-// static records (nameservers included) and the dynamic records that live
-// in it. The SOA serial here is zero; the DNS server manages serials.
+// static records (nameservers included, StaticRecords) and the dynamic
+// records that live in it. The SOA serial here is zero; the DNS server manages serials.
 type CompiledZone struct {
 	Name    string
 	SOA     *dns.SOA
-	Static  []dns.RR
 	Dynamic []*Record
+	// static holds the static records (StaticRecords).
+	static packedRRs
 
 	// static names and types, for conflict checks
-	types map[string]typeSet
+	types rrsetIndex
 	// ttlMerged lists the RRsets whose records disagreed on TTL, for
 	// Lint.
 	ttlMerged []string
@@ -55,7 +56,7 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 	add := func(path, format string, args ...any) {
 		problems = append(problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 	}
-	cz := &CompiledZone{Name: z.Name, types: map[string]typeSet{}}
+	cz := &CompiledZone{Name: z.Name}
 	var rrs []dns.RR
 	for _, src := range []struct{ path, text string }{{".static", z.Static}, {".file", z.FileText}} {
 		if strings.TrimSpace(src.text) == "" {
@@ -72,7 +73,7 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 		}
 		for _, rr := range parsed {
 			name := dns.CanonicalName(rr.Header().Name)
-			if !dns.IsSubDomain(z.Name, name) {
+			if !inZone(z.Name, name) {
 				add(src.path, "%s %s is outside the zone %s", rr.Header().Name, dns.TypeToString[rr.Header().Rrtype], z.Name)
 				continue
 			}
@@ -113,25 +114,23 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 	for _, ns := range z.Nameservers {
 		rrs = append(rrs, &dns.NS{Hdr: dns.RR_Header{Name: z.Name, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: z.TTL}, Ns: ns})
 	}
-	cz.ttlMerged = mergeTTLs(rrs) // first: records that differ in TTL alone are duplicates
-	rrs = dedupe(rrs)
-	for _, rr := range rrs {
-		h := rr.Header()
-		cz.types[h.Name] = cz.types[h.Name].add(h.Rrtype)
-	}
-	if !cz.types[z.Name].has(dns.TypeNS) {
+	rrs, cz.ttlMerged, cz.types = groupStatic(rrs)
+	if !cz.types.has(z.Name, dns.TypeNS) {
 		add(".nameservers", "at least one nameserver is required (nameservers: or NS records at the apex)")
 	}
-	for name, types := range cz.types {
-		if types.has(dns.TypeCNAME) && len(types) > 1 {
-			add(".static", "%s has a CNAME and other records; a CNAME must stand alone", name)
+	for _, k := range cz.types.keys {
+		if k.typ != dns.TypeCNAME {
+			continue
 		}
-		if name == z.Name && types.has(dns.TypeCNAME) {
-			add(".static", "the apex %s cannot be a CNAME", name)
+		if len(cz.types.at(k.name)) > 1 {
+			add(".static", "%s has a CNAME and other records; a CNAME must stand alone", k.name)
+		}
+		if k.name == z.Name {
+			add(".static", "the apex %s cannot be a CNAME", k.name)
 		}
 	}
 	checkDNAMEs(cz, rrs, add)
-	cz.Static = rrs
+	cz.static = packRRs(rrs)
 	return cz, problems
 }
 
@@ -149,14 +148,20 @@ func checkDNAMEs(cz *CompiledZone, rrs []dns.RR, add func(path, format string, a
 		if n > 1 {
 			add(".static", "%s has %d DNAME records; a name has at most one", name, n)
 		}
-		if name != cz.Name && cz.types[name].has(dns.TypeNS) {
+		if name != cz.Name && cz.types.has(name, dns.TypeNS) {
 			add(".static", "%s has a DNAME and NS records; a DNAME below the apex cannot be a delegation", name)
 		}
 	}
 	if len(count) == 0 {
 		return
 	}
-	for name := range cz.types {
+	seen := map[string]bool{}
+	for _, k := range cz.types.keys {
+		name := k.name
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
 		if d := cz.dnameAbove(name); d != "" {
 			add(".static", "%s is below the DNAME at %s, which redirects every name below it; a name there cannot hold records", name, d)
 		}
@@ -167,7 +172,7 @@ func checkDNAMEs(cz *CompiledZone, rrs []dns.RR, add func(path, format string, a
 // static DNAME, or "".
 func (cz *CompiledZone) dnameAbove(name string) string {
 	for off, end := dns.NextLabel(name, 0); !end && len(name[off:]) >= len(cz.Name); off, end = dns.NextLabel(name, off) {
-		if cz.types[name[off:]].has(dns.TypeDNAME) {
+		if cz.types.has(name[off:], dns.TypeDNAME) {
 			return name[off:]
 		}
 	}
@@ -189,7 +194,9 @@ var errTooManyRecords = fmt.Errorf("the zones hold more than %d static records, 
 func parseZoneText(text, origin string, ttl uint32, budget *int) ([]dns.RR, error) {
 	r := io.MultiReader(strings.NewReader("$TTL "+strconv.FormatUint(uint64(ttl), 10)+"\n"), strings.NewReader(text))
 	zp := dns.NewZoneParser(r, origin, "")
-	var rrs []dns.RR
+	// About a record a line: growing the list for a million records
+	// copied it over and over.
+	rrs := make([]dns.RR, 0, min(strings.Count(text, "\n")+1, max(*budget, 0)))
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		if *budget <= 0 {
 			return nil, errTooManyRecords
@@ -203,78 +210,9 @@ func parseZoneText(text, origin string, ttl uint32, budget *int) ([]dns.RR, erro
 	return rrs, nil
 }
 
-// mergeTTLs gives each RRset whose records disagree on TTL the TTL of its
-// last record, as Knot DNS loads such a zone (RFC 2181 5.2 makes the
-// difference an error for the zone, and servers give the RRset one TTL
-// rather than refuse it). It returns the RRsets it changed, as
-// "name TYPE: TTL a, b -> b".
-func mergeTTLs(rrs []dns.RR) []string {
-	type key struct {
-		name string
-		typ  uint16
-	}
-	last := map[key]uint32{}
-	seen := map[key]string{}
-	var order []key
-	for _, rr := range rrs {
-		h := rr.Header()
-		k := key{h.Name, h.Rrtype}
-		if t, ok := last[k]; ok && t != h.Ttl {
-			if seen[k] == "" {
-				order = append(order, k)
-				seen[k] = strconv.FormatUint(uint64(t), 10)
-			}
-			seen[k] += ", " + strconv.FormatUint(uint64(h.Ttl), 10)
-		}
-		last[k] = h.Ttl
-	}
-	if len(order) == 0 {
-		return nil
-	}
-	for _, rr := range rrs {
-		h := rr.Header()
-		h.Ttl = last[key{h.Name, h.Rrtype}]
-	}
-	out := make([]string, len(order))
-	for i, k := range order {
-		out[i] = fmt.Sprintf("%s %s: TTL %s -> %d", k.name, dns.TypeToString[k.typ], seen[k], last[k])
-	}
-	return out
-}
-
-// dedupe drops exact duplicate records (the same text, in any case),
-// keeping order. Only records sharing a name and type can be duplicates:
-// the text of the others is never made (making it for every record was
-// a fifth of the time of compiling a big zone).
-func dedupe(rrs []dns.RR) []dns.RR {
-	type set struct {
-		name string
-		typ  uint16
-	}
-	count := make(map[set]int, len(rrs))
-	for _, rr := range rrs {
-		h := rr.Header()
-		count[set{strings.ToLower(h.Name), h.Rrtype}]++
-	}
-	seen := map[string]bool{}
-	out := rrs[:0]
-	for _, rr := range rrs {
-		h := rr.Header()
-		if count[set{strings.ToLower(h.Name), h.Rrtype}] > 1 {
-			k := strings.ToLower(rr.String())
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-		}
-		out = append(out, rr)
-	}
-	return out
-}
-
 // conflict says why a dynamic record of type typ cannot live at name, or "".
 func (cz *CompiledZone) conflict(name, typ string) string {
-	types := cz.types[name]
+	types := cz.types.at(name)
 	t := dns.StringToType[typ]
 	switch {
 	case types.has(t):
@@ -290,7 +228,7 @@ func (cz *CompiledZone) conflict(name, typ string) string {
 		return fmt.Sprintf("%s is below the DNAME at %s; a name there cannot hold records", name, d)
 	}
 	for off, end := 0, false; !end && len(name[off:]) > len(cz.Name); off, end = dns.NextLabel(name, off) {
-		if cz.types[name[off:]].has(dns.TypeNS) {
+		if cz.types.has(name[off:], dns.TypeNS) {
 			return fmt.Sprintf("%s is at or below the delegation %s; the child zone's servers answer for it", name, name[off:])
 		}
 	}

@@ -72,7 +72,7 @@ func compiledText(s *Spec) string {
 	var b strings.Builder
 	for _, z := range s.CompiledZones() {
 		b.WriteString(z.Name + " " + z.SOA.String() + "\n")
-		for _, rr := range z.Static {
+		for _, rr := range z.StaticRecords() {
 			b.WriteString(rr.String() + "\n")
 		}
 		for _, r := range z.Dynamic {

@@ -100,7 +100,7 @@ func (s *Spec) Validate() error {
 	// The per-name type sets served the conflict checks above; with a
 	// million names they are hundreds of megabytes nobody needs again.
 	for _, cz := range s.compiled {
-		cz.types = nil
+		cz.types = rrsetIndex{}
 	}
 	s.validateNotify(e)
 	if err := e.err(); err != nil {

@@ -55,7 +55,7 @@ func TestZoneTTLIsDollarTTL(t *testing.T) {
 			}
 			got := map[string]uint32{}
 			seen := map[string]bool{}
-			for _, rr := range s.CompiledZones()[0].Static {
+			for _, rr := range s.CompiledZones()[0].StaticRecords() {
 				if seen[rr.String()] {
 					t.Errorf("%s twice", rr)
 				}
@@ -124,7 +124,7 @@ func TestZoneTTLInFileAndRoundTrip(t *testing.T) {
 	want := map[string]uint32{"a.sub.example.test.": 60, "x.example.test.": 60, "b.example.test.": 900}
 	for i, sp := range []*Spec{s, s2} {
 		got := map[string]uint32{}
-		for _, rr := range sp.CompiledZones()[0].Static {
+		for _, rr := range sp.CompiledZones()[0].StaticRecords() {
 			if rr.Header().Rrtype == dns.TypeA {
 				got[rr.Header().Name] = rr.Header().Ttl
 			}
@@ -146,7 +146,7 @@ func TestContractExampleTTLs(t *testing.T) {
 	}
 	cz := s.CompiledZones()[0]
 	found := false
-	for _, rr := range cz.Static {
+	for _, rr := range cz.StaticRecords() {
 		if h := rr.Header(); h.Rrtype == dns.TypeTXT && h.Name == cz.Name {
 			found = true
 			if h.Ttl != 3600 {

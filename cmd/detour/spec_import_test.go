@@ -63,7 +63,7 @@ www 60 IN A 192.0.2.11
 		"; detour: @: RRSIG not imported: DNSSEC records belong to the signer",
 		"#   - {name: www.example.test, type: A, ttl: 60, policy: failover, pools: [dc1-web, dc2-web]}",
 	)
-	if cz := s.ZoneFor("www.example.test."); cz == nil || len(cz.Static) != 5 {
+	if cz := s.ZoneFor("www.example.test."); cz == nil || cz.StaticCount() != 5 {
 		t.Errorf("compiled zone = %+v, want 5 static records besides the SOA", cz)
 	}
 	// To a file.

@@ -1,0 +1,151 @@
+package spec
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// rrsetKey is one static RRset: an owner name (canonical) and a type.
+type rrsetKey struct {
+	name string
+	typ  uint16
+}
+
+// rrsetGroup is what compiling learns of one static RRset.
+type rrsetGroup struct {
+	key   rrsetKey
+	count int32  // records, duplicates included
+	ttl   uint32 // of its last record
+	ttls  string // the TTLs seen, when they differ (for Lint)
+}
+
+// groupStatic makes rrs (owner names canonical) a zone's static
+// records: each RRset takes the TTL of its last record, as Knot DNS
+// loads records whose TTLs differ (RFC 2181 5.2 makes the difference an
+// error for the zone, and servers give the RRset one TTL rather than
+// refuse it), exact duplicates go, and the records of each RRset come
+// together, RRsets in the order they first appear, records in theirs.
+// It returns the records, the RRsets whose TTLs it merged ("name TYPE:
+// TTL a, b -> b") and the types each name holds.
+//
+// One map of RRsets, sized up front, is looked up once per record, and
+// one of names once per RRset: growing five maps of a million entries
+// was most of the time of compiling a million records.
+func groupStatic(rrs []dns.RR) ([]dns.RR, []string, rrsetIndex) {
+	index := make(map[rrsetKey]int32, len(rrs))
+	groups := make([]rrsetGroup, 0, len(rrs))
+	of := make([]int32, len(rrs)) // each record's group
+	var order []int32             // groups whose TTLs differ, in order
+	for i, rr := range rrs {
+		h := rr.Header()
+		k := rrsetKey{h.Name, h.Rrtype}
+		gi, ok := index[k]
+		if !ok {
+			gi = int32(len(groups))
+			index[k] = gi
+			groups = append(groups, rrsetGroup{key: k, ttl: h.Ttl})
+		}
+		of[i] = gi
+		g := &groups[gi]
+		if g.ttl != h.Ttl {
+			if g.ttls == "" {
+				order = append(order, gi)
+				g.ttls = strconv.FormatUint(uint64(g.ttl), 10)
+			}
+			g.ttls += ", " + strconv.FormatUint(uint64(h.Ttl), 10)
+		}
+		g.ttl = h.Ttl
+		g.count++
+	}
+	var merged []string
+	for _, gi := range order {
+		g := &groups[gi]
+		merged = append(merged, fmt.Sprintf("%s %s: TTL %s -> %d", g.key.name, dns.TypeToString[g.key.typ], g.ttls, g.ttl))
+	}
+	// Drop duplicates, counting what each RRset keeps.
+	kept := make([]int32, len(groups))
+	seen := map[string]bool{}
+	n := 0
+	for i, rr := range rrs {
+		g := &groups[of[i]]
+		rr.Header().Ttl = g.ttl // before the duplicate check: records that differ in TTL alone are duplicates
+		if g.count > 1 {
+			// Only records sharing a name and type can be duplicates:
+			// the text of the others is never made.
+			k := strings.ToLower(rr.String())
+			if seen[k] {
+				of[i] = -1
+				continue
+			}
+			seen[k] = true
+		}
+		kept[of[i]]++
+		n++
+	}
+	// Place each RRset's records together.
+	next := make([]int32, len(groups))
+	at := int32(0)
+	for gi, c := range kept {
+		next[gi] = at
+		at += c
+	}
+	out := make([]dns.RR, n)
+	for i, rr := range rrs {
+		if gi := of[i]; gi >= 0 {
+			out[next[gi]] = rr
+			next[gi]++
+		}
+	}
+	ix := rrsetIndex{sets: index, keys: make([]rrsetKey, 0, len(groups))}
+	for gi := range groups {
+		k := groups[gi].key
+		if kept[gi] == 0 {
+			delete(index, k) // cannot be: a record is kept of every RRset
+			continue
+		}
+		ix.keys = append(ix.keys, k)
+		ix.types = ix.types.add(k.typ)
+	}
+	return out, merged, ix
+}
+
+// rrsetIndex is the static RRsets of a zone, for conflict checks while
+// validating: a map by name and type, which the checks probe with each
+// of the zone's few types rather than keep a second map by name.
+type rrsetIndex struct {
+	sets  map[rrsetKey]int32
+	keys  []rrsetKey // in order
+	types typeSet    // every type the zone holds
+}
+
+// has says whether name holds static records of type t.
+func (ix rrsetIndex) has(name string, t uint16) bool {
+	_, ok := ix.sets[rrsetKey{name, t}]
+	return ok
+}
+
+// at returns the types name holds.
+func (ix rrsetIndex) at(name string) typeSet {
+	var out typeSet
+	for _, t := range ix.types {
+		if ix.has(name, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// inZone says whether name (canonical) is origin (canonical) or below
+// it, as dns.IsSubDomain does, by a suffix for the common name.
+func inZone(origin, name string) bool {
+	if origin == "." || name == origin {
+		return true
+	}
+	if strings.IndexByte(name, '\\') >= 0 {
+		return dns.IsSubDomain(origin, name) // escapes: a dot may not end a label
+	}
+	return len(name) > len(origin) && strings.HasSuffix(name, origin) && name[len(name)-len(origin)-1] == '.'
+}
