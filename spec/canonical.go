@@ -87,25 +87,13 @@ func DecodeCanonical(data []byte) (*Spec, error) {
 	return &s, nil
 }
 
-// canonical is a shallow copy of s as Marshal writes it: zone files
-// inlined into the static text, the local paths (file, ca_file) left
-// out. It shares everything else with s.
+// canonical is s as Marshal writes it (Inlined: zone files inlined
+// into the static text, the local paths left out) without its compiled
+// zones, which JSON must not see. It shares everything else with s.
 func (s *Spec) canonical() *Spec {
-	c := *s
+	c := s.Inlined()
 	c.compiled = nil
-	c.Checks = append([]Check(nil), s.Checks...)
-	for i := range c.Checks {
-		c.Checks[i].CAFile = ""
-	}
-	c.Zones = append([]Zone(nil), s.Zones...)
-	for i := range c.Zones {
-		z := &c.Zones[i]
-		if z.FileText != "" {
-			z.Static = joinZoneText(z)
-		}
-		z.File, z.FileText = "", ""
-	}
-	return &c
+	return c
 }
 
 // UnmarshalText parses Go duration syntax (used by JSON).

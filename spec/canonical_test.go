@@ -129,7 +129,7 @@ func compiledZonesText(t *testing.T, s *Spec) string {
 	var b strings.Builder
 	for _, cz := range s.CompiledZones() {
 		fmt.Fprintf(&b, "zone %s\n%s\n", cz.Name, cz.SOA)
-		for _, rr := range cz.Static {
+		for _, rr := range cz.StaticRecords() {
 			fmt.Fprintln(&b, rr)
 		}
 		for _, r := range cz.Dynamic {
@@ -139,7 +139,7 @@ func compiledZonesText(t *testing.T, s *Spec) string {
 			}
 			fmt.Fprintf(&b, "%s\n", j)
 		}
-		fmt.Fprintln(&b, cz.ttlMerged, len(cz.types))
+		fmt.Fprintln(&b, cz.ttlMerged, len(cz.types.keys))
 	}
 	return b.String()
 }
