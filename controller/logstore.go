@@ -16,6 +16,9 @@ import (
 type logStore struct {
 	raft.LogStore
 	failures atomic.Uint64
+	// stallNoted is whether the minority watcher logged the stall
+	// (storage_stall.go).
+	stallNoted atomic.Bool
 
 	mu      sync.Mutex
 	lastErr error     // the latest write's error; nil once one succeeds

@@ -124,6 +124,10 @@ func NewCluster(lab *Lab, bin, dir string, modes []string) (*Cluster, error) {
 		}
 		c.Nodes = append(c.Nodes, n)
 	}
+	if err := c.mountDisks(); err != nil {
+		c.unmountDisks()
+		return nil, err
+	}
 	for _, n := range c.Nodes {
 		if err := c.Start(n); err != nil {
 			return nil, err
@@ -257,6 +261,7 @@ func (c *Cluster) Close() {
 	for _, s := range c.Sites {
 		s.Stop()
 	}
+	c.unmountDisks()
 }
 
 // Logs is the tail of n's log.
