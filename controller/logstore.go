@@ -23,6 +23,7 @@ type logStore struct {
 	mu      sync.Mutex
 	lastErr error     // the latest write's error; nil once one succeeds
 	since   time.Time // when writes began to fail
+	onStall func(failing bool)
 }
 
 // StoreLog implements raft.LogStore.
@@ -34,19 +35,28 @@ func (l *logStore) StoreLogs(logs []*raft.Log) error { return l.note(l.LogStore.
 // DeleteRange implements raft.LogStore.
 func (l *logStore) DeleteRange(lo, hi uint64) error { return l.note(l.LogStore.DeleteRange(lo, hi)) }
 
-// note records a write's outcome and marks a failure as ErrStorage.
+// note records a write's outcome and marks a failure as ErrStorage. On
+// a change between failing and not, it tells onStall (storage_stall.go).
 func (l *logStore) note(err error) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	was := l.lastErr != nil
 	if err == nil {
 		l.lastErr, l.since = nil, time.Time{}
+	} else {
+		l.failures.Add(1)
+		if l.lastErr == nil {
+			l.since = time.Now()
+		}
+		l.lastErr = err
+	}
+	onStall := l.onStall
+	l.mu.Unlock()
+	if now := err != nil; now != was && onStall != nil {
+		onStall(now)
+	}
+	if err == nil {
 		return nil
 	}
-	l.failures.Add(1)
-	if l.lastErr == nil {
-		l.since = time.Now()
-	}
-	l.lastErr = err
 	return fmt.Errorf("%w: writing the Raft log: %w", ErrStorage, err)
 }
 

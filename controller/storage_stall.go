@@ -38,3 +38,43 @@ func (l *logStore) failingSince() time.Time {
 	}
 	return l.since
 }
+
+// standAsideTimeout is the heartbeat timeout of a node whose log cannot
+// be written: long enough that it never stands for election meanwhile.
+const standAsideTimeout = time.Hour
+
+// setOnStall sets the function told when the log starts or stops failing.
+func (l *logStore) setOnStall(f func(failing bool)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.onStall = f
+}
+
+// standAside keeps a node whose Raft log cannot be written from standing
+// for election, and lets it stand again once a write succeeds. A leader
+// whose log write fails steps down (hashicorp/raft), but its log is as
+// long as anyone's, so it won the next election, failed its first
+// commit and stepped down again, round after round, and the cluster had
+// no working leader for as long as its disk was full (chaos seed 5002).
+// It still votes for others, and follows a leader, taking its entries
+// again once it has room. Called in Raft's goroutine, before a leader
+// that failed steps down, so the follower it becomes already waits the
+// long timeout.
+func (s *Store) standAside(failing bool) {
+	rc := s.raft.ReloadableConfig()
+	if failing {
+		// hashicorp/raft wants the election timeout at least as long.
+		rc.HeartbeatTimeout, rc.ElectionTimeout = standAsideTimeout, standAsideTimeout
+	} else {
+		rc.HeartbeatTimeout, rc.ElectionTimeout = s.cfg.Timing.HeartbeatTimeout, s.cfg.Timing.ElectionTimeout
+	}
+	if err := s.raft.ReloadConfig(rc); err != nil {
+		s.logger.Error("changing the heartbeat timeout for a failing Raft log", "err", err, "failing", failing)
+		return
+	}
+	if failing {
+		s.logger.Warn("this node cannot write its Raft log: it does not stand for election until a write succeeds")
+	} else {
+		s.logger.Info("this node can write its Raft log again: it may stand for election")
+	}
+}
