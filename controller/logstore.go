@@ -24,16 +24,25 @@ type logStore struct {
 	lastErr error     // the latest write's error; nil once one succeeds
 	since   time.Time // when writes began to fail
 	onStall func(failing bool)
+
+	cut pendingCut // a suffix deletion put off (logstore_cut.go)
 }
 
 // StoreLog implements raft.LogStore.
-func (l *logStore) StoreLog(log *raft.Log) error { return l.note(l.LogStore.StoreLog(log)) }
+func (l *logStore) StoreLog(log *raft.Log) error { return l.StoreLogs([]*raft.Log{log}) }
 
 // StoreLogs implements raft.LogStore.
-func (l *logStore) StoreLogs(logs []*raft.Log) error { return l.note(l.LogStore.StoreLogs(logs)) }
+func (l *logStore) StoreLogs(logs []*raft.Log) error {
+	return l.note(l.cut.store(l.LogStore, logs))
+}
 
 // DeleteRange implements raft.LogStore.
-func (l *logStore) DeleteRange(lo, hi uint64) error { return l.note(l.LogStore.DeleteRange(lo, hi)) }
+func (l *logStore) DeleteRange(lo, hi uint64) error {
+	if l.cut.put(l.LogStore, lo, hi) {
+		return nil
+	}
+	return l.note(l.LogStore.DeleteRange(lo, hi))
+}
 
 // note records a write's outcome and marks a failure as ErrStorage. On
 // a change between failing and not, it tells onStall (storage_stall.go).

@@ -57,7 +57,11 @@ func TestChaos(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, err := RunTrial(TrialConfig{Seed: seed, Faults: faults, Only: os.Getenv("DETOUR_CHAOS_ONLY"), Bin: bin, Dir: dir, Logf: t.Logf})
-		clean()
+		if os.Getenv("DETOUR_CHAOS_KEEP") == "" {
+			clean()
+		} else {
+			t.Logf("seed %d: scratch dir (logs) kept: %s", seed, dir)
+		}
 		if err != nil {
 			t.Errorf("seed %d: harness: %v", seed, err)
 			continue

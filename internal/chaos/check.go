@@ -205,7 +205,7 @@ func checkAgreement(w *World, c *Cluster, samples []Sample, add addFunc) {
 				if name == "app" {
 					a = s.App
 				}
-				if !a.OK || w.Proc(s.Node, s.T) != procRunning || !w.InMajority(s.Node, s.T) || fullAndApart(w, c, s, a) {
+				if !a.OK || w.Proc(s.Node, s.T) != procRunning || !w.InMajority(s.Node, s.T) || fullAndApart(w, s) {
 					continue
 				}
 				seen[a.String()] = append(seen[a.String()], c.Nodes[s.Node].ID)
