@@ -51,6 +51,9 @@ type Node struct {
 	DNS  string
 	API  string
 	args []string
+	// Env is added to the process's environment at its next start
+	// (clock.go's skew).
+	Env  []string
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -203,6 +206,9 @@ func (c *Cluster) Start(n *Node) error {
 	}
 	fmt.Fprintf(lf, "=== start %s\n", time.Now().Format(time.RFC3339Nano))
 	cmd := c.Lab.Command(n.Idx, c.bin, n.args...)
+	if n.Env != nil {
+		cmd.Env = append(os.Environ(), n.Env...)
+	}
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Start(); err != nil {
 		lf.Close()

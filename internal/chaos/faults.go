@@ -24,7 +24,7 @@ const (
 // Faults is every fault a schedule draws from.
 var Faults = []string{FaultKillDC, FaultKillLeader, FaultKillFollower, FaultFreezeLeader, FaultFreezeAfter,
 	FaultPartition, FaultAsymPartition, FaultFlap, FaultFullRestart, FaultRolling,
-	FaultDiskFull}
+	FaultDiskFull, FaultClock}
 
 // FaultRun is one fault injected in a trial.
 type FaultRun struct {
@@ -127,6 +127,8 @@ func (tr *trial) inject(kind string) (FaultRun, error) {
 		err = tr.rolling(&f)
 	case FaultDiskFull:
 		err = tr.diskFull(&f)
+	case FaultClock:
+		err = tr.clockOff(&f)
 	default:
 		err = fmt.Errorf("chaos: unknown fault %q", kind)
 	}
@@ -296,6 +298,9 @@ func (tr *trial) rolling(f *FaultRun) error {
 func (tr *trial) healAll() error {
 	for i := range tr.c.Nodes {
 		tr.cut(i, false, false)
+		if tr.c.Nodes[i].Env != nil {
+			_ = tr.restartWith(i, nil)
+		}
 		if tr.w.DiskFull(i, time.Now()) {
 			_ = tr.c.FreeDisk(tr.c.Nodes[i])
 			tr.w.SetDisk(i, false)
