@@ -27,15 +27,14 @@ const skewEnv = "DETOUR_TEST_CLOCK_SKEW"
 // (invariants 1-6); besides (invClock) the node must be ready again
 // within the hold, and the leader must report the skew in /v1/members.
 func (tr *trial) clockOff(f *FaultRun) error {
-	i := tr.rng.IntN(len(tr.c.Nodes))
-	if l, ok := tr.leaderIdx(); ok && tr.rng.IntN(2) == 0 {
-		i, f.Leader = l, true
-	}
+	i, pickLeader, killSite := tr.rng.IntN(len(tr.c.Nodes)), tr.rng.IntN(2) == 0, tr.rng.IntN(2) == 0
 	skew := time.Duration(1+tr.rng.IntN(3)) * time.Hour
 	if tr.rng.IntN(2) == 0 {
 		skew = -skew
 	}
-	killSite := tr.rng.IntN(2) == 0
+	if l, ok := tr.leaderIdx(); ok && pickLeader {
+		i, f.Leader = l, true
+	}
 	n := tr.c.Nodes[i]
 	f.Label = fmt.Sprintf("%s (n%d, leader: %v, skew %s, site dies: %v)", f.Kind, i+1, f.Leader, skew, killSite)
 	if err := tr.restartWith(i, []string{skewEnv + "=" + skew.String()}); err != nil {

@@ -106,11 +106,10 @@ func (n *Node) Exited() bool {
 // (its storage) and counts it in /metrics once its log falls behind, and
 // does not crash.
 func (tr *trial) diskFull(f *FaultRun) error {
-	i := tr.rng.IntN(len(tr.c.Nodes))
-	if l, ok := tr.leaderIdx(); ok && tr.rng.IntN(2) == 0 {
+	i, pickLeader, killSite := tr.rng.IntN(len(tr.c.Nodes)), tr.rng.IntN(2) == 0, tr.rng.IntN(2) == 0
+	if l, ok := tr.leaderIdx(); ok && pickLeader {
 		i, f.Leader = l, true
 	}
-	killSite := tr.rng.IntN(2) == 0
 	n := tr.c.Nodes[i]
 	f.Label = fmt.Sprintf("%s (n%d, leader: %v, site dies: %v)", f.Kind, i+1, f.Leader, killSite)
 	tr.w.SetDisk(i, true)

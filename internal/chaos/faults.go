@@ -24,7 +24,7 @@ const (
 // Faults is every fault a schedule draws from.
 var Faults = []string{FaultKillDC, FaultKillLeader, FaultKillFollower, FaultFreezeLeader, FaultFreezeAfter,
 	FaultPartition, FaultAsymPartition, FaultFlap, FaultFullRestart, FaultRolling,
-	FaultDiskFull, FaultClock}
+	FaultDiskFull, FaultClock, FaultMembers}
 
 // FaultRun is one fault injected in a trial.
 type FaultRun struct {
@@ -129,6 +129,8 @@ func (tr *trial) inject(kind string) (FaultRun, error) {
 		err = tr.diskFull(&f)
 	case FaultClock:
 		err = tr.clockOff(&f)
+	case FaultMembers:
+		err = tr.members(&f)
 	default:
 		err = fmt.Errorf("chaos: unknown fault %q", kind)
 	}
