@@ -91,7 +91,7 @@ func (v memberView) voters() (voters, all string) {
 // members runs while node i is cut off (both ways) or killed: a members
 // add with a mistyped address must be refused and change nothing; the
 // spare node is added (a fourth voter: forced) and, once a voter or
-// after 8 s, removed again. The cluster must commit a write after each
+// after 5 s, removed again. The cluster must commit a write after each
 // step; after the heal every node must list the three voters and only
 // them.
 func (tr *trial) members(f *FaultRun) error {
@@ -116,7 +116,7 @@ func (tr *trial) members(f *FaultRun) error {
 		tr.changeMembers(i, spare, bad)
 		_ = tr.c.Signal(spare, syscall.SIGKILL)
 	}
-	tr.hold(2*time.Second, 4*time.Second)
+	tr.hold(time.Second, 2*time.Second)
 	if kill {
 		if serr := tr.start(i); serr != nil && err == nil {
 			err = serr
@@ -160,7 +160,7 @@ func (tr *trial) changeMembers(i int, spare *Node, bad func(string, ...any)) {
 		bad("members add %s with one node out: %d %s %v", spareID, code, firstLine(string(b)), err)
 		return
 	}
-	deadline := time.Now().Add(8 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		var v memberView
 		if tr.c.Get(via, "/v1/members", &v) == nil {
@@ -201,10 +201,10 @@ func (tr *trial) quorumWrite(after string, bad func(string, ...any)) {
 	}
 }
 
-// callRetry calls path on n, again for up to 10 s while the answer is a
+// callRetry calls path on n, again for up to 6 s while the answer is a
 // 5xx (no leader yet, a leader change).
 func (tr *trial) callRetry(n *Node, method, path string, body any) (int, []byte, error) {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(6 * time.Second)
 	for {
 		code, b, err := tr.c.Call(n, method, path, body)
 		if (err == nil && code < 500) || time.Now().After(deadline) {
