@@ -24,6 +24,7 @@ type logStore struct {
 	lastErr error     // the latest write's error; nil once one succeeds
 	since   time.Time // when writes began to fail
 	onStall func(failing bool)
+	aside   bool // onStall was told an append fails, and no write succeeded since
 
 	cut pendingCut // a suffix deletion put off (logstore_cut.go)
 }
@@ -33,7 +34,7 @@ func (l *logStore) StoreLog(log *raft.Log) error { return l.StoreLogs([]*raft.Lo
 
 // StoreLogs implements raft.LogStore.
 func (l *logStore) StoreLogs(logs []*raft.Log) error {
-	return l.note(l.cut.store(l.LogStore, logs))
+	return l.note(l.cut.store(l.LogStore, logs), true)
 }
 
 // DeleteRange implements raft.LogStore.
@@ -41,14 +42,15 @@ func (l *logStore) DeleteRange(lo, hi uint64) error {
 	if l.cut.put(l.LogStore, lo, hi) {
 		return nil
 	}
-	return l.note(l.LogStore.DeleteRange(lo, hi))
+	return l.note(l.LogStore.DeleteRange(lo, hi), false)
 }
 
-// note records a write's outcome and marks a failure as ErrStorage. On
-// a change between failing and not, it tells onStall (storage_stall.go).
-func (l *logStore) note(err error) error {
+// note records a write's outcome and marks a failure as ErrStorage. It
+// tells onStall (storage_stall.go) when an append fails, and then when a
+// write succeeds again: only appends, as a leader whose append fails
+// steps down, while one whose compaction fails goes on leading.
+func (l *logStore) note(err error, appended bool) error {
 	l.mu.Lock()
-	was := l.lastErr != nil
 	if err == nil {
 		l.lastErr, l.since = nil, time.Time{}
 	} else {
@@ -58,10 +60,13 @@ func (l *logStore) note(err error) error {
 		}
 		l.lastErr = err
 	}
-	onStall := l.onStall
+	var tell func(bool)
+	if l.onStall != nil && l.aside == (err == nil) && (appended || err == nil) {
+		tell, l.aside = l.onStall, err != nil
+	}
 	l.mu.Unlock()
-	if now := err != nil; now != was && onStall != nil {
-		onStall(now)
+	if tell != nil {
+		tell(err != nil)
 	}
 	if err == nil {
 		return nil
