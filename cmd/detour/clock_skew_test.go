@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// A node whose clock is an hour or more behind refused every peer's fresh
-// certificate as not yet valid (`detour tls` backdated it 5 minutes), so
-// the node port cut it off from the cluster. A certificate made now
+// A node whose clock is an hour or more behind would refuse every peer's
+// fresh certificate as not yet valid (`detour tls` backdated it 5
+// minutes), and the node port would cut it off from the cluster. A certificate made now
 // verifies by a clock up to a day behind, and by the right clock.
 func TestCertVerifiesByClockBehind(t *testing.T) {
 	pki := filepath.Join(t.TempDir(), "pki")
