@@ -16,34 +16,61 @@ import (
 type logStore struct {
 	raft.LogStore
 	failures atomic.Uint64
+	// stallNoted is whether the minority watcher logged the stall
+	// (storage_stall.go).
+	stallNoted atomic.Bool
 
 	mu      sync.Mutex
 	lastErr error     // the latest write's error; nil once one succeeds
 	since   time.Time // when writes began to fail
+	onStall func(failing bool)
+	aside   bool // onStall was told an append fails, and no write succeeded since
+
+	cut pendingCut // a suffix deletion put off (logstore_cut.go)
 }
 
 // StoreLog implements raft.LogStore.
-func (l *logStore) StoreLog(log *raft.Log) error { return l.note(l.LogStore.StoreLog(log)) }
+func (l *logStore) StoreLog(log *raft.Log) error { return l.StoreLogs([]*raft.Log{log}) }
 
 // StoreLogs implements raft.LogStore.
-func (l *logStore) StoreLogs(logs []*raft.Log) error { return l.note(l.LogStore.StoreLogs(logs)) }
+func (l *logStore) StoreLogs(logs []*raft.Log) error {
+	return l.note(l.cut.store(l.LogStore, logs), true)
+}
 
 // DeleteRange implements raft.LogStore.
-func (l *logStore) DeleteRange(lo, hi uint64) error { return l.note(l.LogStore.DeleteRange(lo, hi)) }
-
-// note records a write's outcome and marks a failure as ErrStorage.
-func (l *logStore) note(err error) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err == nil {
-		l.lastErr, l.since = nil, time.Time{}
+func (l *logStore) DeleteRange(lo, hi uint64) error {
+	if l.cut.put(l.LogStore, lo, hi) {
 		return nil
 	}
-	l.failures.Add(1)
-	if l.lastErr == nil {
-		l.since = time.Now()
+	return l.note(l.LogStore.DeleteRange(lo, hi), false)
+}
+
+// note records a write's outcome and marks a failure as ErrStorage. It
+// tells onStall (storage_stall.go) when an append fails, and then when a
+// write succeeds again: only appends, as a leader whose append fails
+// steps down, while one whose compaction fails goes on leading.
+func (l *logStore) note(err error, appended bool) error {
+	l.mu.Lock()
+	if err == nil {
+		l.lastErr, l.since = nil, time.Time{}
+	} else {
+		l.failures.Add(1)
+		if l.lastErr == nil {
+			l.since = time.Now()
+		}
+		l.lastErr = err
 	}
-	l.lastErr = err
+	var tell func(bool)
+	if l.onStall != nil && l.aside == (err == nil) && (appended || err == nil) {
+		tell, l.aside = l.onStall, err != nil
+	}
+	l.mu.Unlock()
+	if tell != nil {
+		tell(err != nil)
+	}
+	if err == nil {
+		return nil
+	}
 	return fmt.Errorf("%w: writing the Raft log: %w", ErrStorage, err)
 }
 

@@ -42,12 +42,14 @@ type NodeStats struct {
 	AppliedIndex uint64  `json:"applied_index"`
 	LastIndex    uint64  `json:"last_index"`
 	LastContact  float64 `json:"last_contact_ms"`
+	// Clock is the node's wall clock when it answered (clockskew.go).
+	Clock time.Time `json:"clock,omitzero"`
 }
 
 func (s *Store) stats() NodeStats {
 	state, lc := s.RaftState()
 	return NodeStats{ID: s.cfg.NodeID, State: state, AppliedIndex: s.AppliedIndex(), LastIndex: s.raft.LastIndex(),
-		LastContact: float64(lc) / float64(time.Millisecond)}
+		LastContact: float64(lc) / float64(time.Millisecond), Clock: s.cfg.Now()}
 }
 
 // memberRequest is the payload of a join or leave over the node port.
@@ -483,6 +485,10 @@ type peerHealth struct {
 	Applied     uint64    `json:"applied_index"`
 	Error       string    `json:"error,omitempty"`
 	State       string    `json:"state,omitempty"`
+	// ClockSkewMS is how far its wall clock is ahead of the leader's
+	// (clockskew.go), 0 when not known.
+	ClockSkewMS float64   `json:"clock_skew_ms,omitempty"`
+	skewed      bool      // its skew is over clockSkewWarn (logged)
 	caughtUp    time.Time // since when it is reachable and caught up
 	old         bool      // an older version: cannot apply membership records
 }
@@ -570,9 +576,10 @@ func (s *Store) probeMembers(ctx context.Context) {
 	last := s.raft.LastIndex()
 	var wg sync.WaitGroup
 	results := make([]struct {
-		st  NodeStats
-		old bool
-		err error
+		st   NodeStats
+		old  bool
+		err  error
+		skew clockReading
 	}, len(cfg.Servers))
 	for i, srv := range cfg.Servers {
 		if string(srv.ID) == s.cfg.NodeID {
@@ -581,7 +588,9 @@ func (s *Store) probeMembers(ctx context.Context) {
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, 2*probeEvery)
 			defer cancel()
+			sent := s.cfg.Now()
 			resp, err := s.call(cctx, string(srv.ID), string(srv.Address), rpcRequest{Op: opStats})
+			results[i].skew = clockReading{sent: sent, got: s.cfg.Now()}
 			switch {
 			case err == nil && resp.NotLeader:
 				// An older version answers what it does not know
@@ -618,6 +627,7 @@ func (s *Store) probeMembers(ctx context.Context) {
 			p.Reachable, p.Error, p.LastContact, p.caughtUp = true, "runs an older detour version", now, time.Time{}
 		default:
 			p.Reachable, p.Error, p.LastContact, p.Applied, p.State = true, "", now, r.st.AppliedIndex, r.st.State
+			s.noteSkew(id, p, r.skew.of(r.st.Clock))
 			if last > r.st.AppliedIndex+promotionLag {
 				p.caughtUp = time.Time{}
 			} else if p.caughtUp.IsZero() {
@@ -756,7 +766,7 @@ func (s *Store) MembersHealth(ctx context.Context) ([]MemberInfo, Quorum) {
 			m.LastContactMS = float64(now.Sub(p.LastContact)) / float64(time.Millisecond)
 		}
 		if seen {
-			m.AppliedIndex = p.Applied
+			m.AppliedIndex, m.ClockSkewMS = p.Applied, p.ClockSkewMS
 		}
 		m.Role = role(*m)
 		if leaderID == "" && m.Role == "follower" {

@@ -228,6 +228,9 @@ func (m *Minority) step(ctx context.Context) {
 // within After (a node that never heard from one gets After from its
 // start).
 func (m *Minority) inContact() bool {
+	if m.storageStalled() {
+		return false // it hears the leader but cannot follow it (storage_stall.go)
+	}
 	state, lc := m.store.RaftState()
 	if state == "Leader" {
 		return true

@@ -354,6 +354,9 @@ type MemberInfo struct {
 	AppliedIndex  uint64  `json:"applied_index,omitempty"`
 	Promoting     bool    `json:"promoting,omitempty"`
 	Error         string  `json:"error,omitempty"`
+	// ClockSkewMS is how far the member's wall clock is ahead of the
+	// leader's, as the leader's probes measure it (0: not known).
+	ClockSkewMS float64 `json:"clock_skew_ms,omitempty"`
 }
 
 // Members lists the Raft configuration with what each member registered.

@@ -274,6 +274,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		return nil, fmt.Errorf("controller: raft: %w", err)
 	}
 	rf.Store(s.raft)
+	s.logs.setOnStall(s.standAside)
 	s.startLeadership()
 	if existing {
 		s.replayCommitted(snaps)

@@ -60,6 +60,9 @@ func newAgentCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if err := applyTestClockSkew(&final, logger); err != nil {
+				return err
+			}
 			n, err := node.Start(final, logger)
 			if err != nil {
 				return err

@@ -130,7 +130,7 @@ func createCA(dir, name string, valid time.Duration, now time.Time) (string, err
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             now.Add(-5 * time.Minute),
+		NotBefore:             now.Add(-certBackdate),
 		NotAfter:              now.Add(valid),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
@@ -309,7 +309,7 @@ func certTemplate(r certRequest, now time.Time) (*x509.Certificate, error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		NotBefore:    now.Add(-5 * time.Minute),
+		NotBefore:    now.Add(-certBackdate),
 		NotAfter:     now.Add(r.valid),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 	}

@@ -57,7 +57,7 @@ func wireEvent(e controller.Event) wire.Event {
 func wireMember(m controller.MemberInfo) wire.MemberInfo {
 	return wire.MemberInfo{ID: m.ID, Datacenter: m.Datacenter, Address: m.Address, Voter: m.Voter, Leader: m.Leader,
 		APIAddr: m.APIAddr, DNSAddr: m.DNSAddr, GeoIP: m.GeoIP, Role: m.Role, Reachability: m.Reachability, LastContactMS: m.LastContactMS,
-		AppliedIndex: m.AppliedIndex, Promoting: m.Promoting, Error: m.Error}
+		AppliedIndex: m.AppliedIndex, Promoting: m.Promoting, Error: m.Error, ClockSkewMS: m.ClockSkewMS}
 }
 
 // wireMembers converts a member list: never nil.

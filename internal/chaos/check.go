@@ -71,7 +71,7 @@ func checkTimeline(w *World, c *Cluster, samples []Sample, start time.Time) []Vi
 		if w.Proc(s.Node, s.T) != procRunning {
 			continue
 		}
-		if w.InMajority(s.Node, s.T) {
+		if w.InMajority(s.Node, s.T) && !fullAndLast(w, c, s) {
 			checkMajority(w, s, add)
 		}
 		checkCutOff(w, c, s, add)
@@ -205,7 +205,7 @@ func checkAgreement(w *World, c *Cluster, samples []Sample, add addFunc) {
 				if name == "app" {
 					a = s.App
 				}
-				if !a.OK || w.Proc(s.Node, s.T) != procRunning || !w.InMajority(s.Node, s.T) {
+				if !a.OK || w.Proc(s.Node, s.T) != procRunning || !w.InMajority(s.Node, s.T) || fullAndApart(w, s) {
 					continue
 				}
 				seen[a.String()] = append(seen[a.String()], c.Nodes[s.Node].ID)

@@ -51,6 +51,9 @@ type Node struct {
 	DNS  string
 	API  string
 	args []string
+	// Env is added to the process's environment at its next start
+	// (clock.go's skew).
+	Env  []string
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -123,6 +126,10 @@ func NewCluster(lab *Lab, bin, dir string, modes []string) (*Cluster, error) {
 			"--minority-mode", n.Mode,
 		}
 		c.Nodes = append(c.Nodes, n)
+	}
+	if err := c.mountDisks(); err != nil {
+		c.unmountDisks()
+		return nil, err
 	}
 	for _, n := range c.Nodes {
 		if err := c.Start(n); err != nil {
@@ -199,6 +206,9 @@ func (c *Cluster) Start(n *Node) error {
 	}
 	fmt.Fprintf(lf, "=== start %s\n", time.Now().Format(time.RFC3339Nano))
 	cmd := c.Lab.Command(n.Idx, c.bin, n.args...)
+	if n.Env != nil {
+		cmd.Env = append(os.Environ(), n.Env...)
+	}
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Start(); err != nil {
 		lf.Close()
@@ -257,6 +267,7 @@ func (c *Cluster) Close() {
 	for _, s := range c.Sites {
 		s.Stop()
 	}
+	c.unmountDisks()
 }
 
 // Logs is the tail of n's log.

@@ -23,7 +23,8 @@ const (
 
 // Faults is every fault a schedule draws from.
 var Faults = []string{FaultKillDC, FaultKillLeader, FaultKillFollower, FaultFreezeLeader, FaultFreezeAfter,
-	FaultPartition, FaultAsymPartition, FaultFlap, FaultFullRestart, FaultRolling}
+	FaultPartition, FaultAsymPartition, FaultFlap, FaultFullRestart, FaultRolling,
+	FaultDiskFull, FaultClock, FaultMembers}
 
 // FaultRun is one fault injected in a trial.
 type FaultRun struct {
@@ -34,6 +35,9 @@ type FaultRun struct {
 	SiteDown int       // datacenter whose site died in it, -1 none
 	SiteAt   time.Time // when
 	Leader   bool      // the node hit was the leader
+	// Violations are the fault's own assertions that failed (the
+	// faults of diskfull.go and after).
+	Violations []Violation `json:",omitempty"`
 }
 
 // trial is the state a fault works on.
@@ -43,7 +47,8 @@ type trial struct {
 	rng   *rand.Rand
 	h     *History
 	logf  func(string, ...any)
-	extra int // incident numbers for the faults' own writes
+	extra int       // incident numbers for the faults' own writes
+	t0    time.Time // the trial's start, for the faults' own violations
 }
 
 func (tr *trial) hold(lo, hi time.Duration) {
@@ -120,6 +125,12 @@ func (tr *trial) inject(kind string) (FaultRun, error) {
 		err = tr.fullRestart(&f)
 	case FaultRolling:
 		err = tr.rolling(&f)
+	case FaultDiskFull:
+		err = tr.diskFull(&f)
+	case FaultClock:
+		err = tr.clockOff(&f)
+	case FaultMembers:
+		err = tr.members(&f)
 	default:
 		err = fmt.Errorf("chaos: unknown fault %q", kind)
 	}
@@ -289,6 +300,13 @@ func (tr *trial) rolling(f *FaultRun) error {
 func (tr *trial) healAll() error {
 	for i := range tr.c.Nodes {
 		tr.cut(i, false, false)
+		if tr.c.Nodes[i].Env != nil {
+			_ = tr.restartWith(i, nil)
+		}
+		if tr.w.DiskFull(i, time.Now()) {
+			_ = tr.c.FreeDisk(tr.c.Nodes[i])
+			tr.w.SetDisk(i, false)
+		}
 		if err := tr.siteUp(i); err != nil {
 			return err
 		}

@@ -99,12 +99,13 @@ func RunTrial(cfg TrialConfig) (*TrialResult, error) {
 	h := NewHistory(start)
 	init := State{Pin: -1, Version: 1, TTL: 1}
 	smp := StartSampler(c)
-	tr := &trial{c: c, w: w, rng: rng, h: h, logf: cfg.Logf}
+	tr := &trial{c: c, w: w, rng: rng, h: h, logf: cfg.Logf, t0: start}
 	ops := startWriters(c, w, h, cfg.Seed)
 	for _, k := range kinds {
 		ops.on.Store(true)
 		f, err := tr.inject(k)
 		res.Faults = append(res.Faults, f)
+		res.Violations = append(res.Violations, f.Violations...)
 		cfg.Logf("  %s: %s, healed after %s", f.Start.Sub(start).Round(time.Millisecond), f.Label, f.Healed.Sub(f.Start).Round(time.Millisecond))
 		if err != nil {
 			res.Notes = append(res.Notes, fmt.Sprintf("%s: %v", f.Label, err))

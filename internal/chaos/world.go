@@ -45,18 +45,20 @@ type World struct {
 	proc    []series    // procRunning, procStopped, procDead
 	cutIn   []series    // 1: frames to the node are dropped
 	cutOut  []series    // 1: frames from the node are dropped
+	disk    []series    // 1: the node's data disk is full (diskfull.go)
 	changes []time.Time // of the ground truth
 	opTimes []time.Time // of writes, called or returned
 }
 
 // NewWorld is the truth of n datacenters, all up, from start.
 func NewWorld(n int, start time.Time) *World {
-	w := &World{n: n, site: make([]series, n), proc: make([]series, n), cutIn: make([]series, n), cutOut: make([]series, n)}
+	w := &World{n: n, site: make([]series, n), proc: make([]series, n), cutIn: make([]series, n), cutOut: make([]series, n), disk: make([]series, n)}
 	for i := range n {
 		w.site[i].set(start, 1)
 		w.proc[i].set(start, procRunning)
 		w.cutIn[i].set(start, 0)
 		w.cutOut[i].set(start, 0)
+		w.disk[i].set(start, 0)
 	}
 	return w
 }

@@ -105,6 +105,8 @@ func (n *Node) start(files *loaded) error {
 		return err
 	}
 	registry.MustRegister(newOpsMetrics(n, files.tls)) // alerting rules' metrics (ops)
+	// The members' clock skew, on the leader (clockskew.go).
+	registry.MustRegister(controller.NewClockSkewCollector(n.store))
 	if err := n.startStatus(); err != nil {
 		return err
 	}

@@ -77,6 +77,8 @@ func (c *Config) preflight(logger *slog.Logger) (*loaded, error) {
 		if len(certProblems) == 0 {
 			if l.tls, err = mutualTLS(c.TLSCA, c.TLSCert, c.TLSKey); err != nil {
 				problems = append(problems, err)
+			} else {
+				l.tls.Time = c.Now // peers' certificates are judged by this node's clock
 			}
 		}
 	}

@@ -1,0 +1,80 @@
+package testcluster
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed3787e6f1/detour/internal/testutil"
+)
+
+// A follower whose disk is full hears the leader's heartbeats but takes
+// none of its entries: it kept answering a site that died after its disk
+// filled for as long as the disk stayed full (chaos seed 5001). Now, once
+// its log writes have failed for minority_after, it answers by its
+// minority mode (local: its own checks, which move off the dead site),
+// still not ready for its storage; freed, it catches up and is ready.
+func TestFullDiskFollowerMovesOffDeadSite(t *testing.T) {
+	c, full := diskCluster(t)
+	leader := c.Leader()
+	f := c.Member("us-west")
+	if f == leader {
+		f = c.Member("eu-west")
+	}
+	full[f.ID].Store(true)
+	_, body := waitReadyCode(t, f, http.StatusServiceUnavailable, 10*time.Second)
+	if !strings.Contains(body, "cannot write its Raft log") {
+		t.Errorf("/v1/ready of the follower with a full disk: %s; want the storage reason", body)
+	}
+	c.Member("us-east").Site.SetUp(false)
+	for _, m := range c.Members {
+		took := c.WaitAnswer(m, expected("us-east"), 15*time.Second)
+		t.Logf("%s answers %s %s after site 1 died", m.ID, expected("us-east"), took.Round(time.Millisecond))
+	}
+	if _, body, _ := get(t, f, "/metrics"); !strings.Contains(body, "\ndetour_minority_mode 1\n") {
+		t.Error("/metrics of the follower with a full disk does not say detour_minority_mode 1")
+	}
+	full[f.ID].Store(false)
+	waitReadyCode(t, f, http.StatusOK, 15*time.Second)
+	if got := c.Answer(f); got != expected("us-east") {
+		t.Errorf("the follower after its disk was freed answers %s, want %s", got, expected("us-east"))
+	}
+	c.CheckInvariants()
+}
+
+// A leader whose disk is full steps down, but its log is as long as
+// anyone's: it won the next election, failed its first commit, stepped
+// down, and again, so the cluster had no working leader while its disk
+// was full and a dead site stayed in every node's answers (chaos seed
+// 5002). Now it does not stand for election while it cannot write, even
+// when it hears no leader: the others elect a leader among themselves and
+// fail over.
+func TestFullDiskLeaderStandsAside(t *testing.T) {
+	c, full := diskCluster(t)
+	old := c.Leader()
+	full[old.ID].Store(true)
+	testutil.Eventually(t, "a leader other than the one with a full disk", 15*time.Second, func() bool {
+		l := c.Leader()
+		return l != nil && l != old
+	})
+	// Cut off, it hears no leader: a node that may stand becomes a
+	// candidate within two heartbeat timeouts (500 ms here).
+	c.Faults.Cut(old.ID)
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if st, _ := old.Node.Store().RaftState(); st != "Follower" {
+			t.Fatalf("%s, whose disk is full, is %s", old.ID, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.Faults.Heal(old.ID)
+	c.Member("us-east").Site.SetUp(false)
+	for _, m := range c.Members {
+		took := c.WaitAnswer(m, expected("us-east"), 15*time.Second)
+		t.Logf("%s answers %s %s after us-east's site died", m.ID, expected("us-east"), took.Round(time.Millisecond))
+	}
+	full[old.ID].Store(false)
+	waitReadyCode(t, old, http.StatusOK, 15*time.Second)
+	c.CheckInvariants()
+}
