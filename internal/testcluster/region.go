@@ -30,6 +30,9 @@ type Region struct {
 	// keepAlive is whether the check keeps its connections (when the
 	// open-file limit allows).
 	keepAlive bool
+	// served counts the probes the endpoints answered, in every
+	// datacenter.
+	served atomic.Int64
 }
 
 // regionSite is one datacenter's endpoints: a listener each, one server.
@@ -57,6 +60,7 @@ func NewRegion(t testing.TB, records int, interval time.Duration, fall int) *Reg
 	}
 	for _, dc := range Datacenters {
 		s := &regionSite{srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			r.served.Add(1)
 			w.Write([]byte("ok\n"))
 		}), ReadHeaderTimeout: 5 * time.Second}}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
