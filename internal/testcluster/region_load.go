@@ -1,28 +1,34 @@
 package testcluster
 
 import (
+	"fmt"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// Load is what the process did over a window of time: probes the
-// region's endpoints answered and the CPU the process used.
+// Load is what was done over a window of time: probes the region's
+// endpoints answered, the CPU of this process (the nodes: checks, Raft,
+// DNS) and of the endpoints' process.
 type Load struct {
-	Window time.Duration
-	Probes int64
-	CPU    time.Duration // user + system, the whole process
+	Window      time.Duration
+	Probes      int64
+	CPU         time.Duration // user + system of this process
+	EndpointCPU time.Duration // of the endpoints' process
 }
 
 // ProbesPerSecond is the rate of probes answered over the window.
 func (l Load) ProbesPerSecond() float64 { return float64(l.Probes) / l.Window.Seconds() }
 
-// Cores is the CPU seconds the process used per second of the window.
+// Cores is the CPU seconds the nodes' process used per second of the
+// window.
 func (l Load) Cores() float64 { return l.CPU.Seconds() / l.Window.Seconds() }
 
-// CPUPerProbe is the process's CPU per probe answered: checks, endpoints,
-// nodes and all.
+// EndpointCores is the same for the endpoints' process.
+func (l Load) EndpointCores() float64 { return l.EndpointCPU.Seconds() / l.Window.Seconds() }
+
+// CPUPerProbe is the nodes' process's CPU per probe answered.
 func (l Load) CPUPerProbe() time.Duration {
 	if l.Probes == 0 {
 		return 0
@@ -30,12 +36,33 @@ func (l Load) CPUPerProbe() time.Duration {
 	return l.CPU / time.Duration(l.Probes)
 }
 
-// MeasureLoad counts the probes answered and the process's CPU over
-// window.
+// String sums the load up.
+func (l Load) String() string {
+	return fmtLoad(l.ProbesPerSecond(), l.Cores(), l.EndpointCores(), l.CPUPerProbe())
+}
+
+// loadMark is where a window starts.
+type loadMark struct {
+	at         time.Time
+	probes     int64
+	cpu, epCPU time.Duration
+}
+
+func (r *Region) mark() loadMark {
+	n, ep := r.ep.count()
+	return loadMark{at: time.Now(), probes: n, cpu: processCPU(), epCPU: ep}
+}
+
+func (r *Region) since(m loadMark) Load {
+	now := r.mark()
+	return Load{Window: now.at.Sub(m.at), Probes: now.probes - m.probes, CPU: now.cpu - m.cpu, EndpointCPU: now.epCPU - m.epCPU}
+}
+
+// MeasureLoad counts the probes answered and the CPU used over window.
 func (r *Region) MeasureLoad(window time.Duration) Load {
-	p0, c0, t0 := r.served.Load(), processCPU(), time.Now()
+	m := r.mark()
 	time.Sleep(window)
-	return Load{Window: time.Since(t0), Probes: r.served.Load() - p0, CPU: processCPU() - c0}
+	return r.since(m)
 }
 
 // Scheduled is the probes a second the region's checks ask for: one per
@@ -63,14 +90,15 @@ func (r *Region) watchSetup(t testing.TB, window time.Duration) (stop func()) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
-			p0, c0, t0 := r.served.Load(), processCPU(), time.Now()
+			m := r.mark()
 			select {
 			case <-done:
 				return
 			case <-time.After(window):
 			}
+			l := r.since(m)
 			mu.Lock()
-			samples = append(samples, Load{Window: time.Since(t0), Probes: r.served.Load() - p0, CPU: processCPU() - c0})
+			samples = append(samples, l)
 			mu.Unlock()
 		}
 	})
@@ -84,9 +112,13 @@ func (r *Region) watchSetup(t testing.TB, window time.Duration) (stop func()) {
 		mu.Lock()
 		defer mu.Unlock()
 		for i, l := range samples {
-			t.Logf("setup %2ds: %.0f probes/s answered of %.0f scheduled, %.2f cores", int(window.Seconds())*(i+1),
-				l.ProbesPerSecond(), r.Scheduled(len(Datacenters)), l.Cores())
+			t.Logf("setup %2ds: %s (%.0f scheduled)", int(window.Seconds())*(i+1), l, r.Scheduled(len(Datacenters)))
 		}
 	})
 	return stop
+}
+
+func fmtLoad(probes, cores, epCores float64, perProbe time.Duration) string {
+	return fmt.Sprintf("%.0f probes/s answered, nodes %.2f cores (%s CPU per probe), endpoints %.2f cores",
+		probes, cores, perProbe.Round(time.Microsecond), epCores)
 }
