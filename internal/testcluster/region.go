@@ -55,6 +55,10 @@ func NewRegion(t testing.TB, records int, interval time.Duration, fall int) *Reg
 	return r
 }
 
+// Close stops the endpoints' process (t's cleanup does too; a benchmark's
+// trials should not wait for it).
+func (r *Region) Close() { r.ep.close() }
+
 // Name is record i's name.
 func (r *Region) Name(i int) string { return fmt.Sprintf("r%d.example.test.", i) }
 

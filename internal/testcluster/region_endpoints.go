@@ -24,6 +24,7 @@ const regionEndpointsEnv = "DETOUR_REGION_ENDPOINTS"
 // endpoints is the helper process serving a region's endpoints.
 type endpoints struct {
 	mu    sync.Mutex // one command at a time
+	once  sync.Once
 	cmd   *exec.Cmd
 	in    io.WriteCloser
 	out   *bufio.Scanner
@@ -91,7 +92,10 @@ func (e *endpoints) count() (int64, time.Duration) {
 	return n, time.Duration(cpu)
 }
 
-func (e *endpoints) close() {
+// close ends the helper process; again, it does nothing.
+func (e *endpoints) close() { e.once.Do(e.stop) }
+
+func (e *endpoints) stop() {
 	e.in.Close()
 	done := make(chan struct{})
 	go func() { e.cmd.Wait(); close(done) }()

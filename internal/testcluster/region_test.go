@@ -72,6 +72,7 @@ type regionEvent struct {
 func regionTrial(t testing.TB, records int, interval time.Duration, fall int, lose string) *regionEvent {
 	t.Helper()
 	r := NewRegion(t, records, interval, fall)
+	defer r.Close()
 	setup := time.Now()
 	stopWatch := r.watchSetup(t, 5*time.Second)
 	counters := map[string]*LogCounter{}
