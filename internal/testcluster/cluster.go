@@ -19,6 +19,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/seed3787e6f1/detour/controller"
 	"github.com/seed3787e6f1/detour/internal/node"
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/internal/testutil/fixture"
 )
 
@@ -153,6 +154,9 @@ func New(t testing.TB, opts Options) *Cluster {
 	// its endpoints' first probes spread over an interval, and three
 	// nodes probe them on one machine.
 	settle := 20*time.Second + time.Duration(c.endpoints)*10*time.Millisecond
+	if testutil.Race {
+		settle *= 2 // the race detector slows the probes several times over
+	}
 	for _, m := range c.Members {
 		c.WaitAnswer(m, Answers["us-east"], settle)
 	}
