@@ -97,6 +97,9 @@ func (r *Region) watchSetup(t testing.TB, window time.Duration) (stop func()) {
 			case <-time.After(window):
 			}
 			l := r.since(m)
+			if l.Probes < 0 { // the endpoints' process has ended
+				return
+			}
 			mu.Lock()
 			samples = append(samples, l)
 			mu.Unlock()
