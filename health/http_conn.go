@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 )
@@ -28,13 +30,17 @@ import (
 type keptConn struct {
 	conn  net.Conn
 	state *tls.ConnectionState
+	// owed is set when a probe timed out before the first byte of its
+	// answer: the connection is kept, and the next probe reads that
+	// late answer before it sends its own request.
+	owed bool
 }
 
 func (k *keptConn) close() {
 	if k.conn != nil {
 		k.conn.Close()
 	}
-	k.conn, k.state = nil, nil
+	k.conn, k.state, k.owed = nil, nil, false
 }
 
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
@@ -59,6 +65,9 @@ func (h *httpCheck) do(ctx context.Context, deadline time.Time, limit int64) (pr
 		// up on it while idle, not an answer to this request.
 		if err == nil && resp.code != http.StatusRequestTimeout {
 			return resp, body, nil
+		}
+		if err != nil && kc.owed {
+			return resp, body, err // timed out; the connection waits for its answer
 		}
 		kc.close()
 		if ctx.Err() != nil || !time.Now().Before(deadline) {
@@ -87,7 +96,7 @@ func (h *httpCheck) do(ctx context.Context, deadline time.Time, limit int64) (pr
 	}
 	kc.conn, kc.state = conn, state
 	resp, body, err := h.exchange(ctx, deadline, conn, br, state, limit)
-	if err != nil {
+	if err != nil && !kc.owed {
 		kc.close()
 	}
 	return resp, body, err
@@ -112,14 +121,26 @@ func (h *httpCheck) dial(ctx context.Context, deadline time.Time) (net.Conn, err
 
 // exchange writes h's request on conn and reads the response. With h.kept
 // set it leaves the connection reusable (body drained, deadlines cleared)
-// or closes it when it cannot be reused.
+// or closes it when it cannot be reused; a timeout before the first byte
+// of the answer sets h.kept.owed and leaves the connection to the caller.
 func (h *httpCheck) exchange(ctx context.Context, deadline time.Time, conn net.Conn, br *bufio.Reader, state *tls.ConnectionState, limit int64) (probeResponse, []byte, error) {
 	kc := h.kept
 	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	if kc != nil && kc.owed {
+		kc.owed = false
+		if err := h.skipOwed(br); err != nil {
+			return probeResponse{}, nil, fmt.Errorf("the previous probe's answer: %w", err)
+		}
+	}
 	if _, err := conn.Write(h.wire); err != nil {
 		return probeResponse{}, nil, err
+	}
+	if kc != nil {
+		if err := h.awaitAnswer(ctx, br); err != nil {
+			return probeResponse{}, nil, err
+		}
 	}
 	resp, bodyReader, err := readResponse(br, h.method)
 	if err != nil {
@@ -143,6 +164,46 @@ func (h *httpCheck) exchange(ctx context.Context, deadline time.Time, conn net.C
 	}
 	return resp, body, nil
 }
+
+// awaitAnswer waits for the first byte of the answer on a kept
+// connection. When the probe's deadline passes first, nothing of the
+// answer has been read, so the connection stays usable: it is kept, owing
+// that answer (h.kept.owed), rather than closed. Closing it would make the
+// next probe dial, accept and set up a connection again, which costs
+// several times a probe on a kept one; on an observer short of CPU, whose
+// probes time out because it reads their answers late, closing turned
+// every timeout into more work and more timeouts.
+func (h *httpCheck) awaitAnswer(ctx context.Context, br *bufio.Reader) error {
+	_, err := br.Peek(1)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+		h.kept.owed = true
+	}
+	return err
+}
+
+// skipOwed reads and drops the answer a timed-out probe left owing on a
+// kept connection; an error means the connection cannot be reused.
+func (h *httpCheck) skipOwed(br *bufio.Reader) error {
+	resp, body, err := readResponse(br, h.method)
+	if err != nil {
+		return err
+	}
+	if resp.close {
+		return errOwedClose
+	}
+	if n, err := io.Copy(io.Discard, io.LimitReader(body, maxDrain+1)); err != nil {
+		return err
+	} else if n > maxDrain {
+		return errOwedClose
+	}
+	if br.Buffered() > 0 {
+		return errOwedClose
+	}
+	return nil
+}
+
+// errOwedClose: the late answer a kept connection owed ended it.
+var errOwedClose = errors.New("the connection ended with the late answer")
 
 // readBody reads up to limit bytes of r; nothing when limit is 0.
 func readBody(r io.Reader, limit int64) ([]byte, error) {

@@ -3,8 +3,6 @@ package testcluster
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,59 +17,47 @@ import (
 
 // Region is a cluster's worth of services for a region-wide failure:
 // Records failover records r0..rN.example.test, each with its own endpoint
-// in every datacenter (a pool per record and datacenter), each endpoint a
-// real HTTP listener on loopback. A datacenter's endpoints share one HTTP
-// server, so that they all die at once.
+// in every datacenter (a pool per record and datacenter), each endpoint
+// checked over real HTTP on loopback. A datacenter's endpoints share one
+// HTTP server, so that they all die at once; the servers run in a helper
+// process (region_endpoints.go), apart from the nodes.
 type Region struct {
 	Records  int
 	Interval time.Duration
 	Fall     int
-	sites    map[string]*regionSite
+	ep       *endpoints
 	// keepAlive is whether the check keeps its connections (when the
 	// open-file limit allows).
 	keepAlive bool
 }
 
-// regionSite is one datacenter's endpoints: a listener each, one server.
-type regionSite struct {
-	srv   *http.Server
-	addrs []string
-}
-
 // NewRegion starts the endpoints of records records in every datacenter.
 func NewRegion(t testing.TB, records int, interval time.Duration, fall int) *Region {
 	t.Helper()
-	r := &Region{Records: records, Interval: interval, Fall: fall, sites: map[string]*regionSite{}}
+	r := &Region{Records: records, Interval: interval, Fall: fall}
 	// Every endpoint of a datacenter is checked at that datacenter's one
 	// listener: each still has its own probes and, with keep_alive, its
-	// own connection from every node (both ends: 18 descriptors per record
-	// at three nodes), but not a listener of its own, so 1,000 records fit
-	// under a common limit of 20,000 open files. Past the limit the
-	// checks open a connection per probe (the default) instead.
-	r.keepAlive = raiseFileLimit(uint64(18*records+1024)) == nil
+	// own connection from every node (9 descriptors per record at three
+	// nodes in this process, as many in the endpoints' process), but not
+	// a listener of its own, so 1,000 records fit under a common limit
+	// of 20,000 open files. Past the limit the checks open a connection
+	// per probe (the default) instead.
+	files := uint64(9*records + 1024)
+	r.keepAlive = raiseFileLimit(files) == nil
 	if !r.keepAlive {
 		if err := raiseFileLimit(uint64(1024)); err != nil {
 			t.Fatalf("%d records need %d open files: %v", records, 1024, err)
 		}
 		t.Logf("%d records: the open-file limit is too low for kept connections; a connection per probe", records)
+		files = 1024
 	}
-	for _, dc := range Datacenters {
-		s := &regionSite{srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Write([]byte("ok\n"))
-		}), ReadHeaderTimeout: 5 * time.Second}}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("endpoint listener: %v", err)
-		}
-		go s.srv.Serve(ln)
-		for range records {
-			s.addrs = append(s.addrs, ln.Addr().String())
-		}
-		r.sites[dc] = s
-		t.Cleanup(func() { s.srv.Close() })
-	}
+	r.ep = startEndpoints(t, files)
 	return r
 }
+
+// Close stops the endpoints' process (t's cleanup does too; a benchmark's
+// trials should not wait for it).
+func (r *Region) Close() { r.ep.close() }
 
 // Name is record i's name.
 func (r *Region) Name(i int) string { return fmt.Sprintf("r%d.example.test.", i) }
@@ -98,7 +84,7 @@ func (r *Region) SpecHook(text string) string {
 			name := fmt.Sprintf("r%d-%s", i, dc)
 			names = append(names, name)
 			fmt.Fprintf(&pools, "  - {name: %s, datacenter: %s, check: region, endpoints: [{address: %s, check_address: %q}]}\n",
-				name, dc, r.Address(dc, i), r.sites[dc].addrs[i])
+				name, dc, r.Address(dc, i), r.ep.addrs[dc])
 		}
 		fmt.Fprintf(&records, "  - {name: %s, type: A, ttl: 1, policy: failover, pools: [%s]}\n", r.Name(i), strings.Join(names, ", "))
 	}
@@ -110,7 +96,7 @@ func (r *Region) SpecHook(text string) string {
 }
 
 // Kill closes every endpoint of datacenter dc and their connections.
-func (r *Region) Kill(dc string) { r.sites[dc].srv.Close() }
+func (r *Region) Kill(dc string) { r.ep.kill(dc) }
 
 // countEndpoints is how many endpoints spec text checks.
 func countEndpoints(t testing.TB, text string) int {

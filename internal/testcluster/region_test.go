@@ -72,6 +72,9 @@ type regionEvent struct {
 func regionTrial(t testing.TB, records int, interval time.Duration, fall int, lose string) *regionEvent {
 	t.Helper()
 	r := NewRegion(t, records, interval, fall)
+	defer r.Close()
+	setup := time.Now()
+	stopWatch := r.watchSetup(t, 5*time.Second)
 	counters := map[string]*LogCounter{}
 	timing := controller.DefaultTiming
 	c := New(t, Options{Interval: interval, Fall: fall, Timing: &timing, SpecHook: r.SpecHook,
@@ -81,6 +84,10 @@ func regionTrial(t testing.TB, records int, interval time.Duration, fall int, lo
 			cfg.WrapLogStore = lc.Wrap
 		}})
 	defer c.Close()
+	stopWatch()
+	steady := r.MeasureLoad(2 * time.Second)
+	t.Logf("%d records settled in %s; then %s (%.0f scheduled)",
+		records, time.Since(setup).Round(100*time.Millisecond), steady, r.Scheduled(len(c.Members)))
 	for i := 0; i < 10 && c.Leader().DC != lose; i++ {
 		_ = c.Leader().Node.Store().StepDown(context.Background())
 		time.Sleep(time.Second)
