@@ -93,19 +93,7 @@ has() { [[ " $PEERS " == *" $1 "* ]] && { command -v "$2" >/dev/null || [ -x "/u
 
 # --- the zone: SOA, NS and 998 more records = 1,000 -----------------------
 zone=bench.test
-{
-	echo "\$ORIGIN $zone."
-	echo "\$TTL 3600"
-	echo "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300"
-	echo "@ IN NS ns1"
-	echo "ns1 IN A 127.0.0.1"
-	echo "@ IN MX 10 mail"
-	echo "mail IN A 192.0.2.25"
-	for i in $(seq 0 799); do echo "h$i IN A 10.$((i / 256)).$((i % 256)).1"; done
-	for i in $(seq 0 99); do echo "h$i IN AAAA 2001:db8::$(printf %x "$i")"; done
-	for i in $(seq 0 49); do echo "c$i IN CNAME h$i"; done
-	for i in $(seq 0 44); do echo "t$i IN TXT \"v=spf1 ip4:10.0.$i.0/24 -all\""; done
-} >"$tmp/$zone.zone"
+bench_zone "$zone" >"$tmp/$zone.zone"
 records=$(grep -cv '^\$' "$tmp/$zone.zone")
 [ "$records" = 1000 ] || { echo "dns-qps: zone has $records records, want 1000" >&2; exit 1; }
 
@@ -186,7 +174,6 @@ wait_dns() { # port
 }
 
 # cpu_ticks PID: user+system clock ticks of every thread of PID so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 # run NAME PORT PID: dnsperf against PORT for DURATION seconds; prints one

@@ -58,19 +58,7 @@ KNOTD=$(command -v knotd || echo /usr/sbin/knotd)
 
 # --- the zone: dns-qps.sh's 1,000 records ----------------------------------
 zone=bench.test
-{
-	echo "\$ORIGIN $zone."
-	echo "\$TTL 3600"
-	echo "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300"
-	echo "@ IN NS ns1"
-	echo "ns1 IN A 127.0.0.1"
-	echo "@ IN MX 10 mail"
-	echo "mail IN A 192.0.2.25"
-	for i in $(seq 0 799); do echo "h$i IN A 10.$((i / 256)).$((i % 256)).1"; done
-	for i in $(seq 0 99); do echo "h$i IN AAAA 2001:db8::$(printf %x "$i")"; done
-	for i in $(seq 0 49); do echo "c$i IN CNAME h$i"; done
-	for i in $(seq 0 44); do echo "t$i IN TXT \"v=spf1 ip4:10.0.$i.0/24 -all\""; done
-} >"$tmp/$zone.zone"
+bench_zone "$zone" >"$tmp/$zone.zone"
 
 # --- the queries: 80% A, 8% AAAA, 4% MX, 3% CNAME->A, NX_PERCENT NXDOMAIN --
 awk -v z="$zone" -v nx="$NX_PERCENT" 'BEGIN {
@@ -151,7 +139,6 @@ wait_signed() {
 	return 1
 }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 # run NAME PORT PID FLAGS: dnsperf (FLAGS: -D for DO=1, -e for DO=0)

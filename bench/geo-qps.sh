@@ -115,7 +115,6 @@ echo "shop.geo.test A" >"$tmp/shop"
 # ECS option values (dnsperf -E 8:HEX): family, source, scope 0, address.
 subnets=(0001180a0102 0001180a0304 0001180a0607 0001180ac801) # 10.1.2/24 EU, 10.3.4/24 US, 10.6.7/24 AS, 10.200.1/24 unknown
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 # measure PORT PID FILE [ECS]: prints "qps ticks" of one run.

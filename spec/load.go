@@ -301,23 +301,11 @@ func joinZoneText(z *Zone) string {
 // inlined in static:, CA bundles in ca_pem:, no path left. Parse accepts
 // what it writes.
 func (s *Spec) Marshal() ([]byte, error) {
-	c := *s
-	c.Checks = append([]Check(nil), s.Checks...)
-	for i := range c.Checks {
-		c.Checks[i].CAFile = ""
-	}
-	c.Zones = append([]Zone(nil), s.Zones...)
-	for i := range c.Zones {
-		z := &c.Zones[i]
-		if z.FileText != "" {
-			z.Static = joinZoneText(z)
-		}
-		z.File, z.FileText = "", ""
-	}
+	c := s.Inlined()
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(&c); err != nil {
+	if err := enc.Encode(c); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
