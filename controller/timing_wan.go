@@ -36,15 +36,18 @@ func WANTiming(rtt time.Duration) Timing {
 
 // ElectionTime is how long electing a new leader takes at most with
 // these timeouts, as hashicorp/raft draws its timers: a follower whose
-// leader went silent stands within three heartbeat timeouts of its last
-// word (its timer fires every one to two timeouts, and the first firing
-// at least one timeout after the leader's last word stands); with
-// pre-vote the others refuse it while they still hear from a leader, so
-// the last survivor to notice decides; and a round whose votes split
-// ends within two election timeouts, when the next starts. The chaos
-// lab measures elections within this at 0-120 ms one way
-// (docs/cluster.md, failover timing).
+// leader went silent stands within three heartbeat timeouts of the
+// leader's last word (its timer fires every one to two timeouts, and
+// only a firing at least one timeout after that word stands); with
+// pre-vote the other survivors refuse it while they still hear from a
+// leader, so the last to notice decides; its rounds of pre-vote and
+// vote, over connections it may have to open, take up to five round
+// trips, within an election timeout; and a round whose votes split ends
+// within two election timeouts, when the next starts. So three
+// heartbeat timeouts and two election timeouts. The chaos lab measures
+// elections within it at 0-120 ms one way (docs/cluster.md, failover
+// timing).
 func (t Timing) ElectionTime() time.Duration {
 	t = t.WithDefaults()
-	return 3*t.HeartbeatTimeout + t.ElectionTimeout
+	return 3*t.HeartbeatTimeout + 2*t.ElectionTimeout
 }

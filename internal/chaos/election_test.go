@@ -100,6 +100,11 @@ func measureElections(t *testing.T, bin string, l time.Duration, kills int) []ti
 			t.Fatalf("latency %s, kill %d: %v", l, k, err)
 		}
 		t.Logf("latency %s, kill %d: elected in %s", l, k, d.Round(time.Millisecond))
+		if d > controller.WANTiming(rtt).ElectionTime() {
+			for _, n := range c.Nodes {
+				t.Logf("--- %s, over the bound:\n%s", n.ID, raftLines(c.Logs(n, 120)))
+			}
+		}
 		took = append(took, d)
 	}
 	return took
@@ -168,4 +173,15 @@ func agreedLeader(c *Cluster, dead *Node) (string, time.Time) {
 		return "", time.Time{}
 	}
 	return leader, time.Now()
+}
+
+// raftLines keeps the log lines of elections and leadership.
+func raftLines(log string) string {
+	var out []string
+	for l := range strings.SplitSeq(log, "\n") {
+		if strings.Contains(l, "component=raft") || strings.Contains(l, "=== start") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out[max(0, len(out)-40):], "\n")
 }
