@@ -100,6 +100,7 @@ type Minority struct {
 	lastTick atomic.Int64 // sinceStart at the last tick, 0 before the first
 	stale    atomic.Bool  // paused and not caught up since
 	resumed  time.Time    // when the pause was noticed; under mu
+	pauses   int          // pauses noticed; under mu
 	paused   prometheus.Counter
 }
 
@@ -201,16 +202,26 @@ func (m *Minority) ServFail() bool {
 	return m.pausedNow() || m != nil && m.cut.Load() && m.opts.Mode == MinorityServfail
 }
 
-// Run judges contact every tick until ctx ends.
+// Run judges contact every tick until ctx ends. The pause detector
+// ticks on a goroutine of its own: a tick that waits for the leader
+// (caughtUp, up to caughtUpTimeout) is no pause.
 func (m *Minority) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		every(ctx, minorityTick, func() bool {
+			m.notePause()
+			return true
+		})
+	})
 	every(ctx, minorityTick, func() bool {
 		m.step(ctx)
 		return true
 	})
+	wg.Wait()
 }
 
 func (m *Minority) step(ctx context.Context) {
-	m.notePause()
+	m.notePause() // first, so that a tick right after a pause judges as paused
 	inContact := m.inContact()
 	switch {
 	case !m.cut.Load() && !inContact:
@@ -242,8 +253,11 @@ func (m *Minority) inContact() bool {
 }
 
 // caughtUp asks the leader how far it has applied: this node is back
-// once it has applied as much, so it never answers from a replica that
-// is still catching up.
+// once it has applied (and published) as much, so it never answers from
+// a replica that is still catching up. It waits for that index, within
+// caughtUpTimeout, rather than comparing at once: a leader that commits
+// all the time is always a little ahead of what its followers applied
+// when its reply arrives, which would keep a follower out for good.
 func (m *Minority) caughtUp(ctx context.Context) bool {
 	id, addr := m.store.Leader()
 	if addr == "" {
@@ -262,7 +276,21 @@ func (m *Minority) caughtUp(ctx context.Context) bool {
 	if err := json.Unmarshal(resp.Data, &st); err != nil {
 		return false
 	}
-	return m.store.AppliedIndex() >= st.AppliedIndex
+	return m.awaitApplied(cctx, st.AppliedIndex) == nil
+}
+
+// awaitApplied waits until this node has applied index (Raft's count,
+// which takes in the entries the FSM never sees: a term's no-op, a
+// barrier) and built the answers of what its FSM applied.
+func (m *Minority) awaitApplied(ctx context.Context, index uint64) error {
+	for m.store.AppliedIndex() < index {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("applied %d of %d: %w", m.store.AppliedIndex(), index, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return m.store.fsm.WaitApplied(ctx, m.store.fsm.AppliedIndex())
 }
 
 func (m *Minority) enter() {

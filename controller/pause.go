@@ -43,8 +43,9 @@ func (m *Minority) pausedNow() bool {
 	return last != 0 && m.sinceStart()-time.Duration(last) > m.pauseAfter()
 }
 
-// notePause runs first in each tick: it marks the node paused when the
-// tick before was longer ago than pauseAfter.
+// notePause runs every minorityTick on a goroutine of its own, and first
+// in each tick of the contact judgement: it marks the node paused when
+// the tick before (of either) was longer ago than pauseAfter.
 func (m *Minority) notePause() {
 	now := m.sinceStart()
 	last := time.Duration(m.lastTick.Swap(int64(now)))
@@ -53,8 +54,10 @@ func (m *Minority) notePause() {
 	}
 	m.mu.Lock()
 	m.resumed = time.Now()
+	m.pauses++
+	first := !m.stale.Swap(true)
 	m.mu.Unlock()
-	if !m.stale.Swap(true) {
+	if first {
 		m.paused.Inc()
 	}
 	m.opts.Logger.Warn("this node did not run for a while: answering SERVFAIL until it has caught up with a leader",
@@ -69,18 +72,28 @@ func (m *Minority) endPause(ctx context.Context, inContact bool) {
 	if !m.stale.Load() {
 		return
 	}
+	m.mu.Lock()
+	resumed, pauses := m.resumed, m.pauses
+	m.mu.Unlock()
 	current := false
 	switch {
 	case inContact && !m.cut.Load():
 		current = m.confirmedCaughtUp(ctx)
 	case m.cut.Load():
-		m.mu.Lock()
-		resumed := m.resumed
-		m.mu.Unlock()
 		current = m.checkedSince(resumed)
 	}
-	if current {
+	if !current {
+		return
+	}
+	// Another pause noticed meanwhile (the detector ticks on its own)
+	// stands: this judgement may predate it.
+	m.mu.Lock()
+	again := m.pauses != pauses
+	if !again {
 		m.stale.Store(false)
+	}
+	m.mu.Unlock()
+	if !again {
 		m.opts.Logger.Info("caught up after the pause: answering again")
 	}
 }

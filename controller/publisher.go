@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
@@ -32,8 +33,10 @@ type publication struct {
 	// set (the minority mode builds its own answers over them).
 	spec  *spec.Spec
 	zones *dnsserver.ZoneSet
-	// decisions are the view's, to tell when the answers must change.
+	// decisions and serials are the view's, to tell when the answers
+	// must change.
 	decisions []Decision
+	serials   map[string]uint32
 	// changed closes when a newer publication replaces this one.
 	changed chan struct{}
 }
@@ -114,7 +117,7 @@ func (p *publisher) publish(w *pubWork) {
 	prev, v := p.current(), w.view
 	next := &publication{
 		index: v.Index(), answers: prev.answers, spec: prev.spec, zones: prev.zones,
-		decisions: prev.decisions, changed: make(chan struct{}),
+		decisions: prev.decisions, serials: prev.serials, changed: make(chan struct{}),
 	}
 	if err := next.build(w, prev); err != nil {
 		p.failed(v, err) // next holds prev's answers: build sets nothing on failure
@@ -130,9 +133,11 @@ func (n *publication) build(w *pubWork, prev *publication) error {
 	if sp == nil {
 		return nil
 	}
-	ds := v.Decisions()
+	ds, serials := v.Decisions(), v.Serials()
 	specChanged := sp != prev.spec
-	if !specChanged && prev.answers != nil && sameDecisions(prev.decisions, ds) {
+	// The serials too: views skipped since the last build may have moved
+	// an answer and moved it back, raising the serial (seed 1).
+	if !specChanged && prev.answers != nil && sameDecisions(prev.decisions, ds) && maps.Equal(prev.serials, serials) {
 		return nil
 	}
 	zs := prev.zones
@@ -151,11 +156,11 @@ func (n *publication) build(w *pubWork, prev *publication) error {
 			go debug.FreeOSMemory()
 		}
 	}
-	snap, err := dnsserver.BuildSerials(zs, DynamicAnswers(ds), v.Serials(), v.Now())
+	snap, err := dnsserver.BuildSerials(zs, DynamicAnswers(ds), serials, v.Now())
 	if err != nil {
 		return fmt.Errorf("build answers: %w", err)
 	}
-	n.answers, n.spec, n.zones, n.decisions = snap, sp, zs, ds
+	n.answers, n.spec, n.zones, n.decisions, n.serials = snap, sp, zs, ds, serials
 	return nil
 }
 

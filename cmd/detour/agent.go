@@ -189,6 +189,8 @@ func bindNodeFlags(f *pflag.FlagSet, cfg *node.Config) {
 	durationFlag(f, &cfg.GeoIPPoll, "geoip-poll", "how often the spec's geoip.database file is checked for a change (default 5s)")
 	// DNSSEC (dnssec).
 	f.StringVar(&cfg.DNSSECKeyDir, "dnssec-key-dir", "", "directory of the zones' DNSSEC keys, the same files on every node, mode 0700 (default: <data-dir>/dnssec; see docs/security.md)")
+	// WAN timing (chaosA).
+	durationFlag(f, &cfg.WANRTT, "wan-rtt", "longest round trip between the nodes, jitter included: the --raft-* timeouts left unset derive from it (see docs/cluster.md, failover timing; default: none, for round trips up to ~150ms)")
 }
 
 // raftFlags are the node file's raft: keys.

@@ -22,6 +22,7 @@ func TestCheckTimelineCatches(t *testing.T) {
 	w.changeAt(w.cutOut, 2, 1, at(20*time.Second)) //
 	c := &Cluster{Nodes: []*Node{{ID: "n1", Mode: "local"}, {ID: "n2", Mode: "local"}, {ID: "n3", Mode: "servfail"}}}
 	right := answer(Answer(1))
+	cutLong := at(20*time.Second + minorityAfter + 3*time.Second)
 	samples := []Sample{
 		// Within the bound: fine.
 		{Round: 1, T: at(time.Second + Bound - 100*time.Millisecond), Node: 0, WWW: answer(Answer(0)), App: right},
@@ -32,11 +33,12 @@ func TestCheckTimelineCatches(t *testing.T) {
 		// Quiet since 1 s, yet n1 and n2 differ: invariant 3.
 		{Round: 4, T: at(12 * time.Second), Node: 0, WWW: right, App: right},
 		{Round: 4, T: at(12 * time.Second), Node: 1, WWW: right, App: answer(Answer(2))},
-		// n3 cut off for 7 s, ready and answering: invariant 4 twice.
-		{Round: 5, T: at(27 * time.Second), Node: 2, WWW: right, App: right, Ready: http.StatusOK},
-		{Round: 6, T: at(27*time.Second + 100*time.Millisecond), Node: 2, WWW: right, App: right, Ready: http.StatusOK},
+		// n3 cut off for minority_after + 3 s, ready and answering:
+		// invariant 4 twice.
+		{Round: 5, T: cutLong, Node: 2, WWW: right, App: right, Ready: http.StatusOK},
+		{Round: 6, T: cutLong.Add(100 * time.Millisecond), Node: 2, WWW: right, App: right, Ready: http.StatusOK},
 		// Cut off and saying so, in its mode: fine.
-		{Round: 7, T: at(28 * time.Second), Node: 2, WWW: DNSAnswer{OK: true, Rcode: dns.RcodeServerFailure}, Ready: http.StatusServiceUnavailable, Why: "cut off: no leader for 8s"},
+		{Round: 7, T: cutLong.Add(time.Second), Node: 2, WWW: DNSAnswer{OK: true, Rcode: dns.RcodeServerFailure}, Ready: http.StatusServiceUnavailable, Why: "cut off: no leader for 8s"},
 	}
 	got := checkTimeline(w, c, samples, t0)
 	want := map[int]int{1: 1, 2: 1, 3: 1, 4: 1} // invariant 4 twice, one episode

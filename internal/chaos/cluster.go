@@ -18,20 +18,29 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/seed3787e6f1/detour/controller"
 )
 
 // Settings of the cluster under test. The node network's latency calls
-// for Raft timeouts above the defaults (cluster.md: raise them above
-// ~150 ms round trip).
+// for Raft timeouts above the defaults: the nodes run with --wan-rtt
+// set to the lab's longest round trip (cluster.md, failover timing), and
+// minority_after takes its default, derived from it.
 const (
-	checkInterval    = 500 * time.Millisecond
-	checkFall        = 2
-	heartbeatTimeout = 1000 * time.Millisecond
-	electionTimeout  = 1000 * time.Millisecond
-	leaderLease      = 500 * time.Millisecond
-	minorityAfter    = 4 * time.Second
-	sitePort         = 8080
+	checkInterval = 500 * time.Millisecond
+	checkFall     = 2
+	// labRTT is the longest round trip of the node network: twice the
+	// longest one-way delay the trials draw, jitter included.
+	labRTT   = 2 * (maxDelay + linkJitter)
+	sitePort = 8080
 )
+
+// timing is what the nodes derive from --wan-rtt labRTT.
+var timing = controller.WANTiming(labRTT)
+
+// minorityAfter is the nodes' minority_after (the default under
+// --wan-rtt: the observer staleness).
+var minorityAfter = timing.StaleAfter
 
 // Build compiles the detour command into dir and returns its path.
 func Build(dir string) (string, error) {
@@ -81,6 +90,12 @@ const Fallback = "192.0.2.99"
 // site and one agent per datacenter of lab. modes are the nodes' minority
 // modes.
 func NewCluster(lab *Lab, bin, dir string, modes []string) (*Cluster, error) {
+	return NewClusterRTT(lab, bin, dir, modes, labRTT)
+}
+
+// NewClusterRTT is NewCluster with the nodes' --wan-rtt set to rtt (0:
+// none, the default timing).
+func NewClusterRTT(lab *Lab, bin, dir string, modes []string, rtt time.Duration) (*Cluster, error) {
 	c := &Cluster{Lab: lab, bin: bin, dir: dir}
 	tok := make([]byte, 32)
 	_, _ = rand.Read(tok)
@@ -119,11 +134,10 @@ func NewCluster(lab *Lab, bin, dir string, modes []string) (*Cluster, error) {
 			"--tls-ca", filepath.Join(tlsDir, "ca.pem"),
 			"--tls-cert", filepath.Join(tlsDir, n.ID+".pem"), "--tls-key", filepath.Join(tlsDir, n.ID+"-key.pem"),
 			"--api-tokens", filepath.Join(dir, "tokens.yaml"),
-			"--raft-heartbeat-timeout", heartbeatTimeout.String(),
-			"--raft-election-timeout", electionTimeout.String(),
-			"--raft-leader-lease", leaderLease.String(),
-			"--minority-after", minorityAfter.String(),
 			"--minority-mode", n.Mode,
+		}
+		if rtt > 0 {
+			n.args = append(n.args, "--wan-rtt", rtt.String())
 		}
 		c.Nodes = append(c.Nodes, n)
 	}

@@ -52,7 +52,7 @@ func wan(lab *Lab, rng *rand.Rand) {
 	n := len(lab.NS)
 	for i := range n {
 		for j := i + 1; j < n; j++ {
-			l := Link{Delay: time.Duration(40+rng.IntN(81)) * time.Millisecond, Jitter: 10 * time.Millisecond, Loss: 0.01}
+			l := Link{Delay: minDelay + time.Duration(rng.IntN(int((maxDelay-minDelay)/time.Millisecond)+1))*time.Millisecond, Jitter: linkJitter, Loss: 0.01}
 			lab.Switch.Set(i, j, l)
 			lab.Switch.Set(j, i, l)
 		}

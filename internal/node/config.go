@@ -185,6 +185,13 @@ type Config struct {
 	// <data_dir>/dnssec. It must be closed to group and others (0700).
 	DNSSECKeyDir string `yaml:"dnssec_key_dir"`
 
+	// WAN timing (chaosA): the longest round trip between the nodes,
+	// jitter included. When set, the Raft timeouts (and the observer
+	// staleness, minority_after's default) that raft: leaves unset
+	// derive from it (controller.WANTiming); 0 keeps the defaults, made
+	// for round trips up to about 150 ms.
+	WANRTT spec.Duration `yaml:"wan_rtt"`
+
 	// Deps are what the node is given rather than told: listeners,
 	// dialers, clocks and hooks (tests, the demo). No node file or flag
 	// sets them.
@@ -250,6 +257,9 @@ type RaftSettings struct {
 // timing merges the settings over t and the defaults.
 func (c *Config) timing() controller.Timing {
 	t := c.Timing
+	if c.WANRTT > 0 && t == (controller.Timing{}) {
+		t = controller.WANTiming(c.WANRTT.D())
+	}
 	set := func(dst *time.Duration, v spec.Duration) {
 		if v > 0 {
 			*dst = v.D()
