@@ -74,6 +74,7 @@ type Cluster struct {
 	Lab    *Lab
 	bin    string
 	dir    string
+	rtt    time.Duration // the nodes' --wan-rtt (0: none)
 	Nodes  []*Node
 	Sites  []*Site
 	Token  string
@@ -96,7 +97,7 @@ func NewCluster(lab *Lab, bin, dir string, modes []string) (*Cluster, error) {
 // NewClusterRTT is NewCluster with the nodes' --wan-rtt set to rtt (0:
 // none, the default timing).
 func NewClusterRTT(lab *Lab, bin, dir string, modes []string, rtt time.Duration) (*Cluster, error) {
-	c := &Cluster{Lab: lab, bin: bin, dir: dir}
+	c := &Cluster{Lab: lab, bin: bin, dir: dir, rtt: rtt}
 	tok := make([]byte, 32)
 	_, _ = rand.Read(tok)
 	c.Token = hex.EncodeToString(tok)

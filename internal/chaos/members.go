@@ -57,11 +57,10 @@ func (c *Cluster) spare() (*Node, error) {
 		"--tls-ca", filepath.Join(tlsDir, "ca.pem"),
 		"--tls-cert", filepath.Join(tlsDir, n.ID+".pem"), "--tls-key", filepath.Join(tlsDir, n.ID+"-key.pem"),
 		"--api-tokens", filepath.Join(c.dir, "tokens.yaml"),
-		"--raft-heartbeat-timeout", heartbeatTimeout.String(),
-		"--raft-election-timeout", electionTimeout.String(),
-		"--raft-leader-lease", leaderLease.String(),
-		"--minority-after", minorityAfter.String(),
 		"--minority-mode", n.Mode,
+	}
+	if c.rtt > 0 { // the same timing as the others
+		n.args = append(n.args, "--wan-rtt", c.rtt.String())
 	}
 	return n, c.Start(n)
 }
