@@ -131,7 +131,8 @@ func (st *State) activate(a *ActivateSpec, now time.Time) error {
 }
 
 // ParsedSpec is a SetSpec of a spec the caller has parsed and validated
-// already: yaml must be sp.Marshal(). Proposing it spares the proposer
+// already: yaml must be a text Parse reads into sp (the text the caller
+// parsed, or sp's canonical JSON). Proposing it spares the proposer
 // parsing it again, and its replica compiling it from the text.
 func ParsedSpec(sp *spec.Spec, yaml []byte, author string) *SetSpec {
 	return &SetSpec{YAML: yaml, Author: author, parsed: sp}
