@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
@@ -21,7 +23,7 @@ func specChanges(old, next *spec.Spec) []string {
 			switch prev, ok := a[n]; {
 			case !ok:
 				out = append(out, fmt.Sprintf("+ %s %s", kind, n))
-			case !reflect.DeepEqual(prev, b[n]):
+			case !sameItem(prev, b[n]):
 				out = append(out, fmt.Sprintf("~ %s %s", kind, n))
 			}
 		}
@@ -62,6 +64,19 @@ func specChanges(old, next *spec.Spec) []string {
 	compare("record", ar, br)
 	compare("provider", apr, bpr)
 	return out
+}
+
+// sameItem reports whether two items of a spec say the same: their JSON
+// (as the canonical form writes them) is equal. reflect.DeepEqual tells
+// a nil list or map from an empty one, which a spec read from its
+// canonical JSON (the seed) and the same spec read from YAML differ by.
+func sameItem(a, b any) bool {
+	x, errA := json.Marshal(a)
+	y, errB := json.Marshal(b)
+	if errA != nil || errB != nil {
+		return reflect.DeepEqual(a, b)
+	}
+	return bytes.Equal(x, y)
 }
 
 // maxDiffLines bounds the line diff's quadratic table; larger specs get
