@@ -44,24 +44,7 @@ func TestMain(m *testing.M) {
 // ready and answer the first datacenter's address over DNS.
 func TestClusterComesUp(t *testing.T) {
 	t.Parallel() // a lab of its own; after TestChaos, which runs alone
-	requireLab(t)
-	bin := detourBin(t)
-	lab, err := NewLab(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(lab.Close)
-	c, err := NewCluster(lab, bin, t.TempDir(), []string{"local", "local", "servfail"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	if err := c.WaitReady(60 * time.Second); err != nil {
-		for _, n := range c.Nodes {
-			t.Logf("--- %s\n%s", n.ID, c.Logs(n, 40))
-		}
-		t.Fatal(err)
-	}
+	c := startCluster(t, []string{"local", "local", "servfail"}, nil)
 	cl := newDNSClient()
 	for _, n := range c.Nodes {
 		if a := QueryA(cl, n.DNS, "www.example.test"); a.String() != Answer(0) {
@@ -89,4 +72,34 @@ func TestClusterComesUp(t *testing.T) {
 	if st, err := c.ReadState(c.Nodes[1]); err != nil || st != want {
 		t.Errorf("state after the operations %+v, %v; want %+v", st, err, want)
 	}
+}
+
+// startCluster starts a three-datacenter lab, applies links to its
+// switch (nil: none), starts a cluster in it with minority modes modes,
+// and waits until every node is ready (logging each node's last lines if
+// not). Lab and cluster are closed when the test ends.
+func startCluster(t *testing.T, modes []string, links func(*Lab)) *Cluster {
+	t.Helper()
+	requireLab(t)
+	bin := detourBin(t)
+	lab, err := NewLab(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(lab.Close)
+	if links != nil {
+		links(lab)
+	}
+	c, err := NewCluster(lab, bin, t.TempDir(), modes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if err := c.WaitReady(90 * time.Second); err != nil {
+		for _, n := range c.Nodes {
+			t.Logf("--- %s\n%s", n.ID, c.Logs(n, 40))
+		}
+		t.Fatal(err)
+	}
+	return c
 }

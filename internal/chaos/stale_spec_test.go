@@ -13,21 +13,7 @@ func TestCutOffNodeDoesNotCallStaleSpecInForce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real agents")
 	}
-	requireLab(t)
-	bin := detourBin(t)
-	lab, err := NewLab(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(lab.Close)
-	c, err := NewCluster(lab, bin, t.TempDir(), []string{"local", "local", "local"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	if err := c.WaitReady(90 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	c := startCluster(t, []string{"local", "local", "local"}, nil)
 	tr := &trial{c: c, w: NewWorld(3, time.Now())}
 	tr.cut(2, true, true)
 	if out := c.Do(c.Nodes[0], OpInput{Kind: OpSpec, Arg: 5}); out.Outcome != Applied || !out.Changed || out.Version != 2 {

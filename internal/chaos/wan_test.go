@@ -15,33 +15,19 @@ func TestMinorityEndsOverWAN(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real agents")
 	}
-	requireLab(t)
-	bin := detourBin(t)
-	lab, err := NewLab(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(lab.Close)
-	for i := range 3 {
-		for j := range 3 {
-			if i != j {
-				lab.Switch.Set(i, j, Link{Delay: 120 * time.Millisecond})
+	c := startCluster(t, []string{"local", "local", "local"}, func(lab *Lab) {
+		for i := range 3 {
+			for j := range 3 {
+				if i != j {
+					lab.Switch.Set(i, j, Link{Delay: 120 * time.Millisecond})
+				}
 			}
 		}
-	}
-	c, err := NewCluster(lab, bin, t.TempDir(), []string{"local", "local", "local"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	})
 	dump := func() {
 		for _, n := range c.Nodes {
 			t.Logf("--- %s\n%s", n.ID, c.Logs(n, 30))
 		}
-	}
-	if err := c.WaitReady(90 * time.Second); err != nil {
-		dump()
-		t.Fatal(err)
 	}
 	tr := &trial{c: c, w: NewWorld(3, time.Now())}
 	n3 := c.Nodes[2]
