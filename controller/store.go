@@ -235,6 +235,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	var rf atomic.Pointer[raft.Raft] // for the mux, which starts first
 	s.mux = nodeport.NewMux(ln, cfg.TLS, membersOf(&rf, cfg.Peers), cfg.Dial, cfg.Logger.With("component", "node-port"))
 	s.mux.SetClusterID(s.identity.get)
+	s.mux.KeepSpares(raft.ServerID(cfg.NodeID))
 	adv, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
 	if err != nil || adv.Port == 0 {
 		adv, _ = ln.Addr().(*net.TCPAddr)

@@ -69,6 +69,9 @@ type Mux struct {
 	handlers sync.WaitGroup
 	// cluster says this node's cluster ID (see hello.go).
 	cluster atomic.Pointer[func() string]
+	// members are the peers (for spares; auth has its own copy).
+	members Members
+	spare   spares // see spare.go
 }
 
 // NewMux serves node-to-node traffic on ln once Serve is called. With
@@ -80,7 +83,7 @@ func NewMux(ln net.Listener, tlsCfg *tls.Config, members Members, dial DialFunc,
 		d := &net.Dialer{}
 		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	}
-	m := &Mux{ln: ln, tls: tlsCfg, dial: dial, logger: logger, raftCh: make(chan net.Conn, 16), closing: make(chan struct{})}
+	m := &Mux{ln: ln, tls: tlsCfg, dial: dial, logger: logger, raftCh: make(chan net.Conn, 16), closing: make(chan struct{}), members: members}
 	if tlsCfg != nil {
 		m.auth = &peerAuth{members: members, roots: tlsCfg.RootCAs}
 		m.server = m.auth.serverTLS(tlsCfg)
@@ -318,6 +321,9 @@ func (m *Mux) Close() error {
 	var err error
 	m.once.Do(func() {
 		close(m.closing)
+		m.spare.mu.Lock()
+		m.spare.on = false // no spare is dialled from here on
+		m.spare.mu.Unlock()
 		err = m.ln.Close()
 		m.wg.Wait()
 		m.liveMu.Lock()
@@ -425,6 +431,9 @@ func (l *raftLayer) Addr() net.Addr {
 }
 
 func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	if c := l.m.takeSpare(string(addr)); c != nil {
+		return c, nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return l.m.Dial(ctx, string(addr), KindRaft)
