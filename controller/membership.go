@@ -567,6 +567,15 @@ func (s *Store) promoteLoop(ctx context.Context) {
 	})
 }
 
+// probeTimeout bounds one probe of a member: a connection of its own
+// (TCP, TLS, the hello) and the request, four round trips. Twice the
+// probe interval on a LAN; over a WAN, two heartbeat timeouts (each four
+// of the longest round trips, see WANTiming): a fixed second called
+// members 240 ms away unreachable while they answered every write.
+func (s *Store) probeTimeout() time.Duration {
+	return max(2*probeEvery, 2*s.cfg.Timing.HeartbeatTimeout)
+}
+
 // probeMembers asks every other member for its stats, all at once.
 func (s *Store) probeMembers(ctx context.Context) {
 	cfg, err := s.configuration()
@@ -586,7 +595,7 @@ func (s *Store) probeMembers(ctx context.Context) {
 			continue
 		}
 		wg.Go(func() {
-			cctx, cancel := context.WithTimeout(ctx, 2*probeEvery)
+			cctx, cancel := context.WithTimeout(ctx, s.probeTimeout())
 			defer cancel()
 			sent := s.cfg.Now()
 			resp, err := s.call(cctx, string(srv.ID), string(srv.Address), rpcRequest{Op: opStats})
@@ -735,7 +744,7 @@ func (s *Store) MembersHealth(ctx context.Context) ([]MemberInfo, Quorum) {
 	if s.IsLeader() {
 		table, q.Known = s.health.snapshot(), true
 	} else if leaderID != "" && s.leaderHeardRecently() {
-		cctx, cancel := context.WithTimeout(ctx, s.cfg.Timing.HeartbeatTimeout)
+		cctx, cancel := context.WithTimeout(ctx, s.probeTimeout())
 		data, err := s.onLeaderData(cctx, opHealth, memberRequest{ID: "-"})
 		cancel()
 		if err == nil && json.Unmarshal(data, &table) == nil {
