@@ -145,6 +145,7 @@ type Store struct {
 	bolt   *raftboltdb.BoltStore
 	logs   *logStore // the log store Raft writes to: bolt, watched
 	trans  *raft.NetworkTransport
+	prio   *priorityTransport // trans, as Raft sees it (prevote_priority.go)
 
 	rpc rpcConn // kept connection to the leader, for forwarding
 
@@ -271,10 +272,13 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.raft, err = raft.NewRaft(rc, s.fsm, s.logs, s.bolt, snaps, s.trans); err != nil {
+	prio := newPriorityTransport(s.trans, rc.LocalID)
+	s.prio = prio
+	if s.raft, err = raft.NewRaft(rc, s.fsm, s.logs, s.bolt, snaps, prio); err != nil {
 		return nil, fmt.Errorf("controller: raft: %w", err)
 	}
 	rf.Store(s.raft)
+	prio.watch(s.raft)
 	s.logs.setOnStall(s.standAside)
 	s.startLeadership()
 	if existing {
@@ -601,7 +605,10 @@ func (s *Store) closeResources() {
 	s.rpc.mu.Lock()
 	s.rpc.drop()
 	s.rpc.mu.Unlock()
-	if s.trans != nil {
+	switch {
+	case s.prio != nil:
+		s.prio.Close() // and trans under it
+	case s.trans != nil:
 		s.trans.Close()
 	}
 	if s.mux != nil {

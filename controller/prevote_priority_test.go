@@ -1,0 +1,124 @@
+package controller
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// tcpTransport is a real hashicorp/raft TCP transport on loopback.
+func tcpTransport(t *testing.T) *raft.NetworkTransport {
+	t.Helper()
+	tr, err := raft.NewTCPTransport("127.0.0.1:0", nil, 2, 2*time.Second, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// answer serves ch's pre-votes with granted until stop closes, and
+// reports each request it saw.
+func answer(ch <-chan raft.RPC, granted bool, seen chan<- string, stop <-chan struct{}) {
+	for {
+		select {
+		case rpc := <-ch:
+			if req, ok := rpc.Command.(*raft.RequestPreVoteRequest); ok {
+				seen <- string(req.ID)
+				rpc.Respond(&raft.RequestPreVoteResponse{Term: req.Term, Granted: granted}, nil)
+				continue
+			}
+			rpc.Respond(nil, io.EOF)
+		case <-stop:
+			return
+		}
+	}
+}
+
+// A campaigning node refuses the pre-vote of a voter ranked after it
+// when its own log would win that voter's vote, without Raft seeing the
+// request; every other pre-vote reaches Raft as before: the candidate
+// ranked first, a candidate with the more complete log, a node not
+// campaigning, one whose own campaign a peer refused, and any while Raft
+// is not watched yet.
+func TestPreVotePriority(t *testing.T) {
+	inner := tcpTransport(t)
+	p := newPriorityTransport(inner, "n1")
+	defer p.Close()
+	toRaft := make(chan string, 8)
+	stop := make(chan struct{})
+	defer close(stop)
+	go answer(p.Consumer(), true, toRaft, stop)
+
+	client := tcpTransport(t)
+	defer client.Close()
+	ask := func(id string, index, term uint64) (granted, reachedRaft bool) {
+		t.Helper()
+		req := &raft.RequestPreVoteRequest{
+			RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(id), Addr: []byte(client.LocalAddr())},
+			Term:      7, LastLogIndex: index, LastLogTerm: term,
+		}
+		var resp raft.RequestPreVoteResponse
+		if err := client.RequestPreVote(raft.ServerID("n1"), p.LocalAddr(), req, &resp); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-toRaft:
+			reachedRaft = true
+		default:
+		}
+		return resp.Granted, reachedRaft
+	}
+
+	if granted, raft := ask("n2", 10, 3); !granted || !raft {
+		t.Errorf("before Raft runs: granted %v, reached Raft %v; want the request passed on", granted, raft)
+	}
+	state := raft.Candidate
+	p.view.Store(&nodeView{
+		state:     func() raft.RaftState { return state },
+		voters:    func() []raft.ServerID { return []raft.ServerID{"n1", "n2", "n3"} },
+		lastEntry: func() (uint64, uint64) { return 10, 3 },
+	})
+	if granted, raft := ask("n2", 10, 3); granted || raft {
+		t.Errorf("campaigning, n2's log as complete as ours: granted %v, reached Raft %v; want refused here", granted, raft)
+	}
+	if granted, raft := ask("n3", 9, 3); granted || raft {
+		t.Errorf("campaigning, n3's log behind ours: granted %v, reached Raft %v; want refused here", granted, raft)
+	}
+	for _, c := range []struct {
+		why         string
+		id          string
+		index, term uint64
+	}{
+		{"n2's log longer", "n2", 11, 3},
+		{"n2's last term later", "n2", 5, 4},
+		{"n0 ranked first", "n0", 10, 3},
+		{"n9 not a voter", "n9", 10, 3},
+	} {
+		if _, raft := ask(c.id, c.index, c.term); !raft {
+			t.Errorf("campaigning, %s: refused here, want it passed to Raft", c.why)
+		}
+	}
+	state = raft.Follower
+	p.view.Store(p.view.Load()) // publish the new state to the filter
+	if _, raft := ask("n2", 10, 3); !raft {
+		t.Error("a follower refused a pre-vote itself")
+	}
+
+	// This node's own campaign, refused by a peer that answered: it
+	// stops refusing others for that round.
+	state = raft.Candidate
+	p.view.Store(p.view.Load())
+	peer := tcpTransport(t)
+	defer peer.Close()
+	go answer(peer.Consumer(), false, make(chan string, 8), stop)
+	var resp raft.RequestPreVoteResponse
+	own := &raft.RequestPreVoteRequest{RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("n1"), Addr: []byte(p.LocalAddr())}, Term: 7, LastLogIndex: 10, LastLogTerm: 3}
+	if err := p.RequestPreVote("n3", peer.LocalAddr(), own, &resp); err != nil || resp.Granted {
+		t.Fatalf("own pre-vote: %v, granted %v", err, resp.Granted)
+	}
+	if _, raft := ask("n2", 10, 3); !raft {
+		t.Error("after a peer refused this node's own pre-vote, it still refused n2's itself")
+	}
+}
