@@ -65,4 +65,19 @@
 //     forwarding connection after two minutes).
 //   - Close stops accepting and closes every connection it accepted, so
 //     their readers return at once.
+//
+// # Spare Raft connections
+//
+// With KeepSpares (the controller always calls it), the mux keeps one
+// greeted KindRaft connection ready to every other member and RaftLayer's
+// Dial hands it out before dialling (and has the next dialled): a
+// follower's first message to another follower is its pre-vote when the
+// leader goes silent, and over a WAN the dial, TLS and hello would take
+// three of the election timeout's four round trips. The keeper checks
+// every second: a spare whose peer closed or reset it (a non-blocking
+// peek at the socket; under TLS, the session tickets a TLS 1.3 server
+// sends unasked are read off with a 20 ms read), one older than a minute,
+// one greeted with another cluster ID than the node states now, and one
+// to an address that is no member's any more are closed and replaced.
+// Cost: one idle connection per pair of members, each way.
 package nodeport
