@@ -28,9 +28,10 @@ import (
 // other, refused, stands down at the lower one's vote; when the
 // candidate's log is the more complete, the request goes to Raft as
 // before. Refusing a pre-vote never affects safety (a pre-vote changes no
-// term and no vote), and a node whose own campaign was refused by a
-// live peer stops refusing, so that the tie-break never stalls an
-// election it cannot win itself.
+// term and no vote), and a node stops refusing a peer that refused its
+// own pre-vote, or that it could not ask (chaos seed 10064: its pooled
+// connections to that peer were dead), so that the tie-break never
+// stalls an election it cannot win itself.
 type priorityTransport struct {
 	*raft.NetworkTransport
 	self     raft.ServerID
@@ -45,11 +46,12 @@ type priorityTransport struct {
 	mu sync.Mutex
 	// campaign is the term of this node's latest pre-vote round and
 	// when it was sent (a round asks every peer at once; a new round
-	// of the same term comes an election timeout later), and refused
-	// whether a peer that answered it said no.
+	// of the same term comes an election timeout later), and lost the
+	// peers that refused it or could not be asked: refusing them in
+	// turn would only stall them.
 	campaign   uint64
 	campaignAt time.Time
-	refused    bool
+	lost       map[raft.ServerID]bool
 }
 
 // newRound is how long after a round's first pre-vote another one is a
@@ -128,9 +130,9 @@ func (p *priorityTransport) refuse(req *raft.RequestPreVoteRequest) bool {
 		return false
 	}
 	p.mu.Lock()
-	refused := p.refused
+	lost := p.lost[raft.ServerID(req.ID)]
 	p.mu.Unlock()
-	if refused {
+	if lost {
 		return false
 	}
 	voters := v.voters()
@@ -142,19 +144,19 @@ func (p *priorityTransport) refuse(req *raft.RequestPreVoteRequest) bool {
 	return term > req.LastLogTerm || term == req.LastLogTerm && index >= req.LastLogIndex
 }
 
-// RequestPreVote sends this node's pre-vote and notes a refusal from a
-// peer that answered.
+// RequestPreVote sends this node's pre-vote to id and notes whether id
+// refused it or could not be asked.
 func (p *priorityTransport) RequestPreVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestPreVoteRequest, resp *raft.RequestPreVoteResponse) error {
 	p.mu.Lock()
 	if args.Term != p.campaign || time.Since(p.campaignAt) > newRound {
-		p.campaign, p.campaignAt, p.refused = args.Term, time.Now(), false
+		p.campaign, p.campaignAt, p.lost = args.Term, time.Now(), map[raft.ServerID]bool{}
 	}
 	p.mu.Unlock()
 	err := p.NetworkTransport.RequestPreVote(id, target, args, resp)
-	if err == nil && !resp.Granted {
+	if err != nil || !resp.Granted {
 		p.mu.Lock()
 		if args.Term == p.campaign {
-			p.refused = true
+			p.lost[id] = true
 		}
 		p.mu.Unlock()
 	}

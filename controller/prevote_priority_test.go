@@ -2,6 +2,7 @@ package controller
 
 import (
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -53,6 +54,8 @@ func TestPreVotePriority(t *testing.T) {
 
 	client := tcpTransport(t)
 	defer client.Close()
+	// Pooled connections keep the other side's handlers reading.
+	t.Cleanup(func() { client.CloseStreams(); p.CloseStreams() })
 	ask := func(id string, index, term uint64) (granted, reachedRaft bool) {
 		t.Helper()
 		req := &raft.RequestPreVoteRequest{
@@ -106,19 +109,43 @@ func TestPreVotePriority(t *testing.T) {
 		t.Error("a follower refused a pre-vote itself")
 	}
 
-	// This node's own campaign, refused by a peer that answered: it
-	// stops refusing others for that round.
+	// This node's own pre-vote, refused by n2: it stops refusing n2's
+	// for that round, and still refuses n3's.
 	state = raft.Candidate
 	p.view.Store(p.view.Load())
 	peer := tcpTransport(t)
 	defer peer.Close()
 	go answer(peer.Consumer(), false, make(chan string, 8), stop)
-	var resp raft.RequestPreVoteResponse
-	own := &raft.RequestPreVoteRequest{RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("n1"), Addr: []byte(p.LocalAddr())}, Term: 7, LastLogIndex: 10, LastLogTerm: 3}
-	if err := p.RequestPreVote("n3", peer.LocalAddr(), own, &resp); err != nil || resp.Granted {
-		t.Fatalf("own pre-vote: %v, granted %v", err, resp.Granted)
+	own := func(to raft.ServerID, addr raft.ServerAddress) error {
+		var resp raft.RequestPreVoteResponse
+		req := &raft.RequestPreVoteRequest{RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("n1"), Addr: []byte(p.LocalAddr())}, Term: 7, LastLogIndex: 10, LastLogTerm: 3}
+		err := p.RequestPreVote(to, addr, req, &resp)
+		if err == nil && resp.Granted {
+			t.Fatalf("own pre-vote to %s granted", to)
+		}
+		return err
+	}
+	if err := own("n2", peer.LocalAddr()); err != nil {
+		t.Fatal(err)
 	}
 	if _, raft := ask("n2", 10, 3); !raft {
-		t.Error("after a peer refused this node's own pre-vote, it still refused n2's itself")
+		t.Error("n2 refused this node's own pre-vote, and it still refused n2's itself")
+	}
+	if _, raft := ask("n3", 10, 3); raft {
+		t.Error("n2 refused this node's own pre-vote, and it stopped refusing n3's too")
+	}
+	// n3 cannot be asked (nothing listens there): n3's pre-vote goes
+	// to Raft.
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := closed.Addr().String()
+	closed.Close()
+	if err := own("n3", raft.ServerAddress(gone)); err == nil {
+		t.Fatal("a pre-vote to a closed port went through")
+	}
+	if _, raft := ask("n3", 10, 3); !raft {
+		t.Error("this node could not ask n3, and it still refused n3's pre-vote itself")
 	}
 }

@@ -431,10 +431,17 @@ func (l *raftLayer) Addr() net.Addr {
 }
 
 func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	if c := l.m.takeSpare(string(addr)); c != nil {
-		return c, nil
+	fresh := func() (net.Conn, error) {
+		if c := l.m.takeSpare(string(addr)); c != nil {
+			return c, nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return l.m.Dial(ctx, string(addr), KindRaft)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return l.m.Dial(ctx, string(addr), KindRaft)
+	c, err := fresh()
+	if err != nil {
+		return nil, err
+	}
+	return newRaftConn(c, fresh), nil
 }

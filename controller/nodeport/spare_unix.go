@@ -11,7 +11,8 @@ import (
 
 // peek looks at c's socket, under any TLS layer, without reading it or
 // waiting: nothing there, data waiting, or the peer's end (closed or
-// reset).
+// reset). It takes no lock of the socket's (a reader blocked on it does
+// not hold it up).
 func peek(c net.Conn) peekState {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
@@ -25,7 +26,7 @@ func peek(c net.Conn) peekState {
 		return peekClosed
 	}
 	state := peekIdle
-	err = raw.Read(func(fd uintptr) bool {
+	err = raw.Control(func(fd uintptr) {
 		var b [1]byte
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		switch {
@@ -37,7 +38,6 @@ func peek(c net.Conn) peekState {
 		default:
 			state = peekClosed
 		}
-		return true // never wait
 	})
 	if err != nil {
 		return peekClosed
