@@ -80,4 +80,10 @@
 // one greeted with another cluster ID than the node states now, and one
 // to an address that is no member's any more are closed and replaced.
 // Cost: one idle connection per pair of members, each way.
+//
+// Raft keeps the connections it dialled in a pool of its own and learns
+// that a peer restarted only by spending a request on each of them. So
+// RaftLayer's connections (raftConn) look at their socket when Raft
+// begins a request (a write after the last answer was read) and, when
+// the peer has closed it, put a fresh connection under it first.
 package nodeport
