@@ -30,7 +30,13 @@ func TestSpecApplyReturnsTheVersionItMade(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
+		// The version in force: the follower has applied its last
+		// reply's; the leader's state machine may trail it (it can
+		// still be compiling the spec it activates).
 		_, before := leader.Node.Store().FSM().Spec()
+		if _, v := follower.Node.Store().FSM().Spec(); v > before {
+			before = v
+		}
 		ifv := before
 		res, err := c.ProposeResult(follower, &controller.Command{Type: controller.CmdSetSpec,
 			Spec: &controller.SetSpec{YAML: text, IfVersion: &ifv}})
