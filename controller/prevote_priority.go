@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"sync"
@@ -42,6 +43,10 @@ type priorityTransport struct {
 	// view is what the node knows of itself, read when a pre-vote
 	// arrives; nil until Raft runs (pre-votes go to Raft as they are).
 	view atomic.Pointer[nodeView]
+	// aside: this node must not stand for election (its Raft log cannot
+	// be written, see Store.standAside); its own pre-votes and votes
+	// are not sent.
+	aside atomic.Bool
 
 	mu sync.Mutex
 	// campaign is the term of this node's latest pre-vote round and
@@ -144,9 +149,24 @@ func (p *priorityTransport) refuse(req *raft.RequestPreVoteRequest) bool {
 	return term > req.LastLogTerm || term == req.LastLogTerm && index >= req.LastLogIndex
 }
 
-// RequestPreVote sends this node's pre-vote to id and notes whether id
-// refused it or could not be asked.
+// errStandingAside is the error of a pre-vote or vote this node does not
+// send because it stands aside.
+var errStandingAside = errors.New("this node stands aside: its Raft log cannot be written")
+
+// RequestVote sends this node's vote request, unless it stands aside.
+func (p *priorityTransport) RequestVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestVoteRequest, resp *raft.RequestVoteResponse) error {
+	if p.aside.Load() {
+		return errStandingAside
+	}
+	return p.NetworkTransport.RequestVote(id, target, args, resp)
+}
+
+// RequestPreVote sends this node's pre-vote to id, unless it stands
+// aside, and notes whether id refused it or could not be asked.
 func (p *priorityTransport) RequestPreVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestPreVoteRequest, resp *raft.RequestPreVoteResponse) error {
+	if p.aside.Load() {
+		return errStandingAside
+	}
 	p.mu.Lock()
 	if args.Term != p.campaign || time.Since(p.campaignAt) > newRound {
 		p.campaign, p.campaignAt, p.lost = args.Term, time.Now(), map[raft.ServerID]bool{}

@@ -51,10 +51,6 @@ func (l *logStore) failingSince() time.Time {
 	return l.since
 }
 
-// standAsideTimeout is the heartbeat timeout of a node whose log cannot
-// be written: long enough that it never stands for election meanwhile.
-const standAsideTimeout = time.Hour
-
 // setOnStall sets the function told when the log starts or stops failing.
 func (l *logStore) setOnStall(f func(failing bool)) {
 	l.mu.Lock()
@@ -68,25 +64,22 @@ func (l *logStore) setOnStall(f func(failing bool)) {
 // long as anyone's, so it won the next election, failed its first
 // commit and stepped down again, round after round, and the cluster had
 // no working leader for as long as its disk was full (chaos seed 5002).
-// It still votes for others, and follows a leader, taking its entries
-// again once it has room. Only where the other voters are a majority
-// without it (three voters or more): a node alone, or one of two, must
-// stand, or nobody would lead and write to it once it has room. Called in
-// Raft's goroutine, before a leader that failed steps down, so the
-// follower it becomes already waits the long timeout.
+// It still notices a silent leader, votes for others, and follows a
+// leader, taking its entries again once it has room: the transport
+// sends none of its own pre-votes and votes (priorityTransport.aside).
+// Before, it waited an hour-long heartbeat timeout instead, so it never
+// noticed a silent leader and refused every other candidate "since we
+// have a leader": with the leader frozen, the third node could not be
+// elected until the disk was written again (chaos seed 10122, 9 s
+// without a leader). Only where the other voters are a majority without
+// it (three voters or more): a node alone, or one of two, must stand,
+// or nobody would lead and write to it once it has room. Called in
+// Raft's goroutine, before a leader that failed steps down.
 func (s *Store) standAside(failing bool) {
 	if failing && !s.othersAreMajority() {
 		return
 	}
-	rc := s.raft.ReloadableConfig()
-	if failing {
-		// hashicorp/raft wants the election timeout at least as long.
-		rc.HeartbeatTimeout, rc.ElectionTimeout = standAsideTimeout, standAsideTimeout
-	} else {
-		rc.HeartbeatTimeout, rc.ElectionTimeout = s.cfg.Timing.HeartbeatTimeout, s.cfg.Timing.ElectionTimeout
-	}
-	if err := s.raft.ReloadConfig(rc); err != nil {
-		s.logger.Error("changing the heartbeat timeout for a failing Raft log", "err", err, "failing", failing)
+	if s.prio == nil || s.prio.aside.Swap(failing) == failing {
 		return
 	}
 	if failing {

@@ -58,17 +58,24 @@ func TestFullDiskLeaderStandsAside(t *testing.T) {
 		l := c.Leader()
 		return l != nil && l != old
 	})
-	// Cut off, it hears no leader: a node that may stand becomes a
-	// candidate within two heartbeat timeouts (500 ms here).
+	// Cut off, it hears no leader: a node that may stand would be
+	// elected within two heartbeat timeouts (500 ms here) once back.
+	// It notices the silence but sends no pre-vote or vote, so it never
+	// leads, and the same leader leads after the heal.
+	before := c.Leader()
 	c.Faults.Cut(old.ID)
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
-		if st, _ := old.Node.Store().RaftState(); st != "Follower" {
-			t.Fatalf("%s, whose disk is full, is %s", old.ID, st)
+		if st, _ := old.Node.Store().RaftState(); st == "Leader" {
+			t.Fatalf("%s, whose disk is full, leads", old.ID)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	c.Faults.Heal(old.ID)
+	time.Sleep(time.Second)
+	if l := c.Leader(); l != before {
+		t.Errorf("after the heal the leader is %v, was %s: the node with a full disk disrupted it", l, before.ID)
+	}
 	c.Member("us-east").Site.SetUp(false)
 	for _, m := range c.Members {
 		took := c.WaitAnswer(m, expected("us-east"), 15*time.Second)
@@ -77,4 +84,40 @@ func TestFullDiskLeaderStandsAside(t *testing.T) {
 	full[old.ID].Store(false)
 	waitReadyCode(t, old, http.StatusOK, 15*time.Second)
 	c.CheckInvariants()
+}
+
+// A follower whose disk is full must not block the others' election
+// (chaos seed 10122): it stood aside by waiting an hour-long heartbeat
+// timeout, so it never noticed its leader go silent and refused the
+// third node's pre-vote "since we have a leader" until it could write
+// again. Now it notices, sends no pre-vote of its own, and grants the
+// third node's: with the leader cut off, the third node leads within a
+// few heartbeat timeouts.
+func TestFullDiskFollowerDoesNotBlockElection(t *testing.T) {
+	c, full := diskCluster(t)
+	leader := c.Leader()
+	var f, third *Member
+	for _, m := range c.Members {
+		switch {
+		case m == leader:
+		case f == nil:
+			f = m
+		default:
+			third = m
+		}
+	}
+	full[f.ID].Store(true)
+	waitReadyCode(t, f, http.StatusServiceUnavailable, 10*time.Second)
+	c.Faults.Cut(leader.ID)
+	defer c.Faults.Heal(leader.ID)
+	testutil.Eventually(t, third.ID+" leading while "+leader.ID+" is cut off and "+f.ID+"'s disk is full", 5*time.Second, func() bool {
+		st, _ := third.Node.Store().RaftState()
+		return st == "Leader"
+	})
+	if st, _ := f.Node.Store().RaftState(); st == "Leader" {
+		t.Errorf("%s, whose disk is full, leads", f.ID)
+	}
+	c.Faults.Heal(leader.ID)
+	full[f.ID].Store(false)
+	waitReadyCode(t, f, http.StatusOK, 15*time.Second)
 }
