@@ -22,42 +22,44 @@ type rrsetGroup struct {
 	ttls  string // the TTLs seen, when they differ (for Lint)
 }
 
-// groupStatic makes rrs (owner names canonical) a zone's static
-// records: each RRset takes the TTL of its last record, as Knot DNS
-// loads records whose TTLs differ (RFC 2181 5.2 makes the difference an
-// error for the zone, and servers give the RRset one TTL rather than
+// groupStatic groups a zone's static records (owner names canonical,
+// none pending): each RRset takes the TTL of its last record, as Knot
+// DNS loads records whose TTLs differ (RFC 2181 5.2 makes the difference
+// an error for the zone, and servers give the RRset one TTL rather than
 // refuse it), exact duplicates go, and the records of each RRset come
 // together, RRsets in the order they first appear, records in theirs.
-// It returns the records, the RRsets whose TTLs it merged ("name TYPE:
-// TTL a, b -> b") and the types each name holds.
+// It returns the records' indexes in that order, each record's TTL, the
+// RRsets whose TTLs it merged ("name TYPE: TTL a, b -> b") and the types
+// each name holds.
 //
 // One map of RRsets, sized up front, is looked up once per record, and
 // one of names once per RRset: growing five maps of a million entries
 // was most of the time of compiling a million records.
-func groupStatic(rrs []dns.RR) ([]dns.RR, []string, rrsetIndex) {
-	index := make(map[rrsetKey]int32, len(rrs))
-	groups := make([]rrsetGroup, 0, len(rrs))
-	of := make([]int32, len(rrs)) // each record's group
-	var order []int32             // groups whose TTLs differ, in order
-	for i, rr := range rrs {
-		h := rr.Header()
-		k := rrsetKey{h.Name, h.Rrtype}
+func groupStatic(s *staticRecs) ([]int32, func(int32) uint32, []string, rrsetIndex) {
+	recs := s.recs
+	index := make(map[rrsetKey]int32, len(recs))
+	groups := make([]rrsetGroup, 0, len(recs))
+	of := make([]int32, len(recs)) // each record's group
+	var order []int32              // groups whose TTLs differ, in order
+	for i := range recs {
+		r := &recs[i]
+		k := rrsetKey{r.name, r.typ}
 		gi, ok := index[k]
 		if !ok {
 			gi = int32(len(groups))
 			index[k] = gi
-			groups = append(groups, rrsetGroup{key: k, ttl: h.Ttl})
+			groups = append(groups, rrsetGroup{key: k, ttl: r.ttl})
 		}
 		of[i] = gi
 		g := &groups[gi]
-		if g.ttl != h.Ttl {
+		if g.ttl != r.ttl {
 			if g.ttls == "" {
 				order = append(order, gi)
 				g.ttls = strconv.FormatUint(uint64(g.ttl), 10)
 			}
-			g.ttls += ", " + strconv.FormatUint(uint64(h.Ttl), 10)
+			g.ttls += ", " + strconv.FormatUint(uint64(r.ttl), 10)
 		}
-		g.ttl = h.Ttl
+		g.ttl = r.ttl
 		g.count++
 	}
 	var merged []string
@@ -69,13 +71,13 @@ func groupStatic(rrs []dns.RR) ([]dns.RR, []string, rrsetIndex) {
 	kept := make([]int32, len(groups))
 	seen := map[string]bool{}
 	n := 0
-	for i, rr := range rrs {
+	for i := range recs {
 		g := &groups[of[i]]
-		rr.Header().Ttl = g.ttl // before the duplicate check: records that differ in TTL alone are duplicates
 		if g.count > 1 {
-			// Only records sharing a name and type can be duplicates:
-			// the text of the others is never made.
-			k := strings.ToLower(rr.String())
+			// Only records sharing a name and type can be duplicates
+			// (records that differ in TTL alone are): the key of the
+			// others is never made.
+			k := s.dupKey(&recs[i], g.ttl)
 			if seen[k] {
 				of[i] = -1
 				continue
@@ -92,13 +94,14 @@ func groupStatic(rrs []dns.RR) ([]dns.RR, []string, rrsetIndex) {
 		next[gi] = at
 		at += c
 	}
-	out := make([]dns.RR, n)
-	for i, rr := range rrs {
+	out := make([]int32, n)
+	for i := range recs {
 		if gi := of[i]; gi >= 0 {
-			out[next[gi]] = rr
+			out[next[gi]] = int32(i)
 			next[gi]++
 		}
 	}
+	ttlOf := func(i int32) uint32 { return groups[of[i]].ttl }
 	ix := rrsetIndex{sets: index, keys: make([]rrsetKey, 0, len(groups))}
 	for gi := range groups {
 		k := groups[gi].key
@@ -109,7 +112,7 @@ func groupStatic(rrs []dns.RR) ([]dns.RR, []string, rrsetIndex) {
 		ix.keys = append(ix.keys, k)
 		ix.types = ix.types.add(k.typ)
 	}
-	return out, merged, ix
+	return out, ttlOf, merged, ix
 }
 
 // rrsetIndex is the static RRsets of a zone, for conflict checks while
