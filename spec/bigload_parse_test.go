@@ -180,3 +180,28 @@ func randomLine(r *rand.Rand) string {
 	}
 	return line + "\n"
 }
+
+// TestRRsetTable: every key added is found with its number, and no
+// other is, in a table filled to its size.
+func TestRRsetTable(t *testing.T) {
+	const n = 5000
+	tab := newRRsetTable(n)
+	for i := range n {
+		k := rrsetKey{fmt.Sprintf("h%d.example.test.", i/2), uint16(1 + i%2)}
+		if got, added := tab.number(k); !added || got != int32(i) {
+			t.Fatalf("%v: number %d, added %v; want %d, true", k, got, added, i)
+		}
+	}
+	for i := range n {
+		k := rrsetKey{fmt.Sprintf("h%d.example.test.", i/2), uint16(1 + i%2)}
+		if got, added := tab.number(k); added || got != int32(i) || !tab.has(k) {
+			t.Fatalf("%v: number %d, added %v, has %v; want %d", k, got, added, tab.has(k), i)
+		}
+		if tab.has(rrsetKey{k.name, 28}) || tab.has(rrsetKey{"x" + k.name, k.typ}) {
+			t.Fatalf("%v: found a key never added", k)
+		}
+	}
+	if (*rrsetTable)(nil).has(rrsetKey{"a.", 1}) {
+		t.Fatal("a nil table holds a key")
+	}
+}

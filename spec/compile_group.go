@@ -37,17 +37,15 @@ type rrsetGroup struct {
 // was most of the time of compiling a million records.
 func groupStatic(s *staticRecs) ([]int32, func(int32) uint32, []string, rrsetIndex) {
 	recs := s.recs
-	index := make(map[rrsetKey]int32, len(recs))
+	index := newRRsetTable(len(recs))
 	groups := make([]rrsetGroup, 0, len(recs))
 	of := make([]int32, len(recs)) // each record's group
 	var order []int32              // groups whose TTLs differ, in order
 	for i := range recs {
 		r := &recs[i]
 		k := rrsetKey{r.name, r.typ}
-		gi, ok := index[k]
-		if !ok {
-			gi = int32(len(groups))
-			index[k] = gi
+		gi, added := index.number(k)
+		if added {
 			groups = append(groups, rrsetGroup{key: k, ttl: r.ttl})
 		}
 		of[i] = gi
@@ -102,15 +100,10 @@ func groupStatic(s *staticRecs) ([]int32, func(int32) uint32, []string, rrsetInd
 		}
 	}
 	ttlOf := func(i int32) uint32 { return groups[of[i]].ttl }
-	ix := rrsetIndex{sets: index, keys: make([]rrsetKey, 0, len(groups))}
+	// Every RRset keeps a record (its first): all are in the index.
+	ix := rrsetIndex{sets: index, keys: index.keys}
 	for gi := range groups {
-		k := groups[gi].key
-		if kept[gi] == 0 {
-			delete(index, k) // cannot be: a record is kept of every RRset
-			continue
-		}
-		ix.keys = append(ix.keys, k)
-		ix.types = ix.types.add(k.typ)
+		ix.types = ix.types.add(groups[gi].key.typ)
 	}
 	return out, ttlOf, merged, ix
 }
@@ -119,15 +112,14 @@ func groupStatic(s *staticRecs) ([]int32, func(int32) uint32, []string, rrsetInd
 // validating: a map by name and type, which the checks probe with each
 // of the zone's few types rather than keep a second map by name.
 type rrsetIndex struct {
-	sets  map[rrsetKey]int32
+	sets  *rrsetTable
 	keys  []rrsetKey // in order
 	types typeSet    // every type the zone holds
 }
 
 // has says whether name holds static records of type t.
 func (ix rrsetIndex) has(name string, t uint16) bool {
-	_, ok := ix.sets[rrsetKey{name, t}]
-	return ok
+	return ix.sets.has(rrsetKey{name, t})
 }
 
 // at returns the types name holds.
