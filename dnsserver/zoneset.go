@@ -109,8 +109,8 @@ func newZone(cz *spec.CompiledZone, rule *compactRule) *zone {
 	// in spec order: an RRset is a slice of the one array, and a new
 	// RRset starts where the name or type changes.
 	all := static
-	var order []dynKey
-	var start []int
+	order := make([]dynKey, 0, len(all)) // sized: a million names grew it over and over
+	start := make([]int, 0, len(all)+1)
 	for i, rr := range all {
 		h := rr.Header()
 		if k := (dynKey{h.Name, h.Rrtype}); len(order) == 0 || order[len(order)-1] != k {
