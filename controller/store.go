@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
@@ -161,6 +162,8 @@ type Store struct {
 	// seedOffer is the seed, inlined and marshalled, offered to this
 	// replica's compile (seed_offer.go).
 	seedOffer atomic.Pointer[offered]
+	// seedInlined is the spec offered, held weakly (bigload_seed.go).
+	seedInlined atomic.Pointer[weak.Pointer[spec.Spec]]
 	// lead runs the leader tasks of each term (term.go); its drain
 	// goroutine outlives Raft, its manager stops before Raft does.
 	lead      *leadership
