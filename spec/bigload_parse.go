@@ -313,13 +313,7 @@ func (p *fastParser) appendName(tok string) bool {
 	if !ok {
 		return false
 	}
-	for abs != "" {
-		label, rest, _ := strings.Cut(abs, ".")
-		p.rdata = append(p.rdata, byte(len(label)))
-		p.rdata = append(p.rdata, label...)
-		abs = rest
-	}
-	p.rdata = append(p.rdata, 0)
+	p.rdata = appendPlainName(p.rdata, abs)
 	return true
 }
 

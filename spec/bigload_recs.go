@@ -91,12 +91,19 @@ func (s *staticRecs) truncate(recs, rdata, slow int) {
 
 // wire appends record r's wire form with ttl to buf.
 func (s *staticRecs) wire(buf []byte, r *staticRec, ttl uint32) ([]byte, bool) {
-	var name [256]byte
-	n, err := dns.PackDomainName(r.name, name[:], 0, nil, false)
-	if err != nil || r.off == noWire {
+	if r.off == noWire {
 		return buf, false
 	}
-	buf = append(buf, name[:n]...)
+	if _, plain := plainName(r.name); plain && strings.HasSuffix(r.name, ".") {
+		buf = appendPlainName(buf, r.name)
+	} else {
+		var name [256]byte
+		n, err := dns.PackDomainName(r.name, name[:], 0, nil, false)
+		if err != nil {
+			return buf, false
+		}
+		buf = append(buf, name[:n]...)
+	}
 	buf = binary.BigEndian.AppendUint16(buf, r.typ)
 	buf = binary.BigEndian.AppendUint16(buf, dns.ClassINET)
 	buf = binary.BigEndian.AppendUint32(buf, ttl)
@@ -168,4 +175,15 @@ func nameWireLen(name string) int {
 	var b [256]byte
 	n, _ := dns.PackDomainName(name, b[:], 0, nil, false)
 	return n
+}
+
+// appendPlainName appends name (plainName, absolute) in wire form.
+func appendPlainName(buf []byte, name string) []byte {
+	for name != "" {
+		label, rest, _ := strings.Cut(name, ".")
+		buf = append(buf, byte(len(label)))
+		buf = append(buf, label...)
+		name = rest
+	}
+	return append(buf, 0)
 }

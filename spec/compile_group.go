@@ -15,11 +15,11 @@ type rrsetKey struct {
 }
 
 // rrsetGroup is what compiling learns of one static RRset.
+// Its key is the index's (rrsetTable.keys), and the TTLs it saw, when
+// they differ, are in a map beside: 8 bytes an RRset.
 type rrsetGroup struct {
-	key   rrsetKey
 	count int32  // records, duplicates included
 	ttl   uint32 // of its last record
-	ttls  string // the TTLs seen, when they differ (for Lint)
 }
 
 // groupStatic groups a zone's static records (owner names canonical,
@@ -41,29 +41,33 @@ func groupStatic(s *staticRecs) ([]int32, func(int32) uint32, []string, rrsetInd
 	groups := make([]rrsetGroup, 0, len(recs))
 	of := make([]int32, len(recs)) // each record's group
 	var order []int32              // groups whose TTLs differ, in order
+	var ttls map[int32]string      // the TTLs they saw (for Lint)
 	for i := range recs {
 		r := &recs[i]
 		k := rrsetKey{r.name, r.typ}
 		gi, added := index.number(k)
 		if added {
-			groups = append(groups, rrsetGroup{key: k, ttl: r.ttl})
+			groups = append(groups, rrsetGroup{ttl: r.ttl})
 		}
 		of[i] = gi
 		g := &groups[gi]
 		if g.ttl != r.ttl {
-			if g.ttls == "" {
+			if _, ok := ttls[gi]; !ok {
+				if ttls == nil {
+					ttls = map[int32]string{}
+				}
 				order = append(order, gi)
-				g.ttls = strconv.FormatUint(uint64(g.ttl), 10)
+				ttls[gi] = strconv.FormatUint(uint64(g.ttl), 10)
 			}
-			g.ttls += ", " + strconv.FormatUint(uint64(r.ttl), 10)
+			ttls[gi] += ", " + strconv.FormatUint(uint64(r.ttl), 10)
 		}
 		g.ttl = r.ttl
 		g.count++
 	}
 	var merged []string
 	for _, gi := range order {
-		g := &groups[gi]
-		merged = append(merged, fmt.Sprintf("%s %s: TTL %s -> %d", g.key.name, dns.TypeToString[g.key.typ], g.ttls, g.ttl))
+		k := index.keys[gi]
+		merged = append(merged, fmt.Sprintf("%s %s: TTL %s -> %d", k.name, dns.TypeToString[k.typ], ttls[gi], groups[gi].ttl))
 	}
 	// Drop duplicates, counting what each RRset keeps.
 	kept := make([]int32, len(groups))
@@ -102,8 +106,8 @@ func groupStatic(s *staticRecs) ([]int32, func(int32) uint32, []string, rrsetInd
 	ttlOf := func(i int32) uint32 { return groups[of[i]].ttl }
 	// Every RRset keeps a record (its first): all are in the index.
 	ix := rrsetIndex{sets: index, keys: index.keys}
-	for gi := range groups {
-		ix.types = ix.types.add(groups[gi].key.typ)
+	for _, k := range index.keys {
+		ix.types = ix.types.add(k.typ)
 	}
 	return out, ttlOf, merged, ix
 }
