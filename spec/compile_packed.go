@@ -34,3 +34,8 @@ func (cz *CompiledZone) StaticRecords() []dns.RR { return cz.static.all() }
 
 // StaticCount is the number of static records.
 func (cz *CompiledZone) StaticCount() int { return cz.static.count }
+
+// StaticWire returns the zone's static records as StaticRecords has
+// them, in wire form (uncompressed), back to back: for a reader that
+// needs no dns.RR of most of them. The caller must not change it.
+func (cz *CompiledZone) StaticWire() []byte { return cz.static.wire }
