@@ -65,6 +65,8 @@ type fastParser struct {
 	owner, ownerTok, ownerCanon string // the last owner: absolute, as written, canonical
 	rdata                       []byte
 	toks                        []string
+	nl                          bool   // the line ends with a newline, not the text
+	next                        string // the text after the line
 }
 
 // parse parses text line by line.
@@ -73,8 +75,9 @@ func (p *fastParser) parse(text string) error {
 		return errNotFast
 	}
 	for text != "" {
-		line, rest, _ := strings.Cut(text, "\n")
+		line, rest, nl := strings.Cut(text, "\n")
 		text = rest
+		p.nl, p.next = nl, rest
 		body, slow, ok := lineBody(line)
 		if !ok {
 			return errNotFast
@@ -82,13 +85,18 @@ func (p *fastParser) parse(text string) error {
 		if strings.TrimLeft(body, " \t") == "" {
 			continue
 		}
+		// The last line of a text without a final newline goes to
+		// miekg/dns, which reads a text's last token otherwise.
 		if body[0] == '$' {
+			if !nl {
+				return errNotFast
+			}
 			if err := p.directive(body); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := p.record(body, slow); err != nil {
+		if err := p.record(body, slow || !nl); err != nil {
 			return err
 		}
 	}
@@ -207,16 +215,21 @@ func (p *fastParser) slowLine(owner, body string) error {
 		}
 		rest = body[end:]
 	}
-	if owner == "" {
+	// miekg/dns reads a record whose rdata is short on into the next
+	// line when that starts with a blank: the whole text, then.
+	if owner == "" || endsWithType(p.split(body)) || strings.HasPrefix(p.next, " ") || strings.HasPrefix(p.next, "\t") {
 		return errNotFast
 	}
-	text := "$ORIGIN " + p.origin + "\n$TTL " + strconv.FormatUint(uint64(p.ttl), 10) + "\n" + owner + " " + rest + "\n"
+	text := "$ORIGIN " + p.origin + "\n$TTL " + strconv.FormatUint(uint64(p.ttl), 10) + "\n" + owner + " " + rest
+	if p.nl {
+		text += "\n" // miekg/dns reads the last token of a text otherwise than of a line
+	}
 	zp := dns.NewZoneParser(strings.NewReader(text), "", "")
 	rr, ok := zp.Next()
 	if !ok || zp.Err() != nil {
 		return errNotFast
 	}
-	if _, more := zp.Next(); more || zp.Err() != nil {
+	if _, more := zp.Next(); more || zp.Err() != nil || emptyRdata(rr) || !p.sameFields(body, rr) {
 		return errNotFast
 	}
 	if *p.budget <= 0 {
@@ -423,4 +436,49 @@ func decimal(s string, digits int) (uint64, bool) {
 		v = v*10 + uint64(c-'0')
 	}
 	return v, true
+}
+
+// emptyRdata says whether rr has no rdata: what miekg/dns makes of a
+// line whose rdata is missing, which it reads otherwise in a whole text
+// (by what follows the line): such a line goes with the whole text.
+func emptyRdata(rr dns.RR) bool {
+	var buf [dns.MaxMsgSize]byte
+	n, err := dns.PackRR(rr, buf[:], 0, nil, false)
+	return err != nil || n <= dns.Len(&dns.RFC3597{Hdr: *rr.Header()})
+}
+
+// endsWithType says whether a line's last field is a type: a record
+// without rdata, which miekg/dns reads otherwise in a whole text (by what
+// follows the line).
+func endsWithType(toks []string) bool {
+	if len(toks) == 0 {
+		return true
+	}
+	last := strings.ToUpper(toks[len(toks)-1])
+	_, ok := dns.StringToType[last]
+	return ok || strings.HasPrefix(last, "TYPE")
+}
+
+// sameFields says whether the line gave rr as many rdata fields as rr's
+// text has: miekg/dns reads a record short of fields on into the next
+// lines of a whole text, and one whose text changes shape (\# rdata, a
+// TXT string split) is left to the whole text too.
+func (p *fastParser) sameFields(body string, rr dns.RR) bool {
+	toks := p.split(body)
+	if body[0] != ' ' && body[0] != '\t' {
+		toks = toks[1:]
+	}
+	typ := dns.TypeToString[rr.Header().Rrtype]
+	at := -1
+	for i, t := range toks {
+		if strings.EqualFold(t, typ) {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return false
+	}
+	n := len(toks) - at - 1
+	return len(p.split(rr.String())) == n+4 // owner, TTL, class, type
 }
