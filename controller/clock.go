@@ -99,6 +99,15 @@ func (s *Store) leaderTime() (time.Time, error) {
 // stamp sets the command's time to the leader's, whatever the proposer
 // put there, and returns it encoded for the log.
 func (s *Store) stamp(data []byte) ([]byte, error) {
+	if s.ownEncoded.take(data) { // this node's own big proposal (bigload_stamp.go)
+		t, err := s.leaderTime()
+		if err != nil {
+			return nil, err
+		}
+		if out, ok := restamp(data, t); ok {
+			return out, nil
+		}
+	}
 	c, err := DecodeCommand(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadCommand, err)

@@ -27,6 +27,7 @@ type logStore struct {
 	aside   bool // onStall was told an append fails, and no write succeeded since
 
 	cut pendingCut // a suffix deletion put off (logstore_cut.go)
+	big bigEntry   // the latest big entry (bigload_logcache.go)
 }
 
 // StoreLog implements raft.LogStore.
@@ -34,11 +35,17 @@ func (l *logStore) StoreLog(log *raft.Log) error { return l.StoreLogs([]*raft.Lo
 
 // StoreLogs implements raft.LogStore.
 func (l *logStore) StoreLogs(logs []*raft.Log) error {
-	return l.note(l.cut.store(l.LogStore, logs), true)
+	l.big.storing(logs)
+	err := l.cut.store(l.LogStore, logs)
+	if err == nil {
+		l.big.stored(logs)
+	}
+	return l.note(err, true)
 }
 
 // DeleteRange implements raft.LogStore.
 func (l *logStore) DeleteRange(lo, hi uint64) error {
+	l.big.forget()
 	if l.cut.put(l.LogStore, lo, hi) {
 		return nil
 	}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"runtime/debug"
+	"weak"
 
 	"github.com/seed3787e6f1/detour/spec"
 )
@@ -27,6 +28,8 @@ func (s *Store) offerSeed() {
 		return // seedSpec reports it
 	}
 	s.seedOffer.Store(s.fsm.offer(yaml, in))
+	w := weak.Make(in)
+	s.seedInlined.Store(&w)
 }
 
 // seedCommand is the set_spec that seeds the cluster with seed: the

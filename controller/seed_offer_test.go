@@ -58,6 +58,12 @@ func TestSeedSpecNotParsedAgain(t *testing.T) {
 		if held.CompiledZones()[0] != seeds[i].CompiledZones()[0] {
 			t.Errorf("%s (leader %v): the spec in force was parsed again, not the node's own seed", peers[i].ID, s.IsLeader())
 		}
+		if !s.HeldIsSeed(held) {
+			t.Errorf("%s: HeldIsSeed says the spec in force is not made of the seed", peers[i].ID)
+		}
+		if s.HeldIsSeed(seeds[i]) || s.HeldIsSeed(seeds[(i+1)%3].Inlined()) || s.HeldIsSeed(nil) {
+			t.Errorf("%s: HeldIsSeed says yes of a spec the replica does not hold", peers[i].ID)
+		}
 		got, err := held.Marshal()
 		if err != nil {
 			t.Fatal(err)

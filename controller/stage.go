@@ -223,6 +223,7 @@ const gzipAbove = 256 << 10
 
 func gzipText(b []byte) ([]byte, error) {
 	var buf bytes.Buffer
+	buf.Grow(len(b)/4 + 512) // a zone text compresses to about a fifth
 	// The fastest level: for a million records 0.2 s of CPU instead of
 	// 0.75 s, for 5.6 MB instead of 4.9 MB (bench/rss-1m.sh's zone).
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // a valid level: no error

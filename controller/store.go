@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
@@ -162,6 +163,10 @@ type Store struct {
 	// seedOffer is the seed, inlined and marshalled, offered to this
 	// replica's compile (seed_offer.go).
 	seedOffer atomic.Pointer[offered]
+	// seedInlined is the spec offered, held weakly (bigload_seed.go).
+	seedInlined atomic.Pointer[weak.Pointer[spec.Spec]]
+	// ownEncoded is this node's latest big proposal (bigload_stamp.go).
+	ownEncoded ownEncoded
 	// lead runs the leader tasks of each term (term.go); its drain
 	// goroutine outlives Raft, its manager stops before Raft does.
 	lead      *leadership
@@ -500,6 +505,8 @@ func (s *Store) Propose(ctx context.Context, c *Command) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	s.ownEncoded.keep(data)
+	defer s.ownEncoded.take(data) // forwarded, not stamped here: not kept
 	req := rpcRequest{Op: opApply, Data: data}
 	if c.Type.LeaderOnly() {
 		// Made from this node's own view as leader: once it no longer

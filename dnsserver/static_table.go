@@ -58,23 +58,12 @@ func isCompactType(t uint16) bool {
 // returns false, storing nothing, when the answer does not fit a message
 // or the table is full: the caller keeps the name as a node then.
 func (st *staticTable) add(name string, t uint16, rrs []dns.RR, buf []byte) bool {
-	if len(st.chunks) == 0 {
-		st.seed = maphash.MakeSeed()
+	end, nameLen, ok := st.header(name, t, len(rrs), buf)
+	if !ok {
+		return false
 	}
 	const start = 2 // the entry's length comes first
 	buf = buf[:tableScratch]
-	clear(buf[:start+headerLen])
-	binary.BigEndian.PutUint16(buf[start+2:], flagQR|flagAA)
-	binary.BigEndian.PutUint16(buf[start+4:], 1)
-	binary.BigEndian.PutUint16(buf[start+6:], uint16(len(rrs)))
-	end, err := dns.PackDomainName(name, buf, start+headerLen, nil, false)
-	if err != nil {
-		return false
-	}
-	nameLen := end - start - headerLen
-	binary.BigEndian.PutUint16(buf[end:], t)
-	binary.BigEndian.PutUint16(buf[end+2:], dns.ClassINET)
-	end += 4
 	for _, rr := range rrs {
 		next, err := dns.PackRR(rr, buf, end, nil, false)
 		if err != nil || next-end < nameLen {

@@ -100,28 +100,17 @@ func NewZoneSet(s *spec.Spec) (*ZoneSet, error) {
 // may live in the zone set's table of static answers go there.
 func newZone(cz *spec.CompiledZone, rule *compactRule) *zone {
 	z := &zone{origin: cz.Name, nodes: map[string]*node{}}
-	static := cz.StaticRecords()
+	static := splitStatic(cz.StaticWire()) // a dns.RR only for what nodes keep (bigload_wire.go)
 	soa := *cz.SOA
 	soa.Hdr.Name = cz.Name
 	z.soa = &soa
 	z.addNode(cz.Name)
 	// The records of each RRset come together (StaticRecords), RRsets
-	// in spec order: an RRset is a slice of the one array, and a new
-	// RRset starts where the name or type changes.
-	all := static
-	var order []dynKey
-	var start []int
-	for i, rr := range all {
-		h := rr.Header()
-		if k := (dynKey{h.Name, h.Rrtype}); len(order) == 0 || order[len(order)-1] != k {
-			order = append(order, k)
-			start = append(start, i)
-		}
-	}
-	start = append(start, len(all))
+	// in spec order: a new RRset starts where the name or type changes.
+	order, start := static.rrsets()
 	h := fnv.New64a()
-	compact := rule.place(z, order, start, all, cz.Dynamic)
-	start, all = keepNodes(start, all, compact)
+	compact := rule.place(z, order, start, &static, cz.Dynamic)
+	start, all := static.keepNodes(start, compact)
 	for i, k := range order {
 		if compact[i] {
 			continue
@@ -133,7 +122,7 @@ func newZone(cz *spec.CompiledZone, rule *compactRule) *zone {
 		}
 		z.dnames = z.dnames || k.typ == dns.TypeDNAME
 	}
-	fmt.Fprintf(h, "%x\n", staticHash(static))
+	fmt.Fprintf(h, "%x\n", static.hash())
 	fmt.Fprintf(h, "%s %s %d %d %d %d %d", soa.Ns, soa.Mbox, soa.Hdr.Ttl, soa.Refresh, soa.Retry, soa.Expire, soa.Minttl)
 	for _, r := range cz.Dynamic {
 		t := dns.StringToType[r.Type]

@@ -35,13 +35,14 @@ func (zs *ZoneSet) compactRule(s *spec.Spec, compiled []*spec.CompiledZone, cz *
 	return r
 }
 
-// place puts the RRsets of z's plain names (order, each the records
-// all[start[i]:start[i+1]]) into the table and reports which it placed.
+// place puts the RRsets of z's plain names (order, each records
+// start[i] to start[i+1] of all) into the table and reports which it
+// placed.
 // A name is plain when it is not the apex, not a wildcard, has no name
 // below it, no delegation at or above it, no health-driven record, holds
 // only RRsets of compactTypes, and belongs to no zone nested in z. A
 // plain name whose answer does not fit a message stays a node.
-func (r *compactRule) place(z *zone, order []dynKey, start []int, all []dns.RR, dynamic []*spec.Record) []bool {
+func (r *compactRule) place(z *zone, order []dynKey, start []int, all *staticWire, dynamic []*spec.Record) []bool {
 	compact := make([]bool, len(order))
 	if r == nil {
 		return compact
@@ -96,7 +97,7 @@ func (r *compactRule) place(z *zone, order []dynKey, start []int, all []dns.RR, 
 		if !plain(k.name) {
 			continue
 		}
-		if !r.table.add(k.name, k.typ, all[start[i]:start[i+1]], buf) {
+		if !r.table.addWire(k.name, k.typ, all, start[i], start[i+1], buf) {
 			if failed == nil {
 				failed = map[string]bool{}
 			}
@@ -149,31 +150,6 @@ func (st *staticTable) drop(names map[string]bool) {
 		out = append(out, ref)
 	}
 	st.refs = out
-}
-
-// keepNodes returns all and start with the records of the RRsets placed
-// in the table left out: the zone's nodes keep the rest, and the records
-// placed can go.
-func keepNodes(start []int, all []dns.RR, compact []bool) ([]int, []dns.RR) {
-	n := 0
-	for i, c := range compact {
-		if !c {
-			n += start[i+1] - start[i]
-		}
-	}
-	if n == len(all) {
-		return start, all
-	}
-	kept := make([]dns.RR, 0, n)
-	next := make([]int, len(start))
-	for i, c := range compact {
-		next[i] = len(kept)
-		if !c {
-			kept = append(kept, all[start[i]:start[i+1]]...)
-		}
-	}
-	next[len(compact)] = len(kept)
-	return next, kept
 }
 
 // lookup returns the node of name in z, rebuilt from the static table

@@ -23,7 +23,7 @@ var ErrCanonical = errors.New("not a spec's canonical JSON")
 // spec as validated, zone files inlined, local paths dropped.
 // DecodeCanonical reads it back.
 func (s *Spec) CanonicalJSON() ([]byte, error) {
-	b, err := json.Marshal(s.canonical())
+	b, err := marshalCanonical(s.canonical())
 	if err != nil {
 		return nil, fmt.Errorf("spec: canonical JSON: %w", err)
 	}

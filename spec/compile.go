@@ -52,17 +52,29 @@ func (s *Spec) ZoneFor(name string) *CompiledZone { return s.zoneFor(name) }
 // budget is how many static records the spec may still hold; parsing
 // stops past it.
 func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
+	return compileZoneWith(z, budget, parseStatic)
+}
+
+// compileZoneWith is compileZone parsing zone text with parse.
+func compileZoneWith(z *Zone, budget *int, parse zoneTextParser) (*CompiledZone, []Problem) {
 	var problems []Problem
 	add := func(path, format string, args ...any) {
 		problems = append(problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 	}
 	cz := &CompiledZone{Name: z.Name}
-	var rrs []dns.RR
+	recs := &staticRecs{}
+	if n := strings.Count(z.Static, "\n") + strings.Count(z.FileText, "\n") + 2; n <= max(*budget, 0)+2 {
+		// About a record a line: growing the list for a million records
+		// copied it over and over.
+		recs.recs = make([]staticRec, 0, n+len(z.Nameservers))
+	}
+	scratch := make([]byte, dns.MaxMsgSize)
 	for _, src := range []struct{ path, text string }{{".static", z.Static}, {".file", z.FileText}} {
 		if strings.TrimSpace(src.text) == "" {
 			continue
 		}
-		parsed, err := parseZoneText(src.text, z.Name, z.TTL, budget)
+		from := len(recs.recs)
+		err := parse(src.text, z.Name, z.TTL, budget, recs)
 		if errors.Is(err, errTooManyRecords) {
 			add(src.path, "%v", err)
 			continue
@@ -71,30 +83,13 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 			add(src.path, "%s", zoneError(err, -1))
 			continue
 		}
-		for _, rr := range parsed {
-			name := dns.CanonicalName(rr.Header().Name)
-			if !inZone(z.Name, name) {
-				add(src.path, "%s %s is outside the zone %s", rr.Header().Name, dns.TypeToString[rr.Header().Rrtype], z.Name)
-				continue
+		for i := from; i < len(recs.recs); i++ {
+			if recs.recs[i].pending() {
+				cz.checkParsed(recs, i, z, src.path, scratch, add)
 			}
-			if rr.Header().Class != dns.ClassINET {
-				add(src.path, "%s: only class IN is served", rr.Header().Name)
-				continue
-			}
-			if soa, ok := rr.(*dns.SOA); ok {
-				if name != z.Name {
-					add(src.path, "an SOA record belongs at the apex %s, not %s", z.Name, name)
-				} else if z.SOA != nil || cz.SOA != nil {
-					add(src.path, "the zone has two SOA records (one in soa:, one here); keep one")
-				} else {
-					cz.SOA = soa
-				}
-				continue
-			}
-			rr.Header().Name = name
-			rrs = append(rrs, rr)
 		}
 	}
+	recs.recs = slices.DeleteFunc(recs.recs, func(r staticRec) bool { return r.pending() })
 	if z.SOA != nil {
 		cz.SOA = &dns.SOA{
 			Hdr:     dns.RR_Header{Name: z.Name, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: z.SOA.TTL},
@@ -112,9 +107,10 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 		cz.SOA.Serial = 0
 	}
 	for _, ns := range z.Nameservers {
-		rrs = append(rrs, &dns.NS{Hdr: dns.RR_Header{Name: z.Name, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: z.TTL}, Ns: ns})
+		recs.addRR(&dns.NS{Hdr: dns.RR_Header{Name: z.Name, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: z.TTL}, Ns: ns}, scratch)
 	}
-	rrs, cz.ttlMerged, cz.types = groupStatic(rrs)
+	order, ttlOf, merged, types := groupStatic(recs)
+	cz.ttlMerged, cz.types = merged, types
 	if !cz.types.has(z.Name, dns.TypeNS) {
 		add(".nameservers", "at least one nameserver is required (nameservers: or NS records at the apex)")
 	}
@@ -129,19 +125,46 @@ func compileZone(z *Zone, budget *int) (*CompiledZone, []Problem) {
 			add(".static", "the apex %s cannot be a CNAME", k.name)
 		}
 	}
-	checkDNAMEs(cz, rrs, add)
-	cz.static = packRRs(rrs)
+	checkDNAMEs(cz, recs, order, add)
+	cz.static = recs.pack(order, ttlOf)
 	return cz, problems
+}
+
+// checkParsed checks the pending record i, as miekg/dns parsed it, and
+// packs it, or reports it and leaves it pending (dropped).
+func (cz *CompiledZone) checkParsed(recs *staticRecs, i int, z *Zone, path string, scratch []byte, add func(path, format string, args ...any)) {
+	rr := recs.slow[recs.recs[i].slow]
+	name := dns.CanonicalName(rr.Header().Name)
+	if !inZone(z.Name, name) {
+		add(path, "%s %s is outside the zone %s", rr.Header().Name, dns.TypeToString[rr.Header().Rrtype], z.Name)
+		return
+	}
+	if rr.Header().Class != dns.ClassINET {
+		add(path, "%s: only class IN is served", rr.Header().Name)
+		return
+	}
+	if soa, ok := rr.(*dns.SOA); ok {
+		if name != z.Name {
+			add(path, "an SOA record belongs at the apex %s, not %s", z.Name, name)
+		} else if z.SOA != nil || cz.SOA != nil {
+			add(path, "the zone has two SOA records (one in soa:, one here); keep one")
+		} else {
+			cz.SOA = soa
+		}
+		return
+	}
+	rr.Header().Name = name
+	recs.accept(i, scratch)
 }
 
 // checkDNAMEs applies RFC 6672 section 2.4 and 2.3 as Knot DNS's zone
 // checks do: one DNAME per name, no names below it, and no NS beside it
 // except at the apex.
-func checkDNAMEs(cz *CompiledZone, rrs []dns.RR, add func(path, format string, args ...any)) {
+func checkDNAMEs(cz *CompiledZone, recs *staticRecs, order []int32, add func(path, format string, args ...any)) {
 	count := map[string]int{}
-	for _, rr := range rrs {
-		if rr.Header().Rrtype == dns.TypeDNAME {
-			count[rr.Header().Name]++
+	for _, i := range order {
+		if r := &recs.recs[i]; r.typ == dns.TypeDNAME {
+			count[r.name]++
 		}
 	}
 	for name, n := range count {

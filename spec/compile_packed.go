@@ -1,8 +1,6 @@
 package spec
 
 import (
-	"bytes"
-
 	"github.com/miekg/dns"
 )
 
@@ -13,24 +11,6 @@ import (
 type packedRRs struct {
 	wire  []byte
 	count int
-}
-
-// packRRs packs rrs. A record that does not pack (none that parsed)
-// is left out.
-func packRRs(rrs []dns.RR) packedRRs {
-	buf := make([]byte, 0, 32*len(rrs))
-	scratch := make([]byte, dns.MaxMsgSize)
-	var p packedRRs
-	for _, rr := range rrs {
-		n, err := dns.PackRR(rr, scratch, 0, nil, false)
-		if err != nil {
-			continue
-		}
-		buf = append(buf, scratch[:n]...)
-		p.count++
-	}
-	p.wire = bytes.Clone(buf) // without the spare capacity
-	return p
 }
 
 // all unpacks the records; each call makes new ones.
@@ -54,3 +34,8 @@ func (cz *CompiledZone) StaticRecords() []dns.RR { return cz.static.all() }
 
 // StaticCount is the number of static records.
 func (cz *CompiledZone) StaticCount() int { return cz.static.count }
+
+// StaticWire returns the zone's static records as StaticRecords has
+// them, in wire form (uncompressed), back to back: for a reader that
+// needs no dns.RR of most of them. The caller must not change it.
+func (cz *CompiledZone) StaticWire() []byte { return cz.static.wire }

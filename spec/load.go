@@ -213,8 +213,8 @@ func (s *Spec) readLocalFiles(dir string) error {
 			continue
 		}
 		path := fmt.Sprintf("zones[%d].file", i)
-		if data, ok := readLocal(e, path, dir, z.File, MaxZoneTextBytes); ok {
-			z.FileText = string(data)
+		if text, ok := readLocalText(e, path, dir, z.File, MaxZoneTextBytes); ok {
+			z.FileText = text
 		}
 	}
 	for i := range s.Checks {
@@ -237,13 +237,9 @@ func (s *Spec) readLocalFiles(dir string) error {
 // readLocal reads one file a trusted spec names, relative to dir, up to
 // limit bytes; a problem at path says why it could not.
 func readLocal(e *Error, path, dir, name string, limit int) ([]byte, bool) {
-	p := name
-	if !filepath.IsAbs(p) {
-		if dir == "" {
-			e.add(path, "a relative path needs the spec's directory; give an absolute path")
-			return nil, false
-		}
-		p = filepath.Join(dir, p)
+	p, ok := localPath(e, path, dir, name)
+	if !ok {
+		return nil, false
 	}
 	data, err := readBounded(p, limit)
 	if err != nil {
@@ -253,29 +249,77 @@ func readLocal(e *Error, path, dir, name string, limit int) ([]byte, bool) {
 	return data, true
 }
 
+// readLocalText is readLocal into a string.
+func readLocalText(e *Error, path, dir, name string, limit int) (string, bool) {
+	p, ok := localPath(e, path, dir, name)
+	if !ok {
+		return "", false
+	}
+	text, err := readBoundedText(p, limit)
+	if err != nil {
+		e.add(path, "%v", err)
+		return "", false
+	}
+	return text, true
+}
+
+// localPath is name, relative to dir.
+func localPath(e *Error, path, dir, name string) (string, bool) {
+	if filepath.IsAbs(name) {
+		return name, true
+	}
+	if dir == "" {
+		e.add(path, "a relative path needs the spec's directory; give an absolute path")
+		return "", false
+	}
+	return filepath.Join(dir, name), true
+}
+
 // readBounded reads a regular file of at most limit bytes: a device such
 // as /dev/zero, a FIFO or an oversized file is refused, never read whole.
 func readBounded(path string, limit int) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := readBoundedTo(&buf, buf.Grow, path, limit); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// readBoundedText is readBounded into a string, without a copy of the
+// bytes (a zone file of 24 MiB).
+func readBoundedText(path string, limit int) (string, error) {
+	var b strings.Builder
+	if err := readBoundedTo(&b, b.Grow, path, limit); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// readBoundedTo reads the file as readBounded does into w, sized first
+// with grow to the file's size: io.ReadAll grew and copied a 24 MiB zone
+// file over and over.
+func readBoundedTo(w io.Writer, grow func(int), path string, limit int) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+		return fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
 	}
-	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	grow(int(min(fi.Size(), int64(limit))) + bytes.MinRead) // MinRead: bytes.Buffer.ReadFrom grows below it
+	n, err := io.Copy(w, io.LimitReader(f, int64(limit)+1))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if len(data) > limit {
-		return nil, fmt.Errorf("%w: %s is over the limit of %d bytes", ErrTooLarge, path, limit)
+	if n > int64(limit) {
+		return fmt.Errorf("%w: %s is over the limit of %d bytes", ErrTooLarge, path, limit)
 	}
-	return data, nil
+	return nil
 }
 
 // joinZoneText is z's static text followed by its file's, parsing as the

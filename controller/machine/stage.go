@@ -30,7 +30,6 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/seed3787e6f1/detour/spec"
@@ -148,7 +147,7 @@ func (sg *StagedSpec) Text() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: the spec's gzip: %w", ErrBadCommand, err)
 	}
-	b, err := io.ReadAll(io.LimitReader(zr, spec.MaxSpecBytes+1))
+	b, err := gunzipBounded(zr, sg.YAMLGzip, spec.MaxSpecBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the spec's gzip: %w", ErrBadCommand, err)
 	}
