@@ -33,7 +33,8 @@ func NewObserver(store *Store, logger *slog.Logger) *Observer {
 func (o *Observer) SetEngine(e *health.Engine) { o.engine = e }
 
 // Transition implements health.Sink; it never blocks the probe.
-func (o *Observer) Transition(health.Transition) {
+func (o *Observer) Transition(tr health.Transition) {
+	o.logger.Debug("verdict changed", "pool", tr.Target.Pool, "address", tr.Target.Address, "to", tr.To.String(), "at", tr.At)
 	select {
 	case o.kick <- struct{}{}:
 	default:
@@ -140,7 +141,9 @@ func (o *Observer) propose(ctx context.Context, id string, changes []VerdictChan
 		case <-mctx.Done():
 		}
 	}()
+	start := time.Now()
 	_, err := o.store.Propose(mctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: id, Changes: changes}})
+	o.logger.Debug("health report", "changes", len(changes), "down", countDown(changes), "proposed", start, "took", time.Since(start), "err", err)
 	if err != nil && errors.Is(context.Cause(mctx), errLeaderMoved) {
 		return fmt.Errorf("report of %d changes: %w", len(changes), errLeaderMoved)
 	}
@@ -182,4 +185,15 @@ func (o *Observer) changes(id string) ([]VerdictChange, bool) {
 		}
 	}
 	return changes, true
+}
+
+// countDown is how many of changes say down.
+func countDown(changes []VerdictChange) int {
+	n := 0
+	for _, c := range changes {
+		if !c.Up && !c.Forget {
+			n++
+		}
+	}
+	return n
 }
