@@ -20,6 +20,9 @@ type Observer struct {
 	engine *health.Engine
 	logger *slog.Logger
 	kick   chan struct{}
+	// committed are the reports committed but not yet applied here
+	// (region_reports.go); only Run's goroutine uses it.
+	committed committedReports
 }
 
 // NewObserver wires a store and a health engine. Use it as the engine's
@@ -142,7 +145,10 @@ func (o *Observer) propose(ctx context.Context, id string, changes []VerdictChan
 		}
 	}()
 	start := time.Now()
-	_, err := o.store.Propose(mctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: id, Changes: changes}})
+	res, err := o.store.Propose(mctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: id, Changes: changes}})
+	if err == nil {
+		o.committed.note(res.Index, changes)
+	}
 	o.logger.Debug("health report", "changes", len(changes), "down", countDown(changes), "proposed", start, "took", time.Since(start), "err", err)
 	if err != nil && errors.Is(context.Cause(mctx), errLeaderMoved) {
 		return fmt.Errorf("report of %d changes: %w", len(changes), errLeaderMoved)
@@ -161,6 +167,7 @@ func (o *Observer) changes(id string) ([]VerdictChange, bool) {
 	for _, v := range view.Verdicts(id) {
 		held[[2]string{v.Pool, v.Address}] = v.Verdict
 	}
+	o.committed.over(view.Index(), held)
 	if view.Spec() == nil {
 		return nil, false
 	}

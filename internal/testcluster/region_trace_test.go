@@ -34,6 +34,13 @@ type regionTrace struct {
 	// lost node, and which.
 	leader map[string]time.Time
 	newID  string
+	// leaders[node] is every change of the leader it knew, "" for none.
+	leaders map[string][]string
+	// raftLogs[node] are its Raft messages (info and up) after the loss.
+	raftLogs map[string][]string
+	// firstDown[survivor][observer][i] is when the survivor first
+	// applied observer's down verdict on record i's lost endpoint.
+	firstDown map[string]map[string][]time.Time
 	// down[node] are the times its engine turned lost endpoints down.
 	down map[string][]time.Time
 	// reports[node] are its reports.
@@ -62,7 +69,8 @@ type traceReport struct {
 func newRegionTrace(r *Region, lost string) *regionTrace {
 	return &regionTrace{r: r, lost: lost, leader: map[string]time.Time{}, down: map[string][]time.Time{},
 		reports: map[string][]traceReport{}, applied: map[string]map[string]*[2]time.Time{},
-		stale: map[string]time.Time{}, stop: make(chan struct{})}
+		stale: map[string]time.Time{}, stop: make(chan struct{}),
+		leaders: map[string][]string{}, raftLogs: map[string][]string{}, firstDown: map[string]map[string][]time.Time{}}
 }
 
 // Logger is the cluster's logger: nil (discard) unless tracing is on.
@@ -84,6 +92,7 @@ func (tr *regionTrace) Start(start time.Time, lostID string, ms []*Member) {
 	}
 	for _, m := range ms {
 		tr.applied[m.ID] = map[string]*[2]time.Time{}
+		tr.firstDown[m.ID] = map[string][]time.Time{}
 		tr.wg.Go(func() { tr.watch(m) })
 	}
 }
@@ -101,6 +110,7 @@ func (tr *regionTrace) watch(m *Member) {
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	knew := false
+	last := "?"
 	changed := fsm.Changed()
 	tr.applyCounts(m)
 	for {
@@ -111,10 +121,17 @@ func (tr *regionTrace) watch(m *Member) {
 			changed = fsm.Changed()
 			tr.applyCounts(m)
 		case <-tick.C:
+			id, _ := st.Leader()
+			if id != last {
+				last = id
+				tr.mu.Lock()
+				tr.leaders[m.ID] = append(tr.leaders[m.ID], fmt.Sprintf("%s@%.2f", id, time.Since(tr.start).Seconds()))
+				tr.mu.Unlock()
+			}
 			if knew {
 				continue
 			}
-			if id, _ := st.Leader(); id != "" && id != tr.lostID {
+			if id != "" && id != tr.lostID {
 				knew = true
 				tr.mu.Lock()
 				tr.leader[m.ID], tr.newID = time.Now(), id
@@ -130,11 +147,21 @@ func (tr *regionTrace) applyCounts(m *Member) {
 	v := m.Node.Store().FSM().View()
 	now := time.Now()
 	for _, o := range v.Observers() {
+		tr.mu.Lock()
+		fd := tr.firstDown[m.ID][o.ID]
+		if fd == nil {
+			fd = make([]time.Time, tr.r.Records)
+			tr.firstDown[m.ID][o.ID] = fd
+		}
+		tr.mu.Unlock()
 		n := 0
 		for i := range tr.r.Records {
 			vd, ok := v.Verdict(o.ID, tr.pools[i], tr.addrs[i])
 			if ok && !vd.Up {
 				n++
+				if fd[i].IsZero() {
+					fd[i] = now
+				}
 			}
 		}
 		tr.mu.Lock()
@@ -216,8 +243,38 @@ func (tr *regionTrace) Summary(moves Moves) string {
 			}
 		}
 		fmt.Fprintf(&b, "; moved %s..%s", ms(first), ms(last))
+		fmt.Fprintf(&b, "\n    leaders %s", strings.Join(tr.leaders[m.ID], " "))
+		fmt.Fprintf(&b, "\n    moves %s", tr.moveShape(m, moves[m], ms))
+		for _, l := range tr.raftLogs[m.ID] {
+			fmt.Fprintf(&b, "\n    raft %s", l)
+		}
 	}
 	return b.String()
+}
+
+// moveShape is when survivor m's records moved (percentiles) and, for
+// the last one, when m applied each observer's down verdict on it.
+func (tr *regionTrace) moveShape(m *Member, at []time.Time, ms func(time.Time) string) string {
+	type mv struct {
+		i  int
+		at time.Time
+	}
+	var all []mv
+	for i, t := range at {
+		if !t.IsZero() {
+			all = append(all, mv{i, t})
+		}
+	}
+	if len(all) == 0 {
+		return "none"
+	}
+	slices.SortFunc(all, func(a, b mv) int { return a.at.Compare(b.at) })
+	q := func(p float64) string { return ms(all[int(p*float64(len(all)-1))].at) }
+	out := fmt.Sprintf("p10 %s p50 %s p90 %s p99 %s max %s (r%d:", q(0.1), q(0.5), q(0.9), q(0.99), q(1), all[len(all)-1].i)
+	for id, fd := range tr.firstDown[m.ID] {
+		out += fmt.Sprintf(" %s down %s", id, ms(fd[all[len(all)-1].i]))
+	}
+	return out + ")"
 }
 
 // traceHandler feeds the trace from the nodes' debug logs.
@@ -235,14 +292,25 @@ func (h *traceHandler) WithAttrs(as []slog.Attr) slog.Handler {
 func (h *traceHandler) WithGroup(string) slog.Handler { return h }
 
 func (h *traceHandler) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "verdict changed" && r.Message != "health report" {
+	node, component := "", ""
+	for _, a := range h.attrs {
+		switch a.Key {
+		case "node":
+			node = a.Value.String()
+		case "component":
+			component = a.Value.String()
+		}
+	}
+	if r.Level >= slog.LevelInfo && (component == "raft" || component == "controller") {
+		h.tr.mu.Lock()
+		if !h.tr.start.IsZero() && r.Time.After(h.tr.start) {
+			h.tr.raftLogs[node] = append(h.tr.raftLogs[node], fmt.Sprintf("%.2f %s %s", r.Time.Sub(h.tr.start).Seconds(), component, r.Message))
+		}
+		h.tr.mu.Unlock()
 		return nil
 	}
-	node := ""
-	for _, a := range h.attrs {
-		if a.Key == "node" {
-			node = a.Value.String()
-		}
+	if r.Message != "verdict changed" && r.Message != "health report" {
+		return nil
 	}
 	get := map[string]slog.Value{}
 	r.Attrs(func(a slog.Attr) bool { get[a.Key] = a.Value; return true })
