@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
-	"testing"
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
