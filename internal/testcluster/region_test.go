@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -116,12 +117,20 @@ func regionTrial(t testing.TB, records int, interval time.Duration, fall int, lo
 	stopProfile := profileEvent(t)
 	start := time.Now()
 	trace.Start(start, lostID, live)
+	// Node and endpoints at once: the node's links are cut first (at
+	// once), as the endpoints' process closes every listener and kept
+	// connection (which takes a while at this size), then it stops.
+	c.Faults.Cut(lostID)
 	r.Kill(lose)
+	trace.Killed(time.Now())
 	c.KillDC(lose)
 	moves := r.WatchMoves(live, func(i int) string { return r.Address(next, i) }, 30*time.Second)
 	trace.Stop()
 	stopProfile()
 	ev := &regionEvent{survivors: len(live), trace: trace.Summary(moves)}
+	for _, m := range live {
+		ev.trace += fmt.Sprintf("\n  %s: slowest log write %s", m.ID, counters[m.ID].Slowest().Round(time.Millisecond))
+	}
 	var all []time.Time
 	for _, m := range live {
 		entries, bytes, largest := counters[m.ID].Counts()

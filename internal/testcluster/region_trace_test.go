@@ -53,6 +53,8 @@ type regionTrace struct {
 	stale map[string]time.Time
 	stop  chan struct{}
 	wg    sync.WaitGroup
+	// killed is when the lost endpoints' process said they were closed.
+	killed time.Time
 	// pools and addrs name each record's lost endpoint.
 	pools, addrs []string
 }
@@ -95,6 +97,13 @@ func (tr *regionTrace) Start(start time.Time, lostID string, ms []*Member) {
 		tr.firstDown[m.ID] = map[string][]time.Time{}
 		tr.wg.Go(func() { tr.watch(m) })
 	}
+}
+
+// Killed notes when the lost endpoints were closed.
+func (tr *regionTrace) Killed(at time.Time) {
+	tr.mu.Lock()
+	tr.killed = at
+	tr.mu.Unlock()
 }
 
 // Stop ends the watching.
@@ -194,7 +203,7 @@ func (tr *regionTrace) Summary(moves Moves) string {
 		return fmt.Sprintf("%.2f", t.Sub(tr.start).Seconds())
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "new leader %s", tr.newID)
+	fmt.Fprintf(&b, "new leader %s; endpoints closed %s", tr.newID, ms(tr.killed))
 	for _, m := range tr.members {
 		fmt.Fprintf(&b, "\n  %s: leader known %s", m.ID, ms(tr.leader[m.ID]))
 		if d := tr.down[m.ID]; len(d) > 0 {
