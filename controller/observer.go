@@ -14,7 +14,8 @@ import (
 // as a local verdict changes, and one every ReportInterval regardless,
 // which both proves the node alive and repairs anything a lost proposal
 // left behind. Reports carry only what differs from what the cluster
-// already holds for this node.
+// already holds for this node, or will once this node applies its own
+// reports that committed (region_reports.go).
 type Observer struct {
 	store  *Store
 	engine *health.Engine
