@@ -95,6 +95,8 @@ func (tr *regionTrace) Start(start time.Time, lostID string, ms []*Member) {
 	for _, m := range ms {
 		tr.applied[m.ID] = map[string]*[2]time.Time{}
 		tr.firstDown[m.ID] = map[string][]time.Time{}
+	}
+	for _, m := range ms {
 		tr.wg.Go(func() { tr.watch(m) })
 	}
 }
