@@ -14,12 +14,16 @@ import (
 // as a local verdict changes, and one every ReportInterval regardless,
 // which both proves the node alive and repairs anything a lost proposal
 // left behind. Reports carry only what differs from what the cluster
-// already holds for this node.
+// already holds for this node, or will once this node applies its own
+// reports that committed (region_reports.go).
 type Observer struct {
 	store  *Store
 	engine *health.Engine
 	logger *slog.Logger
 	kick   chan struct{}
+	// committed are the reports committed but not yet applied here
+	// (region_reports.go); only Run's goroutine uses it.
+	committed committedReports
 }
 
 // NewObserver wires a store and a health engine. Use it as the engine's
@@ -33,7 +37,8 @@ func NewObserver(store *Store, logger *slog.Logger) *Observer {
 func (o *Observer) SetEngine(e *health.Engine) { o.engine = e }
 
 // Transition implements health.Sink; it never blocks the probe.
-func (o *Observer) Transition(health.Transition) {
+func (o *Observer) Transition(tr health.Transition) {
+	o.logger.Debug("verdict changed", "pool", tr.Target.Pool, "address", tr.Target.Address, "to", tr.To.String(), "at", tr.At)
 	select {
 	case o.kick <- struct{}{}:
 	default:
@@ -140,7 +145,12 @@ func (o *Observer) propose(ctx context.Context, id string, changes []VerdictChan
 		case <-mctx.Done():
 		}
 	}()
-	_, err := o.store.Propose(mctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: id, Changes: changes}})
+	start := time.Now()
+	res, err := o.store.Propose(mctx, &Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: id, Changes: changes}})
+	if err == nil {
+		o.committed.note(res.Index, changes)
+	}
+	o.logger.Debug("health report", "changes", len(changes), "down", countDown(changes), "proposed", start, "took", time.Since(start), "err", err)
 	if err != nil && errors.Is(context.Cause(mctx), errLeaderMoved) {
 		return fmt.Errorf("report of %d changes: %w", len(changes), errLeaderMoved)
 	}
@@ -158,6 +168,7 @@ func (o *Observer) changes(id string) ([]VerdictChange, bool) {
 	for _, v := range view.Verdicts(id) {
 		held[[2]string{v.Pool, v.Address}] = v.Verdict
 	}
+	o.committed.over(view.Index(), held)
 	if view.Spec() == nil {
 		return nil, false
 	}
@@ -182,4 +193,15 @@ func (o *Observer) changes(id string) ([]VerdictChange, bool) {
 		}
 	}
 	return changes, true
+}
+
+// countDown is how many of changes say down.
+func countDown(changes []VerdictChange) int {
+	n := 0
+	for _, c := range changes {
+		if !c.Up && !c.Forget {
+			n++
+		}
+	}
+	return n
 }

@@ -116,56 +116,84 @@ func countEndpoints(t testing.TB, text string) int {
 // first seen answering its next pool over DNS.
 type Moves map[*Member][]time.Time
 
-// WatchMoves asks each member's DNS server for every record, again and
-// again with queriers in parallel, until each answers want(i) or timeout
-// passes; it returns when each was first seen doing so (zero: never).
+// sweepEvery is how often WatchMoves asks again for the records not yet
+// moved when the member published no new answers meanwhile (its
+// minority mode answers without publishing).
+const sweepEvery = 100 * time.Millisecond
+
+// WatchMoves asks each member's DNS server for every record not yet
+// moved, once each time the member publishes new answers (and every
+// sweepEvery regardless), with queriers in parallel, until each answers
+// want(i) or timeout passes; it returns when each was first seen doing
+// so (zero: never). A record's answer changes only when new answers are
+// published, so asking again and again in between would only take the
+// CPU the nodes under test share with the queriers: that inflated the
+// times measured on a loaded machine.
 func (r *Region) WatchMoves(ms []*Member, want func(i int) string, timeout time.Duration) Moves {
 	out := Moves{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	deadline := time.Now().Add(timeout)
 	for _, m := range ms {
 		seen := make([]time.Time, r.Records)
 		out[m] = seen
-		var next atomic.Int64 // the next record index of this sweep
-		pending := make([]atomic.Bool, r.Records)
-		for i := range pending {
-			pending[i].Store(true)
-		}
-		left := atomic.Int64{}
-		left.Store(int64(r.Records))
-		deadline := time.Now().Add(timeout)
-		const queriers = 4
-		for range queriers {
-			wg.Go(func() {
-				r.query(m.Node.DNSAddr(), deadline, &next, pending, &left, func(i int, at time.Time, got string) bool {
-					if got != want(i) {
-						return false
-					}
-					mu.Lock()
-					seen[i] = at
-					mu.Unlock()
-					return true
-				})
+		wg.Go(func() {
+			r.watchMember(m, deadline, func(i int, at time.Time, got string) bool {
+				if got != want(i) {
+					return false
+				}
+				mu.Lock()
+				seen[i] = at
+				mu.Unlock()
+				return true
 			})
-		}
+		})
 	}
 	wg.Wait()
 	return out
 }
 
-// query is one querier: it takes record indexes from next (round and
-// round) and asks for those still pending until none is or the deadline
-// passes.
-func (r *Region) query(addr string, deadline time.Time, next *atomic.Int64, pending []atomic.Bool, left *atomic.Int64, moved func(int, time.Time, string) bool) {
+// watchMember sweeps member m's pending records each time it publishes
+// new answers (or sweepEvery passed) until none is pending or deadline.
+func (r *Region) watchMember(m *Member, deadline time.Time, moved func(int, time.Time, string) bool) {
+	const queriers = 4
+	pending := make([]atomic.Bool, r.Records)
+	for i := range pending {
+		pending[i].Store(true)
+	}
+	var left atomic.Int64
+	left.Store(int64(r.Records))
+	fsm := m.Node.Store().FSM()
+	published, last := uint64(0), time.Time{}
+	for left.Load() > 0 && time.Now().Before(deadline) {
+		idx := fsm.PublishedIndex()
+		if idx == published && time.Since(last) < sweepEvery {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		published, last = idx, time.Now()
+		var wg sync.WaitGroup
+		for k := range queriers {
+			wg.Go(func() {
+				r.query(m.Node.DNSAddr(), deadline, k, queriers, pending, &left, moved)
+			})
+		}
+		wg.Wait()
+	}
+}
+
+// query is one querier's share of a sweep: it asks for the pending
+// records from, every step records, until the sweep's end or the
+// deadline.
+func (r *Region) query(addr string, deadline time.Time, from, step int, pending []atomic.Bool, left *atomic.Int64, moved func(int, time.Time, string) bool) {
 	cl := &dns.Client{Timeout: time.Second}
 	co, err := cl.Dial(addr)
 	if err != nil {
 		return
 	}
-	defer co.Close()
+	defer func() { co.Close() }()
 	q := new(dns.Msg)
-	for left.Load() > 0 && time.Now().Before(deadline) {
-		i := int(next.Add(1)-1) % r.Records
+	for i := from; i < r.Records && time.Now().Before(deadline); i += step {
 		if !pending[i].Load() {
 			continue
 		}
@@ -194,10 +222,20 @@ func (r *Region) query(addr string, deadline time.Time, next *atomic.Int64, pend
 // (Options.Configure sets it as the node's WrapLogStore).
 type LogCounter struct {
 	entries, bytes, largest atomic.Int64
+	// slowest is the longest write to the store, in nanoseconds.
+	slowest atomic.Int64
 }
 
 // Reset zeroes the counts.
-func (l *LogCounter) Reset() { l.entries.Store(0); l.bytes.Store(0); l.largest.Store(0) }
+func (l *LogCounter) Reset() {
+	l.entries.Store(0)
+	l.bytes.Store(0)
+	l.largest.Store(0)
+	l.slowest.Store(0)
+}
+
+// Slowest is the longest write to the store since the last Reset.
+func (l *LogCounter) Slowest() time.Duration { return time.Duration(l.slowest.Load()) }
 
 // Counts returns the entries stored since the last Reset, their data's
 // bytes, and the largest one's.
@@ -220,14 +258,22 @@ func (l countingLog) StoreLogs(es []*raft.Log) error {
 		n := int64(len(e.Data))
 		l.c.entries.Add(1)
 		l.c.bytes.Add(n)
-		for {
-			old := l.c.largest.Load()
-			if n <= old || l.c.largest.CompareAndSwap(old, n) {
-				break
-			}
+		raise(&l.c.largest, n)
+	}
+	start := time.Now()
+	err := l.LogStore.StoreLogs(es)
+	raise(&l.c.slowest, int64(time.Since(start)))
+	return err
+}
+
+// raise sets v to n if n is greater.
+func raise(v *atomic.Int64, n int64) {
+	for {
+		old := v.Load()
+		if n <= old || v.CompareAndSwap(old, n) {
+			return
 		}
 	}
-	return l.LogStore.StoreLogs(es)
 }
 
 // raiseFileLimit raises this process's open-file limit to at least n: the

@@ -46,6 +46,7 @@ func BenchmarkRegionFailover(b *testing.B) {
 		largest = max(largest, ev.largest)
 		b.Logf("trial %d: all moved %s, first %s, last %s; %d entries, %d bytes, largest %d", i,
 			ev.all.Round(time.Millisecond), ev.first.Round(time.Millisecond), ev.last.Round(time.Millisecond), ev.entries, ev.bytes, ev.largest)
+		b.Logf("trial %d: %s", i, ev.trace)
 	}
 	if len(all) == 0 {
 		b.Skip("no trial")

@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -33,6 +34,7 @@ func TestRegionFailover(t *testing.T) {
 	t.Logf("%d records moved on %d survivors: all within %s, first %s, last %s; %d Raft entries, %d bytes, largest %d",
 		regionRecords, ev.survivors, ev.all.Round(time.Millisecond), ev.first.Round(time.Millisecond), ev.last.Round(time.Millisecond),
 		ev.entries, ev.bytes, ev.largest)
+	t.Log(ev.trace)
 	if ev.missing > 0 {
 		t.Fatalf("%d record answers never moved to their next pool within 30s", ev.missing)
 	}
@@ -63,6 +65,8 @@ type regionEvent struct {
 	// entries, bytes and largest count the Raft entries a survivor
 	// stored from the loss until every record moved.
 	entries, bytes, largest int64
+	// trace is what each survivor did (region_trace_test.go).
+	trace string
 }
 
 // regionTrial starts a cluster with records region records, places the
@@ -77,7 +81,8 @@ func regionTrial(t testing.TB, records int, interval time.Duration, fall int, lo
 	stopWatch := r.watchSetup(t, 5*time.Second)
 	counters := map[string]*LogCounter{}
 	timing := controller.DefaultTiming
-	c := New(t, Options{Interval: interval, Fall: fall, Timing: &timing, SpecHook: r.SpecHook,
+	trace := newRegionTrace(r, lose)
+	c := New(t, Options{Interval: interval, Fall: fall, Timing: &timing, SpecHook: r.SpecHook, Logger: trace.Logger(),
 		Configure: func(m *Member, cfg *node.Config) {
 			lc := &LogCounter{}
 			counters[m.ID] = lc
@@ -102,12 +107,30 @@ func regionTrial(t testing.TB, records int, interval time.Duration, fall int, lo
 	for _, lc := range counters {
 		lc.Reset()
 	}
+	lostID := c.Leader().ID
+	var live []*Member
+	for _, m := range c.Members {
+		if m.DC != lose {
+			live = append(live, m)
+		}
+	}
+	stopProfile := profileEvent(t)
 	start := time.Now()
+	trace.Start(start, lostID, live)
+	// Node and endpoints at once: the node's links are cut first (at
+	// once), as the endpoints' process closes every listener and kept
+	// connection (which takes a while at this size), then it stops.
+	c.Faults.Cut(lostID)
 	r.Kill(lose)
+	trace.Killed(time.Now())
 	c.KillDC(lose)
-	live := c.Live()
 	moves := r.WatchMoves(live, func(i int) string { return r.Address(next, i) }, 30*time.Second)
-	ev := &regionEvent{survivors: len(live)}
+	trace.Stop()
+	stopProfile()
+	ev := &regionEvent{survivors: len(live), trace: trace.Summary(moves)}
+	for _, m := range live {
+		ev.trace += fmt.Sprintf("\n  %s: slowest log write %s", m.ID, counters[m.ID].Slowest().Round(time.Millisecond))
+	}
 	var all []time.Time
 	for _, m := range live {
 		entries, bytes, largest := counters[m.ID].Counts()
