@@ -61,10 +61,16 @@ type Timing struct {
 // election on top of detection: with 500 ms timeouts the failover
 // benchmark (interval 1s, fall 2, 100 ms round trips) moves traffic within
 // 2.7 s at p99; with 1 s timeouts, 4.8 s. Raise them on slower links.
+// The leader lease is the heartbeat timeout: a new leader with one
+// follower left stepped down when that follower, starved of CPU, took
+// over 250 ms to answer, and another election followed (region-wide
+// failover benchmark, issue 18). Reads never rely on the lease (ReadIndex
+// commits a barrier), so a longer one only lets a leader cut off from
+// the others lead a quarter second longer before it steps down.
 var DefaultTiming = Timing{
 	HeartbeatTimeout:   500 * time.Millisecond,
 	ElectionTimeout:    500 * time.Millisecond,
-	LeaderLeaseTimeout: 250 * time.Millisecond,
+	LeaderLeaseTimeout: 500 * time.Millisecond,
 	CommitTimeout:      50 * time.Millisecond,
 	StaleAfter:         4 * time.Second,
 	ReportInterval:     1 * time.Second,

@@ -6,9 +6,10 @@ import "time"
 // nodes. Over longer ones, hashicorp/raft's timers as DefaultTiming sets
 // them misfire: a new leader's first contact with a follower it has no
 // connection to costs four round trips (TCP, TLS, the node port's hello,
-// the request), longer than a 250 ms lease, so it steps down again; and
-// a heartbeat timeout near the round trip takes a delayed heartbeat (a
-// lost segment waits for TCP's retransmission) for a dead leader.
+// the request), longer than a 250 ms lease (the default then), so it
+// stepped down again; and a heartbeat timeout near the round trip takes
+// a delayed heartbeat (a lost segment waits for TCP's retransmission)
+// for a dead leader.
 // WANTiming derives every timeout from the longest round trip instead.
 
 // wanRoundTrips is how many round trips the heartbeat timeout, the

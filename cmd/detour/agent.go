@@ -197,7 +197,7 @@ func bindNodeFlags(f *pflag.FlagSet, cfg *node.Config) {
 func raftFlags(f *pflag.FlagSet, r *node.RaftSettings) {
 	durationFlag(f, &r.HeartbeatTimeout, "raft-heartbeat-timeout", "how long without the leader before an election (default 500ms; raise on links slower than ~150 ms round trip)")
 	durationFlag(f, &r.ElectionTimeout, "raft-election-timeout", "how long a candidate waits for votes (default 500ms)")
-	durationFlag(f, &r.LeaderLeaseTimeout, "raft-leader-lease", "how long a leader leads without hearing a majority (default 250ms)")
+	durationFlag(f, &r.LeaderLeaseTimeout, "raft-leader-lease", "how long a leader leads without hearing a majority (default 500ms)")
 	durationFlag(f, &r.CommitTimeout, "raft-commit-timeout", "longest wait before replicating a commit (default 50ms)")
 	durationFlag(f, &r.ObserverStaleAfter, "raft-observer-stale-after", "how long an observer may stay silent before its verdicts stop counting (default 4s)")
 	durationFlag(f, &r.ReportInterval, "raft-report-interval", "how often each observer reports without a change (default 1s)")
