@@ -2,7 +2,6 @@ package nodeport
 
 import (
 	"io"
-	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -14,30 +13,9 @@ import (
 // restarted) is replaced when the next request begins, so the request
 // reaches the peer over a new connection instead of failing with EOF.
 func TestRaftConnReplacesAConnectionThePeerClosed(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := NewMux(ln, nil, nil, nil, slog.New(slog.DiscardHandler))
-	b.Serve(func(c net.Conn, _ []string) { c.Close() })
-	defer b.Close()
-	bRaft := b.RaftLayer(nil)
-	accepted := make(chan net.Conn, 4)
-	go func() {
-		for {
-			c, err := bRaft.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
-	aLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := NewMux(aLn, nil, nil, nil, slog.New(slog.DiscardHandler))
-	defer a.Close()
+	ln := listen(t)
+	_, accepted := raftPeer(t, ln, nil, nil, nil)
+	a, _ := raftPeer(t, listen(t), nil, nil, nil)
 
 	c, err := a.RaftLayer(nil).Dial(raft.ServerAddress(ln.Addr().String()), 5*time.Second)
 	if err != nil {

@@ -2,6 +2,7 @@ package nodeport
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,43 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/seed3787e6f1/detour/internal/testutil"
 )
+
+// listen listens on a loopback port.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// raftPeer serves a node port on ln and hands every Raft connection it
+// accepts to the channel returned; the test's end closes the mux and
+// those connections.
+func raftPeer(t *testing.T, ln net.Listener, cfg *tls.Config, members Members, dial DialFunc) (*Mux, <-chan net.Conn) {
+	t.Helper()
+	m := NewMux(ln, cfg, members, dial, slog.New(slog.DiscardHandler))
+	m.Serve(func(c net.Conn, _ []string) { c.Close() })
+	layer := m.RaftLayer(nil)
+	accepted := make(chan net.Conn, 32)
+	go func() {
+		for {
+			c, err := layer.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	t.Cleanup(func() {
+		m.Close()
+		for len(accepted) > 0 {
+			(<-accepted).Close()
+		}
+	})
+	return m, accepted
+}
 
 // waitSpare waits up to 5 s until m holds a spare to addr.
 func waitSpare(t *testing.T, m *Mux, addr string) {
@@ -44,30 +82,9 @@ func TestSpareConnectionsSkipTheHandshake(t *testing.T) {
 	var aAddr, bAddr string
 	members := func() []raft.Server { return servers("a", aAddr, "b", bAddr) }
 
-	bLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bLn := listen(t)
 	bAddr = bLn.Addr().String()
-	b := NewMux(bLn, peerTLS(t, ca, bc, bk), members, nil, slog.New(slog.DiscardHandler))
-	b.Serve(func(c net.Conn, _ []string) { c.Close() })
-	bRaft := b.RaftLayer(nil)
-	accepted := make(chan net.Conn, 32)
-	go func() {
-		for {
-			c, err := bRaft.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
-	defer func() {
-		b.Close()
-		for len(accepted) > 0 {
-			(<-accepted).Close()
-		}
-	}()
+	b, accepted := raftPeer(t, bLn, peerTLS(t, ca, bc, bk), members, nil)
 
 	// a's dials cost 200 ms more, as a WAN's round trips would.
 	const slow = 200 * time.Millisecond
@@ -78,14 +95,9 @@ func TestSpareConnectionsSkipTheHandshake(t *testing.T) {
 		time.Sleep(slow)
 		return d.DialContext(ctx, "tcp", addr)
 	}
-	aLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	aLn := listen(t)
 	aAddr = aLn.Addr().String()
-	a := NewMux(aLn, peerTLS(t, ca, ac, ak), members, slowDial, slog.New(slog.DiscardHandler))
-	a.Serve(func(c net.Conn, _ []string) { c.Close() })
-	defer a.Close()
+	a, _ := raftPeer(t, aLn, peerTLS(t, ca, ac, ak), members, slowDial)
 	cluster := atomic.Pointer[string]{}
 	cluster.Store(new(string))
 	a.SetClusterID(func() string { return *cluster.Load() })
