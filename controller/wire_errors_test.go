@@ -66,8 +66,9 @@ func declaredSentinels(t *testing.T) []string {
 // localErrors are the sentinels that never cross the forwarding wire: the
 // wrapper every refusal carries, failures of the caller's own side, and
 // the leader's passing trouble it answers with "ask again" (a clock not
-// started yet), and an observer's own abandoned report.
-var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "ErrUnknownCommand", "ErrSnapshotFormat", "ErrClockNotReady", "ErrOtherCluster", "ErrTaskPanicked", "ErrSpecCompiling", "ErrCompile", "errLeaderMoved", "errSnapshotBody"}
+// started yet), an observer's own abandoned report, and the Raft
+// transport's refusal to send the votes of a node standing aside.
+var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "ErrUnknownCommand", "ErrSnapshotFormat", "ErrClockNotReady", "ErrOtherCluster", "ErrTaskPanicked", "ErrSpecCompiling", "ErrCompile", "errLeaderMoved", "errSnapshotBody", "errStandingAside"}
 
 // Every sentinel the package declares either crosses the forwarding wire
 // with its own code, or is listed as local; each one in the table comes
