@@ -76,25 +76,28 @@ func (r *raftConn) LocalAddr() net.Addr  { return r.conn().LocalAddr() }
 func (r *raftConn) RemoteAddr() net.Addr { return r.conn().RemoteAddr() }
 
 func (r *raftConn) SetDeadline(t time.Time) error {
-	r.mu.Lock()
-	r.readDL, r.writeDL = t, t
-	c := r.cur
-	r.mu.Unlock()
-	return c.SetDeadline(t)
+	return r.setDeadline(true, true, t, net.Conn.SetDeadline)
 }
 
 func (r *raftConn) SetReadDeadline(t time.Time) error {
-	r.mu.Lock()
-	r.readDL = t
-	c := r.cur
-	r.mu.Unlock()
-	return c.SetReadDeadline(t)
+	return r.setDeadline(true, false, t, net.Conn.SetReadDeadline)
 }
 
 func (r *raftConn) SetWriteDeadline(t time.Time) error {
+	return r.setDeadline(false, true, t, net.Conn.SetWriteDeadline)
+}
+
+// setDeadline remembers the deadline Raft set (read, write or both) and
+// sets it on the connection under r.
+func (r *raftConn) setDeadline(read, write bool, t time.Time, set func(net.Conn, time.Time) error) error {
 	r.mu.Lock()
-	r.writeDL = t
+	if read {
+		r.readDL = t
+	}
+	if write {
+		r.writeDL = t
+	}
 	c := r.cur
 	r.mu.Unlock()
-	return c.SetWriteDeadline(t)
+	return set(c, t)
 }
