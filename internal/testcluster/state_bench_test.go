@@ -102,6 +102,7 @@ func BenchmarkStateSize(b *testing.B) {
 		if got := len(f.View().Verdicts("bench-b")); got != endpoints {
 			b.Fatalf("restored %d verdicts of bench-b, want %d", got, endpoints)
 		}
+		f.Close() // its publisher holds the restored state until stopped
 
 		// A changed spec (every record's TTL), parsed as the API does
 		// (which commits the text it received), through Raft until in
