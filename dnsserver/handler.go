@@ -94,11 +94,15 @@ type Scratch struct {
 	do, co bool
 	// place is room for where a geo query's client is (geo.go).
 	place Place
+	// dotted and neg are room for a negative answer's name in text form
+	// and its body (negative.go).
+	dotted, neg []byte
 }
 
 // NewScratch returns working memory for one goroutine.
 func NewScratch(seed uint64) *Scratch {
-	return &Scratch{key: make([]byte, 0, 260), out: make([]byte, 0, 65535+2), rand: seed | 1, rrlKey: make([]byte, 0, 280)}
+	return &Scratch{key: make([]byte, 0, 260), out: make([]byte, 0, 65535+2), rand: seed | 1, rrlKey: make([]byte, 0, 280),
+		dotted: make([]byte, 0, 256), neg: make([]byte, 0, 1024)}
 }
 
 // clock is the time of the current batch, or the time now.
@@ -192,6 +196,10 @@ func (h *Handler) reply(msg []byte, sc *Scratch, q *query, client netip.Addr, tc
 			return sc.out
 		}
 		if w := snap.zs.staticAnswer(sc.key); w != nil {
+			sc.out = finish(sc.out, w, msg, q, limit, 0, -1)
+			return sc.out
+		}
+		if w := snap.negative(sc.key, sc); w != nil {
 			sc.out = finish(sc.out, w, msg, q, limit, 0, -1)
 			return sc.out
 		}

@@ -51,6 +51,9 @@ type Snapshot struct {
 	built   time.Time
 	// dnssec is the signing state of a signed snapshot (dnssec.go).
 	dnssec *signedData
+	// neg holds the negative answers' templates by zone number, nil for
+	// a zone the fast path does not answer negatively (negative.go).
+	neg []*negTemplate
 }
 
 // Build makes a snapshot from the zone set and the current answers of the
@@ -161,6 +164,7 @@ func build(zs *ZoneSet, dyn []DynamicAnswer, now time.Time, serial func(origin s
 		}
 	}
 	s.geo = s.packGeos(zs.overlayKeys, dyn)
+	s.negTemplates()
 	return s, nil
 }
 

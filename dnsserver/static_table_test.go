@@ -68,6 +68,7 @@ func zoneSetWithoutTable(s *spec.Spec) *ZoneSet {
 	zs.prepack()
 	zs.xfr, zs.tsigKeys = transferSettings(s)
 	zs.dnssecSettings(s)
+	zs.markNegative()
 	return zs
 }
 

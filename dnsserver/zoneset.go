@@ -51,6 +51,10 @@ type zone struct {
 	inner  []string
 	// tableRecords is the number of the zone's records in the table.
 	tableRecords int
+	// idx numbers the zone in its zone set; negFast says the fast path
+	// answers its NXDOMAIN and NODATA (negative.go).
+	idx     int
+	negFast bool
 }
 
 // node is one owner name. Empty non-terminals are nodes without rrsets.
@@ -93,6 +97,7 @@ func NewZoneSet(s *spec.Spec) (*ZoneSet, error) {
 	zs.prepack()
 	zs.xfr, zs.tsigKeys = transferSettings(s)
 	zs.dnssecSettings(s)
+	zs.markNegative()
 	return zs, nil
 }
 
