@@ -23,6 +23,10 @@
 # detour; optional peers: gdnsd, pdns-server + pdns-backend-bind (install
 # them with a policy-rc.d that exits 101 so they do not start as services).
 #
+# QUERIES=nx makes every query a name that does not exist (a random
+# subdomain flood), QUERIES=nodata every query an AAAA of a name with only
+# an A record; the default is the mix above.
+#
 # Usage: bench/dns-qps.sh [seconds [rounds]]
 #   (default: 3 rounds of 10 s per server, in turn; about 70 s in all for
 #   two servers, 130 s for four)
@@ -97,16 +101,28 @@ bench_zone "$zone" >"$tmp/$zone.zone"
 records=$(grep -cv '^\$' "$tmp/$zone.zone")
 [ "$records" = 1000 ] || { echo "dns-qps: zone has $records records, want 1000" >&2; exit 1; }
 
-# --- the queries: 80% A, 8% AAAA, 4% MX, 3% CNAME->A, 5% NXDOMAIN ---------
-awk -v z="$zone" 'BEGIN {
+# --- the queries ------------------------------------------------------------
+# QUERIES=auth (the default): 80% A, 8% AAAA, 4% MX, 3% CNAME->A, 5% NXDOMAIN;
+# nx: every query a random name that does not exist (a "random subdomain"
+# flood); nodata: AAAA queries for the names that hold only an A record.
+QUERIES=${QUERIES:-auth}
+case $QUERIES in
+auth) mix="80% A, 8% AAAA, 4% MX, 3% CNAME, 5% NXDOMAIN" ;;
+nx) mix="100% NXDOMAIN (random names)" ;;
+nodata) mix="100% NODATA (AAAA of names with only A)" ;;
+*) echo "dns-qps: QUERIES $QUERIES: want auth, nx or nodata" >&2; exit 1 ;;
+esac
+awk -v z="$zone" -v mix="$QUERIES" 'BEGIN {
 	srand(42)
 	for (i = 0; i < 100000; i++) {
 		r = i % 100
-		if (r < 80)      printf "h%d.%s A\n", int(rand() * 800), z
-		else if (r < 88) printf "h%d.%s AAAA\n", int(rand() * 100), z
-		else if (r < 92) printf "%s MX\n", z
-		else if (r < 95) printf "c%d.%s A\n", int(rand() * 50), z
-		else             printf "nx%d.%s A\n", int(rand() * 100000), z
+		if (mix == "nx")          printf "nx%d.%s A\n", int(rand() * 10000000), z
+		else if (mix == "nodata") printf "h%d.%s AAAA\n", 100 + int(rand() * 700), z
+		else if (r < 80)          printf "h%d.%s A\n", int(rand() * 800), z
+		else if (r < 88)          printf "h%d.%s AAAA\n", int(rand() * 100), z
+		else if (r < 92)          printf "%s MX\n", z
+		else if (r < 95)          printf "c%d.%s A\n", int(rand() * 50), z
+		else                      printf "nx%d.%s A\n", int(rand() * 100000), z
 	}
 }' >"$tmp/queries"
 
@@ -221,7 +237,7 @@ report() {
 	printf "%-7s %8.0f qps  %5s%% CPU  %7s qps/CPU-s  (%s)\n" "$1" "$2" "$cpu" "$per_cpu" "$5"
 }
 
-echo "zone: $records records; queries: 80% A, 8% AAAA, 4% MX, 3% CNAME, 5% NXDOMAIN; EDNS0; $MODE"
+echo "zone: $records records; queries: $mix; EDNS0; $MODE"
 echo "server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU ($DNSPERF_ARGS), $ROUNDS rounds of ${DURATION}s each"
 
 # names, ports and PIDs of the servers, in the order they run
