@@ -130,7 +130,13 @@ func (g *generator) label() string {
 // name draws a query name and what kind of name it is.
 func (g *generator) name() (kind, name string) {
 	z := g.zones[g.r.IntN(len(g.zones))]
+	// A zone without wildcards, delegations or DNAMEs (diffPlain) asks
+	// below a name that exists instead.
+	without := func(s []string) bool { return len(s) == 0 }
 	switch n := g.r.IntN(100); {
+	case n >= 47 && n < 62 && without(z.wild), n >= 62 && n < 70 && without(z.deleg),
+		n >= 77 && n < 87 && without(z.dnameOwn):
+		return "child", g.label() + "." + g.pick(z.exist)
 	case n < 35:
 		return "exist", g.pick(z.exist)
 	case n < 47:

@@ -76,12 +76,14 @@ func TestDifferentialWithKnot(t *testing.T) {
 // sorts their names for the generator.
 func startDiffServers(t *testing.T) (knot, detour string, zones []zoneNames) {
 	explicit, relying := diffZones()
+	plain := diffPlainZone(explicit)
 	knot = testutil.StartKnotWith(t, testutil.KnotOptions{NSID: diffNSID}, map[string]string{
 		diffExplicit: "$ORIGIN " + diffExplicit + "\n" + explicit,
 		diffRelying:  "$ORIGIN " + diffRelying + "\n$TTL " + strconv.Itoa(diffTTLRelying) + "\n" + relying,
+		diffPlain:    "$ORIGIN " + diffPlain + "\n" + plain,
 	})
-	detour = startDiffDetour(t, diffSpec(explicit, relying))
-	for _, z := range []struct{ origin, text string }{{diffExplicit, explicit}, {diffRelying, relying}} {
+	detour = startDiffDetour(t, diffSpec(explicit, relying, plain))
+	for _, z := range []struct{ origin, text string }{{diffExplicit, explicit}, {diffRelying, relying}, {diffPlain, plain}} {
 		zn, err := classify(z.origin, z.text)
 		if err != nil {
 			t.Fatal(err)

@@ -103,14 +103,35 @@ func diffZones() (explicit, relying string) {
 	return body, b.String()
 }
 
-// Origins of the two zones.
+// Origins of the zones.
 const (
 	diffExplicit = "alpha.test."
 	diffRelying  = "beta.test."
+	// diffPlain serves explicit's names without the wildcard, the
+	// delegation and the DNAMEs: a zone whose negative answers the fast
+	// path gives (negative.go), where the others' go to the resolver.
+	diffPlain = "gamma.test."
 )
 
-// diffSpec is the detour spec serving both zones.
-func diffSpec(explicit, relying string) string {
+// diffPlainZone is explicit without the lines that keep a zone's
+// negative answers off the fast path: wildcards (and the names that
+// point into them), delegations and DNAMEs.
+func diffPlainZone(explicit string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(explicit, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case strings.Contains(line, "wild"), strings.Contains(line, "DNAME"), strings.Contains(line, ".sub"),
+			len(f) > 3 && f[0] != "@" && slices.Contains(f, "NS"):
+			continue
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+// diffSpec is the detour spec serving the zones.
+func diffSpec(explicit, relying, plain string) string {
 	indent := func(s string) string {
 		return "      " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n      ")
 	}
@@ -123,8 +144,12 @@ zones:
     ttl: %d
     static: |
 %s
+  - name: %s
+    static: |
+%s
 datacenters: [{name: a}, {name: b}, {name: c}]
-`, strings.TrimSuffix(diffExplicit, "."), indent(explicit), strings.TrimSuffix(diffRelying, "."), diffTTLRelying, indent(relying))
+`, strings.TrimSuffix(diffExplicit, "."), indent(explicit), strings.TrimSuffix(diffRelying, "."), diffTTLRelying, indent(relying),
+		strings.TrimSuffix(diffPlain, "."), indent(plain))
 }
 
 // zoneNames sorts a zone's names into the shapes the generator draws
