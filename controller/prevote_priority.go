@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"errors"
 	"slices"
 	"strconv"
 	"sync"
@@ -149,14 +148,17 @@ func (p *priorityTransport) refuse(req *raft.RequestPreVoteRequest) bool {
 	return term > req.LastLogTerm || term == req.LastLogTerm && index >= req.LastLogIndex
 }
 
-// errStandingAside is the error of a pre-vote or vote this node does not
-// send because it stands aside.
-var errStandingAside = errors.New("this node stands aside: its Raft log cannot be written")
+// A node standing aside sends none of its own pre-votes or votes: each
+// comes back refused at the request's term, which is what Raft records
+// for a request that fails, without the "failed to make requestVote
+// RPC" it logs at ERROR for every peer twice an election timeout (the
+// node said once, at WARN, that it stands aside).
 
 // RequestVote sends this node's vote request, unless it stands aside.
 func (p *priorityTransport) RequestVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestVoteRequest, resp *raft.RequestVoteResponse) error {
 	if p.aside.Load() {
-		return errStandingAside
+		resp.Term, resp.Granted = args.Term, false
+		return nil
 	}
 	return p.NetworkTransport.RequestVote(id, target, args, resp)
 }
@@ -165,7 +167,8 @@ func (p *priorityTransport) RequestVote(id raft.ServerID, target raft.ServerAddr
 // aside, and notes whether id refused it or could not be asked.
 func (p *priorityTransport) RequestPreVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestPreVoteRequest, resp *raft.RequestPreVoteResponse) error {
 	if p.aside.Load() {
-		return errStandingAside
+		resp.Term, resp.Granted = args.Term, false
+		return nil
 	}
 	p.mu.Lock()
 	if args.Term != p.campaign || time.Since(p.campaignAt) > newRound {

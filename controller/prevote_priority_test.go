@@ -149,3 +149,54 @@ func TestPreVotePriority(t *testing.T) {
 		t.Error("this node could not ask n3, and it still refused n3's pre-vote itself")
 	}
 }
+
+// TestStandingAsideRefusesItsOwnVotes: a node standing aside asks no
+// peer for a pre-vote or a vote; each comes back refused at the
+// request's term, as Raft records a request that failed, but without an
+// error (which Raft logs at ERROR for every peer, twice an election
+// timeout). Once it may stand again, its requests reach the peer.
+func TestStandingAsideRefusesItsOwnVotes(t *testing.T) {
+	peer := tcpTransport(t)
+	defer peer.Close()
+	seen := make(chan string, 8)
+	stop := make(chan struct{})
+	defer close(stop)
+	go answer(peer.Consumer(), true, seen, stop)
+
+	p := newPriorityTransport(tcpTransport(t), "n1")
+	defer p.Close()
+	t.Cleanup(func() { p.CloseStreams(); peer.CloseStreams() })
+	header := raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("n1"), Addr: []byte(p.LocalAddr())}
+
+	p.aside.Store(true)
+	var pre raft.RequestPreVoteResponse
+	if err := p.RequestPreVote("n2", peer.LocalAddr(), &raft.RequestPreVoteRequest{RPCHeader: header, Term: 9}, &pre); err != nil {
+		t.Fatalf("pre-vote while standing aside: %v, want a refusal without an error", err)
+	}
+	var vote raft.RequestVoteResponse
+	if err := p.RequestVote("n2", peer.LocalAddr(), &raft.RequestVoteRequest{RPCHeader: header, Term: 9}, &vote); err != nil {
+		t.Fatalf("vote while standing aside: %v, want a refusal without an error", err)
+	}
+	if pre.Granted || pre.Term != 9 || vote.Granted || vote.Term != 9 {
+		t.Errorf("standing aside: pre-vote %+v, vote %+v; want both refused at term 9", pre, vote)
+	}
+	select {
+	case s := <-seen:
+		t.Errorf("the peer was asked (%s) while this node stood aside", s)
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	p.aside.Store(false)
+	pre = raft.RequestPreVoteResponse{}
+	if err := p.RequestPreVote("n2", peer.LocalAddr(), &raft.RequestPreVoteRequest{RPCHeader: header, Term: 10}, &pre); err != nil {
+		t.Fatal(err)
+	}
+	if !pre.Granted {
+		t.Errorf("pre-vote after standing aside: %+v, want the peer's grant", pre)
+	}
+	select {
+	case <-seen:
+	case <-time.After(5 * time.Second):
+		t.Error("the peer was not asked once this node may stand again")
+	}
+}

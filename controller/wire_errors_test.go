@@ -66,9 +66,8 @@ func declaredSentinels(t *testing.T) []string {
 // localErrors are the sentinels that never cross the forwarding wire: the
 // wrapper every refusal carries, failures of the caller's own side, and
 // the leader's passing trouble it answers with "ask again" (a clock not
-// started yet), an observer's own abandoned report, and the Raft
-// transport's refusal to send the votes of a node standing aside.
-var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "ErrUnknownCommand", "ErrSnapshotFormat", "ErrClockNotReady", "ErrOtherCluster", "ErrTaskPanicked", "ErrSpecCompiling", "ErrCompile", "errLeaderMoved", "errSnapshotBody", "errStandingAside"}
+// started yet), and an observer's own abandoned report.
+var localErrors = []string{"ErrRejected", "ErrNoLeader", "ErrClosed", "ErrUnknownCommand", "ErrSnapshotFormat", "ErrClockNotReady", "ErrOtherCluster", "ErrTaskPanicked", "ErrSpecCompiling", "ErrCompile", "errLeaderMoved", "errSnapshotBody"}
 
 // Every sentinel the package declares either crosses the forwarding wire
 // with its own code, or is listed as local; each one in the table comes
