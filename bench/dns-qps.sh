@@ -171,11 +171,7 @@ zones:
     file: $zone.zone
 EOF
 
-DETOUR=${DETOUR:-}
-if [ -z "$DETOUR" ]; then
-	(cd "$repo" && go build -o "$tmp/detour" ./cmd/detour)
-	DETOUR=$tmp/detour
-fi
+detour_binary
 if [ "$MODE" = tcp1 ]; then
 	(cd "$repo" && go build -o "$tmp/tcpconn" ./bench/tcpconn)
 fi

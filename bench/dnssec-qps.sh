@@ -114,11 +114,7 @@ knot_conf "$tmp/knot-pre" "$PRE_PORT" "    dnssec-signing: on
     dnssec-policy: bench"
 knot_conf "$tmp/knot-online" "$ONLINE_PORT" "    module: mod-onlinesign/bench"
 
-DETOUR=${DETOUR:-}
-if [ -z "$DETOUR" ]; then
-	(cd "$repo" && go build -o "$tmp/detour" ./cmd/detour)
-	DETOUR=$tmp/detour
-fi
+detour_binary
 keyflags=() keyspec=""
 if [ "$KEYS" = split ]; then keyflags=(--keys split) keyspec=", keys: split"; fi
 "$DETOUR" dnssec keygen "$zone" --dir "$tmp/keys" "${keyflags[@]}" >/dev/null

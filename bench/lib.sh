@@ -33,3 +33,13 @@ bench_zone() {
 
 # cpu_ticks PID: the user and system CPU the process has used, in ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# detour_binary sets DETOUR to the binary to run: $DETOUR when given, else
+# ./cmd/detour built into the scratch dir.
+detour_binary() {
+	DETOUR=${DETOUR:-}
+	if [ -z "$DETOUR" ]; then
+		(cd "$repo" && go build -o "$tmp/detour" ./cmd/detour)
+		DETOUR=$tmp/detour
+	fi
+}

@@ -91,11 +91,7 @@ knot_conf() { # dir port rrl(yes/no)
 knot_conf "$tmp/knot" "$KNOT_PORT" yes
 knot_conf "$tmp/knot-open" "$KNOT_OPEN_PORT" no
 
-DETOUR=${DETOUR:-}
-if [ -z "$DETOUR" ]; then
-	(cd "$repo" && go build -o "$tmp/detour" ./cmd/detour)
-	DETOUR=$tmp/detour
-fi
+detour_binary
 (cd "$repo" && go build -o "$tmp/rrlflood" ./bench/rrlflood)
 
 "$KNOTD" -c "$tmp/knot/knot.conf" 2>"$tmp/knot.log" &
