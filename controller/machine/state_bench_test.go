@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/seed3787e6f1/detour/internal/testutil"
 	"github.com/seed3787e6f1/detour/spec"
 )
 
@@ -30,7 +30,7 @@ func BenchmarkStateMachine(b *testing.B) {
 		}
 		records = n
 	}
-	texts := [2][]byte{[]byte(benchSpec(records, 30)), []byte(benchSpec(records, 31))}
+	texts := [2][]byte{[]byte(testutil.StateSpec(records, 30, benchDCs)), []byte(testutil.StateSpec(records, 31, benchDCs))}
 	var specs [2]*spec.Spec
 	for i, t := range texts {
 		s, err := spec.Parse(t)
@@ -68,8 +68,8 @@ func BenchmarkStateMachine(b *testing.B) {
 		apply(&Command{Type: CmdRegisterMember, Member: &Member{ID: id}})
 		r := &ObserverReport{Observer: id}
 		for i := range records {
-			for d := range 3 {
-				r.Changes = append(r.Changes, VerdictChange{Pool: fmt.Sprintf("r%d-%d", i, d), Address: benchAddr(d, i), Up: true, Latency: 1.5})
+			for d, dc := range benchDCs {
+				r.Changes = append(r.Changes, VerdictChange{Pool: testutil.StatePool(i, dc), Address: testutil.StateAddr(d, i), Up: true, Latency: 1.5})
 			}
 		}
 		apply(&Command{Type: CmdObserverReport, Report: r})
@@ -118,7 +118,7 @@ func BenchmarkStateMachine(b *testing.B) {
 	b.Run("report-one", func(b *testing.B) {
 		up := false
 		loopCPU(b, func() {
-			apply(&Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: "n1", Changes: []VerdictChange{{Pool: "r7-0", Address: benchAddr(0, 7), Up: up, Reason: "refused"}}}})
+			apply(&Command{Type: CmdObserverReport, Report: &ObserverReport{Observer: "n1", Changes: []VerdictChange{{Pool: testutil.StatePool(7, benchDCs[0]), Address: testutil.StateAddr(0, 7), Up: up, Reason: "refused"}}}})
 			up = !up
 		})
 	})
@@ -128,7 +128,7 @@ func BenchmarkStateMachine(b *testing.B) {
 			for _, id := range []string{"n1", "n2"} { // a majority: every record moves
 				r := &ObserverReport{Observer: id}
 				for i := range records {
-					r.Changes = append(r.Changes, VerdictChange{Pool: fmt.Sprintf("r%d-0", i), Address: benchAddr(0, i), Up: up, Reason: "refused"})
+					r.Changes = append(r.Changes, VerdictChange{Pool: testutil.StatePool(i, benchDCs[0]), Address: testutil.StateAddr(0, i), Up: up, Reason: "refused"})
 				}
 				apply(&Command{Type: CmdObserverReport, Report: r})
 			}
@@ -137,31 +137,9 @@ func BenchmarkStateMachine(b *testing.B) {
 	})
 }
 
-// benchSpec is the spec of BenchmarkStateMachine.
-func benchSpec(records int, ttl uint32) string {
-	var b strings.Builder
-	b.WriteString(`zones:
-  - name: example.test
-    soa: {mname: ns1.example.test., rname: hostmaster.example.test.}
-    nameservers: [ns1.example.test.]
-datacenters: [{name: d0}, {name: d1}, {name: d2}]
-checks:
-  - {name: c, type: tcp, interval: 5s, timeout: 1s, rise: 1, fall: 1}
-pools:
-`)
-	for i := range records {
-		for d := range 3 {
-			fmt.Fprintf(&b, "  - {name: r%d-%d, datacenter: d%d, check: c, endpoints: [{address: %s, check_address: \"127.0.0.1:1\"}]}\n", i, d, d, benchAddr(d, i))
-		}
-	}
-	b.WriteString("records:\n")
-	for i := range records {
-		fmt.Fprintf(&b, "  - {name: r%d.example.test, type: A, ttl: %d, policy: failover, pools: [r%d-0, r%d-1, r%d-2]}\n", i, ttl, i, i, i)
-	}
-	return b.String()
-}
-
-func benchAddr(d, i int) string { return fmt.Sprintf("10.%d.%d.%d", d+1, i/256, i%256) }
+// benchDCs are BenchmarkStateMachine's datacenters; its spec is
+// testutil.StateSpec.
+var benchDCs = []string{"d0", "d1", "d2"}
 
 // cpuTime is the CPU this process has used, user and system.
 func cpuTime() time.Duration {

@@ -3,7 +3,6 @@ package testcluster
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -41,7 +40,7 @@ func BenchmarkStateSize(b *testing.B) {
 		}
 		records = n
 	}
-	text := stateSpec(records, 1)
+	text := testutil.StateSpec(records, 1, Datacenters)
 	file := filepath.Join(b.TempDir(), "spec.yaml")
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		b.Fatal(err)
@@ -60,7 +59,7 @@ func BenchmarkStateSize(b *testing.B) {
 		r := &controller.ObserverReport{Observer: obs}
 		for i := range records {
 			for d, dc := range Datacenters {
-				r.Changes = append(r.Changes, controller.VerdictChange{Pool: fmt.Sprintf("r%d-%s", i, dc), Address: stateAddr(d, i), Up: true, Latency: 1.5})
+				r.Changes = append(r.Changes, controller.VerdictChange{Pool: testutil.StatePool(i, dc), Address: testutil.StateAddr(d, i), Up: true, Latency: 1.5})
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -107,7 +106,7 @@ func BenchmarkStateSize(b *testing.B) {
 		// A changed spec (every record's TTL), parsed as the API does
 		// (which commits the text it received), through Raft until in
 		// force.
-		y := []byte(stateSpec(records, uint32(i%2+2)))
+		y := []byte(testutil.StateSpec(records, uint32(i%2+2), Datacenters))
 		start = time.Now()
 		sp, err := spec.Parse(y)
 		if err != nil {
@@ -131,37 +130,6 @@ func BenchmarkStateSize(b *testing.B) {
 	b.ReportMetric(per(applyT), "apply-s")
 	b.ReportMetric(0, "ns/op")
 }
-
-// stateSpec is a spec of records failover records, each with a pool of
-// one endpoint in every datacenter, checked over TCP at 127.0.0.1:1
-// (refused: every endpoint down) every 5 s.
-func stateSpec(records int, ttl uint32) string {
-	var b strings.Builder
-	b.WriteString(`zones:
-  - name: example.test
-    soa: {mname: ns1.example.test., rname: hostmaster.example.test.}
-    nameservers: [ns1.example.test.]
-    static: |
-      ns1 IN A 127.0.0.1
-datacenters: [{name: us-east}, {name: us-west}, {name: eu-west}]
-checks:
-  - {name: c, type: tcp, interval: 5s, timeout: 1s, rise: 1, fall: 1}
-pools:
-`)
-	for i := range records {
-		for d, dc := range Datacenters {
-			fmt.Fprintf(&b, "  - {name: r%d-%s, datacenter: %s, check: c, endpoints: [{address: %s, check_address: \"127.0.0.1:1\"}]}\n", i, dc, dc, stateAddr(d, i))
-		}
-	}
-	b.WriteString("records:\n")
-	for i := range records {
-		fmt.Fprintf(&b, "  - {name: r%d.example.test, type: A, ttl: %d, policy: failover, pools: [r%d-us-east, r%d-us-west, r%d-eu-west]}\n", i, ttl, i, i, i)
-	}
-	return b.String()
-}
-
-// stateAddr is record i's address in the d-th datacenter.
-func stateAddr(d, i int) string { return fmt.Sprintf("10.%d.%d.%d", d+1, i/256, i%256) }
 
 // memSink is a raft.SnapshotSink in memory.
 type memSink struct{ bytes.Buffer }
