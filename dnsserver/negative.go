@@ -31,16 +31,21 @@ import (
 // types, names with characters the zone's text form escapes) goes to
 // the slow path as before.
 
-// negTemplate is the authority section of a zone's negative answers:
-// its SOA record with the owner, and the names in its data that end in
-// the apex, compressed to the apex, which sits at a different offset of
-// every reply (the end of the question's name).
+// negTemplate is what a zone's negative answers carry in their
+// authority section: its SOA, with the TTL of RFC 2308 and the
+// snapshot's serial. Its names are compressed per reply, as miekg/dns
+// packs the resolver's (appendCompressed): the reply is the same bytes
+// whichever path gives it.
 type negTemplate struct {
-	rr []byte
-	// ptrs are the offsets in rr of the pointers to the apex.
-	ptrs []int
-	// apex is the length of the apex in wire form.
-	apex int
+	// root: the zone is the root, whose owner is the root label alone.
+	root bool
+	// ttl and tail are the record's TTL and the data after the names:
+	// serial, refresh, retry, expire and minimum.
+	ttl  uint32
+	tail [20]byte
+	// mname and rname are the data's names in wire form, as the zone
+	// writes them (case kept).
+	mname, rname []byte
 }
 
 // markNegative decides which zones the fast path may answer negatively,
@@ -90,61 +95,86 @@ func (s *Snapshot) negTemplates() {
 	}
 }
 
-// newNegTemplate packs soa, the SOA of the zone at origin, as the
-// authority section of a negative answer.
+// newNegTemplate makes the template of soa, the SOA of the zone at
+// origin, or returns nil when its names have escapes (which the packer
+// compares in text form).
 func newNegTemplate(origin string, soa *dns.SOA) *negTemplate {
-	if soa == nil {
+	if soa == nil || strings.IndexByte(soa.Ns, '\\') >= 0 || strings.IndexByte(soa.Mbox, '\\') >= 0 {
 		return nil
 	}
-	t := &negTemplate{apex: wireLen(origin)}
-	ttl := min(soa.Hdr.Ttl, soa.Minttl)
-	rr := []byte{0xC0, 0, byte(dns.TypeSOA >> 8), byte(dns.TypeSOA), 0, byte(dns.ClassINET)}
-	t.ptrs = append(t.ptrs, 0)
-	rr = binary.BigEndian.AppendUint32(rr, ttl)
-	rr = append(rr, 0, 0) // the data's length, below
-	data := len(rr)
-	var ok bool
-	for _, name := range [...]string{soa.Ns, soa.Mbox} {
-		if rr, ok = t.appendName(rr, name, origin); !ok {
+	t := &negTemplate{root: origin == ".", ttl: min(soa.Hdr.Ttl, soa.Minttl)}
+	for i, v := range [...]uint32{soa.Serial, soa.Refresh, soa.Retry, soa.Expire, soa.Minttl} {
+		binary.BigEndian.PutUint32(t.tail[4*i:], v)
+	}
+	for _, n := range []struct {
+		name string
+		dst  *[]byte
+	}{{soa.Ns, &t.mname}, {soa.Mbox, &t.rname}} {
+		buf := make([]byte, 256)
+		l, err := dns.PackDomainName(dns.Fqdn(n.name), buf, 0, nil, false)
+		if err != nil {
 			return nil
 		}
+		*n.dst = buf[:l:l]
 	}
-	for _, v := range [...]uint32{soa.Serial, soa.Refresh, soa.Retry, soa.Expire, soa.Minttl} {
-		rr = binary.BigEndian.AppendUint32(rr, v)
-	}
-	binary.BigEndian.PutUint16(rr[data-2:], uint16(len(rr)-data))
-	t.rr = rr
 	return t
 }
 
-// appendName appends name to rr: the labels before the apex and a
-// pointer to it when name ends in it, else the whole name.
-func (t *negTemplate) appendName(rr []byte, name, origin string) ([]byte, bool) {
-	name = dns.Fqdn(name)
-	if strings.IndexByte(name, '\\') < 0 && len(name) >= len(origin) && strings.EqualFold(name[len(name)-len(origin):], origin) &&
-		(len(name) == len(origin) || origin == "." || name[len(name)-len(origin)-1] == '.') {
-		prefix := name[:len(name)-len(origin)]
-		if origin == "." {
-			prefix = strings.TrimSuffix(name, ".")
-		}
-		for _, label := range strings.Split(strings.TrimSuffix(prefix, "."), ".") {
-			if label == "" {
-				continue
-			}
-			if len(label) > 63 {
-				return rr, false
-			}
-			rr = append(append(rr, byte(len(label))), label...)
-		}
-		t.ptrs = append(t.ptrs, len(rr))
-		return append(rr, 0xC0, 0), true
+// appendSOA appends t's record to b, a reply whose question's name, qn
+// (lower case, wire form), starts at headerLen. The owner is a pointer
+// to the apex, the end of qn (the root label alone in the root zone);
+// the names in the data are compressed as miekg/dns compresses them: the
+// longest suffix that the question or the MNAME already holds, with the
+// same case, becomes a pointer to where it first stands.
+func (t *negTemplate) appendSOA(b, qn []byte, apexLen int) []byte {
+	if t.root {
+		b = append(b, 0)
+	} else {
+		b = binary.BigEndian.AppendUint16(b, 0xC000|uint16(headerLen+len(qn)-apexLen))
 	}
-	buf := make([]byte, 256)
-	n, err := dns.PackDomainName(name, buf, 0, nil, false)
-	if err != nil {
-		return rr, false
+	b = append(b, byte(dns.TypeSOA>>8), byte(dns.TypeSOA), 0, byte(dns.ClassINET))
+	b = binary.BigEndian.AppendUint32(b, t.ttl)
+	b = append(b, 0, 0) // the data's length, below
+	data := len(b)
+	mnameAt := len(b)
+	b, written := appendCompressed(b, t.mname, qn, nil, 0, 0)
+	b, _ = appendCompressed(b, t.rname, qn, t.mname, written, mnameAt)
+	b = append(b, t.tail[:]...)
+	binary.BigEndian.PutUint16(b[data-2:], uint16(len(b)-data))
+	return b
+}
+
+// appendCompressed appends name (wire form) to b: its labels up to the
+// longest suffix that stands in qn (the question's name, at headerLen)
+// or in prev at one of its first prevLabels bytes' labels (a name
+// written at prevAt, up to a pointer there), then a pointer to it; or
+// the whole name when none does. The root label alone is never a
+// pointer. It returns b and how many bytes of name it wrote before a
+// pointer: where a later name may point into it.
+func appendCompressed(b, name, qn, prev []byte, prevLabels, prevAt int) ([]byte, int) {
+	for i := 0; i < len(name) && name[i] != 0; i += int(name[i]) + 1 {
+		at, ok := findSuffix(name[i:], qn, len(qn), headerLen)
+		if !ok {
+			at, ok = findSuffix(name[i:], prev, prevLabels, prevAt)
+		}
+		if ok {
+			return binary.BigEndian.AppendUint16(append(b, name[:i]...), 0xC000|uint16(at)), i
+		}
 	}
-	return append(rr, buf[:n]...), true
+	return append(b, name...), len(name)
+}
+
+// findSuffix looks for suffix (wire form) among the names that begin at
+// the labels of in (wire form, written at offset at) that start before
+// limit, and returns where it stands. Bytes are compared as they are:
+// the same letters in another case are another name to the packer.
+func findSuffix(suffix, in []byte, limit, at int) (int, bool) {
+	for j := 0; j < limit && j < len(in) && in[j] != 0; j += int(in[j]) + 1 {
+		if string(in[j:]) == string(suffix) {
+			return at + j, true
+		}
+	}
+	return 0, false
 }
 
 // wireLen is the length of name's wire form (name has no escapes).
@@ -194,16 +224,10 @@ func (s *Snapshot) negative(key []byte, sc *Scratch) []byte {
 		// table was asked for qtype before this.
 		rcode = dns.RcodeSuccess
 	}
-	t := s.neg[z.idx]
 	b := append(sc.neg[:0], 0, 0, byte((flagQR|flagAA)>>8), rcode, 0, 1, 0, 0, 0, 1, 0, 0)
 	b = append(b, key...)
 	b = append(b, 0, byte(dns.ClassINET))
-	start := len(b)
-	b = append(b, t.rr...)
-	apex := uint16(headerLen + len(wire) - t.apex)
-	for _, p := range t.ptrs {
-		binary.BigEndian.PutUint16(b[start+p:], 0xC000|apex)
-	}
+	b = s.neg[z.idx].appendSOA(b, wire, wireLen(z.origin))
 	sc.neg = b
 	return b
 }
