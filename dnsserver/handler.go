@@ -213,7 +213,7 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 		return nil
 	}
 	m := new(dns.Msg)
-	if err := m.Unpack(msg); err != nil {
+	if err := m.Unpack(msg); err != nil && !unpackIgnoringOptions(m, msg, q) {
 		return h.headerOnly(msg, q, sc, dns.RcodeFormatError)
 	}
 	if m.IsTsig() != nil {
@@ -254,6 +254,27 @@ func (h *Handler) slow(snap *Snapshot, msg []byte, q *query, sc *Scratch, limit 
 	out := finish(sc.out, body, msg, q, limit, extRcode, ede)
 	sc.out = out
 	return out
+}
+
+// unpackIgnoringOptions unpacks msg into m without its OPT record's
+// options, for a query whose options are well formed (the fast path's
+// parser took them, q.simple) but that miekg/dns will not unpack: an
+// option it knows with a length it does not expect, such as UL (2) with
+// no data. RFC 6891 6.1.2: options not understood are ignored; the fast
+// path answers such a query, and so does Knot DNS. The options detour
+// acts on (cookie, NSID, client subnet) are read from the query itself.
+func unpackIgnoringOptions(m *dns.Msg, msg []byte, q *query) bool {
+	if !q.simple || !q.edns || q.qnameEnd == 0 {
+		return false
+	}
+	opt := q.qnameEnd + 4 // the OPT follows the question, the message's last record
+	if len(msg) < opt+optLen {
+		return false
+	}
+	stripped := append([]byte(nil), msg[:opt+optLen]...)
+	binary.BigEndian.PutUint16(stripped[opt+9:], 0)
+	*m = dns.Msg{}
+	return m.Unpack(stripped) == nil
 }
 
 // signed answers a query that carries a TSIG record: the reply is signed

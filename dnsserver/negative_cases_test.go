@@ -131,3 +131,57 @@ func TestNegativeRootZone(t *testing.T) {
 	negCompare(t, fast, slow, "nope.", dns.TypeA, false)
 	negCompare(t, fast, slow, "y.", dns.TypeA, true)
 }
+
+// An EDNS option that miekg/dns will not unpack (UL, code 2, with no
+// data) is ignored, as RFC 6891 6.1.2 asks and Knot DNS does: the fast
+// path answered such queries, and the resolver path said FORMERR; now
+// both answer, negatives and CNAME chains (the resolver's) included.
+func TestUnparsableOptionIgnored(t *testing.T) {
+	fast, slow := negHandlers(t)
+	for _, c := range []struct {
+		name  string
+		qt    uint16
+		rcode int
+		an    int
+	}{
+		{"nope.neg.test.", dns.TypeA, dns.RcodeNameError, 0},
+		{"a.neg.test.", dns.TypeMX, dns.RcodeSuccess, 0},
+		{"a.neg.test.", dns.TypeA, dns.RcodeSuccess, 1},
+		{"alias.neg.test.", dns.TypeA, dns.RcodeSuccess, 2}, // the CNAME and its target: the resolver
+		{"x.w.wild.test.", dns.TypeA, dns.RcodeSuccess, 1},  // a wildcard: the resolver
+	} {
+		m := new(dns.Msg)
+		m.SetQuestion(c.name, c.qt)
+		m.SetEdns0(1232, false)
+		m.IsEdns0().Option = []dns.EDNS0{&dns.EDNS0_NSID{Code: dns.EDNS0NSID}}
+		msg, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The OPT's data: the empty NSID option (its 4 bytes end the
+		// message, after the 2 of the data's length), then UL.
+		msg[len(msg)-5] = 8
+		msg = append(msg, 0, 2, 0, 0)
+		if new(dns.Msg).Unpack(msg) == nil {
+			t.Fatal("miekg/dns unpacks the query: it no longer tests the resolver path's fallback")
+		}
+		for _, h := range []*Handler{fast, slow} {
+			var r dns.Msg
+			if err := r.Unpack(h.Serve(msg, NewScratch(1), false)); err != nil {
+				t.Fatal(err)
+			}
+			nsid := ""
+			if opt := r.IsEdns0(); opt != nil {
+				for _, o := range opt.Option {
+					if n, ok := o.(*dns.EDNS0_NSID); ok {
+						nsid = n.Nsid
+					}
+				}
+			}
+			if r.Rcode != c.rcode || len(r.Answer) != c.an || nsid == "" {
+				t.Errorf("%s %s (negatives on the fast path %v): rcode %s, %d answers, NSID %q; want %s, %d answers, the NSID",
+					c.name, dns.TypeToString[c.qt], h == fast, dns.RcodeToString[r.Rcode], len(r.Answer), nsid, dns.RcodeToString[c.rcode], c.an)
+			}
+		}
+	}
+}
