@@ -3,7 +3,6 @@ package dnsserver
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/miekg/dns"
 	"github.com/seed3787e6f1/detour/spec"
@@ -17,17 +16,7 @@ func negHandlersFor(t testing.TB, text string) (fast, slow *Handler) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zs, err := NewZoneSet(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := Build(zs, nil, nil, time.Unix(1700000000, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain := *snap
-	plain.neg = nil
-	return NewHandler(fixedSource{snap}, Options{}), NewHandler(fixedSource{&plain}, Options{})
+	return negServe(t, s, nil, Options{})
 }
 
 func negCompare(t *testing.T, fast, slow *Handler, name string, qt uint16, edns bool) {

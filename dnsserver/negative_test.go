@@ -62,16 +62,22 @@ MiXeD IN A 192.0.2.8
 // path, and with them left to the slow path (the resolver), as before.
 func negHandlers(t testing.TB) (fast, slow *Handler) {
 	t.Helper()
-	s := negSpec(t)
-	zs, err := NewZoneSet(s)
-	if err != nil {
-		t.Fatal(err)
-	}
 	www, _ := dns.NewRR("www.neg.test. 30 IN A 192.0.2.10")
 	target, _ := dns.NewRR("dyn.sub.neg.test. 30 IN CNAME a.neg.test.")
 	dyn := []DynamicAnswer{
 		{Name: "www.neg.test.", Type: dns.TypeA, Variants: []Variant{{Weight: 1, RRs: []dns.RR{www}}}},
 		{Name: "dyn.sub.neg.test.", Type: dns.TypeCNAME, Variants: []Variant{{Weight: 1, RRs: []dns.RR{target}}}},
+	}
+	return negServe(t, negSpec(t), dyn, Options{NSID: "neg-node"})
+}
+
+// negServe serves s with the health-driven answers dyn twice, with and
+// without the fast path's negative answers.
+func negServe(t testing.TB, s *spec.Spec, dyn []DynamicAnswer, opts Options) (fast, slow *Handler) {
+	t.Helper()
+	zs, err := NewZoneSet(s)
+	if err != nil {
+		t.Fatal(err)
 	}
 	snap, err := Build(zs, dyn, nil, time.Unix(1700000000, 0))
 	if err != nil {
@@ -79,7 +85,6 @@ func negHandlers(t testing.TB) (fast, slow *Handler) {
 	}
 	plain := *snap
 	plain.neg = nil
-	opts := Options{NSID: "neg-node"}
 	return NewHandler(fixedSource{snap}, opts), NewHandler(fixedSource{&plain}, opts)
 }
 
