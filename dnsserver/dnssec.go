@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"encoding/binary"
 	"log/slog"
 	"maps"
 	"reflect"
@@ -396,19 +397,34 @@ func (d *signedData) zoneWire(zs *ZoneSet) {
 
 // signedKey reports whether the name of key (a wire name and type, as
 // parseQuery builds it) is in a zone d signs. It walks the name's
-// suffixes, longest first, so nested zones answer for their names.
+// suffixes, longest first, so nested zones answer for their names;
+// DS at a zone's apex is its parent's when the parent is served here
+// (zoneFor).
 func (d *signedData) signedKey(key []byte) bool {
-	end := len(key) - 2
-	for off := 0; off < end; {
-		if signed, ok := d.wire[string(key[off:end])]; ok {
-			return signed
+	name := key[:len(key)-2]
+	if binary.BigEndian.Uint16(key[len(name):]) == dns.TypeDS && name[0] != 0 {
+		if _, apex := d.wire[string(name)]; apex {
+			if signed, ok := d.zoneOf(name[1+int(name[0]):]); ok {
+				return signed // the parent answers DS at a zone's apex (zoneFor)
+			}
 		}
-		if key[off] == 0 {
+	}
+	signed, _ := d.zoneOf(name)
+	return signed
+}
+
+// zoneOf reports whether the zone holding name (wire form) is signed,
+// and whether any zone here holds it.
+func (d *signedData) zoneOf(name []byte) (signed, ok bool) {
+	for off := 0; off < len(name); off += 1 + int(name[off]) {
+		if signed, ok := d.wire[string(name[off:])]; ok {
+			return signed, true
+		}
+		if name[off] == 0 {
 			break
 		}
-		off += 1 + int(key[off])
 	}
-	return false
+	return false, false
 }
 
 // poll signs src's snapshot anew when the keys changed (a Keyring is

@@ -89,7 +89,7 @@ func (d *signedData) augment(s *Snapshot, res *resolution, qname string, qtype u
 	if d == nil || res.refused {
 		return
 	}
-	z := s.zs.findZone(qname)
+	z := s.zs.zoneFor(qname, qtype)
 	if z == nil || d.zones[z.origin] == nil {
 		return
 	}
@@ -234,14 +234,22 @@ func (d *signedData) signable(s *Snapshot, z *zone, h *dns.RR_Header, referral b
 	switch {
 	case h.Rrtype == dns.TypeRRSIG || h.Rrtype == dns.TypeOPT:
 		return false
-	case !dns.IsSubDomain(z.origin, name) || s.zs.findZone(name) != z:
+	case !dns.IsSubDomain(z.origin, name):
+		return false
+	case s.zs.findZone(name) != z && !((h.Rrtype == dns.TypeDS || h.Rrtype == dns.TypeNSEC) && s.zs.zoneFor(name, dns.TypeDS) == z):
+		// Another zone's name; but DS at the apex of a child zone
+		// served here, and the NSEC that denies it, are the parent's
+		// (zoneFor).
 		return false
 	case h.Rrtype == dns.TypeNSEC:
 		return true
 	case referral && h.Rrtype == dns.TypeNS:
 		return false
 	}
-	return z.findCut(name) == nil
+	// Below a delegation nothing is the zone's own, but the DS RRset at
+	// the delegation point is (RFC 4035 2.4).
+	cut := z.findCut(name)
+	return cut == nil || h.Rrtype == dns.TypeDS && cut.name == name
 }
 
 // hasWildcardOwner reports whether name is not a name of the zone: a

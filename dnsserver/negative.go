@@ -210,8 +210,8 @@ func (s *Snapshot) negative(key []byte, sc *Scratch) []byte {
 		return nil
 	}
 	z := s.zs.findZoneDotted(dotted)
-	if z == nil || !z.negFast || s.neg[z.idx] == nil {
-		return nil
+	if z == nil || !z.negFast || s.neg[z.idx] == nil || qtype == dns.TypeDS && len(dotted) == len(z.origin) {
+		return nil // DS at an apex: the parent zone may answer it (zoneFor)
 	}
 	rcode := byte(dns.RcodeNameError)
 	if n := z.nodes[string(dotted)]; n != nil {

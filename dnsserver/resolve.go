@@ -41,7 +41,7 @@ type resolver struct {
 // resolve answers qname/qtype in class IN. qname is lower case and fully
 // qualified.
 func (r *resolver) resolve(qname string, qtype uint16) resolution {
-	z := r.zs.findZone(qname)
+	z := r.zs.zoneFor(qname, qtype)
 	if z == nil {
 		return resolution{rcode: dns.RcodeRefused, refused: true}
 	}

@@ -192,6 +192,22 @@ func (zs *ZoneSet) findZone(name string) *zone {
 	}
 }
 
+// zoneFor returns the zone that answers name/qtype: the one holding name,
+// except for DS at the apex of a zone whose parent zone is served here
+// too, which the parent answers (RFC 4035 3.1.4.1: the DS RRset lives
+// in the parent, signed by it, at the delegation).
+func (zs *ZoneSet) zoneFor(name string, qtype uint16) *zone {
+	z := zs.findZone(name)
+	if qtype != dns.TypeDS || z == nil || z.origin != name || name == "." {
+		return z
+	}
+	off, _ := dns.NextLabel(name, 0)
+	if p := zs.findZone(name[off:]); p != nil {
+		return p
+	}
+	return z
+}
+
 // Zones returns the origins served, sorted.
 func (zs *ZoneSet) Zones() []string {
 	out := make([]string, 0, len(zs.zones))
