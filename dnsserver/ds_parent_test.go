@@ -1,10 +1,17 @@
 package dnsserver_test
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
+	"github.com/seed3787e6f1/detour/controller"
+	"github.com/seed3787e6f1/detour/dnssec"
+	"github.com/seed3787e6f1/detour/dnsserver"
+	"github.com/seed3787e6f1/detour/internal/testutil"
+	"github.com/seed3787e6f1/detour/spec"
 )
 
 // dsSpec serves example.test, signed, delegating sub2 (NS and DS) and
@@ -99,4 +106,67 @@ func TestDSAtChildApexFromParent(t *testing.T) {
 	if r.Rcode != dns.RcodeSuccess || len(r.Ns) == 0 || r.Ns[0].Header().Name != "sub2.example.test." {
 		t.Errorf("DS www.sub2.example.test.: want NODATA from the child, got\n%v", r)
 	}
+}
+
+// TestUnboundValidatesSecureChild: a signed parent and its signed child
+// on the same detour, the parent holding the child's DS. A validating
+// unbound, trusting only the parent's key, proves the chain down to the
+// child's records (AD): the DS comes from the parent, signed by it.
+// Before, the child answered the DS query itself (NODATA), and a DS at
+// a delegation point went out unsigned: the child was bogus (SERVFAIL).
+func TestUnboundValidatesSecureChild(t *testing.T) {
+	dir := t.TempDir()
+	var keys []*dnssec.Key
+	for _, zone := range []string{"example.test", "sec.example.test"} {
+		k, err := dnssec.Generate(zone, spec.AlgECDSAP256SHA256, 3600, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.WriteFiles(dir); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	ring, err := dnssec.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := `
+zones:
+  - name: example.test
+    soa: {mname: ns1.example.test., rname: hostmaster.example.test.}
+    nameservers: [ns1.example.test.]
+    dnssec: {enabled: true, algorithm: ecdsap256sha256}
+    static: |
+      ns1 IN A 127.0.0.1
+      sec IN NS ns1.example.test.
+      ` + keys[1].DS().String() + `
+  - name: sec.example.test
+    soa: {mname: ns1.example.test., rname: hostmaster.example.test.}
+    nameservers: [ns1.example.test.]
+    dnssec: {enabled: true, algorithm: ecdsap256sha256}
+    static: |
+      x IN A 192.0.2.60
+datacenters: [{name: a}, {name: b}, {name: c}]
+`
+	s, err := spec.ParseLocal([]byte(text), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := controller.NewLocal(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := dnsserver.NewServer(dnsserver.Config{Addr: "127.0.0.1:0", DNSSECKeys: func() dnssec.Keyring { return ring }, PeerAllow: loopback},
+		l, slog.New(slog.DiscardHandler))
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(t.Context()) })
+	unbound := testutil.StartValidatingUnbound(t,
+		map[string]string{"example.test.": srv.Addr(), "sec.example.test.": srv.Addr()},
+		[]string{keys[0].DS().String()})
+	checkAD(t, unbound, "sec.example.test DS", "NOERROR", "DS", true)
+	checkAD(t, unbound, "x.sec.example.test A", "NOERROR", "192.0.2.60", true)
+	checkAD(t, unbound, "nope.sec.example.test A", "", "", true)
 }
