@@ -122,8 +122,14 @@ func (z *zoneSigner) apexSet(t uint16) []dns.RR {
 // referral: an NSEC at the name denied whose next name is \000.name.
 func (d *signedData) deny(s *Snapshot, z *zone, zsg *zoneSigner, res *resolution, qname string, qtype uint16, co bool) {
 	if !res.aa && len(res.ns) > 0 && res.ns[0].Header().Rrtype == dns.TypeNS {
-		// A referral: the NSEC at the cut proves there is no DS.
+		// A referral: to a secure delegation it carries the DS RRset
+		// (signed after this, RFC 4035 3.1.4); to an insecure one, the
+		// NSEC at the cut proves there is no DS.
 		cut := res.ns[0].Header().Name
+		if ds := z.nodes[cut].rrset(dns.TypeDS); len(ds) > 0 {
+			res.ns = append(res.ns, ds...)
+			return
+		}
 		res.ns = append(res.ns, d.nsec(s, z, cut, z.nodes[cut], z.negTTL(s)))
 		return
 	}

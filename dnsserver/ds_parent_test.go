@@ -170,3 +170,31 @@ datacenters: [{name: a}, {name: b}, {name: c}]
 	checkAD(t, unbound, "x.sec.example.test A", "NOERROR", "192.0.2.60", true)
 	checkAD(t, unbound, "nope.sec.example.test A", "", "", true)
 }
+
+// TestReferralToSecureDelegationCarriesDS: with DO, a referral to a
+// delegation that has a DS carries the DS RRset and its RRSIG (RFC 4035
+// 3.1.4) instead of an NSEC that would deny it (TestUnboundValidates
+// checks the NSEC of a referral to an insecure delegation).
+func TestReferralToSecureDelegationCarriesDS(t *testing.T) {
+	_, srv, key := startSignedSpec(t, dsSpec, "ecdsap256sha256")
+	r := ask(t, srv.Addr(), "www.ext.example.test.", dns.TypeA, true, false)
+	var ns, ds, sig, nsec int
+	for _, rr := range r.Ns {
+		switch v := rr.(type) {
+		case *dns.NS:
+			ns++
+		case *dns.DS:
+			ds++
+		case *dns.RRSIG:
+			if v.TypeCovered == dns.TypeDS {
+				sig++
+			}
+		case *dns.NSEC:
+			nsec++
+		}
+	}
+	if r.Authoritative || ns == 0 || ds != 1 || sig == 0 || nsec != 0 {
+		t.Errorf("referral to ext.example.test. with DO: want NS, the DS and its RRSIG, no NSEC, AA clear; got\n%v", r)
+	}
+	verifySections(t, r, key.DNSKEY)
+}
