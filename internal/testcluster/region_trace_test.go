@@ -57,6 +57,11 @@ type regionTrace struct {
 	killed time.Time
 	// pools and addrs name each record's lost endpoint.
 	pools, addrs []string
+	// downIndex[survivor] is the index of the last apply that showed it
+	// a new down verdict on a lost endpoint; published[survivor] is
+	// when its DNS answers were first built from that index or later.
+	downIndex map[string]uint64
+	published map[string]time.Time
 }
 
 // traceReport is one report an observer made.
@@ -72,7 +77,8 @@ func newRegionTrace(r *Region, lost string) *regionTrace {
 	return &regionTrace{r: r, lost: lost, leader: map[string]time.Time{}, down: map[string][]time.Time{},
 		reports: map[string][]traceReport{}, applied: map[string]map[string]*[2]time.Time{},
 		stale: map[string]time.Time{}, stop: make(chan struct{}),
-		leaders: map[string][]string{}, raftLogs: map[string][]string{}, firstDown: map[string]map[string][]time.Time{}}
+		leaders: map[string][]string{}, raftLogs: map[string][]string{}, firstDown: map[string]map[string][]time.Time{},
+		downIndex: map[string]uint64{}, published: map[string]time.Time{}}
 }
 
 // Logger is the cluster's logger: nil (discard) unless tracing is on.
@@ -132,6 +138,13 @@ func (tr *regionTrace) watch(m *Member) {
 			changed = fsm.Changed()
 			tr.applyCounts(m)
 		case <-tick.C:
+			tr.mu.Lock()
+			if want := tr.downIndex[m.ID]; want > 0 && fsm.PublishedIndex() >= want {
+				if tr.published[m.ID].IsZero() || tr.published[m.ID].Before(tr.lastDown(m.ID)) {
+					tr.published[m.ID] = time.Now()
+				}
+			}
+			tr.mu.Unlock()
 			id, _ := st.Leader()
 			if id != last {
 				last = id
@@ -172,6 +185,9 @@ func (tr *regionTrace) applyCounts(m *Member) {
 				n++
 				if fd[i].IsZero() {
 					fd[i] = now
+					tr.mu.Lock()
+					tr.downIndex[m.ID] = max(tr.downIndex[m.ID], v.Index())
+					tr.mu.Unlock()
 				}
 			}
 		}
@@ -253,7 +269,7 @@ func (tr *regionTrace) Summary(moves Moves) string {
 				last = at
 			}
 		}
-		fmt.Fprintf(&b, "; moved %s..%s", ms(first), ms(last))
+		fmt.Fprintf(&b, "; answers built from the last down verdict %s; moved %s..%s", ms(tr.published[m.ID]), ms(first), ms(last))
 		fmt.Fprintf(&b, "\n    leaders %s", strings.Join(tr.leaders[m.ID], " "))
 		fmt.Fprintf(&b, "\n    moves %s", tr.moveShape(m, moves[m], ms))
 		for _, l := range tr.raftLogs[m.ID] {
@@ -261,6 +277,20 @@ func (tr *regionTrace) Summary(moves Moves) string {
 		}
 	}
 	return b.String()
+}
+
+// lastDown is when survivor id first applied the last of the lost
+// endpoints' down verdicts it applied; tr.mu is held.
+func (tr *regionTrace) lastDown(id string) time.Time {
+	var last time.Time
+	for _, fd := range tr.firstDown[id] {
+		for _, t := range fd {
+			if t.After(last) {
+				last = t
+			}
+		}
+	}
+	return last
 }
 
 // moveShape is when survivor m's records moved (percentiles) and, for
