@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -93,12 +94,6 @@ func (s *Store) standAside(failing bool) {
 // voters are a majority of all without it. It does not wait for Raft's
 // goroutine.
 func (s *Store) othersAreMajority() bool {
-	voters, self := 0, false
-	for _, srv := range s.raft.GetConfiguration().Configuration().Servers {
-		if srv.Suffrage == raft.Voter {
-			voters++
-			self = self || string(srv.ID) == s.cfg.NodeID
-		}
-	}
-	return self && 2*(voters-1) > voters
+	voters := raftVoters(s.raft)
+	return slices.Contains(voters, raft.ServerID(s.cfg.NodeID)) && 2*(len(voters)-1) > len(voters)
 }

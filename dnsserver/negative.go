@@ -219,7 +219,7 @@ func (s *Snapshot) negative(key []byte, sc *Scratch) []byte {
 			return nil
 		}
 		rcode = dns.RcodeSuccess
-	} else if z.static != nil && z.tableRecords > 0 && s.zs.static.holdsName(key) {
+	} else if z.static != nil && z.static.holdsName(key) {
 		// A name of the table holds only RRsets of compactTypes; the
 		// table was asked for qtype before this.
 		rcode = dns.RcodeSuccess

@@ -23,14 +23,13 @@ checks:
   - {name: c, type: tcp, interval: 5s, timeout: 1s, rise: 1, fall: 1}
 pools:
 `, "{name: "+strings.Join(datacenters, "}, {name: ")+"}")
-	pools := make([]string, len(datacenters))
 	for i := range records {
 		for d, dc := range datacenters {
-			pools[d] = StatePool(i, dc)
-			fmt.Fprintf(&b, "  - {name: %s, datacenter: %s, check: c, endpoints: [{address: %s, check_address: \"127.0.0.1:1\"}]}\n", pools[d], dc, StateAddr(d, i))
+			fmt.Fprintf(&b, "  - {name: %s, datacenter: %s, check: c, endpoints: [{address: %s, check_address: \"127.0.0.1:1\"}]}\n", StatePool(i, dc), dc, StateAddr(d, i))
 		}
 	}
 	b.WriteString("records:\n")
+	pools := make([]string, len(datacenters))
 	for i := range records {
 		for d, dc := range datacenters {
 			pools[d] = StatePool(i, dc)
